@@ -1,0 +1,31 @@
+"""The errors hubrerank raises for problems a user can fix.
+
+Every message is one line that names the file, column, key or repo at fault and says how to fix it.
+The CLI maps the whole family to exit code 2 in one place (`hubrerank.cli`).
+"""
+
+from __future__ import annotations
+
+
+class HubrerankError(Exception):
+    """A problem with the user's input or environment; the CLI prints it and exits 2."""
+
+
+class InputError(HubrerankError):
+    """A source file, column, row or option value is missing, malformed or out of range."""
+
+
+class RecipeError(HubrerankError):
+    """A recipe key, loss, argument or value is invalid."""
+
+
+class RefError(HubrerankError):
+    """A repo or revision cannot be found or read."""
+
+
+class HubError(HubrerankError):
+    """The Hub refused or failed an operation (permissions, unreachable endpoint, conflict)."""
+
+
+class ServerError(HubrerankError):
+    """The embedded Hub server cannot start (port in use, unwritable data dir, bad --user)."""

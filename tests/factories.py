@@ -1,0 +1,90 @@
+"""Tiny random models built from a config and a written vocab: no download, seconds to build."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+WORDS = (
+    "the a an of to in is was what who when where why how which does do did are be can for on with "
+    "by from at as it its this that and or not no yes building permit house roof wall water heat "
+    "energy window door floor paint wood steel concrete price cost time year law rule city country "
+    "river mountain capital population king queen war film music song book author born died first "
+    "large small new old color red blue green car train plane ship sea ocean sun moon star planet"
+).split()
+
+
+def write_vocab(path: Path) -> Path:
+    """A WordPiece vocab that can spell any lower-case ASCII text (letters, digits, punctuation)."""
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    tokens = special + chars + [f"##{c}" for c in string.ascii_lowercase + string.digits] + WORDS
+    path.write_text("\n".join(dict.fromkeys(tokens)) + "\n")
+    return path
+
+
+def _bert_config(vocab_size: int, **extra):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        **extra,
+    )
+
+
+def _tokenizer(folder: Path):
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast(vocab_file=str(write_vocab(folder / "vocab.txt")), do_lower_case=True)
+
+
+def build_tiny_cross_encoder(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-dim BERT cross-encoder (one logit) saved in sentence-transformers layout."""
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import BertForSequenceClassification
+
+    raw = folder.parent / f"{folder.name}-raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(raw)
+    torch.manual_seed(seed)
+    BertForSequenceClassification(_bert_config(tokenizer.vocab_size, num_labels=1)).save_pretrained(raw)
+    tokenizer.save_pretrained(raw)
+    CrossEncoder(str(raw), max_length=128).save(str(folder))
+    return folder
+
+
+def build_tiny_bi_encoder(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-dim BERT bi-encoder with mean pooling, in sentence-transformers layout."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import BertModel
+
+    raw = folder.parent / f"{folder.name}-raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(raw)
+    torch.manual_seed(seed)
+    BertModel(_bert_config(tokenizer.vocab_size)).save_pretrained(raw)
+    tokenizer.save_pretrained(raw)
+    transformer = Transformer(str(raw), max_seq_length=128)
+    SentenceTransformer(modules=[transformer, Pooling(32, "mean")]).save(str(folder))
+    return folder
+
+
+def build_tiny_bert_base(folder: Path, seed: int = 0) -> Path:
+    """A plain BertModel checkpoint with no head: a base model whose head hubrerank must seed."""
+    import torch
+    from transformers import BertModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(folder)
+    torch.manual_seed(seed)
+    BertModel(_bert_config(tokenizer.vocab_size)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
