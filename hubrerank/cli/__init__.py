@@ -18,7 +18,7 @@ COMMANDS: dict[str, str] = {
     "hub": "hubrerank.cli.hub:hub",
     "data": "hubrerank.cli.data:data",
     "train": "hubrerank.cli.train:train",
-    "recipe": "hubrerank.cli.train:recipe",
+    "recipe": "hubrerank.cli.recipe:recipe",
     "eval": "hubrerank.cli.eval:eval_command",
     "rerank": "hubrerank.cli.eval:rerank",
     "card": "hubrerank.cli.card:card",
