@@ -67,7 +67,9 @@ def publish(
     return ResolvedRef(repo_id, sha, repo_type, branch)
 
 
-def download(ref: ResolvedRef, allow_patterns: list[str] | None = None, local_dir: Path | None = None) -> Path:
+def download(
+    ref: ResolvedRef, allow_patterns: list[str] | None = None, local_dir: Path | None = None
+) -> Path:
     """Download a pinned snapshot (or the files matching ``allow_patterns``) and return its folder."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError
