@@ -5,102 +5,12 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-WORDS = tuple(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "to",
-        "in",
-        "is",
-        "was",
-        "what",
-        "who",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
-        "does",
-        "do",
-        "did",
-        "are",
-        "be",
-        "can",
-        "for",
-        "on",
-        "with",
-        "by",
-        "from",
-        "at",
-        "as",
-        "it",
-        "its",
-        "this",
-        "that",
-        "and",
-        "or",
-        "not",
-        "no",
-        "yes",
-        "building",
-        "permit",
-        "house",
-        "roof",
-        "wall",
-        "water",
-        "heat",
-        "energy",
-        "window",
-        "door",
-        "floor",
-        "paint",
-        "wood",
-        "steel",
-        "concrete",
-        "price",
-        "cost",
-        "time",
-        "year",
-        "law",
-        "rule",
-        "city",
-        "country",
-        "river",
-        "mountain",
-        "capital",
-        "population",
-        "king",
-        "queen",
-        "war",
-        "film",
-        "music",
-        "song",
-        "book",
-        "author",
-        "born",
-        "died",
-        "first",
-        "large",
-        "small",
-        "new",
-        "old",
-        "color",
-        "red",
-        "blue",
-        "green",
-        "car",
-        "train",
-        "plane",
-        "ship",
-        "sea",
-        "ocean",
-        "sun",
-        "moon",
-        "star",
-        "planet",
-    ]
+COMMON_WORDS = (
+    "the a an of to in is was what who when where why how which does do did are be can for on with "
+    "by from at as it its this that and or not no yes building permit house roof wall water heat "
+    "energy window door floor paint wood steel concrete price cost time year law rule city country "
+    "river mountain capital population king queen war film music song book author born died first "
+    "large small new old color red blue green car train plane ship sea ocean sun moon star planet"
 )
 
 
@@ -108,7 +18,9 @@ def write_vocab(path: Path) -> Path:
     """A WordPiece vocab that can spell any lower-case ASCII text (letters, digits, punctuation)."""
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     chars = list(string.ascii_lowercase + string.digits + string.punctuation)
-    tokens = special + chars + [f"##{c}" for c in string.ascii_lowercase + string.digits] + WORDS
+    tokens = (
+        special + chars + [f"##{c}" for c in string.ascii_lowercase + string.digits] + COMMON_WORDS.split()
+    )
     path.write_text("\n".join(dict.fromkeys(tokens)) + "\n")
     return path
 
