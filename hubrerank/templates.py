@@ -23,7 +23,7 @@ def template_dir(kind: TemplateKind) -> Path:
     for folder in (_PACKAGE_DIR / kind, _PACKAGE_DIR.parent / kind):
         if folder.is_dir():
             return folder
-    raise FileNotFoundError(f"no {kind}/ template folder in {_PACKAGE_DIR} or its parent; reinstall hubrerank")
+    raise FileNotFoundError(f"no {kind}/ folder in {_PACKAGE_DIR} or its parent; reinstall hubrerank")
 
 
 @cache
