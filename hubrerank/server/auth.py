@@ -1,0 +1,200 @@
+"""Users, tokens and permissions of the embedded Hub.
+
+Users live in ``users.json`` in the data dir (mode 0600) with the sha256 of their token, never the
+token itself; tokens are compared with ``hmac.compare_digest``. A user may write to their own
+namespace and to their orgs; everyone may read public repos. LFS upload URLs carry an HMAC signature
+(the client sends no credentials with the upload itself), keyed by a secret kept in the data dir so
+that every process serving the same dir accepts them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubrerank.errors import ServerError
+from hubrerank.server.storage import RESERVED_NAMESPACES, Invalid, file_lock, validate_name, write_json_atomic
+
+_TOKEN_RE = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces: safe in a header
+_USER_FORM = "NAME:TOKEN[:ORG,ORG...]"
+LOCAL_USER_FILE = "local-user.json"
+USERS_FILE = "users.json"
+SECRET_FILE = "secret"
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """A user of the embedded Hub: name, token, and the orgs they may also write to."""
+
+    name: str
+    token: str
+    orgs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Account:
+    """An authenticated caller (the token is not kept)."""
+
+    name: str
+    orgs: tuple[str, ...] = ()
+
+    def owns(self, namespace: str) -> bool:
+        """True if this account may write to, and read private repos of, ``namespace``."""
+        return namespace == self.name or namespace in self.orgs
+
+
+def _check_user(spec: UserSpec) -> UserSpec:
+    """Raise ServerError (naming the user, never the token) if ``spec`` is not a usable user."""
+    for what, name in [("user name", spec.name), *(("org name", org) for org in spec.orgs)]:
+        try:
+            validate_name(name, what)
+        except Invalid as error:
+            raise ServerError(f"--user {spec.name}: {error}") from None
+        if name in RESERVED_NAMESPACES:
+            raise ServerError(f"--user {spec.name}: {what} {name!r} is reserved; choose another")
+    if not _TOKEN_RE.match(spec.token):
+        raise ServerError(
+            f"--user {spec.name}: the token must be 8-512 printable ASCII characters without spaces or ':'"
+        )
+    return spec
+
+
+def parse_user(text: str) -> UserSpec:
+    """Parse ``NAME:TOKEN[:ORG,ORG...]`` (the ``--user`` option); ServerError if malformed."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise ServerError(f"--user expects {_USER_FORM}; got {len(parts)} ':'-separated part(s)")
+    orgs = tuple(org.strip() for org in parts[2].split(",") if org.strip()) if len(parts) == 3 else ()
+    return _check_user(UserSpec(parts[0], parts[1], orgs))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ensure_local_user(data_dir: Path) -> UserSpec:
+    """The embedded Hub's local user: the OS user name (or "local"), token generated once.
+
+    The token is kept in ``DATA_DIR/local-user.json`` (mode 0600) so that every process using the same
+    data dir (``--hub local``, ``hubrerank hub serve``) acts as the same user.
+    """
+    data_dir = Path(data_dir)
+    path = data_dir / LOCAL_USER_FILE
+    try:
+        with file_lock(data_dir / "locks" / "users.lock"):
+            if not path.exists():
+                try:
+                    name = validate_name(getpass.getuser(), "user name")
+                except (Invalid, KeyError, OSError):
+                    name = "local"
+                if name in RESERVED_NAMESPACES:
+                    name = "local"
+                token = "hrk_" + secrets.token_hex(20)
+                write_json_atomic(path, {"name": name, "token": token}, mode=0o600)
+            data = json.loads(path.read_text())
+    except OSError as error:
+        raise ServerError(
+            f"data dir {data_dir} is not writable ({error.strerror or error}); "
+            "choose another with --data or $HUBRERANK_HOME"
+        ) from None
+    return UserSpec(data["name"], data["token"])
+
+
+class Users:
+    """The users of one data dir, re-read when another process changed ``users.json``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._path = Path(data_dir) / USERS_FILE
+        self._lock_path = Path(data_dir) / "locks" / "users.lock"
+        self._stamp: int | None = None
+        self._users: dict[str, dict] = {}
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            stamp = self._path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return {}
+        if stamp != self._stamp:
+            self._users = json.loads(self._path.read_text())["users"]
+            self._stamp = stamp
+        return self._users
+
+    def merge(self, users: Sequence[UserSpec]) -> None:
+        """Add ``users`` (replacing users of the same name); ServerError if a token is reused."""
+        specs = [_check_user(user) for user in users]
+        if not specs:
+            return
+        with file_lock(self._lock_path):
+            stored = dict(self._load())
+            for spec in specs:
+                digest = _token_hash(spec.token)
+                for other, record in stored.items():
+                    if other != spec.name and hmac.compare_digest(record["token_sha256"], digest):
+                        raise ServerError(f"--user {spec.name}: user {other} already has this token")
+                stored[spec.name] = {"token_sha256": digest, "orgs": list(spec.orgs)}
+            write_json_atomic(self._path, {"users": stored}, mode=0o600)
+            self._stamp = None
+
+    def authenticate(self, token: str) -> Account | None:
+        """The account holding ``token``, or None."""
+        digest = _token_hash(token)
+        found = None
+        for name, record in self._load().items():
+            if hmac.compare_digest(record["token_sha256"], digest):
+                found = Account(name, tuple(record["orgs"]))
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self._load())
+
+
+class UploadSigner:
+    """Signs and checks the URLs LFS uploads are PUT to."""
+
+    lifetime_s = 24 * 3600
+
+    def __init__(self, data_dir: Path) -> None:
+        path = Path(data_dir) / SECRET_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+        secret = ""
+        for _ in range(50):  # another process may be writing it right now
+            secret = path.read_text().strip()
+            if secret:
+                break
+            time.sleep(0.01)
+        if not secret:
+            raise ServerError(f"{path} is empty; delete it and restart the server")
+        self._key = secret.encode()
+
+    def _signature(self, oid: str, size: int, expires: int) -> str:
+        return hmac.new(self._key, f"{oid}:{size}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, oid: str, size: int) -> dict[str, str]:
+        """Query parameters authorizing one upload of ``oid`` (``size`` bytes)."""
+        expires = int(time.time()) + self.lifetime_s
+        return {"size": str(size), "expires": str(expires), "sig": self._signature(oid, size, expires)}
+
+    def check(self, oid: str, size: str, expires: str, signature: str) -> bool:
+        try:
+            size_i, expires_i = int(size), int(expires)
+        except ValueError:
+            return False
+        expected = self._signature(oid, size_i, expires_i)
+        return hmac.compare_digest(expected, signature) and expires_i >= time.time()

@@ -1,0 +1,585 @@
+"""The embedded Hub's state on disk: content-addressed blobs, immutable commits, refs, repo settings.
+
+Layout under the data dir::
+
+    objects/<aa>/<bb>/<sha256>                  every file's bytes, named by their sha256 (LFS or not)
+    repos/<type>s/<ns>/<name>/repo.json         {"private": bool, "createdAt": iso date}
+    repos/<type>s/<ns>/<name>/refs.json         {"branches": {name: sha}, "tags": {name: {...}}}
+    repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
+    locks/  tmp/  trash/
+
+Every file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs
+and commit file land before the ref moves, so a crash at any point leaves the previous state intact
+and readable. Writers of one repo serialize on an ``flock``'ed lock file, which also works between
+processes serving the same data dir; readers never lock.
+
+Blobs are shared by all repos (an upload of bytes already stored is skipped), so a caller who knows
+the sha256 of a file in a private repo can learn that the server holds it: fine for a local Hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+REPO_TYPES = ("model", "dataset")
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+# Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
+RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
+MAX_PATH_LENGTH = 1000
+LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+
+_LFS_PATTERNS = (
+    "*.7z *.arrow *.bin *.bz2 *.ckpt *.ftz *.gz *.h5 *.joblib *.lfs.* *.mlmodel *.model *.msgpack *.npy "
+    "*.npz *.onnx *.ot *.parquet *.pb *.pickle *.pkl *.pt *.pth *.rar *.safetensors saved_model/**/* "
+    "*.tar.* *.tar *.tflite *.tgz *.wasm *.xz *.zip *.zst *tfevents*"
+)
+_DATASET_LFS_PATTERNS = (
+    "*.lz4 *.mds *.pcm *.sam *.raw *.aac *.flac *.mp3 *.ogg *.wav *.bmp *.gif *.png *.tiff *.jpg *.jpeg "
+    "*.webp *.mp4 *.webm"
+)
+
+
+def default_gitattributes(repo_type: str) -> bytes:
+    """The .gitattributes a new repo starts with, marking the Hub's usual binary formats as LFS."""
+    patterns = _LFS_PATTERNS + (" " + _DATASET_LFS_PATTERNS if repo_type == "dataset" else "")
+    lines = [f"{p} filter=lfs diff=lfs merge=lfs -text" for p in patterns.split()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+class StoreError(Exception):
+    """A request the store refuses; ``status`` and ``code`` are the HTTP status and X-Error-Code."""
+
+    status = 400
+    code: str | None = None
+
+
+class Invalid(StoreError):
+    """A malformed name, path, revision or commit."""
+
+
+class RepoNotFound(StoreError):
+    status, code = 404, "RepoNotFound"
+
+
+class RevisionNotFound(StoreError):
+    status, code = 404, "RevisionNotFound"
+
+
+class EntryNotFound(StoreError):
+    status, code = 404, "EntryNotFound"
+
+
+class Conflict(StoreError):
+    status = 409
+
+
+class StaleParent(StoreError):
+    status = 412
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def validate_name(name: str, what: str = "repo name") -> str:
+    """A namespace or repo name: letters, digits, ``._-``; no ``..``, no trailing ``.git``."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name or name.endswith(".git"):
+        raise Invalid(f"invalid {what} {name!r}: use letters, digits, '-', '_' and '.' (no '..')")
+    return name
+
+
+def validate_path(path: str) -> str:
+    """A file path inside a repo: relative, '/'-separated, no '..', '.', backslash, NUL or .git/."""
+    parts = path.split("/") if isinstance(path, str) else [""]
+    if (
+        not path
+        or len(path) > MAX_PATH_LENGTH
+        or "\\" in path
+        or "\x00" in path
+        or any(part in ("", ".", "..") for part in parts)
+        or parts[0] == ".git"
+    ):
+        raise Invalid(f"invalid path in repo {path!r}: use a relative path without '..', '\\' or NUL")
+    return path
+
+
+def validate_ref_name(name: str) -> str:
+    """A branch or tag name: git-like, and never a 40-hex string (that would read as a commit)."""
+    if (
+        not isinstance(name, str)
+        or not _REF_RE.match(name)
+        or ".." in name
+        or "//" in name
+        or name.endswith(("/", ".lock"))
+        or SHA_RE.match(name)
+    ):
+        raise Invalid(f"invalid branch or tag name {name!r}")
+    return name
+
+
+def git_blob_oid(data: bytes) -> str:
+    """The git object id of a blob holding ``data``."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    return LFS_POINTER.format(oid=sha256, size=size).encode()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file in a commit's tree. ``oid`` is the git blob id (of the LFS pointer for LFS files)."""
+
+    sha256: str
+    size: int
+    oid: str
+    lfs: bool
+
+    @classmethod
+    def regular(cls, data: bytes) -> Entry:
+        return cls(hashlib.sha256(data).hexdigest(), len(data), git_blob_oid(data), False)
+
+    @classmethod
+    def large(cls, sha256: str, size: int) -> Entry:
+        return cls(sha256, size, git_blob_oid(lfs_pointer(sha256, size)), True)
+
+    @property
+    def pointer_size(self) -> int:
+        return len(lfs_pointer(self.sha256, self.size))
+
+
+@dataclass(frozen=True)
+class Commit:
+    """An immutable commit: its id is the sha1 of everything else, tree included."""
+
+    id: str
+    parents: tuple[str, ...]
+    title: str
+    message: str
+    author: str
+    date: str
+    tree: dict[str, Entry] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "parents": list(self.parents),
+            "title": self.title,
+            "message": self.message,
+            "author": self.author,
+            "date": self.date,
+            "tree": {path: [e.sha256, e.size, e.oid, e.lfs] for path, e in sorted(self.tree.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Commit:
+        tree = {path: Entry(*value) for path, value in data["tree"].items()}
+        return cls(
+            data["id"], tuple(data["parents"]), data["title"], data["message"], data["author"],
+            data["date"], tree,
+        )
+
+    @classmethod
+    def create(
+        cls, parents: Iterable[str], title: str, message: str, author: str, tree: dict[str, Entry]
+    ) -> Commit:
+        draft = cls("", tuple(parents), title, message, author, now_iso(), tree)
+        body = json.dumps({k: v for k, v in draft.to_json().items() if k != "id"}, sort_keys=True)
+        return dataclasses.replace(draft, id=hashlib.sha1(body.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repo's identity; ``id`` is ``ns/name``."""
+
+    type: str
+    ns: str
+    name: str
+
+    @classmethod
+    def parse(cls, repo_type: str, ns: str, name: str) -> Repo:
+        if repo_type not in REPO_TYPES:
+            raise Invalid(f"unknown repo type {repo_type!r}; use model or dataset")
+        if ns in RESERVED_NAMESPACES:
+            raise Invalid(f"namespace {ns!r} is reserved")
+        return cls(repo_type, validate_name(ns, "namespace"), validate_name(name))
+
+    @property
+    def id(self) -> str:
+        return f"{self.ns}/{self.name}"
+
+    @property
+    def url_path(self) -> str:
+        """The repo's path in Hub URLs: ``ns/name`` for models, ``datasets/ns/name`` for datasets."""
+        return self.id if self.type == "model" else f"{self.type}s/{self.id}"
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """What a reader needs about a repo at one moment: settings and refs."""
+
+    repo: Repo
+    private: bool
+    created_at: str
+    branches: dict[str, str]
+    tags: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    path: str
+
+
+Operation = AddFile | DeleteFile | DeleteFolder
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that readers (and a crash) see either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode(), mode)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between threads and processes (flock on a dedicated lock file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+class BlobWriter:
+    """Receives one upload in chunks, hashing as it goes; ``finish`` verifies and stores it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._tmp = store.tmp_dir / f"upload-{uuid.uuid4().hex}"
+        self._file: IO[bytes] = open(self._tmp, "wb")  # noqa: SIM115 - closed in finish/abort
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def finish(self, sha256: str, size: int) -> None:
+        """Store the upload as blob ``sha256``; raise Invalid if the bytes do not match."""
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            if self.size != size or self._hash.hexdigest() != sha256:
+                raise Invalid(
+                    f"uploaded object does not match: expected sha256 {sha256} size {size}, "
+                    f"got {self._hash.hexdigest()} size {self.size}"
+                )
+            self._store.adopt_blob(self._tmp, sha256)
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class Store:
+    """All reads and writes of the embedded Hub's data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir)
+        self.tmp_dir = self.root / "tmp"
+        self._objects = self.root / "objects"
+        self._repos = self.root / "repos"
+        self._locks = self.root / "locks"
+        self._trash = self.root / "trash"
+
+    def initialize(self) -> None:
+        """Create the layout and clear what crashed writers left behind (old temp files, trash)."""
+        for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash):
+            folder.mkdir(parents=True, exist_ok=True)
+        probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        day_ago = time.time() - 86400  # other processes may be writing fresh temp files right now
+        for tmp in self.tmp_dir.iterdir():
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < day_ago:
+                    tmp.unlink()
+        for trash in self._trash.iterdir():
+            shutil.rmtree(trash, ignore_errors=True)
+
+    # ---- blobs
+    def blob_path(self, sha256: str) -> Path:
+        if not SHA256_RE.match(sha256):
+            raise Invalid(f"invalid sha256 {sha256!r}")
+        return self._objects / sha256[:2] / sha256[2:4] / sha256
+
+    def has_blob(self, sha256: str) -> bool:
+        return self.blob_path(sha256).is_file()
+
+    def adopt_blob(self, tmp: Path, sha256: str) -> None:
+        """Move a verified, fsynced temp file into the blob store (a no-op if already stored)."""
+        target = self.blob_path(sha256)
+        if target.is_file():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+
+    def put_blob(self, data: bytes) -> Entry:
+        """Store a regular (non-LFS) file's bytes and return its tree entry."""
+        entry = Entry.regular(data)
+        if not self.has_blob(entry.sha256):
+            writer = BlobWriter(self)
+            writer.write(data)
+            writer.finish(entry.sha256, entry.size)
+        return entry
+
+    def read_blob(self, sha256: str) -> bytes:
+        return self.blob_path(sha256).read_bytes()
+
+    def blob_writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    # ---- repos
+    def _dir(self, repo: Repo) -> Path:
+        return self._repos / f"{repo.type}s" / repo.ns / repo.name
+
+    def _lock(self, repo: Repo) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self._locks / f"{repo.type}s" / repo.ns / f"{repo.name}.lock")
+
+    def state(self, repo: Repo) -> RepoState:
+        """Settings and refs of ``repo``; RepoNotFound if it does not exist."""
+        folder = self._dir(repo)
+        try:
+            meta = json.loads((folder / "repo.json").read_bytes())
+            refs = json.loads((folder / "refs.json").read_bytes())
+        except FileNotFoundError:
+            raise RepoNotFound(f"{repo.type} repo {repo.id} not found") from None
+        return RepoState(repo, bool(meta["private"]), meta["createdAt"], refs["branches"], refs["tags"])
+
+    def list_repos(self, namespace: str | None = None) -> list[RepoState]:
+        """Every repo (of ``namespace`` if given), sorted by type then id."""
+        states = []
+        for repo_type in REPO_TYPES:
+            base = self._repos / f"{repo_type}s"
+            for meta in sorted(base.glob(f"{namespace or '*'}/*/repo.json")):
+                with contextlib.suppress(StoreError):
+                    states.append(self.state(Repo(repo_type, meta.parent.parent.name, meta.parent.name)))
+        return states
+
+    def create_repo(self, repo: Repo, private: bool, author: str) -> RepoState:
+        """Create ``repo`` with one commit holding the default .gitattributes; Conflict if it exists."""
+        with self._lock(repo):
+            target = self._dir(repo)
+            if (target / "repo.json").exists():
+                raise Conflict(f"{repo.type} repo {repo.id} already exists")
+            staging = self.tmp_dir / f"repo-{uuid.uuid4().hex}"
+            attributes = self.put_blob(default_gitattributes(repo.type))
+            initial = Commit.create((), "initial commit", "", "system", {".gitattributes": attributes})
+            write_json_atomic(staging / "commits" / f"{initial.id}.json", initial.to_json())
+            meta = {"private": private, "createdAt": now_iso(), "by": author}
+            write_json_atomic(staging / "repo.json", meta)
+            write_json_atomic(staging / "refs.json", {"branches": {"main": initial.id}, "tags": {}})
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, target)
+            _fsync_dir(target.parent)
+        return self.state(repo)
+
+    def delete_repo(self, repo: Repo) -> None:
+        with self._lock(repo):
+            self.state(repo)
+            trash = self._trash / uuid.uuid4().hex
+            os.rename(self._dir(repo), trash)
+            _fsync_dir(self._dir(repo).parent)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def set_private(self, repo: Repo, private: bool) -> None:
+        with self._lock(repo):
+            path = self._dir(repo) / "repo.json"
+            if not path.exists():
+                raise RepoNotFound(f"{repo.type} repo {repo.id} not found")
+            meta = json.loads(path.read_bytes())
+            meta["private"] = private
+            write_json_atomic(path, meta)
+
+    # ---- commits and revisions
+    def commit(self, repo: Repo, sha: str) -> Commit:
+        """The commit ``sha`` of ``repo``; RevisionNotFound if the repo has no such commit."""
+        if not SHA_RE.match(sha):
+            raise RevisionNotFound(f"invalid commit id {sha!r}")
+        try:
+            data = json.loads((self._dir(repo) / "commits" / f"{sha}.json").read_bytes())
+        except FileNotFoundError:
+            raise RevisionNotFound(f"{repo.type} repo {repo.id} has no commit {sha}") from None
+        return Commit.from_json(data)
+
+    def resolve(self, state: RepoState, revision: str) -> Commit:
+        """A branch, tag (also as refs/heads/.. or refs/tags/..) or full commit sha -> its commit."""
+        name = revision
+        for prefix in ("refs/heads/", "refs/tags/"):
+            name = name.removeprefix(prefix)
+        if name in state.branches:
+            return self.commit(state.repo, state.branches[name])
+        if name in state.tags:
+            return self.commit(state.repo, state.tags[name]["target"])
+        if SHA_RE.match(revision):
+            return self.commit(state.repo, revision)
+        raise RevisionNotFound(f"{state.repo.type} repo {state.repo.id} has no revision {revision!r}")
+
+    def history(self, repo: Repo, head: Commit) -> Iterator[Commit]:
+        """``head`` and its first-parent ancestors, newest first."""
+        commit: Commit | None = head
+        while commit is not None:
+            yield commit
+            commit = self.commit(repo, commit.parents[0]) if commit.parents else None
+
+    def apply(
+        self,
+        repo: Repo,
+        branch: str,
+        operations: list[Operation],
+        *,
+        title: str,
+        message: str,
+        author: str,
+        parent: str | None = None,
+    ) -> Commit:
+        """Commit ``operations`` on top of ``branch``; StaleParent if ``parent`` is not its head.
+
+        LFS entries must already be stored (uploaded through :meth:`blob_writer`), regular files too
+        (:meth:`put_blob`): this only writes the commit and then moves the branch.
+        """
+        for op in operations:
+            if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
+                raise Invalid(f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first")
+        with self._lock(repo):
+            state = self.state(repo)
+            if branch not in state.branches:
+                if branch in state.tags or SHA_RE.match(branch):
+                    raise Invalid(f"cannot commit to {branch!r}: only branches can receive commits")
+                raise RevisionNotFound(f"{repo.type} repo {repo.id} has no branch {branch!r}")
+            head = self.commit(repo, state.branches[branch])
+            if parent is not None and parent != head.id:
+                raise StaleParent(
+                    f"parent commit {parent} is not the head of {branch} ({head.id}); "
+                    "someone else committed meanwhile: refresh and retry"
+                )
+            tree = dict(head.tree)
+            for op in operations:
+                if isinstance(op, AddFile):
+                    if any(p.startswith(op.path + "/") for p in tree):
+                        raise Invalid(f"cannot add file {op.path!r}: a folder has that path")
+                    tree[op.path] = op.entry
+                elif isinstance(op, DeleteFile):
+                    if tree.pop(op.path, None) is None:
+                        raise EntryNotFound(f"cannot delete {op.path!r}: no such file in {repo.id}@{branch}")
+                else:
+                    prefix = op.path.rstrip("/") + "/"
+                    for path in [p for p in tree if p.startswith(prefix)]:
+                        del tree[path]
+            commit = Commit.create((head.id,), title, message, author, tree)
+            write_json_atomic(self._dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
+            self._write_refs(state, branches={**state.branches, branch: commit.id})
+        return commit
+
+    def _write_refs(
+        self,
+        state: RepoState,
+        branches: dict[str, str] | None = None,
+        tags: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        refs = {"branches": branches if branches is not None else state.branches}
+        refs["tags"] = tags if tags is not None else state.tags
+        write_json_atomic(self._dir(state.repo) / "refs.json", refs)
+
+    def create_branch(self, repo: Repo, name: str, start: str | None) -> None:
+        validate_ref_name(name)
+        with self._lock(repo):
+            state = self.state(repo)
+            if name in state.branches or name in state.tags:
+                raise Conflict(f"reference {name!r} already exists in {repo.id}")
+            commit = self.resolve(state, start or "main")
+            self._write_refs(state, branches={**state.branches, name: commit.id})
+
+    def delete_branch(self, repo: Repo, name: str) -> None:
+        with self._lock(repo):
+            state = self.state(repo)
+            if name == "main":
+                raise Invalid("the main branch cannot be deleted")
+            if name not in state.branches:
+                raise RevisionNotFound(f"{repo.type} repo {repo.id} has no branch {name!r}")
+            self._write_refs(state, branches={k: v for k, v in state.branches.items() if k != name})
+
+    def create_tag(self, repo: Repo, name: str, revision: str, message: str) -> None:
+        validate_ref_name(name)
+        with self._lock(repo):
+            state = self.state(repo)
+            if name in state.tags or name in state.branches:
+                raise Conflict(f"reference {name!r} already exists in {repo.id}")
+            commit = self.resolve(state, revision)
+            tag = {"target": commit.id, "message": message, "date": now_iso()}
+            self._write_refs(state, tags={**state.tags, name: tag})
+
+    def delete_tag(self, repo: Repo, name: str) -> None:
+        with self._lock(repo):
+            state = self.state(repo)
+            if name not in state.tags:
+                raise RevisionNotFound(f"{repo.type} repo {repo.id} has no tag {name!r}")
+            self._write_refs(state, tags={k: v for k, v in state.tags.items() if k != name})
