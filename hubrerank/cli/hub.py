@@ -25,8 +25,8 @@ def hub() -> None:
 
 @hub.command()
 @click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (default: loopback).")
-@click.option("--port", type=int, default=8790, show_default=True, help="Port to listen on; 0 picks a free one.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8790, show_default=True, help="Port; 0 picks a free one.")
 @click.option("--port-file", type=click.Path(path_type=Path), help="Write the port listened on to this file.")
 @click.option(
     "--user",
@@ -81,7 +81,7 @@ def ls(namespace: str | None, data: Path | None) -> None:
 
     data_dir = _data_dir(data)
     if not (data_dir / "repos").is_dir():
-        raise InputError(f"no embedded Hub data in {data_dir}; pass --data, or create it with: hubrerank hub serve")
+        raise InputError(f"no embedded Hub data in {data_dir}; pass --data, or start one: hubrerank hub serve")
     store = Store(data_dir)
     rows = []
     for state in store.list_repos(namespace):
