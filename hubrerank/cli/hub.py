@@ -81,7 +81,7 @@ def ls(namespace: str | None, data: Path | None) -> None:
 
     data_dir = _data_dir(data)
     if not (data_dir / "repos").is_dir():
-        raise InputError(f"no embedded Hub data in {data_dir}; pass --data, or start one: hubrerank hub serve")
+        raise InputError(f"no embedded Hub data in {data_dir}; pass --data or run: hubrerank hub serve")
     store = Store(data_dir)
     rows = []
     for state in store.list_repos(namespace):
