@@ -110,14 +110,13 @@ def render_model_card(
     inherited = _base_metadata(base)
     train_datasets = _train_datasets(recipe)
     eval_results = results["results"]
+    eval_datasets = _eval_datasets(eval_results)
     baselines = results.get("baselines") or []
     baseline_results = baselines[0].get("results", []) if baselines else []
     card_data = ModelCardData(
         model_name=model_id,
         base_model=base["id"],
-        datasets=list(
-            dict.fromkeys([d["id"] for d in train_datasets] + [r["dataset"] for r in eval_results])
-        ),
+        datasets=list(dict.fromkeys([d["id"] for d in train_datasets] + [d["id"] for d in eval_datasets])),
         language=_as_list(inherited.get("language")),
         license=inherited.get("license"),
         library_name="sentence-transformers",
@@ -136,7 +135,7 @@ def render_model_card(
         revision=revision,
         base=base,
         train_datasets=train_datasets,
-        eval_datasets=_eval_datasets(eval_results),
+        eval_datasets=eval_datasets,
         summary=_summary(reranking, nanobeir),
         baseline_label=_baseline_label(baselines[0]) if baselines else None,
         reranking=reranking,
@@ -217,62 +216,60 @@ def model_index_results(results: dict) -> list[EvalResult]:
     """Every measured metric of the model as ``EvalResult``s, for the card's ``model-index``.
 
     First-stage (``base_``) metrics are not the model's and stay out; they appear in the card's tables.
+    A NanoBEIR mean carries its subsets in ``dataset.args``: a mean over 3 and one over 11 share a name.
     """
     from huggingface_hub import EvalResult
 
     out = []
     for result in results["results"]:
-        common = {
-            "task_type": TASK_TYPE,
-            "dataset_type": result["dataset"],
-            "dataset_revision": result.get("revision"),
-        }
         if result.get("task") == "reranking":
-            split, config = result.get("split"), result.get("config")
-            for metric, value in result["metrics"].items():
-                if not metric.startswith(_SETTINGS["first_stage"]):
-                    out.append(
-                        EvalResult(
-                            **common,
-                            task_name="Reranking",
-                            dataset_name=f"{result['dataset']} ({split})",
-                            dataset_config=config,
-                            dataset_split=split,
-                            dataset_args={
-                                "at_k": result.get("at_k"),
-                                "num_queries": result.get("num_queries"),
-                            },
-                            metric_type=metric,
-                            metric_name=_metric_label(metric),
-                            metric_value=value,
-                        )
-                    )
+            split = result.get("split")
+            groups = {
+                None: {
+                    "task_name": "Reranking",
+                    "dataset_name": f"{result['dataset']} ({split})",
+                    "dataset_config": result.get("config"),
+                    "dataset_split": split,
+                    "dataset_args": {"at_k": result.get("at_k"), "num_queries": result.get("num_queries")},
+                    "metrics": result["metrics"],
+                }
+            }
         elif result.get("task") == "nanobeir":
             subsets = result.get("datasets", [])
-            for group, metrics in _nanobeir_groups(result).items():
-                mean = group == "mean"
-                for metric, value in metrics.items():
-                    if not metric.startswith(_SETTINGS["first_stage"]):
-                        out.append(
-                            EvalResult(
-                                **common,
-                                task_name="NanoBEIR reranking",
-                                dataset_name=(
-                                    f"NanoBEIR mean over {len(subsets)} subsets ({', '.join(subsets)})"
-                                    if mean
-                                    else f"Nano{group}"
-                                ),
-                                dataset_split=None if mean else f"Nano{group}",
-                                dataset_args={
-                                    "rerank_k": result.get("rerank_k"),
-                                    "at_k": result.get("at_k"),
-                                    **({"aggregate": "mean", "datasets": subsets} if mean else {}),
-                                },
-                                metric_type=metric,
-                                metric_name=_nanobeir_key(result, group, metric),
-                                metric_value=value,
-                            )
-                        )
+            args = {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
+            groups = {
+                group: {
+                    "task_name": "NanoBEIR reranking",
+                    "dataset_name": f"NanoBEIR mean over {len(subsets)} subsets ({', '.join(subsets)})"
+                    if group == "mean"
+                    else f"Nano{group}",
+                    "dataset_split": None if group == "mean" else f"Nano{group}",
+                    "dataset_args": args | {"aggregate": "mean", "datasets": subsets}
+                    if group == "mean"
+                    else args,
+                    "metrics": metrics,
+                }
+                for group, metrics in _nanobeir_groups(result).items()
+            }
+        else:
+            continue
+        for group, fields in groups.items():
+            metrics = fields.pop("metrics")
+            out += [
+                EvalResult(
+                    task_type=TASK_TYPE,
+                    dataset_type=result["dataset"],
+                    dataset_revision=result.get("revision"),
+                    metric_type=metric,
+                    metric_name=_metric_label(metric)
+                    if group is None
+                    else _nanobeir_key(result, group, metric),
+                    metric_value=value,
+                    **fields,
+                )
+                for metric, value in metrics.items()
+                if not metric.startswith(_SETTINGS["first_stage"])
+            ]
     return out
 
 
@@ -535,10 +532,9 @@ def _log_view(log: list[dict], recipe: dict) -> dict[str, Any]:
     """The training log as a compact table: step, epoch, training loss, validation loss, eval metric."""
     steps: dict[int, dict[str, Any]] = {}
     for entry in log:
-        if "step" not in entry or not ({"loss"} | {k for k in entry if k.startswith("eval_")}) & entry.keys():
-            continue
-        row = steps.setdefault(int(entry["step"]), {})
-        row.update({k: v for k, v in entry.items() if k in ("epoch", "loss") or k.startswith("eval_")})
+        values = {k: v for k, v in entry.items() if k == "loss" or k.startswith("eval_")}
+        if "step" in entry and values:
+            steps.setdefault(int(entry["step"]), {"epoch": entry.get("epoch")}).update(values)
     metric = _log_metric(steps.values(), recipe)
     has_eval_loss = any("eval_loss" in row for row in steps.values())
     columns = ["Step", "Epoch", "Training loss"] + (["Validation loss"] if has_eval_loss else [])
@@ -599,7 +595,7 @@ def _report_view(report: dict) -> dict[str, Any]:
             _fmt(row.get("measured")),
             _gain(row.get("measured"), row.get("claimed"))
             if row.get("delta") is None
-            else _fmt(row["delta"]),
+            else _gain(row["delta"], 0),
             _fmt(row.get("tolerance")),
             "✅" if row.get("ok") else "❌",
         ]

@@ -165,7 +165,7 @@ def test_verification_reports(model_dir: Path) -> None:
     assert "Verification (re-evaluation): PASS (2026-11-24T10:00:00Z)" in verification
     assert "Reproduction (retraining): FAIL" in verification
     assert (
-        "| `reranking/acme/construction-faq/test/ndcg@10` | 0.7600 | 0.7603 | 0.0003 | 0.0010 | ✅ |"
+        "| `reranking/acme/construction-faq/test/ndcg@10` | 0.7600 | 0.7603 | +0.0003 | 0.0010 | ✅ |"
         in verification
     )
     assert "❌" in verification
