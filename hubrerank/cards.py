@@ -37,8 +37,16 @@ TAGS = ["sentence-transformers", "cross-encoder", "reranker", "hubrerank", "text
 TASK_TYPE = "text-ranking"
 MAX_LOG_ROWS = 25
 _MISSING = "–"
-# settings of a reranking evaluation, by metric-name prefix (docs/contracts.md, eval_results.json)
-_SETTINGS = {"first_stage": "base_", "realistic": "realistic_", "all_positives": ""}
+# metric-name prefixes of eval_results.json (docs/contracts.md, hubrerank.evaluation.metrics), longest first:
+# the first stage's order as retrieved, the same with missed positives appended (sentence-transformers'
+# base_), the model on what the first stage retrieved, the model with every positive injected
+_SETTINGS = {
+    "first_stage": "realistic_base_",
+    "first_stage_appended": "base_",
+    "realistic": "realistic_",
+    "all_positives": "",
+}
+_FIRST_STAGE = ("realistic_base_", "base_")
 _NANO_KEY = re.compile(r"^Nano(?P<subset>\w+?)_R(?P<rerank_k>\d+)_(?P<metric>.+)$")
 _HIDDEN_ARGS = {
     "output_dir",
@@ -268,7 +276,7 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     **fields,
                 )
                 for metric, value in metrics.items()
-                if not metric.startswith(_SETTINGS["first_stage"])
+                if _setting(metric)[0] not in _FIRST_STAGE
             ]
     return out
 
@@ -376,7 +384,7 @@ def _reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     cutoffs = sorted(
         {int(m.split("@")[1]) for m in metrics if re.fullmatch(r"(?:\w+_)?hit_rate@\d+", m)},
     )
-    names += [f"{kind}@{k}" for k in cutoffs for kind in ("hit_rate", "mrr") if f"{kind}@{k}" not in names]
+    names += [f"{kind}@{k}" for kind in ("hit_rate", "mrr") for k in cutoffs if f"{kind}@{k}" not in names]
     base = _matching(result, baselines)
     rows = []
     for name in names:
@@ -387,7 +395,10 @@ def _reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
             row["baseline_all_positives"] = _fmt(base["metrics"].get(name))
         rows.append(row)
     ndcg = f"ndcg@{at_k}"
-    headline = _SETTINGS["realistic"] + ndcg if _SETTINGS["realistic"] + ndcg in metrics else ndcg
+    realistic = _SETTINGS["realistic"] + ndcg in metrics
+    headline = _SETTINGS["realistic"] + ndcg if realistic else ndcg
+    # like with like: the realistic ranking against the first stage's own order, when measured
+    first_stage = metrics.get(_SETTINGS["first_stage"] + ndcg) if realistic else None
     return {
         "dataset": result["dataset"],
         "link": _link("dataset", result["dataset"], result.get("revision")),
@@ -396,12 +407,16 @@ def _reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "split": result.get("split"),
         "at_k": at_k,
         "num_queries": result.get("num_queries", _MISSING),
+        "queries_without_positives": result.get("queries_without_positives"),
         "rows": rows,
         "baseline": base is not None,
+        "appended": any(m.startswith(_SETTINGS["first_stage_appended"]) for m in metrics),
         "headline": {
             "evaluation": f"{result['dataset']} ({result.get('split')})",
             "metric": _metric_label(headline),
-            "first_stage": metrics.get(_SETTINGS["first_stage"] + ndcg),
+            "first_stage": metrics.get(_SETTINGS["first_stage_appended"] + ndcg)
+            if first_stage is None
+            else first_stage,
             "model": metrics.get(headline),
             "baseline": base["metrics"].get(headline) if base else None,
         },
@@ -422,9 +437,11 @@ def _nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         rows.append(
             {
                 "subset": f"**mean of {len(subsets)}**" if group == "mean" else f"Nano{group}",
-                "first_stage": _fmt(metrics.get(_SETTINGS["first_stage"] + ndcg)),
+                "first_stage": _fmt(metrics.get(_SETTINGS["first_stage_appended"] + ndcg)),
                 "ndcg": _fmt(metrics.get(ndcg)),
-                "gain_first_stage": _gain(metrics.get(ndcg), metrics.get(_SETTINGS["first_stage"] + ndcg)),
+                "gain_first_stage": _gain(
+                    metrics.get(ndcg), metrics.get(_SETTINGS["first_stage_appended"] + ndcg)
+                ),
                 "mrr": _fmt(metrics.get(mrr)),
                 "map": _fmt(metrics.get("map")),
                 "baseline": _fmt(base_value),
@@ -447,7 +464,7 @@ def _nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "headline": {
             "evaluation": f"NanoBEIR, mean of {len(subsets)} ({', '.join(subsets)})",
             "metric": f"NDCG@{at_k}",
-            "first_stage": mean.get(_SETTINGS["first_stage"] + ndcg),
+            "first_stage": mean.get(_SETTINGS["first_stage_appended"] + ndcg),
             "model": mean.get(ndcg),
             "baseline": base_groups.get("mean", {}).get(ndcg),
         },
@@ -650,11 +667,21 @@ def _baseline_label(baseline: dict) -> str:
     return f"[{repo}]({_link('model', repo, sha)})" + (f" at `{sha}`" if sha else "")
 
 
+def _setting(metric: str) -> tuple[str, str]:
+    """``realistic_ndcg@10`` -> ``("realistic_", "ndcg@10")``: a metric's setting prefix and bare name."""
+    prefix = next(p for p in _SETTINGS.values() if metric.startswith(p))
+    return prefix, metric.removeprefix(prefix)
+
+
 def _metric_label(metric: str, setting: bool = True) -> str:
     """``realistic_ndcg@10`` -> ``NDCG@10 (realistic)``; with ``setting=False`` just ``NDCG@10``."""
-    labels = {"realistic_": " (realistic)", "base_": " (first stage)", "": " (all positives)"}
-    prefix = next(p for p in labels if metric.startswith(p))
-    name = metric.removeprefix(prefix)
+    labels = {
+        "realistic_base_": " (first stage)",
+        "base_": " (first stage, missed positives appended)",
+        "realistic_": " (realistic)",
+        "": " (all positives)",
+    }
+    prefix, name = _setting(metric)
     pretty = {"map": "MAP", "mrr": "MRR", "ndcg": "NDCG", "hit_rate": "Hit rate"}
     head, at, k = name.partition("@")
     label = pretty.get(head, head) + at + k
