@@ -49,6 +49,7 @@ def serve(data: Path | None, host: str, port: int, port_file: Path | None, users
     if local.name not in {spec.name for spec in specs}:
         specs.append(local)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("hubrerank.server.access").setLevel(logging.INFO)
     server = HubServer(data_dir, host=host, port=port, users=specs).start()
     if port_file is not None:
         write_atomic(port_file, f"{server.port}\n".encode())

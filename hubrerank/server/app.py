@@ -51,6 +51,7 @@ from hubrerank.server.storage import (
 )
 
 access_log = logging.getLogger("hubrerank.server.access")
+access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 _YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
 _STREAM_CHUNK = 1024 * 1024
@@ -89,11 +90,14 @@ class Call:
     def flag(self, name: str) -> bool:
         return self.request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
-    def json(self) -> Any:
+    def json(self) -> dict[str, Any]:
         try:
-            return json.loads(self.body or b"{}")
+            data = json.loads(self.body or b"{}")
         except ValueError:
             raise Failure(400, "request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise Failure(400, "request body must be a JSON object")
+        return data
 
     def require_user(self) -> Account:
         if self.user is None:
@@ -154,13 +158,15 @@ class LastCommits:
 
     def __init__(self, store: Store, repo: Repo, head: Commit) -> None:
         self._history = list(store.history(repo, head))
+        self._folders: dict[str, set[str]] = {}
 
-    @staticmethod
-    def _signature(commit: Commit, path: str) -> str | None:
+    def _signature(self, commit: Commit, path: str) -> str | None:
         entry = commit.tree.get(path)
         if entry is not None:
             return entry.oid
-        return _tree_id(commit.tree, path) if path in _folders(commit.tree) else None
+        if commit.id not in self._folders:
+            self._folders[commit.id] = _folders(commit.tree)
+        return _tree_id(commit.tree, path) if path in self._folders[commit.id] else None
 
     def of(self, path: str) -> dict[str, str]:
         current = self._signature(self._history[0], path)
@@ -392,10 +398,13 @@ class HubApp:
             form = parse_qs(call.body.decode("utf-8", errors="replace"))
             paths = form.get("paths", [])
             expand = form.get("expand", ["false"])[-1].lower() in ("1", "true")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise Failure(400, "'paths' must be a list of strings")
+        wanted = [validate_path(p.strip("/")) for p in paths if p.strip("/")]
         folders = _folders(commit.tree)
         last = LastCommits(self.store, state.repo, commit) if expand else None
-        found = [p.strip("/") for p in paths if p.strip("/") in commit.tree or p.strip("/") in folders]
-        return JSONResponse([_entry_json(commit, validate_path(p), last) for p in found])
+        found = [p for p in dict.fromkeys(wanted) if p in commit.tree or p in folders]
+        return JSONResponse([_entry_json(commit, p, last) for p in found])
 
     def refs(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -441,12 +450,16 @@ class HubApp:
         patterns = _lfs_patterns(self.store, commit)
         answers = []
         for item in call.json().get("files") or []:
+            if not isinstance(item, dict):
+                raise Failure(400, "preupload 'files' must be a list of objects")
             path = validate_path(item.get("path", ""))
             try:
                 sample = base64.b64decode(item.get("sample") or "", validate=True)
             except binascii.Error:
                 raise Failure(400, f"sample of {path!r} is not base64") from None
-            size = int(item.get("size") or 0)
+            size = item.get("size") or 0
+            if not isinstance(size, int) or size < 0:
+                raise Failure(400, f"size of {path!r} must be a non-negative integer")
             lfs = size >= LFS_SIZE_THRESHOLD or b"\x00" in sample or any(_matches(path, p) for p in patterns)
             existing = commit.tree.get(path)
             oid = None if existing is None else (existing.sha256 if existing.lfs else existing.oid)
@@ -507,7 +520,7 @@ class HubApp:
             raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
         header, operations = self._parse_commit(call.body)
         commit = self.store.apply(
-            state.repo, call.params["rev"], operations,
+            state.repo, call.params["rev"].removeprefix("refs/heads/"), operations,
             title=str(header.get("summary") or "Update"), message=str(header.get("description") or ""),
             author=call.require_user().name, parent=header.get("parentCommit"),
         )
@@ -584,8 +597,29 @@ class HubApp:
         self.store.delete_tag(state.repo, call.params["rev"])
         return JSONResponse({})
 
-    def not_found(self, call: Call) -> Response:
-        raise Failure(404, f"no route for {call.request.method} {call.request.url.path}")
+    async def not_found(self, call: Call) -> Response:
+        raise Failure(404, f"no route for {call.request.method} {call.request.scope['path']}")
+
+    def unnamespaced(self, call: Call, repo_type: str) -> Response:
+        name = call.params["name"]
+        raise RepoNotFound(f"{repo_type} repo {name!r} not found: ids on the embedded Hub are NS/NAME")
+
+    def list_repos(self, call: Call, repo_type: str) -> Response:
+        """``GET /api/models?author=NS&search=TEXT``: the repos the caller may read, newest first."""
+        query = call.request.query_params
+        author, search = query.get("author"), query.get("search", "")
+        listed = []
+        for state in self.store.list_repos(author):
+            readable = not state.private or (call.user is not None and call.user.owns(state.repo.ns))
+            if state.repo.type != repo_type or not readable or search.lower() not in state.repo.id.lower():
+                continue
+            head = self.store.resolve(state, "main")
+            listed.append({
+                "id": state.repo.id, "author": state.repo.ns, "sha": head.id, "private": state.private,
+                "lastModified": head.date, "createdAt": state.created_at,
+            })
+        listed.sort(key=lambda item: item["lastModified"], reverse=True)
+        return JSONResponse(listed)
 
     def routes(self) -> list[Route]:
         routes = [
@@ -617,7 +651,19 @@ class HubApp:
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"]),
             ]
             routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in table]
-        routes.append(Route("/{rest:path}", self.endpoint(self.not_found), methods=_ALL_METHODS))
+        for repo_type in ("dataset", "model"):  # listing, and ids without a namespace (always missing)
+            api = f"/api/{repo_type}s"
+            web = "" if repo_type == "model" else "/datasets"
+            table = [
+                (api, self.list_repos, ["GET"]),
+                (f"{api}/{{name}}", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/revision/{{rev}}", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/tree/{{rest:path}}", self.unnamespaced, ["GET"]),
+                (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
+            ]
+            routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in table]
+        not_found = self.endpoint(self.not_found, streaming=True)
+        routes.append(Route("/{rest:path}", not_found, methods=_ALL_METHODS))
         return routes
 
 
@@ -639,7 +685,8 @@ def _error_response(error: Exception, anonymous: bool) -> Response:
         status, message, code, body, headers = error.status, str(error), error.code, {}, {}
         if isinstance(error, RepoNotFound) and anonymous:
             status = 401  # like the Hub: a missing or private repo asks anonymous callers to log in
-    headers = {**headers, "X-Error-Message": message.encode("ascii", "replace").decode()}
+    header_message = re.sub(r"[\x00-\x1f\x7f]", " ", message).encode("ascii", "replace").decode()
+    headers = {**headers, "X-Error-Message": header_message}
     if code:
         headers["X-Error-Code"] = code
     return JSONResponse({"error": message, **body}, status_code=status, headers=headers)

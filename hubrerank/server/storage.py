@@ -39,6 +39,7 @@ REPO_TYPES = ("model", "dataset")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # NUL, newlines, ...: never valid in a path
 _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 # Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
@@ -107,13 +108,13 @@ def validate_name(name: str, what: str = "repo name") -> str:
 
 
 def validate_path(path: str) -> str:
-    """A file path inside a repo: relative, '/'-separated, no '..', '.', backslash, NUL or .git/."""
+    """A file path inside a repo: relative, '/'-separated; no '..', '.', backslash, control char, .git/."""
     parts = path.split("/") if isinstance(path, str) else [""]
     if (
         not path
         or len(path) > MAX_PATH_LENGTH
         or "\\" in path
-        or "\x00" in path
+        or _CONTROL_RE.search(path)
         or any(part in ("", ".", "..") for part in parts)
         or parts[0] == ".git"
     ):
