@@ -1,0 +1,648 @@
+"""Training recipes: a YAML document of data (never code) that says what to train and how to judge it.
+
+A recipe names a base model, training and evaluation datasets (each at a revision), a cross-encoder
+loss with plain-data parameters, ``CrossEncoderTrainingArguments`` and an evaluation plan. It is read
+with a safe YAML loader, validated against ``recipe.schema.json`` and then checked for meaning: loss
+names and parameters against the loss signatures, argument keys against the training arguments, and
+the keys hubrerank sets itself. Every problem is a :class:`RecipeError` naming the file and key path.
+The resolved recipe written next to a trained model (``hubrerank.yaml``) is itself a valid recipe.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import enum
+import inspect
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hubrerank.errors import RecipeError
+from hubrerank.refs import Ref, ResolvedRef
+
+SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
+NANOBEIR_REPO = "sentence-transformers/NanoBEIR-en"
+DEFAULT_SEED = 42
+
+FORM_COLUMNS = {
+    "labeled-pair": "query, passage, label|score",
+    "n-tuple": "query, positive, negative_1..negative_n",
+    "labeled-list": "query, documents, labels|scores",
+}
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """A cross-encoder loss: its class name, short aliases, the data form it trains on and its labels.
+
+    ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
+    ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    form: str
+    labels: tuple[str, ...]
+    torch_loss: str | None = None
+
+
+_LISTWISE_LABELS = ("labels", "scores")
+LOSSES: dict[str, LossInfo] = {
+    info.name: info
+    for info in (
+        LossInfo("BinaryCrossEntropyLoss", ("BCE",), "labeled-pair", ("label", "score"), "BCEWithLogitsLoss"),
+        LossInfo("CrossEntropyLoss", ("CE",), "labeled-pair", ("label",), "CrossEntropyLoss"),
+        LossInfo("MultipleNegativesRankingLoss", ("MNRL",), "n-tuple", ()),
+        LossInfo("CachedMultipleNegativesRankingLoss", ("CMNRL",), "n-tuple", ()),
+        LossInfo("MSELoss", ("MSE",), "labeled-pair", ("score", "label"), "MSELoss"),
+        LossInfo("MarginMSELoss", ("MarginMSE",), "n-tuple", ("scores",), "MSELoss"),
+        LossInfo("ListNetLoss", ("ListNet",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("ListMLELoss", ("ListMLE",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("PListMLELoss", ("PListMLE",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("LambdaLoss", ("Lambda",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("RankNetLoss", ("RankNet",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("ADRMSELoss", ("ADRMSE",), "labeled-list", _LISTWISE_LABELS),
+    )
+}
+
+# Loss parameters whose values are objects: the recipe names one of these, never an import path.
+OBJECT_PARAMS: dict[str, tuple[str, ...]] = {
+    "activation_fn": ("Identity", "Sigmoid", "Tanh"),  # torch.nn
+    "weighting_scheme": (  # sentence_transformers.cross_encoder.losses, for LambdaLoss
+        "NoWeightingScheme",
+        "NDCGLoss1Scheme",
+        "NDCGLoss2Scheme",
+        "LambdaRankScheme",
+        "NDCGLoss2PPScheme",
+    ),
+    "lambda_weight": ("PListMLELambdaWeight",),  # for PListMLELoss
+}
+TENSOR_PARAMS = frozenset({"pos_weight"})
+_TORCH_LOSS_KWARGS_EXCLUDED = frozenset({"weight", "pos_weight", "size_average", "reduce"})
+
+# Training-argument keys hubrerank sets itself, and where the user says the same thing instead.
+CONTROLLED_ARGS: dict[str, str] = {
+    "output_dir": "hubrerank train --out sets it",
+    "overwrite_output_dir": "hubrerank train --out sets it",
+    "seed": "use the top-level seed key",
+    "data_seed": "the top-level seed key seeds the data order too",
+    "resume_from_checkpoint": "use hubrerank train --resume",
+    "push_to_hub": "use hubrerank train --push REPO_ID",
+    "report_to": "hubrerank writes the log history to training_log.jsonl",
+    "project": "hubrerank writes the log history to training_log.jsonl",
+    "load_best_model_at_end": "hubrerank keeps the best checkpoint when the recipe has an eval split",
+    "metric_for_best_model": "hubrerank picks the eval split's ndcg@k",
+    "greater_is_better": "hubrerank picks the eval split's ndcg@k",
+    "local_rank": "torchrun sets it",
+}
+_CONTROLLED_PREFIXES = {
+    "hub_": "use hubrerank train --push REPO_ID",
+    "trackio_": CONTROLLED_ARGS["report_to"],
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe: ``document`` is the normalized YAML mapping, with every default written out."""
+
+    source: str
+    document: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.document["name"]
+
+    @property
+    def seed(self) -> int:
+        return self.document["seed"]
+
+    @property
+    def base_model(self) -> dict[str, Any]:
+        return self.document["base_model"]
+
+    @property
+    def model(self) -> dict[str, Any]:
+        return self.document["model"]
+
+    @property
+    def train(self) -> list[dict[str, Any]]:
+        return self.document["train"]
+
+    @property
+    def eval(self) -> dict[str, Any] | None:
+        return self.document.get("eval")
+
+    @property
+    def loss(self) -> LossInfo:
+        return LOSSES[self.document["loss"]["name"]]
+
+    @property
+    def loss_params(self) -> dict[str, Any]:
+        return self.document["loss"]["params"]
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return self.document["args"]
+
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        return self.document["evaluation"]
+
+    @property
+    def eval_name(self) -> str | None:
+        """The in-training evaluator's name: ``<dataset name>-<split>``."""
+        if self.eval is None:
+            return None
+        return f"{self.eval['dataset'].rsplit('/', 1)[-1]}-{self.eval['split']}"
+
+    @property
+    def best_metric(self) -> str | None:
+        """The logged metric that picks the best checkpoint, e.g. ``eval_faq-test_ndcg@10``."""
+        if self.eval is None:
+            return None
+        return f"eval_{self.eval_name}_ndcg@{self.eval['at_k']}"
+
+    @property
+    def pinned(self) -> bool:
+        """True when every revision is a commit sha."""
+        return all(_is_sha(node["revision"]) for _, node, _ in self.refs())
+
+    def refs(self) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """Every repo reference: its key path, its mapping (``repo``/``dataset``, ``revision``), its type."""
+        yield "base_model", self.document["base_model"], "model"
+        for index, node in enumerate(self.train):
+            yield f"train[{index}]", node, "dataset"
+        if self.eval is not None:
+            yield "eval", self.eval, "dataset"
+        for index, node in enumerate(self.evaluation.get("reranking", [])):
+            yield f"evaluation.reranking[{index}]", node, "dataset"
+        if "nanobeir" in self.evaluation:
+            yield "evaluation.nanobeir", self.evaluation["nanobeir"], "dataset"
+
+    def pin(self, resolve: Callable[[Ref], ResolvedRef]) -> Recipe:
+        """A copy with every revision resolved to a commit sha; ``requested`` keeps what was asked for."""
+        pinned = Recipe(self.source, copy.deepcopy(self.document))
+        for _, node, repo_type in pinned.refs():
+            repo_id = node["repo"] if repo_type == "model" else node["dataset"]
+            resolved = resolve(Ref(repo_id, node["revision"], repo_type))
+            node["requested"] = node.get("requested", node["revision"])
+            node["revision"] = resolved.sha
+        return pinned
+
+    def as_requested(self) -> dict[str, Any]:
+        """The document with each revision as requested and no recorded outputs: what defines the run."""
+        document = copy.deepcopy(self.document)
+        for key in ("environment", "metrics", "training"):
+            document.pop(key, None)
+        for _, node, _ in Recipe(self.source, document).refs():
+            node["revision"] = node.pop("requested", node["revision"])
+        return document
+
+    def training_arguments(self) -> dict[str, Any]:
+        """``CrossEncoderTrainingArguments`` keyword arguments (all but ``output_dir``) for this recipe.
+
+        The recipe's ``args`` plus what hubrerank controls: the seeds, no reporting integrations, and
+        with an eval split, matching eval/save schedules so that the best checkpoint can be kept.
+        """
+        args = dict(self.args)
+        args.update(seed=self.seed, data_seed=self.seed, report_to="none")
+        if self.eval is None:
+            if args.get("eval_strategy", "no") != "no":
+                raise RecipeError(
+                    f"{self.source}: args.eval_strategy needs an eval split; add an eval section"
+                )
+            return args
+        eval_strategy = args.setdefault("eval_strategy", "steps" if "eval_steps" in args else "epoch")
+        if eval_strategy == "no":
+            raise RecipeError(
+                f"{self.source}: args.eval_strategy is 'no' but the recipe has an eval split to pick the "
+                "best checkpoint with; use 'steps' or 'epoch', or remove the eval section"
+            )
+        save_strategy = args.setdefault("save_strategy", eval_strategy)
+        if save_strategy != eval_strategy:
+            raise RecipeError(
+                f"{self.source}: args.save_strategy {save_strategy!r} differs from eval_strategy "
+                f"{eval_strategy!r}; they must match to keep the best checkpoint"
+            )
+        if eval_strategy == "steps" and "eval_steps" in args:
+            save_steps = args.setdefault("save_steps", args["eval_steps"])
+            if save_steps % args["eval_steps"]:
+                raise RecipeError(
+                    f"{self.source}: args.save_steps ({save_steps}) must be a multiple of eval_steps "
+                    f"({args['eval_steps']}) to keep the best checkpoint"
+                )
+        args.update(
+            load_best_model_at_end=True, metric_for_best_model=self.best_metric, greater_is_better=True
+        )
+        return args
+
+    def to_yaml(self) -> str:
+        """The document as YAML, keys in the recipe's order."""
+        return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True, width=110)
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read, override (``KEY.PATH=VALUE``, values parsed as YAML) and validate the recipe at ``path``."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise RecipeError(f"{source}: cannot read the recipe ({error.strerror or error})") from None
+    document = parse_yaml(text, source)
+    return validate(apply_overrides(document, overrides, source), source)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML safely: no tags that build objects, duplicate keys refused, ``1e-5`` read as a number."""
+    try:
+        return yaml.load(text, Loader=_RecipeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise RecipeError(f"{where}: not a valid recipe YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{source}: not a valid recipe YAML: {error}") from None
+
+
+def apply_overrides(document: Any, overrides: Sequence[str], source: str) -> Any:
+    """Apply ``--set`` overrides such as ``args.learning_rate=3e-5`` or ``train[0].split=dev`` to a copy."""
+    document = copy.deepcopy(document)
+    for override in overrides:
+        key, equals, text = override.partition("=")
+        if not equals or not key.strip():
+            raise RecipeError(f"--set {override!r}: expected KEY=VALUE, e.g. args.learning_rate=3e-5")
+        parts = _key_parts(key.strip(), override)
+        value = parse_yaml(text, f"--set {key}")
+        node = document
+        for position, part in enumerate(parts[:-1]):
+            node = _child(node, part, parts[: position + 1], parts[position + 1], override)
+        _assign(node, parts[-1], value, override)
+    return document
+
+
+def validate(document: Any, source: str) -> Recipe:
+    """Check ``document`` against the schema and for meaning; return it normalized, defaults written out."""
+    if not isinstance(document, Mapping):
+        raise RecipeError(f"{source}: a recipe is a YAML mapping (hubrerank: 1, name: ..., ...)")
+    for path in _paths_of_key(document, "trust_remote_code"):
+        raise RecipeError(
+            f"{source}: {path}: a recipe cannot ask for remote code; "
+            "pass --trust-remote-code to hubrerank train"
+        )
+    _check_schema(document, source)
+    document = _normalize(copy.deepcopy(dict(document)))
+    info = find_loss(document["loss"]["name"], source)
+    document["loss"]["name"] = info.name
+    _check_loss_params(info, document["loss"]["params"], source)
+    _check_labels(info, document["model"]["num_labels"], source)
+    _check_args(document["args"], source)
+    recipe = Recipe(source, document)
+    recipe.training_arguments()
+    return recipe
+
+
+def find_loss(name: str, source: str = "recipe") -> LossInfo:
+    """The loss called ``name`` (class name or alias, any case)."""
+    by_name = {key.lower(): info for info in LOSSES.values() for key in (info.name, *info.aliases)}
+    if name.lower() in by_name:
+        return by_name[name.lower()]
+    stripped = by_name.get(name.lower().removesuffix("loss"))
+    hint = f"; did you mean {stripped.name}?" if stripped else _did_you_mean(name, LOSSES) or "."
+    raise RecipeError(
+        f"{source}: loss.name {name!r} is not a cross-encoder loss{hint} "
+        f"Use one of {', '.join(LOSSES)} (or BCE, CE, MNRL, CMNRL, MSE, MarginMSE, ...)"
+    )
+
+
+def loss_parameters(info: LossInfo) -> dict[str, inspect.Parameter]:
+    """The keyword parameters a recipe may give ``info``'s loss: its signature (without model) and kwargs."""
+    from sentence_transformers.cross_encoder import losses
+
+    signature = inspect.signature(getattr(losses, info.name).__init__)
+    parameters = {
+        name: parameter
+        for name, parameter in signature.parameters.items()
+        if name not in ("self", "model")
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    }
+    if info.torch_loss and any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        import torch
+
+        torch_signature = inspect.signature(getattr(torch.nn, info.torch_loss).__init__)
+        for name, parameter in torch_signature.parameters.items():
+            if name != "self" and name not in _TORCH_LOSS_KWARGS_EXCLUDED and name not in parameters:
+                parameters[name] = parameter
+    return parameters
+
+
+@cache
+def _schema_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _check_schema(document: Mapping[str, Any], source: str) -> None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_schema_validator().iter_errors(document))
+    if error is None:
+        return
+    path = _format_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        extra = sorted(set(error.instance) - set(allowed))
+        key = f"{path}.{extra[0]}" if path else extra[0]
+        raise RecipeError(
+            f"{source}: {key} is not a recipe key{_did_you_mean(extra[0], allowed) or '.'} "
+            f"Allowed here: {', '.join(allowed)}"
+        )
+    if error.validator == "required":
+        missing = next(key for key in error.validator_value if key not in error.instance)
+        key = f"{path}.{missing}" if path else missing
+        raise RecipeError(f"{source}: {key} is missing (see docs/recipe.md)")
+    if error.validator == "const" and path == "hubrerank":
+        raise RecipeError(
+            f"{source}: hubrerank: {error.instance!r} is not a recipe version this hubrerank reads; use 1"
+        )
+    if error.validator == "oneOf" and path == "train":
+        raise RecipeError(
+            f"{source}: train must be a dataset mapping (dataset, revision, config, split) or a list of them"
+        )
+    where = path or "(top level)"
+    raise RecipeError(f"{source}: {where}: {_schema_message(error)}")
+
+
+def _schema_message(error: Any) -> str:
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not a valid name (letters, digits, '-', '_', '.'; ORG/NAME for repos)"
+    if error.validator == "anyOf" and error.schema.get("description", "").startswith("Plain data"):
+        return f"{error.instance!r} is not plain data (strings, numbers, booleans, lists and mappings)"
+    return error.message
+
+
+def _normalize(document: dict[str, Any]) -> dict[str, Any]:
+    """Write out every default, so the resolved recipe says exactly what ran."""
+    train = document["train"]
+    normalized: dict[str, Any] = {
+        "hubrerank": 1,
+        "name": document["name"],
+        "seed": document.get("seed", DEFAULT_SEED),
+        "base_model": {"repo": document["base_model"]["repo"], **_revision(document["base_model"])},
+        "model": {"max_length": None, "num_labels": 1, **document.get("model", {})},
+        "train": [_dataset(node, "train") for node in (train if isinstance(train, list) else [train])],
+    }
+    if "eval" in document:
+        normalized["eval"] = _dataset(document["eval"], "test", at_k=10)
+    normalized["loss"] = {"name": document["loss"]["name"], "params": document["loss"].get("params", {})}
+    normalized["args"] = document.get("args", {})
+    evaluation = document.get("evaluation")
+    if evaluation is None:
+        evaluation = {"reranking": [normalized["eval"]]} if "eval" in normalized else {}
+    normalized["evaluation"] = {}
+    if "reranking" in evaluation:
+        normalized["evaluation"]["reranking"] = [
+            _dataset(node, "test", at_k=10) for node in evaluation["reranking"]
+        ]
+    if "nanobeir" in evaluation:
+        nanobeir = evaluation["nanobeir"]
+        normalized["evaluation"]["nanobeir"] = {
+            "dataset": nanobeir.get("dataset", NANOBEIR_REPO),
+            **_revision(nanobeir),
+            "datasets": list(nanobeir["datasets"]),
+            "rerank_k": nanobeir.get("rerank_k", 100),
+            "at_k": nanobeir.get("at_k", 10),
+        }
+    for key in ("environment", "metrics", "training"):
+        if key in document:
+            normalized[key] = document[key]
+    return normalized
+
+
+def _revision(node: Mapping[str, Any]) -> dict[str, str]:
+    revision = {"revision": node.get("revision", "main")}
+    if "requested" in node:
+        revision["requested"] = node["requested"]
+    return revision
+
+
+def _dataset(node: Mapping[str, Any], split: str, **defaults: Any) -> dict[str, Any]:
+    normalized = {
+        "dataset": node["dataset"],
+        **_revision(node),
+        "config": node.get("config", "default"),
+        "split": node.get("split", split),
+    }
+    normalized.update({key: node.get(key, value) for key, value in defaults.items()})
+    return normalized
+
+
+def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str) -> None:
+    parameters = loss_parameters(info)
+    for key, value in params.items():
+        path = f"{source}: loss.params.{key}"
+        if key not in parameters:
+            raise RecipeError(
+                f"{path} is not a parameter of {info.name}{_did_you_mean(key, parameters) or '.'} "
+                f"Its parameters: {', '.join(parameters) or 'none'}"
+            )
+        default = parameters[key].default
+        if key in TENSOR_PARAMS:
+            if not _is_number(value) or value <= 0:
+                raise RecipeError(f"{path} must be a positive number, got {value!r}")
+        elif key in OBJECT_PARAMS:
+            allowed = OBJECT_PARAMS[key]
+            if value is not None and value not in allowed:
+                raise RecipeError(
+                    f"{path}: {value!r} is not one of {', '.join(allowed)}"
+                    f"{_did_you_mean(str(value), allowed)}"
+                )
+        elif default is not inspect.Parameter.empty and not isinstance(
+            default, (bool, int, float, str, type(None))
+        ):
+            raise RecipeError(f"{path} takes an object and cannot be set from a recipe")
+        elif isinstance(value, (list, dict)):
+            raise RecipeError(f"{path} must be a number, string, boolean or null, got {value!r}")
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise RecipeError(f"{path} must be true or false, got {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) and not _is_number(value):
+            raise RecipeError(f"{path} must be a number, got {value!r}")
+
+
+def _check_labels(info: LossInfo, num_labels: int, source: str) -> None:
+    if info.name == "CrossEntropyLoss" and num_labels < 2:
+        raise RecipeError(
+            f"{source}: model.num_labels must be 2 or more for CrossEntropyLoss (one per class)"
+        )
+    if info.name != "CrossEntropyLoss" and num_labels != 1:
+        raise RecipeError(
+            f"{source}: model.num_labels must be 1 for {info.name} (one relevance score per pair)"
+        )
+
+
+def _check_args(args: Mapping[str, Any], source: str) -> None:
+    fields = _training_argument_types()
+    for key, value in args.items():
+        path = f"{source}: args.{key}"
+        reason = CONTROLLED_ARGS.get(key) or next(
+            (why for prefix, why in _CONTROLLED_PREFIXES.items() if key.startswith(prefix)), None
+        )
+        if reason and key in fields:
+            raise RecipeError(f"{path} is set by hubrerank; {reason}")
+        if key not in fields:
+            raise RecipeError(f"{path} is not a training argument{_did_you_mean(key, fields)}")
+        _check_value(path, value, fields[key])
+
+
+def _check_value(path: str, value: Any, annotation: Any) -> None:
+    """Refuse values the argument's annotation rules out; a string for an enum must be one of its values."""
+    members = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    kinds: set[type] = set()
+    choices: list[str] = []
+    for member in members:
+        origin = typing.get_origin(member) or member
+        if member is type(None):
+            kinds.add(type(None))
+        elif origin is float:
+            kinds |= {int, float}
+        elif origin in (bool, int, str, dict, list):
+            kinds.add(origin)
+        elif isinstance(origin, type) and issubclass(origin, enum.Enum):
+            choices += [str(item.value) for item in origin]
+    if choices and isinstance(value, str):
+        if value not in choices:
+            raise RecipeError(
+                f"{path}: {value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}"
+            )
+        return
+    if not kinds:
+        return
+    if not any(isinstance(value, kind) and (kind is bool or not isinstance(value, bool)) for kind in kinds):
+        names = sorted("null" if kind is type(None) else kind.__name__ for kind in kinds)
+        raise RecipeError(f"{path}: {value!r} is not a valid value (expected {' or '.join(names)})")
+
+
+@cache
+def _training_argument_types() -> dict[str, Any]:
+    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+
+    hints = typing.get_type_hints(CrossEncoderTrainingArguments)
+    return {
+        field.name: hints[field.name]
+        for field in dataclasses.fields(CrossEncoderTrainingArguments)
+        if field.init
+    }
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_sha(revision: str) -> bool:
+    return re.fullmatch(r"[0-9a-f]{40}", revision) is not None
+
+
+def _did_you_mean(key: str, candidates: Any) -> str:
+    """``"; did you mean X?"`` for the nearest candidate, or nothing when none is near."""
+    matches = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {matches[0]}?" if matches else ""
+
+
+def _format_path(parts: Sequence[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _paths_of_key(node: Any, key: str, prefix: str = "") -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for name, child in node.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            if name == key:
+                yield path
+            yield from _paths_of_key(child, key, path)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _paths_of_key(child, key, f"{prefix}[{index}]")
+
+
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _key_parts(key: str, override: str) -> list[str | int]:
+    parts: list[str | int] = []
+    position = 0
+    for match in _KEY_PART.finditer(key):
+        if match.start() != position and key[position : match.start()] != ".":
+            break
+        parts.append(int(match.group(2)) if match.group(2) else match.group(1))
+        position = match.end()
+    if position != len(key) or not parts:
+        raise RecipeError(
+            f"--set {override!r}: {key!r} is not a key path like args.learning_rate or train[0].split"
+        )
+    return [int(part) if isinstance(part, str) and part.isdigit() else part for part in parts]
+
+
+def _child(node: Any, part: str | int, path: list[str | int], next_part: str | int, override: str) -> Any:
+    if isinstance(node, list) and isinstance(part, int):
+        if part >= len(node):
+            raise RecipeError(f"--set {override!r}: {_format_path(path)} is out of range ({len(node)} items)")
+        return node[part]
+    if isinstance(node, dict) and isinstance(part, str):
+        if not isinstance(node.get(part), (dict, list)):
+            node[part] = [] if isinstance(next_part, int) else {}
+        return node[part]
+    raise RecipeError(f"--set {override!r}: {_format_path(path)} does not lead to a mapping or list")
+
+
+def _assign(node: Any, part: str | int, value: Any, override: str) -> None:
+    if isinstance(node, dict) and isinstance(part, str):
+        node[part] = value
+    elif isinstance(node, list) and isinstance(part, int) and part <= len(node):
+        node[part : part + 1] = [value]
+    else:
+        raise RecipeError(f"--set {override!r}: cannot set {part!r} here")
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """The safe loader, with YAML 1.2 floats (``2e-5``) and duplicate keys refused."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+        r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)

@@ -1,0 +1,537 @@
+"""Train a cross-encoder from a recipe, reproducibly, and write (or publish) the model with its record.
+
+``train`` pins every reference to a commit sha first, refuses inputs that cannot work (weights that
+are not safetensors, dataset columns that do not fit the loss) before any training, seeds the model's
+construction, trains with ``CrossEncoderTrainer`` keeping the best checkpoint by the eval split's
+ndcg@k, evaluates the result with :func:`hubrerank.evaluation.run_evaluations` and writes the model
+folder: weights, README card, ``hubrerank.yaml`` (the resolved recipe, environment, metrics and
+training statistics), ``eval_results.json`` and ``training_log.jsonl``. Under ``torchrun`` every rank
+trains on the shas rank 0 resolved, and only rank 0 writes or publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
+
+from hubrerank.errors import HubError, HubrerankError, InputError, RecipeError
+from hubrerank.recipe import FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo, Recipe, load_recipe
+from hubrerank.refs import Ref, ResolvedRef, resolve
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+CHECKPOINTS = "checkpoints"
+RUN_FILE = "hubrerank-run.yaml"  # the pinned recipe of an unfinished run, inside CHECKPOINTS
+RECORD_FILE = "hubrerank.yaml"
+RESULTS_FILE = "eval_results.json"
+LOG_FILE = "training_log.jsonl"
+# Files of a base model snapshot: configs, tokenizers and safetensors weights; never pickled weights.
+MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "README.md"]
+_NEGATIVE_COLUMN = re.compile(r"negative_(\d+)")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished run: its folder, the pinned recipe as recorded, the evaluation results and the push."""
+
+    output_dir: Path
+    record: dict[str, Any]
+    results: dict[str, Any]
+    pushed: ResolvedRef | None
+
+
+def train(
+    recipe: Recipe,
+    output_dir: Path | None = None,
+    *,
+    push: str | None = None,
+    resume: bool = False,
+    trust_remote_code: bool = False,
+    echo: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train ``recipe`` into ``output_dir`` (default ``out/<name>``), optionally publishing it to ``push``.
+
+    With ``resume`` an interrupted run in ``output_dir`` continues from its last checkpoint, on the
+    shas it was started with; a finished one is only published (when ``push`` is given).
+    """
+    from accelerate import PartialState
+
+    state = PartialState()
+    if push:
+        Ref.parse(push, "model")  # a malformed repo id fails now, not after training
+    out = Path(output_dir) if output_dir else Path("out") / recipe.name
+    say = echo if state.is_main_process else _silent
+    finished = _check_output_dir(out, resume)
+    state.wait_for_everyone()
+    if finished is not None:
+        _check_same_run(recipe, finished, out / RECORD_FILE)
+        pushed = _on_main(state, lambda: _publish(out, push, say)) if push else None
+        say(f"{out} already holds the finished run {recipe.name}")
+        return TrainResult(out, finished.document, _read_json(out / RESULTS_FILE), pushed)
+
+    pinned = _on_main(state, lambda: _pin(recipe, out, resume))
+    for path, node, _ in pinned.refs():
+        repo = node.get("repo") or node["dataset"]
+        say(f"{path}: {repo}@{node['requested']} -> {node['revision']}")
+    model_path = _main_first(state, lambda: fetch_model(pinned.base_model, trust_remote_code))
+    train_data = _main_first(state, lambda: load_train_data(pinned))
+    eval_samples = _main_first(state, lambda: load_eval_samples(pinned)) if pinned.eval else None
+
+    trainer = _build_trainer(pinned, model_path, out, train_data, eval_samples, trust_remote_code)
+    checkpoint = last_checkpoint(out / CHECKPOINTS) if resume else None
+    if checkpoint:
+        say(f"resuming from {checkpoint}")
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+
+    record: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    pushed = None
+    if state.is_main_process:
+        trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
+        results = evaluate(out, pinned.evaluation)
+        record = _record(pinned, trainer, output.metrics, train_data, state)
+        record["metrics"] = flat_metrics(results)
+        _write_outputs(out, record, results, trainer.state.log_history)
+        shutil.rmtree(out / CHECKPOINTS)
+        say(f"wrote {out}")
+        if push:
+            pushed = _publish(out, push, say)
+    state.wait_for_everyone()
+    return TrainResult(out, record, results, pushed)
+
+
+def train_file(
+    path: Path,
+    overrides: list[str],
+    output_dir: Path | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Load the recipe at ``path`` with ``--set`` style ``overrides`` and :func:`train` it."""
+    return train(load_recipe(path, overrides), output_dir, **options)
+
+
+def fetch_model(base_model: Mapping[str, Any], trust_remote_code: bool = False) -> Path:
+    """Download the pinned base model's configs, tokenizer and safetensors weights; refuse other weights."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from hubrerank.hub import download
+
+    repo, sha = base_model["repo"], base_model["revision"]
+    try:
+        files = HfApi().list_repo_files(repo, revision=sha)
+    except HfHubHTTPError as error:
+        raise HubError(f"cannot list the files of base model {repo}@{sha}: {error}") from None
+    if not any(Path(name).name in ("model.safetensors", "model.safetensors.index.json") for name in files):
+        weights = [
+            name for name in files if name.endswith((".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack"))
+        ]
+        found = f"it has {', '.join(weights)}" if weights else "it has no weights"
+        raise InputError(
+            f"base model {repo}@{sha} has no model.safetensors ({found}); hubrerank only loads safetensors "
+            "weights: convert the checkpoint (transformers save_pretrained) and push it"
+        )
+    patterns = [*MODEL_FILES, "*.py"] if trust_remote_code else MODEL_FILES
+    return download(
+        ResolvedRef(repo, sha, "model", base_model.get("requested", sha)), allow_patterns=patterns
+    )
+
+
+def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
+    """The training split(s), reduced to the columns the loss reads, in the order it reads them."""
+    datasets = {}
+    for node in recipe.train:
+        dataset = load_split(node)
+        columns = training_columns(dataset, recipe.loss, _describe(node, "train dataset"))
+        name = f"{node['dataset'].rsplit('/', 1)[-1]}-{node['split']}"
+        name = name if name not in datasets else f"{name}-{len(datasets)}"
+        datasets[name] = dataset.select_columns(columns)
+    return next(iter(datasets.values())) if len(datasets) == 1 else datasets
+
+
+def load_eval_samples(recipe: Recipe) -> list[dict[str, Any]]:
+    """The eval split as CrossEncoderRerankingEvaluator samples; queries without a positive are skipped."""
+    from hubrerank.evaluation.samples import load_reranking_data
+
+    node = recipe.eval
+    data = load_reranking_data(node["dataset"], node["revision"], config=node["config"], split=node["split"])
+    samples = [row.sample() for row in data.rows if row.positive]
+    if not samples:
+        raise InputError(f"{_describe(node, 'eval dataset')} has no query with a positive document")
+    return samples
+
+
+def load_split(node: Mapping[str, Any]) -> Dataset:
+    """``load_dataset(repo, config, split=..., revision=sha)``; a one-line error naming what is missing."""
+    from datasets import load_dataset
+    from datasets.exceptions import DatasetNotFoundError
+
+    try:
+        return load_dataset(node["dataset"], node["config"], split=node["split"], revision=node["revision"])
+    except (DatasetNotFoundError, FileNotFoundError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"cannot load {_describe(node, 'dataset')}: {reason}") from None
+
+
+def training_columns(dataset: Dataset, loss: LossInfo, where: str) -> list[str]:
+    """The columns ``loss`` takes from ``dataset``, inputs first (positionally), then its label column.
+
+    Raise InputError saying how to rebuild the data when the dataset is not in the loss's form.
+    """
+    from datasets import Value
+
+    features = dataset.features
+    if loss.form == "labeled-pair":
+        inputs = ["query", "passage"]
+    elif loss.form == "n-tuple":
+        negatives = sorted(
+            (name for name in features if _NEGATIVE_COLUMN.fullmatch(name)),
+            key=lambda name: int(name.split("_")[1]),
+        )
+        inputs = ["query", "positive", *(negatives or (["negative"] if "negative" in features else []))]
+    else:
+        inputs = ["query", "documents"]
+    label = next((name for name in loss.labels if name in features), None)
+
+    def is_text(name: str) -> bool:
+        feature = features.get(name)
+        return isinstance(feature, Value) and feature.dtype in ("string", "large_string")
+
+    def is_text_list(name: str) -> bool:
+        inner = getattr(features.get(name), "feature", None)  # List(Value("string")) and the like
+        return isinstance(inner, Value) and inner.dtype in ("string", "large_string")
+
+    fits = all(is_text_list(name) if name == "documents" else is_text(name) for name in inputs)
+    if not fits or (loss.labels and label is None):
+        wanted = FORM_COLUMNS[loss.form] + (f" + {'|'.join(loss.labels)}" if loss.labels else "")
+        raise InputError(
+            f"{where} has columns {', '.join(dataset.column_names)}, but {loss.name} trains on the "
+            f"{loss.form} form ({wanted}); rebuild it with "
+            f"`hubrerank data build ... --output-format {loss.form}`"
+        )
+    return [*inputs, label] if label else inputs
+
+
+def build_loss(recipe: Recipe, model: CrossEncoder) -> Any:
+    """The recipe's loss, its plain-data parameters turned into tensors and allow-listed objects."""
+    import torch
+    from sentence_transformers.cross_encoder import losses
+
+    kwargs: dict[str, Any] = {}
+    for key, value in recipe.loss_params.items():
+        if key in TENSOR_PARAMS:
+            value = torch.tensor(float(value))
+        elif key in OBJECT_PARAMS and value is not None:
+            if value not in OBJECT_PARAMS[key]:
+                raise RecipeError(
+                    f"{recipe.source}: loss.params.{key}: {value!r} is not one of {OBJECT_PARAMS[key]}"
+                )
+            value = getattr(torch.nn if key == "activation_fn" else losses, value)()
+        kwargs[key] = value
+    try:
+        return getattr(losses, recipe.loss.name)(model, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise RecipeError(
+            f"{recipe.source}: loss: {recipe.loss.name} refused its parameters: {error}"
+        ) from None
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint (one whose trainer state was written) in ``folder``."""
+    complete = [
+        path
+        for path in folder.glob("checkpoint-*")
+        if path.name[11:].isdigit() and (path / "trainer_state.json").is_file()
+    ]
+    return max(complete, key=lambda path: int(path.name[11:]), default=None)
+
+
+def evaluate(model_dir: Path, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The final evaluation of ``model_dir`` by the recipe's pinned plan: eval_results.json's content."""
+    from hubrerank.evaluation import run_evaluations
+
+    return run_evaluations(model_dir, None, evaluation_plan(plan))
+
+
+def evaluation_plan(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipe's pinned ``evaluation`` section as run_evaluations takes it: without ``requested``."""
+    return {
+        task: [_without_requested(node) for node in entry]
+        if isinstance(entry, list)
+        else _without_requested(entry)
+        for task, entry in evaluation.items()
+    }
+
+
+def _without_requested(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in node.items() if key != "requested"}
+
+
+def flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
+    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking, NanoBEIR as is."""
+    flat: dict[str, float] = {}
+    for result in results.get("results", []):
+        prefix = f"{result['dataset']}:{result['split']}/" if result["task"] == "reranking" else ""
+        flat.update({f"{prefix}{key}": value for key, value in result["metrics"].items()})
+    return flat
+
+
+def render_card(model_dir: Path, repo_id: str | None = None) -> str:
+    """The README model card of the trained model in ``model_dir``, to be published as ``repo_id``."""
+    from hubrerank.cards import render_model_card
+
+    return str(render_model_card(model_dir, repo_id))
+
+
+def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
+    """Refuse to train over existing output; with ``resume``, return the recipe of a finished run there."""
+    if resume:
+        if (out / CHECKPOINTS / RUN_FILE).is_file():
+            return None
+        if (out / RECORD_FILE).is_file():
+            return load_recipe(out / RECORD_FILE)
+        raise InputError(
+            f"--resume: {out} holds no interrupted run ({CHECKPOINTS}/{RUN_FILE}); train without --resume"
+        )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(
+            f"{out} is not empty; choose another --out, or pass --resume to continue an interrupted run there"
+        )
+    return None
+
+
+def _pin(recipe: Recipe, out: Path, resume: bool) -> Recipe:
+    """Resolve the recipe's references (or, on resume, take those the run started with) and record them."""
+    run_file = out / CHECKPOINTS / RUN_FILE
+    if resume:
+        started = load_recipe(run_file)
+        _check_same_run(recipe, started, run_file)
+        return Recipe(recipe.source, started.document)
+    pinned = recipe.pin(resolve)
+    run_file.parent.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(pinned.to_yaml(), encoding="utf-8")
+    return pinned
+
+
+def _check_same_run(recipe: Recipe, started: Recipe, where: Path) -> None:
+    difference = _first_difference(recipe.as_requested(), started.as_requested())
+    if difference is not None:
+        raise InputError(
+            f"--resume: {recipe.source} differs from the run in {where} at {difference}; "
+            "resume with the same recipe and --set options"
+        )
+
+
+def _first_difference(left: Any, right: Any, path: str = "") -> str | None:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in [*left, *(key for key in right if key not in left)]:
+            found = _first_difference(left.get(key), right.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return next(
+            (
+                found
+                for i, pair in enumerate(zip(left, right, strict=True))
+                if (found := _first_difference(*pair, f"{path}[{i}]"))
+            ),
+            None,
+        )
+    return None if left == right else path or "(top level)"
+
+
+def _build_trainer(
+    recipe: Recipe,
+    model_path: Path,
+    out: Path,
+    train_data: Dataset | dict[str, Dataset],
+    eval_samples: list[dict[str, Any]] | None,
+    trust_remote_code: bool,
+) -> Any:
+    """Seed, then build the model, loss, arguments, evaluator and trainer, in that order."""
+    import transformers
+    from sentence_transformers.cross_encoder import (
+        CrossEncoder,
+        CrossEncoderModelCardData,
+        CrossEncoderTrainer,
+        CrossEncoderTrainingArguments,
+    )
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    try:
+        args = CrossEncoderTrainingArguments(output_dir=str(out / CHECKPOINTS), **recipe.training_arguments())
+    except (TypeError, ValueError) as error:
+        raise RecipeError(f"{recipe.source}: args: {_first_line(error)}") from None
+
+    # The head of a base model without one is initialised when the model is built: seed before that.
+    if args.full_determinism:
+        transformers.enable_full_determinism(recipe.seed)
+    else:
+        transformers.set_seed(recipe.seed)
+    model = CrossEncoder(
+        str(model_path),
+        num_labels=recipe.model["num_labels"],
+        max_length=recipe.model["max_length"],
+        trust_remote_code=trust_remote_code,
+        local_files_only=True,
+        # the trainer's card callbacks look datasets up on the Hub unless told not to
+        model_card_data=CrossEncoderModelCardData(local_files_only=True),
+    )
+
+    evaluator = None
+    if eval_samples is not None:
+        evaluator = CrossEncoderRerankingEvaluator(
+            eval_samples, at_k=recipe.eval["at_k"], name=recipe.eval_name, write_csv=False
+        )
+    trainer = CrossEncoderTrainer(
+        model=model, args=args, train_dataset=train_data, loss=build_loss(recipe, model), evaluator=evaluator
+    )
+    for callback in (ProgressCallback, PrinterCallback):
+        trainer.remove_callback(callback)
+    trainer.add_callback(_log_lines_callback(recipe.eval_name))
+    if not args.disable_tqdm:
+        trainer.add_callback(_progress_bar_callback())
+    return trainer
+
+
+def _record(
+    recipe: Recipe, trainer: Any, metrics: Mapping[str, float], train_data: Any, state: PartialState
+) -> dict:
+    """hubrerank.yaml: the pinned recipe plus environment and training statistics."""
+    from hubrerank.environment import capture
+
+    datasets = train_data.values() if isinstance(train_data, dict) else [train_data]
+    record = dict(recipe.document)
+    record["environment"] = capture(str(state.device), state.num_processes)
+    record["training"] = {
+        "runtime_s": round(metrics.get("train_runtime", 0.0), 3),
+        "samples_per_second": round(metrics.get("train_samples_per_second", 0.0), 3),
+        "global_step": trainer.state.global_step,
+        "best_step": trainer.state.best_global_step,
+        "best_metric": trainer.state.best_metric,
+        "train_rows": sum(len(dataset) for dataset in datasets),
+    }
+    return record
+
+
+def _write_outputs(out: Path, record: dict, results: dict, log_history: list[dict]) -> None:
+    (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / LOG_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in log_history), encoding="utf-8")
+    (out / RECORD_FILE).write_text(yaml.safe_dump(record, sort_keys=False, width=110), encoding="utf-8")
+    (out / "README.md").write_text(render_card(out), encoding="utf-8")
+
+
+def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef:
+    """Publish the model folder to ``repo_id`` in one commit, with the card rendered for that repo."""
+    from hubrerank.cards import card_files
+    from hubrerank.hub import publish
+
+    files: dict[str, Path | bytes] = {
+        path.relative_to(out).as_posix(): path for path in sorted(out.rglob("*")) if path.is_file()
+    }
+    files.update(card_files(out, repo_id))
+    name = yaml.safe_load((out / RECORD_FILE).read_text(encoding="utf-8"))["name"]
+    ref = publish(repo_id, files, message=f"hubrerank train {name}")
+    say(f"{repo_id}@{ref.sha}")
+    return ref
+
+
+def _on_main(state: PartialState, task: Callable[[], T]) -> T:
+    """Run ``task`` on rank 0 only and give every rank its result (or raise its error everywhere)."""
+    outcome: list[Any] = [None, None]
+    if state.is_main_process:
+        try:
+            outcome = [task(), None]
+        except HubrerankError as error:
+            outcome = [None, error]
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        broadcast_object_list(outcome)
+    if outcome[1] is not None:
+        raise outcome[1]
+    return outcome[0]
+
+
+def _main_first(state: PartialState, task: Callable[[], T]) -> T:
+    """Run ``task`` on rank 0, then on the other ranks (which then read what rank 0 cached)."""
+    result = _on_main(state, task)
+    return result if state.is_main_process else task()
+
+
+def _describe(node: Mapping[str, Any], kind: str) -> str:
+    return (
+        f"{kind} {node['dataset']}@{node['revision'][:12]} (config {node['config']}, split {node['split']})"
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def _progress_lines(state: Any, logs: Mapping[str, Any], eval_name: str | None) -> Iterator[str]:
+    step = f"step {state.global_step}/{state.max_steps}"
+    if "loss" in logs:
+        epoch, rate = logs.get("epoch", 0), logs.get("learning_rate", 0)
+        yield f"{step}  epoch {epoch:.2f}  loss {logs['loss']:.4f}  lr {rate:.2e}"
+    prefix = f"eval_{eval_name}_"
+    metrics = {key[len(prefix) :]: value for key, value in logs.items() if key.startswith(prefix)}
+    if metrics:
+        yield f"{step}  eval {eval_name}: " + "  ".join(
+            f"{key} {value:.4f}" for key, value in metrics.items()
+        )
+    if "train_runtime" in logs:
+        yield (
+            f"trained {state.global_step} steps in {logs['train_runtime']:.1f} s "
+            f"({logs.get('train_samples_per_second', 0):.1f} samples/s)"
+        )
+
+
+def _log_lines_callback(eval_name: str | None) -> Any:
+    """A callback printing one compact line per training log and evaluation (beside the progress bar)."""
+    from tqdm.auto import tqdm
+    from transformers.trainer_callback import TrainerCallback
+
+    class LogLines(TrainerCallback):
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
+            if state.is_world_process_zero and logs:
+                for line in _progress_lines(state, logs, eval_name):
+                    tqdm.write(line)
+
+    return LogLines()
+
+
+def _progress_bar_callback() -> Any:
+    """The trainer's progress bar with its ETA, without its printing of raw log dicts."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class ProgressBar(ProgressCallback):
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
+            pass
+
+    return ProgressBar()
