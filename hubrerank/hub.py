@@ -34,7 +34,7 @@ def publish(
     (except .gitattributes), so the new revision holds exactly this artifact. Returns the new commit.
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HTTPError
 
     api = HfApi()
     try:
@@ -62,7 +62,7 @@ def publish(
         sha = info.oid
         if tag:
             api.create_tag(repo_id, tag=tag, revision=sha, repo_type=repo_type)
-    except HfHubHTTPError as error:
+    except HTTPError as error:
         raise HubError(f"publishing {repo_type} repo {repo_id} failed: {_first_line(error)}") from None
     return ResolvedRef(repo_id, sha, repo_type, branch)
 
@@ -72,7 +72,7 @@ def download(
 ) -> Path:
     """Download a pinned snapshot (or the files matching ``allow_patterns``) and return its folder."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HTTPError
 
     try:
         path = snapshot_download(
@@ -82,7 +82,7 @@ def download(
             allow_patterns=allow_patterns,
             local_dir=local_dir,
         )
-    except HfHubHTTPError as error:
+    except HTTPError as error:
         raise HubError(f"downloading {ref} failed: {_first_line(error)}") from None
     return Path(path)
 

@@ -64,6 +64,7 @@ def resolve(ref: Ref | str, repo_type: str = "model", token: str | None = None) 
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         HfHubHTTPError,
+        HTTPError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -86,6 +87,9 @@ def resolve(ref: Ref | str, repo_type: str = "model", token: str | None = None) 
         ) from None
     except HfHubHTTPError as error:
         raise RefError(f"cannot read {kind} repo {ref.repo_id}@{revision}: {error}") from None
-    except OSError as error:
-        raise RefError(f"cannot reach the Hub for {kind} repo {ref.repo_id}: {error}") from None
+    except (HTTPError, OSError) as error:
+        raise RefError(
+            f"cannot reach the Hub for {kind} repo {ref.repo_id} ({type(error).__name__}: {error}); "
+            "check --hub / HF_ENDPOINT and the network"
+        ) from None
     return ResolvedRef(ref.repo_id, info.sha, ref.repo_type, revision)

@@ -10,7 +10,6 @@ import os
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -38,33 +37,7 @@ os.environ.update(
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
-from click.testing import CliRunner, Result  # noqa: E402
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-@dataclass(frozen=True)
-class LocalHub:
-    """The session's Hub: its URL, data dir and two users (alice is in the org ``acme``)."""
-
-    url: str
-    data_dir: Path
-    alice_token: str = ALICE_TOKEN
-    bob_token: str = BOB_TOKEN
-    org: str = "acme"
-
-
-@dataclass(frozen=True)
-class HubModel:
-    """A model pushed to the local Hub: its repo id, commit sha and the local folder it came from."""
-
-    repo_id: str
-    sha: str
-    path: Path
-
-    @property
-    def ref(self) -> str:
-        return f"{self.repo_id}@{self.sha}"
+from helpers import SHARED, HubModel, LocalHub  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +50,7 @@ def hub() -> LocalHub:
         port=PORT,
         users=[UserSpec("alice", ALICE_TOKEN, ("acme",)), UserSpec("bob", BOB_TOKEN)],
     ).start()
-    yield LocalHub(server.url, data_dir)
+    yield LocalHub(server.url, data_dir, ALICE_TOKEN, BOB_TOKEN)
     server.stop()
 
 
@@ -114,10 +87,3 @@ def shared_data() -> Path:
     if not data.is_dir():
         pytest.skip(f"real data not found at {data} (the ../shared folder beside the repo)")
     return data
-
-
-def run_cli(*args: str, input: str | None = None) -> Result:
-    """Run ``hubrerank ARGS`` in-process against the session's Hub."""
-    from hubrerank.cli import cli
-
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)

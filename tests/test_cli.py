@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import run_cli
+from helpers import run_cli
 
 from hubrerank import __version__
 

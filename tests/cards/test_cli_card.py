@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from card_fixtures import write_model_dir
-from conftest import run_cli
+from helpers import run_cli
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from card_fixtures import RECIPE, write_model_dir
-from conftest import LocalHub, run_cli
+from helpers import LocalHub, run_cli
 
 from hubrerank.cards import render_model_card
 from hubrerank.hub import publish
