@@ -441,7 +441,9 @@ class HubApp:
         if entry.lfs:
             headers.update({"X-Linked-Etag": f'"{entry.sha256}"', "X-Linked-Size": str(entry.size)})
         media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        return FileResponse(self.store.blob_path(entry.sha256), headers=headers, media_type=media_type)
+        response = FileResponse(self.store.blob_path(entry.sha256), headers=headers, media_type=media_type)
+        response.chunk_size = _STREAM_CHUNK  # Starlette's 64 KB default halves the download rate
+        return response
 
     # ---- writing
     def preupload(self, call: Call, repo_type: str) -> Response:
