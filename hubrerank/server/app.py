@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
-import hashlib
 import json
 import logging
 import mimetypes
@@ -32,11 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.storage import (
-    LFS_SIZE_THRESHOLD,
     REPO_TYPES,
     SHA256_RE,
     AddFile,
-    Commit,
     DeleteFile,
     DeleteFolder,
     Entry,
@@ -49,11 +45,11 @@ from hubrerank.server.storage import (
     StoreError,
     validate_path,
 )
+from hubrerank.server.views import YAML_BLOCK, LastCommits, LfsRules, entry_json, folders, repo_info
 
 access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
-_YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
 _STREAM_CHUNK = 1024 * 1024
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -103,103 +99,6 @@ class Call:
         if self.user is None:
             raise Failure(401, "You must be authenticated (send a token) to do this")
         return self.user
-
-
-def card_data(store: Store, commit: Commit) -> dict | None:
-    """The YAML front matter of the commit's README.md, or None."""
-    entry = commit.tree.get("README.md")
-    if entry is None:
-        return None
-    match = _YAML_BLOCK.search(store.read_blob(entry.sha256).decode("utf-8", errors="replace"))
-    if match is None:
-        return None
-    try:
-        data = yaml.safe_load(match.group(2))
-    except yaml.YAMLError:
-        return None
-    return json.loads(json.dumps(data, default=str)) if isinstance(data, dict) else None
-
-
-def _lfs_patterns(store: Store, commit: Commit) -> list[str]:
-    entry = commit.tree.get(".gitattributes")
-    if entry is None:
-        return []
-    patterns = []
-    for line in store.read_blob(entry.sha256).decode("utf-8", errors="replace").splitlines():
-        fields = line.split()
-        if len(fields) > 1 and not fields[0].startswith("#") and "filter=lfs" in fields[1:]:
-            patterns.append(fields[0].lstrip("/"))
-    return patterns
-
-
-def _matches(path: str, pattern: str) -> bool:
-    """A gitattributes pattern: without '/' it matches the file name, else the whole path."""
-    if "/" not in pattern:
-        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
-    return fnmatch.fnmatchcase(path, pattern)
-
-
-def _folders(tree: dict[str, Entry]) -> set[str]:
-    folders = set()
-    for path in tree:
-        parts = path.split("/")[:-1]
-        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    return folders
-
-
-def _tree_id(tree: dict[str, Entry], folder: str) -> str:
-    prefix = folder + "/"
-    listing = "".join(f"{p[len(prefix):]} {e.oid}\n" for p, e in sorted(tree.items()) if p.startswith(prefix))
-    return hashlib.sha1(listing.encode()).hexdigest()
-
-
-class LastCommits:
-    """For ``expand=true`` listings: the commit that last changed each path."""
-
-    def __init__(self, store: Store, repo: Repo, head: Commit) -> None:
-        self._history = list(store.history(repo, head))
-        self._folders: dict[str, set[str]] = {}
-
-    def _signature(self, commit: Commit, path: str) -> str | None:
-        entry = commit.tree.get(path)
-        if entry is not None:
-            return entry.oid
-        if commit.id not in self._folders:
-            self._folders[commit.id] = _folders(commit.tree)
-        return _tree_id(commit.tree, path) if path in self._folders[commit.id] else None
-
-    def of(self, path: str) -> dict[str, str]:
-        current = self._signature(self._history[0], path)
-        last = self._history[0]
-        for commit in self._history[1:]:
-            if self._signature(commit, path) != current:
-                break
-            last = commit
-        return {"id": last.id, "title": last.title, "date": last.date}
-
-
-def _entry_json(commit: Commit, path: str, last: LastCommits | None) -> dict[str, Any]:
-    entry = commit.tree.get(path)
-    if entry is None:
-        item: dict[str, Any] = {"type": "directory", "oid": _tree_id(commit.tree, path), "size": 0}
-        item["path"] = path
-    else:
-        item = {"type": "file", "oid": entry.oid, "size": entry.size, "path": path}
-        if entry.lfs:
-            item["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size}
-    if last is not None:
-        item["lastCommit"] = last.of(path)
-    return item
-
-
-def _repo_tags(repo: Repo, card: dict | None, library: str | None) -> list[str]:
-    card = card or {}
-    tags = card.get("tags") or []
-    tags = [tags] if isinstance(tags, str) else [str(t) for t in tags]
-    extra = [library, card.get("pipeline_tag")] if repo.type == "model" else []
-    if card.get("license"):
-        extra.append(f"license:{card['license']}")
-    return list(dict.fromkeys(t for t in [*tags, *extra] if t))
 
 
 class HubApp:
@@ -278,11 +177,23 @@ class HubApp:
     def whoami(self, call: Call) -> Response:
         user = call.require_user()
         orgs = [{"type": "org", "name": org, "fullname": org, "roleInOrg": "write"} for org in user.orgs]
-        return JSONResponse({
-            "type": "user", "id": user.name, "name": user.name, "fullname": user.name, "email": None,
-            "emailVerified": False, "isPro": False, "canPay": False, "orgs": orgs,
-            "auth": {"type": "access_token", "accessToken": {"displayName": "hubrerank", "role": "write"}},
-        })
+        return JSONResponse(
+            {
+                "type": "user",
+                "id": user.name,
+                "name": user.name,
+                "fullname": user.name,
+                "email": None,
+                "emailVerified": False,
+                "isPro": False,
+                "canPay": False,
+                "orgs": orgs,
+                "auth": {
+                    "type": "access_token",
+                    "accessToken": {"displayName": "hubrerank", "role": "write"},
+                },
+            }
+        )
 
     def create_repo(self, call: Call) -> Response:
         body = call.json()
@@ -326,7 +237,7 @@ class HubApp:
 
     def validate_yaml(self, call: Call) -> Response:
         content = call.json().get("content") or ""
-        match = _YAML_BLOCK.search(content)
+        match = YAML_BLOCK.search(content)
         try:
             data = yaml.safe_load(match.group(2)) if match else {}
         except yaml.YAMLError as error:
@@ -341,52 +252,23 @@ class HubApp:
     def repo_info(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
         commit = self.store.resolve(state, call.params.get("rev", "main"))
-        repo, card = state.repo, card_data(self.store, commit)
-        blobs = call.flag("blobs")
-        siblings = []
-        for path, entry in sorted(commit.tree.items()):
-            sibling: dict[str, Any] = {"rfilename": path}
-            if blobs:
-                sibling.update(size=entry.size, blobId=entry.oid)
-                if entry.lfs:
-                    sibling["lfs"] = {
-                        "sha256": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size
-                    }
-            siblings.append(sibling)
-        library = (card or {}).get("library_name")
-        if repo_type == "model" and library is None:
-            if "config_sentence_transformers.json" in commit.tree:
-                library = "sentence-transformers"
-            elif "config.json" in commit.tree:
-                library = "transformers"
-        info: dict[str, Any] = {
-            "_id": hashlib.sha1(f"{repo.type}/{repo.id}/{state.created_at}".encode()).hexdigest()[:24],
-            "id": repo.id, "author": repo.ns, "sha": commit.id, "lastModified": commit.date,
-            "createdAt": state.created_at, "private": state.private, "gated": False, "disabled": False,
-            "downloads": 0, "likes": 0, "tags": _repo_tags(repo, card, library), "siblings": siblings,
-            "usedStorage": sum(entry.size for entry in commit.tree.values()),
-        }
-        if card is not None:
-            info["cardData"] = card
-        if repo_type == "model":
-            info.update(modelId=repo.id, library_name=library, pipeline_tag=(card or {}).get("pipeline_tag"))
-        return JSONResponse(info)
+        return JSONResponse(repo_info(self.store, state, commit, blobs=call.flag("blobs")))
 
     def tree(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
         commit = self.store.resolve(state, call.params["rev"])
         folder = call.params.get("path", "").strip("/")
-        folders = _folders(commit.tree)
+        present = folders(commit.tree)
         if folder:
             validate_path(folder)
-            if folder not in folders:
+            if folder not in present:
                 raise EntryNotFound(f"no folder {folder!r} in {state.repo.id}")
         prefix = folder + "/" if folder else ""
-        paths = sorted(p for p in (*commit.tree, *folders) if p.startswith(prefix))
+        paths = sorted(p for p in (*commit.tree, *present) if p.startswith(prefix))
         if not call.flag("recursive"):
-            paths = [p for p in paths if "/" not in p[len(prefix):]]
+            paths = [p for p in paths if "/" not in p[len(prefix) :]]
         last = LastCommits(self.store, state.repo, commit) if call.flag("expand") else None
-        return JSONResponse([_entry_json(commit, p, last) for p in paths])
+        return JSONResponse([entry_json(commit, p, last) for p in paths])
 
     def paths_info(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -401,10 +283,10 @@ class HubApp:
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise Failure(400, "'paths' must be a list of strings")
         wanted = [validate_path(p.strip("/")) for p in paths if p.strip("/")]
-        folders = _folders(commit.tree)
+        present = folders(commit.tree)
         last = LastCommits(self.store, state.repo, commit) if expand else None
-        found = [p for p in dict.fromkeys(wanted) if p in commit.tree or p in folders]
-        return JSONResponse([_entry_json(commit, p, last) for p in found])
+        found = [p for p in dict.fromkeys(wanted) if p in commit.tree or p in present]
+        return JSONResponse([entry_json(commit, p, last) for p in found])
 
     def refs(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -421,11 +303,18 @@ class HubApp:
     def commits(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
         head = self.store.resolve(state, call.params["rev"])
-        return JSONResponse([
-            {"id": c.id, "title": c.title, "message": c.message, "date": c.date,
-             "authors": [{"user": c.author, "avatar": None}]}
-            for c in self.store.history(state.repo, head)
-        ])
+        return JSONResponse(
+            [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "message": c.message,
+                    "date": c.date,
+                    "authors": [{"user": c.author, "avatar": None}],
+                }
+                for c in self.store.history(state.repo, head)
+            ]
+        )
 
     def resolve(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -434,7 +323,9 @@ class HubApp:
         entry = commit.tree.get(path)
         if entry is None:
             raise Failure(
-                404, f"{path} not found in {state.repo.id}@{call.params['rev']}", "EntryNotFound",
+                404,
+                f"{path} not found in {state.repo.id}@{call.params['rev']}",
+                "EntryNotFound",
                 headers={"X-Repo-Commit": commit.id},
             )
         headers = {"X-Repo-Commit": commit.id, "ETag": f'"{entry.sha256 if entry.lfs else entry.oid}"'}
@@ -449,7 +340,7 @@ class HubApp:
     def preupload(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
         commit = self.store.resolve(state, call.params["rev"])
-        patterns = _lfs_patterns(self.store, commit)
+        rules = LfsRules(self.store, commit, repo_type)
         answers = []
         for item in call.json().get("files") or []:
             if not isinstance(item, dict):
@@ -462,11 +353,12 @@ class HubApp:
             size = item.get("size") or 0
             if not isinstance(size, int) or size < 0:
                 raise Failure(400, f"size of {path!r} must be a non-negative integer")
-            lfs = size >= LFS_SIZE_THRESHOLD or b"\x00" in sample or any(_matches(path, p) for p in patterns)
+            lfs = rules.is_lfs(path, size, sample)
             existing = commit.tree.get(path)
             oid = None if existing is None else (existing.sha256 if existing.lfs else existing.oid)
-            answers.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
-                            "oid": oid})
+            answers.append(
+                {"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+            )
         return JSONResponse({"files": answers, "commitOid": commit.id})
 
     def lfs_batch(self, call: Call, repo_type: str) -> Response:
@@ -484,8 +376,10 @@ class HubApp:
                 query = urlencode(self.signer.sign(oid, size))
                 answer["authenticated"] = True
                 answer["actions"] = {
-                    "upload": {"href": f"{call.base_url}/api/lfs-upload/{oid}?{query}",
-                               "expires_in": self.signer.lifetime_s}
+                    "upload": {
+                        "href": f"{call.base_url}/api/lfs-upload/{oid}?{query}",
+                        "expires_in": self.signer.lifetime_s,
+                    }
                 }
             objects.append(answer)
         answer = {"transfer": "basic", "objects": objects}
@@ -522,13 +416,24 @@ class HubApp:
             raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
         header, operations = self._parse_commit(call.body)
         commit = self.store.apply(
-            state.repo, call.params["rev"].removeprefix("refs/heads/"), operations,
-            title=str(header.get("summary") or "Update"), message=str(header.get("description") or ""),
-            author=call.require_user().name, parent=header.get("parentCommit"),
+            state.repo,
+            call.params["rev"].removeprefix("refs/heads/"),
+            operations,
+            title=str(header.get("summary") or "Update"),
+            message=str(header.get("description") or ""),
+            author=call.require_user().name,
+            parent=header.get("parentCommit"),
         )
         url = f"{call.base_url}/{state.repo.url_path}/commit/{commit.id}"
-        return JSONResponse({"success": True, "commitOid": commit.id, "commitUrl": url, "hookOutput": "",
-                             "pullRequestUrl": None})
+        return JSONResponse(
+            {
+                "success": True,
+                "commitOid": commit.id,
+                "commitUrl": url,
+                "hookOutput": "",
+                "pullRequestUrl": None,
+            }
+        )
 
     def _parse_commit(self, body: bytes) -> tuple[dict, list[Operation]]:
         """The NDJSON commit payload: a header line, then file / lfsFile / deletedFile / deletedFolder."""
@@ -616,10 +521,16 @@ class HubApp:
             if state.repo.type != repo_type or not readable or search.lower() not in state.repo.id.lower():
                 continue
             head = self.store.resolve(state, "main")
-            listed.append({
-                "id": state.repo.id, "author": state.repo.ns, "sha": head.id, "private": state.private,
-                "lastModified": head.date, "createdAt": state.created_at,
-            })
+            listed.append(
+                {
+                    "id": state.repo.id,
+                    "author": state.repo.ns,
+                    "sha": head.id,
+                    "private": state.private,
+                    "lastModified": head.date,
+                    "createdAt": state.created_at,
+                }
+            )
         listed.sort(key=lambda item: item["lastModified"], reverse=True)
         return JSONResponse(listed)
 

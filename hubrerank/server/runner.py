@@ -84,7 +84,12 @@ class HubServer:
         self._socket = _bind(self.host, self.port)
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", loop="asyncio", http="h11",
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
             timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)

@@ -194,8 +194,13 @@ class Commit:
     def from_json(cls, data: dict[str, Any]) -> Commit:
         tree = {path: Entry(*value) for path, value in data["tree"].items()}
         return cls(
-            data["id"], tuple(data["parents"]), data["title"], data["message"], data["author"],
-            data["date"], tree,
+            data["id"],
+            tuple(data["parents"]),
+            data["title"],
+            data["message"],
+            data["author"],
+            data["date"],
+            tree,
         )
 
     @classmethod

@@ -203,8 +203,10 @@ def test_preupload_marks_lfs_by_pattern_size_and_nul_byte(hub):
         {"path": "notes.txt", "size": 4, "sample": base64.b64encode(b"text").decode()},
     ]
     request(hub.url, "POST", "/api/repos/create", {"name": "srv-preupload"}, hub.alice_token)
-    status, _, body = request(hub.url, "POST", "/api/models/alice/srv-preupload/preupload/main",
-                           {"files": files}, hub.alice_token)
+    custom = ndjson_commit("own attributes", {".gitattributes": b"*.txt text\n"})  # parquet still LFS
+    api = "/api/models/alice/srv-preupload"
+    assert request(hub.url, "POST", f"{api}/commit/main", custom, hub.alice_token)[0] == 200
+    status, _, body = request(hub.url, "POST", f"{api}/preupload/main", {"files": files}, hub.alice_token)
     assert status == 200
     modes = {f["path"]: f["uploadMode"] for f in json.loads(body)["files"]}
     assert modes == {

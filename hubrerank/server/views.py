@@ -1,0 +1,179 @@
+"""What the embedded Hub's API shows of a commit: tree entries, repo info, card data, LFS rules."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from typing import Any
+
+import yaml
+
+from hubrerank.server.storage import (
+    LFS_SIZE_THRESHOLD,
+    Commit,
+    Entry,
+    Repo,
+    RepoState,
+    Store,
+    default_gitattributes,
+)
+
+YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
+
+
+def card_data(store: Store, commit: Commit) -> dict | None:
+    """The YAML front matter of the commit's README.md, or None."""
+    entry = commit.tree.get("README.md")
+    if entry is None:
+        return None
+    match = YAML_BLOCK.search(store.read_blob(entry.sha256).decode("utf-8", errors="replace"))
+    if match is None:
+        return None
+    try:
+        data = yaml.safe_load(match.group(2))
+    except yaml.YAMLError:
+        return None
+    return json.loads(json.dumps(data, default=str)) if isinstance(data, dict) else None
+
+
+class LfsRules:
+    """Which files a commit on top of ``commit`` should store as LFS (the preupload answer).
+
+    Like the Hub: files of 10 MB or more, files whose first bytes hold a NUL byte, and files matching
+    a ``filter=lfs`` pattern of the revision's .gitattributes or of the default one (``*.parquet``,
+    ``*.safetensors``, ...: ``Dataset.push_to_hub`` deletes its parquet shards once they are uploaded,
+    so they must go through LFS even if a user's .gitattributes forgot them).
+    """
+
+    def __init__(self, store: Store, commit: Commit, repo_type: str) -> None:
+        self._patterns: list[str] = []
+        entry = commit.tree.get(".gitattributes")
+        text = default_gitattributes(repo_type).decode()
+        text += store.read_blob(entry.sha256).decode("utf-8", errors="replace") if entry else ""
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) > 1 and not fields[0].startswith("#") and "filter=lfs" in fields[1:]:
+                self._patterns.append(fields[0].lstrip("/"))
+
+    def is_lfs(self, path: str, size: int, sample: bytes) -> bool:
+        if size >= LFS_SIZE_THRESHOLD or b"\x00" in sample:
+            return True
+        return any(_matches(path, pattern) for pattern in self._patterns)
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """A gitattributes pattern: without '/' it matches the file name, else the whole path."""
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def folders(tree: dict[str, Entry]) -> set[str]:
+    """Every folder that holds a file of ``tree``, at any depth."""
+    folders = set()
+    for path in tree:
+        parts = path.split("/")[:-1]
+        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    return folders
+
+
+def tree_id(tree: dict[str, Entry], folder: str) -> str:
+    """A stable id of a folder's content (the Hub's git tree oid plays this role)."""
+    prefix = folder + "/"
+    listing = "".join(
+        f"{p[len(prefix) :]} {e.oid}\n" for p, e in sorted(tree.items()) if p.startswith(prefix)
+    )
+    return hashlib.sha1(listing.encode()).hexdigest()
+
+
+class LastCommits:
+    """For ``expand=true`` listings: the commit that last changed each path."""
+
+    def __init__(self, store: Store, repo: Repo, head: Commit) -> None:
+        self._history = list(store.history(repo, head))
+        self._folders: dict[str, set[str]] = {}
+
+    def _signature(self, commit: Commit, path: str) -> str | None:
+        entry = commit.tree.get(path)
+        if entry is not None:
+            return entry.oid
+        if commit.id not in self._folders:
+            self._folders[commit.id] = folders(commit.tree)
+        return tree_id(commit.tree, path) if path in self._folders[commit.id] else None
+
+    def of(self, path: str) -> dict[str, str]:
+        current = self._signature(self._history[0], path)
+        last = self._history[0]
+        for commit in self._history[1:]:
+            if self._signature(commit, path) != current:
+                break
+            last = commit
+        return {"id": last.id, "title": last.title, "date": last.date}
+
+
+def entry_json(commit: Commit, path: str, last: LastCommits | None) -> dict[str, Any]:
+    """A file or folder as the tree and paths-info endpoints list it."""
+    entry = commit.tree.get(path)
+    if entry is None:
+        item: dict[str, Any] = {"type": "directory", "oid": tree_id(commit.tree, path), "size": 0}
+        item["path"] = path
+    else:
+        item = {"type": "file", "oid": entry.oid, "size": entry.size, "path": path}
+        if entry.lfs:
+            item["lfs"] = {"oid": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size}
+    if last is not None:
+        item["lastCommit"] = last.of(path)
+    return item
+
+
+def _repo_tags(repo: Repo, card: dict | None, library: str | None) -> list[str]:
+    card = card or {}
+    tags = card.get("tags") or []
+    tags = [tags] if isinstance(tags, str) else [str(t) for t in tags]
+    extra = [library, card.get("pipeline_tag")] if repo.type == "model" else []
+    if card.get("license"):
+        extra.append(f"license:{card['license']}")
+    return list(dict.fromkeys(t for t in [*tags, *extra] if t))
+
+
+def repo_info(store: Store, state: RepoState, commit: Commit, blobs: bool) -> dict[str, Any]:
+    """``GET /api/{models,datasets}/ID[/revision/REV]``: sha, privacy, card data, siblings, tags."""
+    repo, card = state.repo, card_data(store, commit)
+    siblings = []
+    for path, entry in sorted(commit.tree.items()):
+        sibling: dict[str, Any] = {"rfilename": path}
+        if blobs:
+            sibling.update(size=entry.size, blobId=entry.oid)
+            if entry.lfs:
+                lfs = {"sha256": entry.sha256, "size": entry.size, "pointerSize": entry.pointer_size}
+                sibling["lfs"] = lfs
+        siblings.append(sibling)
+    library = (card or {}).get("library_name")
+    if repo.type == "model" and library is None:
+        if "config_sentence_transformers.json" in commit.tree:
+            library = "sentence-transformers"
+        elif "config.json" in commit.tree:
+            library = "transformers"
+    info: dict[str, Any] = {
+        "_id": hashlib.sha1(f"{repo.type}/{repo.id}/{state.created_at}".encode()).hexdigest()[:24],
+        "id": repo.id,
+        "author": repo.ns,
+        "sha": commit.id,
+        "lastModified": commit.date,
+        "createdAt": state.created_at,
+        "private": state.private,
+        "gated": False,
+        "disabled": False,
+        "downloads": 0,
+        "likes": 0,
+        "tags": _repo_tags(repo, card, library),
+        "siblings": siblings,
+        "usedStorage": sum(entry.size for entry in commit.tree.values()),
+    }
+    if card is not None:
+        info["cardData"] = card
+    if repo.type == "model":
+        info.update(modelId=repo.id, library_name=library, pipeline_tag=(card or {}).get("pipeline_tag"))
+    return info
