@@ -51,6 +51,8 @@ def serve(data: Path | None, host: str, port: int, port_file: Path | None, users
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("hubrerank.server.access").setLevel(logging.INFO)
     server = HubServer(data_dir, host=host, port=port, users=specs).start()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Warning: listening on {host}, beyond this machine; tokens travel unencrypted", err=True)
     if port_file is not None:
         write_atomic(port_file, f"{server.port}\n".encode())
     click.echo(f"Embedded Hub serving {data_dir} at {server.url}")

@@ -144,6 +144,23 @@ def test_history_is_immutable_and_readable_by_sha_and_tag(api, model_repo):
     assert titles[:2] == ["second", "first"] and titles[-1] == "initial commit"
 
 
+def test_copy_of_lfs_file_and_folder_delete(api, model_repo, tmp_path):
+    from huggingface_hub import CommitOperationCopy, CommitOperationDelete
+
+    folder, first = model_repo
+    api.create_branch("alice/srv-model", branch="copies", revision=first)
+    ops = [
+        CommitOperationCopy("model.safetensors", "backup/model.safetensors", src_revision=first),
+        CommitOperationDelete("sub/"),
+    ]
+    sha = api.create_commit("alice/srv-model", ops, commit_message="copy", revision="copies").oid
+    files = api.list_repo_files("alice/srv-model", revision=sha)
+    assert "backup/model.safetensors" in files and not any(f.startswith("sub/") for f in files)
+    backup = "backup/model.safetensors"
+    path = api.hf_hub_download("alice/srv-model", backup, revision=sha, cache_dir=tmp_path)
+    assert Path(path).read_bytes() == (folder / "model.safetensors").read_bytes()
+
+
 def test_parent_commit_mismatch_is_412(api):
     from huggingface_hub import CommitOperationAdd
     from huggingface_hub.errors import HfHubHTTPError
