@@ -92,25 +92,11 @@ class StCard:
 
 @dataclass
 class CardRecipe:
-    """A recipe rebuilt from a card, what the card left unsaid, and where each evaluator's data is.
-
-    ``evaluators`` maps a card evaluator's dataset name to the evaluation plan entry that re-runs it
-    (``("reranking", index)`` or ``("nanobeir", None)``) and whether its metrics are the realistic ones.
-    """
+    """A recipe rebuilt from a card, and what the card left unsaid (recipe key or topic -> why)."""
 
     source: ResolvedRef
     document: dict[str, Any]
     unknown: dict[str, str] = field(default_factory=dict)
-    evaluators: dict[str, tuple[str, int | None, bool]] = field(default_factory=dict)
-
-    def claim_target(self, claim: CardClaim) -> tuple[str, int | None, str] | None:
-        """Where the re-run measures ``claim``: (plan section, reranking index, eval_results metric key)."""
-        found = self.evaluators.get(claim.dataset)
-        if found is None:
-            return None
-        section, index, realistic = found
-        metric = ("realistic_" if realistic else "") + claim.metric
-        return section, index, metric if section == "reranking" else f"{claim.dataset}_{metric}"
 
     @property
     def missing(self) -> list[str]:
@@ -133,7 +119,7 @@ class CardRecipe:
 
 def is_st_card(text: str) -> bool:
     """True when ``text`` is a cross-encoder card written by sentence-transformers' trainer."""
-    tags = _front_matter(text).get("tags") or []
+    tags = front_matter(text).get("tags") or []
     return "generated_from_trainer" in tags and "cross-encoder" in tags
 
 
@@ -144,7 +130,7 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
             f"{source} was not written by sentence-transformers' trainer (no 'generated_from_trainer' and "
             "'cross-encoder' tags); only such cards record a training run"
         )
-    metadata = _front_matter(text)
+    metadata = front_matter(text)
     base = metadata.get("base_model")
     base = base[0] if isinstance(base, list) and base else base
     revision = re.search(r"\*\*Base model:\*\*.*<!-- at revision (\S+) -->", text)
@@ -203,10 +189,47 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
     return built
 
 
+def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
+    """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
+
+    A reranking evaluator ``<name>-<split>`` matches the plan entry on split ``<split>`` of a dataset
+    ``ORG/<name>``; evaluators left over match the entries left over in order, when they are as many
+    (one evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
+    their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
+    with ``always_rerank_positives=False``. Claimed evaluators that match nothing are left out.
+    """
+    matches: dict[str, tuple[str, int | None, str]] = {}
+    entries = list(enumerate(plan.get("reranking") or []))
+    pending = []
+    for name in dict.fromkeys(claim.dataset for claim in card.claims):
+        evaluator = card.evaluator_of(name)
+        if evaluator is None:
+            continue
+        prefix = "realistic_" if evaluator.config.get("always_rerank_positives") is False else ""
+        if evaluator.class_name == NANOBEIR_EVALUATOR or _NANO_SUBSET.match(name):
+            if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
+                matches[name] = ("nanobeir", None, prefix)
+            continue
+        if evaluator.class_name != RERANKING_EVALUATOR:
+            continue
+        index = next(
+            (i for i, e in entries if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
+        )
+        if index is None:
+            pending.append((name, prefix))
+        else:
+            matches[name] = ("reranking", index, prefix)
+            entries = [(i, e) for i, e in entries if i != index]
+    if pending and len(pending) == len(entries):
+        for (name, prefix), (index, _) in zip(pending, entries, strict=True):
+            matches[name] = ("reranking", index, prefix)
+    return matches
+
+
 # ---- reading the card ----------------------------------------------------------------------------------
 
 
-def _front_matter(text: str) -> dict[str, Any]:
+def front_matter(text: str) -> dict[str, Any]:
     match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.S)
     if not match:
         return {}
@@ -404,7 +427,7 @@ def _evaluation(card: StCard, built: CardRecipe) -> dict[str, Any]:
     claimed = {claim.dataset for claim in card.claims}
     for evaluator in card.evaluators:
         if evaluator.class_name == NANOBEIR_EVALUATOR:
-            _add_nanobeir(card, evaluator, evaluation, built)
+            _add_nanobeir(evaluator, evaluation, built)
             continue
         for name in evaluator.names:
             if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
@@ -430,18 +453,8 @@ def _add_reranking(
         )
         return
     dataset, revision, config, split = found
-    entries = evaluation.setdefault("reranking", [])
-    entries.append(
-        {
-            "dataset": dataset,
-            "revision": revision,
-            "config": config,
-            "split": split,
-            "at_k": int(evaluator.config.get("at_k", 10)),
-        }
-    )
-    realistic = evaluator.config.get("always_rerank_positives") is False
-    built.evaluators[name] = ("reranking", len(entries) - 1, realistic)
+    entry = {"dataset": dataset, "revision": revision, "config": config, "split": split}
+    evaluation.setdefault("reranking", []).append({**entry, "at_k": int(evaluator.config.get("at_k", 10))})
 
 
 def _add_nanobeir(
@@ -470,10 +483,6 @@ def _add_nanobeir(
         "sentence-transformers does not record which revision of the NanoBEIR data it evaluated on; the "
         "recipe reads main, which may have changed since"
     )
-    realistic = config.get("always_rerank_positives") is False
-    for claim in card.claims:
-        if _NANO_SUBSET.match(claim.dataset) or claim.dataset in evaluator.names:
-            built.evaluators[claim.dataset] = ("nanobeir", None, realistic)
 
 
 def _evaluator_data(card: StCard, name: str) -> tuple[str, str, str, str] | None:

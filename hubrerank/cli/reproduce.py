@@ -1,0 +1,241 @@
+"""``hubrerank verify`` and ``hubrerank reproduce``: check a published model's claims, print the verdict.
+
+Exit codes: 0 every claimed metric is within tolerance, 1 some is not, 2 nothing could be checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from hubrerank.verification import Report
+
+_REF = "REPO[@REV]"
+
+
+def _common(function: Any) -> Any:
+    options = [
+        click.option(
+            "--json",
+            "json_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Also write the report as JSON.",
+        ),
+        click.option(
+            "--push-report",
+            is_flag=True,
+            help="Publish the report to the repo (reproductions/<timestamp>.json) and re-render its card's "
+            "verification section, in one commit that leaves the weights untouched.",
+        ),
+        click.option(
+            "--tag",
+            metavar="NAME",
+            help="With --push-report: on PASS, tag the report's commit NAME (a CI-verified release).",
+        ),
+        click.option(
+            "--recipe",
+            "recipe_path",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="Use this recipe instead of the repo's (e.g. one from `hubrerank recipe from-card`).",
+        ),
+        click.option(
+            "--trust-remote-code", is_flag=True, help="Allow a model that needs its own Python code."
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.command("verify")
+@click.argument("ref", metavar=_REF)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Allowed |measured - claimed| for every metric.  [default: 0.001]",
+)
+@click.option(
+    "--tolerance-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="YAML {default: x, metrics: {PATTERN: y}} with per-metric tolerances (fnmatch patterns).",
+)
+@_common
+def verify(
+    ref: str,
+    tolerance: float | None,
+    tolerance_file: Path | None,
+    json_path: Path | None,
+    push_report: bool,
+    tag: str | None,
+    recipe_path: Path | None,
+    trust_remote_code: bool,
+) -> None:
+    """Re-evaluate the published weights on their pinned data and compare with what the repo claims.
+
+    Claims come from eval_results.json (models hubrerank trained) or the model-index of a card written by
+    sentence-transformers' trainer. Exit 0 when all are within tolerance, 1 when any is not, 2 when
+    nothing could be checked.
+    """
+    from hubrerank.tolerances import verify_tolerances
+    from hubrerank.verification import verify as run_verify
+
+    _check_tag(tag, push_report)
+    tolerances = verify_tolerances(tolerance, tolerance_file)
+    report = run_verify(
+        ref,
+        tolerances=tolerances,
+        recipe_path=recipe_path,
+        trust_remote_code=trust_remote_code,
+        echo=click.echo,
+    )
+    _finish(report, json_path, push_report, tag)
+
+
+@click.command("reproduce")
+@click.argument("ref", metavar=_REF)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the retrained model.  [default: ./reproduce-NAME-SHA]",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Allowed |measured - claimed| for every metric.  [default: exact in the same CPU environment, "
+    "else 0.01 and 0.07 for NanoBEIR (docs/tolerances.md)]",
+)
+@click.option(
+    "--tolerance-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="YAML {default: x, metrics: {PATTERN: y}} with per-metric tolerances (fnmatch patterns).",
+)
+@_common
+def reproduce(
+    ref: str,
+    out_dir: Path | None,
+    tolerance: float | None,
+    tolerance_file: Path | None,
+    json_path: Path | None,
+    push_report: bool,
+    tag: str | None,
+    recipe_path: Path | None,
+    trust_remote_code: bool,
+) -> None:
+    """Retrain the model from its recipe (same seed, data and base-model shas) and compare with its claims.
+
+    Also compares the environments, and in the same CPU environment checks that model.safetensors comes
+    out byte-identical. A repo without hubrerank.yaml is retrained from the recipe its
+    sentence-transformers card implies (see `hubrerank recipe from-card`).
+    """
+    from hubrerank.reproduction import reproduce as run_reproduce
+
+    _check_tag(tag, push_report)
+    report = run_reproduce(
+        ref,
+        out_dir=out_dir,
+        tolerance=tolerance,
+        tolerance_file=tolerance_file,
+        recipe_path=recipe_path,
+        trust_remote_code=trust_remote_code,
+        echo=click.echo,
+    )
+    _finish(report, json_path, push_report, tag)
+
+
+def _check_tag(tag: str | None, push_report: bool) -> None:
+    if tag and not push_report:
+        raise click.UsageError("--tag tags the commit of the published report: add --push-report")
+
+
+def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str | None) -> None:
+    """Print the table and verdict, write and publish the report, and exit with the verdict's code."""
+    from hubrerank.verification import ERROR, PASS, write_json
+    from hubrerank.verification import push_report as publish_report
+
+    if report.verdict == ERROR:
+        click.echo(f"Error: cannot check {report.model}: {report.reason}", err=True)
+    else:
+        click.echo(format_report(report))
+    if json_path is not None:
+        write_json(report, json_path)
+        click.echo(f"wrote {json_path}")
+    if push_report and report.verdict != ERROR:
+        pushed = publish_report(report, tag=tag)
+        tagged = f", tagged {tag}" if tag and report.verdict == PASS else ""
+        click.echo(f"published the report: {pushed.repo_id}@{pushed.sha}{tagged}")
+    elif push_report:
+        click.echo("no report published: nothing was checked", err=True)
+    raise SystemExit(report.exit_code)
+
+
+def format_report(report: Report) -> str:
+    """The verdict table (headline metrics and every failure), environment differences, weights, verdict."""
+    rows = [check for check in report.checks if check.claim.headline or not check.ok]
+    header = ("metric", "claimed", "measured", "delta", "tolerance", "ok")
+    table = [header] + [
+        (
+            check.claim.label + ("" if check.claim.source.startswith("eval_results") else " (card)"),
+            f"{check.claim.value:.4f}",
+            "missing" if check.measured is None else f"{check.measured:.4f}",
+            "" if check.delta is None else f"{check.delta:+.4f}",
+            f"{check.tolerance:.4g}",
+            "yes" if check.ok else "NO",
+        )
+        for check in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in table
+    ]
+    hidden = len(report.checks) - len(rows)
+    if hidden:
+        lines.append(f"({hidden} more metrics, all within tolerance: --json lists every one)")
+    lines.append(f"tolerances: {report.tolerances.source}")
+    lines += _environment_lines(report)
+    if report.weights is not None:
+        lines.append(_weights_line(report.weights))
+    for key, text in report.caveats.items():
+        lines.append(f"caveat ({key}): {text}")
+    failed = sum(not check.ok for check in report.checks)
+    within = len(report.checks) - failed
+    verdict = f"{report.verdict}: {within} of {len(report.checks)} claimed metrics within tolerance"
+    if report.weights and report.weights["expected_identical"] and not report.weights["identical"]:
+        verdict += ", but the weights differ"
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+def _environment_lines(report: Report) -> list[str]:
+    if not report.claimed_environment or report.kind != "reproduce":
+        return []
+    differences = report.environment_differences
+    if not differences:
+        return ["environment: the same as the original run"]
+    return ["environment (original -> here):"] + [
+        f"  {key}: {values['claimed']} -> {values['measured']}" for key, values in differences.items()
+    ]
+
+
+def _weights_line(weights: dict[str, Any]) -> str:
+    published = weights["published_sha256"] or "unknown"
+    if weights["identical"]:
+        return f"{weights['file']}: byte-identical to the published weights (sha256 {published[:16]}...)"
+    expectation = (
+        "expected identical in the same CPU environment"
+        if weights["expected_identical"]
+        else "not expected to be identical across environments"
+    )
+    return (
+        f"{weights['file']}: differs from the published weights "
+        f"(sha256 {weights['reproduced_sha256'][:16]}... vs {published[:16]}...); {expectation}"
+    )

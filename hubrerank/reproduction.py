@@ -1,0 +1,140 @@
+"""``hubrerank reproduce``: retrain a published model from its recipe and compare with what it claims.
+
+The recipe is the repo's hubrerank.yaml (every input pinned to a sha, the seed, the environment it ran
+in), a recipe rebuilt from a sentence-transformers trainer card, or one the user gives. It is validated as
+data, its base model must hold safetensors weights and need no code of its own (unless
+``trust_remote_code``), and it retrains with the same seed on the same data and base-model shas. The new
+numbers are compared with the claims under tolerances chosen by environment (:mod:`hubrerank.tolerances`):
+in the same CPU environment the retrained ``model.safetensors`` must also be byte-identical to the
+published one, checked against the sha256 the Hub records for that LFS file (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hubrerank.errors import HubError, HubrerankError, InputError
+from hubrerank.refs import Ref, ResolvedRef, resolve
+from hubrerank.tolerances import reproduce_tolerances
+from hubrerank.verification import (
+    Report,
+    compare,
+    fetch_model,
+    read_subject,
+    remote_code_reason,
+    unpinned_refs,
+    unpinned_warnings,
+)
+
+WEIGHTS_FILE = "model.safetensors"
+# environment keys that may change the numbers; "platform" (OS and kernel) is shown, not compared
+SAME_ENVIRONMENT_KEYS = (
+    "python",
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "datasets",
+    "huggingface_hub",
+    "hubrerank",
+    "device",
+    "world_size",
+)
+
+
+def reproduce(
+    text: str,
+    *,
+    out_dir: Path | None = None,
+    tolerance: float | None = None,
+    tolerance_file: Path | None = None,
+    recipe_path: Path | None = None,
+    trust_remote_code: bool = False,
+    echo: Callable[[str], None] = print,
+) -> Report:
+    """Retrain the model ``REPO[@REV]`` from its recipe into ``out_dir``, re-evaluate it and compare.
+
+    ``tolerance`` / ``tolerance_file`` replace the environment-dependent defaults. Problems that make
+    the check impossible (no recipe or claims, a pinned input gone, refused weights or code) give an
+    ``ERROR`` report with the reason.
+    """
+    from hubrerank.training import train
+
+    ref = resolve(Ref.parse(text, "model"))
+    report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
+    try:
+        report.folder = fetch_model(ref, trust_remote_code)
+        subject = read_subject(ref, report.folder, recipe_path)
+        report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
+        unpinned = unpinned_refs(subject.recipe)
+        pinned = subject.recipe.pin(resolve)
+        resolved = {path: node["revision"] for path, node, _ in pinned.refs()}
+        report.unpinned = [{**item, "resolved": resolved[item["field"]]} for item in unpinned]
+        report.warnings += unpinned_warnings(report.unpinned)
+        for warning in report.warnings:
+            echo(warning)
+        check_base_model(pinned.base_model, trust_remote_code)
+        out = out_dir or Path(f"reproduce-{ref.repo_id.split('/')[-1]}-{ref.sha[:12]}")
+        echo(f"retraining {ref} from its recipe into {out}")
+        result = train(pinned, out, trust_remote_code=trust_remote_code, echo=echo)
+        report.environment = dict(result.record.get("environment") or {})
+        same = same_environment(report.claimed_environment, report.environment)
+        report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
+        report.checks = compare(subject.claims, result.results, report.tolerances)
+        report.weights = compare_weights(ref, out / WEIGHTS_FILE, expected_identical=same)
+    except HubrerankError as error:
+        report.reason = str(error)
+    return report
+
+
+def same_environment(claimed: dict[str, Any], measured: dict[str, Any]) -> bool:
+    """True when both runs used the CPU with one process and the same library versions: the case where
+    training is deterministic, so the numbers (and weights) must come out exactly equal."""
+    return (
+        bool(claimed)
+        and claimed.get("device") == "cpu"
+        and all(claimed.get(key) == measured.get(key) for key in SAME_ENVIRONMENT_KEYS)
+    )
+
+
+def check_base_model(base_model: dict[str, Any], trust_remote_code: bool) -> None:
+    """Refuse a base model that needs its own code (unless trusted); training refuses pickled weights."""
+    from hubrerank.training import fetch_model as fetch_weights
+
+    folder = fetch_weights(base_model, trust_remote_code)
+    reason = remote_code_reason(folder)
+    if reason and not trust_remote_code:
+        raise InputError(
+            f"base model {base_model['repo']}@{base_model['revision']} needs its own Python code ({reason}); "
+            "hubrerank runs no code from a repo unless you pass --trust-remote-code"
+        )
+
+
+def compare_weights(ref: ResolvedRef, weights: Path, *, expected_identical: bool) -> dict[str, Any]:
+    """The retrained weights' sha256 next to the published file's LFS sha256 (from paths-info)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        [info] = HfApi().get_paths_info(ref.repo_id, [WEIGHTS_FILE], revision=ref.sha) or [None]
+    except HfHubHTTPError as error:
+        raise HubError(f"cannot read the file info of {ref}/{WEIGHTS_FILE}: {error}") from None
+    published = info.lfs.sha256 if info is not None and getattr(info, "lfs", None) else None
+    reproduced = file_sha256(weights)
+    return {
+        "file": WEIGHTS_FILE,
+        "published_sha256": published,
+        "reproduced_sha256": reproduced,
+        "identical": published == reproduced,
+        "expected_identical": expected_identical,
+    }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

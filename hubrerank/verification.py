@@ -1,0 +1,586 @@
+"""``hubrerank verify``: re-run a published model's recorded evaluations and compare with its claims.
+
+The claims are what the repo says it measured: ``eval_results.json`` and the ``model-index`` of the card
+hubrerank rendered from it, or, for a repo whose card sentence-transformers' trainer wrote, that card's
+``model-index`` (:mod:`hubrerank.card_recipe` finds which data each of its evaluators ran on). The model is
+downloaded at the sha its reference resolves to, safetensors weights only and no repo code; every
+evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
+to ``reproductions/<UTC timestamp>.json`` by :func:`push_report`): a verdict of ``PASS``, ``FAIL`` or
+``ERROR`` (nothing could be checked, with the one-line reason), and one row per claimed metric.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hubrerank import __version__
+from hubrerank.errors import HubrerankError, InputError
+from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef, resolve
+from hubrerank.tolerances import Tolerances, verify_tolerances
+
+RECIPE_FILE = "hubrerank.yaml"
+RESULTS_FILE = "eval_results.json"
+CARD_FILE = "README.md"
+REPORTS_DIR = "reproductions"
+# files a published model is verified from, beside its weights and configs (training.MODEL_FILES)
+RECORD_FILES = [RECIPE_FILE, RESULTS_FILE, CARD_FILE, "training_log.jsonl", f"{REPORTS_DIR}/*.json"]
+# the result fields that identify one evaluation (the card matches baselines by the same keys)
+RESULT_KEYS = ("task", "dataset", "revision", "config", "split", "at_k", "datasets", "rerank_k")
+ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
+PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A metric a repo claims: the evaluation it comes from, its key in that result's metrics, its value.
+
+    ``decimals`` is how far the claimed value was rounded (None: not rounded), which widens the tolerance
+    by half a unit in the last place.
+    """
+
+    result: Mapping[str, Any]
+    metric: str
+    value: float
+    source: str
+    decimals: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``<dataset>:<split>/<metric>`` for reranking (as hubrerank.yaml's metrics), NanoBEIR keys as is."""
+        if self.result.get("task") == "reranking":
+            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}"
+        return self.metric
+
+    @property
+    def headline(self) -> bool:
+        """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage)."""
+        at_k = self.result.get("at_k", 10)
+        name = self.metric.rsplit("_", 1)[-1] if self.result.get("task") == "nanobeir" else self.metric
+        return "base_" not in self.metric and name.removeprefix("realistic_") in (
+            "map",
+            f"mrr@{at_k}",
+            f"ndcg@{at_k}",
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim next to its re-measured value and the tolerance it must be within."""
+
+    claim: Claim
+    measured: float | None
+    tolerance: float
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.measured is None else self.measured - self.claim.value
+
+    @property
+    def ok(self) -> bool:
+        return self.delta is not None and abs(self.delta) <= self.tolerance
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "metric": self.claim.label,
+            "claimed": self.claim.value,
+            "measured": self.measured,
+            "delta": self.delta,
+            "tolerance": self.tolerance,
+            "ok": self.ok,
+            "source": self.claim.source,
+        }
+
+
+@dataclass
+class Report:
+    """The outcome of ``verify`` or ``reproduce``; :meth:`as_dict` is the published JSON report."""
+
+    kind: str
+    model: ResolvedRef
+    tolerances: Tolerances
+    checks: list[Check] = field(default_factory=list)
+    reason: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    claimed_environment: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    unpinned: list[dict[str, str]] = field(default_factory=list)
+    caveats: dict[str, str] = field(default_factory=dict)
+    weights: dict[str, Any] | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # the downloaded snapshot the report was made from (not part of the JSON)
+    folder: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.reason is not None or not self.checks:
+            return ERROR
+        weights_ok = (
+            self.weights is None or not self.weights["expected_identical"] or self.weights["identical"]
+        )
+        return PASS if weights_ok and all(check.ok for check in self.checks) else FAIL
+
+    @property
+    def exit_code(self) -> int:
+        return {PASS: 0, FAIL: 1, ERROR: 2}[self.verdict]
+
+    @property
+    def timestamp(self) -> str:
+        return self.created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    @property
+    def environment_differences(self) -> dict[str, dict[str, Any]]:
+        """Keys whose value differs between where the claims were measured and here."""
+        if not self.claimed_environment:
+            return {}
+        keys = [
+            *self.claimed_environment,
+            *(k for k in self.environment if k not in self.claimed_environment),
+        ]
+        return {
+            key: {"claimed": self.claimed_environment.get(key), "measured": self.environment.get(key)}
+            for key in keys
+            if self.claimed_environment.get(key) != self.environment.get(key)
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        rows = [check.as_row() for check in self.checks]
+        return {
+            "kind": self.kind,
+            "timestamp": self.timestamp,
+            "hubrerank_version": __version__,
+            "model": self.model.as_dict(),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "tolerance": self.tolerances.default,
+            "tolerance_rules": self.tolerances.as_dict(),
+            "claimed": {row["metric"]: row["claimed"] for row in rows},
+            "measured": {row["metric"]: row["measured"] for row in rows},
+            "deltas": {row["metric"]: row["delta"] for row in rows},
+            "tolerances": {row["metric"]: row["tolerance"] for row in rows},
+            "rows": rows,
+            "environment": self.environment,
+            "claimed_environment": self.claimed_environment,
+            "environment_differences": self.environment_differences,
+            "weights": self.weights,
+            "unpinned": self.unpinned,
+            "caveats": self.caveats,
+            "warnings": self.warnings,
+            "ci_run_url": ci_run_url(),
+        }
+
+
+def verify(
+    text: str,
+    *,
+    tolerances: Tolerances | None = None,
+    recipe_path: Path | None = None,
+    trust_remote_code: bool = False,
+    cache: bool = True,
+    echo: Callable[[str], None] = print,
+) -> Report:
+    """Re-evaluate the model ``REPO[@REV]`` on its pinned evaluations and compare with its claims.
+
+    ``recipe_path`` replaces the repo's own evaluation plan (a recipe's ``evaluation`` section, e.g. one
+    written by ``hubrerank recipe from-card`` and completed by hand). Problems that make a check
+    impossible (no claims, a data revision gone, refused weights or code) give an ``ERROR`` report.
+    """
+    from hubrerank.evaluation import run_evaluations
+
+    ref = resolve(Ref.parse(text, "model"))
+    report = Report("verify", ref, tolerances or verify_tolerances())
+    try:
+        report.folder = fetch_model(ref, trust_remote_code)
+        subject = read_subject(ref, report.folder, recipe_path)
+        plan, report.unpinned = pin_plan(subject.plan)
+        report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
+        report.warnings += unpinned_warnings(report.unpinned)
+        for warning in report.warnings:
+            echo(warning)
+        echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
+        measured = run_evaluations(report.folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache)
+        report.checks = compare(subject.claims, measured, report.tolerances)
+        report.environment = current_environment()
+    except HubrerankError as error:
+        report.reason = str(error)
+    return report
+
+
+@dataclass
+class Subject:
+    """What a repo claims and how to re-run it: its recipe (validated, not pinned), evaluation plan and
+    claims, the environment the claims were measured in, and what its card leaves unknown."""
+
+    recipe: Any
+    claims: list[Claim]
+    claimed_environment: dict[str, Any] = field(default_factory=dict)
+    caveats: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        from hubrerank.training import evaluation_plan
+
+        plan = evaluation_plan(self.recipe.evaluation)
+        if not plan.get("reranking") and not plan.get("nanobeir"):
+            raise InputError(f"{self.recipe.source} has no evaluation section: there is nothing to re-run")
+        return plan
+
+
+def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None) -> Subject:
+    """The recipe and claims of the model downloaded into ``folder``: hubrerank.yaml and eval_results.json,
+    else its sentence-transformers trainer card. ``recipe_path`` replaces the recipe (and so the plan)."""
+    from hubrerank.card_recipe import is_st_card, parse_card, recipe_from_card
+    from hubrerank.recipe import validate
+
+    card_text = (folder / CARD_FILE).read_text(encoding="utf-8") if (folder / CARD_FILE).is_file() else ""
+    override = validate(load_recipe_document(recipe_path), str(recipe_path)) if recipe_path else None
+    if (folder / RECIPE_FILE).is_file():
+        record = _read_yaml(folder / RECIPE_FILE)
+        recipe = override or validate(record, f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
+        results = _read_json(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else {}
+        claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results)
+        subject = Subject(recipe, claims, dict(record.get("environment") or {}))
+    elif is_st_card(card_text):
+        built = recipe_from_card(ref, card_text)
+        if override is None and built.missing:
+            key = built.missing[0]
+            raise InputError(
+                f"the card of {ref.repo_id} does not say {key} ({built.unknown[key]}); write the recipe "
+                f"with `hubrerank recipe from-card {ref} -o recipe.yaml`, complete it and pass --recipe"
+            )
+        recipe = override or validate(built.document, f"the recipe rebuilt from the card of {ref.repo_id}")
+        caveats = {} if override else {k: v for k, v in built.unknown.items() if k not in built.missing}
+        card = parse_card(card_text)
+        subject = Subject(recipe, [], card.versions, caveats)
+        subject.claims = claims_from_st_card(card, subject.plan)
+    else:
+        raise InputError(
+            f"{ref} has no {RECIPE_FILE} and its card was not written by sentence-transformers' trainer: "
+            "it records no claims hubrerank can check"
+        )
+    if not subject.claims:
+        raise InputError(f"{ref} claims no metric that its evaluation plan re-measures: nothing to check")
+    return subject
+
+
+def load_recipe_document(path: Path) -> dict[str, Any]:
+    """A recipe file as a document, refusing one whose ``unknown`` still lists required entries."""
+    from hubrerank.card_recipe import REQUIRED_PREFIXES
+    from hubrerank.recipe import parse_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read the recipe {path}: {error.strerror}") from None
+    document = parse_yaml(text, str(path))
+    if not isinstance(document, dict):
+        raise InputError(f"{path} is not a recipe (a YAML mapping)")
+    unknown = document.pop("unknown", None) or {}
+    required = [key for key in unknown if str(key).startswith(REQUIRED_PREFIXES)]
+    if required:
+        raise InputError(
+            f"{path}: unknown.{required[0]} is still open ({unknown[required[0]]}); "
+            "fill it in and delete the entry"
+        )
+    return document
+
+
+def pin_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The plan with every data revision a sha, and the entries that named a branch or tag.
+
+    A revision that cannot be read any more (a deleted repo, branch or commit) raises RefError.
+    """
+    pinned: dict[str, Any] = {}
+    unpinned: list[dict[str, str]] = []
+
+    def pin(entry: Mapping[str, Any], field_name: str) -> dict[str, Any]:
+        if os.path.exists(entry["dataset"]):
+            return dict(entry)
+        revision = entry.get("revision") or "main"
+        try:
+            found = resolve(Ref(entry["dataset"], revision, "dataset"))
+        except HubrerankError as error:
+            raise type(error)(f"the evaluation data is gone: {error}") from None
+        if found.sha != revision:
+            unpinned.append(
+                {"field": field_name, "repo": found.repo_id, "requested": revision, "resolved": found.sha}
+            )
+        return {**entry, "revision": found.sha}
+
+    if plan.get("reranking"):
+        pinned["reranking"] = [
+            pin(entry, f"evaluation.reranking[{index}]") for index, entry in enumerate(plan["reranking"])
+        ]
+    if plan.get("nanobeir"):
+        pinned["nanobeir"] = pin(plan["nanobeir"], "evaluation.nanobeir")
+    return pinned, unpinned
+
+
+def unpinned_refs(recipe: Any) -> list[dict[str, str]]:
+    """The references of a recipe that name a branch or tag instead of a commit (before pinning)."""
+    return [
+        {"field": path, "repo": node.get("repo") or node["dataset"], "requested": node["revision"]}
+        for path, node, _ in recipe.refs()
+        if not SHA_PATTERN.match(str(node["revision"]))
+    ]
+
+
+def unpinned_warnings(unpinned: Iterable[Mapping[str, str]]) -> list[str]:
+    return [
+        f"warning: {item['field']} names {item['repo']}@{item['requested']}, not a commit; used "
+        f"{item.get('resolved', 'what it points to now')}, and that name may move"
+        for item in unpinned
+    ]
+
+
+def fetch_model(ref: ResolvedRef, trust_remote_code: bool = False) -> Path:
+    """Download the model's configs, tokenizer, safetensors weights and records; refuse pickles and code."""
+    from hubrerank.hub import download
+    from hubrerank.training import fetch_model as fetch_weights
+
+    folder = fetch_weights(
+        {"repo": ref.repo_id, "revision": ref.sha, "requested": ref.requested}, trust_remote_code
+    )
+    download(ref, allow_patterns=RECORD_FILES)
+    reason = remote_code_reason(folder)
+    if reason and not trust_remote_code:
+        raise InputError(
+            f"model {ref} needs its own Python code ({reason}); hubrerank runs no code from a repo "
+            "unless you pass --trust-remote-code"
+        )
+    return folder
+
+
+def remote_code_reason(folder: Path) -> str | None:
+    """Why loading the model in ``folder`` would run code from its repo, or None."""
+    config = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    if isinstance(config, dict) and config.get("auto_map"):
+        return "config.json has auto_map"
+    modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", ""))
+        if kind and not kind.startswith("sentence_transformers."):
+            return f"modules.json names the module class {kind}"
+    return None
+
+
+def claims_from_results(results: Mapping[str, Any], source: str) -> list[Claim]:
+    """Every model metric of an eval_results.json document (first-stage ``base_`` metrics are not claims)."""
+    return [
+        Claim(_identity(result), metric, float(value), source)
+        for result in results.get("results", [])
+        for metric, value in result.get("metrics", {}).items()
+        if "base_" not in metric and isinstance(value, int | float)
+    ]
+
+
+def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
+    """The card's model-index numbers that differ from eval_results.json, as claims of their own.
+
+    A card rendered by hubrerank carries the same numbers as eval_results.json; one edited by hand may
+    not, and then both are checked. Each card entry is matched to a result and metric by rendering every
+    claimed metric alone through :func:`hubrerank.cards.model_index_results` and comparing the keys.
+    """
+    from hubrerank.cards import model_index_results
+
+    card = _card_model_index(card_text)
+    if not card:
+        return []
+    by_key: dict[tuple, tuple[Mapping[str, Any], str, float]] = {}
+    for result in results.get("results", []):
+        for metric, value in result.get("metrics", {}).items():
+            for entry in model_index_results({"results": [{**result, "metrics": {metric: value}}]}):
+                by_key[_eval_result_key(entry)] = (result, metric, value)
+    claims = []
+    for entry in card:
+        found = by_key.get(_eval_result_key(entry))
+        if found is not None and found[2] != entry.metric_value:
+            result, metric, _ = found
+            claims.append(
+                Claim(_identity(result), metric, float(entry.metric_value), f"{CARD_FILE} model-index")
+            )
+    return claims
+
+
+def claims_from_st_card(card: Any, plan: Mapping[str, Any]) -> list[Claim]:
+    """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it;
+    claims of evaluators the plan does not re-run are left out (and listed by ``recipe from-card``)."""
+    from hubrerank.card_recipe import match_claims
+
+    matches = match_claims(card, plan)
+    claims = []
+    for claim in card.claims:
+        if claim.dataset not in matches:
+            continue
+        task, index, prefix = matches[claim.dataset]
+        entry = plan["reranking"][index] if task == "reranking" else plan["nanobeir"]
+        metric = prefix + claim.metric if task == "reranking" else f"{claim.dataset}_{claim.metric}"
+        claims.append(
+            Claim(
+                _identity({"task": task, **entry}),
+                metric,
+                claim.value,
+                f"{CARD_FILE} model-index",
+                ST_DECIMALS,
+            )
+        )
+    return claims
+
+
+def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: Tolerances) -> list[Check]:
+    """One check per claim: its re-measured value (None when the re-run did not produce it)."""
+    checks = []
+    for claim in claims:
+        result = next((r for r in measured.get("results", []) if _same_evaluation(claim.result, r)), None)
+        value = None if result is None else result.get("metrics", {}).get(claim.metric)
+        tolerance = tolerances.for_metric(claim.metric, claim.label)
+        if claim.decimals is not None:
+            tolerance += 0.5 * 10**-claim.decimals
+        checks.append(Check(claim, None if value is None else float(value), tolerance))
+    return checks
+
+
+def current_environment() -> dict[str, Any]:
+    """The environment this process evaluates in, in hubrerank.yaml's ``environment`` format."""
+    import torch
+
+    from hubrerank.environment import capture
+
+    return capture("cuda" if torch.cuda.is_available() else "cpu", 1)
+
+
+def ci_run_url() -> str | None:
+    """The GitHub Actions run this process belongs to, from the variables Actions sets; None elsewhere."""
+    parts = [os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
+def write_json(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
+    """Publish the report as ``reproductions/<timestamp>.json`` with the card re-rendered, in one commit.
+
+    The commit holds only README.md, ``.eval_results/*`` and the report: never the weights. The card's
+    verification section lists every report in the repo. With ``tag``, a PASS also tags that commit.
+    """
+    from hubrerank.cards import card_files, load_reports
+    from hubrerank.hub import publish
+
+    if report.verdict == ERROR or report.folder is None:
+        raise InputError(f"nothing was checked ({report.reason}); no report to publish")
+    ref = report.model
+    check_same_model_files(ref)
+    name = f"{REPORTS_DIR}/{report.created.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
+    body = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
+    files: dict[str, Path | bytes] = {name: body}
+    if (report.folder / RECIPE_FILE).is_file() and (report.folder / RESULTS_FILE).is_file():
+        with tempfile.TemporaryDirectory(prefix="hubrerank-report-") as tmp:
+            sources = Path(tmp) / ref.repo_id.split("/")[-1]
+            for path in report.folder.rglob("*"):
+                relative = path.relative_to(report.folder).as_posix()
+                if path.is_file() and (relative in RECORD_FILES or relative.startswith(f"{REPORTS_DIR}/")):
+                    (sources / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, sources / relative)
+            (sources / name).parent.mkdir(parents=True, exist_ok=True)
+            (sources / name).write_bytes(body)
+            files.update(card_files(sources, ref.repo_id, load_reports(sources), revision=ref.sha))
+    kind = "verification" if report.kind == "verify" else "reproduction"
+    message = f"hubrerank {report.kind}: {report.verdict} ({kind} report of {ref.sha[:12]})"
+    return publish(ref.repo_id, files, message=message, tag=tag if report.verdict == PASS else None)
+
+
+def check_same_model_files(ref: ResolvedRef) -> None:
+    """Refuse when the head of main holds other model files than the verified commit: the new card would
+    then describe weights it was not published beside."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    head = resolve(Ref(ref.repo_id, "main"))
+    if head.sha == ref.sha:
+        return
+
+    def model_files(revision: str) -> dict[str, str]:
+        entries = api.list_repo_tree(ref.repo_id, revision=revision, recursive=True)
+        return {
+            entry.path: entry.lfs.sha256 if getattr(entry, "lfs", None) else entry.blob_id
+            for entry in entries
+            if hasattr(entry, "blob_id") and not _is_report_file(entry.path)
+        }
+
+    if model_files(head.sha) != model_files(ref.sha):
+        raise InputError(
+            f"main of {ref.repo_id} ({head.sha[:12]}) has other model files than the verified "
+            f"{ref.sha[:12]}; verify the head of main to publish a report"
+        )
+
+
+def _is_report_file(path: str) -> bool:
+    return path in (CARD_FILE, ".gitattributes") or path.startswith((f"{REPORTS_DIR}/", ".eval_results/"))
+
+
+def _identity(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: result[key] for key in RESULT_KEYS if result.get(key) is not None}
+
+
+def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) -> bool:
+    defaults = {"config": "default"}
+    return all(measured.get(key, defaults.get(key)) == value for key, value in claimed.items())
+
+
+def _card_model_index(card_text: str) -> list[Any]:
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    from hubrerank.card_recipe import front_matter
+
+    index = front_matter(card_text).get("model-index")
+    if not index:
+        return []
+    try:
+        _, results = model_index_to_eval_results(index)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(
+            f"the {CARD_FILE} model-index is malformed; re-render the card (hubrerank card)"
+        ) from None
+    return results
+
+
+def _eval_result_key(entry: Any) -> tuple:
+    return (
+        entry.task_type,
+        entry.dataset_type,
+        entry.dataset_revision,
+        entry.dataset_config,
+        entry.dataset_split,
+        entry.dataset_name,
+        entry.metric_type,
+        entry.metric_name,
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(f"cannot read {path.name}: {error}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read {path.name}: {' '.join(str(error).split())}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path.name} is not a YAML mapping")
+    return data
