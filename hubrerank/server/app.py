@@ -8,8 +8,10 @@ Handlers run in worker threads (they lock and fsync); only the LFS upload stream
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import mimetypes
@@ -397,16 +399,24 @@ class HubApp:
             await _drain(call.request)
             return Response(status_code=200)
         writer = await run_in_threadpool(self.store.blob_writer)
+        pending: asyncio.Task | None = None  # one chunk is written while the next one arrives
         try:
             buffer = bytearray()
             async for chunk in call.request.stream():
                 buffer += chunk
                 if len(buffer) >= _STREAM_CHUNK:
-                    await run_in_threadpool(writer.write, bytes(buffer))
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.create_task(run_in_threadpool(writer.write, bytes(buffer)))
                     buffer.clear()
+            if pending is not None:
+                await pending
             await run_in_threadpool(writer.write, bytes(buffer))
             await run_in_threadpool(writer.finish, oid, size)
         finally:
+            if pending is not None and not pending.done():
+                with contextlib.suppress(Exception):
+                    await pending
             await run_in_threadpool(writer.abort)
         return Response(status_code=200)
 
