@@ -1,0 +1,256 @@
+"""``hubrerank data``: build, validate and inspect reranker datasets (library: hubrerank.data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+FORMAT_CHOICES = ("qa", "pairs", "llamaindex", "beir", "flag")
+OUTPUT_FORMATS = ("labeled-pair", "n-tuple", "labeled-list")
+FIRST_STAGES = ("embedding", "bm25", "fused", "source")
+
+
+@click.group()
+def data() -> None:
+    """Build, validate and inspect reranker datasets."""
+
+
+@data.command()
+@click.argument("source", metavar="SOURCE")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Write the dataset to this folder."
+)
+@click.option(
+    "--push",
+    "push",
+    metavar="REPO_ID",
+    help="Publish to this dataset repo in one commit (replaces its files).",
+)
+@click.option("--private", is_flag=True, help="With --push: create the repo private.")
+@click.option("--tag", metavar="NAME", help="With --push: tag the new commit.")
+@click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), help="Force the source format.")
+@click.option("--config", metavar="NAME", help="Hub source: the dataset config.")
+@click.option("--split", metavar="NAMES", help="Use only these source splits (comma-separated, e.g. train).")
+@click.option(
+    "--query-column", metavar="NAME", help="The query column (default: query/question/anchor/q...)."
+)
+@click.option(
+    "--answer-column", metavar="NAME", help="The answer/passage column (default: answer/positive/passage...)."
+)
+@click.option(
+    "--label-column", metavar="NAME", help="The label column of pairs (default: label/labels/score)."
+)
+@click.option(
+    "--positive-threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Labels (or qrels grades) at or above this are positives.",
+)
+@click.option(
+    "--test-size",
+    default="0.1",
+    show_default=True,
+    help="Test queries carved when the source has no test split: a fraction or a count.",
+)
+@click.option(
+    "--eval-size",
+    default="0.1",
+    show_default=True,
+    help="Eval queries carved when the source has no eval split: a fraction or a count.",
+)
+@click.option("--negatives", type=int, default=0, show_default=True, help="Hard negatives to mine per query.")
+@click.option(
+    "--mine-model",
+    metavar="REPO[@REV]|DIR",
+    help="Sentence-transformers bi-encoder for mining and the embedding first stage.",
+)
+@click.option("--bm25", is_flag=True, help="Mine the --negatives lexically with BM25 (bm25s).")
+@click.option("--range-min", type=int, default=0, show_default=True, help="Skip this many top candidates.")
+@click.option("--range-max", type=int, help="Consider candidates up to this rank.")
+@click.option(
+    "--absolute-margin", type=float, help="Keep negatives scoring at least this much below the positive."
+)
+@click.option(
+    "--relative-margin", type=float, help="Keep negatives scoring this fraction below the positive."
+)
+@click.option("--max-score", type=float, help="Skip candidates scoring above this.")
+@click.option("--sampling", type=click.Choice(("top", "random")), default="top", show_default=True)
+@click.option(
+    "--batch-size", type=int, default=32, show_default=True, help="Encoding and scoring batch size."
+)
+@click.option(
+    "--random-negatives", type=int, default=0, show_default=True, help="Random corpus negatives per query."
+)
+@click.option(
+    "--teacher", metavar="REPO[@REV]|DIR", help="Cross-encoder whose sigmoid scores fill a score column."
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="labeled-pair",
+    show_default=True,
+    help="Form of the train split (eval/test are always reranking).",
+)
+@click.option(
+    "--candidates", type=int, default=30, show_default=True, help="First-stage documents per eval/test query."
+)
+@click.option(
+    "--first-stage",
+    type=click.Choice(FIRST_STAGES),
+    help="Ranker of eval/test documents (default: the source's run, else embedding, else bm25).",
+)
+@click.option("--seed", type=int, default=12, show_default=True)
+@click.option("--license", "license_", metavar="ID", help="License for the card (default: the source's).")
+@click.option("--language", default="en", show_default=True)
+def build(
+    source: str,
+    out: Path | None,
+    push: str | None,
+    private: bool,
+    tag: str | None,
+    format_: str | None,
+    config: str | None,
+    split: str | None,
+    query_column: str | None,
+    answer_column: str | None,
+    label_column: str | None,
+    positive_threshold: float,
+    test_size: str,
+    eval_size: str,
+    negatives: int,
+    mine_model: str | None,
+    bm25: bool,
+    range_min: int,
+    range_max: int | None,
+    absolute_margin: float | None,
+    relative_margin: float | None,
+    max_score: float | None,
+    sampling: str,
+    batch_size: int,
+    random_negatives: int,
+    teacher: str | None,
+    output_format: str,
+    candidates: int,
+    first_stage: str | None,
+    seed: int,
+    license_: str | None,
+    language: str,
+) -> None:
+    """Build a reranker dataset from SOURCE: a Hub dataset REPO[@REV] or a local csv, tsv, json, jsonl or
+    parquet file or folder (formats qa, pairs, llamaindex, beir, flag; WikiQA token folders).
+
+    Prints REPO_ID@<commit sha> after --push, or the folder after --out.
+    """
+    from hubrerank.data import BuildOptions, MiningSettings, build_dataset, push_dataset, write_local
+    from hubrerank.data.splits import parse_size
+
+    if (out is None) == (push is None):
+        raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
+    if (private or tag) and push is None:
+        raise click.UsageError("--private and --tag go with --push")
+    options = BuildOptions(
+        format=format_,
+        config=config,
+        split=tuple(s.strip() for s in split.split(",") if s.strip()) if split else (),
+        query_column=query_column,
+        answer_column=answer_column,
+        label_column=label_column,
+        positive_threshold=positive_threshold,
+        test_size=parse_size(test_size, "--test-size"),
+        eval_size=parse_size(eval_size, "--eval-size"),
+        mine_model=mine_model,
+        bm25=bm25,
+        mining=MiningSettings(
+            negatives=negatives,
+            range_min=range_min,
+            range_max=range_max,
+            absolute_margin=absolute_margin,
+            relative_margin=relative_margin,
+            max_score=max_score,
+            sampling=sampling,
+            batch_size=batch_size,
+        ),
+        random_negatives=random_negatives,
+        teacher=teacher,
+        output_format=output_format,
+        candidates=candidates,
+        first_stage=first_stage,
+        seed=seed,
+        license=license_,
+        language=language,
+    )
+    built = build_dataset(source, options, log=lambda line: click.echo(line, err=True))
+    for name, stats in built.metadata["statistics"].items():
+        click.echo(
+            f"{name}: {stats['rows']} rows, {stats.get('queries', 0)} queries ({stats['form']})", err=True
+        )
+    if built.metadata["dropped"]:
+        dropped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in built.metadata["dropped"].items())
+        click.echo(f"dropped: {dropped}", err=True)
+    if push is not None:
+        ref = push_dataset(built, push, private=private, tag=tag)
+        click.echo(f"{ref.repo_id}@{ref.sha}")
+    else:
+        assert out is not None
+        click.echo(str(write_local(built, out)))
+
+
+@data.command()
+@click.argument("ref", metavar="DIR|REPO[@REV]")
+def validate(ref: str) -> None:
+    """Check a built dataset: columns per form, label range, empty texts, duplicates, queries leaking
+    across splits. Exits 1 when there are errors."""
+    from hubrerank.data import load_built, validate_tables
+
+    built = load_built(ref)
+    threshold = (built.metadata or {}).get("label_threshold", 0.5)
+    findings = validate_tables(built.tables, threshold)
+    for name, table in built.tables.items():
+        click.echo(f"{name}: {table.num_rows} rows")
+    for finding in findings:
+        click.echo(str(finding))
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    click.echo(f"{built.name}: {errors} errors, {warnings} warnings")
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+@data.command()
+@click.argument("ref", metavar="DIR|REPO[@REV]")
+@click.option("--rows", type=int, default=3, show_default=True, help="Rows to show per split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def inspect(ref: str, rows: int, as_json: bool) -> None:
+    """Print statistics and a few rows of each split of a built dataset."""
+    from hubrerank.data import load_built
+    from hubrerank.data.stats import table_statistics
+
+    built = load_built(ref)
+    threshold = (built.metadata or {}).get("label_threshold", 0.5)
+    statistics = {name: table_statistics(table, threshold) for name, table in built.tables.items()}
+    if as_json:
+        click.echo(json.dumps(statistics, indent=2))
+        return
+    click.echo(built.name)
+    if built.metadata:
+        meta = built.metadata
+        source = meta["source"]
+        click.echo(
+            f"  source: {source['name']} ({source['format']}); first stage: {meta['first_stage']}; "
+            f"seed {meta['seed']}; hubrerank {meta['hubrerank_version']}"
+        )
+    for name, stats in statistics.items():
+        click.echo(f"\n[{name}] " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+        for row in built.tables[name].slice(0, rows).to_pylist():
+            click.echo("  " + json.dumps({k: _short(v) for k, v in row.items()}, ensure_ascii=False))
+
+
+def _short(value: object) -> object:
+    if isinstance(value, str):
+        return value if len(value) <= 100 else value[:100] + "…"
+    if isinstance(value, list):
+        return [_short(v) for v in value[:3]] + ([f"… {len(value) - 3} more"] if len(value) > 3 else [])
+    return value

@@ -1,0 +1,22 @@
+"""Reranker datasets: read a source, normalise, split by query, mine negatives, rank first-stage
+candidates, score with a teacher, and write or publish parquet files with a card (``hubrerank data``).
+
+Importing this package does not import the Hugging Face stack: that happens inside the functions.
+"""
+
+from hubrerank.data.build import BuildOptions, BuiltData, build_dataset, push_dataset, write_local
+from hubrerank.data.mining import MiningSettings
+from hubrerank.data.validate import BuiltDataset, Finding, load_built, validate_tables
+
+__all__ = [
+    "BuildOptions",
+    "BuiltData",
+    "BuiltDataset",
+    "Finding",
+    "MiningSettings",
+    "build_dataset",
+    "load_built",
+    "push_dataset",
+    "validate_tables",
+    "write_local",
+]

@@ -1,0 +1,545 @@
+"""Build a reranker dataset from a source: read, normalise, split, mine negatives, rank first-stage
+candidates, score with a teacher, write parquet + card + metadata to a folder or publish in one commit.
+
+Everything is written to a temporary folder first: a failure leaves ``--out`` untouched and pushes nothing.
+Same source, options and seed give byte-identical parquet files (pyarrow with fixed settings, no timestamps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hubrerank import __version__
+from hubrerank.data import candidates as first_stage
+from hubrerank.data import forms
+from hubrerank.data.card import render_card
+from hubrerank.data.mining import (
+    Mined,
+    MiningSettings,
+    check_settings,
+    mine_with_bm25,
+    mine_with_model,
+    random_negatives,
+    seed_everything,
+)
+from hubrerank.data.models import ModelSource, require_sentence_transformer, resolve_model_source
+from hubrerank.data.normalize import Collection, normalize
+from hubrerank.data.retrieval import Bm25Index, encode
+from hubrerank.data.sources import ColumnHints, SourceData, read_source
+from hubrerank.data.splits import SPLITS, assign_splits
+from hubrerank.data.stats import distribution, table_statistics
+from hubrerank.data.validate import METADATA_FILE, validate_tables
+from hubrerank.errors import InputError
+from hubrerank.refs import ResolvedRef
+
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 10_000,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "version": "2.6",
+}
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Every option of ``hubrerank data build``; defaults match the CLI's."""
+
+    format: str | None = None
+    config: str | None = None
+    split: tuple[str, ...] = ()
+    query_column: str | None = None
+    answer_column: str | None = None
+    label_column: str | None = None
+    positive_threshold: float = 0.5
+    test_size: float | int = 0.1
+    eval_size: float | int = 0.1
+    mine_model: str | None = None
+    bm25: bool = False
+    mining: MiningSettings = field(default_factory=MiningSettings)
+    random_negatives: int = 0
+    teacher: str | None = None
+    output_format: str = "labeled-pair"
+    candidates: int = 30
+    first_stage: str | None = None
+    seed: int = 12
+    license: str | None = None
+    language: str = "en"
+
+
+@dataclass
+class BuiltData:
+    """A built dataset in memory: split tables, metadata (without the rebuild command) and card samples."""
+
+    tables: dict[str, pa.Table]
+    metadata: dict[str, Any]
+    options: BuildOptions
+
+    def command(self, push: str | None = None, out: str | None = None) -> str:
+        """The exact ``hubrerank data build`` command that rebuilds this dataset (shas, no local paths)."""
+        return rebuild_command(self.metadata, self.options, push=push, out=out)
+
+
+Log = Callable[[str], None]
+
+
+def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None) -> BuiltData:
+    """Read ``source`` and build the train/eval/test tables and their metadata."""
+    _check_options(options)
+    data = read_source(
+        source,
+        format=options.format,
+        config=options.config,
+        splits=options.split or None,
+        hints=ColumnHints(options.query_column, options.answer_column, options.label_column),
+    )
+    log(f"read {data.judgments.num_rows} rows from {data.name} ({data.format})")
+    collection = normalize(data)
+    dropped = dict(collection.dropped)
+    split_of, origin = assign_splits(
+        collection.query_splits, options.test_size, options.eval_size, options.seed
+    )
+    positives, judged_negatives = _judged(collection, options.positive_threshold)
+    queries, corpus = collection.queries.to_pylist(), collection.corpus.to_pylist()
+    by_split = {name: [q for q, s in enumerate(split_of) if s == name] for name in SPLITS}
+    evaluated = [q for name in ("eval", "test") for q in by_split[name]]
+    without_positive = [q for q in evaluated if not positives.get(q)]
+    if without_positive:
+        dropped["eval_test_queries_without_positive"] = len(without_positive)
+        missing = set(without_positive)
+        for name in ("eval", "test"):
+            by_split[name] = [q for q in by_split[name] if q not in missing]
+        evaluated = [q for q in evaluated if q not in missing]
+    log(
+        f"{collection.num_queries} queries, {len(corpus)} documents; "
+        + ", ".join(f"{name} {len(by_split[name])}" for name in SPLITS if by_split[name])
+    )
+
+    with tempfile.TemporaryDirectory(prefix="hubrerank-mining-") as cache:
+        mining_model = resolve_model_source(options.mine_model) if options.mine_model else None
+        encoder = _load_encoder(mining_model) if mining_model else None
+        bm25_index: Bm25Index | None = None
+        kind = options.first_stage or (
+            "source" if collection.ranking else "embedding" if encoder is not None else "bm25"
+        )
+        if kind == "source" and not collection.ranking:
+            raise InputError(
+                f"--first-stage source: {data.name} has no ranking (no run file); use embedding or bm25"
+            )
+        if (kind in ("bm25", "fused") and evaluated) or options.bm25:
+            bm25_index = Bm25Index(corpus, options.language)
+        mined = Mined()
+        mined_queries = [q for name in SPLITS for q in by_split[name]]
+        if options.mining.negatives:
+            seed_everything(options.seed)
+            if options.bm25:
+                assert bm25_index is not None
+                log(f"mining {options.mining.negatives} BM25 negatives per query")
+                mined = mine_with_bm25(
+                    bm25_index, queries, mined_queries, positives, options.mining, options.seed
+                )
+            else:
+                log(f"mining {options.mining.negatives} negatives per query with {mining_model.ref}")
+                with_positive = {q: positives[q] for q in mined_queries if positives.get(q)}
+                mined = mine_with_model(
+                    encoder, queries, corpus, with_positive, options.mining, options.seed, Path(cache)
+                )
+        extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
+        ranked = _first_stage(
+            kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options
+        )
+    if evaluated and options.candidates:
+        log(f"first stage: {kind} top-{options.candidates}")
+
+    binary = data.format == "beir"
+    splits = {
+        name: _split_docs(
+            by_split[name], positives, judged_negatives, mined, extra, collection, options, binary
+        )
+        for name in SPLITS
+        if by_split[name]
+    }
+    for name in ("eval", "test"):
+        if name in splits:
+            splits[name].candidates = [ranked.get(q, []) for q in splits[name].queries]
+    teacher = resolve_model_source(options.teacher) if options.teacher else None
+    if teacher is not None and "train" in splits:
+        _score_with_teacher(splits["train"], teacher, collection, options, log)
+
+    tables, skipped = _tables(splits, collection, options.output_format)
+    if skipped:
+        dropped["train_queries_without_positive_and_negative"] = skipped
+    threshold = _label_threshold(data, options)
+    statistics = {name: table_statistics(table, threshold) for name, table in tables.items()}
+    for name, split in splits.items():
+        scores = _mining_distribution(split.queries, mined)
+        if scores:
+            statistics[name]["mining_scores"] = scores
+    findings = [f for f in validate_tables(tables, threshold) if f.level == "error"]
+    if findings:
+        raise InputError(
+            f"{data.name}: the built dataset fails validation: {findings[0]}; check the source rows"
+        )
+    metadata = _metadata(
+        data, options, origin, kind if evaluated else None, mining_model, teacher, statistics, dropped
+    )
+    metadata["label_threshold"] = threshold
+    return BuiltData(tables, metadata, options)
+
+
+def _check_options(options: BuildOptions) -> None:
+    if options.output_format not in forms.TRAIN_FORMS:
+        raise InputError(
+            f"--output-format {options.output_format!r}: use one of {', '.join(forms.TRAIN_FORMS)}"
+        )
+    if options.first_stage is not None and options.first_stage not in first_stage.FIRST_STAGES:
+        raise InputError(
+            f"--first-stage {options.first_stage!r}: use one of {', '.join(first_stage.FIRST_STAGES)}"
+        )
+    if options.mining.negatives < 0 or options.random_negatives < 0 or options.candidates < 0:
+        raise InputError("--negatives, --random-negatives and --candidates must be 0 or more")
+    if options.mining.negatives and not (options.mine_model or options.bm25):
+        raise InputError("--negatives needs a miner: pass --mine-model REPO[@REV]|DIR or --bm25")
+    if options.first_stage in ("embedding", "fused") and not options.mine_model:
+        raise InputError(
+            f"--first-stage {options.first_stage} ranks with the mining model; pass --mine-model"
+        )
+    if options.mining.negatives:
+        check_settings(options.mining, lexical=options.bm25)
+
+
+def _load_encoder(model: ModelSource) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    require_sentence_transformer(model, "--mine-model")
+    return SentenceTransformer(str(model.path), device="cpu" if not _cuda() else None)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _judged(collection: Collection, threshold: float) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Judged positive and negative document indices per query, in source order."""
+    positives: dict[int, list[int]] = {}
+    negatives: dict[int, list[int]] = {}
+    for q in range(collection.num_queries):
+        docs, labels = collection.judged(q)
+        pos = docs[labels >= threshold].tolist()
+        neg = docs[labels < threshold].tolist()
+        if pos:
+            positives[q] = pos
+        if neg:
+            negatives[q] = neg
+    return positives, negatives
+
+
+def _random(
+    collection: Collection,
+    query_indices: list[int],
+    positives: dict[int, list[int]],
+    negatives: dict[int, list[int]],
+    mined: Mined,
+    options: BuildOptions,
+) -> dict[int, list[int]]:
+    if not options.random_negatives:
+        return {}
+    exclude = {
+        q: set(positives.get(q, ())) | set(negatives.get(q, ())) | set(mined.docs.get(q, ()))
+        for q in query_indices
+    }
+    return random_negatives(
+        query_indices, exclude, len(collection.corpus), options.random_negatives, options.seed
+    )
+
+
+def _first_stage(
+    kind: str,
+    evaluated: list[int],
+    queries: list[str],
+    corpus: list[str],
+    collection: Collection,
+    encoder: Any,
+    bm25_index: Bm25Index | None,
+    mined: Mined,
+    options: BuildOptions,
+) -> dict[int, list[int]]:
+    """The top-``candidates`` first-stage documents of every eval/test query."""
+    k = options.candidates
+    if not evaluated or k == 0:
+        return {}
+    if kind == "source":
+        assert collection.ranking is not None
+        return first_stage.source_candidates(collection.ranking, evaluated, k)
+    rankings = []
+    if kind in ("embedding", "fused"):
+        corpus_embeddings = mined.corpus_embeddings
+        if corpus_embeddings is None or len(corpus_embeddings) != len(corpus):
+            corpus_embeddings = encode(encoder, corpus, "document", options.mining.batch_size)
+        query_embeddings = encode(
+            encoder, [queries[q] for q in evaluated], "query", options.mining.batch_size
+        )
+        rankings.append(first_stage.embedding_candidates(query_embeddings, corpus_embeddings, evaluated, k))
+    if kind in ("bm25", "fused"):
+        assert bm25_index is not None
+        rankings.append(first_stage.bm25_candidates(bm25_index, queries, evaluated, k))
+    return rankings[0] if len(rankings) == 1 else first_stage.fuse(rankings, k)
+
+
+def _split_docs(
+    query_indices: list[int],
+    positives: dict[int, list[int]],
+    negatives: dict[int, list[int]],
+    mined: Mined,
+    extra: dict[int, list[int]],
+    collection: Collection,
+    options: BuildOptions,
+    binary: bool,
+) -> forms.SplitDocs:
+    """Per query: judged positives, judged negatives, mined and random negatives (each document once).
+
+    With ``binary`` (graded qrels) labels become 1/0 by the positive threshold; otherwise they are kept.
+    """
+    docs: list[list[int]] = []
+    labels: list[list[float]] = []
+    for q in query_indices:
+        judged_docs, judged_labels = collection.judged(q)
+        label_of = dict(zip(judged_docs.tolist(), judged_labels.tolist(), strict=True))
+        ordered = list(
+            dict.fromkeys(
+                [*positives.get(q, ()), *negatives.get(q, ()), *mined.docs.get(q, ()), *extra.get(q, ())]
+            )
+        )
+        docs.append(ordered)
+        values = [label_of.get(d, 0.0) for d in ordered]
+        if binary:
+            values = [1.0 if v >= options.positive_threshold else 0.0 for v in values]
+        labels.append(values)
+    threshold = 0.5 if binary else options.positive_threshold
+    return forms.SplitDocs(query_indices, docs, labels, threshold)
+
+
+def _label_threshold(data: SourceData, options: BuildOptions) -> float:
+    """The threshold that tells positives in the output labels (graded qrels are written as 1/0)."""
+    return 0.5 if data.format == "beir" else options.positive_threshold
+
+
+def _score_with_teacher(
+    split: forms.SplitDocs, teacher: ModelSource, collection: Collection, options: BuildOptions, log: Log
+) -> None:
+    from hubrerank.data.teacher import teacher_scores
+
+    qs, ds, _ = split.flat()
+    log(f"scoring {len(qs)} train pairs with the teacher {teacher.ref}")
+    scores = teacher_scores(
+        teacher.path,
+        collection.queries.take(pa.array(qs)).to_pylist(),
+        collection.corpus.take(pa.array(ds)).to_pylist(),
+        options.mining.batch_size,
+    )
+    bounds = np.cumsum([0] + [len(d) for d in split.docs])
+    split.scores = [scores[bounds[i] : bounds[i + 1]] for i in range(len(split.docs))]
+
+
+def _tables(
+    splits: dict[str, forms.SplitDocs], collection: Collection, output_format: str
+) -> tuple[dict[str, pa.Table], int]:
+    tables: dict[str, pa.Table] = {}
+    skipped = 0
+    for name, split in splits.items():
+        if name != "train":
+            tables[name] = forms.reranking(
+                split, collection.queries, collection.query_ids, collection.corpus, collection.doc_ids
+            )
+        elif output_format == "labeled-pair":
+            tables[name] = forms.labeled_pair(split, collection.queries, collection.corpus)
+        elif output_format == "labeled-list":
+            tables[name] = forms.labeled_list(split, collection.queries, collection.corpus)
+        else:
+            tables[name], skipped = forms.n_tuple(split, collection.queries, collection.corpus)
+    return tables, skipped
+
+
+def _mining_distribution(query_indices: list[int], mined: Mined) -> dict[str, Any] | None:
+    positive = [s for q in query_indices for s in mined.positive_scores.get(q, ())]
+    negative = [s for q in query_indices for s in mined.scores.get(q, ())]
+    if not positive and not negative:
+        return None
+    return {"positive": distribution(positive), "negative": distribution(negative)}
+
+
+def _metadata(
+    data: SourceData,
+    options: BuildOptions,
+    origin: dict[str, str],
+    kind: str | None,
+    mining_model: ModelSource | None,
+    teacher: ModelSource | None,
+    statistics: dict[str, Any],
+    dropped: dict[str, int],
+) -> dict[str, Any]:
+    parameters = dataclasses.asdict(options)
+    parameters.pop("mine_model")
+    parameters.pop("teacher")
+    return {
+        "hubrerank_version": __version__,
+        "source": {**data.provenance, "format": data.format, "name": data.name},
+        "license": options.license or data.license or "unknown",
+        "language": options.language,
+        "splits": {name: origin.get(name, "carved") for name in statistics},
+        "first_stage": kind,
+        "mining_model": mining_model.record if mining_model else None,
+        "mining": "bm25"
+        if options.bm25 and options.mining.negatives
+        else ("embedding" if options.mining.negatives else None),
+        "teacher": teacher.record if teacher else None,
+        "seed": options.seed,
+        "parameters": parameters,
+        "statistics": statistics,
+        "dropped": dropped,
+        "files": {name: f"data/{name}-00000-of-00001.parquet" for name in statistics},
+    }
+
+
+def rebuild_command(
+    metadata: dict[str, Any], options: BuildOptions, push: str | None, out: str | None
+) -> str:
+    """The CLI command that rebuilds the dataset: the source and models by sha, no absolute paths."""
+    source = metadata["source"]
+    args = ["hubrerank", "data", "build"]
+    args.append(f"{source['repo']}@{source['revision']}" if source["kind"] == "hub" else source["path"])
+    defaults = BuildOptions()
+    simple = [
+        ("--format", options.format, defaults.format),
+        ("--config", options.config, defaults.config),
+        ("--query-column", options.query_column, None),
+        ("--answer-column", options.answer_column, None),
+        ("--label-column", options.label_column, None),
+        ("--positive-threshold", options.positive_threshold, defaults.positive_threshold),
+        ("--test-size", options.test_size, defaults.test_size),
+        ("--eval-size", options.eval_size, defaults.eval_size),
+        ("--negatives", options.mining.negatives, 0),
+        ("--range-min", options.mining.range_min, 0),
+        ("--range-max", options.mining.range_max, None),
+        ("--absolute-margin", options.mining.absolute_margin, None),
+        ("--relative-margin", options.mining.relative_margin, None),
+        ("--max-score", options.mining.max_score, None),
+        ("--sampling", options.mining.sampling, "top"),
+        ("--batch-size", options.mining.batch_size, 32),
+        ("--random-negatives", options.random_negatives, 0),
+        ("--output-format", options.output_format, defaults.output_format),
+        ("--candidates", options.candidates, defaults.candidates),
+        ("--first-stage", options.first_stage, None),
+        ("--license", options.license, None),
+        ("--language", options.language, defaults.language),
+    ]
+    if options.split:
+        args += ["--split", ",".join(options.split)]
+    for flag, value, default in simple:
+        if value is not None and value != default:
+            args += [flag, str(value)]
+    if metadata["mining_model"]:
+        args += ["--mine-model", _model_ref(metadata["mining_model"])]
+    if options.bm25:
+        args.append("--bm25")
+    if metadata["teacher"]:
+        args += ["--teacher", _model_ref(metadata["teacher"])]
+    args += ["--seed", str(options.seed)]
+    if push:
+        args += ["--push", push]
+    elif out:
+        args += ["--out", Path(out).name]
+    return shlex.join(args)
+
+
+def _model_ref(record: dict[str, Any]) -> str:
+    return f"{record['repo']}@{record['revision']}" if "repo" in record else record["path"]
+
+
+# ---------------------------------------------------------------------------------------------------- output
+
+
+def write_files(
+    built: BuiltData, folder: Path, *, push: str | None = None, out: str | None = None
+) -> list[Path]:
+    """Write the parquet files, README.md and the metadata into ``folder``; return the written paths."""
+    import pyarrow.parquet as pq
+
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    metadata = {**built.metadata, "command": built.command(push=push, out=out)}
+    written = []
+    for name, table in built.tables.items():
+        path = folder / built.metadata["files"][name]
+        pq.write_table(table, path, **PARQUET_OPTIONS)
+        written.append(path)
+    card = folder / "README.md"
+    card.write_text(render_card(metadata, built.tables, repo_id=push), encoding="utf-8")
+    meta = folder / METADATA_FILE
+    meta.write_text(
+        json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return [*written, card, meta]
+
+
+def write_local(built: BuiltData, out: Path) -> Path:
+    """Write into a temporary sibling of ``out``, then rename it into place (replacing an earlier build)."""
+    out = out.resolve()
+    if out.exists() and any(out.iterdir()) and not (out / METADATA_FILE).is_file():
+        raise InputError(
+            f"--out {out} exists and is not a hubrerank dataset folder; pick a new or empty folder"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    try:
+        write_files(built, staging, out=out.name)
+        if out.exists():
+            previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(previous / out.name)
+            staging.rename(out)
+            shutil.rmtree(previous)
+        else:
+            staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out
+
+
+def push_dataset(
+    built: BuiltData, repo_id: str, *, private: bool = False, tag: str | None = None
+) -> ResolvedRef:
+    """Publish data, README.md and metadata to ``repo_id`` in one commit; the repo then holds only these."""
+    from hubrerank.hub import publish
+
+    with tempfile.TemporaryDirectory(prefix="hubrerank-push-") as staging:
+        folder = Path(staging)
+        paths = write_files(built, folder, push=repo_id)
+        files = {p.relative_to(folder).as_posix(): p for p in paths}
+        source = built.metadata["source"]["name"]
+        return publish(
+            repo_id,
+            files,
+            repo_type="dataset",
+            message=f"hubrerank data build from {source}",
+            private=private,
+            tag=tag,
+            delete_missing=True,
+        )

@@ -1,0 +1,204 @@
+"""Check a built dataset (a folder written by ``--out`` or ``REPO@REV``) against docs/contracts.md.
+
+Per split: the columns make one form (eval/test must be reranking), texts are non-empty, labels lie in
+[0, 1], no row repeats; across splits: no query text is in two splits. Errors make ``validate`` exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hubrerank.data.stats import detect_form
+from hubrerank.errors import InputError
+
+METADATA_FILE = "hubrerank_dataset.json"
+TEXT_COLUMNS = ("query", "passage", "positive")
+LIST_TEXT_COLUMNS = ("positive", "negative", "documents")
+EVAL_SPLITS = ("eval", "test")
+SPLIT_ORDER = ("train", "eval", "test")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``level`` is ``error`` or ``warning``; ``split`` is None for cross-split findings."""
+
+    level: str
+    split: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"[{self.split}] " if self.split else ""
+        return f"{self.level}: {where}{self.message}"
+
+
+@dataclass
+class BuiltDataset:
+    """A built dataset read back: its split tables, metadata (None if absent) and a display name."""
+
+    name: str
+    tables: dict[str, pa.Table]
+    metadata: dict[str, Any] | None
+
+
+def load_built(ref: str) -> BuiltDataset:
+    """Read ``data/{split}-*.parquet`` and the metadata from a local folder or a Hub ``REPO[@REV]``."""
+    path = Path(ref)
+    if path.is_dir():
+        folder, name = path, ref
+    elif os.path.exists(ref):
+        raise InputError(f"{ref} is a file; pass the folder written by --out or a Hub REPO@REV")
+    else:
+        from hubrerank.errors import RefError
+        from hubrerank.hub import download
+        from hubrerank.refs import Ref, resolve
+
+        try:
+            parsed = Ref.parse(ref, "dataset")
+        except RefError:
+            raise InputError(f"{ref} is neither a folder nor a Hub dataset REPO[@REV]") from None
+        resolved = resolve(parsed)
+        folder = download(resolved, allow_patterns=["data/*", "README.md", METADATA_FILE])
+        name = str(resolved)
+    files = sorted((folder / "data").glob("*.parquet")) if (folder / "data").is_dir() else []
+    if not files:
+        raise InputError(
+            f"{name} has no data/*.parquet files; pass a folder written by hubrerank data build --out"
+        )
+    import pyarrow.parquet as pq
+
+    grouped: dict[str, list[pa.Table]] = {}
+    for file in files:
+        grouped.setdefault(file.name.split("-")[0], []).append(pq.read_table(file))
+    order = sorted(grouped, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+    tables = {split: pa.concat_tables(grouped[split]) for split in order}
+    metadata_file = folder / METADATA_FILE
+    metadata = json.loads(metadata_file.read_text(encoding="utf-8")) if metadata_file.is_file() else None
+    return BuiltDataset(name, tables, metadata)
+
+
+def validate_tables(tables: dict[str, pa.Table], threshold: float = 0.5) -> list[Finding]:
+    """Every problem found, errors first."""
+    findings: list[Finding] = []
+    for split, table in tables.items():
+        findings += _check_split(split, table, threshold)
+    findings += _check_leaks(tables)
+    return sorted(findings, key=lambda f: f.level != "error")
+
+
+def _check_split(split: str, table: pa.Table, threshold: float) -> list[Finding]:
+    found: list[Finding] = []
+
+    def error(message: str) -> None:
+        found.append(Finding("error", split, message))
+
+    form = detect_form(table)
+    if form is None:
+        error(f"columns {', '.join(table.column_names)} make none of the forms (docs/contracts.md)")
+        return found
+    if split in EVAL_SPLITS and form != "reranking":
+        error(
+            f"{split} must be in reranking form (query_id, query, positive, negative, documents), not {form}"
+        )
+    if table.num_rows == 0:
+        error("no rows")
+        return found
+    for column in table.column_names:
+        typ = table.schema.field(column).type
+        if column in LIST_TEXT_COLUMNS and form in ("reranking", "labeled-list"):
+            if not (pa.types.is_list(typ) and pa.types.is_string(typ.value_type)):
+                error(f"column {column!r} is {typ}, expected list<string>")
+                continue
+            _check_empty(found, split, column, pc.list_flatten(table[column]), table[column])
+        elif column in TEXT_COLUMNS or column.startswith("negative_"):
+            if not pa.types.is_string(typ):
+                error(f"column {column!r} is {typ}, expected string")
+                continue
+            _check_empty(found, split, column, table[column], None)
+    if form == "labeled-pair":
+        _check_labels(found, split, "label", table["label"])
+        _check_duplicates(found, split, table, ["query", "passage"], "(query, passage) pair")
+    elif form == "labeled-list":
+        _check_labels(found, split, "labels", pc.list_flatten(table["labels"]))
+        if not pc.all(
+            pc.equal(pc.list_value_length(table["documents"]), pc.list_value_length(table["labels"]))
+        ).as_py():
+            error("documents and labels have different lengths in some row")
+        _check_duplicates(found, split, table, ["query"], "query")
+    elif form == "n-tuple":
+        _check_duplicates(found, split, table, ["query", "positive"], "(query, positive) row")
+        negatives = [c for c in table.column_names if c.startswith("negative_")]
+        for column in negatives:
+            same = pc.equal(table["positive"], table[column])
+            if pc.any(same).as_py():
+                error(f"row {pc.index(same, True).as_py() + 1}: {column} equals the positive")
+    else:
+        _check_duplicates(found, split, table, ["query"], "query")
+        empty = pc.equal(pc.list_value_length(table["positive"]), 0)
+        if pc.any(empty).as_py():
+            count = pc.sum(pc.cast(empty, pa.int64())).as_py()
+            found.append(
+                Finding("warning", split, f"{count} queries have no positive (evaluators skip them)")
+            )
+    return found
+
+
+def _check_empty(found: list[Finding], split: str, column: str, values: Any, lists: Any) -> None:
+    empty = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
+    if len(empty) and pc.any(empty).as_py():
+        position = pc.index(empty, True).as_py()
+        row = pc.list_parent_indices(lists)[position].as_py() if lists is not None else position
+        count = pc.sum(pc.cast(empty, pa.int64())).as_py()
+        found.append(
+            Finding("error", split, f"column {column!r} has {count} empty texts (first in row {row + 1})")
+        )
+
+
+def _check_labels(found: list[Finding], split: str, column: str, values: Any) -> None:
+    if not pa.types.is_floating(values.type) and not pa.types.is_integer(values.type):
+        found.append(Finding("error", split, f"column {column!r} is {values.type}, expected float"))
+        return
+    bad = pc.fill_null(pc.or_(pc.less(values, 0), pc.greater(values, 1)), True)
+    if len(bad) and pc.any(bad).as_py():
+        position = pc.index(bad, True).as_py()
+        found.append(
+            Finding(
+                "error",
+                split,
+                f"column {column!r} value {values[position].as_py()} (item {position + 1}) is outside [0, 1]",
+            )
+        )
+
+
+def _check_duplicates(found: list[Finding], split: str, table: pa.Table, keys: list[str], what: str) -> None:
+    counted = table.select(keys).group_by(keys).aggregate([([], "count_all")])
+    repeated = counted.filter(pc.greater(counted["count_all"], 1))
+    if repeated.num_rows:
+        example = repeated.slice(0, 1).to_pylist()[0]
+        shown = str(example[keys[0]])[:60]
+        found.append(Finding("error", split, f"{repeated.num_rows} repeated {what}s (e.g. query {shown!r})"))
+
+
+def _check_leaks(tables: dict[str, pa.Table]) -> list[Finding]:
+    found: list[Finding] = []
+    names = [s for s in tables if "query" in tables[s].column_names]
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            a = pc.unique(tables[first]["query"])
+            shared = pc.filter(a, pc.is_in(a, pc.unique(tables[second]["query"])))
+            if len(shared):
+                found.append(
+                    Finding(
+                        "error",
+                        None,
+                        f"{len(shared)} queries are in both {first} and {second} "
+                        f"(e.g. {shared[0].as_py()[:60]!r}); rebuild so that each query lands in one split",
+                    )
+                )
+    return found
