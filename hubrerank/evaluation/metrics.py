@@ -1,0 +1,159 @@
+"""Reranking metrics with exactly CrossEncoderRerankingEvaluator's semantics, in four settings.
+
+The evaluator (sentence-transformers 6.2, ``cross_encoder/evaluation/reranking.py``) builds, per query:
+
+- all positives injected (its default, ``always_rerank_positives=True``): ``positive`` followed by the
+  ``documents`` that are not positives, or ``positive + negative`` for rows without a first-stage list;
+- realistic (``always_rerank_positives=False``): the ``documents`` as retrieved, relevant when they are
+  in ``positive``; rows without ``documents`` fall back to ``positive + negative``;
+- base (first-stage order, rows with ``documents`` only): the ``documents`` ranked as given, followed
+  by one relevant entry per positive the first stage missed.
+
+A query whose list holds no relevant document is not scored and counts as 0 in every mean (the means
+are over all queries). Per query, MRR@k takes ``np.argsort(scores)[::-1]`` (first relevant in the top k),
+NDCG@k is sklearn's ``ndcg_score`` (ties averaged) and MAP sklearn's ``average_precision_score``.
+
+Added here: ``realistic_base`` (the first-stage order judged like the realistic setting: without the
+missed positives appended, so it compares like with like with ``realistic_*``; the evaluator's base
+appends them, which is the asymmetry of sentence-transformers PR #4054), and hit-rate@1..5 / MRR@1..5 in
+every setting, as LlamaIndex's RetrieverEvaluator counts them (a hit if a relevant document is in the
+top k; reciprocal rank of the first one within the top k, else 0), over the same ranking as MRR@k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.samples import RerankingRow
+
+HIT_KS = (1, 2, 3, 4, 5)
+MODEL_SETTINGS = ("", "realistic_")  # metric key prefixes of the settings the model ranks
+FIRST_STAGE_SETTINGS = ("base_", "realistic_base_")
+Pair = tuple[str, str]
+ScoreFunction = Callable[[list[Pair]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The documents one setting ranks for a query, and which of them are relevant.
+
+    In the ``base_`` setting ``relevant`` is longer than ``documents``: one entry per missed positive.
+    """
+
+    documents: list[str]
+    relevant: list[int]
+
+    @property
+    def scored(self) -> bool:
+        """False for a query the evaluator skips (no relevant document in its list)."""
+        return sum(self.relevant) > 0
+
+
+@dataclass(frozen=True)
+class RerankingOutcome:
+    """Mean metrics over the queries, and per scored query its realistic ranking, best first."""
+
+    metrics: dict[str, float]
+    rankings: dict[str, list[tuple[str, float]]]
+    queries_without_positives: int
+
+
+def candidates(row: RerankingRow, setting: str) -> Candidates | None:
+    """The list ``setting`` ranks for ``row``; None for a first-stage setting on a row without documents."""
+    positive, documents = row.positive, row.documents
+    if setting == "":
+        if documents:
+            docs = positive + [doc for doc in documents if doc not in positive]
+        else:
+            docs = positive + row.negative
+        return Candidates(docs, [1] * len(positive) + [0] * (len(docs) - len(positive)))
+    if setting == "realistic_":
+        if documents:
+            return Candidates(list(documents), [int(doc in positive) for doc in documents])
+        return candidates(row, "")
+    if not documents:
+        return None
+    relevant = [int(doc in positive) for doc in documents]
+    if setting == "base_" and sum(relevant) > 0:
+        relevant += [1] * (len(positive) - sum(relevant))
+    return Candidates(list(documents), relevant)
+
+
+def metric_names(at_k: int) -> list[str]:
+    """The metric names of one setting: the evaluator's three, then hit-rate@1..5 and MRR@1..5."""
+    names = ["map", f"mrr@{at_k}", f"ndcg@{at_k}"]
+    names += [f"hit_rate@{k}" for k in HIT_KS]
+    return names + [f"mrr@{k}" for k in HIT_KS if k != at_k]
+
+
+def query_metrics(relevant: Sequence[int], scores: np.ndarray, at_k: int) -> dict[str, float]:
+    """MRR@k, NDCG@k and AP of one ranked list as the evaluator's ``compute_metrics``, plus hits/MRR@1..5."""
+    from sklearn.metrics import average_precision_score, ndcg_score
+
+    ranking = np.argsort(scores)[::-1]
+    ranks = [rank for rank, index in enumerate(ranking) if relevant[index]]
+    first = ranks[0] + 1 if ranks else None
+    values = {
+        f"mrr@{at_k}": 1 / first if first and first <= at_k else 0,
+        f"ndcg@{at_k}": ndcg_score([relevant], [scores], k=at_k),
+        "map": average_precision_score(relevant, scores),
+    }
+    for k in HIT_KS:
+        values[f"hit_rate@{k}"] = float(bool(first and first <= k))
+        values[f"mrr@{k}"] = 1 / first if first and first <= k else 0
+    return values
+
+
+def pairs_to_score(rows: Sequence[RerankingRow]) -> list[Pair]:
+    """Every (query, document) pair the model settings score, once each, in first-seen order."""
+    pairs: dict[Pair, None] = {}
+    for row in rows:
+        for setting in MODEL_SETTINGS:
+            found = candidates(row, setting)
+            if found is not None and found.scored:
+                pairs.update(((row.query, doc), None) for doc in found.documents)
+    return list(pairs)
+
+
+def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int = 10) -> RerankingOutcome:
+    """Score every needed pair in one call to ``score``, then average each setting's per-query metrics."""
+    pairs = pairs_to_score(rows)
+    scores = dict(zip(pairs, score(pairs), strict=True)) if pairs else {}
+    has_documents = any(row.documents for row in rows)
+    settings = MODEL_SETTINGS + (FIRST_STAGE_SETTINGS if has_documents else ())
+    per_setting: dict[str, list[dict[str, float]]] = {setting: [] for setting in settings}
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    names = metric_names(at_k)
+    zeros = dict.fromkeys(names, 0.0)
+    for row in rows:
+        for setting in settings:
+            found = candidates(row, setting)
+            if found is None:
+                continue
+            if not found.scored:
+                per_setting[setting].append(zeros)
+                continue
+            if len(found.relevant) < 2:
+                raise InputError(
+                    f"query {row.query_id} has a single document to rank; NDCG needs two or more "
+                    "(give it negatives or a longer first-stage list)"
+                )
+            if setting in MODEL_SETTINGS:
+                values = np.array([scores[(row.query, doc)] for doc in found.documents], dtype=np.float32)
+            else:
+                values = np.array(range(len(found.relevant), 0, -1))
+            per_setting[setting].append(query_metrics(found.relevant, values, at_k))
+            if setting == "realistic_":
+                order = np.argsort(values)[::-1]
+                rankings[row.query_id] = [(row.doc_id(found.documents[i]), float(values[i])) for i in order]
+    metrics = {
+        f"{setting}{name}": float(np.mean([values[name] for values in per_query]))
+        for setting, per_query in per_setting.items()
+        for name in names
+    }
+    skipped = sum(not row.positive for row in rows)
+    return RerankingOutcome(metrics, rankings, skipped)

@@ -1,0 +1,102 @@
+"""NanoBEIR reranking through CrossEncoderNanoBEIREvaluator, on a dataset pinned to a revision.
+
+The evaluator has no ``revision`` argument, but accepts a local folder as ``dataset_id``: so the dataset
+is downloaded at its commit sha and the folder is passed instead (../notes/anchors.md §1.6). It reranks
+the BM25 top ``rerank_k`` of each subset with all positives injected, and its "mean" covers only the
+subsets asked for: the result records that list next to the mean.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.scoring import Scorer
+from hubrerank.refs import Ref, resolve
+
+DEFAULT_DATASET = "sentence-transformers/NanoBEIR-en"
+DEFAULT_SUBSETS = ("msmarco", "nfcorpus", "nq")
+CONFIGS = ("corpus", "queries", "qrels", "bm25")
+
+
+def resolve_nanobeir(text: str) -> tuple[str, str | None]:
+    """``DATASET_ID[@REV]`` as (dataset id, sha), or a local folder as (path, None)."""
+    if os.path.isdir(text):
+        return text, None
+    ref = resolve(Ref.parse(text, "dataset"))
+    return ref.repo_id, ref.sha
+
+
+def evaluate_nanobeir(
+    scorer: Scorer,
+    dataset: str = DEFAULT_DATASET,
+    revision: str | None = None,
+    subsets: Sequence[str] = DEFAULT_SUBSETS,
+    *,
+    rerank_k: int = 100,
+    at_k: int = 10,
+) -> dict[str, Any]:
+    """Run the NanoBEIR evaluator on ``subsets`` of ``dataset`` at ``revision`` (a sha; None = ``main``,
+    resolved and recorded) and return the eval_results.json entry of task ``nanobeir``."""
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderNanoBEIREvaluator
+
+    folder, revision = _snapshot(dataset, revision)
+    check_nanobeir(folder, dataset, subsets)
+    evaluator = CrossEncoderNanoBEIREvaluator(
+        dataset_names=list(subsets),
+        dataset_id=str(folder),
+        rerank_k=rerank_k,
+        at_k=at_k,
+        write_csv=False,
+    )
+    metrics = evaluator(scorer)
+    return {
+        "task": "nanobeir",
+        "dataset": dataset,
+        "revision": revision,
+        "datasets": list(subsets),
+        "rerank_k": rerank_k,
+        "at_k": at_k,
+        "metrics": {key: float(value) for key, value in metrics.items()},
+    }
+
+
+def check_nanobeir(folder: Path, dataset: str, subsets: Sequence[str]) -> None:
+    """Raise InputError unless ``folder`` has the four NanoBEIR configs, each with a split per subset."""
+    import datasets
+    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    unknown = [name for name in subsets if name.lower() not in DATASET_NAME_TO_HUMAN_READABLE]
+    if unknown or not subsets:
+        raise InputError(
+            f"unknown NanoBEIR subset(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(DATASET_NAME_TO_HUMAN_READABLE)} (--nanobeir-datasets)"
+        )
+    configs = datasets.get_dataset_config_names(str(folder))
+    missing = [name for name in CONFIGS if name not in configs]
+    if missing:
+        raise InputError(
+            f"{dataset} is not a NanoBEIR dataset: it lacks the config(s) {', '.join(missing)} "
+            f"(needs {', '.join(CONFIGS)}, each with splits Nano{{Name}})"
+        )
+    wanted = [f"Nano{DATASET_NAME_TO_HUMAN_READABLE[name.lower()]}" for name in subsets]
+    for config in CONFIGS:
+        splits = datasets.get_dataset_split_names(str(folder), config)
+        absent = [split for split in wanted if split not in splits]
+        if absent:
+            raise InputError(
+                f"{dataset} config {config!r} has no split {absent[0]}; it has {', '.join(splits)} "
+                "(--nanobeir-datasets)"
+            )
+
+
+def _snapshot(dataset: str, revision: str | None) -> tuple[Path, str | None]:
+    from hubrerank.hub import download
+
+    if os.path.isdir(dataset):
+        return Path(dataset), None
+    ref = resolve(Ref(dataset, revision, "dataset"))
+    return download(ref), ref.sha

@@ -1,0 +1,178 @@
+"""Run an evaluation plan (a recipe's ``evaluation`` section) on one model and return eval_results.json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hubrerank import __version__
+from hubrerank.errors import RecipeError
+from hubrerank.evaluation.cache import ScoreCache
+from hubrerank.evaluation.metrics import evaluate_rows
+from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, evaluate_nanobeir
+from hubrerank.evaluation.runfile import write_run
+from hubrerank.evaluation.samples import load_reranking_data
+from hubrerank.evaluation.scoring import Scorer
+
+RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
+NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k"}
+
+
+def run_evaluations(
+    model_path: Path,
+    model_sha: str | None,
+    plan: Mapping[str, Any],
+    *,
+    model_repo: str | None = None,
+    cache: ScoreCache | bool = True,
+    batch_size: int = 32,
+    max_length: int | None = None,
+    run_file: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate the cross-encoder in ``model_path`` as ``plan`` says; return the eval_results.json dict.
+
+    ``plan`` (every revision a 40-hex sha, or None: a local path, or ``main`` resolved now)::
+
+        {"reranking": [{"dataset": "ORG/NAME" or a local file/folder, "revision": sha, "config": "default",
+                        "split": "test", "at_k": 10}, ...],
+         "nanobeir": {"dataset": "sentence-transformers/NanoBEIR-en", "revision": sha,
+                      "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10}}
+
+    Both keys are optional. ``model_sha`` (the commit the weights came from) keys the score cache; for a
+    local model (None) a sha256 of its files does. ``cache``: True uses ``$HUBRERANK_HOME/scores.sqlite``,
+    False none. ``run_file`` also writes the reranked lists as a TREC run (:func:`evaluate_model`).
+
+    Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
+    "results": [...]}``, one result per task in plan order:
+
+    - ``{"task": "reranking", "dataset", "revision", "config", "split", "at_k", "num_queries",
+      "queries_without_positives", "metrics"}``. ``metrics`` (see :mod:`hubrerank.evaluation.metrics`):
+      for each setting prefix ``""`` (all positives injected), ``"realistic_"`` (only what the first
+      stage returned) and, when the data has first-stage ``documents``, ``"base_"`` (the evaluator's
+      first-stage metrics) and ``"realistic_base_"``: ``map``, ``mrr@{at_k}``, ``ndcg@{at_k}``,
+      ``hit_rate@1..5`` and ``mrr@1..5``. ``"" / realistic_ / base_`` ``map, mrr@k, ndcg@k`` equal
+      CrossEncoderRerankingEvaluator's ``always_rerank_positives=True / False`` outputs.
+    - ``{"task": "nanobeir", "dataset", "revision", "datasets", "rerank_k", "at_k", "metrics"}`` with
+      CrossEncoderNanoBEIREvaluator's keys (``NanoMSMARCO_R100_ndcg@10``, ``NanoBEIR_R100_mean_ndcg@10``,
+      their ``base_`` versions, ...); the mean is over ``datasets`` only.
+    """
+    tasks = check_plan(plan)
+    store = ScoreCache() if cache is True else cache or None
+    try:
+        scorer = Scorer(model_path, model_sha, max_length=max_length, batch_size=batch_size, cache=store)
+        results = evaluate_model(scorer, tasks, run_file=run_file)
+    finally:
+        if store is not None and cache is True:
+            store.close()
+    return results_document(results, model_repo, model_sha)
+
+
+def results_document(
+    results: list[dict[str, Any]], model_repo: str | None, model_sha: str | None
+) -> dict[str, Any]:
+    """The eval_results.json dict around a ``results`` list; ``model`` is None without a repo."""
+    model = {"repo": model_repo, "revision": model_sha} if model_repo else None
+    return {"hubrerank_version": __version__, "model": model, "results": results}
+
+
+def evaluate_model(
+    scorer: Scorer, plan: Mapping[str, Any], *, run_file: Path | None = None, run_tag: str = "hubrerank"
+) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`run_evaluations` for a loaded :class:`Scorer`.
+
+    With ``run_file``, the realistic reranked lists (what the first stage returned, or positives +
+    negatives for rows without one) of every reranking task go to one TREC run file; queries without a
+    relevant document are not scored (every metric counts them as 0) and are left out. Query ids are
+    prefixed by the task's index (``0:``) when the plan has several reranking tasks.
+    """
+    tasks = check_plan(plan)
+    results, rankings = [], {}
+    reranking = tasks.get("reranking", [])
+    for index, task in enumerate(reranking):
+        data = load_reranking_data(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate_rows(data.rows, scorer.predict, task["at_k"])
+        prefix = f"{index}:" if len(reranking) > 1 else ""
+        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
+        results.append(
+            {
+                "task": "reranking",
+                "dataset": data.dataset,
+                "revision": data.revision,
+                "config": data.config,
+                "split": data.split,
+                "at_k": task["at_k"],
+                "num_queries": len(data.rows),
+                "queries_without_positives": outcome.queries_without_positives,
+                "metrics": outcome.metrics,
+            }
+        )
+    nano = tasks.get("nanobeir")
+    if nano:
+        results.append(
+            evaluate_nanobeir(
+                scorer,
+                nano["dataset"],
+                nano["revision"],
+                nano["datasets"],
+                rerank_k=nano["rerank_k"],
+                at_k=nano["at_k"],
+            )
+        )
+    if run_file is not None:
+        write_run(run_file, rankings, run_tag)
+    return results
+
+
+def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """``plan`` with defaults filled in; RecipeError naming the key for anything unknown or missing."""
+    unknown = set(plan) - {"reranking", "nanobeir"}
+    if unknown:
+        raise RecipeError(f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir")
+    tasks: dict[str, Any] = {}
+    entries = plan.get("reranking") or []
+    if not isinstance(entries, list):
+        raise RecipeError("evaluation.reranking must be a list of {dataset, revision, config, split, at_k}")
+    tasks["reranking"] = [
+        _with_defaults(
+            entry,
+            RERANKING_KEYS,
+            f"evaluation.reranking[{index}]",
+            revision=None,
+            config=None,
+            split="test",
+            at_k=10,
+        )
+        for index, entry in enumerate(entries)
+    ]
+    if plan.get("nanobeir"):
+        tasks["nanobeir"] = _with_defaults(
+            plan["nanobeir"],
+            NANOBEIR_KEYS,
+            "evaluation.nanobeir",
+            dataset=DEFAULT_DATASET,
+            revision=None,
+            datasets=list(DEFAULT_SUBSETS),
+            rerank_k=100,
+            at_k=10,
+        )
+    return tasks
+
+
+def _with_defaults(entry: Any, keys: set[str], where: str, **defaults: Any) -> dict[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise RecipeError(f"{where} must be a mapping with keys {', '.join(sorted(keys))}")
+    unknown = set(entry) - keys
+    if unknown:
+        raise RecipeError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(keys))}"
+        )
+    merged = {**defaults, **{key: value for key, value in entry.items() if value is not None}}
+    if "dataset" not in merged:
+        raise RecipeError(f"{where}: missing key 'dataset' (a Hub dataset id or a local path)")
+    for key in ("at_k", "rerank_k"):
+        if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
+            raise RecipeError(f"{where}.{key} must be a positive integer, not {merged[key]!r}")
+    return merged

@@ -1,0 +1,223 @@
+"""Side-by-side tables of several models' eval_results: plain text, Markdown, JSON and a PNG bar chart.
+
+Each task (a reranking split, or NanoBEIR) gets its tables, one row per model plus a row for the first
+stage (the ranking the models rerank) when the data has one. Every renderer reads the same
+:class:`Table`, so the printed table, the Markdown and the chart never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hubrerank import __version__
+from hubrerank.evaluation.metrics import HIT_KS
+
+Evaluation = tuple[str, dict[str, Any]]  # (model label, eval_results dict)
+INJECTED_NOTE = (
+    "all positives injected: CrossEncoderRerankingEvaluator's default; "
+    "realistic: only what the first stage returned (always_rerank_positives=False)"
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled grid of metric values: one row per model (or first stage), one column per metric."""
+
+    title: str
+    headers: list[str]
+    rows: list[tuple[str, list[float | None]]]
+    note: str = ""
+    chart: bool = True  # drawn in the PNG (the detailed top-5 tables are not)
+
+
+def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first stage") -> list[Table]:
+    """The tables comparing ``evaluations`` task by task, in the order the tasks first appear."""
+    tasks: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, float]]]]] = {}
+    for label, results in evaluations:
+        for result in results["results"]:
+            entry = tasks.setdefault(_task_key(result), (result, []))
+            entry[1].append((label, result["metrics"]))
+    built: list[Table] = []
+    for result, rows in tasks.values():
+        if result["task"] == "nanobeir":
+            built.append(_nanobeir_table(result, rows))
+        else:
+            built.extend(_reranking_tables(result, rows, first_stage_name))
+    return built
+
+
+def render_text(tables_: Sequence[Table]) -> str:
+    """Aligned plain-text tables, for the terminal."""
+    blocks = []
+    for table in tables_:
+        cells = [["model", *table.headers]] + [[name, *map(_cell, values)] for name, values in table.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+        lines = [table.title]
+        for number, row in enumerate(cells):
+            lines.append(
+                "  ".join(
+                    cell.ljust(w) if i == 0 else cell.rjust(w)
+                    for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+            if number == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        if table.note:
+            lines.append(table.note)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_markdown(tables_: Sequence[Table]) -> str:
+    """GitHub-flavoured Markdown tables, one section per table; the best value of a column in bold."""
+    blocks = []
+    for table in tables_:
+        best = [
+            max((values[i] for _, values in table.rows if values[i] is not None), default=None)
+            for i in range(len(table.headers))
+        ]
+        lines = [
+            f"### {table.title}",
+            "",
+            "| model | " + " | ".join(table.headers) + " |",
+            "|---|" + "---:|" * len(table.headers),
+        ]
+        for name, values in table.rows:
+            cells = [
+                f"**{_cell(v)}**" if v is not None and v == best[i] and len(table.rows) > 1 else _cell(v)
+                for i, v in enumerate(values)
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        if table.note:
+            lines += ["", f"_{table.note}_"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def json_document(evaluations: Sequence[Evaluation]) -> dict[str, Any]:
+    """One model: its eval_results.json as is. Several: ``{"hubrerank_version", "models": [{"label",
+    **eval_results}, ...]}``; :func:`load_evaluations` reads both."""
+    if len(evaluations) == 1:
+        return evaluations[0][1]
+    return {
+        "hubrerank_version": __version__,
+        "models": [{"label": label, **res} for label, res in evaluations],
+    }
+
+
+def load_evaluations(path: Path) -> list[Evaluation]:
+    """The (label, eval_results) pairs of a file :func:`json_document` wrote, or of an eval_results.json."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if "models" in document:
+        return [(entry.pop("label"), entry) for entry in document["models"]]
+    model = document.get("model") or {}
+    return [(model.get("repo") or path.stem, document)]
+
+
+def plot(tables_: Sequence[Table], path: Path, title: str = "Reranker evaluation") -> Path:
+    """A PNG with one grouped bar chart per table: metrics on the x axis, one coloured bar per model,
+    the value printed on each bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    drawn = [table for table in tables_ if table.chart]
+    figure, axes = plt.subplots(
+        len(drawn),
+        1,
+        figsize=(
+            max(8, 1.6 * max(len(t.headers) for t in drawn) * max(1, len(drawn[0].rows)) / 2),
+            4.8 * len(drawn),
+        ),
+        squeeze=False,
+    )
+    for axis, table in zip(axes[:, 0], drawn, strict=True):
+        positions = np.arange(len(table.headers))
+        width = 0.8 / len(table.rows)
+        for number, (name, values) in enumerate(table.rows):
+            heights = [v if v is not None else 0.0 for v in values]
+            bars = axis.bar(
+                positions + (number - (len(table.rows) - 1) / 2) * width, heights, width, label=name
+            )
+            axis.bar_label(bars, labels=[_cell(v) for v in values], rotation=90, padding=3, fontsize=8)
+        axis.set_title(table.title, fontsize=10)
+        axis.set_xticks(positions, table.headers, rotation=20, ha="right")
+        axis.set_xlabel("metric")
+        axis.set_ylabel("score (0-1, higher is better)")
+        axis.set_ylim(0, 1.25)
+        axis.legend(loc="upper right", fontsize=8, ncols=min(4, len(table.rows)))
+    figure.suptitle(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _reranking_tables(
+    result: dict[str, Any], rows: list[tuple[str, dict[str, float]]], first_stage_name: str
+) -> list[Table]:
+    k = result["at_k"]
+    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    main = ["ndcg@{k}", "mrr@{k}", "map"]
+    headers = [f"NDCG@{k}", f"MRR@{k}", "MAP", f"realistic NDCG@{k}", f"realistic MRR@{k}", "realistic MAP"]
+    keys = [name.format(k=k) for name in main] + [f"realistic_{name.format(k=k)}" for name in main]
+    top = [f"hit_rate@{j}" for j in HIT_KS] + [f"mrr@{j}" for j in HIT_KS]
+    model_rows = [(label, [m.get(key) for key in keys]) for label, m in rows]
+    top_rows = [(label, [m.get(f"realistic_{key}") for key in top]) for label, m in rows]
+    first = rows[0][1]
+    if "base_map" in first:
+        model_rows.append(
+            (
+                first_stage_name,
+                [first.get(f"base_{name.format(k=k)}") for name in main]
+                + [first.get(f"realistic_base_{name.format(k=k)}") for name in main],
+            )
+        )
+        top_rows.append((first_stage_name, [first.get(f"realistic_base_{key}") for key in top]))
+    queries = f"{result['num_queries']} queries"
+    return [
+        Table(f"Reranking {source} ({queries})", headers, model_rows, INJECTED_NOTE),
+        Table(
+            f"Top-5 hit rate and MRR, realistic: {source}",
+            [f"Hit@{j}" for j in HIT_KS] + [f"MRR@{j}" for j in HIT_KS],
+            top_rows,
+            chart=False,
+        ),
+    ]
+
+
+def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
+    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    r, k = result["rerank_k"], result["at_k"]
+    names = [f"Nano{DATASET_NAME_TO_HUMAN_READABLE[name.lower()]}" for name in result["datasets"]]
+    keys = [f"{name}_R{r}_{{}}ndcg@{k}" for name in names]
+    keys += [f"NanoBEIR_R{r}_mean_{{}}{metric}" for metric in (f"ndcg@{k}", f"mrr@{k}", "map")]
+    headers = [f"{name} NDCG@{k}" for name in names] + [f"mean NDCG@{k}", f"mean MRR@{k}", "mean MAP"]
+    table_rows = [(label, [m.get(key.format("")) for key in keys]) for label, m in rows]
+    table_rows.append(("BM25", [rows[0][1].get(key.format("base_")) for key in keys]))
+    title = (
+        f"NanoBEIR {result['dataset']}{_at(result.get('revision'))}: BM25 top-{r} reranked, "
+        f"mean over {', '.join(result['datasets'])}"
+    )
+    return Table(title, headers, table_rows, "all positives injected (the evaluator's default)")
+
+
+def _task_key(result: dict[str, Any]) -> str:
+    fields = ("task", "dataset", "revision", "config", "split", "datasets", "rerank_k", "at_k")
+    return json.dumps([result.get(field) for field in fields])
+
+
+def _at(revision: str | None) -> str:
+    return f"@{revision[:8]}" if revision else ""
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

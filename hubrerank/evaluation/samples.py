@@ -1,0 +1,183 @@
+"""Reranking-form evaluation data: load it from a local path or a pinned Hub dataset, and check its columns.
+
+The reranking form (docs/contracts.md) has one row per query: ``query_id, query, positive: list[str],
+negative: list[str], documents: list[str]`` (the first-stage ranked list, may be empty) and optionally
+``document_ids`` aligned with ``documents``. A row becomes the sample CrossEncoderRerankingEvaluator
+reads: ``{query, positive, documents}`` when it has a first-stage list, else ``{query, positive, negative}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from hubrerank.errors import InputError
+from hubrerank.refs import Ref, resolve
+
+REQUIRED_COLUMNS = ("query", "positive")
+LIST_COLUMNS = ("documents", "negative")
+FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json"}
+BUILD_HINT = "`hubrerank data build` makes reranking splits"
+
+
+@dataclass(frozen=True)
+class RerankingRow:
+    """One query of a reranking split, with ids for the documents (for TREC run files)."""
+
+    query_id: str
+    query: str
+    positive: list[str]
+    negative: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    document_ids: list[str] = field(default_factory=list)
+
+    def sample(self) -> dict[str, Any]:
+        """The row as CrossEncoderRerankingEvaluator expects it (``documents`` wins when non-empty)."""
+        if self.documents:
+            return {"query": self.query, "positive": self.positive, "documents": self.documents}
+        return {"query": self.query, "positive": self.positive, "negative": self.negative}
+
+    def doc_id(self, text: str) -> str:
+        """The id of a document: from ``document_ids`` when the row has them, else a hash of the text."""
+        return self._ids.get(text) or text_id(text)
+
+    @cached_property
+    def _ids(self) -> dict[str, str]:
+        """Each document text's id in ``document_ids`` (the first one when a text repeats)."""
+        if not self.document_ids:
+            return {}
+        return dict(zip(reversed(self.documents), reversed(self.document_ids), strict=True))
+
+
+@dataclass(frozen=True)
+class RerankingData:
+    """A loaded reranking split and where it came from (``revision`` is a sha, None for local data)."""
+
+    rows: list[RerankingRow]
+    dataset: str
+    revision: str | None
+    config: str
+    split: str
+
+    @property
+    def has_documents(self) -> bool:
+        return any(row.documents for row in self.rows)
+
+
+def text_id(text: str) -> str:
+    """A stable, whitespace-free id for a text that has none (used in run files)."""
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def resolve_data(text: str) -> tuple[str, str | None]:
+    """A data reference as (dataset, revision sha): a local path keeps None, ``REPO[@REV]`` is pinned."""
+    if os.path.exists(text):
+        return text, None
+    ref = resolve(Ref.parse(text, "dataset"))
+    return ref.repo_id, ref.sha
+
+
+def load_reranking_data(
+    dataset: str, revision: str | None = None, *, config: str | None = None, split: str = "test"
+) -> RerankingData:
+    """Load ``split`` of a reranking dataset and check it is in reranking form.
+
+    ``dataset`` is a local ``.parquet``/``.jsonl`` file (read as ``split``), a local folder (a Hub-layout
+    dataset folder or a ``save_to_disk`` folder) or a Hub dataset id read at ``revision`` (a sha; None
+    resolves ``main`` to its sha first).
+    """
+    path = Path(dataset)
+    if path.exists():
+        records = _load_local(path, config, split)
+        revision = None
+    else:
+        if revision is None:
+            revision = resolve(Ref(dataset, None, "dataset")).sha
+        records = _load_hub(dataset, revision, config, split)
+    source = f"{dataset}@{revision}" if revision else dataset
+    validate_columns(records.column_names, f"{source} split {split!r}")
+    rows = [_row(record, index) for index, record in enumerate(records)]
+    if not rows:
+        raise InputError(f"{source} split {split!r} has no rows; choose a split with queries (--split)")
+    return RerankingData(rows, dataset, revision, config or "default", split)
+
+
+def validate_columns(columns: Sequence[str], source: str) -> None:
+    """Raise InputError naming the missing columns unless ``columns`` hold the reranking form."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if not any(name in columns for name in LIST_COLUMNS):
+        missing.append("documents (or negative)")
+    if missing:
+        raise InputError(
+            f"{source} is not in reranking form: missing column(s) {', '.join(missing)} "
+            f"(has {', '.join(columns) or 'none'}); {BUILD_HINT}"
+        )
+
+
+def rows_from_samples(samples: Sequence[dict[str, Any]]) -> list[RerankingRow]:
+    """Reranking rows from evaluator-style samples: ``query``, ``positive``, ``negative`` or ``documents``."""
+    return [_row(sample, index) for index, sample in enumerate(samples)]
+
+
+def _row(record: dict[str, Any], index: int) -> RerankingRow:
+    positive = record["positive"]
+    documents = list(record.get("documents") or [])
+    document_ids = [str(doc_id) for doc_id in record.get("document_ids") or []]
+    if document_ids and len(document_ids) != len(documents):
+        raise InputError(
+            f"row {index}: document_ids has {len(document_ids)} ids for {len(documents)} documents; "
+            "they must be aligned"
+        )
+    return RerankingRow(
+        query_id=str(record.get("query_id") if record.get("query_id") is not None else f"q{index}"),
+        query=record["query"],
+        positive=[positive] if isinstance(positive, str) else list(positive or []),
+        negative=list(record.get("negative") or []),
+        documents=documents,
+        document_ids=document_ids,
+    )
+
+
+def _load_local(path: Path, config: str | None, split: str):
+    import datasets
+
+    if path.is_file():
+        builder = FILE_BUILDERS.get(path.suffix)
+        if builder is None:
+            raise InputError(f"{path}: unsupported file type; give a .parquet or .jsonl file, or a folder")
+        return datasets.load_dataset(builder, data_files={split: str(path)}, split=split)
+    if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise InputError(f"{path} has no split {split!r}; it has {', '.join(loaded)} (--split)")
+            return loaded[split]
+        return loaded
+    _check_split(str(path), config, split, {})
+    return datasets.load_dataset(str(path), config, split=split)
+
+
+def _load_hub(repo_id: str, revision: str, config: str | None, split: str):
+    import datasets
+
+    _check_split(repo_id, config, split, {"revision": revision})
+    return datasets.load_dataset(repo_id, config, split=split, revision=revision)
+
+
+def _check_split(dataset: str, config: str | None, split: str, kwargs: dict[str, str]) -> None:
+    """Fail with the available configs or splits instead of a loader traceback."""
+    import datasets
+
+    configs = datasets.get_dataset_config_names(dataset, **kwargs)
+    if config is None and len(configs) > 1 and "default" not in configs:
+        raise InputError(f"{dataset} has several configs ({', '.join(configs)}); choose one with --config")
+    if config is not None and config not in configs:
+        raise InputError(f"{dataset} has no config {config!r}; it has {', '.join(configs)} (--config)")
+    splits = datasets.get_dataset_split_names(dataset, config, **kwargs)
+    if split not in splits:
+        raise InputError(f"{dataset} has no split {split!r}; it has {', '.join(splits)} (--split)")

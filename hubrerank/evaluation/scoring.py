@@ -1,0 +1,186 @@
+"""Score (query, document) pairs with a cross-encoder: token-length batches, a persistent cache, activations.
+
+``CrossEncoder.predict`` sorts its inputs by character length, so batches mix short and long pairs and
+about a quarter of the work is padding (../notes/measurements.md). :class:`Scorer` sorts the pairs that
+are not cached yet by token count, scores each batch with ``predict`` itself (so prompts, truncation and
+the float32 upcast stay the library's), and caches the raw logits. Activations are applied afterwards:
+the model's own (what ``predict`` and the evaluators use), a sigmoid (FlagReranker's ``normalize=True``)
+or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.cache import ScoreCache, pair_key
+
+Activation = Literal["model", "sigmoid", "raw"]
+# files that never change a model's scores: a new card or recorded results keep its cache entries valid
+_NOT_SCORING = {"README.md", "eval_results.json", "hubrerank.yaml"}
+
+
+def check_cross_encoder(path: Path) -> None:
+    """Raise InputError unless ``path`` holds a cross-encoder (and not a bi-encoder or a headless base)."""
+    st_config = _read_json(path / "config_sentence_transformers.json")
+    model_type = st_config.get("model_type")
+    if model_type not in (None, "CrossEncoder"):
+        raise InputError(
+            f"{path} is a {model_type}, not a cross-encoder (config_sentence_transformers.json model_type); "
+            "give a reranker (CrossEncoder) model"
+        )
+    modules = _read_json(path / "modules.json", default=[])
+    pooling = [module["type"] for module in modules if str(module.get("type", "")).endswith("Pooling")]
+    if pooling:
+        raise InputError(
+            f"{path} is a bi-encoder (modules.json has {pooling[0]}), not a cross-encoder; "
+            "give a reranker (CrossEncoder) model"
+        )
+    if not modules:
+        architectures = _read_json(path / "config.json").get("architectures") or []
+        if not any(name.endswith("ForSequenceClassification") for name in architectures):
+            raise InputError(
+                f"{path} has no sequence-classification head (config.json architectures: "
+                f"{', '.join(architectures) or 'none'}); give a trained reranker, or train one first"
+            )
+
+
+def model_identity(path: Path, sha: str | None) -> str:
+    """The cache identity of a model: its commit sha, or a sha256 over a local folder's scoring files."""
+    if sha:
+        return f"commit:{sha}"
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in _NOT_SCORING):
+        relative = file.relative_to(path).as_posix()
+        if relative.startswith((".", "checkpoint-", "runs/")):
+            continue
+        digest.update(relative.encode() + b"\0" + _file_sha256(file) + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _file_sha256(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def load_cross_encoder(path: Path, max_length: int | None = None) -> Any:
+    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`."""
+    from sentence_transformers import CrossEncoder
+
+    check_cross_encoder(path)
+    model = CrossEncoder(str(path), max_length=max_length)
+    if model.num_labels != 1:
+        raise InputError(
+            f"{path} has {model.num_labels} output labels; a reranker scores with exactly one (num_labels=1)"
+        )
+    return model
+
+
+class Scorer:
+    """Scores pairs with one cross-encoder, reading and filling a :class:`ScoreCache` when given.
+
+    It also has the two members sentence-transformers evaluators call on a model (``predict`` and
+    ``model_card_data``), so ``CrossEncoderNanoBEIREvaluator(...)(scorer)`` scores through the cache.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        model_sha: str | None = None,
+        *,
+        max_length: int | None = None,
+        batch_size: int = 32,
+        cache: ScoreCache | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.model = load_cross_encoder(model_path, max_length)
+        self.model_path, self.model_sha = model_path, model_sha
+        self.max_length = int(self.model.max_seq_length)
+        self.batch_size = batch_size
+        self.cache = cache
+        self.progress = progress
+        self.computed = 0  # pairs sent through the model by this scorer
+        self.reused = 0  # pairs answered from the cache
+
+    @cached_property
+    def identity(self) -> str:
+        """The model's cache identity (:func:`model_identity`), computed when the cache first needs it."""
+        return model_identity(self.model_path, self.model_sha)
+
+    @property
+    def model_card_data(self) -> Any:
+        return self.model.model_card_data
+
+    def predict(self, pairs: Sequence[Sequence[str]], **_: Any) -> np.ndarray:
+        """Scores as ``CrossEncoder.predict`` returns them (model activation), for evaluators."""
+        return self.scores(pairs, "model")
+
+    def scores(self, pairs: Sequence[Sequence[str]], activation: Activation = "model") -> np.ndarray:
+        """float32 scores of ``pairs`` after ``activation``: the model's own, a sigmoid, or raw logits."""
+        import torch
+
+        logits = self.logits(pairs)
+        if activation == "raw":
+            return logits
+        function = self.model.activation_fn if activation == "model" else torch.sigmoid
+        with torch.inference_mode():
+            return function(torch.from_numpy(logits)).numpy()
+
+    def logits(self, pairs: Sequence[Sequence[str]]) -> np.ndarray:
+        """Raw float32 logits of ``pairs``; each distinct pair not in the cache is scored once."""
+        keys = [pair_key(query, document) for query, document in pairs]
+        unique = dict(zip(keys, pairs, strict=True))
+        known = self.cache.get(self.identity, self.max_length, list(unique)) if self.cache else {}
+        missing = [(key, pair) for key, pair in unique.items() if key not in known]
+        self.reused += len(unique) - len(missing)
+        known.update(self._compute(missing))
+        return np.array([known[key] for key in keys], dtype=np.float32)
+
+    def _compute(self, items: list[tuple[bytes, Sequence[str]]]) -> dict[bytes, float]:
+        """Score ``items`` in batches of similar token length, longest first; cache each batch."""
+        import torch
+        from tqdm.auto import tqdm
+
+        if not items:
+            return {}
+        queries = [pair[0] for _, pair in items]
+        documents = [pair[1] for _, pair in items]
+        encoded = self.model.tokenizer(queries, documents, truncation=True, max_length=self.max_length)
+        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+        identity = torch.nn.Identity()
+        computed: dict[bytes, float] = {}
+        starts = range(0, len(order), self.batch_size)
+        for start in tqdm(starts, desc="Scoring", unit="batch", disable=not self.progress):
+            batch = [items[index] for index in order[start : start + self.batch_size]]
+            logits = self.model.predict(
+                [list(pair) for _, pair in batch],
+                batch_size=len(batch),
+                activation_fn=identity,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            scored = [(key, float(value)) for (key, _), value in zip(batch, logits, strict=True)]
+            if self.cache:
+                self.cache.put(self.identity, self.max_length, scored)
+            computed.update(scored)
+        self.computed += len(items)
+        return computed
+
+
+def _read_json(path: Path, default: Any = None) -> Any:
+    if not path.is_file():
+        return {} if default is None else default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is not valid JSON ({error}); re-download or re-save the model") from None

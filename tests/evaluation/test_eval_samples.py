@@ -1,0 +1,71 @@
+"""Loading reranking data: local files and folders, a pinned Hub dataset, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import dataset_card, parquet_bytes, reranking_records
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation import load_reranking_data
+from hubrerank.evaluation.samples import resolve_data
+
+
+def test_a_local_parquet_file_is_read_as_the_split(reranking_file: Path) -> None:
+    data = load_reranking_data(str(reranking_file), split="test")
+    assert (data.dataset, data.revision, data.split, len(data.rows)) == (
+        str(reranking_file),
+        None,
+        "test",
+        30,
+    )
+    first = data.rows[1]
+    assert first.query_id == "q1" and first.document_ids[0] == "d1-0"
+    assert first.doc_id(first.documents[2]) == "d1-2"
+    assert first.doc_id("a text nobody retrieved").startswith("h")  # a stable hash for texts without ids
+    assert data.rows[-1].sample().keys() == {"query", "positive", "negative"}  # no first stage: negatives
+    assert first.sample().keys() == {"query", "positive", "documents"}
+
+
+def test_a_hub_dataset_is_read_at_its_sha(reranking_repo: tuple[str, str]) -> None:
+    repo_id, sha = reranking_repo
+    assert resolve_data(repo_id) == (repo_id, sha)
+    data = load_reranking_data(repo_id, sha, split="test")
+    assert (data.revision, data.config, len(data.rows)) == (sha, "default", 30)
+    with pytest.raises(InputError, match=r"has no split 'dev'; it has test \(--split\)"):
+        load_reranking_data(repo_id, sha, split="dev")
+
+
+def test_local_folders_hub_layout_and_save_to_disk(tmp_path: Path) -> None:
+    from datasets import Dataset, DatasetDict
+
+    folder = tmp_path / "hub-layout"
+    (folder / "default").mkdir(parents=True)
+    (folder / "README.md").write_bytes(dataset_card({"default": ["test"]}))
+    (folder / "default" / "test.parquet").write_bytes(parquet_bytes(reranking_records()))
+    assert len(load_reranking_data(str(folder)).rows) == 30
+
+    saved = tmp_path / "saved"
+    DatasetDict({"test": Dataset.from_list(reranking_records())}).save_to_disk(str(saved))
+    assert len(load_reranking_data(str(saved)).rows) == 30
+    with pytest.raises(InputError, match="has no split 'eval'"):
+        load_reranking_data(str(saved), split="eval")
+
+
+def test_data_not_in_reranking_form_names_the_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"query": "q", "passage": "p", "label": 1}\n')
+    with pytest.raises(InputError) as error:
+        load_reranking_data(str(path))
+    message = str(error.value)
+    assert "missing column(s) positive, documents (or negative)" in message
+    assert "`hubrerank data build` makes reranking splits" in message
+    assert "\n" not in message
+
+
+def test_misaligned_document_ids_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"query": "q", "positive": ["a"], "documents": ["a", "b"], "document_ids": ["1"]}\n')
+    with pytest.raises(InputError, match="document_ids has 1 ids for 2 documents"):
+        load_reranking_data(str(path))

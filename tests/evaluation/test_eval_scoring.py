@@ -1,0 +1,73 @@
+"""Scoring: the same scores as CrossEncoder.predict, a warm cache runs no forward pass, bad models refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import reranking_records
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation import ScoreCache, Scorer, check_cross_encoder
+from hubrerank.evaluation.scoring import model_identity
+
+
+def _pairs() -> list[tuple[str, str]]:
+    return [(r["query"], doc) for r in reranking_records()[:6] for doc in r["documents"] + r["positive"]]
+
+
+def test_scores_match_predict_and_activations(word_cross_encoder: Path) -> None:
+    pairs = _pairs()
+    scorer = Scorer(word_cross_encoder, batch_size=7)
+    expected = scorer.model.predict(pairs, batch_size=64)
+    scores = scorer.scores(pairs)
+    assert scorer.computed == len(set(pairs))  # each distinct pair once
+    assert scores.dtype == np.float32
+    np.testing.assert_allclose(scores, expected, atol=1e-6)  # batch composition moves the last bit only
+    raw = scorer.scores(pairs, "raw")
+    np.testing.assert_allclose(scorer.scores(pairs, "sigmoid"), 1 / (1 + np.exp(-raw)), atol=1e-6)
+
+
+def test_a_warm_cache_runs_no_forward_pass(word_cross_encoder: Path, tmp_path: Path) -> None:
+    pairs = _pairs()
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    cold = Scorer(word_cross_encoder, cache=cache).scores(pairs)
+
+    warm = Scorer(word_cross_encoder, cache=ScoreCache(tmp_path / "scores.sqlite"))
+    warm.model.predict = _no_forward_pass
+    np.testing.assert_array_equal(warm.scores(pairs), cold)  # bit for bit
+    assert (warm.computed, warm.reused) == (0, len(set(pairs)))
+
+    shorter = Scorer(word_cross_encoder, cache=cache, max_length=16)  # another key: scored again
+    shorter.scores(pairs[:3])
+    assert shorter.computed == 3
+
+
+def test_model_identity_follows_the_weights_not_the_card(word_cross_encoder: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(word_cross_encoder, tmp_path / "copy"))
+    assert model_identity(copy, None) == model_identity(word_cross_encoder, None)
+    (copy / "README.md").write_text("a new card\n")
+    assert model_identity(copy, None) == model_identity(word_cross_encoder, None)
+    with (copy / "model.safetensors").open("ab") as handle:
+        handle.write(b"\0")
+    assert model_identity(copy, None) != model_identity(word_cross_encoder, None)
+    assert model_identity(copy, "a" * 40) == "commit:" + "a" * 40
+
+
+def test_bi_encoders_and_headless_models_are_refused(tmp_path: Path) -> None:
+    from factories import build_tiny_bert_base, build_tiny_bi_encoder
+
+    bi_encoder = build_tiny_bi_encoder(tmp_path / "bi")
+    with pytest.raises(InputError, match="is a SentenceTransformer, not a cross-encoder"):
+        check_cross_encoder(bi_encoder)
+    (bi_encoder / "config_sentence_transformers.json").unlink()  # old layout: only modules.json tells
+    with pytest.raises(InputError, match=r"is a bi-encoder \(modules.json has .*Pooling"):
+        check_cross_encoder(bi_encoder)
+    with pytest.raises(InputError, match=r"no sequence-classification head .*BertModel"):
+        check_cross_encoder(build_tiny_bert_base(tmp_path / "base"))
+
+
+def _no_forward_pass(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the model was called although every pair is cached")
