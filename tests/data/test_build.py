@@ -1,0 +1,283 @@
+"""``hubrerank data build --out``: every format, mining, teacher scores, forms, splits, determinism,
+and bad input (exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from helpers import run_cli
+
+
+def build(source: Path, out: Path, *args: str) -> dict:
+    result = run_cli("data", "build", str(source), "--out", str(out), *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == str(out.resolve())
+    return json.loads((out / "hubrerank_dataset.json").read_text())
+
+
+def tables(out: Path) -> dict:
+    return {p.name.split("-")[0]: pq.read_table(p) for p in sorted((out / "data").glob("*.parquet"))}
+
+
+def digests(out: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "fixture", ["qa_csv", "pairs_csv", "llamaindex_json", "beir_folder", "flag_jsonl", "wikiqa_folder"]
+)
+def test_every_format_builds_and_validates(
+    request: pytest.FixtureRequest, tmp_path: Path, fixture: str
+) -> None:
+    source = request.getfixturevalue(fixture)
+    meta = build(source, tmp_path / "out", "--test-size", "2", "--eval-size", "2")
+    built = tables(tmp_path / "out")
+    assert list(built) == ["eval", "test", "train"]
+    assert built["train"].column_names == ["query", "passage", "label"]
+    assert built["test"].column_names[:5] == ["query_id", "query", "positive", "negative", "documents"]
+    assert meta["source"]["format"] == {
+        "qa_csv": "qa",
+        "llamaindex_json": "llamaindex",
+        "beir_folder": "beir",
+        "flag_jsonl": "flag",
+    }.get(fixture, "pairs")
+    validated = run_cli("data", "validate", str(tmp_path / "out"))
+    assert validated.exit_code == 0, validated.output
+    assert "0 errors" in validated.output
+
+
+def test_splits_never_share_a_query_and_source_splits_are_kept(
+    tmp_path: Path, wikiqa_folder: Path, qa_csv: Path
+) -> None:
+    meta = build(wikiqa_folder, tmp_path / "wiki")
+    assert meta["splits"] == {"train": "source", "eval": "source", "test": "source"}
+    assert {n: t.num_rows for n, t in tables(tmp_path / "wiki").items()} == {
+        "eval": 2,
+        "test": 2,
+        "train": 16,
+    }
+    meta = build(qa_csv, tmp_path / "qa", "--test-size", "0.25", "--eval-size", "3")
+    built = tables(tmp_path / "qa")
+    queries = {name: set(table["query"].to_pylist()) for name, table in built.items()}
+    assert len(queries["test"]) == 3 and len(queries["eval"]) == 3 and len(queries["train"]) == 6
+    assert not (queries["train"] & queries["test"]) and not (queries["train"] & queries["eval"])
+    assert meta["splits"]["test"] == "carved"
+    other_seed = build(qa_csv, tmp_path / "qa2", "--test-size", "0.25", "--eval-size", "3", "--seed", "7")
+    assert other_seed["seed"] == 7
+    assert set(tables(tmp_path / "qa2")["test"]["query"].to_pylist()) != queries["test"]
+
+
+def test_mining_with_a_bi_encoder_adds_negatives_and_scores(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
+) -> None:
+    meta = build(
+        qa_csv,
+        tmp_path / "out",
+        "--negatives",
+        "3",
+        "--mine-model",
+        str(local_bi_encoder),
+        "--random-negatives",
+        "1",
+        "--test-size",
+        "2",
+        "--eval-size",
+        "0",
+    )
+    built = tables(tmp_path / "out")
+    train = built["train"].to_pylist()
+    per_query: dict[str, list[float]] = {}
+    for row in train:
+        per_query.setdefault(row["query"], []).append(row["label"])
+    assert all(labels.count(1.0) == 1 and labels.count(0.0) == 4 for labels in per_query.values())
+    assert meta["mining_model"] == {"path": "tiny-bi-encoder", "sha256": meta["mining_model"]["sha256"]}
+    assert meta["first_stage"] == "embedding"
+    scores = meta["statistics"]["train"]["mining_scores"]
+    assert scores["positive"]["count"] == 10 and scores["negative"]["count"] == 30
+    test = built["test"].to_pylist()
+    assert all(len(row["documents"]) == 12 for row in test)  # top-30 of a 12-answer corpus: all of it
+    assert all(len(row["negative"]) == 4 for row in test)
+    assert "--mine-model tiny-bi-encoder" in meta["command"] and str(tmp_path) not in meta["command"]
+
+
+def test_bm25_mining_and_fused_first_stage(tmp_path: Path, qa_csv: Path, local_bi_encoder: Path) -> None:
+    meta = build(
+        qa_csv,
+        tmp_path / "out",
+        "--negatives",
+        "2",
+        "--bm25",
+        "--mine-model",
+        str(local_bi_encoder),
+        "--first-stage",
+        "fused",
+        "--candidates",
+        "5",
+        "--test-size",
+        "3",
+        "--eval-size",
+        "0",
+    )
+    assert meta["mining"] == "bm25" and meta["first_stage"] == "fused"
+    test = tables(tmp_path / "out")["test"].to_pylist()
+    assert all(len(row["documents"]) == 5 for row in test)
+    assert "fusion" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_beir_keeps_the_source_ranking_and_binarises_grades(tmp_path: Path, beir_folder: Path) -> None:
+    meta = build(
+        beir_folder, tmp_path / "out", "--positive-threshold", "2", "--test-size", "3", "--eval-size", "0"
+    )
+    built = tables(tmp_path / "out")
+    assert meta["first_stage"] == "source"
+    assert set(built["train"]["label"].to_pylist()) == {0.0, 1.0}
+    row = built["test"].to_pylist()[0]
+    assert len(row["documents"]) == 4 and len(row["document_ids"]) == 4
+    assert len(row["positive"]) == 1 and len(row["negative"]) == 2
+
+
+@pytest.mark.parametrize("output_format", ["n-tuple", "labeled-list"])
+def test_train_forms_with_teacher_scores(
+    tmp_path: Path, pairs_csv: Path, local_cross_encoder: Path, output_format: str
+) -> None:
+    meta = build(
+        pairs_csv,
+        tmp_path / "out",
+        "--output-format",
+        output_format,
+        "--teacher",
+        str(local_cross_encoder),
+        "--test-size",
+        "2",
+        "--eval-size",
+        "0",
+    )
+    train = tables(tmp_path / "out")["train"]
+    if output_format == "n-tuple":
+        assert train.column_names == ["query", "positive", "negative_1", "negative_2", "scores"]
+        assert all(len(s) == 3 for s in train["scores"].to_pylist())
+    else:
+        assert train.column_names == ["query", "documents", "labels", "scores"]
+        rows = train.to_pylist()
+        assert all(len(row["documents"]) == len(row["scores"]) == 3 for row in rows)
+    flat = [x for s in train["scores"].to_pylist() for x in s]
+    assert all(0.0 < x < 1.0 for x in flat)
+    assert meta["teacher"]["path"] == "tiny-cross-encoder"
+
+
+def test_labeled_pair_teacher_score_column(tmp_path: Path, qa_csv: Path, local_cross_encoder: Path) -> None:
+    build(
+        qa_csv,
+        tmp_path / "out",
+        "--teacher",
+        str(local_cross_encoder),
+        "--test-size",
+        "2",
+        "--eval-size",
+        "0",
+    )
+    train = tables(tmp_path / "out")["train"]
+    assert train.column_names == ["query", "passage", "label", "score"]
+
+
+def test_same_source_options_and_seed_give_identical_files(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
+) -> None:
+    args = (
+        "--negatives",
+        "2",
+        "--mine-model",
+        str(local_bi_encoder),
+        "--sampling",
+        "random",
+        "--range-max",
+        "6",
+        "--random-negatives",
+        "2",
+    )
+    build(qa_csv, tmp_path / "a" / "ds", *args)
+    build(qa_csv, tmp_path / "b" / "ds", *args)
+    first, second = digests(tmp_path / "a" / "ds"), digests(tmp_path / "b" / "ds")
+    assert first == second and len(first) == 5
+    metadata = pq.read_metadata(tmp_path / "a" / "ds" / "data" / "train-00000-of-00001.parquet").metadata
+    assert set(metadata) == {b"ARROW:schema"}
+
+
+def test_rebuilding_into_an_existing_output_replaces_it(tmp_path: Path, qa_csv: Path) -> None:
+    out = tmp_path / "out"
+    build(qa_csv, out, "--test-size", "2", "--eval-size", "2")
+    build(qa_csv, out, "--test-size", "2", "--eval-size", "0")
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.csv", "out"]
+
+
+def write(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+BAD_INPUTS = [
+    ("missing.csv", b"question,reply\na,b\n", (), "no answer/passage column"),
+    ("ambiguous.csv", b"query,question,answer\na,b,c\n", (), "ambiguous query column"),
+    ("empty.csv", b"", (), "empty.csv is empty"),
+    ("latin1.csv", "query,answer\ncaf\u00e9,x\n".encode("latin-1"), (), "line 2: invalid UTF-8"),
+    ("labels.csv", b"query,passage,label\na,b,1\nc,d,-1\n", (), "row 2 has -1.0"),
+    ("unknown.csv", b"query,answer\na,b\n", ("--format", "xml"), "Invalid value for '--format'"),
+    (
+        "sizes.csv",
+        b"query,answer\na,b\nc,d\n",
+        ("--test-size", "0.5", "--eval-size", "0.5"),
+        "leave none for train",
+    ),
+    ("noisy.csv", b"query,answer\na,b\n", ("--negatives", "2"), "--negatives needs a miner"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "args", "fragment"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_and_writes_nothing(
+    tmp_path: Path, name: str, content: bytes, args: tuple, fragment: str
+) -> None:
+    source = write(tmp_path, name, content)
+    out = tmp_path / "out"
+    result = run_cli("data", "build", str(source), "--out", str(out), *args)
+    assert result.exit_code == 2
+    assert fragment in result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_query_in_train_and_test_exits_2(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "train.csv").write_text("query,answer\nwhat is a roof,a roof\n")
+    (folder / "test.csv").write_text("query,answer\nwhat is a roof,the roof\n")
+    result = run_cli("data", "build", str(folder), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "is in both the test and the train split" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mining_model_that_is_not_sentence_transformers_exits_2(tmp_path: Path, qa_csv: Path) -> None:
+    from factories import build_tiny_bert_base
+
+    plain = build_tiny_bert_base(tmp_path / "plain-bert")
+    result = run_cli(
+        "data",
+        "build",
+        str(qa_csv),
+        "--out",
+        str(tmp_path / "out"),
+        "--negatives",
+        "2",
+        "--mine-model",
+        str(plain),
+    )
+    assert result.exit_code == 2
+    assert "--mine-model plain-bert is not a sentence-transformers model" in result.output
+    assert not (tmp_path / "out").exists()
