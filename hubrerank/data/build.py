@@ -24,7 +24,7 @@ import pyarrow as pa
 from hubrerank import __version__
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
-from hubrerank.data.card import render_card
+from hubrerank.data.card import dataset_configs, render_card
 from hubrerank.data.mining import (
     Mined,
     MiningSettings,
@@ -413,6 +413,7 @@ def _metadata(
         "statistics": statistics,
         "dropped": dropped,
         "files": {name: f"data/{name}-00000-of-00001.parquet" for name in statistics},
+        "configs": dataset_configs(list(statistics)),
     }
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import yaml
 
 TEMPLATE = "dataset_card.md.j2"
+RERANKING_CONFIG = "reranking"
 SAMPLE_ROWS = 3
 SAMPLE_CHARS = 160
 SIZE_CATEGORIES = (
@@ -31,6 +32,18 @@ def template_dir() -> Path:
     )
 
 
+def dataset_configs(splits: list[str]) -> dict[str, list[str]]:
+    """Configs by form: ``default`` holds train, ``reranking`` holds eval and test.
+
+    A datasets config has one schema, and train and reranking rows have different columns.
+    """
+    configs = {
+        "default": [s for s in splits if s == "train"],
+        RERANKING_CONFIG: [s for s in splits if s != "train"],
+    }
+    return {name: members for name, members in configs.items() if members}
+
+
 def size_category(rows: int) -> str:
     return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "1B<n<10B")
 
@@ -49,9 +62,10 @@ def card_metadata(metadata: dict[str, Any], repo_id: str | None) -> dict[str, An
     header["tags"] = ["hubrerank", "reranking"]
     header["configs"] = [
         {
-            "config_name": "default",
-            "data_files": [{"split": name, "path": path} for name, path in metadata["files"].items()],
+            "config_name": config,
+            "data_files": [{"split": name, "path": metadata["files"][name]} for name in splits],
         }
+        for config, splits in dataset_configs(list(metadata["files"])).items()
     ]
     if repo_id:
         header["pretty_name"] = repo_id.split("/")[-1]
