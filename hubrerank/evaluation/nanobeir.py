@@ -43,8 +43,7 @@ def evaluate_nanobeir(
     resolved and recorded) and return the eval_results.json entry of task ``nanobeir``."""
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderNanoBEIREvaluator
 
-    folder, revision = _snapshot(dataset, revision)
-    check_nanobeir(folder, dataset, subsets)
+    folder, revision = nanobeir_folder(dataset, revision, subsets)
     evaluator = CrossEncoderNanoBEIREvaluator(
         dataset_names=list(subsets),
         dataset_id=str(folder),
@@ -93,10 +92,15 @@ def check_nanobeir(folder: Path, dataset: str, subsets: Sequence[str]) -> None:
             )
 
 
-def _snapshot(dataset: str, revision: str | None) -> tuple[Path, str | None]:
+def nanobeir_folder(dataset: str, revision: str | None, subsets: Sequence[str]) -> tuple[Path, str | None]:
+    """The local folder of ``dataset`` at ``revision`` (downloaded at its sha), checked by
+    :func:`check_nanobeir`, and the sha (None for a local folder)."""
     from hubrerank.hub import download
 
     if os.path.isdir(dataset):
-        return Path(dataset), None
-    ref = resolve(Ref(dataset, revision, "dataset"))
-    return download(ref), ref.sha
+        folder, sha = Path(dataset), None
+    else:
+        ref = resolve(Ref(dataset, revision, "dataset"))
+        folder, sha = download(ref), ref.sha
+    check_nanobeir(folder, dataset, subsets)
+    return folder, sha

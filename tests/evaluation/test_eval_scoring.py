@@ -25,7 +25,7 @@ def test_scores_match_predict_and_activations(word_cross_encoder: Path) -> None:
     scores = scorer.scores(pairs)
     assert scorer.computed == len(set(pairs))  # each distinct pair once
     assert scores.dtype == np.float32
-    np.testing.assert_allclose(scores, expected, atol=1e-6)  # batch composition moves the last bit only
+    np.testing.assert_allclose(scores, expected, atol=1e-5)  # other batches, other padding: float noise
     raw = scorer.scores(pairs, "raw")
     np.testing.assert_allclose(scorer.scores(pairs, "sigmoid"), 1 / (1 + np.exp(-raw)), atol=1e-6)
 
