@@ -23,14 +23,17 @@ from typing import Any
 
 import yaml
 
-from hubrerank.errors import InputError
+from hubrerank.errors import HubrerankError, InputError
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
+
+Place = tuple[str, str]  # a dataset's Hub id and revision
 
 RERANKING_EVALUATOR = "CrossEncoderRerankingEvaluator"
 NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 RERANKING_COLUMNS = ("query", "positive")
-# CardRecipe.unknown keys that must be filled in before the recipe can run (the rest are caveats)
-REQUIRED_PREFIXES = ("base_model", "train", "loss", "evaluation")
+# CardRecipe.unknown keys naming these recipe keys must be filled in before the recipe can run; the
+# other keys (data_preparation, checkpoint_selection, guessed ..., ...) are caveats
+_REQUIRED = re.compile(r"^(base_model|train|loss|evaluation)(?=[.\[ ]|$)")
 # training arguments that say where or how a run was logged or stored, not what it computed
 _NOT_RECIPE_ARGS = {"use_cpu", "dataloader_num_workers", "dataloader_persistent_workers", "disable_tqdm"}
 _NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
@@ -101,7 +104,7 @@ class CardRecipe:
     @property
     def missing(self) -> list[str]:
         """The unknown entries a run cannot do without."""
-        return [key for key in self.unknown if key.startswith(REQUIRED_PREFIXES)]
+        return [key for key in self.unknown if is_required(key)]
 
     def to_yaml(self) -> str:
         """The recipe as a commented YAML file, ``unknown`` last."""
@@ -115,6 +118,11 @@ class CardRecipe:
         if self.unknown:
             document["unknown"] = dict(self.unknown)
         return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110)
+
+
+def is_required(key: str) -> bool:
+    """True when an ``unknown`` entry names a recipe key a run needs (base_model, train, loss, evaluation)."""
+    return _REQUIRED.match(key) is not None
 
 
 def is_st_card(text: str) -> bool:
@@ -171,14 +179,19 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
         for key, value in (("max_length", card.max_length), ("num_labels", card.num_labels))
         if value is not None
     }
+    located = [_locate(dataset, index, ref, unknown) for index, dataset in enumerate(card.train_datasets)]
     document["train"] = [
-        _train_entry(dataset, index, unknown) for index, dataset in enumerate(card.train_datasets)
+        _train_entry(dataset, place, index, unknown)
+        for index, (dataset, place) in enumerate(zip(card.train_datasets, located, strict=True))
+        if place is not None
     ]
     if not card.train_datasets:
         unknown["train"] = "the card lists no training dataset"
     document["loss"] = _loss(card, ref, unknown)
     document["args"] = _args(card, unknown)
-    document["evaluation"] = _evaluation(card, built)
+    sources = [place for place in located if place is not None]
+    sources += [(d.id, d.revision or "main") for d in card.eval_datasets if d.id]
+    document["evaluation"] = _evaluation(card, sources, built)
     unknown["data_preparation"] = (
         "how the training data was built (hard-negative mining parameters, filtering, preprocessing) is not "
         "in the card; the recipe trains on the published dataset revision as is"
@@ -253,7 +266,7 @@ def _section(text: str, level: int, title: str) -> str:
 def _subsections(body: str) -> list[str]:
     """The ``#### ...`` blocks of a section, each with its heading line."""
     starts = [m.start() for m in re.finditer(r"^#### ", body, re.M)]
-    return [body[start:end] for start, end in zip(starts, [*starts[1:], len(body)], strict=True)]
+    return [body[start:end] for start, end in zip(starts, [*starts[1:], len(body)], strict=False)]
 
 
 def _dataset(block: str) -> CardDataset:
@@ -349,25 +362,46 @@ def _run_name(repo_id: str) -> str:
     return name[:96] or "from-card"
 
 
-def _train_entry(dataset: CardDataset, index: int, unknown: dict[str, str]) -> dict[str, Any] | None:
-    key = f"train[{index}]"
-    label = dataset.name or "the unnamed training dataset"
-    if not dataset.id or not dataset.revision:
-        unknown[key] = (
-            f"the card does not give {label}'s Hub id and revision (it was not loaded from the Hub)"
-        )
-        return None
-    found = _find_split(
-        dataset.id, dataset.revision, dataset.columns, dataset.size, prefer="train", exact=True
-    )
+def _locate(dataset: CardDataset, index: int, ref: ResolvedRef, unknown: dict[str, str]) -> Place | None:
+    """A training dataset's (Hub id, revision): from the card, else guessed from its name in the model's
+    namespace (the card names a dataset by name alone when sentence-transformers could not read its id
+    and revision from the datasets library's download checksums, which datasets 4+ no longer records)."""
+    from hubrerank.refs import resolve
+
+    if dataset.id:
+        return dataset.id, dataset.revision or "main"
+    label = repr(dataset.name) if dataset.name else "the unnamed training dataset"
+    if (
+        dataset.name
+        and "/" in ref.repo_id
+        and _REPO_ID.match(guess := f"{ref.repo_id.split('/')[0]}/{dataset.name}")
+    ):
+        try:
+            resolve(Ref(guess, None, "dataset"))
+        except HubrerankError:
+            pass
+        else:
+            unknown[f"guessed train[{index}]"] = (
+                f"the card names {label} without its Hub id or revision; the recipe guesses {guess} (the "
+                "model's namespace) at main: check it, and pin the revision the model was trained on"
+            )
+            return guess, "main"
+    unknown[f"train[{index}]"] = f"the card names {label} without its Hub id or revision; give them"
+    return None
+
+
+def _train_entry(dataset: CardDataset, place: Place, index: int, unknown: dict[str, str]) -> dict[str, Any]:
+    """The recipe entry of a located training dataset, with the config and split matching the card."""
+    dataset_id, revision = place
+    found = _find_split(dataset_id, revision, dataset.columns, dataset.size, prefer="train", exact=True)
     if found is None:
-        unknown[key] = (
-            f"{dataset.id}@{dataset.revision} has no config/split with the card's {dataset.size} rows and "
-            f"columns {', '.join(dataset.columns)}; give its config and split"
+        unknown[f"train[{index}].split"] = (
+            f"{dataset_id}@{revision} has no config/split with the card's {dataset.size} rows and columns "
+            f"{', '.join(dataset.columns)}; give its config and split"
         )
-        return None
+        return {"dataset": dataset_id, "revision": revision}
     config, split = found
-    return {"dataset": dataset.id, "revision": dataset.revision, "config": config, "split": split}
+    return {"dataset": dataset_id, "revision": revision, "config": config, "split": split}
 
 
 def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
@@ -422,7 +456,7 @@ def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
     return args
 
 
-def _evaluation(card: StCard, built: CardRecipe) -> dict[str, Any]:
+def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[str, Any]:
     evaluation: dict[str, Any] = {}
     claimed = {claim.dataset for claim in card.claims}
     for evaluator in card.evaluators:
@@ -433,7 +467,7 @@ def _evaluation(card: StCard, built: CardRecipe) -> dict[str, Any]:
             if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
                 continue
             if evaluator.class_name == RERANKING_EVALUATOR:
-                _add_reranking(card, evaluator, name, evaluation, built)
+                _add_reranking(sources, evaluator, name, evaluation, built)
             else:
                 built.unknown[f"evaluator {name}"] = (
                     f"{evaluator.class_name or 'an unnamed evaluator'} is not one hubrerank re-runs "
@@ -443,9 +477,9 @@ def _evaluation(card: StCard, built: CardRecipe) -> dict[str, Any]:
 
 
 def _add_reranking(
-    card: StCard, evaluator: CardEvaluator, name: str, evaluation: dict[str, Any], built: CardRecipe
+    sources: list[Place], evaluator: CardEvaluator, name: str, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
-    found = _evaluator_data(card, name)
+    found = _evaluator_data(sources, name)
     if found is None:
         built.unknown[f"evaluation.reranking ({name})"] = (
             f"the card names the evaluator data {name!r} but not the Hub dataset it came from; add an "
@@ -485,19 +519,15 @@ def _add_nanobeir(
     )
 
 
-def _evaluator_data(card: StCard, name: str) -> tuple[str, str, str, str] | None:
+def _evaluator_data(sources: list[Place], name: str) -> tuple[str, str, str, str] | None:
     """(dataset, revision, config, split) of evaluator ``name``: ``<repo name>-<split>`` of a card dataset."""
-    for dataset in card.train_datasets + card.eval_datasets:
-        if not dataset.id or not dataset.revision:
-            continue
-        stem = dataset.id.split("/")[-1] + "-"
+    for dataset_id, revision in sources:
+        stem = dataset_id.split("/")[-1] + "-"
         if name.startswith(stem):
             split = name[len(stem) :]
-            found = _find_split(
-                dataset.id, dataset.revision, RERANKING_COLUMNS, None, prefer=split, split=split
-            )
+            found = _find_split(dataset_id, revision, RERANKING_COLUMNS, None, prefer=split, split=split)
             if found is not None:
-                return dataset.id, dataset.revision, found[0], found[1]
+                return dataset_id, revision, found[0], found[1]
     return None
 
 

@@ -139,17 +139,11 @@ class Report:
 
     @property
     def environment_differences(self) -> dict[str, dict[str, Any]]:
-        """Keys whose value differs between where the claims were measured and here."""
-        if not self.claimed_environment:
-            return {}
-        keys = [
-            *self.claimed_environment,
-            *(k for k in self.environment if k not in self.claimed_environment),
-        ]
+        """What differs between where the claims were measured and here, among what both recorded."""
         return {
-            key: {"claimed": self.claimed_environment.get(key), "measured": self.environment.get(key)}
-            for key in keys
-            if self.claimed_environment.get(key) != self.environment.get(key)
+            key: {"claimed": value, "measured": self.environment[key]}
+            for key, value in self.claimed_environment.items()
+            if key in self.environment and value != self.environment[key]
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -261,7 +255,7 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
         caveats = {} if override else {k: v for k, v in built.unknown.items() if k not in built.missing}
         card = parse_card(card_text)
         subject = Subject(recipe, [], card.versions, caveats)
-        subject.claims = claims_from_st_card(card, subject.plan)
+        subject.claims = claims_from_st_card(card, pin_plan(subject.plan)[0])
     else:
         raise InputError(
             f"{ref} has no {RECIPE_FILE} and its card was not written by sentence-transformers' trainer: "
@@ -274,7 +268,7 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
 
 def load_recipe_document(path: Path) -> dict[str, Any]:
     """A recipe file as a document, refusing one whose ``unknown`` still lists required entries."""
-    from hubrerank.card_recipe import REQUIRED_PREFIXES
+    from hubrerank.card_recipe import is_required
     from hubrerank.recipe import parse_yaml
 
     try:
@@ -285,7 +279,7 @@ def load_recipe_document(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise InputError(f"{path} is not a recipe (a YAML mapping)")
     unknown = document.pop("unknown", None) or {}
-    required = [key for key in unknown if str(key).startswith(REQUIRED_PREFIXES)]
+    required = [key for key in unknown if is_required(str(key))]
     if required:
         raise InputError(
             f"{path}: unknown.{required[0]} is still open ({unknown[required[0]]}); "
