@@ -34,10 +34,11 @@ SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
 NANOBEIR_REPO = "sentence-transformers/NanoBEIR-en"
 DEFAULT_SEED = 42
 
+# the input columns of each training form (docs/contracts.md); the labels depend on the loss
 FORM_COLUMNS = {
-    "labeled-pair": "query, passage, label|score",
+    "labeled-pair": "query, passage",
     "n-tuple": "query, positive, negative_1..negative_n",
-    "labeled-list": "query, documents, labels|scores",
+    "labeled-list": "query, documents",
 }
 
 

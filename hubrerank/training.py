@@ -12,6 +12,7 @@ trains on the shas rank 0 resolved, and only rank 0 writes or publishes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -67,7 +68,7 @@ def train(
     """
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=_cpu_ddp())
     if push:
         Ref.parse(push, "model")  # a malformed repo id fails now, not after training
     out = Path(output_dir) if output_dir else Path("out") / recipe.name
@@ -92,6 +93,9 @@ def train(
     checkpoint = last_checkpoint(out / CHECKPOINTS) if resume else None
     if checkpoint:
         say(f"resuming from {checkpoint}")
+    elif state.is_main_process and not resume:  # every check passed: from here on the run can be resumed
+        (out / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+        (out / CHECKPOINTS / RUN_FILE).write_text(pinned.to_yaml(), encoding="utf-8")
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     record: dict[str, Any] = {}
@@ -312,16 +316,13 @@ def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
 
 
 def _pin(recipe: Recipe, out: Path, resume: bool) -> Recipe:
-    """Resolve the recipe's references (or, on resume, take those the run started with) and record them."""
+    """Resolve the recipe's references; on resume, take those the interrupted run started with."""
+    if not resume:
+        return recipe.pin(resolve)
     run_file = out / CHECKPOINTS / RUN_FILE
-    if resume:
-        started = load_recipe(run_file)
-        _check_same_run(recipe, started, run_file)
-        return Recipe(recipe.source, started.document)
-    pinned = recipe.pin(resolve)
-    run_file.parent.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(pinned.to_yaml(), encoding="utf-8")
-    return pinned
+    started = load_recipe(run_file)
+    _check_same_run(recipe, started, run_file)
+    return Recipe(recipe.source, started.document)
 
 
 def _check_same_run(recipe: Recipe, started: Recipe, where: Path) -> None:
@@ -371,8 +372,14 @@ def _build_trainer(
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
+    kwargs = recipe.training_arguments()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # transformers' default (True) makes DDP fail on cross-encoders: "marked ready twice"
+        kwargs.setdefault("ddp_find_unused_parameters", False)
+    if _cpu_ddp():  # without it, each torchrun process would train alone
+        kwargs["use_cpu"] = True
     try:
-        args = CrossEncoderTrainingArguments(output_dir=str(out / CHECKPOINTS), **recipe.training_arguments())
+        args = CrossEncoderTrainingArguments(output_dir=str(out / CHECKPOINTS), **kwargs)
     except (TypeError, ValueError) as error:
         raise RecipeError(f"{recipe.source}: args: {_first_line(error)}") from None
 
@@ -470,6 +477,13 @@ def _main_first(state: PartialState, task: Callable[[], T]) -> T:
     """Run ``task`` on rank 0, then on the other ranks (which then read what rank 0 cached)."""
     result = _on_main(state, task)
     return result if state.is_main_process else task()
+
+
+def _cpu_ddp() -> bool:
+    """True under torchrun with several processes and no accelerator: DDP over gloo on the CPU."""
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available()
 
 
 def _describe(node: Mapping[str, Any], kind: str) -> str:

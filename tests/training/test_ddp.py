@@ -1,0 +1,43 @@
+"""`torchrun --nproc_per_node=2 -m hubrerank train`: DDP over gloo on CPU, one writer, world size recorded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+from training_helpers import make_recipe, training_repos
+
+
+def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), args={"max_steps": 4})
+    out = tmp_path / "out"
+
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "hubrerank",
+            "train",
+            str(recipe),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert process.returncode == 0, process.stderr[-3000:]
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["environment"]["world_size"] == 2
+    assert record["training"]["global_step"] == 4
+    # both ranks trained on the shas rank 0 resolved, and only rank 0 reported them
+    assert process.stdout.count(f"base_model: {tiny_cross_encoder.repo_id}@main -> ") == 1
+    assert record["base_model"]["revision"] == tiny_cross_encoder.sha
+    assert process.stdout.count("wrote ") == 1
+    assert not (out / "checkpoints").exists()

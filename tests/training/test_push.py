@@ -1,0 +1,73 @@
+"""`hubrerank train --push`: one commit holding the whole model folder, loadable at its sha."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import run_cli
+from training_helpers import make_recipe, training_repos
+
+PAIRS = [("what is the cost of a roof", "the price of a roof is large"), ("who is the king", "the moon")]
+
+
+def _pushed_sha(output: str, repo_id: str) -> str:
+    [sha] = re.findall(rf"^{re.escape(repo_id)}@([0-9a-f]{{40}})$", output, flags=re.MULTILINE)
+    return sha
+
+
+def test_push_publishes_one_commit_that_scores_like_the_local_model(hub, tiny_cross_encoder, tmp_path):
+    from huggingface_hub import HfApi, hf_hub_download
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out), "--push", "alice/tiny-trained")
+
+    assert result.exit_code == 0, result.output
+    sha = _pushed_sha(result.output, "alice/tiny-trained")
+    api = HfApi()
+    files = set(api.list_repo_files("alice/tiny-trained", revision=sha))
+    local = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    assert local <= files
+    assert {
+        "model.safetensors",
+        "README.md",
+        "hubrerank.yaml",
+        "eval_results.json",
+        "training_log.jsonl",
+    } <= files
+    commits = [commit.commit_id for commit in api.list_repo_commits("alice/tiny-trained")]
+    assert commits[0] == sha and len(commits) == 2  # the repo's initial commit, then the model in one
+    readme = Path(hf_hub_download("alice/tiny-trained", "README.md", revision=sha)).read_text()
+    assert 'CrossEncoder("alice/tiny-trained")' in readme
+    pushed = CrossEncoder("alice/tiny-trained", revision=sha)
+    np.testing.assert_array_equal(pushed.predict(PAIRS), CrossEncoder(str(out)).predict(PAIRS))
+
+
+def test_failed_push_keeps_the_model_and_resume_pushes_it_without_training(hub, tiny_cross_encoder, tmp_path):
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
+    out = tmp_path / "out"
+
+    refused = run_cli("train", str(recipe), "--out", str(out), "--push", "bob/not-yours")
+    retried = run_cli("train", str(recipe), "--out", str(out), "--resume", "--push", "alice/tiny-retried")
+
+    assert refused.exit_code == 2
+    assert (
+        refused.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: publishing model repo bob/not-yours failed")
+    )
+    assert (out / "model.safetensors").is_file() and (out / "hubrerank.yaml").is_file()
+    with pytest.raises(RepositoryNotFoundError):
+        HfApi().repo_info("bob/not-yours")
+    assert retried.exit_code == 0, retried.output
+    assert "already holds the finished run" in retried.output and "step " not in retried.output
+    sha = _pushed_sha(retried.output, "alice/tiny-retried")
+    assert "hubrerank.yaml" in HfApi().list_repo_files("alice/tiny-retried", revision=sha)

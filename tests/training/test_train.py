@@ -1,0 +1,98 @@
+"""`hubrerank train` end to end on the local Hub: each data form with its losses, outputs and record."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from helpers import run_cli
+from training_helpers import build_tiny_causal_lm, make_recipe, push_folder, training_repos, weights_sha256
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def test_bce_on_labeled_pairs_writes_model_record_results_and_log(hub, tiny_cross_encoder, tmp_path):
+    data = training_repos()
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, data)
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert f"base_model: {tiny_cross_encoder.repo_id}@main -> {tiny_cross_encoder.sha}" in result.output
+    assert "step 3/6  eval tiny-reranking-test: " in result.output
+    assert {
+        "model.safetensors",
+        "config.json",
+        "modules.json",
+        "README.md",
+        "hubrerank.yaml",
+        "eval_results.json",
+        "training_log.jsonl",
+    } <= {path.name for path in out.iterdir()}
+    assert not (out / "checkpoints").exists()
+    assert weights_sha256(out) != weights_sha256(tiny_cross_encoder.path)
+
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    refs = [record["base_model"], *record["train"], record["eval"], *record["evaluation"]["reranking"]]
+    assert all(SHA.match(ref["revision"]) and ref["requested"] == "main" for ref in refs)
+    assert record["base_model"]["revision"] == tiny_cross_encoder.sha
+    assert record["loss"] == {"name": "BinaryCrossEntropyLoss", "params": {"pos_weight": 3}}
+    assert record["environment"]["world_size"] == 1 and record["environment"]["device"] == "cpu"
+    assert record["environment"]["sentence_transformers"] == "6.2.0"
+    training = record["training"]
+    assert training["global_step"] == 6 and training["train_rows"] == 48
+    assert training["best_step"] in (3, 6)
+
+    results = json.loads((out / "eval_results.json").read_text())
+    [reranking] = results["results"]
+    assert reranking["dataset"] == data["reranking"] and reranking["revision"] == record["eval"]["revision"]
+    assert record["metrics"][f"{data['reranking']}:test/ndcg@10"] == reranking["metrics"]["ndcg@10"]
+    # the kept checkpoint is the best one, and the final evaluation agrees with the in-training one
+    assert reranking["metrics"]["ndcg@10"] == pytest.approx(training["best_metric"], abs=1e-9)
+
+    log = [json.loads(line) for line in (out / "training_log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log if "loss" in entry] == [3, 6]
+    assert "hubrerank" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("form", "loss", "name"),
+    [
+        ("pairs", {"name": "MSE"}, "MSELoss"),
+        ("tuples", {"name": "MNRL", "params": {"num_negatives": 2}}, "MultipleNegativesRankingLoss"),
+        ("lists", {"name": "LambdaLoss", "params": {"weighting_scheme": "NDCGLoss2PPScheme"}}, "LambdaLoss"),
+    ],
+    ids=["mse-teacher-scores", "mnrl-n-tuples", "lambda-labeled-lists"],
+)
+def test_losses_train_on_their_data_form(hub, tiny_cross_encoder, tmp_path, form, loss, name):
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), form=form, loss=loss)
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["loss"]["name"] == name
+    assert record["training"]["global_step"] == 6
+    assert weights_sha256(out) != weights_sha256(tiny_cross_encoder.path)
+
+
+def test_causal_lm_reranker_trains_and_evaluates(hub, tmp_path):
+    folder = build_tiny_causal_lm(tmp_path / "tiny-llm")
+    sha = push_folder("alice/tiny-llm", folder)
+    recipe = make_recipe(tmp_path, "alice/tiny-llm", training_repos(), name="tiny-llm")
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    modules = json.loads((out / "modules.json").read_text())
+    assert [module["type"].rsplit(".", 1)[-1] for module in modules] == ["Transformer", "LogitScore"]
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["base_model"]["revision"] == sha
+    [reranking] = json.loads((out / "eval_results.json").read_text())["results"]
+    assert 0 < reranking["metrics"]["ndcg@10"] <= 1
+    assert weights_sha256(out) != weights_sha256(folder)
