@@ -623,7 +623,11 @@ def _assign(node: Any, part: str | int, value: Any, override: str) -> None:
 
 
 class _RecipeLoader(yaml.SafeLoader):
-    """The safe loader, with YAML 1.2 floats (``2e-5``) and duplicate keys refused."""
+    """The safe loader with YAML 1.2 scalars and no duplicate keys.
+
+    YAML 1.1 reads ``no``/``yes``/``on``/``off`` as booleans (``eval_strategy: no`` would be False)
+    and ``2e-5`` as a string; here only true/false are booleans and ``2e-5`` is a number.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -637,6 +641,13 @@ class _RecipeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_RecipeLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _RecipeLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
