@@ -89,22 +89,23 @@ def load_reranking_data(
 
     ``dataset`` is a local ``.parquet``/``.jsonl`` file (read as ``split``), a local folder (a Hub-layout
     dataset folder or a ``save_to_disk`` folder) or a Hub dataset id read at ``revision`` (a sha; None
-    resolves ``main`` to its sha first).
+    resolves ``main`` to its sha first). Without ``config``, the one config that has ``split`` is used
+    (hubrerank's built datasets keep train in ``default`` and eval/test in ``reranking``); it is recorded.
     """
     path = Path(dataset)
     if path.exists():
-        records = _load_local(path, config, split)
+        records, config = _load_local(path, config, split)
         revision = None
     else:
         if revision is None:
             revision = resolve(Ref(dataset, None, "dataset")).sha
-        records = _load_hub(dataset, revision, config, split)
+        records, config = _load_hub(dataset, revision, config, split)
     source = f"{dataset}@{revision}" if revision else dataset
     validate_columns(records.column_names, f"{source} split {split!r}")
     rows = [_row(record, index) for index, record in enumerate(records)]
     if not rows:
         raise InputError(f"{source} split {split!r} has no rows; choose a split with queries (--split)")
-    return RerankingData(rows, dataset, revision, config or "default", split)
+    return RerankingData(rows, dataset, revision, config, split)
 
 
 def validate_columns(columns: Sequence[str], source: str) -> None:
@@ -143,41 +144,50 @@ def _row(record: dict[str, Any], index: int) -> RerankingRow:
     )
 
 
-def _load_local(path: Path, config: str | None, split: str):
+def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
     import datasets
 
     if path.is_file():
         builder = FILE_BUILDERS.get(path.suffix)
         if builder is None:
             raise InputError(f"{path}: unsupported file type; give a .parquet or .jsonl file, or a folder")
-        return datasets.load_dataset(builder, data_files={split: str(path)}, split=split)
+        return datasets.load_dataset(builder, data_files={split: str(path)}, split=split), "default"
     if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise InputError(f"{path} has no split {split!r}; it has {', '.join(loaded)} (--split)")
-            return loaded[split]
-        return loaded
-    _check_split(str(path), config, split, {})
-    return datasets.load_dataset(str(path), config, split=split)
+            return loaded[split], "default"
+        return loaded, "default"
+    config = _config_with_split(str(path), config, split, {})
+    return datasets.load_dataset(str(path), config, split=split), config
 
 
-def _load_hub(repo_id: str, revision: str, config: str | None, split: str):
+def _load_hub(repo_id: str, revision: str, config: str | None, split: str) -> tuple[Any, str]:
     import datasets
 
-    _check_split(repo_id, config, split, {"revision": revision})
-    return datasets.load_dataset(repo_id, config, split=split, revision=revision)
+    config = _config_with_split(repo_id, config, split, {"revision": revision})
+    return datasets.load_dataset(repo_id, config, split=split, revision=revision), config
 
 
-def _check_split(dataset: str, config: str | None, split: str, kwargs: dict[str, str]) -> None:
-    """Fail with the available configs or splits instead of a loader traceback."""
+def _config_with_split(dataset: str, config: str | None, split: str, kwargs: dict[str, str]) -> str:
+    """``config``, or the only config that has ``split``; InputError listing configs or splits otherwise."""
     import datasets
 
     configs = datasets.get_dataset_config_names(dataset, **kwargs)
-    if config is None and len(configs) > 1 and "default" not in configs:
-        raise InputError(f"{dataset} has several configs ({', '.join(configs)}); choose one with --config")
     if config is not None and config not in configs:
         raise InputError(f"{dataset} has no config {config!r}; it has {', '.join(configs)} (--config)")
-    splits = datasets.get_dataset_split_names(dataset, config, **kwargs)
-    if split not in splits:
-        raise InputError(f"{dataset} has no split {split!r}; it has {', '.join(splits)} (--split)")
+    splits = {
+        name: datasets.get_dataset_split_names(dataset, name, **kwargs)
+        for name in ([config] if config else configs)
+    }
+    having = [name for name, names in splits.items() if split in names]
+    if len(having) == 1:
+        return having[0]
+    if having:
+        raise InputError(
+            f"{dataset} has split {split!r} in configs {', '.join(having)}; choose one with --config"
+        )
+    known = sorted({name for names in splits.values() for name in names})
+    where = f" config {config!r}" if config else ""
+    raise InputError(f"{dataset}{where} has no split {split!r}; it has {', '.join(known)} (--split)")

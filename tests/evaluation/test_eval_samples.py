@@ -69,3 +69,20 @@ def test_misaligned_document_ids_are_refused(tmp_path: Path) -> None:
     path.write_text('{"query": "q", "positive": ["a"], "documents": ["a", "b"], "document_ids": ["1"]}\n')
     with pytest.raises(InputError, match="document_ids has 1 ids for 2 documents"):
         load_reranking_data(str(path))
+
+
+def test_the_config_holding_the_split_is_chosen_and_recorded(tmp_path: Path) -> None:
+    folder = tmp_path / "built"  # hubrerank's layout: train in default, eval/test in reranking
+    (folder / "default").mkdir(parents=True)
+    (folder / "reranking").mkdir()
+    (folder / "README.md").write_bytes(dataset_card({"default": ["train"], "reranking": ["test"]}))
+    (folder / "default" / "train.parquet").write_bytes(
+        parquet_bytes([{"query": "q", "passage": "p", "label": 1.0}])
+    )
+    (folder / "reranking" / "test.parquet").write_bytes(parquet_bytes(reranking_records()))
+    data = load_reranking_data(str(folder), split="test")
+    assert (data.config, len(data.rows)) == ("reranking", 30)
+    with pytest.raises(InputError, match="has no split 'dev'; it has test, train"):
+        load_reranking_data(str(folder), split="dev")
+    with pytest.raises(InputError, match="config 'default' has no split 'test'; it has train"):
+        load_reranking_data(str(folder), config="default", split="test")
