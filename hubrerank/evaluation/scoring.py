@@ -53,15 +53,20 @@ def check_cross_encoder(path: Path) -> None:
 
 
 def model_identity(path: Path, sha: str | None) -> str:
-    """The cache identity of a model: its commit sha, or a sha256 over a local folder's scoring files."""
+    """The cache identity of a model: its commit sha, or a sha256 over a local folder's model files.
+
+    Those are the folder's own files and those of the module folders modules.json names, so that a
+    training output's ``checkpoints/`` or logs are not read, and a new card keeps the identity.
+    """
     if sha:
         return f"commit:{sha}"
+    modules = _read_json(path / "modules.json", default=[])
+    folders = [path] + [path / module["path"] for module in modules if module.get("path")]
+    files = {file for folder in folders if folder.is_dir() for file in folder.iterdir() if file.is_file()}
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in _NOT_SCORING):
-        relative = file.relative_to(path).as_posix()
-        if relative.startswith((".", "checkpoint-", "runs/")):
-            continue
-        digest.update(relative.encode() + b"\0" + _file_sha256(file) + b"\0")
+    for file in sorted(files):
+        if file.name not in _NOT_SCORING:
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0" + _file_sha256(file) + b"\0")
     return f"sha256:{digest.hexdigest()}"
 
 

@@ -49,6 +49,8 @@ def test_model_identity_follows_the_weights_not_the_card(word_cross_encoder: Pat
     copy = Path(shutil.copytree(word_cross_encoder, tmp_path / "copy"))
     assert model_identity(copy, None) == model_identity(word_cross_encoder, None)
     (copy / "README.md").write_text("a new card\n")
+    (copy / "checkpoints" / "checkpoint-5").mkdir(parents=True)  # a training output's leftovers
+    (copy / "checkpoints" / "checkpoint-5" / "optimizer.pt").write_bytes(b"state")
     assert model_identity(copy, None) == model_identity(word_cross_encoder, None)
     with (copy / "model.safetensors").open("ab") as handle:
         handle.write(b"\0")
