@@ -42,7 +42,7 @@ def _bert_config(vocab_size: int, **extra):
 def _tokenizer(folder: Path):
     from transformers import BertTokenizerFast
 
-    return BertTokenizerFast(vocab_file=str(write_vocab(folder / "vocab.txt")), do_lower_case=True)
+    return BertTokenizerFast(vocab=str(write_vocab(folder / "vocab.txt")), do_lower_case=True)
 
 
 def build_tiny_cross_encoder(folder: Path, seed: int = 0) -> Path:
