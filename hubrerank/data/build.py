@@ -32,7 +32,6 @@ from hubrerank.data.mining import (
     mine_with_bm25,
     mine_with_model,
     random_negatives,
-    seed_everything,
 )
 from hubrerank.data.models import ModelSource, require_sentence_transformer, resolve_model_source
 from hubrerank.data.normalize import Collection, normalize
@@ -113,7 +112,6 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
         collection.query_splits, options.test_size, options.eval_size, options.seed
     )
     positives, judged_negatives = _judged(collection, options.positive_threshold)
-    queries, corpus = collection.queries.to_pylist(), collection.corpus.to_pylist()
     by_split = {name: [q for q, s in enumerate(split_of) if s == name] for name in SPLITS}
     evaluated = [q for name in ("eval", "test") for q in by_split[name]]
     without_positive = [q for q in evaluated if not positives.get(q)]
@@ -124,43 +122,21 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
             by_split[name] = [q for q in by_split[name] if q not in missing]
         evaluated = [q for q in evaluated if q not in missing]
     log(
-        f"{collection.num_queries} queries, {len(corpus)} documents; "
+        f"{collection.num_queries} queries, {len(collection.corpus)} documents; "
         + ", ".join(f"{name} {len(by_split[name])}" for name in SPLITS if by_split[name])
     )
 
-    with tempfile.TemporaryDirectory(prefix="hubrerank-mining-") as cache:
-        mining_model = resolve_model_source(options.mine_model) if options.mine_model else None
-        encoder = _load_encoder(mining_model) if mining_model else None
-        bm25_index: Bm25Index | None = None
-        kind = options.first_stage or (
-            "source" if collection.ranking else "embedding" if encoder is not None else "bm25"
+    mining_model = resolve_model_source(options.mine_model) if options.mine_model else None
+    kind = options.first_stage or (
+        "source" if collection.ranking else "embedding" if mining_model is not None else "bm25"
+    )
+    if kind == "source" and not collection.ranking:
+        raise InputError(
+            f"--first-stage source: {data.name} has no ranking (no run file); use embedding or bm25"
         )
-        if kind == "source" and not collection.ranking:
-            raise InputError(
-                f"--first-stage source: {data.name} has no ranking (no run file); use embedding or bm25"
-            )
-        if (kind in ("bm25", "fused") and evaluated) or options.bm25:
-            bm25_index = Bm25Index(corpus, options.language)
-        mined = Mined()
-        mined_queries = [q for name in SPLITS for q in by_split[name]]
-        if options.mining.negatives:
-            seed_everything(options.seed)
-            if options.bm25:
-                assert bm25_index is not None
-                log(f"mining {options.mining.negatives} BM25 negatives per query")
-                mined = mine_with_bm25(
-                    bm25_index, queries, mined_queries, positives, options.mining, options.seed
-                )
-            else:
-                log(f"mining {options.mining.negatives} negatives per query with {mining_model.ref}")
-                with_positive = {q: positives[q] for q in mined_queries if positives.get(q)}
-                mined = mine_with_model(
-                    encoder, queries, corpus, with_positive, options.mining, options.seed, Path(cache)
-                )
-        extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
-        ranked = _first_stage(
-            kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options
-        )
+    mined, extra, ranked = _negatives_and_candidates(
+        collection, by_split, evaluated, positives, judged_negatives, mining_model, kind, options, log
+    )
     if evaluated and options.candidates:
         log(f"first stage: {kind} top-{options.candidates}")
 
@@ -181,7 +157,7 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
 
     tables, skipped = _tables(splits, collection, options.output_format)
     if skipped:
-        dropped["train_queries_without_positive_and_negative"] = skipped
+        dropped["train_queries_not_in_n_tuples"] = skipped
     threshold = _label_threshold(data, options)
     statistics = {name: table_statistics(table, threshold) for name, table in tables.items()}
     for name, split in splits.items():
@@ -198,6 +174,47 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     )
     metadata["label_threshold"] = threshold
     return BuiltData(tables, metadata, options)
+
+
+def _negatives_and_candidates(
+    collection: Collection,
+    by_split: dict[str, list[int]],
+    evaluated: list[int],
+    positives: dict[int, list[int]],
+    judged_negatives: dict[int, list[int]],
+    mining_model: ModelSource | None,
+    kind: str,
+    options: BuildOptions,
+    log: Log,
+) -> tuple[Mined, dict[int, list[int]], dict[int, list[int]]]:
+    """Mined negatives, random negatives (per query index) and the first-stage lists of eval/test queries.
+
+    The bi-encoder embeds the corpus once: mining caches the embeddings and the first stage reuses them.
+    """
+    queries, corpus = collection.queries.to_pylist(), collection.corpus.to_pylist()
+    encoder = _load_encoder(mining_model) if mining_model else None
+    bm25_index = (
+        Bm25Index(corpus, options.language)
+        if (kind in ("bm25", "fused") and evaluated) or options.bm25
+        else None
+    )
+    mined = Mined()
+    mined_queries = [q for name in SPLITS for q in by_split[name]]
+    with tempfile.TemporaryDirectory(prefix="hubrerank-mining-") as cache:
+        if options.mining.negatives and bm25_index is not None and options.bm25:
+            log(f"mining {options.mining.negatives} BM25 negatives per query")
+            mined = mine_with_bm25(
+                bm25_index, queries, mined_queries, positives, options.mining, options.seed
+            )
+        elif options.mining.negatives and mining_model is not None:
+            log(f"mining {options.mining.negatives} negatives per query with {mining_model.ref}")
+            with_positive = {q: positives[q] for q in mined_queries if positives.get(q)}
+            mined = mine_with_model(
+                encoder, queries, corpus, with_positive, options.mining, options.seed, Path(cache)
+            )
+    extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
+    ranked = _first_stage(kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options)
+    return mined, extra, ranked
 
 
 def _check_options(options: BuildOptions) -> None:

@@ -119,6 +119,9 @@ def test_a_hub_source_is_pinned_and_its_license_carried(hub: LocalHub, hub_sourc
     from huggingface_hub import DatasetCard
 
     sha = push("alice/faq-source", "alice/faq-from-hub", "--test-size", "2", "--eval-size", "0", "--private")
+    from huggingface_hub import HfApi
+
+    assert HfApi().repo_info("alice/faq-from-hub", repo_type="dataset").private is True
     card = DatasetCard.load("alice/faq-from-hub")
     assert card.data.license == "cc-by-4.0" and card.data.source_datasets == ["alice/faq-source"]
     assert f"hubrerank data build alice/faq-source@{hub_source}" in card.text
