@@ -78,6 +78,7 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
 @click.option(
     "--no-cache", is_flag=True, help="Do not read or write the score cache ($HUBRERANK_HOME/scores.sqlite)."
 )
+@click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @click.option(
     "--first-stage-name",
     default="first stage",
@@ -100,6 +101,7 @@ def eval_command(
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
+    bm25: bool,
     first_stage_name: str,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
@@ -157,6 +159,10 @@ def eval_command(
         click.echo(f"  {scorer.computed} pairs scored, {scorer.reused} from the cache", err=True)
         document = results_document(results, ref.repo_id if ref else None, ref.sha if ref else None)
         evaluations.append((text, document))
+    if bm25 and plan["reranking"]:
+        from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
+
+        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan), None, None)))
     built = tables(evaluations, first_stage_name)
     click.echo(render_text(built), nl=False)
     if json_path:

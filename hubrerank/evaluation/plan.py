@@ -9,10 +9,10 @@ from typing import Any
 from hubrerank import __version__
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
-from hubrerank.evaluation.metrics import evaluate_rows
+from hubrerank.evaluation.metrics import RerankingOutcome, evaluate_rows
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, evaluate_nanobeir
 from hubrerank.evaluation.runfile import write_run
-from hubrerank.evaluation.samples import load_reranking_data
+from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
@@ -96,19 +96,7 @@ def evaluate_model(
         outcome = evaluate_rows(data.rows, scorer.predict, task["at_k"])
         prefix = f"{index}:" if len(reranking) > 1 else ""
         rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
-        results.append(
-            {
-                "task": "reranking",
-                "dataset": data.dataset,
-                "revision": data.revision,
-                "config": data.config,
-                "split": data.split,
-                "at_k": task["at_k"],
-                "num_queries": len(data.rows),
-                "queries_without_positives": outcome.queries_without_positives,
-                "metrics": outcome.metrics,
-            }
-        )
+        results.append(reranking_result(task, data, outcome))
     nano = tasks.get("nanobeir")
     if nano:
         results.append(
@@ -124,6 +112,23 @@ def evaluate_model(
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
     return results
+
+
+def reranking_result(
+    task: Mapping[str, Any], data: RerankingData, outcome: RerankingOutcome
+) -> dict[str, Any]:
+    """One reranking entry of eval_results.json."""
+    return {
+        "task": "reranking",
+        "dataset": data.dataset,
+        "revision": data.revision,
+        "config": data.config,
+        "split": data.split,
+        "at_k": task["at_k"],
+        "num_queries": len(data.rows),
+        "queries_without_positives": outcome.queries_without_positives,
+        "metrics": outcome.metrics,
+    }
 
 
 def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:

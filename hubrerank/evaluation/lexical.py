@@ -1,0 +1,54 @@
+"""BM25 as a row of the comparison: it reranks each query's candidates lexically (bm25s).
+
+The index covers every document of the split (positives, negatives and first-stage lists), so term
+statistics come from the whole collection rather than from one query's twenty candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hubrerank.evaluation.metrics import Pair, ScoreFunction, evaluate_rows
+from hubrerank.evaluation.samples import RerankingRow, load_reranking_data
+
+BM25_LABEL = "BM25"
+
+
+def bm25_score_function(rows: Sequence[RerankingRow], language: str = "en") -> ScoreFunction:
+    """A score function giving each (query, document) pair its BM25 score; no shared term scores 0."""
+    from hubrerank.data.retrieval import Bm25Index
+
+    corpus = list(
+        dict.fromkeys(doc for row in rows for doc in (*row.positive, *row.negative, *row.documents))
+    )
+    position = {doc: index for index, doc in enumerate(corpus)}
+    index = Bm25Index(corpus, language)
+
+    def score(pairs: list[Pair]) -> np.ndarray:
+        queries = list(dict.fromkeys(query for query, _ in pairs))
+        found, found_scores = index.search(queries, len(corpus))
+        per_query = {
+            query: {int(i): float(s) for i, s in zip(ids, values, strict=True) if i >= 0}
+            for query, ids, values in zip(queries, found, found_scores, strict=True)
+        }
+        return np.array([per_query[q].get(position[d], 0.0) for q, d in pairs], dtype=np.float32)
+
+    return score
+
+
+def evaluate_bm25(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`~hubrerank.evaluation.run_evaluations` with BM25 as the reranker,
+    for the plan's reranking tasks (NanoBEIR already reports its BM25 order as ``base_``)."""
+    from hubrerank.evaluation.plan import check_plan, reranking_result
+
+    results = []
+    for task in check_plan(plan).get("reranking", []):
+        data = load_reranking_data(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate_rows(data.rows, bm25_score_function(data.rows), task["at_k"])
+        results.append(reranking_result(task, data, outcome))
+    return results
