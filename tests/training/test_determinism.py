@@ -29,9 +29,18 @@ def test_same_recipe_same_bytes_and_metrics_other_seed_other_weights(hub, tmp_pa
     first, second, other_seed = (weights_sha256(out) for out in outs)
     assert first == second
     assert first != other_seed
-    metrics = [yaml.safe_load((out / "hubrerank.yaml").read_text())["metrics"] for out in outs]
-    assert metrics[0] == metrics[1]
+    records = [yaml.safe_load((out / "hubrerank.yaml").read_text()) for out in outs]
+    assert records[0]["metrics"] == records[1]["metrics"]
+    assert records[0]["training"]["best_metric"] == records[1]["training"]["best_metric"]
+    logs = [(out / "training_log.jsonl").read_text().splitlines() for out in outs[:2]]
+    assert [_without_timings(line) for line in logs[0]] == [_without_timings(line) for line in logs[1]]
     assert json.loads((outs[0] / "eval_results.json").read_text()) == json.loads(
         (outs[1] / "eval_results.json").read_text()
     )
-    assert yaml.safe_load((outs[2] / "hubrerank.yaml").read_text())["seed"] == 13
+    assert records[2]["seed"] == 13
+
+
+def _without_timings(line: str) -> dict:
+    return {
+        key: value for key, value in json.loads(line).items() if not key.endswith(("runtime", "per_second"))
+    }

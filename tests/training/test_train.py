@@ -96,3 +96,22 @@ def test_causal_lm_reranker_trains_and_evaluates(hub, tmp_path):
     [reranking] = json.loads((out / "eval_results.json").read_text())["results"]
     assert 0 < reranking["metrics"]["ndcg@10"] <= 1
     assert weights_sha256(out) != weights_sha256(folder)
+
+
+def test_several_training_datasets_train_together_and_are_all_recorded(hub, tiny_cross_encoder, tmp_path):
+    data = training_repos()
+    recipe = make_recipe(
+        tmp_path,
+        tiny_cross_encoder.repo_id,
+        data,
+        train=[{"dataset": data["pairs"], "split": "train"}, {"dataset": data["pairs"], "split": "test"}],
+    )
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert [node["split"] for node in record["train"]] == ["train", "test"]
+    assert record["training"]["train_rows"] == 96
+    assert result.output.count(f"{data['pairs']}@main -> ") == 2
