@@ -128,7 +128,7 @@ def _model_text(record: dict[str, Any] | None) -> str:
 
 def _negatives_text(metadata: dict[str, Any]) -> str:
     p = metadata["parameters"]
-    parts = ["judged negatives the source has"]
+    parts = ["the source's judged negatives, if any"]
     if metadata["mining"] == "embedding":
         parts.append(
             f"{p['mining']['negatives']} hard negatives per query mined with `mine_hard_negatives` "
@@ -140,7 +140,7 @@ def _negatives_text(metadata: dict[str, Any]) -> str:
             f"(sampling {p['mining']['sampling']})"
         )
     if p["random_negatives"]:
-        parts.append(f"{p['random_negatives']} random negatives per query")
+        parts.append(f"{p['random_negatives']} random corpus negative(s) per query")
     return "; ".join(parts)
 
 
