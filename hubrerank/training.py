@@ -77,8 +77,8 @@ def train(
     state.wait_for_everyone()
     if finished is not None:
         _check_same_run(recipe, finished, out / RECORD_FILE)
-        pushed = _on_main(state, lambda: _publish(out, push, say)) if push else None
         say(f"{out} already holds the finished run {recipe.name}")
+        pushed = _on_main(state, lambda: _publish(out, push, say)) if push else None
         return TrainResult(out, finished.document, _read_json(out / RESULTS_FILE), pushed)
 
     pinned = _on_main(state, lambda: _pin(recipe, out, resume))
@@ -93,26 +93,24 @@ def train(
     checkpoint = last_checkpoint(out / CHECKPOINTS) if resume else None
     if checkpoint:
         say(f"resuming from {checkpoint}")
-    elif state.is_main_process and not resume:  # every check passed: from here on the run can be resumed
+    elif resume:
+        say(f"no complete checkpoint in {out / CHECKPOINTS}: starting over on the run's shas")
+    elif state.is_main_process:  # every check passed: from here on the run can be resumed
         (out / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         (out / CHECKPOINTS / RUN_FILE).write_text(pinned.to_yaml(), encoding="utf-8")
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
-    record: dict[str, Any] = {}
-    results: dict[str, Any] = {}
-    pushed = None
-    if state.is_main_process:
-        trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
-        results = evaluate(out, pinned.evaluation)
-        record = _record(pinned, trainer, output.metrics, train_data, state)
-        record["metrics"] = flat_metrics(results)
-        _write_outputs(out, record, results, trainer.state.log_history)
-        shutil.rmtree(out / CHECKPOINTS)
-        say(f"wrote {out}")
-        if push:
-            pushed = _publish(out, push, say)
-    state.wait_for_everyone()
-    return TrainResult(out, record, results, pushed)
+    if not state.is_main_process:
+        # rank 0 alone evaluates, writes and publishes; waiting for it could outlast the DDP timeout
+        return TrainResult(out, {}, {}, None)
+    trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
+    results = evaluate(out, pinned.evaluation)
+    record = _record(pinned, trainer, output.metrics, train_data, state)
+    record["metrics"] = flat_metrics(results)
+    _write_outputs(out, record, results, trainer.state.log_history)
+    shutil.rmtree(out / CHECKPOINTS)
+    say(f"wrote {out}")
+    return TrainResult(out, record, results, _publish(out, push, say) if push else None)
 
 
 def train_file(
