@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -177,12 +178,19 @@ def _check_labels(found: list[Finding], split: str, column: str, values: Any) ->
 
 
 def _check_duplicates(found: list[Finding], split: str, table: pa.Table, keys: list[str], what: str) -> None:
-    counted = table.select(keys).group_by(keys).aggregate([([], "count_all")])
-    repeated = counted.filter(pc.greater(counted["count_all"], 1))
-    if repeated.num_rows:
-        example = repeated.slice(0, 1).to_pylist()[0]
-        shown = str(example[keys[0]])[:60]
-        found.append(Finding("error", split, f"{repeated.num_rows} repeated {what}s (e.g. query {shown!r})"))
+    """Repeated rows by ``keys``, found on dictionary codes (integers), not on hashed strings."""
+    key = np.zeros(table.num_rows, dtype=np.int64)
+    for column in keys:
+        encoded = pc.dictionary_encode(table[column].combine_chunks())
+        key = key * (len(encoded.dictionary) + 1) + encoded.indices.to_numpy(zero_copy_only=False)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    repeated = counts > 1
+    if repeated.any():
+        row = int(first[repeated].min())
+        shown = str(table[keys[0]][row].as_py())[:60]
+        found.append(
+            Finding("error", split, f"{int(repeated.sum())} repeated {what}s (e.g. query {shown!r})")
+        )
 
 
 def _check_leaks(tables: dict[str, pa.Table]) -> list[Finding]:
