@@ -105,6 +105,8 @@ def read_source(
             raise InputError(f"--config {config!r} applies to Hub datasets only; {source} is a local path")
         data = _read_local(path, format, hints)
         data.provenance = {"kind": "local", **_local_provenance(path)}
+    elif path.suffix.lower() in TABLE_SUFFIXES or source.startswith((".", "/", "~")):
+        raise InputError(f"{source}: no such file or folder; check the path")
     else:
         data = _read_hub(source, format, config, hints)
     if splits:

@@ -144,3 +144,10 @@ def test_a_format_that_does_not_fit_is_refused(qa_csv: Path) -> None:
         read_source(str(qa_csv), format="beir")
     with pytest.raises(InputError, match="unknown format 'xml'"):
         read_source(str(qa_csv), format="xml")
+
+
+def test_a_missing_local_file_is_not_taken_for_a_hub_repo(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"faq\.csv: no such file or folder"):
+        read_source(str(tmp_path / "faq.csv"))
+    with pytest.raises(InputError, match="no such file"):
+        read_source("faq.csv")
