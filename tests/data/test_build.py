@@ -281,3 +281,33 @@ def test_a_mining_model_that_is_not_sentence_transformers_exits_2(tmp_path: Path
     assert result.exit_code == 2
     assert "--mine-model plain-bert is not a sentence-transformers model" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_test_split_feeds_the_reranking_evaluator(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path, local_cross_encoder: Path
+) -> None:
+    from datasets import load_dataset
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+
+    build(
+        qa_csv,
+        tmp_path / "out",
+        "--mine-model",
+        str(local_bi_encoder),
+        "--candidates",
+        "5",
+        "--test-size",
+        "4",
+        "--eval-size",
+        "0",
+    )
+    test = load_dataset(
+        "parquet", data_files=str(tmp_path / "out/data/test-00000-of-00001.parquet"), split="train"
+    )
+    samples = [{"query": r["query"], "positive": r["positive"], "documents": r["documents"]} for r in test]
+    evaluator = CrossEncoderRerankingEvaluator(
+        samples, at_k=5, always_rerank_positives=False, write_csv=False
+    )
+    metrics = evaluator(CrossEncoder(str(local_cross_encoder), device="cpu"))
+    assert {"map", "mrr@5", "ndcg@5", "base_ndcg@5"} <= set(metrics)
