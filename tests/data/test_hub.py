@@ -170,3 +170,37 @@ def test_a_query_in_two_hub_splits_pushes_nothing(hub: LocalHub) -> None:
     result = run_cli("data", "build", "alice/leaky-source", "--push", "alice/leaky-built")
     assert result.exit_code == 2 and "is in both the train and the test split" in result.output
     assert not HfApi().repo_exists("alice/leaky-built", repo_type="dataset")
+
+
+def test_a_hub_source_config_and_split_are_chosen(hub: LocalHub) -> None:
+    files = {}
+    for name, rows in (("faq", qa_rows()), ("other", qa_rows()[:6])):
+        for split, part in (("train", rows[:-2]), ("validation", rows[-2:])):
+            buffer = io.BytesIO()
+            pq.write_table(pa.Table.from_pylist(part), buffer)
+            files[f"{name}/{split}-00000-of-00001.parquet"] = buffer.getvalue()
+    card = (
+        "---\nconfigs:\n"
+        "- config_name: faq\n  data_files:\n  - split: train\n    path: faq/train-*\n"
+        "  - split: validation\n    path: faq/validation-*\n"
+        "- config_name: other\n  data_files:\n  - split: train\n    path: other/train-*\n"
+        "  - split: validation\n    path: other/validation-*\n---\n"
+    )
+    files["README.md"] = card.encode()
+    publish("alice/two-configs", files, repo_type="dataset", message="Add two configs")
+    sha = push(
+        "alice/two-configs",
+        "alice/from-config",
+        "--config",
+        "other",
+        "--split",
+        "train",
+        "--test-size",
+        "1",
+        "--eval-size",
+        "0",
+    )
+    meta = json.loads(run_cli("data", "inspect", f"alice/from-config@{sha}", "--json").output)
+    assert meta["train"]["queries"] + meta["test"]["queries"] == 4
+    result = run_cli("data", "build", "alice/two-configs", "--config", "nope", "--push", "alice/never")
+    assert result.exit_code == 2 and "nope" in result.output
