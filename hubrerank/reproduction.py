@@ -65,8 +65,7 @@ def reproduce(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
-        report.folder = fetch_model(ref, trust_remote_code)
-        subject = read_subject(ref, report.folder, recipe_path)
+        subject = read_subject(ref, fetch_model(ref, trust_remote_code), recipe_path)
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
         unpinned = unpinned_refs(subject.recipe)
         pinned = subject.recipe.pin(resolve)

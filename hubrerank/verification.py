@@ -98,6 +98,7 @@ class Check:
             "tolerance": self.tolerance,
             "ok": self.ok,
             "source": self.claim.source,
+            "headline": self.claim.headline,
         }
 
 
@@ -117,8 +118,6 @@ class Report:
     caveats: dict[str, str] = field(default_factory=dict)
     weights: dict[str, Any] | None = None
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    # the downloaded snapshot the report was made from (not part of the JSON)
-    folder: Path | None = None
 
     @property
     def verdict(self) -> str:
@@ -193,15 +192,15 @@ def verify(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
-        report.folder = fetch_model(ref, trust_remote_code)
-        subject = read_subject(ref, report.folder, recipe_path)
+        folder = fetch_model(ref, trust_remote_code)
+        subject = read_subject(ref, folder, recipe_path)
         plan, report.unpinned = pin_plan(subject.plan)
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
         report.warnings += unpinned_warnings(report.unpinned)
         for warning in report.warnings:
             echo(warning)
         echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
-        measured = run_evaluations(report.folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache)
+        measured = run_evaluations(folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache)
         report.checks = compare(subject.claims, measured, report.tolerances)
         report.environment = current_environment()
     except HubrerankError as error:
@@ -255,7 +254,12 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
         caveats = {} if override else {k: v for k, v in built.unknown.items() if k not in built.missing}
         card = parse_card(card_text)
         subject = Subject(recipe, [], card.versions, caveats)
-        subject.claims = claims_from_st_card(card, pin_plan(subject.plan)[0])
+        subject.claims, unchecked = claims_from_st_card(card, pin_plan(subject.plan)[0])
+        if unchecked:
+            subject.caveats["unchecked claims"] = (
+                f"the card's claims for {', '.join(unchecked)} are not re-run: the recipe has no evaluation "
+                "that matches them"
+            )
     else:
         raise InputError(
             f"{ref} has no {RECIPE_FILE} and its card was not written by sentence-transformers' trainer: "
@@ -405,13 +409,14 @@ def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
     return claims
 
 
-def claims_from_st_card(card: Any, plan: Mapping[str, Any]) -> list[Claim]:
-    """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it;
-    claims of evaluators the plan does not re-run are left out (and listed by ``recipe from-card``)."""
+def claims_from_st_card(card: Any, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
+    """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
+    and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
     from hubrerank.card_recipe import match_claims
 
     matches = match_claims(card, plan)
     claims = []
+    unchecked = sorted({claim.dataset for claim in card.claims if claim.dataset not in matches})
     for claim in card.claims:
         if claim.dataset not in matches:
             continue
@@ -427,7 +432,7 @@ def claims_from_st_card(card: Any, plan: Mapping[str, Any]) -> list[Claim]:
                 ST_DECIMALS,
             )
         )
-    return claims
+    return claims, unchecked
 
 
 def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: Tolerances) -> list[Check]:
@@ -467,26 +472,29 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
     """Publish the report as ``reproductions/<timestamp>.json`` with the card re-rendered, in one commit.
 
     The commit holds only README.md, ``.eval_results/*`` and the report: never the weights. The card's
-    verification section lists every report in the repo. With ``tag``, a PASS also tags that commit.
+    verification section lists every report in the repo. A repo without hubrerank.yaml (a card written by
+    sentence-transformers) only gets the report: hubrerank does not rewrite a card it did not render.
+    With ``tag``, a PASS also tags the new commit.
     """
     from hubrerank.cards import card_files, load_reports
-    from hubrerank.hub import publish
+    from hubrerank.hub import download, publish
 
-    if report.verdict == ERROR or report.folder is None:
+    if report.verdict == ERROR:
         raise InputError(f"nothing was checked ({report.reason}); no report to publish")
     ref = report.model
-    check_same_model_files(ref)
+    head = check_same_model_files(ref)
     name = f"{REPORTS_DIR}/{report.created.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
     body = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
     files: dict[str, Path | bytes] = {name: body}
-    if (report.folder / RECIPE_FILE).is_file() and (report.folder / RESULTS_FILE).is_file():
+    folder = download(head, allow_patterns=RECORD_FILES)
+    if (folder / RECIPE_FILE).is_file() and (folder / RESULTS_FILE).is_file():
         with tempfile.TemporaryDirectory(prefix="hubrerank-report-") as tmp:
             sources = Path(tmp) / ref.repo_id.split("/")[-1]
-            for path in report.folder.rglob("*"):
-                relative = path.relative_to(report.folder).as_posix()
-                if path.is_file() and (relative in RECORD_FILES or relative.startswith(f"{REPORTS_DIR}/")):
-                    (sources / relative).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, sources / relative)
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    target = sources / path.relative_to(folder)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, target)
             (sources / name).parent.mkdir(parents=True, exist_ok=True)
             (sources / name).write_bytes(body)
             files.update(card_files(sources, ref.repo_id, load_reports(sources), revision=ref.sha))
@@ -495,15 +503,15 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
     return publish(ref.repo_id, files, message=message, tag=tag if report.verdict == PASS else None)
 
 
-def check_same_model_files(ref: ResolvedRef) -> None:
-    """Refuse when the head of main holds other model files than the verified commit: the new card would
-    then describe weights it was not published beside."""
+def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:
+    """The head of main, after checking it holds the same model files as the checked commit (else the
+    re-rendered card would describe weights it is not published beside)."""
     from huggingface_hub import HfApi
 
     api = HfApi()
     head = resolve(Ref(ref.repo_id, "main"))
     if head.sha == ref.sha:
-        return
+        return head
 
     def model_files(revision: str) -> dict[str, str]:
         entries = api.list_repo_tree(ref.repo_id, revision=revision, recursive=True)
@@ -515,9 +523,10 @@ def check_same_model_files(ref: ResolvedRef) -> None:
 
     if model_files(head.sha) != model_files(ref.sha):
         raise InputError(
-            f"main of {ref.repo_id} ({head.sha[:12]}) has other model files than the verified "
-            f"{ref.sha[:12]}; verify the head of main to publish a report"
+            f"main of {ref.repo_id} ({head.sha[:12]}) has other model files than the checked "
+            f"{ref.sha[:12]}; check the head of main to publish a report"
         )
+    return head
 
 
 def _is_report_file(path: str) -> bool:

@@ -171,7 +171,7 @@ def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str 
         click.echo(f"published the report: {pushed.repo_id}@{pushed.sha}{tagged}")
     elif push_report:
         click.echo("no report published: nothing was checked", err=True)
-    raise SystemExit(report.exit_code)
+    click.get_current_context().exit(report.exit_code)
 
 
 def format_report(report: Report) -> str:

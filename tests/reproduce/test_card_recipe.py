@@ -8,6 +8,7 @@ import pytest
 import yaml
 from conftest import DATASET
 from helpers import run_cli
+from huggingface_hub import HfApi
 
 ST_REPO = "alice/st-reranker"
 
@@ -86,9 +87,12 @@ def test_from_card_rebuilds_the_recipe(st_model, tiny_cross_encoder, faq_data, t
 def test_reproduce_from_a_sentence_transformers_card_is_within_tolerance(st_model, tmp_path):
     report_path = tmp_path / "report.json"
 
+    commits = len(HfApi().list_repo_commits(ST_REPO))
+
     result = run_cli(
-        "reproduce", f"{ST_REPO}@{st_model}", "--out", str(tmp_path / "out"), "--json", str(report_path)
-    )
+        "reproduce", f"{ST_REPO}@{st_model}", "--out", str(tmp_path / "out"), "--json", str(report_path),
+        "--push-report",
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
     assert "caveat (data_preparation)" in result.output
@@ -100,6 +104,16 @@ def test_reproduce_from_a_sentence_transformers_card_is_within_tolerance(st_mode
     }
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
     assert report["claimed_environment"]["sentence_transformers"] == "6.2.0"
+    # a card hubrerank did not render is left as it is: the commit adds the report only
+    [commit, *_] = HfApi().list_repo_commits(ST_REPO)
+    assert len(HfApi().list_repo_commits(ST_REPO)) == commits + 1
+    added = set(HfApi().list_repo_files(ST_REPO, revision=commit.commit_id)) - set(
+        HfApi().list_repo_files(ST_REPO, revision=st_model)
+    )
+    assert len(added) == 1 and next(iter(added)).startswith("reproductions/")
+    [before] = HfApi().get_paths_info(ST_REPO, ["README.md"], revision=st_model)
+    [after] = HfApi().get_paths_info(ST_REPO, ["README.md"], revision=commit.commit_id)
+    assert before.blob_id == after.blob_id
 
 
 def test_from_card_refuses_a_card_the_trainer_did_not_write(tiny_cross_encoder):
