@@ -154,7 +154,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=300, help="labeled pairs to train on (default 300)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each, alternating (default 2)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     options = parser.parse_args()
+    if options.threads:
+        import torch
+
+        torch.set_num_threads(options.threads)
 
     from hubrerank.server import HubServer, UserSpec
 
@@ -176,6 +181,11 @@ def main() -> None:
 
     medians = {kind: statistics.median(r["samples_per_second"] for r in rs) for kind, rs in runs.items()}
     ratio = medians["hubrerank"] / medians["script"]
+    # adjacent runs share the machine's load best: the ratio within each (script, hubrerank) pair
+    pairs = [
+        runs["hubrerank"][i]["samples_per_second"] / runs["script"][i]["samples_per_second"]
+        for i in range(options.rounds)
+    ]
     print(
         json.dumps(
             {
@@ -188,11 +198,14 @@ def main() -> None:
                 "median_samples_per_second": medians,
                 "ratio_hubrerank_to_script": round(ratio, 4),
                 "overhead_percent": round((1 - ratio) * 100, 2),
+                "pairwise_ratios": [round(value, 4) for value in pairs],
+                "median_pairwise_overhead_percent": round((1 - statistics.median(pairs)) * 100, 2),
                 "median_wall_s": {
                     kind: statistics.median(r["wall_s"] for r in rs) for kind, rs in runs.items()
                 },
                 "machine": {
                     "cpus": os.cpu_count(),
+                    "torch_threads": options.threads,
                     "load_average_at_start": load,
                     "python": platform.python_version(),
                 },

@@ -173,11 +173,6 @@ class Recipe:
             return None
         return f"eval_{self.eval_name}_ndcg@{self.eval['at_k']}"
 
-    @property
-    def pinned(self) -> bool:
-        """True when every revision is a commit sha."""
-        return all(_is_sha(node["revision"]) for _, node, _ in self.refs())
-
     def refs(self) -> Iterator[tuple[str, dict[str, Any], str]]:
         """Every repo reference: its key path, its mapping (``repo``/``dataset``, ``revision``), its type."""
         yield "base_model", self.document["base_model"], "model"
@@ -552,10 +547,6 @@ def _is_union(annotation: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_sha(revision: str) -> bool:
-    return re.fullmatch(r"[0-9a-f]{40}", revision) is not None
 
 
 def _did_you_mean(key: str, candidates: Any) -> str:
