@@ -66,7 +66,6 @@ class CardEvaluator:
 class CardClaim:
     """One number of the card's ``model-index``: evaluator dataset name, metric and value (4 decimals)."""
 
-    task: str
     dataset: str
     metric: str
     value: float
@@ -76,7 +75,6 @@ class CardClaim:
 class StCard:
     """What a sentence-transformers trainer card records about a cross-encoder's training run."""
 
-    metadata: dict[str, Any]
     base_model: str | None
     base_model_revision: str | None
     max_length: int | None
@@ -145,7 +143,6 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
     training = _section(text, 3, r"Training Datasets?")
     evaluation = _section(text, 3, r"Evaluation Datasets?")
     return StCard(
-        metadata=metadata,
         base_model=base if isinstance(base, str) else None,
         base_model_revision=revision.group(1) if revision else None,
         max_length=_int(re.search(r"\*\*Maximum Sequence Length:\*\* (\d+) tokens", text)),
@@ -196,7 +193,6 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
         "how the training data was built (hard-negative mining parameters, filtering, preprocessing) is not "
         "in the card; the recipe trains on the published dataset revision as is"
     )
-    document["train"] = [entry for entry in document["train"] if entry is not None]
     if not document["evaluation"]:
         del document["evaluation"]
     return built
@@ -341,12 +337,11 @@ def _claims(metadata: dict[str, Any]) -> list[CardClaim]:
     claims = []
     for entry in metadata.get("model-index") or []:
         for result in (entry or {}).get("results") or []:
-            task = str((result.get("task") or {}).get("type", ""))
             dataset = str((result.get("dataset") or {}).get("type", ""))
             for metric in result.get("metrics") or []:
                 value = metric.get("value")
                 if isinstance(value, int | float) and not isinstance(value, bool) and metric.get("type"):
-                    claims.append(CardClaim(task, dataset, str(metric["type"]), float(value)))
+                    claims.append(CardClaim(dataset, str(metric["type"]), float(value)))
     return claims
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -38,6 +38,10 @@ RECORD_FILES = [RECIPE_FILE, RESULTS_FILE, CARD_FILE, "training_log.jsonl", f"{R
 RESULT_KEYS = ("task", "dataset", "revision", "config", "split", "at_k", "datasets", "rerank_k")
 ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
+
+if TYPE_CHECKING:
+    from hubrerank.card_recipe import StCard
+    from hubrerank.recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,7 @@ class Subject:
     """What a repo claims and how to re-run it: its recipe (validated, not pinned), evaluation plan and
     claims, the environment the claims were measured in, and what its card leaves unknown."""
 
-    recipe: Any
+    recipe: Recipe
     claims: list[Claim]
     claimed_environment: dict[str, Any] = field(default_factory=dict)
     caveats: dict[str, str] = field(default_factory=dict)
@@ -307,7 +311,7 @@ def pin_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, st
         try:
             found = resolve(Ref(entry["dataset"], revision, "dataset"))
         except HubrerankError as error:
-            raise type(error)(f"the evaluation data is gone: {error}") from None
+            raise type(error)(f"the evaluation data cannot be read: {error}") from None
         if found.sha != revision:
             unpinned.append(
                 {"field": field_name, "repo": found.repo_id, "requested": revision, "resolved": found.sha}
@@ -323,7 +327,7 @@ def pin_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, st
     return pinned, unpinned
 
 
-def unpinned_refs(recipe: Any) -> list[dict[str, str]]:
+def unpinned_refs(recipe: Recipe) -> list[dict[str, str]]:
     """The references of a recipe that name a branch or tag instead of a commit (before pinning)."""
     return [
         {"field": path, "repo": node.get("repo") or node["dataset"], "requested": node["revision"]}
@@ -409,7 +413,7 @@ def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
     return claims
 
 
-def claims_from_st_card(card: Any, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
+def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
     """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
     and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
     from hubrerank.card_recipe import match_claims

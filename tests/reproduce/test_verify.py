@@ -95,7 +95,7 @@ def test_a_deleted_data_revision_cannot_be_checked(trained, faq_data, tmp_path):
 
     assert result.exit_code == 2, result.output
     [line] = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert "the evaluation data is gone" in line and "alice/repro-gone" in line
+    assert "the evaluation data cannot be read" in line and "alice/repro-gone" in line
     assert json.loads(report.read_text())["verdict"] == "ERROR"
 
 
