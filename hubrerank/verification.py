@@ -204,7 +204,9 @@ def verify(
         for warning in report.warnings:
             echo(warning)
         echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
-        measured = run_evaluations(folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache)
+        measured = run_evaluations(
+            folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache, trust_remote_code=trust_remote_code
+        )
         report.checks = compare(subject.claims, measured, report.tolerances)
         report.environment = current_environment()
     except HubrerankError as error:

@@ -29,6 +29,7 @@ def run_evaluations(
     batch_size: int = 32,
     max_length: int | None = None,
     run_file: Path | None = None,
+    trust_remote_code: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the cross-encoder in ``model_path`` as ``plan`` says; return the eval_results.json dict.
 
@@ -41,7 +42,8 @@ def run_evaluations(
 
     Both keys are optional. ``model_sha`` (the commit the weights came from) keys the score cache; for a
     local model (None) a sha256 of its files does. ``cache``: True uses ``$HUBRERANK_HOME/scores.sqlite``,
-    False none. ``run_file`` also writes the reranked lists as a TREC run (:func:`evaluate_model`).
+    False none. ``trust_remote_code`` lets a model with its own code load (only on the user's word).
+    ``run_file`` also writes the reranked lists as a TREC run (:func:`evaluate_model`).
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -60,7 +62,14 @@ def run_evaluations(
     tasks = check_plan(plan)
     store = ScoreCache() if cache is True else cache or None
     try:
-        scorer = Scorer(model_path, model_sha, max_length=max_length, batch_size=batch_size, cache=store)
+        scorer = Scorer(
+            model_path,
+            model_sha,
+            max_length=max_length,
+            batch_size=batch_size,
+            cache=store,
+            trust_remote_code=trust_remote_code,
+        )
         results = evaluate_model(scorer, tasks, run_file=run_file)
     finally:
         if store is not None and cache is True:

@@ -78,12 +78,15 @@ def _file_sha256(path: Path) -> bytes:
     return digest.digest()
 
 
-def load_cross_encoder(path: Path, max_length: int | None = None) -> Any:
-    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`."""
+def load_cross_encoder(path: Path, max_length: int | None = None, trust_remote_code: bool = False) -> Any:
+    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`.
+
+    ``trust_remote_code`` lets a model with its own Python code load; only the user may ask for it.
+    """
     from sentence_transformers import CrossEncoder
 
     check_cross_encoder(path)
-    model = CrossEncoder(str(path), max_length=max_length)
+    model = CrossEncoder(str(path), max_length=max_length, trust_remote_code=trust_remote_code)
     if model.num_labels != 1:
         raise InputError(
             f"{path} has {model.num_labels} output labels; a reranker scores with exactly one (num_labels=1)"
@@ -107,8 +110,9 @@ class Scorer:
         batch_size: int = 32,
         cache: ScoreCache | None = None,
         progress: bool = False,
+        trust_remote_code: bool = False,
     ) -> None:
-        self.model = load_cross_encoder(model_path, max_length)
+        self.model = load_cross_encoder(model_path, max_length, trust_remote_code)
         self.model_path, self.model_sha = model_path, model_sha
         self.max_length = int(self.model.max_seq_length)
         self.batch_size = batch_size
