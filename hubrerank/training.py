@@ -105,8 +105,7 @@ def train(
         return TrainResult(out, {}, {}, None)
     trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
     results = evaluate(out, pinned.evaluation)
-    record = _record(pinned, trainer, output.metrics, train_data, state)
-    record["metrics"] = flat_metrics(results)
+    record = _record(pinned, trainer, output.metrics, train_data, state, results)
     _write_outputs(out, record, results, trainer.state.log_history)
     shutil.rmtree(out / CHECKPOINTS)
     say(f"wrote {out}")
@@ -413,14 +412,20 @@ def _build_trainer(
 
 
 def _record(
-    recipe: Recipe, trainer: Any, metrics: Mapping[str, float], train_data: Any, state: PartialState
+    recipe: Recipe,
+    trainer: Any,
+    metrics: Mapping[str, float],
+    train_data: Any,
+    state: PartialState,
+    results: Mapping[str, Any],
 ) -> dict:
-    """hubrerank.yaml: the pinned recipe plus environment and training statistics."""
+    """hubrerank.yaml: the pinned recipe plus environment, final metrics and training statistics."""
     from hubrerank.environment import capture
 
     datasets = train_data.values() if isinstance(train_data, dict) else [train_data]
     record = dict(recipe.document)
     record["environment"] = capture(str(state.device), state.num_processes)
+    record["metrics"] = flat_metrics(results)
     record["training"] = {
         "runtime_s": round(metrics.get("train_runtime", 0.0), 3),
         "samples_per_second": round(metrics.get("train_samples_per_second", 0.0), 3),
