@@ -413,6 +413,7 @@ def _metadata(
     parameters = dataclasses.asdict(options)
     parameters.pop("mine_model")
     parameters.pop("teacher")
+    parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,
         "source": {**data.provenance, "format": data.format, "name": data.name},
