@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import qa_rows
+from data_fixtures import qa_rows
 from helpers import HubModel, LocalHub, run_cli
 
 from hubrerank.hub import publish

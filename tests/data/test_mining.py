@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TOPICS
+from data_fixtures import TOPICS
 
 from hubrerank.data.candidates import fuse, source_candidates
 from hubrerank.data.mining import (

@@ -87,7 +87,7 @@ def test_bad_input_is_a_one_line_error(
     reranking_repo: tuple[str, str],
     tmp_path: Path,
 ) -> None:
-    from conftest import build_nanobeir_files
+    from evaluation_fixtures import build_nanobeir_files
 
     from hubrerank.hub import publish
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import build_nanobeir_files
+from evaluation_fixtures import build_nanobeir_files
 from helpers import LocalHub
 
 from hubrerank.errors import InputError

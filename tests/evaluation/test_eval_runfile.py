@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import build_word_cross_encoder
+from evaluation_fixtures import build_word_cross_encoder
 
 from hubrerank.evaluation import (
     RerankingRow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import dataset_card, parquet_bytes, reranking_records
+from evaluation_fixtures import dataset_card, parquet_bytes, reranking_records
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation import load_reranking_data

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import reranking_records
+from evaluation_fixtures import reranking_records
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation import ScoreCache, Scorer, check_cross_encoder

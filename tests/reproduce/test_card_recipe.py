@@ -6,9 +6,9 @@ import json
 
 import pytest
 import yaml
-from conftest import DATASET
 from helpers import run_cli
 from huggingface_hub import HfApi
+from reproduce_fixtures import DATASET
 
 ST_REPO = "alice/st-reranker"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import publish_copy
 from helpers import run_cli
 from huggingface_hub import HfApi
+from reproduce_fixtures import publish_copy
 
 
 def test_verify_passes_on_a_freshly_trained_model(trained, tmp_path):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import write_recipe
 from helpers import run_cli
 from huggingface_hub import HfApi
+from reproduce_fixtures import write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_STEPS = {"install"}  # step ids: needs PyPI; the harness provides the `hubrerank` command instead

@@ -61,8 +61,11 @@ def lfs_upload_href(url: str, repo_path: str, data: bytes, token: str) -> str | 
     """Ask the LFS batch endpoint where to PUT ``data``; None if the server already has it."""
     oid = hashlib.sha256(data).hexdigest()
     status, _, body = request(
-        url, "POST", f"/{repo_path}.git/info/lfs/objects/batch",
-        {"operation": "upload", "objects": [{"oid": oid, "size": len(data)}]}, token,
+        url,
+        "POST",
+        f"/{repo_path}.git/info/lfs/objects/batch",
+        {"operation": "upload", "objects": [{"oid": oid, "size": len(data)}]},
+        token,
     )
     assert status == 200, body
     actions = json.loads(body)["objects"][0].get("actions")
@@ -75,8 +78,19 @@ class ServerProcess:
     def __init__(self, data_dir: Path, users: list[str]) -> None:
         self.data_dir = data_dir
         port_file = data_dir.parent / f"{data_dir.name}-{time.monotonic_ns()}.port"
-        args = [sys.executable, "-m", "hubrerank", "hub", "serve", "--data", str(data_dir), "--port", "0",
-                "--port-file", str(port_file)]
+        args = [
+            sys.executable,
+            "-m",
+            "hubrerank",
+            "hub",
+            "serve",
+            "--data",
+            str(data_dir),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ]
         for user in users:
             args += ["--user", user]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

@@ -49,8 +49,13 @@ def test_serve_with_unwritable_data_dir_exits_2(tmp_path):
 
 def test_ls_lists_repos_from_the_data_dir(hub):
     request(hub.url, "POST", "/api/repos/create", {"name": "cli-listed", "type": "dataset"}, hub.alice_token)
-    request(hub.url, "POST", "/api/repos/create", {"name": "cli-org", "organization": "acme",
-                                                   "visibility": "private"}, hub.alice_token)
+    request(
+        hub.url,
+        "POST",
+        "/api/repos/create",
+        {"name": "cli-org", "organization": "acme", "visibility": "private"},
+        hub.alice_token,
+    )
     result = run_cli("hub", "ls", "--data", str(hub.data_dir))
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if "alice/cli-listed" in line)

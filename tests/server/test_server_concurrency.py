@@ -54,8 +54,10 @@ def test_eight_threads_push_and_pull(hub, tmp_path):
 
     HfApi(endpoint=hub.url, token=hub.alice_token).create_repo("alice/conc-shared", exist_ok=True)
     with ThreadPoolExecutor(CLIENTS) as pool:
-        futures = [pool.submit(_push_and_pull, hub.url, hub.alice_token, i, tmp_path / f"c{i}")
-                   for i in range(CLIENTS)]
+        futures = [
+            pool.submit(_push_and_pull, hub.url, hub.alice_token, i, tmp_path / f"c{i}")
+            for i in range(CLIENTS)
+        ]
         commits = [c for f in futures for c in f.result()]
     assert len(set(commits)) == 4 * CLIENTS
     files = HfApi(endpoint=hub.url, token=hub.alice_token).list_repo_files("alice/conc-shared")
@@ -100,6 +102,7 @@ def test_two_processes_serving_one_data_dir_lose_no_commit(two_servers, tmp_path
     from huggingface_hub import HfApi
 
     data_dir, servers = two_servers
+
     def create(i: int) -> int:
         return request(servers[i % 2].url, "POST", "/api/repos/create", {"name": "conc-shared"}, TOKEN)[0]
 
@@ -107,8 +110,10 @@ def test_two_processes_serving_one_data_dir_lose_no_commit(two_servers, tmp_path
         statuses = list(pool.map(create, range(CLIENTS)))
     assert sorted(statuses) == [200] + [409] * (CLIENTS - 1)
     with ThreadPoolExecutor(CLIENTS) as pool:
-        futures = [pool.submit(_push_and_pull, servers[i % 2].url, TOKEN, i, tmp_path / f"c{i}")
-                   for i in range(CLIENTS)]
+        futures = [
+            pool.submit(_push_and_pull, servers[i % 2].url, TOKEN, i, tmp_path / f"c{i}")
+            for i in range(CLIENTS)
+        ]
         for future in futures:
             future.result()
     for server in servers:

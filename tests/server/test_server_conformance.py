@@ -35,8 +35,9 @@ def _run(server: HubServer, tmp_path, *args: str) -> str:
         "HF_HOME": str(tmp_path / "hf-home"),
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     }
-    run = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=600)
+    run = subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout
 

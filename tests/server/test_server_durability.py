@@ -81,7 +81,10 @@ def test_sigkill_at_every_write_step_leaves_old_or_new_state(baseline: Path, tmp
         shutil.copytree(baseline, data)
         run = subprocess.run(
             [sys.executable, "-c", CRASHER, str(data), str(kill_at), action],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         store = Store(data)
         store.initialize()

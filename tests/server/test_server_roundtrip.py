@@ -167,11 +167,13 @@ def test_parent_commit_mismatch_is_412(api):
 
     api.create_repo("alice/srv-parent")
     base = api.model_info("alice/srv-parent").sha
-    api.create_commit("alice/srv-parent", [CommitOperationAdd("a.txt", b"a")], commit_message="a",
-                      parent_commit=base)
+    api.create_commit(
+        "alice/srv-parent", [CommitOperationAdd("a.txt", b"a")], commit_message="a", parent_commit=base
+    )
     with pytest.raises(HfHubHTTPError) as error:
-        api.create_commit("alice/srv-parent", [CommitOperationAdd("b.txt", b"b")], commit_message="b",
-                          parent_commit=base)
+        api.create_commit(
+            "alice/srv-parent", [CommitOperationAdd("b.txt", b"b")], commit_message="b", parent_commit=base
+        )
     assert error.value.response.status_code == 412
     assert api.list_repo_files("alice/srv-parent") == [".gitattributes", "a.txt"]
 
@@ -182,8 +184,9 @@ def test_branches_tags_and_refs(api, model_repo):
 
     _, first = model_repo
     api.create_branch("alice/srv-model", branch="feature/x", revision=first)
-    api.create_commit("alice/srv-model", [CommitOperationAdd("x.txt", b"x")], commit_message="on x",
-                      revision="feature/x")
+    api.create_commit(
+        "alice/srv-model", [CommitOperationAdd("x.txt", b"x")], commit_message="on x", revision="feature/x"
+    )
     refs = api.list_repo_refs("alice/srv-model")
     branches = {b.name: b.target_commit for b in refs.branches}
     assert set(branches) >= {"main", "feature/x"} and branches["feature/x"] != first
@@ -202,8 +205,9 @@ def test_tree_recursive_expand_and_paths_info(api, model_repo):
     _, first = model_repo
     top = {e.path for e in api.list_repo_tree("alice/srv-model", revision=first)}
     assert "sub" in top and "sub/notes.txt" not in top
-    entries = {e.path: e for e in api.list_repo_tree("alice/srv-model", revision=first, recursive=True,
-                                                      expand=True)}
+    entries = {
+        e.path: e for e in api.list_repo_tree("alice/srv-model", revision=first, recursive=True, expand=True)
+    }
     assert entries["sub/notes.txt"].last_commit.oid == first
     assert entries["model.safetensors"].lfs is not None and entries["config.json"].lfs is None
     assert type(entries["sub"]).__name__ == "RepoFolder"
@@ -227,7 +231,10 @@ def test_preupload_marks_lfs_by_pattern_size_and_nul_byte(hub):
     assert status == 200
     modes = {f["path"]: f["uploadMode"] for f in json.loads(body)["files"]}
     assert modes == {
-        "data/train.parquet": "lfs", "big.txt": "lfs", "binary.dat": "lfs", "notes.txt": "regular"
+        "data/train.parquet": "lfs",
+        "big.txt": "lfs",
+        "binary.dat": "lfs",
+        "notes.txt": "regular",
     }
 
 
@@ -241,8 +248,10 @@ def test_lfs_batch_skips_objects_already_stored(hub, model_repo):
 def test_commit_with_lfs_object_never_uploaded_fails(hub):
     oid = hashlib.sha256(b"never uploaded").hexdigest()
     request(hub.url, "POST", "/api/repos/create", {"name": "srv-noobject"}, hub.alice_token)
-    lines = [{"key": "header", "value": {"summary": "x"}},
-             {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": 14}}]
+    lines = [
+        {"key": "header", "value": {"summary": "x"}},
+        {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": 14}},
+    ]
     payload = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
     url = "/api/models/alice/srv-noobject/commit/main"
     ndjson = {"Content-Type": "application/x-ndjson"}
@@ -278,10 +287,12 @@ def test_validate_yaml_and_whoami(hub, api):
 def test_dataset_push_to_hub_and_load_dataset(api, tmp_path):
     from datasets import Dataset, DatasetDict, load_dataset
 
-    data = DatasetDict({
-        "train": Dataset.from_dict({"query": ["q1", "q2", "q3"], "label": [1.0, 0.0, 1.0]}),
-        "test": Dataset.from_dict({"query": ["q4"], "label": [0.0]}),
-    })
+    data = DatasetDict(
+        {
+            "train": Dataset.from_dict({"query": ["q1", "q2", "q3"], "label": [1.0, 0.0, 1.0]}),
+            "test": Dataset.from_dict({"query": ["q4"], "label": [0.0]}),
+        }
+    )
     data.push_to_hub("alice/srv-pairs", token=api.token)
     files = api.list_repo_files("alice/srv-pairs", repo_type="dataset")
     assert "data/train-00000-of-00001.parquet" in files

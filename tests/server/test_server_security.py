@@ -20,8 +20,13 @@ INVALID = "Invalid credentials in Authorization header"
 @pytest.fixture(scope="module")
 def public_repo(hub):
     request(hub.url, "POST", "/api/repos/create", {"name": "sec-public"}, hub.alice_token)
-    status, _, _ = request(hub.url, "POST", "/api/models/alice/sec-public/commit/main",
-                           ndjson_commit("add", {"ok.txt": b"ok"}), hub.alice_token)
+    status, _, _ = request(
+        hub.url,
+        "POST",
+        "/api/models/alice/sec-public/commit/main",
+        ndjson_commit("add", {"ok.txt": b"ok"}),
+        hub.alice_token,
+    )
     assert status == 200
     return "alice/sec-public"
 
@@ -30,8 +35,13 @@ def public_repo(hub):
 def private_repo(hub):
     body = {"name": "sec-private", "visibility": "private"}
     assert request(hub.url, "POST", "/api/repos/create", body, hub.alice_token)[0] == 200
-    status, _, _ = request(hub.url, "POST", "/api/models/alice/sec-private/commit/main",
-                           ndjson_commit("add", {"secret.txt": b"secret"}), hub.alice_token)
+    status, _, _ = request(
+        hub.url,
+        "POST",
+        "/api/models/alice/sec-private/commit/main",
+        ndjson_commit("add", {"secret.txt": b"secret"}),
+        hub.alice_token,
+    )
     assert status == 200
     return "alice/sec-private"
 
@@ -83,8 +93,13 @@ def test_private_repo_is_401_to_anonymous_and_404_to_others(hub, private_repo):
         assert (status, headers["x-error-code"]) == (404, "RepoNotFound")
         assert request(hub.url, "GET", path, token=hub.alice_token)[0] == 200
     # bob can neither write to it nor learn that it exists
-    status, _, _ = request(hub.url, "POST", "/api/models/alice/sec-private/commit/main",
-                           ndjson_commit("x", {"x.txt": b"x"}), hub.bob_token)
+    status, _, _ = request(
+        hub.url,
+        "POST",
+        "/api/models/alice/sec-private/commit/main",
+        ndjson_commit("x", {"x.txt": b"x"}),
+        hub.bob_token,
+    )
     assert status == 404
 
 
@@ -99,23 +114,44 @@ def test_private_repo_hidden_from_client_libraries(hub, private_repo):
 
 
 def test_write_permissions_follow_namespace_and_orgs(hub, public_repo):
-    assert request(hub.url, "POST", "/api/repos/create", {"name": "sec-org", "organization": "acme"},
-                   hub.alice_token)[0] == 200
-    assert request(hub.url, "POST", "/api/repos/create", {"name": "sec-org2", "organization": "acme"},
-                   hub.bob_token)[0] == 403
+    assert (
+        request(
+            hub.url, "POST", "/api/repos/create", {"name": "sec-org", "organization": "acme"}, hub.alice_token
+        )[0]
+        == 200
+    )
+    assert (
+        request(
+            hub.url, "POST", "/api/repos/create", {"name": "sec-org2", "organization": "acme"}, hub.bob_token
+        )[0]
+        == 403
+    )
     assert request(hub.url, "POST", "/api/repos/create", {"name": "sec-anon"})[0] == 401
-    status, _, _ = request(hub.url, "POST", "/api/models/alice/sec-public/commit/main",
-                           ndjson_commit("x", {"x.txt": b"x"}), hub.bob_token)
+    status, _, _ = request(
+        hub.url,
+        "POST",
+        "/api/models/alice/sec-public/commit/main",
+        ndjson_commit("x", {"x.txt": b"x"}),
+        hub.bob_token,
+    )
     assert status == 403
-    status, _, _ = request(hub.url, "POST", "/api/models/acme/sec-org/commit/main",
-                           ndjson_commit("x", {"x.txt": b"x"}), hub.alice_token)
+    status, _, _ = request(
+        hub.url,
+        "POST",
+        "/api/models/acme/sec-org/commit/main",
+        ndjson_commit("x", {"x.txt": b"x"}),
+        hub.alice_token,
+    )
     assert status == 200
 
 
 @pytest.mark.parametrize("header", ["Bearer hrk_wrong_token_123", "Bearer ", "Basic YWxpY2U6eA=="])
 def test_bad_token_is_401_invalid_credentials(hub, public_repo, header):
-    for method, path in [("GET", "/api/whoami-v2"), ("GET", "/api/models/alice/sec-public"),
-                         ("GET", "/alice/sec-public/resolve/main/ok.txt")]:
+    for method, path in [
+        ("GET", "/api/whoami-v2"),
+        ("GET", "/api/models/alice/sec-public"),
+        ("GET", "/alice/sec-public/resolve/main/ok.txt"),
+    ]:
         status, headers, _ = request(hub.url, method, path, headers={"Authorization": header})
         assert (status, headers["x-error-message"]) == (401, INVALID)
 
@@ -135,8 +171,9 @@ def test_error_before_reading_body_keeps_connection_usable(hub, public_repo):
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     payload = ndjson_commit("big", {"big.txt": os.urandom(2_000_000)})
     for token in ("hrk_wrong_token_123", None):  # rejected: bad token, then anonymous
-        status, _, _ = request(hub.url, "POST", "/api/models/alice/sec-public/commit/main", payload, token,
-                               conn=conn)
+        status, _, _ = request(
+            hub.url, "POST", "/api/models/alice/sec-public/commit/main", payload, token, conn=conn
+        )
         assert status == 401
     status, _, _ = request(hub.url, "PUT", "/api/nowhere", os.urandom(500_000), conn=conn)
     assert status == 404
@@ -148,7 +185,7 @@ def test_error_before_reading_body_keeps_connection_usable(hub, public_repo):
 def test_lfs_upload_needs_a_valid_signature_and_matching_bytes(hub, public_repo):
     data = os.urandom(50_000)
     href = lfs_upload_href(hub.url, "alice/sec-public", data, hub.alice_token)
-    path = href[len(hub.url):]
+    path = href[len(hub.url) :]
     assert request(hub.url, "PUT", path.replace("sig=", "sig=0"), data)[0] == 403
     assert request(hub.url, "PUT", path, data[:-1] + b"!")[0] == 400
     assert lfs_upload_href(hub.url, "alice/sec-public", data, hub.alice_token) is not None  # not stored
@@ -168,7 +205,7 @@ def test_tokens_are_stored_hashed_and_never_logged(hub, public_repo, caplog):
     caplog.set_level(logging.INFO, logger="hubrerank.server.access")
     data = os.urandom(1000)
     href = lfs_upload_href(hub.url, "alice/sec-public", data, hub.alice_token)
-    request(hub.url, "PUT", href[len(hub.url):], data)
+    request(hub.url, "PUT", href[len(hub.url) :], data)
     request(hub.url, "GET", "/api/whoami-v2", token=hub.alice_token)
     request(hub.url, "GET", "/api/whoami-v2", token="hrk_wrong_token_123")
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "hubrerank.server.access")
