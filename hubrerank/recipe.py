@@ -400,7 +400,7 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
         "train": [_dataset(node, "train") for node in (train if isinstance(train, list) else [train])],
     }
     if "eval" in document:
-        normalized["eval"] = _dataset(document["eval"], "test", at_k=10)
+        normalized["eval"] = _dataset(document["eval"], "test", config=None, at_k=10)
     normalized["loss"] = {"name": document["loss"]["name"], "params": document["loss"].get("params", {})}
     normalized["args"] = document.get("args", {})
     evaluation = document.get("evaluation")
@@ -409,7 +409,7 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
     normalized["evaluation"] = {}
     if "reranking" in evaluation:
         normalized["evaluation"]["reranking"] = [
-            _dataset(node, "test", at_k=10) for node in evaluation["reranking"]
+            _dataset(node, "test", config=None, at_k=10) for node in evaluation["reranking"]
         ]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
@@ -433,11 +433,15 @@ def _revision(node: Mapping[str, Any]) -> dict[str, str]:
     return revision
 
 
-def _dataset(node: Mapping[str, Any], split: str, **defaults: Any) -> dict[str, Any]:
+def _dataset(
+    node: Mapping[str, Any], split: str, config: str | None = "default", **defaults: Any
+) -> dict[str, Any]:
+    """A dataset reference with defaults; evaluation references default to no config, which reads the
+    config holding the split (`hubrerank data build` keeps eval/test in the ``reranking`` config)."""
     normalized = {
         "dataset": node["dataset"],
         **_revision(node),
-        "config": node.get("config", "default"),
+        "config": node.get("config", config),
         "split": node.get("split", split),
     }
     normalized.update({key: node.get(key, value) for key, value in defaults.items()})

@@ -491,7 +491,8 @@ def _cpu_ddp() -> bool:
 
 def _describe(node: Mapping[str, Any], kind: str) -> str:
     return (
-        f"{kind} {node['dataset']}@{node['revision'][:12]} (config {node['config']}, split {node['split']})"
+        f"{kind} {node['dataset']}@{node['revision'][:12]} "
+        f"(config {node['config'] or 'auto'}, split {node['split']})"
     )
 
 

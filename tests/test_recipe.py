@@ -51,7 +51,7 @@ def test_example_is_normalized_with_every_default_written_out(tmp_path):
     assert loaded.eval == {
         "dataset": "ORG/eval",
         "revision": "v1",
-        "config": "default",
+        "config": None,  # the loader reads the config holding the split (hubrerank keeps it in `reranking`)
         "split": "test",
         "at_k": 10,
     }
