@@ -11,12 +11,12 @@ published one, checked against the sha256 the Hub records for that LFS file (not
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import HubError, HubrerankError, InputError
+from hubrerank.hashing import file_sha256
 from hubrerank.refs import Ref, ResolvedRef, resolve
 from hubrerank.tolerances import reproduce_tolerances
 from hubrerank.verification import (
@@ -129,11 +129,3 @@ def compare_weights(ref: ResolvedRef, weights: Path, *, expected_identical: bool
         "identical": published == reproduced,
         "expected_identical": expected_identical,
     }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubrerank.data.sources import sha256_file
 from hubrerank.errors import InputError
+from hubrerank.hashing import file_sha256
 
 ST_MARKERS = ("modules.json", "config_sentence_transformers.json")
 
@@ -41,7 +41,7 @@ def resolve_model_source(text: str) -> ModelSource:
     weights = path / "model.safetensors"
     record: dict[str, Any] = {"path": path.resolve().name}
     if weights.is_file():
-        record["sha256"] = sha256_file(weights)
+        record["sha256"] = file_sha256(weights)
     return ModelSource(path, record)
 
 

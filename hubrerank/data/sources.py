@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hubrerank.errors import InputError
+from hubrerank.hashing import file_sha256
 
 FORMATS = ("qa", "pairs", "llamaindex", "beir", "flag")
 TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
@@ -114,21 +115,12 @@ def read_source(
     return data
 
 
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _local_provenance(path: Path) -> dict[str, Any]:
     """The name and sha256 of a file, or of every file in a folder (sha256 over sorted names and digests)."""
     if path.is_file():
-        return {"path": path.name, "sha256": sha256_file(path)}
+        return {"path": path.name, "sha256": file_sha256(path)}
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    lines = [f"{p.relative_to(path).as_posix()}\t{sha256_file(p)}" for p in files]
+    lines = [f"{p.relative_to(path).as_posix()}\t{file_sha256(p)}" for p in files]
     return {
         "path": path.resolve().name,
         "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest(),

@@ -21,6 +21,7 @@ import numpy as np
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
+from hubrerank.hashing import file_sha256
 
 Activation = Literal["model", "sigmoid", "raw"]
 # files that never change a model's scores: a new card or recorded results keep its cache entries valid
@@ -66,16 +67,10 @@ def model_identity(path: Path, sha: str | None) -> str:
     digest = hashlib.sha256()
     for file in sorted(files):
         if file.name not in _NOT_SCORING:
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0" + _file_sha256(file) + b"\0")
+            digest.update(
+                file.relative_to(path).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\0"
+            )
     return f"sha256:{digest.hexdigest()}"
-
-
-def _file_sha256(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.digest()
 
 
 def load_cross_encoder(path: Path, max_length: int | None = None, trust_remote_code: bool = False) -> Any:
