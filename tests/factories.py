@@ -13,6 +13,22 @@ COMMON_WORDS = (
     "large small new old color red blue green car train plane ship sea ocean sun moon star planet"
 )
 
+# (question, answer) pairs spelled with COMMON_WORDS, for tiny training and evaluation sets
+QA_TOPICS = [
+    ("what is the cost of a new roof", "the price of a roof is large"),
+    ("how do i paint a wood door", "paint the wood door with a green color"),
+    ("when was the first train built", "the first train was built in the year of steel"),
+    ("who is the king of the country", "the king of the country is old"),
+    ("what is the population of the city", "the city has a large population"),
+    ("how do i heat water", "heat the water with energy from the sun"),
+    ("which river is in the capital", "a large river is in the capital"),
+    ("what color is the sea", "the sea and the ocean are blue"),
+    ("who was the author of the book", "the book was by an author who died"),
+    ("when is a building permit needed", "a permit is needed for a new building"),
+    ("how large is the moon", "the moon is a small planet"),
+    ("what is a floor made of", "a floor is made of concrete or wood"),
+]
+
 
 def write_vocab(path: Path) -> Path:
     """A WordPiece vocab that can spell any lower-case ASCII text (letters, digits, punctuation)."""

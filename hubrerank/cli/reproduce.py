@@ -19,6 +19,11 @@ _REF = "REPO[@REV]"
 def _common(function: Any) -> Any:
     options = [
         click.option(
+            "--tolerance-file",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="YAML {default: x, metrics: {PATTERN: y}} with per-metric tolerances (fnmatch patterns).",
+        ),
+        click.option(
             "--json",
             "json_path",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -57,11 +62,6 @@ def _common(function: Any) -> Any:
     type=click.FloatRange(min=0),
     default=None,
     help="Allowed |measured - claimed| for every metric.  [default: 0.001]",
-)
-@click.option(
-    "--tolerance-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="YAML {default: x, metrics: {PATTERN: y}} with per-metric tolerances (fnmatch patterns).",
 )
 @_common
 def verify(
@@ -109,11 +109,6 @@ def verify(
     default=None,
     help="Allowed |measured - claimed| for every metric.  [default: exact in the same CPU environment, "
     "else 0.01 and 0.07 for NanoBEIR (docs/tolerances.md)]",
-)
-@click.option(
-    "--tolerance-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="YAML {default: x, metrics: {PATTERN: y}} with per-metric tolerances (fnmatch patterns).",
 )
 @_common
 def reproduce(

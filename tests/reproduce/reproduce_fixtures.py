@@ -14,20 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
+from factories import QA_TOPICS
 
 DATASET = "alice/repro-faq"
-TOPICS = [
-    ("what is the cost of a new roof", "the price of a roof is large"),
-    ("how do i paint a wood door", "paint the wood door with a green color"),
-    ("when was the first train built", "the first train was built in the year of steel"),
-    ("who is the king of the country", "the king of the country is old"),
-    ("what is the population of the city", "the city has a large population"),
-    ("how do i heat water", "heat the water with energy from the sun"),
-    ("which river is in the capital", "a large river is in the capital"),
-    ("what color is the sea", "the sea and the ocean are blue"),
-    ("who was the author of the book", "the book was by an author who died"),
-    ("when is a building permit needed", "a permit is needed for a new building"),
-]
+TOPICS = QA_TOPICS[:10]
 
 
 @dataclass(frozen=True)
