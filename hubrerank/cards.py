@@ -297,7 +297,7 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                     task_id=f"{result.get('config')}/{result.get('split')}/{prefix}{metric}",
                     value=result["metrics"][prefix + metric],
                     dataset_revision=result.get("revision"),
-                    notes=f"{_metric_label(prefix + metric)}; reranking the first stage's top {at_k}",
+                    notes=f"{_metric_label(prefix + metric)}; first-stage candidates reranked, cut at {at_k}",
                 )
                 for prefix in (_SETTINGS["realistic"], _SETTINGS["all_positives"])
                 for metric in headline

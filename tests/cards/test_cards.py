@@ -107,7 +107,8 @@ def test_body_sections(model_dir: Path) -> None:
         "| acme/construction-faq (test) | NDCG@10 (realistic) | 0.7011 | 0.2965 | **0.7412** | +0.0401 |"
     )
     assert summary + " +0.4447 |" in text
-    assert "101 queries (3 without a positive, counted as 0),\nreranking the first stage's top 10" in text
+    scope = "101 queries (3 without a positive, counted as 0),\nreranking each query's first-stage candidates"
+    assert scope.replace("candidates", "candidate list; MRR and NDCG are cut at 10") in text
     assert text.index("| Hit rate@5 |") < text.index("| MRR@1 |")
     # a NanoBEIR mean is named with the subsets it averages
     assert "NanoBEIR: mean over 3 subsets (msmarco, nfcorpus, nq)" in text
