@@ -4,6 +4,7 @@ Each benchmark is a script printing one JSON object (and skipping, with a reason
 is absent). Figures are ratios against the baseline each script names, measured in the same run.
 
     python benchmarks/run.py [NAME ...]     # default: all of them
+    python benchmarks/run.py --report-only  # re-render BENCHMARKS.md from benchmarks/results/
 """
 
 from __future__ import annotations
@@ -25,6 +26,55 @@ BENCHMARKS = {
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
 }
+
+
+def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
+    """(what, hubrerank, baseline, ratio) rows summarising one benchmark's JSON."""
+    if "error" in r or "skipped" in r:
+        return [(BENCHMARKS[name], "-", "-", r.get("error") or r.get("skipped"))]
+    if name == "hub_throughput":
+        return [
+            (f"push + pull {r['model_mb']} MB (upload_folder + snapshot_download)", f"{r['push_pull_s']} s",
+             f"`cp -r` {r['cp_r_s']} s", f"{r['push_pull_over_cp_ratio']}x the time of `cp -r`"),
+            ("server start-up (subprocess / in-process)",
+             f"{r['server_startup_s_subprocess']} s / {r['server_startup_s_in_process']} s", "-", "-"),
+            ("server peak RSS during push + pull", f"{r['server_peak_rss_mb']} MB", "-", "-"),
+        ]  # fmt: skip
+    if name == "data_build":
+        h, b, q = r["hubrerank"], r["baseline"], r["ratio"]
+        return [
+            (
+                "WikiQA train, 4 mined negatives: wall",
+                f"{h['wall_s']} s",
+                f"{b['wall_s']} s",
+                f"{q['wall_s']}x",
+            ),
+            ("same: CPU time", f"{h['cpu_s']} s", f"{b['cpu_s']} s", f"{q['cpu_s']}x"),
+            ("same: peak RSS", f"{h['peak_rss_mb']} MB", f"{b['peak_rss_mb']} MB", f"{q['peak_rss_mb']}x"),
+        ]
+    if name == "train_speed":
+        m = r["median_samples_per_second"]
+        return [(f"training samples/s ({r['pairs']} pairs, MiniLM)", f"{m['hubrerank']}", f"{m['script']}",
+                 f"{r['ratio_hubrerank_to_script']}x")]  # fmt: skip
+    if name == "eval_speed":
+        direct = f"evaluator {r['evaluator_direct']['pairs_per_s']} pairs/s"
+        return [
+            (f"TREC DL19 eval, cold ({r['pairs_scored']} pairs)",
+             f"{r['run_evaluations_cold']['pairs_per_s']} pairs/s", direct, f"{r['speedup_cold']}x"),
+            ("same, warm score cache", f"{r['run_evaluations_warm']['pairs_per_s']} pairs/s",
+             direct, f"{r['speedup_warm']}x"),
+            ("metrics vs evaluator / vs trec_eval (max abs diff)", f"{r['max_abs_diff_vs_evaluator']}",
+             f"{r['max_abs_diff_vs_trec_eval']:.1e}", "-"),
+        ]  # fmt: skip
+    if name == "quality":
+        return [
+            (f"TREC DL19 NDCG@10 / MRR@10 / MAP: {label}", " / ".join(str(v) for v in row.values()), "-", "-")
+            for label, row in r["rows"].items()
+        ] + [
+            (f"published NDCG@10, trained on all of MS MARCO: {model}", str(value), "-", "-")
+            for model, value in r["published_ndcg@10_msmarco_trained"].items()
+        ]
+    return []
 
 
 def machine() -> str:
@@ -51,20 +101,33 @@ def run(name: str) -> dict:
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(BENCHMARKS)
+    report_only = "--report-only" in sys.argv
+    names = [arg for arg in sys.argv[1:] if not arg.startswith("--")] or list(BENCHMARKS)
     RESULTS.mkdir(exist_ok=True)
-    for name in names:
+    for name in [] if report_only else names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         result = run(name)
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    newest = max((path.stat().st_mtime for path in RESULTS.glob("*.json")), default=time.time())
     lines = [
         "# Benchmarks",
         "",
-        f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}.",
+        f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(newest))} on {machine()}.",
         "Each figure names its baseline, measured in the same run. Raw results: `benchmarks/results/*.json`;",
         "refresh with `make bench`.",
         "",
+        "| benchmark | hubrerank | baseline | ratio |",
+        "|---|---:|---:|---:|",
     ]
+    results = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in BENCHMARKS
+               if (RESULTS / f"{name}.json").exists()}  # fmt: skip
+    for name, result in results.items():
+        lines += [
+            f"| {what} | {ours} | {base} | {ratio} |"
+            for what, ours, base, ratio in headline_rows(name, result)
+        ]
+    (RESULTS / "summary.md").write_text("\n".join(lines[6:]) + "\n")
+    lines.append("")
     for name, title in BENCHMARKS.items():
         path = RESULTS / f"{name}.json"
         if not path.exists():
