@@ -44,3 +44,14 @@ def test_python_dash_m_and_help_import_no_hf_stack() -> None:
         [sys.executable, "-m", "hubrerank", "--version"], capture_output=True, text=True, check=True
     )
     assert __version__ in version.stdout
+
+
+def test_public_api_loads_lazily() -> None:
+    code = (
+        "import sys, hubrerank; "
+        "assert not any(m in sys.modules for m in ('torch', 'datasets', 'huggingface_hub')); "
+        "names = [n for n in hubrerank.__all__ if n != '__version__']; "
+        "assert all(callable(getattr(hubrerank, n)) for n in names); print(len(names))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "15"
