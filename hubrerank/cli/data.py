@@ -85,7 +85,9 @@ def data() -> None:
     "--random-negatives", type=int, default=0, show_default=True, help="Random corpus negatives per query."
 )
 @click.option(
-    "--teacher", metavar="REPO[@REV]|DIR", help="Cross-encoder whose sigmoid scores fill a score column."
+    "--teacher",
+    metavar="REPO[@REV]|DIR",
+    help="Scores for a score column: a cross-encoder's sigmoid, or a bi-encoder's embedding similarity.",
 )
 @click.option(
     "--output-format",

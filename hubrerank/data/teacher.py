@@ -1,4 +1,10 @@
-"""Teacher scores for distillation: a cross-encoder's sigmoid score for every training pair."""
+"""Teacher scores for distillation: one score per training pair, from a cross-encoder or a bi-encoder.
+
+A cross-encoder teacher gives its sigmoid score (FlagReranker's ``normalize=True``). A bi-encoder teacher
+gives the similarity of the two embeddings by the model's own similarity function (cosine for most):
+a strong embedding model is a dense, graded signal where a handful of binary labels is not
+(docs/recipe.md, "Distilling the first stage").
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hubrerank.errors import InputError
+from hubrerank.model_kind import model_kind
 
 CHUNK = 65536  # pairs handed to predict at once, so the pair list stays bounded
 
@@ -14,15 +21,26 @@ CHUNK = 65536  # pairs handed to predict at once, so the pair list stays bounded
 def teacher_scores(
     model_path: Path, queries: list[str], passages: list[str], batch_size: int = 32
 ) -> np.ndarray:
-    """``CrossEncoder.predict`` with a sigmoid, in chunks; float32 scores aligned with the pairs."""
+    """Float32 teacher scores aligned with the (query, passage) pairs."""
+    kind = model_kind(model_path)
+    if kind == "bi-encoder":
+        return _bi_encoder_scores(model_path, queries, passages, batch_size)
+    if kind == "base":
+        raise InputError(
+            f"--teacher {model_path.name} is neither a cross-encoder nor a sentence-transformers bi-encoder "
+            "(no modules.json, no sequence-classification head); pass a trained reranker or embedding model"
+        )
+    return _cross_encoder_scores(model_path, queries, passages, batch_size)
+
+
+def _cross_encoder_scores(
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int
+) -> np.ndarray:
+    """``CrossEncoder.predict`` with a sigmoid, in chunks."""
     import torch
     from sentence_transformers import CrossEncoder
 
-    if not (model_path / "config.json").is_file():
-        raise InputError(
-            f"--teacher {model_path.name} has no config.json; pass a cross-encoder model folder or repo"
-        )
-    model = CrossEncoder(str(model_path), device="cpu" if not torch.cuda.is_available() else None)
+    model = CrossEncoder(str(model_path), device=_device())
     if model.num_labels != 1:
         raise InputError(
             f"--teacher {model_path.name} has {model.num_labels} labels; "
@@ -40,3 +58,27 @@ def teacher_scores(
         for i in range(0, len(queries), CHUNK)
     ]
     return np.concatenate(scores).astype(np.float32) if scores else np.empty(0, np.float32)
+
+
+def _bi_encoder_scores(
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int
+) -> np.ndarray:
+    """``SentenceTransformer.similarity_pairwise``; each distinct text is embedded once."""
+    from sentence_transformers import SentenceTransformer
+
+    if not queries:
+        return np.empty(0, np.float32)
+    model = SentenceTransformer(str(model_path), device=_device())
+    query_texts, query_index = np.unique(np.array(queries, dtype=object), return_inverse=True)
+    passage_texts, passage_index = np.unique(np.array(passages, dtype=object), return_inverse=True)
+    encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": False}
+    query_embeddings = model.encode_query(list(query_texts), **encode)
+    passage_embeddings = model.encode_document(list(passage_texts), **encode)
+    scores = model.similarity_pairwise(query_embeddings[query_index], passage_embeddings[passage_index])
+    return scores.cpu().numpy().astype(np.float32)
+
+
+def _device() -> str | None:
+    import torch
+
+    return None if torch.cuda.is_available() else "cpu"

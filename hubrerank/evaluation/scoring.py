@@ -11,7 +11,6 @@ or none.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
 from hubrerank.hashing import file_sha256
+from hubrerank.model_kind import model_kind, read_json
 
 Activation = Literal["model", "sigmoid", "raw"]
 # files that never change a model's scores: a new card or recorded results keep its cache entries valid
@@ -30,27 +30,18 @@ _NOT_SCORING = {"README.md", "eval_results.json", "hubrerank.yaml"}
 
 def check_cross_encoder(path: Path) -> None:
     """Raise InputError unless ``path`` holds a cross-encoder (and not a bi-encoder or a headless base)."""
-    st_config = _read_json(path / "config_sentence_transformers.json")
-    model_type = st_config.get("model_type")
-    if model_type not in (None, "CrossEncoder"):
+    kind = model_kind(path)
+    if kind == "bi-encoder":
         raise InputError(
-            f"{path} is a {model_type}, not a cross-encoder (config_sentence_transformers.json model_type); "
+            f"{path} is a SentenceTransformer, not a cross-encoder (modules.json has a Pooling module); "
             "give a reranker (CrossEncoder) model"
         )
-    modules = _read_json(path / "modules.json", default=[])
-    pooling = [module["type"] for module in modules if str(module.get("type", "")).endswith("Pooling")]
-    if pooling:
+    if kind == "base":
+        architectures = read_json(path / "config.json").get("architectures") or []
         raise InputError(
-            f"{path} is a bi-encoder (modules.json has {pooling[0]}), not a cross-encoder; "
-            "give a reranker (CrossEncoder) model"
+            f"{path} has no sequence-classification head (config.json architectures: "
+            f"{', '.join(architectures) or 'none'}); give a trained reranker, or train one first"
         )
-    if not modules:
-        architectures = _read_json(path / "config.json").get("architectures") or []
-        if not any(name.endswith("ForSequenceClassification") for name in architectures):
-            raise InputError(
-                f"{path} has no sequence-classification head (config.json architectures: "
-                f"{', '.join(architectures) or 'none'}); give a trained reranker, or train one first"
-            )
 
 
 def model_identity(path: Path, sha: str | None) -> str:
@@ -61,7 +52,7 @@ def model_identity(path: Path, sha: str | None) -> str:
     """
     if sha:
         return f"commit:{sha}"
-    modules = _read_json(path / "modules.json", default=[])
+    modules = read_json(path / "modules.json", default=[])
     folders = [path] + [path / module["path"] for module in modules if module.get("path")]
     files = {file for folder in folders if folder.is_dir() for file in folder.iterdir() if file.is_file()}
     digest = hashlib.sha256()
@@ -179,12 +170,3 @@ class Scorer:
             computed.update(scored)
         self.computed += len(items)
         return computed
-
-
-def _read_json(path: Path, default: Any = None) -> Any:
-    if not path.is_file():
-        return {} if default is None else default
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path} is not valid JSON ({error}); re-download or re-save the model") from None

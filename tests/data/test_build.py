@@ -184,6 +184,47 @@ def test_labeled_pair_teacher_score_column(tmp_path: Path, qa_csv: Path, local_c
     assert train.column_names == ["query", "passage", "label", "score"]
 
 
+def test_bi_encoder_teacher_scores_are_its_embedding_similarities(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    meta = build(
+        qa_csv,
+        tmp_path / "out",
+        "--negatives",
+        "2",
+        "--mine-model",
+        str(local_bi_encoder),
+        "--teacher",
+        str(local_bi_encoder),
+        "--test-size",
+        "2",
+        "--eval-size",
+        "0",
+    )
+    rows = tables(tmp_path / "out")["train"].to_pylist()
+    model = SentenceTransformer(str(local_bi_encoder), device="cpu")
+    expected = model.similarity_pairwise(
+        model.encode_query([r["query"] for r in rows], convert_to_tensor=True),
+        model.encode_document([r["passage"] for r in rows], convert_to_tensor=True),
+    ).tolist()
+    assert [r["score"] for r in rows] == pytest.approx(expected, abs=1e-5)
+    assert len({round(r["score"], 6) for r in rows}) > 2  # graded, not labels
+    assert meta["teacher"]["path"] == "tiny-bi-encoder"
+    assert "--teacher tiny-bi-encoder" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_teacher_without_a_scoring_head_is_refused(tmp_path: Path, qa_csv: Path) -> None:
+    from factories import build_tiny_bert_base
+
+    base = build_tiny_bert_base(tmp_path / "headless-bert")
+    result = run_cli("data", "build", str(qa_csv), "--out", str(tmp_path / "out"), "--teacher", str(base))
+    assert result.exit_code == 2
+    assert "--teacher headless-bert is neither a cross-encoder nor" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_same_source_options_and_seed_give_identical_files(
     tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -65,10 +66,26 @@ def test_bi_encoders_and_headless_models_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a SentenceTransformer, not a cross-encoder"):
         check_cross_encoder(bi_encoder)
     (bi_encoder / "config_sentence_transformers.json").unlink()  # old layout: only modules.json tells
-    with pytest.raises(InputError, match=r"is a bi-encoder \(modules.json has .*Pooling"):
+    with pytest.raises(InputError, match=r"is a SentenceTransformer, .*\(modules.json has a Pooling module"):
         check_cross_encoder(bi_encoder)
     with pytest.raises(InputError, match=r"no sequence-classification head .*BertModel"):
         check_cross_encoder(build_tiny_bert_base(tmp_path / "base"))
+
+
+def test_a_modular_cross_encoder_with_a_pooling_module_is_a_cross_encoder(tmp_path: Path) -> None:
+    """ST 6 cross-encoders may pool (Transformer, Pooling, Dense "scores"); model_type says what they are."""
+    folder = tmp_path / "pooled-reranker"
+    folder.mkdir()
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.modules.Pooling"}]
+        )
+    )
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({"model_type": "CrossEncoder"}))
+    check_cross_encoder(folder)
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({"model_type": "SparseEncoder"}))
+    with pytest.raises(InputError, match="is a SparseEncoder"):
+        check_cross_encoder(folder)
 
 
 def _no_forward_pass(*args: object, **kwargs: object) -> None:
