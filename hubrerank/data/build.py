@@ -41,6 +41,7 @@ from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
 from hubrerank.errors import InputError
+from hubrerank.model_kind import model_kind
 from hubrerank.refs import ResolvedRef
 
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -400,6 +401,15 @@ def _mining_distribution(query_indices: list[int], mined: Mined) -> dict[str, An
     return {"positive": distribution(positive), "negative": distribution(negative)}
 
 
+def _teacher_scores(teacher: ModelSource | None) -> str | None:
+    """What the score column holds, for the card: it depends on the kind of teacher."""
+    if teacher is None:
+        return None
+    if model_kind(teacher.path) == "bi-encoder":
+        return "the bi-encoder's embedding similarity"
+    return "the cross-encoder's sigmoid score"
+
+
 def _metadata(
     data: SourceData,
     options: BuildOptions,
@@ -426,6 +436,7 @@ def _metadata(
         if options.bm25 and options.mining.negatives
         else ("embedding" if options.mining.negatives else None),
         "teacher": teacher.record if teacher else None,
+        "teacher_scores": _teacher_scores(teacher),
         "seed": options.seed,
         "parameters": parameters,
         "statistics": statistics,

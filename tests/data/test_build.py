@@ -182,6 +182,7 @@ def test_labeled_pair_teacher_score_column(tmp_path: Path, qa_csv: Path, local_c
     )
     train = tables(tmp_path / "out")["train"]
     assert train.column_names == ["query", "passage", "label", "score"]
+    assert "(the cross-encoder's sigmoid score)" in (tmp_path / "out" / "README.md").read_text()
 
 
 def test_bi_encoder_teacher_scores_are_its_embedding_similarities(
@@ -212,7 +213,10 @@ def test_bi_encoder_teacher_scores_are_its_embedding_similarities(
     assert [r["score"] for r in rows] == pytest.approx(expected, abs=1e-5)
     assert len({round(r["score"], 6) for r in rows}) > 2  # graded, not labels
     assert meta["teacher"]["path"] == "tiny-bi-encoder"
-    assert "--teacher tiny-bi-encoder" in (tmp_path / "out" / "README.md").read_text()
+    assert meta["teacher_scores"] == "the bi-encoder's embedding similarity"
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "--teacher tiny-bi-encoder" in card
+    assert "(the bi-encoder's embedding similarity)" in card
 
 
 def test_teacher_without_a_scoring_head_is_refused(tmp_path: Path, qa_csv: Path) -> None:
