@@ -1,18 +1,32 @@
-"""The demo's recipe is a valid recipe (the demo itself runs real models: `make demo`, not the suite)."""
+"""The demo's recipe and the release recipe are valid and the same recipe (the demo itself runs real
+models: `make demo`, not the suite)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from hubrerank.demo import RECIPE
-from hubrerank.recipe import load_recipe
+from hubrerank.recipe import Recipe, load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def demo_recipe(tmp_path: Path, base: str, data: str) -> Recipe:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE.format(base=base, data=data))
+    return load_recipe(path)
 
 
 def test_the_demo_recipe_distils_the_teacher_scores(tmp_path: Path) -> None:
-    path = tmp_path / "recipe.yaml"
-    path.write_text(RECIPE.format(base="me/all-MiniLM-L6-v2", data="me/construction-faq-reranking"))
-    recipe = load_recipe(path)
+    recipe = demo_recipe(tmp_path, "me/all-MiniLM-L6-v2", "me/construction-faq-reranking")
     assert recipe.loss.name == "MSELoss"
     assert recipe.loss.labels[0] == "score"
     assert recipe.base_model["repo"] == "me/all-MiniLM-L6-v2"
     assert recipe.evaluation["reranking"][0]["split"] == "test"
+
+
+def test_the_release_workflow_trains_the_demo_recipe(tmp_path: Path) -> None:
+    assert "recipes/release.yaml" in (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    release = load_recipe(ROOT / "recipes" / "release.yaml")
+    demo = demo_recipe(tmp_path, "sentence-transformers/all-MiniLM-L6-v2", "ORG/construction-faq-reranking")
+    assert release.as_requested() == demo.as_requested()
