@@ -140,6 +140,9 @@ def render_model_card(
         card_data=card_data.to_yaml(),
         title=model_id.split("/")[-1],
         model_id=model_id,
+        load_id=repo_id or f"path/to/{model_dir.name}",
+        published=repo_id is not None,
+        folder=model_dir.name,
         revision=revision,
         base=base,
         train_datasets=train_datasets,
@@ -152,7 +155,7 @@ def render_model_card(
         hyperparameters=_hyperparameters(recipe),
         versions=_versions(recipe),
         log=_log_view(log, recipe),
-        reproduce_ref=f"{model_id}@{revision or '<this commit>'}",
+        reproduce_ref=f"{repo_id or 'ORG/NAME'}@{revision or '<this commit>'}",
         reports=[_report_view(report) for report in reports or []],
     )
     return ModelCard(_redact(text, model_dir))

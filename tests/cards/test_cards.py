@@ -136,6 +136,15 @@ def test_card_for_the_commit_being_made_names_no_sha(model_dir: Path) -> None:
     assert f"hubrerank reproduce {REPO}@<this commit>" in text
 
 
+def test_card_of_an_unpublished_folder_loads_the_folder(model_dir: Path) -> None:
+    text = str(render_model_card(model_dir))
+    usage = f'model = CrossEncoder("path/to/{model_dir.name}")  # this folder; it is not on the Hub yet'
+    assert usage in text
+    assert "hubrerank reproduce ORG/NAME@<this commit>" in text
+    assert f"--out {model_dir.name} --push ORG/NAME" in text
+    assert "hubrerank card" not in text
+
+
 def test_without_baselines_or_log(tmp_path: Path) -> None:
     results = {k: v for k, v in EVAL_RESULTS.items() if k != "baselines"}
     folder = write_model_dir(tmp_path / "m", eval_results=results)

@@ -19,7 +19,8 @@ def test_card_of_a_folder_is_printed(model_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith("---\n")
     assert "# faq-reranker" in result.output
-    assert "hubrerank reproduce faq-reranker@<this commit>" in result.output
+    assert "hubrerank reproduce ORG/NAME@<this commit>" in result.output
+    assert "it is not on the Hub yet" in result.output
 
 
 def test_card_of_a_folder_is_written_to_out(model_dir: Path, tmp_path: Path) -> None:
