@@ -21,7 +21,9 @@ def model_kind(path: Path) -> ModelKind:
     model_type = read_json(path / "config_sentence_transformers.json").get("model_type")
     if model_type == "CrossEncoder":
         return "cross-encoder"
-    if model_type not in (None, "SentenceTransformer"):
+    if model_type == "SentenceTransformer":
+        return "bi-encoder"
+    if model_type is not None:
         raise InputError(
             f"{path} is a {model_type} (config_sentence_transformers.json model_type); "
             "give a cross-encoder or a bi-encoder (SentenceTransformer)"

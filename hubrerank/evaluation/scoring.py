@@ -33,7 +33,7 @@ def check_cross_encoder(path: Path) -> None:
     kind = model_kind(path)
     if kind == "bi-encoder":
         raise InputError(
-            f"{path} is a SentenceTransformer, not a cross-encoder (modules.json has a Pooling module); "
+            f"{path} is a SentenceTransformer (bi-encoder), not a cross-encoder; "
             "give a reranker (CrossEncoder) model"
         )
     if kind == "base":

@@ -73,7 +73,7 @@ def test_one_model_writes_eval_results_and_a_second_run_is_served_by_the_cache(
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("bi-encoder", "is a SentenceTransformer, not a cross-encoder"),
+        ("bi-encoder", "is a SentenceTransformer (bi-encoder), not a cross-encoder"),
         ("pairs", "not in reranking form: missing column(s) positive, documents (or negative)"),
         ("split", "has no split 'dev'; it has test (--split)"),
         ("nanobeir", "is not a NanoBEIR dataset: it lacks the config(s) bm25"),
