@@ -33,7 +33,12 @@ from hubrerank.data.mining import (
     mine_with_model,
     random_negatives,
 )
-from hubrerank.data.models import ModelSource, require_sentence_transformer, resolve_model_source
+from hubrerank.data.models import (
+    ModelSource,
+    model_device,
+    require_sentence_transformer,
+    resolve_model_source,
+)
 from hubrerank.data.normalize import Collection, normalize
 from hubrerank.data.retrieval import Bm25Index, encode
 from hubrerank.data.sources import ColumnHints, SourceData, read_source
@@ -243,13 +248,7 @@ def _load_encoder(model: ModelSource) -> Any:
     from sentence_transformers import SentenceTransformer
 
     require_sentence_transformer(model, "--mine-model")
-    return SentenceTransformer(str(model.path), device="cpu" if not _cuda() else None)
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    return SentenceTransformer(str(model.path), device=model_device())
 
 
 def _judged(collection: Collection, threshold: float) -> tuple[dict[int, list[int]], dict[int, list[int]]]:

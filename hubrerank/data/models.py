@@ -1,4 +1,4 @@
-"""Models a build uses (mining bi-encoder, teacher cross-encoder): where they are and what to record.
+"""Models a build uses (mining bi-encoder, teacher cross- or bi-encoder): where they are and what to record.
 
 A Hub reference is pinned to its commit sha (hubrerank.hub.resolve_model); a local folder is recorded by its
 name and the sha256 of its model.safetensors, never by its absolute path.
@@ -52,3 +52,10 @@ def require_sentence_transformer(model: ModelSource, option: str) -> None:
             f"{option} {model.ref} is not a sentence-transformers model (no {' or '.join(ST_MARKERS)}); "
             "pass a bi-encoder saved with SentenceTransformer.save, or use --bm25"
         )
+
+
+def model_device() -> str | None:
+    """Where a build runs its models: ``cpu`` unless CUDA is there (then sentence-transformers picks)."""
+    import torch
+
+    return None if torch.cuda.is_available() else "cpu"

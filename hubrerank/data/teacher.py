@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hubrerank.data.models import model_device
 from hubrerank.errors import InputError
 from hubrerank.model_kind import model_kind
 
@@ -40,7 +41,7 @@ def _cross_encoder_scores(
     import torch
     from sentence_transformers import CrossEncoder
 
-    model = CrossEncoder(str(model_path), device=_device())
+    model = CrossEncoder(str(model_path), device=model_device())
     if model.num_labels != 1:
         raise InputError(
             f"--teacher {model_path.name} has {model.num_labels} labels; "
@@ -68,7 +69,7 @@ def _bi_encoder_scores(
 
     if not queries:
         return np.empty(0, np.float32)
-    model = SentenceTransformer(str(model_path), device=_device())
+    model = SentenceTransformer(str(model_path), device=model_device())
     query_texts, query_index = np.unique(np.array(queries, dtype=object), return_inverse=True)
     passage_texts, passage_index = np.unique(np.array(passages, dtype=object), return_inverse=True)
     encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": False}
@@ -76,9 +77,3 @@ def _bi_encoder_scores(
     passage_embeddings = model.encode_document(list(passage_texts), **encode)
     scores = model.similarity_pairwise(query_embeddings[query_index], passage_embeddings[passage_index])
     return scores.cpu().numpy().astype(np.float32)
-
-
-def _device() -> str | None:
-    import torch
-
-    return None if torch.cuda.is_available() else "cpu"
