@@ -370,6 +370,9 @@ def _train_datasets(recipe: dict) -> list[dict[str, Any]]:
     for entry in train if isinstance(train, list) else [train]:
         repo, sha = entry["dataset"], entry.get("revision")
         details = ", ".join(f"{key} `{entry[key]}`" for key in ("config", "split") if key in entry)
+        if "label_column" in entry or "label_scale" in entry:
+            scale = f" × {entry['label_scale']:g}" if "label_scale" in entry else ""
+            details += f", labels `{entry.get('label_column', 'default')}`{scale}"
         out.append({"id": repo, "revision": sha, "link": _link("dataset", repo, sha), "details": details})
     return out
 

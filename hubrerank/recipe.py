@@ -301,6 +301,7 @@ def validate(document: Any, source: str) -> Recipe:
     document["loss"]["name"] = info.name
     _check_loss_params(info, document["loss"]["params"], source)
     _check_labels(info, document["model"]["num_labels"], source)
+    _check_label_columns(info, document["train"], source)
     _check_args(document["args"], source)
     recipe = Recipe(source, document)
     recipe.training_arguments()
@@ -397,7 +398,7 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
         "seed": document.get("seed", DEFAULT_SEED),
         "base_model": {"repo": document["base_model"]["repo"], **_revision(document["base_model"])},
         "model": {"max_length": None, "num_labels": 1, **document.get("model", {})},
-        "train": [_dataset(node, "train") for node in (train if isinstance(train, list) else [train])],
+        "train": [_train_dataset(node) for node in (train if isinstance(train, list) else [train])],
     }
     if "eval" in document:
         normalized["eval"] = _dataset(document["eval"], "test", config=None, at_k=10)
@@ -431,6 +432,13 @@ def _revision(node: Mapping[str, Any]) -> dict[str, str]:
     if "requested" in node:
         revision["requested"] = node["requested"]
     return revision
+
+
+def _train_dataset(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A training dataset reference; ``label_column`` and ``label_scale`` only when the recipe sets them."""
+    normalized = _dataset(node, "train")
+    normalized.update({key: node[key] for key in ("label_column", "label_scale") if key in node})
+    return normalized
 
 
 def _dataset(
@@ -489,6 +497,19 @@ def _check_labels(info: LossInfo, num_labels: int, source: str) -> None:
         raise RecipeError(
             f"{source}: model.num_labels must be 1 for {info.name} (one relevance score per pair)"
         )
+
+
+def _check_label_columns(info: LossInfo, train: list[dict[str, Any]], source: str) -> None:
+    for i, node in enumerate(train):
+        chosen = [key for key in ("label_column", "label_scale") if key in node]
+        if chosen and not info.labels:
+            raise RecipeError(f"{source}: train[{i}].{chosen[0]}: {info.name} trains on no label column")
+        column = node.get("label_column")
+        if column is not None and column not in info.labels:
+            raise RecipeError(
+                f"{source}: train[{i}].label_column: {info.name} takes its labels from "
+                f"{' or '.join(info.labels)}, not {column!r}"
+            )
 
 
 def _check_args(args: Mapping[str, Any], source: str) -> None:

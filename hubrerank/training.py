@@ -154,10 +154,15 @@ def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
     datasets = {}
     for node in recipe.train:
         dataset = load_split(node)
-        columns = training_columns(dataset, recipe.loss, _describe(node, "train dataset"))
+        columns = training_columns(
+            dataset, recipe.loss, _describe(node, "train dataset"), node.get("label_column")
+        )
+        dataset = dataset.select_columns(columns)
+        if "label_scale" in node:
+            dataset = scale_labels(dataset, columns[-1], node["label_scale"])
         name = f"{node['dataset'].rsplit('/', 1)[-1]}-{node['split']}"
         name = name if name not in datasets else f"{name}-{len(datasets)}"
-        datasets[name] = dataset.select_columns(columns)
+        datasets[name] = dataset
     return next(iter(datasets.values())) if len(datasets) == 1 else datasets
 
 
@@ -185,8 +190,30 @@ def load_split(node: Mapping[str, Any]) -> Dataset:
         raise InputError(f"cannot load {_describe(node, 'dataset')}: {reason}") from None
 
 
-def training_columns(dataset: Dataset, loss: LossInfo, where: str) -> list[str]:
-    """The columns ``loss`` takes from ``dataset``, inputs first (positionally), then its label column.
+def scale_labels(dataset: Dataset, column: str, scale: float) -> Dataset:
+    """``column`` (numbers or lists of numbers) multiplied by ``scale``.
+
+    A listwise loss takes the softmax of its labels: a teacher's cosine similarities (between 0 and
+    1) make an almost flat target unless scaled, e.g. by the 20 all-MiniLM-L6-v2 was trained with.
+    """
+    import pyarrow.compute as pc
+    from datasets import Dataset
+
+    table = dataset.data.table
+    values = table.column(column)
+    if values.type.num_fields:  # a list column: scale the child values, keep the offsets
+        combined = values.combine_chunks()
+        scaled = combined.from_arrays(combined.offsets, pc.multiply(combined.values, scale))
+    else:
+        scaled = pc.multiply(values, scale)
+    return Dataset(table.set_column(table.schema.get_field_index(column), column, scaled))
+
+
+def training_columns(
+    dataset: Dataset, loss: LossInfo, where: str, label_column: str | None = None
+) -> list[str]:
+    """The columns ``loss`` takes from ``dataset``, inputs first (positionally), then its label column
+    (``label_column`` when given, else the first of the loss's label columns the dataset has).
 
     Raise InputError saying how to rebuild the data when the dataset is not in the loss's form.
     """
@@ -203,7 +230,8 @@ def training_columns(dataset: Dataset, loss: LossInfo, where: str) -> list[str]:
         inputs = ["query", "positive", *(negatives or (["negative"] if "negative" in features else []))]
     else:
         inputs = ["query", "documents"]
-    label = next((name for name in loss.labels if name in features), None)
+    wanted_labels = (label_column,) if label_column else loss.labels
+    label = next((name for name in wanted_labels if name in features), None)
 
     def is_text(name: str) -> bool:
         feature = features.get(name)
@@ -214,8 +242,13 @@ def training_columns(dataset: Dataset, loss: LossInfo, where: str) -> list[str]:
         return isinstance(inner, Value) and inner.dtype in ("string", "large_string")
 
     fits = all(is_text_list(name) if name == "documents" else is_text(name) for name in inputs)
+    if fits and label is None and label_column in ("score", "scores"):
+        raise InputError(
+            f"{where} has no {label_column} column (the recipe's label_column); rebuild it with "
+            f"`hubrerank data build ... --teacher MODEL --output-format {loss.form}`"
+        )
     if not fits or (loss.labels and label is None):
-        wanted = FORM_COLUMNS[loss.form] + (f" + {'|'.join(loss.labels)}" if loss.labels else "")
+        wanted = FORM_COLUMNS[loss.form] + (f" + {'|'.join(wanted_labels)}" if loss.labels else "")
         raise InputError(
             f"{where} has columns {', '.join(dataset.column_names)}, but {loss.name} trains on the "
             f"{loss.form} form ({wanted}); rebuild it with "

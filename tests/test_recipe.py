@@ -208,6 +208,15 @@ def test_loss_aliases(name, canonical):
             "respect_input_order must be true or false",
         ),
         (["loss={name: CE}"], "model.num_labels must be 2 or more for CrossEntropyLoss"),
+        (
+            ["loss={name: ListNet}", "train.label_column=label"],
+            "train[0].label_column: ListNetLoss takes its labels from labels or scores, not 'label'",
+        ),
+        (
+            ["loss={name: MNRL}", "train.label_scale=20"],
+            "train[0].label_scale: MultipleNegativesRankingLoss trains on no label column",
+        ),
+        (["train.label_scale=0"], "train.label_scale: 0 is less than or equal to the minimum of 0"),
         (["loss={name: MSE}", "model.num_labels=3"], "model.num_labels must be 1 for MSELoss"),
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 
 from hubrerank.errors import InputError
 from hubrerank.recipe import find_loss
-from hubrerank.training import training_columns
+from hubrerank.training import scale_labels, training_columns
 
 
 def _dataset(**columns):
@@ -42,6 +42,32 @@ def test_labeled_lists_need_a_list_of_texts():
     assert training_columns(lists, find_loss("ListNet"), "d") == ["query", "documents", "labels"]
     with pytest.raises(InputError, match="labeled-list form"):
         training_columns(_dataset(query="q", documents="a", labels=[1.0]), find_loss("ListNet"), "d")
+
+
+def test_a_recipe_label_column_overrides_the_loss_preference():
+    lists = _dataset(query="q", documents=["a", "b"], labels=[1.0, 0.0], scores=[0.9, 0.1])
+
+    assert training_columns(lists, find_loss("ListNet"), "d", "scores") == ["query", "documents", "scores"]
+    with pytest.raises(InputError) as error:
+        training_columns(
+            _dataset(query="q", documents=["a"], labels=[1.0]), find_loss("ListNet"), "d", "scores"
+        )
+    assert str(error.value) == (
+        "d has no scores column (the recipe's label_column); rebuild it with "
+        "`hubrerank data build ... --teacher MODEL --output-format labeled-list`"
+    )
+
+
+def test_scale_labels_multiplies_numbers_and_lists_of_numbers():
+    from datasets import Dataset
+
+    data = Dataset.from_dict({"query": ["q", "r"], "scores": [[0.5, 0.25], [1.0]], "score": [0.5, 0.1]})
+
+    scaled = scale_labels(scale_labels(data, "scores", 20), "score", 4)
+
+    assert scaled["scores"] == [[10.0, 5.0], [20.0]]
+    assert scaled["score"] == [2.0, 0.4]
+    assert scaled["query"] == ["q", "r"]
 
 
 def test_refusal_names_dataset_columns_form_and_rebuild_command():

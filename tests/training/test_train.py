@@ -80,6 +80,28 @@ def test_losses_train_on_their_data_form(hub, tiny_cross_encoder, tmp_path, form
     assert weights_sha256(out) != weights_sha256(tiny_cross_encoder.path)
 
 
+def test_listwise_distillation_trains_on_scaled_teacher_scores(hub, tiny_cross_encoder, tmp_path):
+    repos = training_repos()
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, repos, form="lists", loss={"name": "ListNet"})
+    document = yaml.safe_load(recipe.read_text())
+    document["train"] |= {"label_column": "scores", "label_scale": 20}
+    recipe.write_text(yaml.safe_dump(document))
+    flat = tmp_path / "flat.yaml"
+    document["train"]["label_scale"] = 1e-9  # a flat target: almost nothing to learn
+    flat.write_text(yaml.safe_dump(document))
+
+    result = run_cli("train", str(recipe), "--out", str(tmp_path / "out"))
+    flat_result = run_cli("train", str(flat), "--out", str(tmp_path / "flat"))
+
+    assert result.exit_code == 0, result.output
+    assert flat_result.exit_code == 0, flat_result.output
+    record = yaml.safe_load((tmp_path / "out" / "hubrerank.yaml").read_text())
+    assert record["train"][0]["label_column"] == "scores"
+    assert record["train"][0]["label_scale"] == 20
+    assert "split `train`, labels `scores` × 20)" in (tmp_path / "out" / "README.md").read_text()
+    assert weights_sha256(tmp_path / "out") != weights_sha256(tmp_path / "flat")
+
+
 def test_causal_lm_reranker_trains_and_evaluates(hub, tmp_path):
     folder = build_tiny_causal_lm(tmp_path / "tiny-llm")
     sha = push_folder("alice/tiny-llm", folder)

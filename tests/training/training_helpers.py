@@ -42,7 +42,12 @@ def dataset_rows() -> dict[str, list[dict[str, Any]]]:
             | {"scores": scores}
         )
         lists.append(
-            {"query": query, "documents": [positive, *negatives], "labels": [1.0] + [0.0] * NEGATIVES}
+            {
+                "query": query,
+                "documents": [positive, *negatives],
+                "labels": [1.0] + [0.0] * NEGATIVES,
+                "scores": scores,
+            }
         )
         reranking.append(
             {
