@@ -80,6 +80,11 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
 )
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @click.option(
+    "--fuse-first-stage",
+    is_flag=True,
+    help="Add a row per model: its order fused with the first stage's by reciprocal rank fusion (k=60).",
+)
+@click.option(
     "--first-stage-name",
     default="first stage",
     show_default=True,
@@ -102,6 +107,7 @@ def eval_command(
     max_length: int | None,
     no_cache: bool,
     bm25: bool,
+    fuse_first_stage: bool,
     first_stage_name: str,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
@@ -111,6 +117,7 @@ def eval_command(
     stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers.
     """
     from hubrerank.evaluation import ScoreCache, Scorer, evaluate_model, load_reranking_data, results_document
+    from hubrerank.evaluation.fusion import check_fusable, evaluate_fused, fusion_label
     from hubrerank.evaluation.nanobeir import nanobeir_folder, resolve_nanobeir
     from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text, tables
     from hubrerank.evaluation.samples import resolve_data
@@ -119,11 +126,15 @@ def eval_command(
 
     if not data_refs and nanobeir is None:
         raise click.UsageError("give --data REF and/or --nanobeir [DATASET_ID[@REV]]")
+    if fuse_first_stage and not data_refs:
+        raise click.UsageError("--fuse-first-stage needs --data REF (reranking data with a first stage)")
     _quiet_loaders()
     plan: dict = {"reranking": []}
     for ref in data_refs:
         dataset, revision = resolve_data(ref)
-        load_reranking_data(dataset, revision, config=config, split=split)  # fail before any scoring
+        data = load_reranking_data(dataset, revision, config=config, split=split)  # fail before scoring
+        if fuse_first_stage:
+            check_fusable(data)
         plan["reranking"].append(
             {"dataset": dataset, "revision": revision, "config": config, "split": split, "at_k": at_k}
         )
@@ -144,6 +155,8 @@ def eval_command(
         check_cross_encoder(path)
         resolved.append((text, ref, path))
     cache = None if no_cache else ScoreCache()
+    if no_cache and fuse_first_stage:  # a cache that lives as long as this command: fusion scores once
+        cache = ScoreCache(Path(":memory:"))
     evaluations = []
     for text, ref, path in resolved:
         click.echo(f"Evaluating {text} ...", err=True)
@@ -159,6 +172,9 @@ def eval_command(
         click.echo(f"  {scorer.computed} pairs scored, {scorer.reused} from the cache", err=True)
         document = results_document(results, ref.repo_id if ref else None, ref.sha if ref else None)
         evaluations.append((text, document))
+        if fuse_first_stage:
+            fused = results_document(evaluate_fused(scorer, plan), None, None)
+            evaluations.append((fusion_label(text, first_stage_name), fused))
     if bm25 and plan["reranking"]:
         from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
 
