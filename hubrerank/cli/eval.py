@@ -205,6 +205,11 @@ def eval_command(
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=None, help="Truncate pairs to this many tokens."
 )
+@click.option(
+    "--fuse-first-stage",
+    is_flag=True,
+    help="Rank by the reciprocal rank fusion (k=60) of the scores and the order the documents came in.",
+)
 def rerank(
     model: str,
     query: str,
@@ -214,13 +219,19 @@ def rerank(
     raw: bool,
     as_json: bool,
     max_length: int | None,
+    fuse_first_stage: bool,
 ) -> None:
     """Score DOCUMENTS against a query with a cross-encoder and print them best first.
 
     Scores are sigmoid-normalised logits, as FlagReranker.compute_score(normalize=True) and
-    LlamaIndex's SentenceTransformerRerank give them; --raw prints the logits.
+    LlamaIndex's SentenceTransformerRerank give them; --raw prints the logits. With
+    --fuse-first-stage the documents are taken as a first stage's ranking, best first, and the order
+    printed is the fusion of both (the scores shown stay the model's).
     """
+    import numpy as np
+
     from hubrerank.evaluation import Scorer
+    from hubrerank.evaluation.fusion import rrf_order
     from hubrerank.hub import resolve_model
 
     if bool(docs) == bool(docs_file):
@@ -230,7 +241,10 @@ def rerank(
     ref, path = resolve_model(model)
     scorer = Scorer(path, ref.sha if ref else None, max_length=max_length)
     scores = scorer.scores([(query, document) for document in documents], "raw" if raw else "sigmoid")
-    order = sorted(range(len(documents)), key=lambda i: -float(scores[i]))[:top_k]
+    if fuse_first_stage:
+        order = [int(i) for i in rrf_order(scores, np.arange(1, len(documents) + 1))][:top_k]
+    else:
+        order = sorted(range(len(documents)), key=lambda i: -float(scores[i]))[:top_k]
     ranked = [
         {"rank": rank, "index": i, "score": float(scores[i]), "text": documents[i]}
         for rank, i in enumerate(order, start=1)

@@ -29,6 +29,16 @@ def fusion_label(model_label: str, first_stage_name: str) -> str:
     return f"{model_label} + {first_stage_name} (RRF)"
 
 
+def rrf_order(scores: np.ndarray, stage_rank: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """Indices of one query's documents, best first, by the RRF of the reranker's ``scores`` and the
+    first stage's ranks (from 1); ties, in either order, go to the better first-stage rank."""
+    order = np.lexsort((stage_rank, -np.asarray(scores, dtype=np.float64)))
+    model_rank = np.empty(len(order), dtype=np.float64)
+    model_rank[order] = np.arange(1, len(order) + 1)
+    rrf = 1 / (k + model_rank) + 1 / (k + np.asarray(stage_rank, dtype=np.float64))
+    return np.lexsort((stage_rank, -rrf))
+
+
 def rrf_score_function(rows: Sequence[RerankingRow], score: ScoreFunction, k: int = RRF_K) -> ScoreFunction:
     """A score function ranking each query's pairs by the RRF of ``score``'s order and the first-stage
     order of ``rows`` (their ``documents``); the values are positions (higher is better), not RRF sums."""
@@ -44,14 +54,10 @@ def rrf_score_function(rows: Sequence[RerankingRow], score: ScoreFunction, k: in
             ranks = first_stage[query]
             after_list = len(ranks) + 1
             stage_rank = np.array([ranks.get(pairs[i][1], after_list) for i in indices], dtype=np.float64)
-            # the reranker's order, ties broken by the first stage's
-            order = np.lexsort((stage_rank, -model_scores[indices]))
-            model_rank = np.empty(len(indices), dtype=np.float64)
-            model_rank[order] = np.arange(1, len(indices) + 1)
-            rrf = 1 / (k + model_rank) + 1 / (k + stage_rank)
             # returned as a descending position, so equal RRF scores keep the first-stage order
-            fused_order = np.lexsort((stage_rank, -rrf))
-            out[np.asarray(indices)[fused_order]] = np.arange(len(indices), 0, -1)
+            out[np.asarray(indices)[rrf_order(model_scores[indices], stage_rank, k)]] = np.arange(
+                len(indices), 0, -1
+            )
         return out
 
     return fused

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import HubModel, run_cli
 
-from hubrerank.evaluation.fusion import rrf_score_function
+from hubrerank.evaluation.fusion import rrf_order, rrf_score_function
 from hubrerank.evaluation.metrics import evaluate_rows
 from hubrerank.evaluation.samples import RerankingRow
 
@@ -85,3 +85,19 @@ def test_fusion_without_reranking_data_is_a_usage_error(tiny_cross_encoder: HubM
     result = run_cli("eval", tiny_cross_encoder.ref, "--nanobeir", "--fuse-first-stage")
     assert result.exit_code == 2
     assert "--fuse-first-stage needs --data REF" in result.output
+
+
+def test_rerank_fuses_with_the_order_the_documents_came_in(tiny_cross_encoder: HubModel) -> None:
+    query = "what is the cost of a new roof"
+    docs = ["the price of a roof", "a king was born", "blue sea", "roof tiles are red", "a new door"]
+    options = ["rerank", tiny_cross_encoder.ref, "-q", query, *[f"--doc={d}" for d in docs], "--json"]
+    plain = json.loads(run_cli(*options).stdout)
+    fused = json.loads(run_cli(*options, "--fuse-first-stage").stdout)
+
+    scores = np.array([next(item["score"] for item in plain if item["index"] == i) for i in range(len(docs))])
+    expected = [int(i) for i in rrf_order(scores, np.arange(1, len(docs) + 1))]
+    assert [item["index"] for item in fused] == expected
+    assert expected != [item["index"] for item in plain]  # the first stage's order changed something
+    assert sorted((item["index"], item["score"]) for item in fused) == sorted(
+        (item["index"], item["score"]) for item in plain
+    )
