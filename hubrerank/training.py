@@ -478,7 +478,8 @@ def _write_outputs(out: Path, record: dict, results: dict, log_history: list[dic
 
 
 def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef:
-    """Publish the model folder to ``repo_id`` in one commit, with the card rendered for that repo."""
+    """Publish the model folder to ``repo_id`` in one commit, with the card rendered for that repo, and
+    keep that card in the folder."""
     from hubrerank.cards import card_files
     from hubrerank.hub import publish
 
@@ -488,6 +489,7 @@ def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef
     files.update(card_files(out, repo_id))
     name = yaml.safe_load((out / RECORD_FILE).read_text(encoding="utf-8"))["name"]
     ref = publish(repo_id, files, message=f"hubrerank train {name}")
+    (out / "README.md").write_bytes(files["README.md"])  # the folder's card now names its repo
     say(f"{repo_id}@{ref.sha}")
     return ref
 

@@ -44,6 +44,7 @@ def test_push_publishes_one_commit_that_scores_like_the_local_model(hub, tiny_cr
     assert commits[0] == sha and len(commits) == 2  # the repo's initial commit, then the model in one
     readme = Path(hf_hub_download("alice/tiny-trained", "README.md", revision=sha)).read_text()
     assert 'CrossEncoder("alice/tiny-trained")' in readme
+    assert (out / "README.md").read_text() == readme  # the folder keeps the card it published
     pushed = CrossEncoder("alice/tiny-trained", revision=sha)
     np.testing.assert_array_equal(pushed.predict(PAIRS), CrossEncoder(str(out)).predict(PAIRS))
 
