@@ -9,8 +9,8 @@
    (ListNetLoss on the teacher's similarities x 20, the scale MiniLM was trained with: binary labels
    alone leave the new head on its plateau here); push with its card;
 4. ``hubrerank eval``: the fine-tune against the untrained MiniLM cross-encoder, the bi-encoder's own
-   ranking and BM25, and each model fused with the bi-encoder's ranking (reciprocal rank fusion);
-   printed, and saved as Markdown and PNG;
+   ranking and BM25, and each cross-encoder's scores mixed with the bi-encoder's (``--fuse-with``:
+   0.3 x the reranker's z-scores + 0.7 x the first stage's); printed, and saved as Markdown and PNG;
 5. ``hubrerank verify`` and ``hubrerank reproduce`` on the pushed repo.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.
@@ -150,7 +150,7 @@ def run(work: Path) -> None:
     _, base_dir = resolve_model(base)
     untrained = _untrained_cross_encoder(base_dir, work / "untrained-cross-encoder")
     _run(
-        "eval", model, str(untrained), "--data", data, "--split", "test", "--bm25", "--fuse-first-stage",
+        "eval", model, str(untrained), "--data", data, "--split", "test", "--bm25", "--fuse-with", base,
         "--first-stage-name", "MiniLM bi-encoder", "--markdown", str(work / "comparison.md"),
         "--plot", str(work / "comparison.png"), "--json", str(work / "comparison.json"),
     )  # fmt: skip

@@ -85,6 +85,19 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
     help="Add a row per model: its order fused with the first stage's by reciprocal rank fusion (k=60).",
 )
 @click.option(
+    "--fuse-with",
+    metavar="MODEL[@REV]",
+    help="Add a row per model: its scores mixed with this model's (a bi-encoder's similarity, e.g. the "
+    "first stage's, or a cross-encoder's), each z-normalised per query.",
+)
+@click.option(
+    "--fusion-weight",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.3,
+    show_default=True,
+    help="--fuse-with: the weight of the evaluated model (the other gets 1 - weight).",
+)
+@click.option(
     "--first-stage-name",
     default="first stage",
     show_default=True,
@@ -108,6 +121,8 @@ def eval_command(
     no_cache: bool,
     bm25: bool,
     fuse_first_stage: bool,
+    fuse_with: str | None,
+    fusion_weight: float,
     first_stage_name: str,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
@@ -117,7 +132,15 @@ def eval_command(
     stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers.
     """
     from hubrerank.evaluation import ScoreCache, Scorer, evaluate_model, load_reranking_data, results_document
-    from hubrerank.evaluation.fusion import check_fusable, evaluate_fused, fusion_label
+    from hubrerank.evaluation.fusion import (
+        check_fusable,
+        check_scoring_model,
+        evaluate_fused,
+        evaluate_mixed,
+        fusion_label,
+        mix_label,
+        model_score_function,
+    )
     from hubrerank.evaluation.nanobeir import nanobeir_folder, resolve_nanobeir
     from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text, tables
     from hubrerank.evaluation.samples import resolve_data
@@ -126,8 +149,9 @@ def eval_command(
 
     if not data_refs and nanobeir is None:
         raise click.UsageError("give --data REF and/or --nanobeir [DATASET_ID[@REV]]")
-    if fuse_first_stage and not data_refs:
-        raise click.UsageError("--fuse-first-stage needs --data REF (reranking data with a first stage)")
+    for flag, given in (("--fuse-first-stage", fuse_first_stage), ("--fuse-with", fuse_with)):
+        if given and not data_refs:
+            raise click.UsageError(f"{flag} needs --data REF (reranking data)")
     _quiet_loaders()
     plan: dict = {"reranking": []}
     for ref in data_refs:
@@ -154,8 +178,13 @@ def eval_command(
         ref, path = resolve_model(text)
         check_cross_encoder(path)
         resolved.append((text, ref, path))
+    other = None
+    if fuse_with:
+        _, other_path = resolve_model(fuse_with)
+        check_scoring_model(other_path, f"--fuse-with {fuse_with}")
+        other = model_score_function(other_path, batch_size)
     cache = None if no_cache else ScoreCache()
-    if no_cache and fuse_first_stage:  # a cache that lives as long as this command: fusion scores once
+    if no_cache and (fuse_first_stage or fuse_with):  # a cache for this command: fusion scores once
         cache = ScoreCache(Path(":memory:"))
     evaluations = []
     for text, ref, path in resolved:
@@ -175,6 +204,9 @@ def eval_command(
         if fuse_first_stage:
             fused = results_document(evaluate_fused(scorer, plan), None, None)
             evaluations.append((fusion_label(text, first_stage_name), fused))
+        if other is not None:
+            mixed = results_document(evaluate_mixed(scorer, plan, other, fusion_weight), None, None)
+            evaluations.append((mix_label(text, fuse_with, fusion_weight), mixed))
     if bm25 and plan["reranking"]:
         from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from hubrerank.evaluation.metrics import Pair, ScoreFunction, evaluate_rows
-from hubrerank.evaluation.samples import RerankingRow, load_reranking_data
+from hubrerank.evaluation.metrics import Pair, ScoreFunction
+from hubrerank.evaluation.samples import RerankingRow
 
 BM25_LABEL = "BM25"
 
@@ -42,13 +42,6 @@ def bm25_score_function(rows: Sequence[RerankingRow], language: str = "en") -> S
 def evaluate_bm25(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`~hubrerank.evaluation.run_evaluations` with BM25 as the reranker,
     for the plan's reranking tasks (NanoBEIR already reports its BM25 order as ``base_``)."""
-    from hubrerank.evaluation.plan import check_plan, reranking_result
+    from hubrerank.evaluation.plan import evaluate_reranking_with
 
-    results = []
-    for task in check_plan(plan).get("reranking", []):
-        data = load_reranking_data(
-            task["dataset"], task["revision"], config=task["config"], split=task["split"]
-        )
-        outcome = evaluate_rows(data.rows, bm25_score_function(data.rows), task["at_k"])
-        results.append(reranking_result(task, data, outcome))
-    return results
+    return evaluate_reranking_with(plan, lambda data: bm25_score_function(data.rows))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hubrerank import __version__
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
-from hubrerank.evaluation.metrics import RerankingOutcome, evaluate_rows
+from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, evaluate_nanobeir
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
@@ -120,6 +120,22 @@ def evaluate_model(
         )
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
+    return results
+
+
+def evaluate_reranking_with(
+    plan: Mapping[str, Any],
+    score_for: Callable[[RerankingData], ScoreFunction],
+) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`run_evaluations` for the plan's reranking tasks, each scored by
+    ``score_for(data)`` (a baseline or a fusion that is not one loaded model: BM25, RRF, ...)."""
+    results = []
+    for task in check_plan(plan).get("reranking", []):
+        data = load_reranking_data(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate_rows(data.rows, score_for(data), task["at_k"])
+        results.append(reranking_result(task, data, outcome))
     return results
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import HubModel, run_cli
 
-from hubrerank.evaluation.fusion import rrf_order, rrf_score_function
+from hubrerank.evaluation.fusion import mix_score_function, rrf_order, rrf_score_function
 from hubrerank.evaluation.metrics import evaluate_rows
 from hubrerank.evaluation.samples import RerankingRow
 
@@ -101,3 +101,48 @@ def test_rerank_fuses_with_the_order_the_documents_came_in(tiny_cross_encoder: H
     assert sorted((item["index"], item["score"]) for item in fused) == sorted(
         (item["index"], item["score"]) for item in plain
     )
+
+
+def test_a_score_mix_weights_per_query_z_scores() -> None:
+    pairs = [("q", "a"), ("q", "b"), ("q", "c"), ("r", "a"), ("r", "b")]
+    ours = {("q", "a"): 1.0, ("q", "b"): 2.0, ("q", "c"): 3.0, ("r", "a"): 5.0, ("r", "b"): 5.0}
+    theirs = {("q", "a"): 0.9, ("q", "b"): 0.1, ("q", "c"): 0.5, ("r", "a"): 0.2, ("r", "b"): 0.4}
+    mixed = mix_score_function(
+        lambda ps: np.array([ours[p] for p in ps]), lambda ps: np.array([theirs[p] for p in ps]), 0.25
+    )(pairs)
+    z = np.sqrt(1.5)  # the z-scores of (1, 2, 3) and of (0.9, 0.1, 0.5) are +-sqrt(1.5) and 0
+    expected_q = 0.25 * np.array([-z, 0, z]) + 0.75 * np.array([z, -z, 0])
+    np.testing.assert_allclose(mixed[:3], expected_q)
+    np.testing.assert_allclose(mixed[3:], 0.75 * np.array([-1.0, 1.0]))  # our constant scores add nothing
+
+
+def test_eval_mixes_each_model_with_another_models_scores(
+    tiny_cross_encoder: HubModel, tiny_bi_encoder: HubModel, reranking_repo: tuple[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "mixed.json"
+    result = run_cli(
+        "eval", tiny_cross_encoder.ref, "--data", "@".join(reranking_repo),
+        "--fuse-with", tiny_bi_encoder.ref, "--fusion-weight", "0.4", "--json", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    models = json.loads(out.read_text())["models"]
+    label = f"{tiny_cross_encoder.ref} + {tiny_bi_encoder.ref} (z-scores, 0.4:0.6)"
+    assert [entry["label"] for entry in models] == [tiny_cross_encoder.ref, label]
+    assert models[1]["results"][0]["metrics"] != models[0]["results"][0]["metrics"]
+
+
+def test_fuse_with_a_model_that_scores_nothing_is_refused_before_scoring(
+    tiny_cross_encoder: HubModel, reranking_repo: tuple[str, str], tmp_path: Path
+) -> None:
+    from factories import build_tiny_bert_base
+
+    folder = build_tiny_bert_base(tmp_path / "plain-bert")
+    result = run_cli(
+        "eval", tiny_cross_encoder.ref, "--data", "@".join(reranking_repo), "--fuse-with", str(folder)
+    )
+    assert result.exit_code == 2
+    assert (
+        f"--fuse-with {folder} is neither a sentence-transformers bi-encoder nor a cross-encoder"
+        in result.output
+    )
+    assert "pairs scored" not in result.output
