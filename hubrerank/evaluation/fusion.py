@@ -57,11 +57,8 @@ def rrf_score_function(rows: Sequence[RerankingRow], score: ScoreFunction, k: in
 
     def fused(pairs: list[Pair]) -> np.ndarray:
         model_scores = np.asarray(score(pairs), dtype=np.float64)
-        by_query: dict[str, list[int]] = {}
-        for index, (query, _) in enumerate(pairs):
-            by_query.setdefault(query, []).append(index)
         out = np.empty(len(pairs), dtype=np.float64)
-        for query, indices in by_query.items():
+        for query, indices in _by_query(pairs).items():
             ranks = first_stage[query]
             after_list = len(ranks) + 1
             stage_rank = np.array([ranks.get(pairs[i][1], after_list) for i in indices], dtype=np.float64)
@@ -72,6 +69,14 @@ def rrf_score_function(rows: Sequence[RerankingRow], score: ScoreFunction, k: in
         return out
 
     return fused
+
+
+def _by_query(pairs: list[Pair]) -> dict[str, list[int]]:
+    """The positions of each query's pairs in ``pairs``."""
+    positions: dict[str, list[int]] = {}
+    for index, (query, _) in enumerate(pairs):
+        positions.setdefault(query, []).append(index)
+    return positions
 
 
 def check_fusable(data: RerankingData) -> None:
@@ -102,10 +107,7 @@ def mix_score_function(score: ScoreFunction, other: ScoreFunction, weight: float
         ours = np.asarray(score(pairs), dtype=np.float64)
         theirs = np.asarray(other(pairs), dtype=np.float64)
         out = np.empty(len(pairs), dtype=np.float64)
-        by_query: dict[str, list[int]] = {}
-        for index, (query, _) in enumerate(pairs):
-            by_query.setdefault(query, []).append(index)
-        for indices in by_query.values():
+        for indices in _by_query(pairs).values():
             out[indices] = weight * _z(ours[indices]) + (1 - weight) * _z(theirs[indices])
         return out
 
