@@ -504,6 +504,8 @@ def _check_label_columns(info: LossInfo, train: list[dict[str, Any]], source: st
         chosen = [key for key in ("label_column", "label_scale") if key in node]
         if chosen and not info.labels:
             raise RecipeError(f"{source}: train[{i}].{chosen[0]}: {info.name} trains on no label column")
+        if "label_scale" in node and info.name == "CrossEntropyLoss":
+            raise RecipeError(f"{source}: train[{i}].label_scale: CrossEntropyLoss labels are class ids")
         column = node.get("label_column")
         if column is not None and column not in info.labels:
             raise RecipeError(

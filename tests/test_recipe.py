@@ -216,6 +216,10 @@ def test_loss_aliases(name, canonical):
             ["loss={name: MNRL}", "train.label_scale=20"],
             "train[0].label_scale: MultipleNegativesRankingLoss trains on no label column",
         ),
+        (
+            ["loss={name: CE}", "model.num_labels=2", "train.label_scale=2"],
+            "train[0].label_scale: CrossEntropyLoss labels are class ids",
+        ),
         (["train.label_scale=0"], "train.label_scale: 0 is less than or equal to the minimum of 0"),
         (["loss={name: MSE}", "model.num_labels=3"], "model.num_labels must be 1 for MSELoss"),
     ],
