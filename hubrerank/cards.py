@@ -415,6 +415,7 @@ def _reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "num_queries": result.get("num_queries", _MISSING),
         "queries_without_positives": result.get("queries_without_positives"),
         "rows": rows,
+        "versus": _versus_view(result.get("versus_first_stage")),
         "baseline": base is not None,
         "appended": any(m.startswith(_SETTINGS["first_stage_appended"]) for m in metrics),
         "headline": {
@@ -426,6 +427,22 @@ def _reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
             "model": metrics.get(headline),
             "baseline": base["metrics"].get(headline) if base else None,
         },
+    }
+
+
+def _versus_view(versus: dict | None) -> dict[str, Any] | None:
+    """The paired test against the first stage (eval_results ``versus_first_stage``), ready to print."""
+    if not versus:
+        return None
+    return {
+        "metric": _metric_label(versus["metric"], setting=False),
+        "wins": versus["wins"],
+        "losses": versus["losses"],
+        "ties": versus["ties"],
+        "queries": versus["queries"],
+        "delta": f"{versus['delta']:+.4f}",
+        "p_value": f"{versus['p_value']:.3g}",
+        "test": versus["test"],
     }
 
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingRow
+from hubrerank.evaluation.significance import versus_first_stage
 
 HIT_KS = (1, 2, 3, 4, 5)
 MODEL_SETTINGS = ("", "realistic_")  # metric key prefixes of the settings the model ranks
@@ -55,11 +57,14 @@ class Candidates:
 
 @dataclass(frozen=True)
 class RerankingOutcome:
-    """Mean metrics over the queries, and per scored query its realistic ranking, best first."""
+    """Mean metrics over the queries, per scored query its realistic ranking (best first), and, when the
+    rows have first-stage lists, the paired test of realistic NDCG@k against the first stage's order
+    (:func:`~hubrerank.evaluation.significance.versus_first_stage`)."""
 
     metrics: dict[str, float]
     rankings: dict[str, list[tuple[str, float]]]
     queries_without_positives: int
+    versus_first_stage: dict[str, Any] | None = None
 
 
 def candidates(row: RerankingRow, setting: str) -> Candidates | None:
@@ -129,6 +134,7 @@ def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int 
     rankings: dict[str, list[tuple[str, float]]] = {}
     names = metric_names(at_k)
     zeros = dict.fromkeys(names, 0.0)
+    paired: dict[str, list[float]] = {"realistic_": [], "realistic_base_": []}  # rows with documents
     for row in rows:
         for setting in settings:
             found = candidates(row, setting)
@@ -136,6 +142,8 @@ def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int 
                 continue
             if not found.scored:
                 per_setting[setting].append(zeros)
+                if row.documents and setting in paired:
+                    paired[setting].append(0.0)
                 continue
             if len(found.relevant) < 2:
                 raise InputError(
@@ -147,6 +155,8 @@ def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int 
             else:
                 values = np.array(range(len(found.relevant), 0, -1))
             per_setting[setting].append(query_metrics(found.relevant, values, at_k))
+            if row.documents and setting in paired:
+                paired[setting].append(per_setting[setting][-1][f"ndcg@{at_k}"])
             if setting == "realistic_":
                 order = np.argsort(values)[::-1]
                 rankings[row.query_id] = [(row.doc_id(found.documents[i]), float(values[i])) for i in order]
@@ -156,4 +166,7 @@ def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int 
         for name in names
     }
     skipped = sum(not row.positive for row in rows)
-    return RerankingOutcome(metrics, rankings, skipped)
+    versus = None
+    if has_documents:
+        versus = versus_first_stage(paired["realistic_"], paired["realistic_base_"], f"realistic_ndcg@{at_k}")
+    return RerankingOutcome(metrics, rankings, skipped, versus)

@@ -54,7 +54,9 @@ def run_evaluations(
       stage returned) and, when the data has first-stage ``documents``, ``"base_"`` (the evaluator's
       first-stage metrics) and ``"realistic_base_"``: ``map``, ``mrr@{at_k}``, ``ndcg@{at_k}``,
       ``hit_rate@1..5`` and ``mrr@1..5``. ``"" / realistic_ / base_`` ``map, mrr@k, ndcg@k`` equal
-      CrossEncoderRerankingEvaluator's ``always_rerank_positives=True / False`` outputs.
+      CrossEncoderRerankingEvaluator's ``always_rerank_positives=True / False`` outputs. With
+      first-stage lists, also ``versus_first_stage``: the paired test of realistic NDCG@k against the
+      first stage (:mod:`hubrerank.evaluation.significance`).
     - ``{"task": "nanobeir", "dataset", "revision", "datasets", "rerank_k", "at_k", "metrics"}`` with
       CrossEncoderNanoBEIREvaluator's keys (``NanoMSMARCO_R100_ndcg@10``, ``NanoBEIR_R100_mean_ndcg@10``,
       their ``base_`` versions, ...); the mean is over ``datasets`` only.
@@ -142,8 +144,9 @@ def evaluate_reranking_with(
 def reranking_result(
     task: Mapping[str, Any], data: RerankingData, outcome: RerankingOutcome
 ) -> dict[str, Any]:
-    """One reranking entry of eval_results.json."""
-    return {
+    """One reranking entry of eval_results.json (with ``versus_first_stage`` when the data has
+    first-stage lists)."""
+    result = {
         "task": "reranking",
         "dataset": data.dataset,
         "revision": data.revision,
@@ -154,6 +157,9 @@ def reranking_result(
         "queries_without_positives": outcome.queries_without_positives,
         "metrics": outcome.metrics,
     }
+    if outcome.versus_first_stage is not None:
+        result["versus_first_stage"] = outcome.versus_first_stage
+    return result
 
 
 def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:

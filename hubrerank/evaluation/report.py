@@ -32,21 +32,27 @@ class Table:
     rows: list[tuple[str, list[float | None]]]
     note: str = ""
     chart: bool = True  # drawn in the PNG (the detailed top-5 tables are not)
+    bold_best: bool = True  # Markdown bolds each column's highest value (not where higher is not better)
 
 
 def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first stage") -> list[Table]:
     """The tables comparing ``evaluations`` task by task, in the order the tasks first appear."""
-    tasks: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, float]]]]] = {}
+    tasks: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {}
     for label, results in evaluations:
         for result in results["results"]:
-            entry = tasks.setdefault(_task_key(result), (result, []))
-            entry[1].append((label, result["metrics"]))
+            tasks.setdefault(_task_key(result), (result, []))[1].append((label, result))
     built: list[Table] = []
     for result, rows in tasks.values():
+        metric_rows = [(label, entry["metrics"]) for label, entry in rows]
         if result["task"] == "nanobeir":
-            built.append(_nanobeir_table(result, rows))
+            built.append(_nanobeir_table(result, metric_rows))
         else:
-            built.extend(_reranking_tables(result, rows, first_stage_name))
+            built.extend(_reranking_tables(result, metric_rows, first_stage_name))
+            versus = [
+                (label, entry["versus_first_stage"]) for label, entry in rows if "versus_first_stage" in entry
+            ]
+            if versus:
+                built.append(_versus_table(result, versus, first_stage_name))
     return built
 
 
@@ -88,7 +94,9 @@ def render_markdown(tables_: Sequence[Table]) -> str:
         ]
         for name, values in table.rows:
             cells = [
-                f"**{_cell(v)}**" if v is not None and v == best[i] and len(table.rows) > 1 else _cell(v)
+                f"**{_cell(v)}**"
+                if table.bold_best and v is not None and v == best[i] and len(table.rows) > 1
+                else _cell(v)
                 for i, v in enumerate(values)
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -193,6 +201,22 @@ def _reranking_tables(
     ]
 
 
+def _versus_table(
+    result: dict[str, Any], rows: list[tuple[str, dict[str, Any]]], first_stage_name: str
+) -> Table:
+    k = result["at_k"]
+    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    test = rows[0][1]["test"]
+    return Table(
+        f"Against the {first_stage_name}'s order, realistic NDCG@{k} per query: {source}",
+        [f"mean change NDCG@{k}", "queries better", "queries worse", "queries equal", "p-value"],
+        [(label, [v["delta"], v["wins"], v["losses"], v["ties"], v["p_value"]]) for label, v in rows],
+        f"p-value: {test}; below 0.05, the change is unlikely to be luck",
+        chart=False,
+        bold_best=False,
+    )
+
+
 def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
     from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
 
@@ -220,4 +244,6 @@ def _at(revision: str | None) -> str:
 
 
 def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.4f}"

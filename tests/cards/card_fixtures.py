@@ -113,6 +113,16 @@ def results(scale: float) -> list[dict]:
             "num_queries": 101,
             "queries_without_positives": 3,
             "metrics": reranking_metrics(scale),
+            "versus_first_stage": {
+                "metric": "realistic_ndcg@10",
+                "queries": 101,
+                "delta": 0.7412 * scale - 0.7011,
+                "wins": 12,
+                "losses": 7,
+                "ties": 82,
+                "p_value": 0.2412,
+                "test": "paired randomization test",
+            },
         },
         {
             "task": "nanobeir",

@@ -41,6 +41,10 @@ def test_two_models_side_by_side_with_every_output(
     reranking, nanobeir = models[0]["results"]
     assert (reranking["dataset"], reranking["revision"]) == reranking_repo
     assert (nanobeir["revision"], nanobeir["datasets"]) == (nanobeir_repo[1], ["msmarco", "nq"])
+    versus = reranking["versus_first_stage"]  # per query against the first stage: the 24 rows with a list
+    assert versus["queries"] == 24 and versus["wins"] + versus["losses"] + versus["ties"] == 24
+    assert 0 < versus["p_value"] <= 1
+    assert "Against the BM25's order, realistic NDCG@10 per query" in table
 
     markdown = (out / "results.md").read_text()
     assert "| model | NDCG@10 | MRR@10 | MAP |" in markdown and "**" in markdown

@@ -28,6 +28,16 @@ def _results(shift: float, repo: str | None) -> dict:
     reranking = {"task": "reranking", "dataset": "acme/faq", "revision": "0123456789" * 4,
                  "config": "default", "split": "test", "at_k": 10, "num_queries": 3,
                  "queries_without_positives": 0, "metrics": metrics}  # fmt: skip
+    reranking["versus_first_stage"] = {
+        "metric": "realistic_ndcg@10",
+        "queries": 3,
+        "delta": 0.25 + shift,
+        "wins": 2,
+        "losses": 0,
+        "ties": 1,
+        "p_value": 0.5,
+        "test": "paired",
+    }
     model = {"repo": repo, "revision": "f" * 40} if repo else None
     return {"hubrerank_version": "0.1.0", "model": model, "results": [reranking]}
 
@@ -38,7 +48,9 @@ def test_tables_text_markdown_json_and_png(tmp_path: Path) -> None:
     assert [table.title for table in built] == [
         "Reranking acme/faq@01234567 default/test (3 queries)",
         "Top-5 hit rate and MRR, realistic: acme/faq@01234567 default/test",
+        "Against the BM25's order, realistic NDCG@10 per query: acme/faq@01234567 default/test",
     ]
+    assert built[2].rows == [("acme/a", [0.5, 2, 0, 1, 0.5]), ("./b", [0.25, 2, 0, 1, 0.5])]
     assert [name for name, _ in built[0].rows] == ["acme/a", "./b", "BM25"]
     assert built[0].rows[2][1] == [0.25] * 6
 
@@ -46,6 +58,8 @@ def test_tables_text_markdown_json_and_png(tmp_path: Path) -> None:
     assert ["acme/a"] + ["0.7500"] * 6 in lines and ["BM25"] + ["0.2500"] * 6 in lines
     markdown = render_markdown(built)
     assert "| acme/a | **0.7500** |" in markdown and "| ./b | 0.5000 |" in markdown
+    assert "| acme/a | 0.5000 | 2 | 0 | 1 | 0.5000 |" in markdown  # counts as integers, nothing bold
+    assert ["acme/a", "0.5000", "2", "0", "1", "0.5000"] in lines
 
     (tmp_path / "two.json").write_text(json.dumps(json_document(evaluations)))
     assert load_evaluations(tmp_path / "two.json") == evaluations
