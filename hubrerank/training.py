@@ -105,6 +105,11 @@ def train(
         return TrainResult(out, {}, {}, None)
     trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
     results = evaluate(out, pinned.evaluation)
+    from hubrerank.evaluation.report import headline
+
+    for result in results["results"]:
+        if result["task"] == "reranking":
+            say(headline(result))
     record = _record(pinned, trainer, output.metrics, train_data, state, results)
     _write_outputs(out, record, results, trainer.state.log_history)
     shutil.rmtree(out / CHECKPOINTS)

@@ -106,6 +106,22 @@ def render_markdown(tables_: Sequence[Table]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def headline(result: dict[str, Any]) -> str:
+    """One line for a reranking result: realistic NDCG@k, and against the first stage when measured."""
+    k = result["at_k"]
+    metrics = result["metrics"]
+    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    line = f"{source}: realistic NDCG@{k} {_cell(metrics.get(f'realistic_ndcg@{k}'))}"
+    versus = result.get("versus_first_stage")
+    if versus:
+        line += (
+            f" (first stage {_cell(metrics.get(f'realistic_base_ndcg@{k}'))}; better on {versus['wins']}, "
+            f"worse on {versus['losses']}, equal on {versus['ties']} of {versus['queries']} queries, "
+            f"p = {versus['p_value']:.3g})"
+        )
+    return line
+
+
 def json_document(evaluations: Sequence[Evaluation]) -> dict[str, Any]:
     """One model: its eval_results.json as is. Several: ``{"hubrerank_version", "models": [{"label",
     **eval_results}, ...]}``; :func:`load_evaluations` reads both."""

@@ -10,6 +10,7 @@ import pytest
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation import check_plan
 from hubrerank.evaluation.report import (
+    headline,
     json_document,
     load_evaluations,
     plot,
@@ -68,6 +69,16 @@ def test_tables_text_markdown_json_and_png(tmp_path: Path) -> None:
 
     png = plot(built, tmp_path / "chart.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_headline_states_the_first_stage_comparison() -> None:
+    result = _results(0.25, "acme/a")["results"][0]
+    assert headline(result) == (
+        "acme/faq@01234567 default/test: realistic NDCG@10 0.7500 (first stage 0.2500; "
+        "better on 2, worse on 0, equal on 1 of 3 queries, p = 0.5)"
+    )
+    del result["versus_first_stage"]
+    assert headline(result) == "acme/faq@01234567 default/test: realistic NDCG@10 0.7500"
 
 
 @pytest.mark.parametrize(
