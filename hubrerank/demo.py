@@ -10,7 +10,8 @@
    alone leave the new head on its plateau here); push with its card;
 4. ``hubrerank eval``: the fine-tune against the untrained MiniLM cross-encoder, the bi-encoder's own
    ranking and BM25, and each cross-encoder's scores mixed with the bi-encoder's (``--fuse-with``:
-   0.3 x the reranker's z-scores + 0.7 x the first stage's); printed, and saved as Markdown and PNG;
+   0.3 x the reranker's z-scores + 0.7 x the first stage's), each tested question by question against
+   the first stage (paired randomization test); printed, and saved as Markdown and PNG;
 5. ``hubrerank verify`` and ``hubrerank reproduce`` on the pushed repo.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.

@@ -1,10 +1,11 @@
 """Is a reranker's gain over the first stage it reranks real? A paired test on per-query NDCG@k.
 
 On a test split of a hundred questions, one answer moving into or out of a query's top 10 moves the
-mean NDCG@10 by up to 0.01, so a mean alone cannot tell a better reranker from a lucky one. Each query gives a pair
-(the reranked list's NDCG@k, the first stage's NDCG@k on the same list), and the paired randomization
-test (Fisher's; Smucker, Allan and Carterette, CIKM 2007, recommend it for IR) asks how often randomly
-swapping the two within pairs gives a mean difference at least as large as the observed one. It is
+mean NDCG@10 by up to 0.01, so a mean alone cannot tell a better reranker from a lucky one. Each query
+gives a pair (the reranked list's NDCG@k, the first stage's NDCG@k on the same list), and the paired
+randomization test (Fisher's; Smucker, Allan and Carterette, CIKM 2007, recommend it for IR) asks how
+often randomly swapping the two within pairs gives a mean difference at least as large as the observed
+one. It is
 ``scipy.stats.permutation_test`` with ``permutation_type="samples"``, seeded, so a re-evaluation
 reports the same p-value.
 """
