@@ -19,7 +19,7 @@ import numpy as np
 
 RESAMPLES = 10_000
 SEED = 0
-TEST_NAME = f"paired randomization test, two-sided, {RESAMPLES:,} resamples (scipy.stats.permutation_test)"
+TEST_NAME = f"paired randomization test, two-sided, {RESAMPLES:,} resamples, scipy.stats.permutation_test"
 
 
 def versus_first_stage(model: Sequence[float], first_stage: Sequence[float], metric: str) -> dict[str, Any]:
