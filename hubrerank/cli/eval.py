@@ -191,7 +191,6 @@ def eval_command(
         click.echo(f"Evaluating {text} ...", err=True)
         scorer = Scorer(
             path,
-            ref.sha if ref else None,
             max_length=max_length,
             batch_size=batch_size,
             cache=cache,
@@ -270,8 +269,8 @@ def rerank(
         raise click.UsageError("give documents with --doc D (repeatable) or --docs FILE, not both")
     documents = list(docs) if docs else _read_documents(docs_file)
     _quiet_loaders()
-    ref, path = resolve_model(model)
-    scorer = Scorer(path, ref.sha if ref else None, max_length=max_length)
+    _, path = resolve_model(model)
+    scorer = Scorer(path, max_length=max_length)
     scores = scorer.scores([(query, document) for document in documents], "raw" if raw else "sigmoid")
     if fuse_first_stage:
         order = [int(i) for i in rrf_order(scores, np.arange(1, len(documents) + 1))][:top_k]

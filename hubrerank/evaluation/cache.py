@@ -1,7 +1,8 @@
 """A persistent cache of cross-encoder logits, so re-evaluating a model runs no forward pass.
 
-Entries are keyed by (model identity, max_length, query, document): the identity is the model's commit
-sha, or the sha256 of a local folder's files (:func:`hubrerank.evaluation.scoring.model_identity`).
+Entries are keyed by (model identity, max_length, query, document): the identity is a sha256 of the
+files that make the model's scores (:func:`hubrerank.evaluation.scoring.model_identity`), wherever they
+were read from.
 The cache holds raw logits, before any activation, so the evaluator's sigmoid scores and ``rerank
 --raw`` share one entry; values are float32 and round-trip exactly through SQLite's REAL.
 """

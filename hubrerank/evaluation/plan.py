@@ -40,10 +40,12 @@ def run_evaluations(
          "nanobeir": {"dataset": "sentence-transformers/NanoBEIR-en", "revision": sha,
                       "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10}}
 
-    Both keys are optional. ``model_sha`` (the commit the weights came from) keys the score cache; for a
-    local model (None) a sha256 of its files does. ``cache``: True uses ``$HUBRERANK_HOME/scores.sqlite``,
-    False none. ``trust_remote_code`` lets a model with its own code load (only on the user's word).
-    ``run_file`` also writes the reranked lists as a TREC run (:func:`evaluate_model`).
+    Both keys are optional. ``model_sha`` is the commit the weights came from (None for a local folder),
+    recorded in the result; the score cache is keyed by a sha256 of the model's files, so the same
+    weights are scored once whether they come from a folder or a commit. ``cache``: True uses
+    ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
+    load (only on the user's word). ``run_file`` also writes the reranked lists as a TREC run
+    (:func:`evaluate_model`).
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -66,7 +68,6 @@ def run_evaluations(
     try:
         scorer = Scorer(
             model_path,
-            model_sha,
             max_length=max_length,
             batch_size=batch_size,
             cache=store,

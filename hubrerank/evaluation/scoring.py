@@ -24,8 +24,9 @@ from hubrerank.hashing import file_sha256
 from hubrerank.model_kind import model_kind, read_json
 
 Activation = Literal["model", "sigmoid", "raw"]
-# files that never change a model's scores: a new card or recorded results keep its cache entries valid
-_NOT_SCORING = {"README.md", "eval_results.json", "hubrerank.yaml"}
+# files that never change a model's scores: a new card, recorded results or a training log keep its
+# cache entries valid
+_NOT_SCORING = {"README.md", "eval_results.json", "hubrerank.yaml", "training_log.jsonl", ".gitattributes"}
 
 
 def check_cross_encoder(path: Path) -> None:
@@ -44,14 +45,14 @@ def check_cross_encoder(path: Path) -> None:
         )
 
 
-def model_identity(path: Path, sha: str | None) -> str:
-    """The cache identity of a model: its commit sha, or a sha256 over a local folder's model files.
+def model_identity(path: Path) -> str:
+    """The cache identity of a model: a sha256 over the files that make its scores.
 
     Those are the folder's own files and those of the module folders modules.json names, so that a
-    training output's ``checkpoints/`` or logs are not read, and a new card keeps the identity.
+    training output's ``checkpoints/`` or logs are not read, and a new card keeps the identity. The
+    identity follows the bytes, not where they came from: a training folder, the Hub commit it was
+    pushed as and a byte-identical reproduction share their cached scores.
     """
-    if sha:
-        return f"commit:{sha}"
     modules = read_json(path / "modules.json", default=[])
     folders = [path] + [path / module["path"] for module in modules if module.get("path")]
     files = {file for folder in folders if folder.is_dir() for file in folder.iterdir() if file.is_file()}
@@ -90,7 +91,6 @@ class Scorer:
     def __init__(
         self,
         model_path: Path,
-        model_sha: str | None = None,
         *,
         max_length: int | None = None,
         batch_size: int = 32,
@@ -99,7 +99,7 @@ class Scorer:
         trust_remote_code: bool = False,
     ) -> None:
         self.model = load_cross_encoder(model_path, max_length, trust_remote_code)
-        self.model_path, self.model_sha = model_path, model_sha
+        self.model_path = model_path
         self.max_length = int(self.model.max_seq_length)
         self.batch_size = batch_size
         self.cache = cache
@@ -110,7 +110,7 @@ class Scorer:
     @cached_property
     def identity(self) -> str:
         """The model's cache identity (:func:`model_identity`), computed when the cache first needs it."""
-        return model_identity(self.model_path, self.model_sha)
+        return model_identity(self.model_path)
 
     @property
     def model_card_data(self) -> Any:

@@ -74,6 +74,26 @@ def test_one_model_writes_eval_results_and_a_second_run_is_served_by_the_cache(
     assert library == document
 
 
+def test_a_folder_and_the_commit_it_was_pushed_as_share_the_cache(
+    hub, reranking_repo: tuple[str, str], tmp_path: Path
+) -> None:
+    from factories import build_tiny_cross_encoder
+
+    from hubrerank.hub import publish
+
+    folder = build_tiny_cross_encoder(tmp_path / "seed-7", seed=7)  # weights no other test scored
+    data = "@".join(reranking_repo)
+    local = run_cli("eval", str(folder), "--data", data)
+    assert local.exit_code == 0, local.output
+    assert "  0 pairs scored, " not in local.stderr
+    (folder / "training_log.jsonl").write_text('{"train_runtime": 2.0}\n')  # pushed with its log
+    files = {path.relative_to(folder).as_posix(): path for path in folder.rglob("*") if path.is_file()}
+    ref = publish("alice/seed-7", files, message="the same weights")
+    pushed = run_cli("eval", f"alice/seed-7@{ref.sha}", "--data", data)
+    assert pushed.exit_code == 0, pushed.output
+    assert "  0 pairs scored, " in pushed.stderr  # the same bytes: no forward pass
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
