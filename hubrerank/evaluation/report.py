@@ -110,7 +110,7 @@ def headline(result: dict[str, Any]) -> str:
     """One line for a reranking result: realistic NDCG@k, and against the first stage when measured."""
     k = result["at_k"]
     metrics = result["metrics"]
-    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    source = _source(result)
     line = f"{source}: realistic NDCG@{k} {_cell(metrics.get(f'realistic_ndcg@{k}'))}"
     versus = result.get("versus_first_stage")
     if versus:
@@ -188,7 +188,7 @@ def _reranking_tables(
     result: dict[str, Any], rows: list[tuple[str, dict[str, float]]], first_stage_name: str
 ) -> list[Table]:
     k = result["at_k"]
-    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    source = _source(result)
     main = ["ndcg@{k}", "mrr@{k}", "map"]
     headers = [f"NDCG@{k}", f"MRR@{k}", "MAP", f"realistic NDCG@{k}", f"realistic MRR@{k}", "realistic MAP"]
     keys = [name.format(k=k) for name in main] + [f"realistic_{name.format(k=k)}" for name in main]
@@ -221,7 +221,7 @@ def _versus_table(
     result: dict[str, Any], rows: list[tuple[str, dict[str, Any]]], first_stage_name: str
 ) -> Table:
     k = result["at_k"]
-    source = f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
+    source = _source(result)
     test = rows[0][1]["test"]
     return Table(
         f"Against the {first_stage_name}'s order, realistic NDCG@{k} per query: {source}",
@@ -253,6 +253,11 @@ def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, floa
 def _task_key(result: dict[str, Any]) -> str:
     fields = ("task", "dataset", "revision", "config", "split", "datasets", "rerank_k", "at_k")
     return json.dumps([result.get(field) for field in fields])
+
+
+def _source(result: dict[str, Any]) -> str:
+    """``ORG/NAME@sha8 config/split``: the data a reranking result was measured on."""
+    return f"{result['dataset']}{_at(result.get('revision'))} {result['config']}/{result['split']}"
 
 
 def _at(revision: str | None) -> str:
