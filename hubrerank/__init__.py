@@ -27,12 +27,12 @@ _PUBLIC = {
     "download": "hubrerank.hub",
     "BuildOptions": "hubrerank.data",
     "build_dataset": "hubrerank.data",
-    "load_recipe": "hubrerank.recipe",
-    "train": "hubrerank.training",
+    "load_recipe": "hubrerank.training.recipe",
+    "train": "hubrerank.training.trainer",
     "run_evaluations": "hubrerank.evaluation",
-    "render_model_card": "hubrerank.cards",
-    "verify": "hubrerank.verification",
-    "reproduce": "hubrerank.reproduction",
+    "render_model_card": "hubrerank.cards.model_card",
+    "verify": "hubrerank.reproducibility.verify",
+    "reproduce": "hubrerank.reproducibility.reproduce",
 }
 
 __all__ = ["__version__", *_PUBLIC]

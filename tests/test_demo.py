@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hubrerank.demo import RECIPE
-from hubrerank.recipe import Recipe, load_recipe
+from hubrerank.training.recipe import Recipe, load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from hubrerank.errors import RecipeError
-from hubrerank.recipe import Recipe, apply_overrides, find_loss, load_recipe, parse_yaml, validate
 from hubrerank.refs import Ref, ResolvedRef
+from hubrerank.training.recipe import Recipe, apply_overrides, find_loss, load_recipe, parse_yaml, validate
 
 EXAMPLE = """\
 hubrerank: 1

@@ -29,7 +29,7 @@ def card(source: str, repo_id: str | None, push: bool, out: Path | None) -> None
     and the card pins that commit. Prints the card, writes it to --out, or with --push publishes it and
     prints REPO@<new sha>.
     """
-    from hubrerank.cards import fetch_card_sources, load_reports, publish_card, render_model_card
+    from hubrerank.cards.model_card import fetch_card_sources, load_reports, publish_card, render_model_card
     from hubrerank.errors import InputError
 
     revision = None

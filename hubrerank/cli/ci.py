@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hubrerank.ci import CiSettings, init_ci
+from hubrerank.reproducibility.ci import CiSettings, init_ci
 
 
 @click.group()

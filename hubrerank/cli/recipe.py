@@ -28,9 +28,9 @@ def from_card(ref: str, output: Path | None) -> None:
     evaluators from the card; what the card does not say is listed under `unknown:`. Complete it, then
     `hubrerank reproduce REPO --recipe FILE`.
     """
-    from hubrerank.card_recipe import recipe_from_card
     from hubrerank.hub import download
     from hubrerank.refs import Ref, resolve
+    from hubrerank.reproducibility.from_card import recipe_from_card
 
     resolved = resolve(Ref.parse(ref, "model"))
     readme = download(resolved, allow_patterns=["README.md"]) / "README.md"

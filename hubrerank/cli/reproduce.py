@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from hubrerank.verification import Report
+    from hubrerank.reproducibility.verify import Report
 
 _REF = "REPO[@REV]"
 
@@ -80,8 +80,8 @@ def verify(
     sentence-transformers' trainer. Exit 0 when all are within tolerance, 1 when any is not, 2 when
     nothing could be checked.
     """
-    from hubrerank.tolerances import verify_tolerances
-    from hubrerank.verification import verify as run_verify
+    from hubrerank.reproducibility.tolerances import verify_tolerances
+    from hubrerank.reproducibility.verify import verify as run_verify
 
     _check_tag(tag, push_report)
     tolerances = verify_tolerances(tolerance, tolerance_file)
@@ -128,7 +128,7 @@ def reproduce(
     out byte-identical. A repo without hubrerank.yaml is retrained from the recipe its
     sentence-transformers card implies (see `hubrerank recipe from-card`).
     """
-    from hubrerank.reproduction import reproduce as run_reproduce
+    from hubrerank.reproducibility.reproduce import reproduce as run_reproduce
 
     _check_tag(tag, push_report)
     report = run_reproduce(
@@ -150,8 +150,8 @@ def _check_tag(tag: str | None, push_report: bool) -> None:
 
 def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str | None) -> None:
     """Print the table and verdict, write and publish the report, and exit with the verdict's code."""
-    from hubrerank.verification import ERROR, PASS, write_json
-    from hubrerank.verification import push_report as publish_report
+    from hubrerank.reproducibility.verify import ERROR, PASS, write_json
+    from hubrerank.reproducibility.verify import push_report as publish_report
 
     if report.verdict == ERROR:
         click.echo(f"Error: cannot check {report.model}: {report.reason}", err=True)

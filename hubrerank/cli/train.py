@@ -45,7 +45,7 @@ def train(
     eval_results.json and training_log.jsonl to --out. Works under
     `torchrun --nproc_per_node=N -m hubrerank train ...`.
     """
-    from hubrerank.training import train_file
+    from hubrerank.training.trainer import train_file
 
     try:
         train_file(

@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 
 from hubrerank import __version__
+from hubrerank.cards.dataset_card import dataset_configs, render_card
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
-from hubrerank.data.card import dataset_configs, render_card
 from hubrerank.data.mining import (
     Mined,
     MiningSettings,
@@ -46,7 +46,7 @@ from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
 from hubrerank.errors import InputError
-from hubrerank.model_kind import model_kind
+from hubrerank.kinds.detect import model_kind
 from hubrerank.refs import ResolvedRef
 
 PARQUET_OPTIONS: dict[str, Any] = {

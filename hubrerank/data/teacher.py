@@ -14,7 +14,7 @@ import numpy as np
 
 from hubrerank.data.models import model_device
 from hubrerank.errors import InputError
-from hubrerank.model_kind import model_kind
+from hubrerank.kinds.detect import model_kind
 
 CHUNK = 65536  # pairs handed to predict at once, so the pair list stays bounded
 

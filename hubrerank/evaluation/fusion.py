@@ -122,7 +122,7 @@ def _z(values: np.ndarray) -> np.ndarray:
 def check_scoring_model(path: Path, what: str) -> None:
     """InputError unless ``path`` holds a bi-encoder or a cross-encoder (something that scores pairs);
     ``what`` names it in the message (``--fuse-with ORG/NAME``)."""
-    from hubrerank.model_kind import model_kind
+    from hubrerank.kinds.detect import model_kind
 
     if model_kind(path) == "base":
         raise InputError(

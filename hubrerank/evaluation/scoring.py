@@ -21,7 +21,7 @@ import numpy as np
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
 from hubrerank.hashing import file_sha256
-from hubrerank.model_kind import model_kind, read_json
+from hubrerank.kinds.detect import model_kind, read_json
 
 Activation = Literal["model", "sigmoid", "raw"]
 # files that never change a model's scores: a new card, recorded results or a training log keep its

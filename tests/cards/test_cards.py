@@ -13,7 +13,7 @@ from card_fixtures import BASE_SHA, EVAL_RESULTS, EVAL_SHA, NANO_SHA, RECIPE, TR
 from huggingface_hub import ModelCard, metadata_load, parse_eval_result_entries
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from hubrerank.cards import card_files, load_reports, render_model_card
+from hubrerank.cards.model_card import card_files, load_reports, render_model_card
 from hubrerank.errors import InputError
 
 MODEL_SHA = "5" * 40

@@ -9,7 +9,7 @@ import pytest
 from card_fixtures import RECIPE, write_model_dir
 from helpers import LocalHub, run_cli
 
-from hubrerank.cards import render_model_card
+from hubrerank.cards.model_card import render_model_card
 from hubrerank.hub import publish
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import InputError
-from hubrerank.recipe import find_loss
-from hubrerank.training import scale_labels, training_columns
+from hubrerank.training.recipe import find_loss
+from hubrerank.training.trainer import scale_labels, training_columns
 
 
 def _dataset(**columns):

@@ -2,7 +2,8 @@
 
 The claims are what the repo says it measured: ``eval_results.json`` and the ``model-index`` of the card
 hubrerank rendered from it, or, for a repo whose card sentence-transformers' trainer wrote, that card's
-``model-index`` (:mod:`hubrerank.card_recipe` finds which data each of its evaluators ran on). The model is
+``model-index`` (:mod:`hubrerank.reproducibility.from_card` finds which data each of its evaluators ran on).
+The model is
 downloaded at the sha its reference resolves to, safetensors weights only and no repo code; every
 evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
 to ``reproductions/<UTC timestamp>.json`` by :func:`push_report`): a verdict of ``PASS``, ``FAIL`` or
@@ -26,7 +27,7 @@ import yaml
 from hubrerank import __version__
 from hubrerank.errors import HubrerankError, InputError
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef, resolve
-from hubrerank.tolerances import Tolerances, verify_tolerances
+from hubrerank.reproducibility.tolerances import Tolerances, verify_tolerances
 
 RECIPE_FILE = "hubrerank.yaml"
 RESULTS_FILE = "eval_results.json"
@@ -40,8 +41,8 @@ ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 deci
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
-    from hubrerank.card_recipe import StCard
-    from hubrerank.recipe import Recipe
+    from hubrerank.reproducibility.from_card import StCard
+    from hubrerank.training.recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class Subject:
 
     @property
     def plan(self) -> dict[str, Any]:
-        from hubrerank.training import evaluation_plan
+        from hubrerank.training.trainer import evaluation_plan
 
         plan = evaluation_plan(self.recipe.evaluation)
         if not plan.get("reranking") and not plan.get("nanobeir"):
@@ -237,8 +238,8 @@ class Subject:
 def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None) -> Subject:
     """The recipe and claims of the model downloaded into ``folder``: hubrerank.yaml and eval_results.json,
     else its sentence-transformers trainer card. ``recipe_path`` replaces the recipe (and so the plan)."""
-    from hubrerank.card_recipe import is_st_card, parse_card, recipe_from_card
-    from hubrerank.recipe import validate
+    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.training.recipe import validate
 
     card_text = (folder / CARD_FILE).read_text(encoding="utf-8") if (folder / CARD_FILE).is_file() else ""
     override = validate(load_recipe_document(recipe_path), str(recipe_path)) if recipe_path else None
@@ -278,8 +279,8 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
 
 def load_recipe_document(path: Path) -> dict[str, Any]:
     """A recipe file as a document, refusing one whose ``unknown`` still lists required entries."""
-    from hubrerank.card_recipe import is_required
-    from hubrerank.recipe import parse_yaml
+    from hubrerank.reproducibility.from_card import is_required
+    from hubrerank.training.recipe import parse_yaml
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -349,7 +350,7 @@ def unpinned_warnings(unpinned: Iterable[Mapping[str, str]]) -> list[str]:
 def fetch_model(ref: ResolvedRef, trust_remote_code: bool = False) -> Path:
     """Download the model's configs, tokenizer, safetensors weights and records; refuse pickles and code."""
     from hubrerank.hub import download
-    from hubrerank.training import fetch_model as fetch_weights
+    from hubrerank.training.trainer import fetch_model as fetch_weights
 
     folder = fetch_weights(
         {"repo": ref.repo_id, "revision": ref.sha, "requested": ref.requested}, trust_remote_code
@@ -394,7 +395,7 @@ def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
     not, and then both are checked. Each card entry is matched to a result and metric by rendering every
     claimed metric alone through :func:`hubrerank.cards.model_index_results` and comparing the keys.
     """
-    from hubrerank.cards import model_index_results
+    from hubrerank.cards.model_card import model_index_results
 
     card = _card_model_index(card_text)
     if not card:
@@ -418,7 +419,7 @@ def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
 def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
     """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
     and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
-    from hubrerank.card_recipe import match_claims
+    from hubrerank.reproducibility.from_card import match_claims
 
     matches = match_claims(card, plan)
     claims = []
@@ -482,7 +483,7 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
     sentence-transformers) only gets the report: hubrerank does not rewrite a card it did not render.
     With ``tag``, a PASS also tags the new commit.
     """
-    from hubrerank.cards import card_files, load_reports
+    from hubrerank.cards.model_card import card_files, load_reports
     from hubrerank.hub import download, publish
 
     if report.verdict == ERROR:
@@ -551,7 +552,7 @@ def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) ->
 def _card_model_index(card_text: str) -> list[Any]:
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    from hubrerank.card_recipe import front_matter
+    from hubrerank.reproducibility.from_card import front_matter
 
     index = front_matter(card_text).get("model-index")
     if not index:

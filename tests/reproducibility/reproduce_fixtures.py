@@ -93,8 +93,8 @@ def write_recipe(folder: Path, base_model: str, **extra: Any) -> Path:
 @pytest.fixture(scope="session")
 def trained(hub, tiny_cross_encoder, faq_data, tmp_path_factory) -> Trained:
     """The recipe trained once and pushed as ``alice/repro-model``."""
-    from hubrerank.recipe import load_recipe
-    from hubrerank.training import train
+    from hubrerank.training.recipe import load_recipe
+    from hubrerank.training.trainer import train
 
     folder = tmp_path_factory.mktemp("trained")
     recipe = write_recipe(folder, tiny_cross_encoder.repo_id)

@@ -2,7 +2,7 @@
 
 The templates in ``hubrerank/ci_templates`` are the single source of the workflows: ``ci init`` renders
 them into a user's repository, and hubrerank's own ``.github/workflows/{release,reproduce}.yml`` are the
-same templates rendered with the project's settings (tests/reproduce/test_ci.py checks they are
+same templates rendered with the project's settings (tests/reproducibility/test_ci.py checks they are
 identical and names the ``ci init`` command that regenerates them). Templates use ERB-style delimiters
 (``<%= value %>``) because GitHub's own ``${{ }}`` expressions would clash with Jinja's.
 """

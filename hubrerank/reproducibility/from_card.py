@@ -400,7 +400,7 @@ def _train_entry(dataset: CardDataset, place: Place, index: int, unknown: dict[s
 
 
 def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.recipe import OBJECT_PARAMS, find_loss, loss_parameters
+    from hubrerank.training.recipe import OBJECT_PARAMS, find_loss, loss_parameters
 
     losses = {(d.loss, json.dumps(d.loss_params, sort_keys=True)) for d in card.train_datasets if d.loss}
     if len(losses) != 1:
@@ -428,7 +428,7 @@ def _same_object(value: Any, default: Any) -> bool:
 
 
 def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.recipe import CONTROLLED_ARGS
+    from hubrerank.training.recipe import CONTROLLED_ARGS
 
     args = {}
     for key, value in card.non_default_args.items():
@@ -489,7 +489,7 @@ def _add_reranking(
 def _add_nanobeir(
     card: StCard, evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
-    from hubrerank.recipe import NANOBEIR_REPO
+    from hubrerank.training.recipe import NANOBEIR_REPO
 
     config = evaluator.config
     dataset = config.get("dataset_id") or NANOBEIR_REPO

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import InputError
-from hubrerank.tolerances import load_tolerance_file, reproduce_tolerances, verify_tolerances
-from hubrerank.verification import claims_from_results, compare
+from hubrerank.reproducibility.tolerances import load_tolerance_file, reproduce_tolerances, verify_tolerances
+from hubrerank.reproducibility.verify import claims_from_results, compare
 
 RERANKING = {
     "task": "reranking",

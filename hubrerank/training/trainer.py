@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import yaml
 
 from hubrerank.errors import HubError, HubrerankError, InputError, RecipeError
-from hubrerank.recipe import FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo, Recipe, load_recipe
 from hubrerank.refs import Ref, ResolvedRef, resolve
+from hubrerank.training.recipe import (
+    FORM_COLUMNS,
+    OBJECT_PARAMS,
+    TENSOR_PARAMS,
+    LossInfo,
+    Recipe,
+    load_recipe,
+)
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -328,7 +335,7 @@ def flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
 
 def render_card(model_dir: Path, repo_id: str | None = None) -> str:
     """The README model card of the trained model in ``model_dir``, to be published as ``repo_id``."""
-    from hubrerank.cards import render_model_card
+    from hubrerank.cards.model_card import render_model_card
 
     return str(render_model_card(model_dir, repo_id))
 
@@ -485,7 +492,7 @@ def _write_outputs(out: Path, record: dict, results: dict, log_history: list[dic
 def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef:
     """Publish the model folder to ``repo_id`` in one commit, with the card rendered for that repo, and
     keep that card in the folder."""
-    from hubrerank.cards import card_files
+    from hubrerank.cards.model_card import card_files
     from hubrerank.hub import publish
 
     files: dict[str, Path | bytes] = {

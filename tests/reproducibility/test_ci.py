@@ -7,7 +7,7 @@ from pathlib import Path
 from helpers import run_cli
 from test_workflows import _actionlint
 
-from hubrerank.ci import CiSettings, render_ci_files
+from hubrerank.reproducibility.ci import CiSettings, render_ci_files
 
 ROOT = Path(__file__).resolve().parents[2]
 # hubrerank's own .github files are these templates rendered with these settings; regenerate them with
@@ -47,7 +47,7 @@ def test_ci_init_output_is_actionlint_clean(tmp_path):
 
 
 def test_the_recipe_template_is_a_valid_recipe(tmp_path):
-    from hubrerank.recipe import load_recipe
+    from hubrerank.training.recipe import load_recipe
 
     assert run_cli("ci", "init", "--dir", str(tmp_path)).exit_code == 0
 

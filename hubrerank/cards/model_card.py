@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hubrerank.cards.render import MODEL_CARD_TEMPLATE, render_template
 from hubrerank.errors import InputError
 from hubrerank.refs import Ref, ResolvedRef
-from hubrerank.templates import render_template
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry, ModelCard
@@ -135,8 +135,7 @@ def render_model_card(
     reranking = [_reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]
     nanobeir = [_nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") == "nanobeir"]
     text = render_template(
-        "model_cards",
-        "model_card.md",
+        MODEL_CARD_TEMPLATE,
         card_data=card_data.to_yaml(),
         title=model_id.split("/")[-1],
         model_id=model_id,

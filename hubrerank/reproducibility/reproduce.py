@@ -4,7 +4,8 @@ The recipe is the repo's hubrerank.yaml (every input pinned to a sha, the seed, 
 in), a recipe rebuilt from a sentence-transformers trainer card, or one the user gives. It is validated as
 data, its base model must hold safetensors weights and need no code of its own (unless
 ``trust_remote_code``), and it retrains with the same seed on the same data and base-model shas. The new
-numbers are compared with the claims under tolerances chosen by environment (:mod:`hubrerank.tolerances`):
+numbers are compared with the claims under tolerances chosen by environment
+(:mod:`hubrerank.reproducibility.tolerances`):
 in the same CPU environment the retrained ``model.safetensors`` must also be byte-identical to the
 published one, checked against the sha256 the Hub records for that LFS file (nothing is downloaded).
 """
@@ -18,8 +19,8 @@ from typing import Any
 from hubrerank.errors import HubError, HubrerankError, InputError
 from hubrerank.hashing import file_sha256
 from hubrerank.refs import Ref, ResolvedRef, resolve
-from hubrerank.tolerances import reproduce_tolerances
-from hubrerank.verification import (
+from hubrerank.reproducibility.tolerances import reproduce_tolerances
+from hubrerank.reproducibility.verify import (
     Report,
     compare,
     fetch_model,
@@ -60,7 +61,7 @@ def reproduce(
     the check impossible (no recipe or claims, a pinned input gone, refused weights or code) give an
     ``ERROR`` report with the reason.
     """
-    from hubrerank.training import train
+    from hubrerank.training.trainer import train
 
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
@@ -100,7 +101,7 @@ def same_environment(claimed: dict[str, Any], measured: dict[str, Any]) -> bool:
 
 def check_base_model(base_model: dict[str, Any], trust_remote_code: bool) -> None:
     """Refuse a base model that needs its own code (unless trusted); training refuses pickled weights."""
-    from hubrerank.training import fetch_model as fetch_weights
+    from hubrerank.training.trainer import fetch_model as fetch_weights
 
     folder = fetch_weights(base_model, trust_remote_code)
     reason = remote_code_reason(folder)

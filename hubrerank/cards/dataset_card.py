@@ -1,15 +1,15 @@
-"""The dataset card: YAML metadata plus a body rendered with Jinja from dataset_cards/dataset_card.md.j2."""
+"""The dataset card: YAML metadata plus a body rendered from the package's dataset_card.md.j2 template."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import yaml
 
-TEMPLATE = "dataset_card.md.j2"
+from hubrerank.cards.render import DATASET_CARD_TEMPLATE, render_template
+
 RERANKING_CONFIG = "reranking"
 SAMPLE_ROWS = 3
 SAMPLE_CHARS = 160
@@ -22,14 +22,6 @@ SIZE_CATEGORIES = (
     (100_000_000, "10M<n<100M"),
     (1_000_000_000, "100M<n<1B"),
 )
-
-
-def template_dir() -> Path:
-    """dataset_cards/ as shipped in the wheel (hubrerank/dataset_cards), else the repository's copy."""
-    package = Path(__file__).resolve().parents[1] / "dataset_cards"
-    return (
-        package if (package / TEMPLATE).is_file() else Path(__file__).resolve().parents[2] / "dataset_cards"
-    )
 
 
 def dataset_configs(splits: list[str]) -> dict[str, list[str]]:
@@ -74,11 +66,6 @@ def card_metadata(metadata: dict[str, Any], repo_id: str | None) -> dict[str, An
 
 def render_card(metadata: dict[str, Any], tables: dict[str, pa.Table], repo_id: str | None = None) -> str:
     """README.md text for a built dataset (``metadata`` as written to hubrerank_dataset.json)."""
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dir()), keep_trailing_newline=True, autoescape=False
-    )
     yaml_text = yaml.safe_dump(card_metadata(metadata, repo_id), sort_keys=False, allow_unicode=True)
     evaluated = [name for name in ("eval", "test") if name in tables]
     statistics = metadata["statistics"]
@@ -89,7 +76,8 @@ def render_card(metadata: dict[str, Any], tables: dict[str, pa.Table], repo_id: 
         for kind in ("positive", "negative")
         if s["mining_scores"][kind]
     ]
-    return environment.get_template(TEMPLATE).render(
+    return render_template(
+        DATASET_CARD_TEMPLATE,
         yaml_metadata=yaml_text,
         title=repo_id or f"Reranking dataset from {metadata['source']['name']}",
         meta=metadata,

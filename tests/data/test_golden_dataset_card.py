@@ -1,0 +1,27 @@
+"""The example card in dataset_cards/ is what the template renders today, to the byte (see
+tests/cards/test_golden_cards.py for how to regenerate it after an intended change)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+UPDATE = os.environ.get("HUBRERANK_UPDATE_GOLDEN") == "1"
+
+
+def test_dataset_card_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qa_csv: Path) -> None:
+    source = tmp_path / "construction-faq.csv"
+    shutil.copy(qa_csv, source)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("data", "build", source.name, "--out", "out", "--test-size", "2", "--eval-size", "2")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    golden = ROOT / "dataset_cards" / "faq.md"
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), "dataset_cards/faq.md changed; regenerate and review"
