@@ -22,7 +22,7 @@ _PUBLIC = {
     "HubServer": "hubrerank.server",
     "Ref": "hubrerank.refs",
     "ResolvedRef": "hubrerank.refs",
-    "resolve": "hubrerank.refs",
+    "resolve": "hubrerank.hub",
     "publish": "hubrerank.hub",
     "download": "hubrerank.hub",
     "BuildOptions": "hubrerank.data",

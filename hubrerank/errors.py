@@ -8,7 +8,22 @@ from __future__ import annotations
 
 
 class HubrerankError(Exception):
-    """A problem with the user's input or environment; the CLI prints it and exits 2."""
+    """A problem with the user's input or environment; the CLI prints it and exits 2.
+
+    Errors about a Hub repo carry its id, type and revision, so a caller can act on them without
+    parsing the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        repo_id: str | None = None,
+        repo_type: str | None = None,
+        revision: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.repo_id, self.repo_type, self.revision = repo_id, repo_type, revision
 
 
 class InputError(HubrerankError):

@@ -1,27 +1,96 @@
-"""Hub access and publishing: every read and write hubrerank makes goes through here.
+"""The Hub façade: every read and write hubrerank makes on a Hub goes through here, as ``HfApi`` is for
+huggingface_hub, with one translation of Hub errors into the :class:`~hubrerank.errors.HubrerankError`
+family (each carrying the repo id, type and revision it is about).
 
-Publishing is one commit or nothing: all files of an artifact (data or weights, README card,
-recipe, results) are sent in a single ``create_commit`` against the branch head seen before the
-upload, so a failure at any point leaves the repo as it was.
+- :func:`resolve` is the one place that turns ``repo@revision`` into a commit sha; :func:`locate` the one
+  place that decides whether a text names a local path or ``REPO[@REV]``. Resolve once and pass the
+  :class:`~hubrerank.refs.ResolvedRef` on.
+- Publishing is one commit or nothing: all files of an artifact (data or weights, README card, recipe,
+  results) are sent in a single ``create_commit`` against the branch head seen before the upload, so a
+  failure at any point leaves the repo as it was.
+- Models are fetched at a sha with configs, tokenizer and safetensors weights only: never pickled
+  weights, and never a repo's own code unless the caller trusts it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from hubrerank.errors import HubError
-from hubrerank.refs import Ref, ResolvedRef, resolve
+from hubrerank.errors import HubError, HubrerankError, InputError, RefError
+from hubrerank.record import MODEL_FILES
+from hubrerank.refs import Ref, RepoType, ResolvedRef
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from huggingface_hub import HfApi
 
 FileSource = Path | bytes
+_PICKLED_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
+_SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    """A file of a repo at a commit: its git blob id, and the sha256 of its content when stored in LFS."""
+
+    path: str
+    blob_id: str
+    size: int
+    lfs_sha256: str | None
+
+    @property
+    def content_id(self) -> str:
+        """What identifies the content: the LFS sha256, else the git blob id."""
+        return self.lfs_sha256 or self.blob_id
+
+
+@dataclass(frozen=True)
+class Located:
+    """What a command-line text names: a local path, or a repo pinned to a commit."""
+
+    text: str
+    path: Path | None = None
+    ref: ResolvedRef | None = None
+
+    @property
+    def name(self) -> str:
+        """The dataset or model id to record: the local path as given, or the repo id."""
+        return self.ref.repo_id if self.ref else self.text
+
+    @property
+    def sha(self) -> str | None:
+        return self.ref.sha if self.ref else None
+
+
+def resolve(ref: Ref | str, repo_type: RepoType = "model", token: str | None = None) -> ResolvedRef:
+    """Resolve a reference to the commit sha it points to now, on the configured Hub."""
+    if isinstance(ref, str):
+        ref = Ref.parse(ref, repo_type)
+    revision = ref.revision or "main"
+    with hub_errors(ref.repo_id, ref.repo_type, revision):
+        info = _api(token).repo_info(ref.repo_id, revision=revision, repo_type=ref.repo_type)
+    return ResolvedRef(ref.repo_id, info.sha, ref.repo_type, revision)
+
+
+def locate(text: str, repo_type: RepoType = "model", *, folder_only: bool = False) -> Located:
+    """``text`` as a local path (a folder with ``folder_only``) when one exists, else as ``REPO[@REV]``
+    resolved to its sha."""
+    exists = os.path.isdir(text) if folder_only else os.path.exists(text)
+    if exists:
+        return Located(text, path=Path(text))
+    return Located(text, ref=resolve(Ref.parse(text, repo_type)))
 
 
 def publish(
     repo_id: str,
     files: Mapping[str, FileSource],
     *,
-    repo_type: str = "model",
+    repo_type: RepoType = "model",
     message: str,
     private: bool | None = None,
     tag: str | None = None,
@@ -33,11 +102,10 @@ def publish(
     With ``delete_missing`` the commit also removes files the previous head had and ``files`` lacks
     (except .gitattributes), so the new revision holds exactly this artifact. Returns the new commit.
     """
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import HTTPError
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    api = HfApi()
-    try:
+    api = _api()
+    with hub_errors(repo_id, repo_type, branch, f"publishing {repo_type} repo {repo_id} failed"):
         api.create_repo(repo_id, repo_type=repo_type, private=bool(private), exist_ok=True)
         head = api.repo_info(repo_id, repo_type=repo_type, revision=branch).sha
         operations: list = [
@@ -62,38 +130,196 @@ def publish(
         sha = info.oid
         if tag:
             api.create_tag(repo_id, tag=tag, revision=sha, repo_type=repo_type)
-    except HTTPError as error:
-        raise HubError(f"publishing {repo_type} repo {repo_id} failed: {_first_line(error)}") from None
     return ResolvedRef(repo_id, sha, repo_type, branch)
 
 
 def download(
-    ref: ResolvedRef, allow_patterns: list[str] | None = None, local_dir: Path | None = None
+    ref: ResolvedRef, allow_patterns: Sequence[str] | None = None, local_dir: Path | None = None
 ) -> Path:
     """Download a pinned snapshot (or the files matching ``allow_patterns``) and return its folder."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HTTPError
 
-    try:
+    with hub_errors(ref.repo_id, ref.repo_type, ref.sha, f"downloading {ref} failed"):
         path = snapshot_download(
             ref.repo_id,
             repo_type=ref.repo_type,
             revision=ref.sha,
-            allow_patterns=allow_patterns,
+            allow_patterns=list(allow_patterns) if allow_patterns is not None else None,
             local_dir=local_dir,
         )
-    except HTTPError as error:
-        raise HubError(f"downloading {ref} failed: {_first_line(error)}") from None
     return Path(path)
 
 
-def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
-    """A model given as a local folder or ``REPO[@REV]``: its pinned ref (None if local) and local path."""
-    if os.path.isdir(text):
-        return None, Path(text)
-    ref = resolve(Ref.parse(text, "model"))
-    return ref, download(ref)
+def list_files(ref: ResolvedRef) -> dict[str, RepoFile]:
+    """Every file of the repo at the pinned commit, by path (no content is downloaded)."""
+    with hub_errors(ref.repo_id, ref.repo_type, ref.sha, f"cannot list the files of {ref}"):
+        entries = _api().list_repo_tree(
+            ref.repo_id, revision=ref.sha, repo_type=ref.repo_type, recursive=True
+        )
+        return {
+            entry.path: RepoFile(
+                entry.path, entry.blob_id, entry.size, entry.lfs.sha256 if entry.lfs is not None else None
+            )
+            for entry in entries
+            if hasattr(entry, "blob_id")
+        }
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def file_info(ref: ResolvedRef, path: str) -> RepoFile | None:
+    """One file of the repo at the pinned commit, None when it has no such file."""
+    with hub_errors(ref.repo_id, ref.repo_type, ref.sha, f"cannot read the file info of {ref}/{path}"):
+        found = _api().get_paths_info(ref.repo_id, [path], revision=ref.sha, repo_type=ref.repo_type)
+    for entry in found:
+        if hasattr(entry, "blob_id"):
+            return RepoFile(entry.path, entry.blob_id, entry.size, entry.lfs.sha256 if entry.lfs else None)
+    return None
+
+
+def fetch_model(ref: ResolvedRef, *, what: str = "model", trust_remote_code: bool = False) -> Path:
+    """The model at the pinned commit: configs, tokenizer and safetensors weights only.
+
+    Refuses a repo without safetensors weights (pickled weights can run code when loaded) and, unless
+    ``trust_remote_code``, one that needs its own Python code; ``what`` names the model in messages
+    (e.g. ``base model``).
+    """
+    names = [Path(path).name for path in list_files(ref)]
+    if not any(name in _SAFETENSORS for name in names):
+        weights = [name for name in names if name.endswith(_PICKLED_WEIGHTS)]
+        found = f"it has {', '.join(weights)}" if weights else "it has no weights"
+        raise InputError(
+            f"{what} {ref} has no model.safetensors ({found}); hubrerank only loads safetensors "
+            "weights: convert the checkpoint (transformers save_pretrained) and push it"
+        )
+    patterns = [*MODEL_FILES, "*.py"] if trust_remote_code else MODEL_FILES
+    folder = download(ref, allow_patterns=patterns)
+    reason = remote_code_reason(folder)
+    if reason and not trust_remote_code:
+        raise InputError(
+            f"{what} {ref} needs its own Python code ({reason}); hubrerank runs no code from a repo "
+            "unless you pass --trust-remote-code"
+        )
+    return folder
+
+
+def remote_code_reason(folder: Path) -> str | None:
+    """Why loading the model in ``folder`` would run code from its repo, or None."""
+    from hubrerank.record import read_json
+
+    config = read_json(folder / "config.json", default={})
+    if isinstance(config, dict) and config.get("auto_map"):
+        return "config.json has auto_map"
+    modules = read_json(folder / "modules.json", default=[])
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", ""))
+        if kind and not kind.startswith("sentence_transformers."):
+            return f"modules.json names the module class {kind}"
+    return None
+
+
+def model_card_data(ref: ResolvedRef) -> dict[str, Any]:
+    """The YAML metadata of a model repo's card at the pinned commit; empty offline or when unreadable."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return {}
+    try:
+        with hub_errors(ref.repo_id, ref.repo_type, ref.sha):
+            card_data = _api().model_info(ref.repo_id, revision=ref.sha).card_data
+    except HubrerankError:
+        return {}
+    return card_data.to_dict() if card_data is not None else {}
+
+
+def whoami() -> str:
+    """The user name the configured token belongs to."""
+    with hub_errors(None, "model", None, "cannot ask the Hub who the token belongs to"):
+        return _api().whoami()["name"]
+
+
+def load_dataset_split(dataset: str, config: str | None, split: str, revision: str | None = None) -> Dataset:
+    """``datasets.load_dataset(dataset, config, split=split, revision=revision)`` for a Hub dataset id at a
+    sha (or a local dataset folder, ``revision`` None), with one-line errors naming what is missing."""
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    where = f"{dataset}@{revision[:12]}" if revision else dataset
+    try:
+        with hub_errors(dataset, "dataset", revision):
+            return datasets.load_dataset(dataset, config, split=split, revision=revision)
+    except (DatasetNotFoundError, FileNotFoundError, ValueError) as error:
+        raise InputError(
+            f"cannot load dataset {where} (config {config or 'default'}, split {split}): {first_line(error)}"
+        ) from None
+
+
+def dataset_layout(dataset: str, revision: str | None = None) -> dict[str, list[str]]:
+    """The configs of a dataset (Hub id at a sha, or local folder) and each config's split names."""
+    import datasets
+
+    kwargs = {"revision": revision} if revision else {}
+    with hub_errors(dataset, "dataset", revision):
+        configs = datasets.get_dataset_config_names(dataset, **kwargs)
+        return {name: datasets.get_dataset_split_names(dataset, name, **kwargs) for name in configs}
+
+
+@contextmanager
+def hub_errors(
+    repo_id: str | None, repo_type: str, revision: str | None, failure: str | None = None
+) -> Iterator[None]:
+    """Translate what huggingface_hub raises inside the block into one-line HubrerankErrors.
+
+    ``failure`` starts the message of an unexpected Hub answer (default: ``cannot read <repo>@<rev>``);
+    missing repos and revisions, invalid tokens, refusals, races and unreachable Hubs have their own.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        HTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    kind = "dataset" if repo_type == "dataset" else "model"
+    where = f"{kind} repo {repo_id}" if repo_id else "the Hub"
+    context = {"repo_id": repo_id, "repo_type": repo_type, "revision": revision}
+    try:
+        yield
+    except RevisionNotFoundError:
+        raise RefError(
+            f"{where} has no revision {revision!r}; check the branch, tag or commit sha "
+            "(hubrerank hub ls lists repos on the embedded Hub)",
+            **context,
+        ) from None
+    except RepositoryNotFoundError:
+        raise RefError(
+            f"{where} not found (or private and your token cannot read it); "
+            "check the repo id, HF_TOKEN and --hub",
+            **context,
+        ) from None
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        reason = {
+            401: f"HF_TOKEN is not a valid token for the Hub at {constants.ENDPOINT}; check it and --hub",
+            403: "your token may not write there; use your own namespace or a token that can write to it",
+            412: "another commit landed on the branch first; run the command again",
+        }.get(status, first_line(error))
+        start = failure or f"cannot read {where}" + (f"@{revision}" if revision else "")
+        raise HubError(f"{start}: {reason}", **context) from None
+    except (HTTPError, OSError) as error:
+        raise HubError(
+            f"cannot reach the Hub for {where} ({type(error).__name__}: {first_line(error)}); "
+            "check --hub / HF_ENDPOINT and the network",
+            **context,
+        ) from None
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _api(token: str | None = None) -> HfApi:
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token)

@@ -20,7 +20,7 @@ assert os.environ["HF_ENDPOINT"] == url and url.startswith("http://127.0.0.1:"),
 assert os.environ["HF_HUB_DISABLE_XET"] == "1"
 from huggingface_hub import HfApi
 from hubrerank.hub import publish
-from hubrerank.refs import resolve
+from hubrerank.hub import resolve
 user = HfApi().whoami()["name"]
 if sys.argv[1] == "write":
     print(publish(f"{user}/notes", {"note.txt": b"kept across runs"}, message="note"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import RefError
-from hubrerank.refs import Ref, resolve
+from hubrerank.hub import resolve
+from hubrerank.refs import Ref
 
 
 @pytest.mark.parametrize(

@@ -22,17 +22,23 @@ import yaml
 
 from hubrerank.cards.render import MODEL_CARD_TEMPLATE, render_template
 from hubrerank.errors import InputError
+from hubrerank.record import (
+    CARD_SOURCES,
+    RECIPE_FILE,
+    RESULTS_FILE,
+    EvalResults,
+    LogRow,
+    RunRecord,
+    read_log,
+    read_results,
+    read_run_record,
+)
 from hubrerank.refs import Ref, ResolvedRef
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry, ModelCard
 
-RECIPE_FILE = "hubrerank.yaml"
-RESULTS_FILE = "eval_results.json"
-LOG_FILE = "training_log.jsonl"
-REPORTS_DIR = "reproductions"
 # the files a card is built from, as download patterns
-CARD_SOURCES = [RECIPE_FILE, RESULTS_FILE, LOG_FILE, f"{REPORTS_DIR}/*.json"]
 TAGS = ["sentence-transformers", "cross-encoder", "reranker", "hubrerank", "text-ranking"]
 TASK_TYPE = "text-ranking"
 MAX_LOG_ROWS = 25
@@ -59,41 +65,15 @@ _HIDDEN_ARGS = {
 }
 
 
-def read_model_files(model_dir: Path) -> tuple[dict, dict, list[dict]]:
-    """The recipe, the results and the training log (empty when absent) of a trained model folder."""
+def read_model_files(model_dir: Path) -> tuple[RunRecord, EvalResults, list[LogRow]]:
+    """The run record, the results and the training log (empty when absent) of a trained model folder."""
     for name in (RECIPE_FILE, RESULTS_FILE):
         if not (model_dir / name).is_file():
             raise InputError(
                 f"{name} not found in {model_dir}: a card needs the {RECIPE_FILE} and {RESULTS_FILE} "
                 "that `hubrerank train` writes into the model folder"
             )
-    try:
-        recipe = yaml.safe_load((model_dir / RECIPE_FILE).read_text())
-    except yaml.YAMLError as error:
-        raise InputError(f"{model_dir / RECIPE_FILE} is not valid YAML: {_one_line(error)}") from None
-    results = _read_json(model_dir / RESULTS_FILE)
-    if not isinstance(recipe, dict):
-        raise InputError(f"{model_dir / RECIPE_FILE} must be a YAML mapping; rerun `hubrerank train`")
-    if not isinstance(results, dict) or not isinstance(results.get("results"), list):
-        raise InputError(f"{model_dir / RESULTS_FILE} must be an object with a 'results' list")
-    log_path = model_dir / LOG_FILE
-    log = []
-    if log_path.is_file():
-        for number, line in enumerate(log_path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    log.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise InputError(
-                        f"{log_path} line {number} is not JSON; rerun `hubrerank train`"
-                    ) from None
-    return recipe, results, log
-
-
-def load_reports(model_dir: Path) -> list[dict]:
-    """The verification reports (``reproductions/*.json``) stored beside a model, oldest first."""
-    reports = [_read_json(path) for path in sorted((model_dir / REPORTS_DIR).glob("*.json"))]
-    return sorted(reports, key=lambda report: str(report.get("timestamp", "")))
+    return read_run_record(model_dir), read_results(model_dir / RESULTS_FILE), read_log(model_dir)
 
 
 def render_model_card(
@@ -182,8 +162,7 @@ def card_files(
 
 def fetch_card_sources(text: str) -> tuple[ResolvedRef, Path]:
     """Download the files a card is built from for ``REPO[@REV]``, pinned to the sha it resolves to."""
-    from hubrerank.hub import download
-    from hubrerank.refs import resolve
+    from hubrerank.hub import download, resolve
 
     ref = resolve(Ref.parse(text, "model"))
     folder = download(ref, allow_patterns=CARD_SOURCES)
@@ -208,8 +187,7 @@ def publish_card(
     When ``revision`` names the commit the card describes, it must still be the head of main: a card
     rendered from an older commit would describe other weights than the ones it is published beside.
     """
-    from hubrerank.hub import publish
-    from hubrerank.refs import resolve
+    from hubrerank.hub import publish, resolve
 
     if revision is not None:
         head = resolve(Ref(repo_id, "main"))
@@ -775,14 +753,3 @@ def _redact(text: str, model_dir: Path) -> str:
     if endpoint and endpoint != "https://huggingface.co":
         text = text.replace(endpoint, "")
     return text
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path} is not valid JSON: {error}") from None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())

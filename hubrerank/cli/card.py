@@ -29,8 +29,9 @@ def card(source: str, repo_id: str | None, push: bool, out: Path | None) -> None
     and the card pins that commit. Prints the card, writes it to --out, or with --push publishes it and
     prints REPO@<new sha>.
     """
-    from hubrerank.cards.model_card import fetch_card_sources, load_reports, publish_card, render_model_card
+    from hubrerank.cards.model_card import fetch_card_sources, publish_card, render_model_card
     from hubrerank.errors import InputError
+    from hubrerank.record import read_reports
 
     revision = None
     if os.path.isdir(source):
@@ -42,7 +43,7 @@ def card(source: str, repo_id: str | None, push: bool, out: Path | None) -> None
         repo_id, revision = ref.repo_id, ref.sha
     if push and repo_id is None:
         raise InputError(f"--push needs --repo ORG/NAME to know where the card of {source} goes")
-    reports = load_reports(model_dir)
+    reports = read_reports(model_dir)
     if out is not None or not push:
         text = str(render_model_card(model_dir, repo_id, reports, revision=revision))
         if out is not None:

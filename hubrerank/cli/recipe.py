@@ -28,8 +28,8 @@ def from_card(ref: str, output: Path | None) -> None:
     evaluators from the card; what the card does not say is listed under `unknown:`. Complete it, then
     `hubrerank reproduce REPO --recipe FILE`.
     """
-    from hubrerank.hub import download
-    from hubrerank.refs import Ref, resolve
+    from hubrerank.hub import download, resolve
+    from hubrerank.refs import Ref
     from hubrerank.reproducibility.from_card import recipe_from_card
 
     resolved = resolve(Ref.parse(ref, "model"))

@@ -681,8 +681,8 @@ def _read_run(path: Path) -> pa.Table:
 def _read_hub(source: str, format: str | None, config: str | None, hints: ColumnHints) -> SourceData:
     """A Hub dataset, pinned to a sha: special layouts are read as folders, tables through datasets."""
     from hubrerank.errors import RefError
-    from hubrerank.hub import download
-    from hubrerank.refs import Ref, resolve
+    from hubrerank.hub import download, resolve
+    from hubrerank.refs import Ref
 
     try:
         ref = Ref.parse(source, "dataset")

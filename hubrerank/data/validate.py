@@ -57,8 +57,8 @@ def load_built(ref: str) -> BuiltDataset:
         raise InputError(f"{ref} is a file; pass the folder written by --out or a Hub REPO@REV")
     else:
         from hubrerank.errors import RefError
-        from hubrerank.hub import download
-        from hubrerank.refs import Ref, resolve
+        from hubrerank.hub import download, resolve
+        from hubrerank.refs import Ref
 
         try:
             parsed = Ref.parse(ref, "dataset")

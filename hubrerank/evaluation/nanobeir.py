@@ -15,7 +15,8 @@ from typing import Any
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.scoring import Scorer
-from hubrerank.refs import Ref, resolve
+from hubrerank.hub import resolve
+from hubrerank.refs import Ref
 
 DEFAULT_DATASET = "sentence-transformers/NanoBEIR-en"
 DEFAULT_SUBSETS = ("msmarco", "nfcorpus", "nq")

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import InputError
-from hubrerank.refs import Ref, resolve
+from hubrerank.hub import resolve
+from hubrerank.refs import Ref
 
 REQUIRED_COLUMNS = ("query", "positive")
 LIST_COLUMNS = ("documents", "negative")

@@ -361,7 +361,7 @@ def _locate(dataset: CardDataset, index: int, ref: ResolvedRef, unknown: dict[st
     """A training dataset's (Hub id, revision): from the card, else guessed from its name in the model's
     namespace (the card names a dataset by name alone when sentence-transformers could not read its id
     and revision from the datasets library's download checksums, which datasets 4+ no longer records)."""
-    from hubrerank.refs import resolve
+    from hubrerank.hub import resolve
 
     if dataset.id:
         return dataset.id, dataset.revision or "main"
@@ -542,7 +542,7 @@ def _find_split(
     import datasets
 
     if not SHA_PATTERN.match(revision):
-        from hubrerank.refs import resolve
+        from hubrerank.hub import resolve
 
         revision = resolve(Ref(dataset, revision, "dataset")).sha
     matches = []

@@ -16,21 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hubrerank.errors import HubError, HubrerankError, InputError
+from hubrerank.errors import HubrerankError
 from hubrerank.hashing import file_sha256
-from hubrerank.refs import Ref, ResolvedRef, resolve
+from hubrerank.hub import file_info, resolve
+from hubrerank.record import WEIGHTS_FILE
+from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import reproduce_tolerances
 from hubrerank.reproducibility.verify import (
     Report,
     compare,
-    fetch_model,
+    fetch_model_and_record,
     read_subject,
-    remote_code_reason,
     unpinned_refs,
     unpinned_warnings,
 )
 
-WEIGHTS_FILE = "model.safetensors"
 # environment keys that may change the numbers; "platform" (OS and kernel) is shown, not compared
 SAME_ENVIRONMENT_KEYS = (
     "python",
@@ -66,7 +66,7 @@ def reproduce(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
-        subject = read_subject(ref, fetch_model(ref, trust_remote_code), recipe_path)
+        subject = read_subject(ref, fetch_model_and_record(ref, trust_remote_code), recipe_path)
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
         unpinned = unpinned_refs(subject.recipe)
         pinned = subject.recipe.pin(resolve)
@@ -75,9 +75,10 @@ def reproduce(
         report.warnings += unpinned_warnings(report.unpinned)
         for warning in report.warnings:
             echo(warning)
-        check_base_model(pinned.base_model, trust_remote_code)
         out = out_dir or Path(f"reproduce-{ref.repo_id.split('/')[-1]}-{ref.sha[:12]}")
         echo(f"retraining {ref} from its recipe into {out}")
+        # the pinned recipe is trained as is: its shas were resolved above, and training fetches the
+        # base model once, refusing pickled weights and (unless trusted) repo code
         result = train(pinned, out, trust_remote_code=trust_remote_code, echo=echo)
         report.environment = dict(result.record.get("environment") or {})
         same = same_environment(report.claimed_environment, report.environment)
@@ -99,29 +100,10 @@ def same_environment(claimed: dict[str, Any], measured: dict[str, Any]) -> bool:
     )
 
 
-def check_base_model(base_model: dict[str, Any], trust_remote_code: bool) -> None:
-    """Refuse a base model that needs its own code (unless trusted); training refuses pickled weights."""
-    from hubrerank.training.trainer import fetch_model as fetch_weights
-
-    folder = fetch_weights(base_model, trust_remote_code)
-    reason = remote_code_reason(folder)
-    if reason and not trust_remote_code:
-        raise InputError(
-            f"base model {base_model['repo']}@{base_model['revision']} needs its own Python code ({reason}); "
-            "hubrerank runs no code from a repo unless you pass --trust-remote-code"
-        )
-
-
 def compare_weights(ref: ResolvedRef, weights: Path, *, expected_identical: bool) -> dict[str, Any]:
     """The retrained weights' sha256 next to the published file's LFS sha256 (from paths-info)."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        [info] = HfApi().get_paths_info(ref.repo_id, [WEIGHTS_FILE], revision=ref.sha) or [None]
-    except HfHubHTTPError as error:
-        raise HubError(f"cannot read the file info of {ref}/{WEIGHTS_FILE}: {error}") from None
-    published = info.lfs.sha256 if info is not None and getattr(info, "lfs", None) else None
+    info = file_info(ref, WEIGHTS_FILE)
+    published = info.lfs_sha256 if info is not None else None
     reproduced = file_sha256(weights)
     return {
         "file": WEIGHTS_FILE,

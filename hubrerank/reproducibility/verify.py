@@ -3,9 +3,8 @@
 The claims are what the repo says it measured: ``eval_results.json`` and the ``model-index`` of the card
 hubrerank rendered from it, or, for a repo whose card sentence-transformers' trainer wrote, that card's
 ``model-index`` (:mod:`hubrerank.reproducibility.from_card` finds which data each of its evaluators ran on).
-The model is
-downloaded at the sha its reference resolves to, safetensors weights only and no repo code; every
-evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
+The model is downloaded at the sha its reference resolves to, safetensors weights only and no repo code;
+every evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
 to ``reproductions/<UTC timestamp>.json`` by :func:`push_report`): a verdict of ``PASS``, ``FAIL`` or
 ``ERROR`` (nothing could be checked, with the one-line reason), and one row per claimed metric.
 """
@@ -22,21 +21,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from hubrerank import __version__
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef, resolve
+from hubrerank.hub import download, fetch_model, list_files, resolve
+from hubrerank.record import (
+    CARD_FILE,
+    RECIPE_FILE,
+    RECORD_FILES,
+    RESULTS_FILE,
+    EvalResults,
+    encode_report,
+    has_run_record,
+    is_report_file,
+    read_card_text,
+    read_reports,
+    read_results,
+    read_run_record,
+    report_path,
+    result_identity,
+)
+from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import Tolerances, verify_tolerances
 
-RECIPE_FILE = "hubrerank.yaml"
-RESULTS_FILE = "eval_results.json"
-CARD_FILE = "README.md"
-REPORTS_DIR = "reproductions"
-# files a published model is verified from, beside its weights and configs (training.MODEL_FILES)
-RECORD_FILES = [RECIPE_FILE, RESULTS_FILE, CARD_FILE, "training_log.jsonl", f"{REPORTS_DIR}/*.json"]
-# the result fields that identify one evaluation (the card matches baselines by the same keys)
-RESULT_KEYS = ("task", "dataset", "revision", "config", "split", "at_k", "datasets", "rerank_k")
 ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
@@ -197,7 +203,7 @@ def verify(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
-        folder = fetch_model(ref, trust_remote_code)
+        folder = fetch_model_and_record(ref, trust_remote_code)
         subject = read_subject(ref, folder, recipe_path)
         plan, report.unpinned = pin_plan(subject.plan)
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
@@ -241,12 +247,12 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
     from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
     from hubrerank.training.recipe import validate
 
-    card_text = (folder / CARD_FILE).read_text(encoding="utf-8") if (folder / CARD_FILE).is_file() else ""
+    card_text = read_card_text(folder)
     override = validate(load_recipe_document(recipe_path), str(recipe_path)) if recipe_path else None
-    if (folder / RECIPE_FILE).is_file():
-        record = _read_yaml(folder / RECIPE_FILE)
-        recipe = override or validate(record, f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
-        results = _read_json(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else {}
+    if has_run_record(folder):
+        record = read_run_record(folder)
+        recipe = override or validate(dict(record), f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
+        results = read_results(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else EvalResults()
         claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results)
         subject = Subject(recipe, claims, dict(record.get("environment") or {}))
     elif is_st_card(card_text):
@@ -347,48 +353,24 @@ def unpinned_warnings(unpinned: Iterable[Mapping[str, str]]) -> list[str]:
     ]
 
 
-def fetch_model(ref: ResolvedRef, trust_remote_code: bool = False) -> Path:
-    """Download the model's configs, tokenizer, safetensors weights and records; refuse pickles and code."""
-    from hubrerank.hub import download
-    from hubrerank.training.trainer import fetch_model as fetch_weights
-
-    folder = fetch_weights(
-        {"repo": ref.repo_id, "revision": ref.sha, "requested": ref.requested}, trust_remote_code
-    )
+def fetch_model_and_record(ref: ResolvedRef, trust_remote_code: bool = False) -> Path:
+    """The model at ``ref`` (safetensors weights, no repo code unless trusted) with its record files."""
+    folder = fetch_model(ref, trust_remote_code=trust_remote_code)
     download(ref, allow_patterns=RECORD_FILES)
-    reason = remote_code_reason(folder)
-    if reason and not trust_remote_code:
-        raise InputError(
-            f"model {ref} needs its own Python code ({reason}); hubrerank runs no code from a repo "
-            "unless you pass --trust-remote-code"
-        )
     return folder
 
 
-def remote_code_reason(folder: Path) -> str | None:
-    """Why loading the model in ``folder`` would run code from its repo, or None."""
-    config = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
-    if isinstance(config, dict) and config.get("auto_map"):
-        return "config.json has auto_map"
-    modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
-    for module in modules if isinstance(modules, list) else []:
-        kind = str(module.get("type", ""))
-        if kind and not kind.startswith("sentence_transformers."):
-            return f"modules.json names the module class {kind}"
-    return None
-
-
-def claims_from_results(results: Mapping[str, Any], source: str) -> list[Claim]:
+def claims_from_results(results: EvalResults, source: str) -> list[Claim]:
     """Every model metric of an eval_results.json document (first-stage ``base_`` metrics are not claims)."""
     return [
-        Claim(_identity(result), metric, float(value), source)
+        Claim(result_identity(result), metric, float(value), source)
         for result in results.get("results", [])
         for metric, value in result.get("metrics", {}).items()
         if "base_" not in metric and isinstance(value, int | float)
     ]
 
 
-def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
+def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
     """The card's model-index numbers that differ from eval_results.json, as claims of their own.
 
     A card rendered by hubrerank carries the same numbers as eval_results.json; one edited by hand may
@@ -411,7 +393,7 @@ def claims_from_card(card_text: str, results: Mapping[str, Any]) -> list[Claim]:
         if found is not None and found[2] != entry.metric_value:
             result, metric, _ = found
             claims.append(
-                Claim(_identity(result), metric, float(entry.metric_value), f"{CARD_FILE} model-index")
+                Claim(result_identity(result), metric, float(entry.metric_value), f"{CARD_FILE} model-index")
             )
     return claims
 
@@ -432,7 +414,7 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
         metric = prefix + claim.metric if task == "reranking" else f"{claim.dataset}_{claim.metric}"
         claims.append(
             Claim(
-                _identity({"task": task, **entry}),
+                result_identity({"task": task, **entry}),
                 metric,
                 claim.value,
                 f"{CARD_FILE} model-index",
@@ -483,18 +465,18 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
     sentence-transformers) only gets the report: hubrerank does not rewrite a card it did not render.
     With ``tag``, a PASS also tags the new commit.
     """
-    from hubrerank.cards.model_card import card_files, load_reports
-    from hubrerank.hub import download, publish
+    from hubrerank.cards.model_card import card_files
+    from hubrerank.hub import publish
 
     if report.verdict == ERROR:
         raise InputError(f"nothing was checked ({report.reason}); no report to publish")
     ref = report.model
     head = check_same_model_files(ref)
-    name = f"{REPORTS_DIR}/{report.created.strftime('%Y%m%dT%H%M%S.%fZ')}.json"
-    body = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
+    name = report_path(report.created.strftime("%Y%m%dT%H%M%S.%fZ"))
+    body = encode_report(report.as_dict())
     files: dict[str, Path | bytes] = {name: body}
     folder = download(head, allow_patterns=RECORD_FILES)
-    if (folder / RECIPE_FILE).is_file() and (folder / RESULTS_FILE).is_file():
+    if has_run_record(folder) and (folder / RESULTS_FILE).is_file():
         with tempfile.TemporaryDirectory(prefix="hubrerank-report-") as tmp:
             sources = Path(tmp) / ref.repo_id.split("/")[-1]
             for path in folder.rglob("*"):
@@ -504,7 +486,7 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
                     shutil.copyfile(path, target)
             (sources / name).parent.mkdir(parents=True, exist_ok=True)
             (sources / name).write_bytes(body)
-            files.update(card_files(sources, ref.repo_id, load_reports(sources), revision=ref.sha))
+            files.update(card_files(sources, ref.repo_id, read_reports(sources), revision=ref.sha))
     kind = "verification" if report.kind == "verify" else "reproduction"
     message = f"hubrerank {report.kind}: {report.verdict} ({kind} report of {ref.sha[:12]})"
     return publish(ref.repo_id, files, message=message, tag=tag if report.verdict == PASS else None)
@@ -513,35 +495,20 @@ def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
 def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:
     """The head of main, after checking it holds the same model files as the checked commit (else the
     re-rendered card would describe weights it is not published beside)."""
-    from huggingface_hub import HfApi
-
-    api = HfApi()
     head = resolve(Ref(ref.repo_id, "main"))
     if head.sha == ref.sha:
         return head
 
-    def model_files(revision: str) -> dict[str, str]:
-        entries = api.list_repo_tree(ref.repo_id, revision=revision, recursive=True)
-        return {
-            entry.path: entry.lfs.sha256 if getattr(entry, "lfs", None) else entry.blob_id
-            for entry in entries
-            if hasattr(entry, "blob_id") and not _is_report_file(entry.path)
-        }
+    def model_files(commit: ResolvedRef) -> dict[str, str]:
+        files = list_files(commit).items()
+        return {path: file.content_id for path, file in files if not is_report_file(path)}
 
-    if model_files(head.sha) != model_files(ref.sha):
+    if model_files(head) != model_files(ref):
         raise InputError(
             f"main of {ref.repo_id} ({head.sha[:12]}) has other model files than the checked "
             f"{ref.sha[:12]}; check the head of main to publish a report"
         )
     return head
-
-
-def _is_report_file(path: str) -> bool:
-    return path in (CARD_FILE, ".gitattributes") or path.startswith((f"{REPORTS_DIR}/", ".eval_results/"))
-
-
-def _identity(result: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: result[key] for key in RESULT_KEYS if result.get(key) is not None}
 
 
 def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) -> bool:
@@ -577,20 +544,3 @@ def _eval_result_key(entry: Any) -> tuple:
         entry.metric_type,
         entry.metric_name,
     )
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"cannot read {path.name}: {error}") from None
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read {path.name}: {' '.join(str(error).split())}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path.name} is not a YAML mapping")
-    return data

@@ -114,10 +114,15 @@ _CONTROLLED_PREFIXES = {
 
 @dataclass(frozen=True)
 class Recipe:
-    """A validated recipe: ``document`` is the normalized YAML mapping, with every default written out."""
+    """A validated recipe: ``document`` is the normalized YAML mapping, with every default written out.
+
+    ``pinned`` is True for the copy :meth:`pin` returns, whose revisions were just resolved to shas: it
+    is passed on as is, never resolved again.
+    """
 
     source: str
     document: dict[str, Any]
+    pinned: bool = False
 
     @property
     def name(self) -> str:
@@ -187,7 +192,7 @@ class Recipe:
 
     def pin(self, resolve: Callable[[Ref], ResolvedRef]) -> Recipe:
         """A copy with every revision resolved to a commit sha; ``requested`` keeps what was asked for."""
-        pinned = Recipe(self.source, copy.deepcopy(self.document))
+        pinned = Recipe(self.source, copy.deepcopy(self.document), pinned=True)
         for _, node, repo_type in pinned.refs():
             repo_id = node["repo"] if repo_type == "model" else node["dataset"]
             resolved = resolve(Ref(repo_id, node["revision"], repo_type))

@@ -11,7 +11,6 @@ trains on the shas rank 0 resolved, and only rank 0 writes or publishes.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,10 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-
-from hubrerank.errors import HubError, HubrerankError, InputError, RecipeError
-from hubrerank.refs import Ref, ResolvedRef, resolve
+from hubrerank.errors import HubrerankError, InputError, RecipeError
+from hubrerank.hub import first_line, resolve
+from hubrerank.record import (
+    CARD_FILE,
+    RECIPE_FILE,
+    RESULTS_FILE,
+    EvalResults,
+    LogRow,
+    RunRecord,
+    read_results,
+    read_run_record,
+    write_log,
+    write_results,
+    write_run_record,
+)
+from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.training.recipe import (
     FORM_COLUMNS,
     OBJECT_PARAMS,
@@ -40,11 +51,6 @@ if TYPE_CHECKING:
 
 CHECKPOINTS = "checkpoints"
 RUN_FILE = "hubrerank-run.yaml"  # the pinned recipe of an unfinished run, inside CHECKPOINTS
-RECORD_FILE = "hubrerank.yaml"
-RESULTS_FILE = "eval_results.json"
-LOG_FILE = "training_log.jsonl"
-# Files of a base model snapshot: configs, tokenizers and safetensors weights; never pickled weights.
-MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "README.md"]
 _NEGATIVE_COLUMN = re.compile(r"negative_(\d+)")
 T = TypeVar("T")
 
@@ -54,8 +60,8 @@ class TrainResult:
     """A finished run: its folder, the pinned recipe as recorded, the evaluation results and the push."""
 
     output_dir: Path
-    record: dict[str, Any]
-    results: dict[str, Any]
+    record: RunRecord
+    results: EvalResults
     pushed: ResolvedRef | None
 
 
@@ -83,16 +89,16 @@ def train(
     finished = _check_output_dir(out, resume)
     state.wait_for_everyone()
     if finished is not None:
-        _check_same_run(recipe, finished, out / RECORD_FILE)
+        _check_same_run(recipe, finished, out / RECIPE_FILE)
         say(f"{out} already holds the finished run {recipe.name}")
         pushed = _on_main(state, lambda: _publish(out, push, say)) if push else None
-        return TrainResult(out, finished.document, _read_json(out / RESULTS_FILE), pushed)
+        return TrainResult(out, finished.document, read_results(out / RESULTS_FILE), pushed)
 
     pinned = _on_main(state, lambda: _pin(recipe, out, resume))
     for path, node, _ in pinned.refs():
         repo = node.get("repo") or node["dataset"]
         say(f"{path}: {repo}@{node['requested']} -> {node['revision']}")
-    model_path = _main_first(state, lambda: fetch_model(pinned.base_model, trust_remote_code))
+    model_path = _main_first(state, lambda: fetch_base_model(pinned, trust_remote_code))
     train_data = _main_first(state, lambda: load_train_data(pinned))
     eval_samples = _main_first(state, lambda: load_eval_samples(pinned)) if pinned.eval else None
 
@@ -134,31 +140,13 @@ def train_file(
     return train(load_recipe(path, overrides), output_dir, **options)
 
 
-def fetch_model(base_model: Mapping[str, Any], trust_remote_code: bool = False) -> Path:
-    """Download the pinned base model's configs, tokenizer and safetensors weights; refuse other weights."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+def fetch_base_model(recipe: Recipe, trust_remote_code: bool = False) -> Path:
+    """The pinned base model's configs, tokenizer and safetensors weights (hub.fetch_model)."""
+    from hubrerank.hub import fetch_model
 
-    from hubrerank.hub import download
-
-    repo, sha = base_model["repo"], base_model["revision"]
-    try:
-        files = HfApi().list_repo_files(repo, revision=sha)
-    except HfHubHTTPError as error:
-        raise HubError(f"cannot list the files of base model {repo}@{sha}: {error}") from None
-    if not any(Path(name).name in ("model.safetensors", "model.safetensors.index.json") for name in files):
-        weights = [
-            name for name in files if name.endswith((".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack"))
-        ]
-        found = f"it has {', '.join(weights)}" if weights else "it has no weights"
-        raise InputError(
-            f"base model {repo}@{sha} has no model.safetensors ({found}); hubrerank only loads safetensors "
-            "weights: convert the checkpoint (transformers save_pretrained) and push it"
-        )
-    patterns = [*MODEL_FILES, "*.py"] if trust_remote_code else MODEL_FILES
-    return download(
-        ResolvedRef(repo, sha, "model", base_model.get("requested", sha)), allow_patterns=patterns
-    )
+    node = recipe.base_model
+    ref = ResolvedRef(node["repo"], node["revision"], "model", node.get("requested", node["revision"]))
+    return fetch_model(ref, what="base model", trust_remote_code=trust_remote_code)
 
 
 def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
@@ -191,15 +179,10 @@ def load_eval_samples(recipe: Recipe) -> list[dict[str, Any]]:
 
 
 def load_split(node: Mapping[str, Any]) -> Dataset:
-    """``load_dataset(repo, config, split=..., revision=sha)``; a one-line error naming what is missing."""
-    from datasets import load_dataset
-    from datasets.exceptions import DatasetNotFoundError
+    """A recipe's dataset entry loaded at its pinned sha; a one-line error naming what is missing."""
+    from hubrerank.hub import load_dataset_split
 
-    try:
-        return load_dataset(node["dataset"], node["config"], split=node["split"], revision=node["revision"])
-    except (DatasetNotFoundError, FileNotFoundError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"cannot load {_describe(node, 'dataset')}: {reason}") from None
+    return load_dataset_split(node["dataset"], node["config"], node["split"], node["revision"])
 
 
 def scale_labels(dataset: Dataset, column: str, scale: float) -> Dataset:
@@ -345,8 +328,8 @@ def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
     if resume:
         if (out / CHECKPOINTS / RUN_FILE).is_file():
             return None
-        if (out / RECORD_FILE).is_file():
-            return load_recipe(out / RECORD_FILE)
+        if (out / RECIPE_FILE).is_file():
+            return load_recipe(out / RECIPE_FILE)
         raise InputError(
             f"--resume: {out} holds no interrupted run ({CHECKPOINTS}/{RUN_FILE}); train without --resume"
         )
@@ -360,7 +343,7 @@ def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
 def _pin(recipe: Recipe, out: Path, resume: bool) -> Recipe:
     """Resolve the recipe's references; on resume, take those the interrupted run started with."""
     if not resume:
-        return recipe.pin(resolve)
+        return recipe if recipe.pinned else recipe.pin(resolve)
     run_file = out / CHECKPOINTS / RUN_FILE
     started = load_recipe(run_file)
     _check_same_run(recipe, started, run_file)
@@ -423,7 +406,7 @@ def _build_trainer(
     try:
         args = CrossEncoderTrainingArguments(output_dir=str(out / CHECKPOINTS), **kwargs)
     except (TypeError, ValueError) as error:
-        raise RecipeError(f"{recipe.source}: args: {_first_line(error)}") from None
+        raise RecipeError(f"{recipe.source}: args: {first_line(error)}") from None
 
     # The head of a base model without one is initialised when the model is built: seed before that.
     if args.full_determinism:
@@ -462,13 +445,13 @@ def _record(
     metrics: Mapping[str, float],
     train_data: Any,
     state: PartialState,
-    results: Mapping[str, Any],
-) -> dict:
+    results: EvalResults,
+) -> RunRecord:
     """hubrerank.yaml: the pinned recipe plus environment, final metrics and training statistics."""
     from hubrerank.environment import capture
 
     datasets = train_data.values() if isinstance(train_data, dict) else [train_data]
-    record = dict(recipe.document)
+    record: RunRecord = dict(recipe.document)  # type: ignore[assignment]
     record["environment"] = capture(str(state.device), state.num_processes)
     record["metrics"] = flat_metrics(results)
     record["training"] = {
@@ -482,11 +465,11 @@ def _record(
     return record
 
 
-def _write_outputs(out: Path, record: dict, results: dict, log_history: list[dict]) -> None:
-    (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (out / LOG_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in log_history), encoding="utf-8")
-    (out / RECORD_FILE).write_text(yaml.safe_dump(record, sort_keys=False, width=110), encoding="utf-8")
-    (out / "README.md").write_text(render_card(out), encoding="utf-8")
+def _write_outputs(out: Path, record: RunRecord, results: EvalResults, log_history: list[LogRow]) -> None:
+    write_results(out / RESULTS_FILE, results)
+    write_log(out, log_history)
+    write_run_record(out, record)
+    (out / CARD_FILE).write_text(render_card(out), encoding="utf-8")
 
 
 def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef:
@@ -499,9 +482,9 @@ def _publish(out: Path, repo_id: str, say: Callable[[str], None]) -> ResolvedRef
         path.relative_to(out).as_posix(): path for path in sorted(out.rglob("*")) if path.is_file()
     }
     files.update(card_files(out, repo_id))
-    name = yaml.safe_load((out / RECORD_FILE).read_text(encoding="utf-8"))["name"]
+    name = read_run_record(out)["name"]
     ref = publish(repo_id, files, message=f"hubrerank train {name}")
-    (out / "README.md").write_bytes(files["README.md"])  # the folder's card now names its repo
+    (out / CARD_FILE).write_bytes(files[CARD_FILE])  # the folder's card now names its repo
     say(f"{repo_id}@{ref.sha}")
     return ref
 
@@ -541,14 +524,6 @@ def _describe(node: Mapping[str, Any], kind: str) -> str:
         f"{kind} {node['dataset']}@{node['revision'][:12]} "
         f"(config {node['config'] or 'auto'}, split {node['split']})"
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _silent(_: str) -> None:

@@ -13,8 +13,9 @@ from card_fixtures import BASE_SHA, EVAL_RESULTS, EVAL_SHA, NANO_SHA, RECIPE, TR
 from huggingface_hub import ModelCard, metadata_load, parse_eval_result_entries
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from hubrerank.cards.model_card import card_files, load_reports, render_model_card
+from hubrerank.cards.model_card import card_files, render_model_card
 from hubrerank.errors import InputError
+from hubrerank.record import read_reports
 
 MODEL_SHA = "5" * 40
 REPO = "acme/faq-reranker"
@@ -194,8 +195,8 @@ def test_reports_are_read_from_the_model_folder(model_dir: Path) -> None:
     (model_dir / "reproductions" / "a.json").write_text(
         json.dumps(_report("FAIL") | {"timestamp": "2026-11-27"})
     )
-    assert [r["verdict"] for r in load_reports(model_dir)] == ["PASS", "FAIL"]
-    assert load_reports(model_dir / "nowhere") == []
+    assert [r["verdict"] for r in read_reports(model_dir)] == ["PASS", "FAIL"]
+    assert read_reports(model_dir / "nowhere") == []
 
 
 def test_eval_results_files(model_dir: Path) -> None:

@@ -57,7 +57,7 @@ def faq_data(hub) -> str:
     """``alice/repro-faq`` on the session Hub; returns its commit sha."""
     from datasets import Dataset
 
-    from hubrerank.refs import resolve
+    from hubrerank.hub import resolve
 
     pairs, reranking = _rows()
     Dataset.from_list(pairs).push_to_hub(DATASET, config_name="pairs", split="train")

@@ -27,7 +27,7 @@ def st_model(hub, tiny_cross_encoder, faq_data, tmp_path_factory) -> str:
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    from hubrerank.refs import resolve
+    from hubrerank.hub import resolve
 
     train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)

@@ -73,7 +73,7 @@ def test_a_tampered_claim_fails_and_shows_the_difference(trained, tmp_path, edit
 def test_a_deleted_data_revision_cannot_be_checked(trained, faq_data, tmp_path):
     from datasets import load_dataset
 
-    from hubrerank.refs import resolve
+    from hubrerank.hub import resolve
 
     rerank = load_dataset("alice/repro-faq", "rerank", split="test", revision=faq_data)
     rerank.push_to_hub("alice/repro-gone", config_name="rerank", split="test")
