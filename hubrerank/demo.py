@@ -121,9 +121,9 @@ def run(work: Path) -> None:
     os.environ.pop("HF_HOME", None)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     endpoint = configure_hub("local")
-    from huggingface_hub import HfApi
+    from hubrerank.hub import whoami
 
-    user = HfApi().whoami()["name"]
+    user = whoami()
     click.echo(f"embedded Hub    {endpoint}  (data: {work / 'home' / 'hub'}, user: {user})")
     started = time.monotonic()
 

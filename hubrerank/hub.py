@@ -86,6 +86,15 @@ def locate(text: str, repo_type: RepoType = "model", *, folder_only: bool = Fals
     return Located(text, ref=resolve(Ref.parse(text, repo_type)))
 
 
+def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
+    """A model given as a local folder or ``REPO[@REV]``: its pinned ref (None if local) and local folder."""
+    located = locate(text, "model", folder_only=True)
+    if located.path is not None:
+        return None, located.path
+    assert located.ref is not None
+    return located.ref, download(located.ref)
+
+
 def publish(
     repo_id: str,
     files: Mapping[str, FileSource],

@@ -22,6 +22,7 @@ import yaml
 
 from hubrerank.cards.render import MODEL_CARD_TEMPLATE, render_template
 from hubrerank.errors import InputError
+from hubrerank.kinds.cross_encoder import CROSS_ENCODER
 from hubrerank.record import (
     CARD_SOURCES,
     RECIPE_FILE,
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry, ModelCard
 
 # the files a card is built from, as download patterns
-TAGS = ["sentence-transformers", "cross-encoder", "reranker", "hubrerank", "text-ranking"]
-TASK_TYPE = "text-ranking"
+TAGS = list(CROSS_ENCODER.card_tags)
+TASK_TYPE = CROSS_ENCODER.task_type
 MAX_LOG_ROWS = 25
 _MISSING = "–"
 # metric-name prefixes of eval_results.json (docs/contracts.md, hubrerank.evaluation.metrics), longest first:
@@ -160,11 +161,10 @@ def card_files(
     return files
 
 
-def fetch_card_sources(text: str) -> tuple[ResolvedRef, Path]:
-    """Download the files a card is built from for ``REPO[@REV]``, pinned to the sha it resolves to."""
-    from hubrerank.hub import download, resolve
+def fetch_card_sources(ref: ResolvedRef) -> Path:
+    """Download the files a card is built from, at the pinned commit."""
+    from hubrerank.hub import download
 
-    ref = resolve(Ref.parse(text, "model"))
     folder = download(ref, allow_patterns=CARD_SOURCES)
     for name in (RECIPE_FILE, RESULTS_FILE):
         if not (folder / name).is_file():
@@ -172,7 +172,7 @@ def fetch_card_sources(text: str) -> tuple[ResolvedRef, Path]:
                 f"model repo {ref} has no {name}: only models trained and pushed by `hubrerank train` "
                 "carry the recipe and results a card is built from"
             )
-    return ref, folder
+    return folder
 
 
 def publish_card(
@@ -326,17 +326,11 @@ def _base_metadata(base: dict[str, str | None]) -> dict[str, Any]:
 
     Empty when there is no Hub base model, it has no card, or the Hub cannot be reached (offline use).
     """
-    import httpx2  # huggingface_hub's HTTP client: its HTTPError covers refusals and unreachable hosts
-    from huggingface_hub import HfApi, constants
+    from hubrerank.hub import model_card_data
 
-    if base["id"] is None or constants.HF_HUB_OFFLINE:
+    if base["id"] is None:
         return {}
-    try:
-        card_data = HfApi().model_info(base["id"], revision=base["revision"]).card_data
-    except (httpx2.HTTPError, OSError):
-        return {}
-    if card_data is None:
-        return {}
+    card_data = model_card_data(ResolvedRef(base["id"], base["revision"] or "main", "model"))
     return {key: card_data.get(key) for key in ("license", "language") if card_data.get(key)}
 
 

@@ -31,6 +31,7 @@ def card(source: str, repo_id: str | None, push: bool, out: Path | None) -> None
     """
     from hubrerank.cards.model_card import fetch_card_sources, publish_card, render_model_card
     from hubrerank.errors import InputError
+    from hubrerank.hub import locate
     from hubrerank.record import read_reports
 
     revision = None
@@ -39,7 +40,9 @@ def card(source: str, repo_id: str | None, push: bool, out: Path | None) -> None
     elif repo_id is not None:
         raise InputError(f"--repo is for a local folder; {source!r} is not one (the repo is taken from it)")
     else:
-        ref, model_dir = fetch_card_sources(source)
+        ref = locate(source, "model", folder_only=True).ref
+        assert ref is not None  # not a folder, so a resolved repo
+        model_dir = fetch_card_sources(ref)
         repo_id, revision = ref.repo_id, ref.sha
     if push and repo_id is None:
         raise InputError(f"--push needs --repo ORG/NAME to know where the card of {source} goes")

@@ -8,14 +8,13 @@ subsets asked for: the result records that list next to the mean.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.scoring import Scorer
-from hubrerank.hub import resolve
+from hubrerank.hub import locate, resolve
 from hubrerank.refs import Ref
 
 DEFAULT_DATASET = "sentence-transformers/NanoBEIR-en"
@@ -25,10 +24,8 @@ CONFIGS = ("corpus", "queries", "qrels", "bm25")
 
 def resolve_nanobeir(text: str) -> tuple[str, str | None]:
     """``DATASET_ID[@REV]`` as (dataset id, sha), or a local folder as (path, None)."""
-    if os.path.isdir(text):
-        return text, None
-    ref = resolve(Ref.parse(text, "dataset"))
-    return ref.repo_id, ref.sha
+    located = locate(text, "dataset", folder_only=True)
+    return located.name, located.sha
 
 
 def evaluate_nanobeir(
@@ -98,7 +95,7 @@ def nanobeir_folder(dataset: str, revision: str | None, subsets: Sequence[str]) 
     :func:`check_nanobeir`, and the sha (None for a local folder)."""
     from hubrerank.hub import download
 
-    if os.path.isdir(dataset):
+    if Path(dataset).is_dir():
         folder, sha = Path(dataset), None
     else:
         ref = resolve(Ref(dataset, revision, "dataset"))

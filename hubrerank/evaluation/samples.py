@@ -9,7 +9,6 @@ reads: ``{query, positive, documents}`` when it has a first-stage list, else ``{
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import InputError
-from hubrerank.hub import resolve
+from hubrerank.hub import dataset_layout, load_dataset_split, locate, resolve
 from hubrerank.refs import Ref
 
 REQUIRED_COLUMNS = ("query", "positive")
@@ -77,10 +76,8 @@ def text_id(text: str) -> str:
 
 def resolve_data(text: str) -> tuple[str, str | None]:
     """A data reference as (dataset, revision sha): a local path keeps None, ``REPO[@REV]`` is pinned."""
-    if os.path.exists(text):
-        return text, None
-    ref = resolve(Ref.parse(text, "dataset"))
-    return ref.repo_id, ref.sha
+    located = locate(text, "dataset")
+    return located.name, located.sha
 
 
 def load_reranking_data(
@@ -160,28 +157,21 @@ def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
                 raise InputError(f"{path} has no split {split!r}; it has {', '.join(loaded)} (--split)")
             return loaded[split], "default"
         return loaded, "default"
-    config = _config_with_split(str(path), config, split, {})
+    config = _config_with_split(str(path), config, split)
     return datasets.load_dataset(str(path), config, split=split), config
 
 
 def _load_hub(repo_id: str, revision: str, config: str | None, split: str) -> tuple[Any, str]:
-    import datasets
-
-    config = _config_with_split(repo_id, config, split, {"revision": revision})
-    return datasets.load_dataset(repo_id, config, split=split, revision=revision), config
+    config = _config_with_split(repo_id, config, split, revision)
+    return load_dataset_split(repo_id, config, split, revision), config
 
 
-def _config_with_split(dataset: str, config: str | None, split: str, kwargs: dict[str, str]) -> str:
+def _config_with_split(dataset: str, config: str | None, split: str, revision: str | None = None) -> str:
     """``config``, or the only config that has ``split``; InputError listing configs or splits otherwise."""
-    import datasets
-
-    configs = datasets.get_dataset_config_names(dataset, **kwargs)
-    if config is not None and config not in configs:
-        raise InputError(f"{dataset} has no config {config!r}; it has {', '.join(configs)} (--config)")
-    splits = {
-        name: datasets.get_dataset_split_names(dataset, name, **kwargs)
-        for name in ([config] if config else configs)
-    }
+    layout = dataset_layout(dataset, revision)
+    if config is not None and config not in layout:
+        raise InputError(f"{dataset} has no config {config!r}; it has {', '.join(layout)} (--config)")
+    splits = {name: names for name, names in layout.items() if config is None or name == config}
     having = [name for name, names in splits.items() if split in names]
     if len(having) == 1:
         return having[0]

@@ -539,18 +539,16 @@ def _find_split(
     """The (config, split) of ``dataset@revision`` that has ``columns`` (exactly those, in that order, when
     ``exact``: the trainer reads inputs by position) and ``size`` rows; among several, the split named
     ``prefer``. ``split`` restricts the search to splits of that name."""
-    import datasets
+    from hubrerank.hub import dataset_layout, load_dataset_split, resolve
 
     if not SHA_PATTERN.match(revision):
-        from hubrerank.hub import resolve
-
         revision = resolve(Ref(dataset, revision, "dataset")).sha
     matches = []
-    for config in datasets.get_dataset_config_names(dataset, revision=revision):
-        for name in datasets.get_dataset_split_names(dataset, config, revision=revision):
+    for config, splits in dataset_layout(dataset, revision).items():
+        for name in splits:
             if split is not None and name != split:
                 continue
-            loaded = datasets.load_dataset(dataset, config, split=name, revision=revision)
+            loaded = load_dataset_split(dataset, config, name, revision)
             names = tuple(loaded.column_names)
             has_columns = names == columns if exact else set(columns) <= set(names)
             if has_columns and (size is None or loaded.num_rows == size):

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import RecipeError
+from hubrerank.kinds.spec import KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
 
 SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
@@ -147,6 +148,11 @@ class Recipe:
     @property
     def eval(self) -> dict[str, Any] | None:
         return self.document.get("eval")
+
+    @property
+    def kind(self) -> KindSpec:
+        """The model kind this recipe trains (cross-encoders today)."""
+        return get_kind("cross-encoder")
 
     @property
     def loss(self) -> LossInfo:
@@ -563,14 +569,10 @@ def _check_value(path: str, value: Any, annotation: Any) -> None:
 
 @cache
 def _training_argument_types() -> dict[str, Any]:
-    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+    arguments_class = get_kind("cross-encoder").load("training_arguments_class")
 
-    hints = typing.get_type_hints(CrossEncoderTrainingArguments)
-    return {
-        field.name: hints[field.name]
-        for field in dataclasses.fields(CrossEncoderTrainingArguments)
-        if field.init
-    }
+    hints = typing.get_type_hints(arguments_class)
+    return {field.name: hints[field.name] for field in dataclasses.fields(arguments_class) if field.init}
 
 
 def _is_union(annotation: Any) -> bool:

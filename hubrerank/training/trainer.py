@@ -386,17 +386,12 @@ def _build_trainer(
     eval_samples: list[dict[str, Any]] | None,
     trust_remote_code: bool,
 ) -> Any:
-    """Seed, then build the model, loss, arguments, evaluator and trainer, in that order."""
+    """Seed, then build the model, loss, arguments, evaluator and trainer (of the recipe's model kind),
+    in that order."""
     import transformers
-    from sentence_transformers.cross_encoder import (
-        CrossEncoder,
-        CrossEncoderModelCardData,
-        CrossEncoderTrainer,
-        CrossEncoderTrainingArguments,
-    )
-    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
+    kind = recipe.kind
     kwargs = recipe.training_arguments()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         # transformers' default (True) makes DDP fail on cross-encoders: "marked ready twice"
@@ -404,7 +399,7 @@ def _build_trainer(
     if _cpu_ddp():  # without it, each torchrun process would train alone
         kwargs["use_cpu"] = True
     try:
-        args = CrossEncoderTrainingArguments(output_dir=str(out / CHECKPOINTS), **kwargs)
+        args = kind.load("training_arguments_class")(output_dir=str(out / CHECKPOINTS), **kwargs)
     except (TypeError, ValueError) as error:
         raise RecipeError(f"{recipe.source}: args: {first_line(error)}") from None
 
@@ -413,22 +408,22 @@ def _build_trainer(
         transformers.enable_full_determinism(recipe.seed)
     else:
         transformers.set_seed(recipe.seed)
-    model = CrossEncoder(
+    model = kind.load("model_class")(
         str(model_path),
         num_labels=recipe.model["num_labels"],
         max_length=recipe.model["max_length"],
         trust_remote_code=trust_remote_code,
         local_files_only=True,
         # the trainer's card callbacks look datasets up on the Hub unless told not to
-        model_card_data=CrossEncoderModelCardData(local_files_only=True),
+        model_card_data=kind.load("model_card_data_class")(local_files_only=True),
     )
 
     evaluator = None
     if eval_samples is not None:
-        evaluator = CrossEncoderRerankingEvaluator(
+        evaluator = kind.load("in_training_evaluator")(
             eval_samples, at_k=recipe.eval["at_k"], name=recipe.eval_name, write_csv=False
         )
-    trainer = CrossEncoderTrainer(
+    trainer = kind.load("trainer_class")(
         model=model, args=args, train_dataset=train_data, loss=build_loss(recipe, model), evaluator=evaluator
     )
     for callback in (ProgressCallback, PrinterCallback):

@@ -1,0 +1,47 @@
+"""The model kind seam: what training, evaluation, cards and card -> recipe need to know about a kind.
+
+A kind is one :class:`KindSpec`, looked up by name with :func:`get_kind`. Modules dispatch on it instead
+of naming sentence-transformers classes themselves, so a second kind (a bi-encoder retriever trained
+with ``SentenceTransformerTrainer``) is one more spec module, not an ``if`` in every module. Classes are
+named by import path and loaded on first use: importing this module does not import the HF stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from hubrerank.errors import RecipeError
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A trainable model kind (e.g. ``cross-encoder``), as sentence-transformers implements it."""
+
+    name: str
+    model_class: str  # "module:Class" of the model
+    model_card_data_class: str  # its model card data (the trainer's card callbacks read it)
+    trainer_class: str
+    training_arguments_class: str
+    losses_module: str  # the module whose public classes are the kind's losses
+    in_training_evaluator: str  # the evaluator that picks the best checkpoint on the eval split
+    card_tags: tuple[str, ...]  # tags of the cards hubrerank renders
+    task_type: str  # pipeline tag and model-index task type
+    st_model_type: str  # config_sentence_transformers.json's model_type for this kind
+    st_evaluators: tuple[str, ...]  # evaluator classes a sentence-transformers trainer card may name
+
+    def load(self, attribute: str) -> Any:
+        """The class named by one of the ``*_class`` / ``*_evaluator`` fields, imported now."""
+        module, _, name = getattr(self, attribute).partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+def get_kind(name: str) -> KindSpec:
+    """The spec of kind ``name``; RecipeError listing the known kinds otherwise."""
+    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+
+    kinds = {spec.name: spec for spec in (CROSS_ENCODER,)}
+    if name not in kinds:
+        raise RecipeError(f"unknown model kind {name!r}; hubrerank trains {', '.join(kinds)}")
+    return kinds[name]
