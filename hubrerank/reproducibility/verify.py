@@ -377,7 +377,7 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
     not, and then both are checked. Each card entry is matched to a result and metric by rendering every
     claimed metric alone through :func:`hubrerank.cards.model_index_results` and comparing the keys.
     """
-    from hubrerank.cards.model_card import model_index_results
+    from hubrerank.cards.model_index import model_index_results
 
     card = _card_model_index(card_text)
     if not card:

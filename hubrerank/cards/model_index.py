@@ -1,0 +1,126 @@
+"""The card's machine-readable results: ``model-index`` entries and ``.eval_results/*.yaml`` files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hubrerank.cards.metrics import (
+    FIRST_STAGE,
+    SETTINGS,
+    metric_label,
+    nanobeir_groups,
+    nanobeir_key,
+    slug,
+    split_setting,
+)
+from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+
+if TYPE_CHECKING:
+    from huggingface_hub import EvalResult, EvalResultEntry
+
+
+def model_index_results(results: dict) -> list[EvalResult]:
+    """Every measured metric of the model as ``EvalResult``s, for the card's ``model-index``.
+
+    First-stage (``base_``) metrics are not the model's and stay out; they appear in the card's tables.
+    A NanoBEIR mean carries its subsets in ``dataset.args``: a mean over 3 and one over 11 share a name.
+    """
+    from huggingface_hub import EvalResult
+
+    out = []
+    for result in results["results"]:
+        if result.get("task") == "reranking":
+            split = result.get("split")
+            groups = {
+                None: {
+                    "task_name": "Reranking",
+                    "dataset_name": f"{result['dataset']} ({split})",
+                    "dataset_config": result.get("config"),
+                    "dataset_split": split,
+                    "dataset_args": {"at_k": result.get("at_k"), "num_queries": result.get("num_queries")},
+                    "metrics": result["metrics"],
+                }
+            }
+        elif result.get("task") == "nanobeir":
+            subsets = result.get("datasets", [])
+            args = {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
+            groups = {
+                group: {
+                    "task_name": "NanoBEIR reranking",
+                    "dataset_name": f"NanoBEIR mean over {len(subsets)} subsets ({', '.join(subsets)})"
+                    if group == "mean"
+                    else f"Nano{group}",
+                    "dataset_split": None if group == "mean" else f"Nano{group}",
+                    "dataset_args": args | {"aggregate": "mean", "datasets": subsets}
+                    if group == "mean"
+                    else args,
+                    "metrics": metrics,
+                }
+                for group, metrics in nanobeir_groups(result).items()
+            }
+        else:
+            continue
+        for group, fields in groups.items():
+            metrics = fields.pop("metrics")
+            out += [
+                EvalResult(
+                    task_type=CROSS_ENCODER.task_type,
+                    dataset_type=result["dataset"],
+                    dataset_revision=result.get("revision"),
+                    metric_type=metric,
+                    metric_name=metric_label(metric)
+                    if group is None
+                    else nanobeir_key(result, group, metric),
+                    metric_value=value,
+                    **fields,
+                )
+                for metric, value in metrics.items()
+                if split_setting(metric)[0] not in FIRST_STAGE
+            ]
+    return out
+
+
+def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
+    """The headline metrics as Hub eval-result entries, grouped by ``.eval_results`` file name."""
+    from huggingface_hub import EvalResultEntry
+
+    files: dict[str, list[EvalResultEntry]] = {}
+    for result in results["results"]:
+        at_k = result.get("at_k", 10)
+        headline = ["map", f"mrr@{at_k}", f"ndcg@{at_k}"]
+        if result.get("task") == "reranking":
+            name = f"reranking-{slug(result['dataset'])}-{result.get('config')}-{result.get('split')}"
+            entries = [
+                EvalResultEntry(
+                    dataset_id=result["dataset"],
+                    task_id=f"{result.get('config')}/{result.get('split')}/{prefix}{metric}",
+                    value=result["metrics"][prefix + metric],
+                    dataset_revision=result.get("revision"),
+                    notes=f"{metric_label(prefix + metric)}; first-stage candidates reranked, cut at {at_k}",
+                )
+                for prefix in (SETTINGS["realistic"], SETTINGS["all_positives"])
+                for metric in headline
+                if prefix + metric in result["metrics"]
+            ]
+        elif result.get("task") == "nanobeir":
+            name = f"nanobeir-{slug(result['dataset'])}-{len(result.get('datasets', []))}-subsets"
+            subsets = ", ".join(result.get("datasets", []))
+            entries = [
+                EvalResultEntry(
+                    dataset_id=result["dataset"],
+                    task_id=nanobeir_key(result, group, metric)
+                    + (f"[{','.join(result.get('datasets', []))}]" if group == "mean" else ""),
+                    value=value,
+                    dataset_revision=result.get("revision"),
+                    notes=(f"mean over {subsets}; " if group == "mean" else "")
+                    + f"BM25 top {result.get('rerank_k')} reranked",
+                )
+                for group, metrics in nanobeir_groups(result).items()
+                for metric, value in metrics.items()
+                if metric in headline
+            ]
+        else:
+            continue
+        if entries:
+            files[name] = entries
+    return files
