@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,34 @@ def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
     return located.ref, download(located.ref)
 
 
+def check_can_publish(repo_id: str, repo_type: RepoType = "model") -> None:
+    """Refuse, before any long work, a push target that cannot be written: a repo id without a
+    namespace or that is malformed, an invalid token, or a namespace the token may not write to."""
+    from hubrerank.errors import RefError
+
+    try:
+        ref = Ref.parse(repo_id, repo_type)
+    except RefError:
+        raise InputError(f"--push {repo_id!r} is not a repo id; write ORG/NAME") from None
+    if "/" not in ref.repo_id or ref.revision is not None:
+        raise InputError(f"--push {repo_id!r}: write the repo id as ORG/NAME (your user name or an org)")
+    with hub_errors(None, repo_type, None, "cannot ask the Hub who the token belongs to"):
+        identity = _api().whoami()
+    namespace = ref.repo_id.split("/")[0]
+    writable = {identity["name"]} | {
+        org["name"] for org in identity.get("orgs", []) if org.get("roleInOrg", "write") != "read"
+    }
+    role = ((identity.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role == "read" or namespace not in writable:
+        can = "nothing (a read token)" if role == "read" else ", ".join(sorted(writable))
+        raise HubError(
+            f"--push {repo_id}: the token of {identity['name']} may not write to {namespace!r} "
+            f"(it can write to {can}); push to your own namespace or use a token that can write there",
+            repo_id=ref.repo_id,
+            repo_type=repo_type,
+        )
+
+
 def publish(
     repo_id: str,
     files: Mapping[str, FileSource],
@@ -110,17 +138,48 @@ def publish(
 
     With ``delete_missing`` the commit also removes files the previous head had and ``files`` lacks
     (except .gitattributes), so the new revision holds exactly this artifact. Returns the new commit.
+    A repo this call created is deleted again when the commit fails or is interrupted, so a failed
+    publish leaves no empty repo behind.
     """
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
-
     api = _api()
     with hub_errors(repo_id, repo_type, branch, f"publishing {repo_type} repo {repo_id} failed"):
+        existed = api.repo_exists(repo_id, repo_type=repo_type)
         api.create_repo(repo_id, repo_type=repo_type, private=bool(private), exist_ok=True)
+    try:
+        return _commit(api, repo_id, files, repo_type, message, tag, branch, delete_missing)
+    except BaseException:  # also Ctrl-C: a repo this call created must not stay behind empty
+        if not existed:
+            with suppress(Exception):
+                api.delete_repo(repo_id, repo_type=repo_type)
+        raise
+
+
+def _commit(
+    api: HfApi,
+    repo_id: str,
+    files: Mapping[str, FileSource],
+    repo_type: RepoType,
+    message: str,
+    tag: str | None,
+    branch: str,
+    delete_missing: bool,
+) -> ResolvedRef:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    with hub_errors(repo_id, repo_type, branch, f"publishing {repo_type} repo {repo_id} failed"):
         head = api.repo_info(repo_id, repo_type=repo_type, revision=branch).sha
-        operations: list = [
-            CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(src) if isinstance(src, Path) else src)
-            for path, src in sorted(files.items())
-        ]
+        operations: list = []
+        for path, src in sorted(files.items()):
+            try:
+                operations.append(
+                    CommitOperationAdd(
+                        path_in_repo=path, path_or_fileobj=str(src) if isinstance(src, Path) else src
+                    )
+                )
+            except ValueError as error:
+                raise InputError(
+                    f"cannot publish {path!r} to {repo_type} repo {repo_id}: {first_line(error)}"
+                ) from None
         if delete_missing:
             existing = api.list_repo_files(repo_id, repo_type=repo_type, revision=head)
             operations += [

@@ -59,6 +59,7 @@ def train(
         )
     except KeyboardInterrupt:
         options = [f"--set {shlex.quote(item)}" for item in overrides] + ([f"--out {out}"] if out else [])
+        options += [f"--push {push}"] if push else []
         again = " ".join(["hubrerank train", str(recipe), *options, "--resume"])
         click.echo(f"Interrupted; continue from the last checkpoint with: {again}", err=True)
         raise SystemExit(130) from None

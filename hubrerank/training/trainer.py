@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubrerank.errors import HubrerankError, InputError, RecipeError
-from hubrerank.hub import first_line, resolve
+from hubrerank.hub import check_can_publish, first_line, resolve
 from hubrerank.record import (
     CARD_FILE,
     RECIPE_FILE,
@@ -34,7 +34,7 @@ from hubrerank.record import (
     write_results,
     write_run_record,
 )
-from hubrerank.refs import Ref, ResolvedRef
+from hubrerank.refs import ResolvedRef
 from hubrerank.training.recipe import (
     FORM_COLUMNS,
     OBJECT_PARAMS,
@@ -82,8 +82,8 @@ def train(
     from accelerate import PartialState
 
     state = PartialState(cpu=_cpu_ddp())
-    if push:
-        Ref.parse(push, "model")  # a malformed repo id fails now, not after training
+    if push:  # a malformed repo id or one the token may not write to fails now, not after training
+        _on_main(state, lambda: check_can_publish(push, "model"))
     out = Path(output_dir) if output_dir else Path("out") / recipe.name
     say = echo if state.is_main_process else _silent
     finished = _check_output_dir(out, resume)

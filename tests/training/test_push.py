@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from helpers import run_cli
 from training_helpers import make_recipe, training_repos
 
@@ -49,25 +48,51 @@ def test_push_publishes_one_commit_that_scores_like_the_local_model(hub, tiny_cr
     np.testing.assert_array_equal(pushed.predict(PAIRS), CrossEncoder(str(out)).predict(PAIRS))
 
 
-def test_failed_push_keeps_the_model_and_resume_pushes_it_without_training(hub, tiny_cross_encoder, tmp_path):
+def test_a_push_the_token_may_not_write_is_refused_before_training(hub, tiny_cross_encoder, tmp_path):
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import RepositoryNotFoundError
 
     recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
     out = tmp_path / "out"
 
     refused = run_cli("train", str(recipe), "--out", str(out), "--push", "bob/not-yours")
-    retried = run_cli("train", str(recipe), "--out", str(out), "--resume", "--push", "alice/tiny-retried")
 
     assert refused.exit_code == 2
     assert (
         refused.output.strip()
         .splitlines()[-1]
-        .startswith("Error: publishing model repo bob/not-yours failed")
+        .startswith("Error: --push bob/not-yours: the token of alice may not write to 'bob'")
+    )
+    assert not out.exists() and "step " not in refused.output
+    assert not HfApi(token=hub.bob_token).repo_exists("bob/not-yours")
+
+
+def test_failed_push_keeps_the_model_and_resume_pushes_it_without_training(
+    hub, tiny_cross_encoder, tmp_path, monkeypatch
+):
+    from huggingface_hub import HfApi
+
+    from hubrerank import hub as hub_api
+    from hubrerank.errors import HubError
+
+    def unreachable(*args, **kwargs):
+        raise HubError("publishing model repo alice/tiny-retried failed: the Hub went away")
+
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
+    out = tmp_path / "out"
+
+    monkeypatch.setattr(hub_api, "publish", unreachable)
+    failed = run_cli("train", str(recipe), "--out", str(out), "--push", "alice/tiny-retried")
+    monkeypatch.undo()
+    assert not HfApi().repo_exists("alice/tiny-retried")
+    retried = run_cli("train", str(recipe), "--out", str(out), "--resume", "--push", "alice/tiny-retried")
+
+    assert failed.exit_code == 2
+    assert (
+        failed.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: publishing model repo alice/tiny-retried failed")
     )
     assert (out / "model.safetensors").is_file() and (out / "hubrerank.yaml").is_file()
-    with pytest.raises(RepositoryNotFoundError):
-        HfApi().repo_info("bob/not-yours")
     assert retried.exit_code == 0, retried.output
     assert "already holds the finished run" in retried.output and "step " not in retried.output
     sha = _pushed_sha(retried.output, "alice/tiny-retried")
