@@ -87,12 +87,13 @@ def locate(text: str, repo_type: RepoType = "model", *, folder_only: bool = Fals
 
 
 def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
-    """A model given as a local folder or ``REPO[@REV]``: its pinned ref (None if local) and local folder."""
+    """A model given as a local folder or ``REPO[@REV]``: its pinned ref (None if local) and local folder
+    (a Hub model fetched by :func:`fetch_model`: safetensors weights, no repo code)."""
     located = locate(text, "model", folder_only=True)
     if located.path is not None:
         return None, located.path
     assert located.ref is not None
-    return located.ref, download(located.ref)
+    return located.ref, fetch_model(located.ref)
 
 
 def check_can_publish(repo_id: str, repo_type: RepoType = "model") -> None:
