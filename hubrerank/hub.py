@@ -104,7 +104,7 @@ def check_can_publish(repo_id: str, repo_type: RepoType = "model") -> None:
     try:
         ref = Ref.parse(repo_id, repo_type)
     except RefError:
-        raise InputError(f"--push {repo_id!r} is not a repo id; write ORG/NAME") from None
+        raise InputError(f"--push {repo_id!r} is not a repo reference; write ORG/NAME") from None
     if "/" not in ref.repo_id or ref.revision is not None:
         raise InputError(f"--push {repo_id!r}: write the repo id as ORG/NAME (your user name or an org)")
     with hub_errors(None, repo_type, None, "cannot ask the Hub who the token belongs to"):

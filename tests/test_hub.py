@@ -141,7 +141,7 @@ def test_a_commit_that_lost_the_race_says_so(hub, monkeypatch) -> None:
     ("repo_id", "message"),
     [
         ("justname", "write the repo id as ORG/NAME"),
-        ("../../x", "is not a repo id"),
+        ("../../x", "is not a repo reference"),
         ("alice/x@main", "write the repo id as ORG/NAME"),
         ("bob/x", "the token of alice may not write to 'bob' \\(it can write to acme, alice\\)"),
     ],

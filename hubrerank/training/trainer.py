@@ -160,6 +160,7 @@ def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
         dataset = dataset.select_columns(columns)
         if "label_scale" in node:
             dataset = scale_labels(dataset, columns[-1], node["label_scale"])
+        check_labels(dataset, recipe, columns[-1], _describe(node, "train dataset"))
         name = f"{node['dataset'].rsplit('/', 1)[-1]}-{node['split']}"
         name = name if name not in datasets else f"{name}-{len(datasets)}"
         datasets[name] = dataset
@@ -183,6 +184,37 @@ def load_split(node: Mapping[str, Any]) -> Dataset:
     from hubrerank.hub import load_dataset_split
 
     return load_dataset_split(node["dataset"], node["config"], node["split"], node["revision"])
+
+
+def check_labels(dataset: Dataset, recipe: Recipe, column: str, where: str) -> None:
+    """Refuse labels the loss cannot learn from, before training: BinaryCrossEntropyLoss takes targets in
+    [0, 1] (graded labels such as 0..3 would train silently on nonsense), CrossEntropyLoss takes class ids
+    below ``model.num_labels``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    name = recipe.loss.name
+    if name not in ("BinaryCrossEntropyLoss", "CrossEntropyLoss") or column not in dataset.column_names:
+        return
+    values = dataset.data.table.column(column)
+    if name == "BinaryCrossEntropyLoss":
+        bad = pc.or_(pc.less(values, 0), pc.greater(values, 1))
+        need = "targets in [0, 1]"
+        fix = "scale them into [0, 1] (train[].label_scale) or use a loss for graded labels (MSELoss)"
+    else:
+        classes = recipe.model["num_labels"]
+        bad = pc.or_(pc.less(values, 0), pc.greater_equal(values, classes))
+        if pa.types.is_floating(values.type):
+            bad = pc.or_(bad, pc.not_equal(pc.floor(values), values))
+        need = f"class ids 0..{classes - 1} (model.num_labels {classes})"
+        fix = "set model.num_labels to the number of classes, or map the labels to class ids"
+    bad = pc.fill_null(bad, True)
+    if len(bad) and pc.any(bad).as_py():
+        row = pc.index(bad, True).as_py()
+        raise InputError(
+            f"{where}: {name} needs {need}, but column {column!r} holds {values[row].as_py()} "
+            f"(row {row + 1}); {fix}"
+        )
 
 
 def scale_labels(dataset: Dataset, column: str, scale: float) -> Dataset:
@@ -337,7 +369,22 @@ def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
         raise InputError(
             f"{out} is not empty; choose another --out, or pass --resume to continue an interrupted run there"
         )
+    _check_writable(out)
     return None
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an --out that cannot be written (checked in its nearest existing folder), before training."""
+    import tempfile
+
+    parent = next((folder for folder in (out, *out.parents) if folder.exists()), Path.cwd())
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise InputError(
+            f"--out {out} cannot be written ({parent}: {error.strerror or error}); choose a writable folder"
+        ) from None
 
 
 def _pin(recipe: Recipe, out: Path, resume: bool) -> Recipe:

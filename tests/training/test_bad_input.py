@@ -103,6 +103,32 @@ def test_missing_split(hub, tiny_cross_encoder, tmp_path):
     assert "validation" in _refused(tmp_path, tiny_cross_encoder.repo_id, "--set", "train.split=validation")
 
 
+def test_graded_labels_are_refused_for_binary_cross_entropy(hub, tiny_cross_encoder, tmp_path):
+    from datasets import Dataset
+
+    rows = [{"query": f"q{n}", "passage": f"p{n}", "label": float(n % 4)} for n in range(8)]
+    Dataset.from_list(rows).push_to_hub("alice/tiny-graded")
+
+    line = _refused(tmp_path, tiny_cross_encoder.repo_id, "--set", "train.dataset=alice/tiny-graded")
+
+    assert "BinaryCrossEntropyLoss needs targets in [0, 1], but column 'label' holds 2.0 (row 3)" in line
+    assert "label_scale" in line
+
+
+def test_an_unwritable_out_is_refused_before_training(hub, tiny_cross_encoder, tmp_path):
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
+
+    result = run_cli("train", str(recipe), "--out", "/proc/hubrerank-out")
+
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: --out /proc/hubrerank-out cannot be written")
+    )
+    assert "step " not in result.output
+
+
 def test_model_without_safetensors_weights(hub, tmp_path):
     import torch
 
