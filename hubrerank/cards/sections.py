@@ -247,9 +247,16 @@ def log_view(log: list[dict], recipe: dict) -> dict[str, Any]:
         values = {k: v for k, v in entry.items() if k == "loss" or k.startswith("eval_")}
         if "step" in entry and values:
             steps.setdefault(int(entry["step"]), {"epoch": entry.get("epoch")}).update(values)
+    loss_label = "Training loss"
+    run_means = [entry for entry in log if "train_loss" in entry and "step" in entry]
+    if run_means and not any("loss" in row for row in steps.values()):
+        # logging_steps beyond the run's length: the trainer logged no step loss, only the run's mean
+        final = run_means[-1]
+        steps.setdefault(int(final["step"]), {"epoch": final.get("epoch")})["loss"] = final["train_loss"]
+        loss_label = "Training loss (mean of the run)"
     metric = log_metric(steps.values(), recipe)
     has_eval_loss = any("eval_loss" in row for row in steps.values())
-    columns = ["Step", "Epoch", "Training loss"] + (["Validation loss"] if has_eval_loss else [])
+    columns = ["Step", "Epoch", loss_label] + (["Validation loss"] if has_eval_loss else [])
     columns += [metric.removeprefix("eval_")] if metric else []
     best_step = (recipe.get("training") or {}).get("best_step")
     ordered = sorted(steps)
@@ -293,7 +300,11 @@ def report_view(report: dict) -> dict[str, Any]:
     )
     verdict = report.get("verdict", "?")
     env = report.get("environment") or {}
-    parts = [f"Verdict **{verdict}**"]
+    meaning = {"PASS": "reproduced", "FAIL": "not reproduced", "ERROR": "could not be checked"}
+    parts = [
+        f"Verdict **{verdict}**"
+        + (f" (the claimed numbers {meaning[verdict]})" if verdict in meaning else "")
+    ]
     if report.get("tolerance") is not None:
         parts.append(f"tolerance {report['tolerance']}")
     if env:

@@ -171,6 +171,17 @@ def test_long_training_logs_are_compacted(tmp_path: Path) -> None:
     assert "logged steps are left out" in log
 
 
+def test_a_run_shorter_than_its_logging_steps_shows_the_mean_loss(model_dir: Path) -> None:
+    log = [
+        {"eval_loss": 0.61, "eval_construction-faq-dev_ndcg@10": 0.7, "step": 6, "epoch": 1.0},
+        {"train_runtime": 3.2, "train_loss": 0.6931, "step": 6, "epoch": 1.0},
+    ]
+    (model_dir / "training_log.jsonl").write_text("".join(json.dumps(row) + "\n" for row in log))
+    text = str(render_model_card(model_dir, REPO, revision=MODEL_SHA))
+    assert "Training loss (mean of the run)" in text
+    assert "| 6 | 1.00 | 0.6931 | 0.6100 |" in text
+
+
 def test_verification_reports(model_dir: Path) -> None:
     reports = [
         _report(),
@@ -187,6 +198,9 @@ def test_verification_reports(model_dir: Path) -> None:
     )
     assert "❌" in verification
     assert "[CI run](https://github.com/acme/faq-reranker/actions/runs/42)" in verification
+    assert "it is about\nreproducibility, not quality" in verification
+    assert "Verdict **PASS** (the claimed numbers reproduced)" in verification
+    assert "Verdict **FAIL** (the claimed numbers not reproduced)" in verification
 
 
 def test_reports_are_read_from_the_model_folder(model_dir: Path) -> None:
