@@ -285,18 +285,21 @@ def remote_code_reason(folder: Path) -> str | None:
     return None
 
 
-def model_card_data(ref: ResolvedRef) -> dict[str, Any]:
-    """The YAML metadata of a model repo's card at the pinned commit; empty offline or when unreadable."""
+def card_data(ref: ResolvedRef) -> dict[str, Any]:
+    """The YAML metadata of a model or dataset repo's card at the pinned commit; empty offline or when
+    the repo, its card or the Hub cannot be read."""
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:
         return {}
+    api = _api()
+    read = api.dataset_info if ref.repo_type == "dataset" else api.model_info
     try:
         with hub_errors(ref.repo_id, ref.repo_type, ref.sha):
-            card_data = _api().model_info(ref.repo_id, revision=ref.sha).card_data
+            data = read(ref.repo_id, revision=ref.sha).card_data
     except HubrerankError:
         return {}
-    return card_data.to_dict() if card_data is not None else {}
+    return data.to_dict() if data is not None else {}
 
 
 def whoami() -> str:

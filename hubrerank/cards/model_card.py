@@ -11,6 +11,7 @@ nothing local (paths, the endpoint URL, tokens) is written into it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from hubrerank.cards.sections import (
     baseline_label,
     eval_dataset_rows,
     hyperparameters,
+    is_local,
     log_view,
     nanobeir_view,
     recipe_rows,
@@ -47,6 +49,23 @@ from hubrerank.record import (
     read_run_record,
 )
 from hubrerank.refs import Ref, ResolvedRef
+
+
+@dataclass(frozen=True)
+class CardLicense:
+    """The card's ``license`` and ``language`` and, for each, whose card it was taken from."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+
+    def described(self) -> list[str]:
+        """``license `cc-by-4.0` (from the training dataset acme/faq's card)`` for each value found."""
+        return [
+            f"{key} `{', '.join(as_list(self.values[key]) or [])}` (from the card of {self.sources[key]})"
+            for key in ("license", "language")
+            if key in self.values
+        ]
+
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard
@@ -84,8 +103,8 @@ def render_model_card(
     recipe, results, log = read_model_files(model_dir)
     model_id = repo_id or str(recipe.get("name") or model_dir.name)
     base = base_model(recipe)
-    inherited = _base_metadata(base)
     train_datasets = train_dataset_rows(recipe)
+    inherited = _card_metadata(base, train_datasets)
     eval_results = results["results"]
     eval_datasets = eval_dataset_rows(eval_results)
     baselines = results.get("baselines") or []
@@ -94,8 +113,8 @@ def render_model_card(
         model_name=model_id,
         base_model=base["id"],
         datasets=list(dict.fromkeys([d["id"] for d in train_datasets] + [d["id"] for d in eval_datasets])),
-        language=as_list(inherited.get("language")),
-        license=inherited.get("license"),
+        language=as_list(inherited.values.get("language")),
+        license=inherited.values.get("license"),
         library_name="sentence-transformers",
         pipeline_tag=CROSS_ENCODER.task_type,
         tags=list(CROSS_ENCODER.card_tags),
@@ -113,6 +132,7 @@ def render_model_card(
         folder=model_dir.name,
         revision=revision,
         base=base,
+        metadata_sources=inherited.described(),
         train_datasets=train_datasets,
         eval_datasets=eval_datasets,
         summary=summary(reranking, nanobeir),
@@ -191,17 +211,22 @@ def publish_card(
 # ---- the card's sections -------------------------------------------------------------------------------
 
 
-def _base_metadata(base: dict[str, str | None]) -> dict[str, Any]:
-    """License and language of the base model's own card at its pinned revision: a fine-tune inherits them.
+def _card_metadata(base: dict[str, str | None], train_datasets: list[dict[str, Any]]) -> CardLicense:
+    """License and language from the cards of the training data, else of the base model, at their pinned
+    revisions, with where each came from. The data decides what the model may be used for and which
+    language it learned, so it goes first; empty offline or without such cards."""
+    from hubrerank.hub import card_data
 
-    Empty when there is no Hub base model, it has no card, or the Hub cannot be reached (offline use).
-    """
-    from hubrerank.hub import model_card_data
-
-    if base["id"] is None:
-        return {}
-    card_data = model_card_data(ResolvedRef(base["id"], base["revision"] or "main", "model"))
-    return {key: card_data.get(key) for key in ("license", "language") if card_data.get(key)}
+    sources = [("dataset", ds["id"], ds["revision"]) for ds in train_datasets if not is_local(ds["id"])]
+    sources += [("model", base["id"], base["revision"])] if base["id"] else []
+    found = CardLicense({}, {})
+    for repo_type, repo, revision in sources:
+        data = card_data(ResolvedRef(repo, revision or "main", repo_type))  # type: ignore[arg-type]
+        what = f"the training dataset {repo}" if repo_type == "dataset" else f"the base model {repo}"
+        for key in ("license", "language"):
+            if data.get(key) and key not in found.values:
+                found.values[key], found.sources[key] = data[key], what
+    return found
 
 
 # ---- helpers ------------------------------------------------------------------------------------------

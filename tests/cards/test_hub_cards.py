@@ -103,3 +103,36 @@ def test_license_and_language_come_from_the_base_model(hub: LocalHub, tmp_path: 
     assert data.license == "mit"
     assert data.language == ([language] if isinstance(language, str) else language)
     assert ModelCard(str(render_model_card(folder, "alice/m"))).data.base_model == "alice/base-with-card"
+
+
+def test_the_training_datas_license_and_language_win_over_the_base_models(
+    hub: LocalHub, tmp_path: Path
+) -> None:
+    def card(metadata: dict) -> bytes:
+        import yaml
+
+        return f"---\n{yaml.safe_dump(metadata)}---\n# card\n".encode()
+
+    base = publish(
+        "alice/base-apache", {"README.md": card({"license": "apache-2.0", "language": "en"})}, message="c"
+    )
+    data = publish(
+        "alice/zh-faq",
+        {"README.md": card({"license": "cc-by-4.0", "language": "zh"})},
+        message="c",
+        repo_type="dataset",
+    )
+    recipe = RECIPE | {
+        "base_model": {"repo": "alice/base-apache", "revision": base.sha, "requested": "main"},
+        "train": [{"dataset": "alice/zh-faq", "revision": data.sha, "requested": "main", "split": "train"}],
+    }
+    folder = write_model_dir(tmp_path / "zh", recipe=recipe)
+
+    card_text = str(render_model_card(folder, "alice/zh-reranker"))
+
+    metadata = render_model_card(folder, "alice/zh-reranker").data
+    assert (metadata.license, metadata.language) == ("cc-by-4.0", ["zh"])
+    assert (
+        "Its license `cc-by-4.0` (from the card of the training dataset alice/zh-faq) and language `zh` "
+        "(from the card of the training dataset alice/zh-faq)." in card_text
+    )
