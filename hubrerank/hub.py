@@ -202,6 +202,41 @@ def _commit(
     return ResolvedRef(repo_id, sha, repo_type, branch)
 
 
+def publish_folder(
+    folder: Path,
+    repo_id: str,
+    *,
+    repo_type: RepoType = "model",
+    message: str | None = None,
+    private: bool | None = None,
+    tag: str | None = None,
+) -> ResolvedRef:
+    """Publish every file of a local folder (a model, a dataset, anything) as one commit of ``repo_id``.
+
+    Git metadata and caches (``.git/``, ``.cache/``) are left out. The target is checked before any
+    upload (:func:`check_can_publish`), so an unwritable repo costs nothing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder; give the folder to publish")
+    files: dict[str, FileSource] = {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.relative_to(folder).parts[0] not in (".git", ".cache")
+    }
+    if not files:
+        raise InputError(f"{folder} holds no files to publish")
+    check_can_publish(repo_id, repo_type)
+    return publish(
+        repo_id,
+        files,
+        repo_type=repo_type,
+        message=message or f"Upload {folder.name}",
+        private=private,
+        tag=tag,
+    )
+
+
 def download(
     ref: ResolvedRef, allow_patterns: Sequence[str] | None = None, local_dir: Path | None = None
 ) -> Path:

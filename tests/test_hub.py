@@ -154,3 +154,38 @@ def test_push_targets_are_checked_before_any_work(hub, repo_id, message) -> None
 def test_own_and_org_namespaces_can_be_published_to(hub) -> None:
     check_can_publish("alice/anything")
     check_can_publish("acme/anything", "dataset")
+
+
+def test_upload_publishes_a_folder_in_one_commit(hub, tmp_path) -> None:
+    from helpers import run_cli
+    from huggingface_hub import HfApi
+
+    folder = tmp_path / "base"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "1_Pooling" / "config.json").write_text("{}")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref")
+
+    result = run_cli("upload", str(folder), "acme/uploaded-base")
+
+    assert result.exit_code == 0, result.output
+    sha = result.output.strip().removeprefix("acme/uploaded-base@")
+    assert sorted(HfApi().list_repo_files("acme/uploaded-base", revision=sha)) == [
+        ".gitattributes",
+        "1_Pooling/config.json",
+        "config.json",
+    ]
+    assert len(HfApi().list_repo_commits("acme/uploaded-base")) == 2
+
+
+def test_upload_refuses_before_uploading(hub, tmp_path) -> None:
+    from helpers import run_cli
+
+    (tmp_path / "x.txt").write_text("x")
+    refused = run_cli("upload", str(tmp_path), "bob/not-mine")
+    assert refused.exit_code == 2
+    assert "may not write to 'bob'" in refused.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "holds no files to publish" in run_cli("upload", str(empty), "alice/empty").output

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "verify": "hubrerank.cli.reproduce:verify",
     "reproduce": "hubrerank.cli.reproduce:reproduce",
     "ci": "hubrerank.cli.ci:ci",
+    "upload": "hubrerank.cli.upload:upload",
 }
 
 
