@@ -30,6 +30,7 @@ def run_evaluations(
     max_length: int | None = None,
     run_file: Path | None = None,
     trust_remote_code: bool = False,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the cross-encoder in ``model_path`` as ``plan`` says; return the eval_results.json dict.
 
@@ -45,7 +46,7 @@ def run_evaluations(
     weights are scored once whether they come from a folder or a commit. ``cache``: True uses
     ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
     load (only on the user's word). ``run_file`` also writes the reranked lists as a TREC run
-    (:func:`evaluate_model`).
+    (:func:`evaluate_model`). ``progress`` shows a progress bar of the pairs being scored.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -72,6 +73,7 @@ def run_evaluations(
             batch_size=batch_size,
             cache=store,
             trust_remote_code=trust_remote_code,
+            progress=progress,
         )
         results = evaluate_model(scorer, tasks, run_file=run_file)
     finally:

@@ -117,7 +117,10 @@ def train(
         # rank 0 alone evaluates, writes and publishes; waiting for it could outlast the DDP timeout
         return TrainResult(out, {}, {}, None)
     trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
-    results = evaluate(out, pinned.evaluation)
+    tasks = [f"{node['dataset']}:{node['split']}" for node in pinned.evaluation.get("reranking", [])]
+    tasks += ["NanoBEIR"] if pinned.evaluation.get("nanobeir") else []
+    say(f"evaluating {out} on {', '.join(tasks) or 'nothing (the recipe has no evaluation section)'}")
+    results = evaluate(out, pinned.evaluation, progress=not trainer.args.disable_tqdm)
     from hubrerank.evaluation.report import headline
 
     for result in results["results"]:
@@ -318,11 +321,11 @@ def last_checkpoint(folder: Path) -> Path | None:
     return max(complete, key=lambda path: int(path.name[11:]), default=None)
 
 
-def evaluate(model_dir: Path, plan: Mapping[str, Any]) -> dict[str, Any]:
+def evaluate(model_dir: Path, plan: Mapping[str, Any], progress: bool = False) -> EvalResults:
     """The final evaluation of ``model_dir`` by the recipe's pinned plan: eval_results.json's content."""
     from hubrerank.evaluation import run_evaluations
 
-    return run_evaluations(model_dir, None, evaluation_plan(plan))
+    return run_evaluations(model_dir, None, evaluation_plan(plan), progress=progress)  # type: ignore[return-value]
 
 
 def evaluation_plan(evaluation: Mapping[str, Any]) -> dict[str, Any]:

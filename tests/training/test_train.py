@@ -23,6 +23,7 @@ def test_bce_on_labeled_pairs_writes_model_record_results_and_log(hub, tiny_cros
     assert result.exit_code == 0, result.output
     assert f"base_model: {tiny_cross_encoder.repo_id}@main -> {tiny_cross_encoder.sha}" in result.output
     assert "step 3/6  eval tiny-reranking-test: " in result.output
+    assert f"evaluating {out} on {data['reranking']}:test" in result.output  # the final evaluation shows
     # the test evaluation in one line, against the first stage query by query
     assert re.search(
         r"/test: realistic NDCG@10 [0-9.]+ \(first stage [0-9.]+; better on \d+, ", result.output
