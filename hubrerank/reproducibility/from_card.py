@@ -489,7 +489,7 @@ def _add_reranking(
 def _add_nanobeir(
     card: StCard, evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
-    from hubrerank.training.recipe import NANOBEIR_REPO
+    from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_REPO
 
     config = evaluator.config
     dataset = config.get("dataset_id") or NANOBEIR_REPO

@@ -28,10 +28,10 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import RecipeError
+from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
 from hubrerank.refs import Ref, ResolvedRef
 
 SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
-NANOBEIR_REPO = "sentence-transformers/NanoBEIR-en"
 DEFAULT_SEED = 42
 
 # the input columns of each training form (docs/contracts.md); the labels depend on the loss
@@ -415,7 +415,7 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
         normalized["evaluation"]["nanobeir"] = {
-            "dataset": nanobeir.get("dataset", NANOBEIR_REPO),
+            "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
             "datasets": list(nanobeir["datasets"]),
             "rerank_k": nanobeir.get("rerank_k", 100),
