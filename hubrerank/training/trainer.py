@@ -24,14 +24,8 @@ import yaml
 
 from hubrerank.errors import HubError, HubrerankError, InputError, RecipeError
 from hubrerank.refs import Ref, ResolvedRef, resolve
-from hubrerank.training.recipe import (
-    FORM_COLUMNS,
-    OBJECT_PARAMS,
-    TENSOR_PARAMS,
-    LossInfo,
-    Recipe,
-    load_recipe,
-)
+from hubrerank.training.losses import FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo
+from hubrerank.training.recipe import Recipe, load_recipe
 
 if TYPE_CHECKING:
     from accelerate import PartialState
