@@ -7,7 +7,8 @@ import yaml
 
 from hubrerank.errors import RecipeError
 from hubrerank.refs import Ref, ResolvedRef
-from hubrerank.training.recipe import Recipe, apply_overrides, find_loss, load_recipe, parse_yaml, validate
+from hubrerank.training.losses import find_loss
+from hubrerank.training.recipe import Recipe, apply_overrides, load_recipe, parse_yaml, validate
 
 EXAMPLE = """\
 hubrerank: 1

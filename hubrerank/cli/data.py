@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-FORMAT_CHOICES = ("qa", "pairs", "llamaindex", "beir", "flag")
-OUTPUT_FORMATS = ("labeled-pair", "n-tuple", "labeled-list")
-FIRST_STAGES = ("embedding", "bm25", "fused", "source")
+from hubrerank.data.build import BUILD_OPTIONS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """``click.option`` for the build option ``name``: flag, default and choices come from the library."""
+    spec = BUILD_OPTIONS[name]
+    if spec.choices:
+        kwargs["type"] = click.Choice(spec.choices)
+    if spec.default not in (None, ()):
+        kwargs["default"] = spec.default
+    return click.option(spec.flag, *decls, **kwargs)
 
 
 @click.group()
@@ -30,83 +42,61 @@ def data() -> None:
 )
 @click.option("--private", is_flag=True, help="With --push: create the repo private.")
 @click.option("--tag", metavar="NAME", help="With --push: tag the new commit.")
-@click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), help="Force the source format.")
-@click.option("--config", metavar="NAME", help="Hub source: the dataset config.")
-@click.option("--split", metavar="NAMES", help="Use only these source splits (comma-separated, e.g. train).")
-@click.option(
-    "--query-column", metavar="NAME", help="The query column (default: query/question/anchor/q...)."
+@_option("format", "format_", help="Force the source format.")
+@_option("config", metavar="NAME", help="Hub source: the dataset config.")
+@_option("split", metavar="NAMES", help="Use only these source splits (comma-separated, e.g. train).")
+@_option("query_column", metavar="NAME", help="The query column (default: query/question/anchor/q...).")
+@_option(
+    "answer_column", metavar="NAME", help="The answer/passage column (default: answer/positive/passage...)."
 )
-@click.option(
-    "--answer-column", metavar="NAME", help="The answer/passage column (default: answer/positive/passage...)."
-)
-@click.option(
-    "--label-column", metavar="NAME", help="The label column of pairs (default: label/labels/score)."
-)
-@click.option(
-    "--positive-threshold",
+@_option("label_column", metavar="NAME", help="The label column of pairs (default: label/labels/score).")
+@_option(
+    "positive_threshold",
     type=float,
-    default=0.5,
     show_default=True,
     help="Labels (or qrels grades) at or above this are positives.",
 )
-@click.option(
-    "--test-size",
-    default="0.1",
+@_option(
+    "test_size",
+    type=str,
     show_default=True,
     help="Test queries carved when the source has no test split: a fraction or a count.",
 )
-@click.option(
-    "--eval-size",
-    default="0.1",
+@_option(
+    "eval_size",
+    type=str,
     show_default=True,
     help="Eval queries carved when the source has no eval split: a fraction or a count.",
 )
-@click.option("--negatives", type=int, default=0, show_default=True, help="Hard negatives to mine per query.")
-@click.option(
-    "--mine-model",
+@_option("negatives", type=int, show_default=True, help="Hard negatives to mine per query.")
+@_option(
+    "mine_model",
     metavar="REPO[@REV]|DIR",
     help="Sentence-transformers bi-encoder for mining and the embedding first stage.",
 )
-@click.option("--bm25", is_flag=True, help="Mine the --negatives lexically with BM25 (bm25s).")
-@click.option("--range-min", type=int, default=0, show_default=True, help="Skip this many top candidates.")
-@click.option("--range-max", type=int, help="Consider candidates up to this rank.")
-@click.option(
-    "--absolute-margin", type=float, help="Keep negatives scoring at least this much below the positive."
-)
-@click.option(
-    "--relative-margin", type=float, help="Keep negatives scoring this fraction below the positive."
-)
-@click.option("--max-score", type=float, help="Skip candidates scoring above this.")
-@click.option("--sampling", type=click.Choice(("top", "random")), default="top", show_default=True)
-@click.option(
-    "--batch-size", type=int, default=32, show_default=True, help="Encoding and scoring batch size."
-)
-@click.option(
-    "--random-negatives", type=int, default=0, show_default=True, help="Random corpus negatives per query."
-)
-@click.option(
-    "--teacher",
+@_option("bm25", is_flag=True, help="Mine the --negatives lexically with BM25 (bm25s).")
+@_option("range_min", type=int, show_default=True, help="Skip this many top candidates.")
+@_option("range_max", type=int, help="Consider candidates up to this rank.")
+@_option("absolute_margin", type=float, help="Keep negatives scoring at least this much below the positive.")
+@_option("relative_margin", type=float, help="Keep negatives scoring this fraction below the positive.")
+@_option("max_score", type=float, help="Skip candidates scoring above this.")
+@_option("sampling", show_default=True)
+@_option("batch_size", type=int, show_default=True, help="Encoding and scoring batch size.")
+@_option("random_negatives", type=int, show_default=True, help="Random corpus negatives per query.")
+@_option(
+    "teacher",
     metavar="REPO[@REV]|DIR",
     help="Scores for a score column: a cross-encoder's sigmoid, or a bi-encoder's embedding similarity.",
 )
-@click.option(
-    "--output-format",
-    type=click.Choice(OUTPUT_FORMATS),
-    default="labeled-pair",
-    show_default=True,
-    help="Form of the train split (eval/test are always reranking).",
-)
-@click.option(
-    "--candidates", type=int, default=30, show_default=True, help="First-stage documents per eval/test query."
-)
-@click.option(
-    "--first-stage",
-    type=click.Choice(FIRST_STAGES),
+@_option("output_format", show_default=True, help="Form of the train split (eval/test are always reranking).")
+@_option("candidates", type=int, show_default=True, help="First-stage documents per eval/test query.")
+@_option(
+    "first_stage",
     help="Ranker of eval/test documents (default: the source's run, else embedding, else bm25).",
 )
-@click.option("--seed", type=int, default=12, show_default=True)
-@click.option("--license", "license_", metavar="ID", help="License for the card (default: the source's).")
-@click.option("--language", default="en", show_default=True)
+@_option("seed", type=int, show_default=True)
+@_option("license", "license_", metavar="ID", help="License for the card (default: the source's).")
+@_option("language", show_default=True)
 def build(
     source: str,
     out: Path | None,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
 from pathlib import Path
 
 import click
 
 from hubrerank.errors import InputError
+from hubrerank.evaluation.compare import ComparisonRequest
+from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
 
-DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
+DEFAULTS = ComparisonRequest(models=())
 
 
 @click.command("eval")
@@ -22,29 +24,33 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
     metavar="REF",
     help="Reranking data: a Hub dataset REPO[@REV] or a local .parquet/.jsonl file or folder. Repeatable.",
 )
-@click.option("--split", default="test", show_default=True, help="Split of --data to evaluate.")
+@click.option("--split", default=DEFAULTS.split, show_default=True, help="Split of --data to evaluate.")
 @click.option("--config", default=None, help="Config (subset) of --data.")
 @click.option(
-    "--at-k", type=click.IntRange(min=1), default=10, show_default=True, help="Cut-off of MRR@k and NDCG@k."
+    "--at-k",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.at_k,
+    show_default=True,
+    help="Cut-off of MRR@k and NDCG@k.",
 )
 @click.option(
     "--nanobeir",
     is_flag=False,
-    flag_value=DEFAULT_NANOBEIR,
+    flag_value=DEFAULT_DATASET,
     default=None,
     metavar="[DATASET_ID[@REV]]",
-    help=f"Also run NanoBEIR reranking on this dataset (default {DEFAULT_NANOBEIR}).",
+    help=f"Also run NanoBEIR reranking on this dataset (default {DEFAULT_DATASET}).",
 )
 @click.option(
     "--nanobeir-datasets",
-    default="msmarco,nfcorpus,nq",
+    default=",".join(DEFAULTS.nanobeir_subsets),
     show_default=True,
     help="Comma-separated NanoBEIR subsets; the mean is over these only.",
 )
 @click.option(
     "--rerank-k",
     type=click.IntRange(min=1),
-    default=100,
+    default=DEFAULTS.rerank_k,
     show_default=True,
     help="NanoBEIR: how many BM25 results to rerank.",
 )
@@ -71,7 +77,7 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the reranked lists as a TREC run (one file per model: NAME.MODEL.EXT when several).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=None, help="Truncate pairs to this many tokens."
 )
@@ -93,13 +99,13 @@ DEFAULT_NANOBEIR = "sentence-transformers/NanoBEIR-en"
 @click.option(
     "--fusion-weight",
     type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
-    default=0.3,
+    default=DEFAULTS.fusion_weight,
     show_default=True,
     help="--fuse-with: the weight of the evaluated model (the other gets 1 - weight).",
 )
 @click.option(
     "--first-stage-name",
-    default="first stage",
+    default=DEFAULTS.first_stage_name,
     show_default=True,
     help="Row label of the first-stage ranking the models rerank (e.g. BM25).",
 )
@@ -131,93 +137,42 @@ def eval_command(
     computes them, with all positives injected and in the realistic setting (only what the first
     stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers.
     """
-    from hubrerank.evaluation import ScoreCache, Scorer, evaluate_model, load_reranking_data, results_document
-    from hubrerank.evaluation.fusion import (
-        check_fusable,
-        check_scoring_model,
-        evaluate_fused,
-        evaluate_mixed,
-        fusion_label,
-        mix_label,
-        model_score_function,
+    from hubrerank.evaluation import compare_models
+    from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text
+
+    request = ComparisonRequest(
+        models=models,
+        data=data_refs,
+        split=split,
+        config=config,
+        at_k=at_k,
+        nanobeir=nanobeir,
+        nanobeir_subsets=tuple(name.strip() for name in nanobeir_datasets.split(",") if name.strip()),
+        rerank_k=rerank_k,
+        run_file=run_file,
+        batch_size=batch_size,
+        max_length=max_length,
+        cache=not no_cache,
+        bm25=bm25,
+        fuse_first_stage=fuse_first_stage,
+        fuse_with=fuse_with,
+        fusion_weight=fusion_weight,
+        first_stage_name=first_stage_name,
+        progress=True,
     )
-    from hubrerank.evaluation.nanobeir import nanobeir_folder, resolve_nanobeir
-    from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text, tables
-    from hubrerank.evaluation.samples import resolve_data
-    from hubrerank.evaluation.scoring import check_cross_encoder
-    from hubrerank.hub import resolve_model
-
-    if not data_refs and nanobeir is None:
-        raise click.UsageError("give --data REF and/or --nanobeir [DATASET_ID[@REV]]")
-    for flag, given in (("--fuse-first-stage", fuse_first_stage), ("--fuse-with", fuse_with)):
-        if given and not data_refs:
-            raise click.UsageError(f"{flag} needs --data REF (reranking data)")
+    try:
+        request.check()
+    except InputError as error:
+        raise click.UsageError(str(error)) from None
     _quiet_loaders()
-    plan: dict = {"reranking": []}
-    for ref in data_refs:
-        dataset, revision = resolve_data(ref)
-        data = load_reranking_data(dataset, revision, config=config, split=split)  # fail before scoring
-        if fuse_first_stage:
-            check_fusable(data)
-        plan["reranking"].append(
-            {"dataset": dataset, "revision": revision, "config": config, "split": split, "at_k": at_k}
-        )
-    if nanobeir is not None:
-        dataset, revision = resolve_nanobeir(nanobeir)
-        subsets = [name.strip() for name in nanobeir_datasets.split(",") if name.strip()]
-        nanobeir_folder(dataset, revision, subsets)
-        plan["nanobeir"] = {
-            "dataset": dataset,
-            "revision": revision,
-            "datasets": subsets,
-            "rerank_k": rerank_k,
-            "at_k": at_k,
-        }
-    resolved = []
-    for text in models:
-        ref, path = resolve_model(text)
-        check_cross_encoder(path)
-        resolved.append((text, ref, path))
-    other = None
-    if fuse_with:
-        _, other_path = resolve_model(fuse_with)
-        check_scoring_model(other_path, f"--fuse-with {fuse_with}")
-        other = model_score_function(other_path, batch_size)
-    cache = None if no_cache else ScoreCache()
-    if no_cache and (fuse_first_stage or fuse_with):  # a cache for this command: fusion scores once
-        cache = ScoreCache(Path(":memory:"))
-    evaluations = []
-    for text, ref, path in resolved:
-        click.echo(f"Evaluating {text} ...", err=True)
-        scorer = Scorer(
-            path,
-            max_length=max_length,
-            batch_size=batch_size,
-            cache=cache,
-            progress=True,
-        )
-        results = evaluate_model(scorer, plan, run_file=_run_path(run_file, text, len(models)), run_tag=text)
-        click.echo(f"  {scorer.computed} pairs scored, {scorer.reused} from the cache", err=True)
-        document = results_document(results, ref.repo_id if ref else None, ref.sha if ref else None)
-        evaluations.append((text, document))
-        if fuse_first_stage:
-            fused = results_document(evaluate_fused(scorer, plan), None, None)
-            evaluations.append((fusion_label(text, first_stage_name), fused))
-        if other is not None:
-            mixed = results_document(evaluate_mixed(scorer, plan, other, fusion_weight), None, None)
-            evaluations.append((mix_label(text, fuse_with, fusion_weight), mixed))
-    if bm25 and plan["reranking"]:
-        from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
-
-        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan), None, None)))
-    built = tables(evaluations, first_stage_name)
-    click.echo(render_text(built), nl=False)
+    comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
+    click.echo(render_text(comparison.tables), nl=False)
     if json_path:
-        _write(json_path, json.dumps(json_document(evaluations), indent=2) + "\n")
+        _write(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")
     if markdown_path:
-        _write(markdown_path, render_markdown(built))
+        _write(markdown_path, render_markdown(comparison.tables))
     if plot_path:
-        plot(built, plot_path)
+        plot(comparison.tables, plot_path)
 
 
 @click.command("rerank")
@@ -259,33 +214,27 @@ def rerank(
     --fuse-first-stage the documents are taken as a first stage's ranking, best first, and the order
     printed is the fusion of both (the scores shown stay the model's).
     """
-    import numpy as np
-
-    from hubrerank.evaluation import Scorer
-    from hubrerank.evaluation.fusion import rrf_order
-    from hubrerank.hub import resolve_model
+    from hubrerank.evaluation import rank_documents
 
     if bool(docs) == bool(docs_file):
         raise click.UsageError("give documents with --doc D (repeatable) or --docs FILE, not both")
     documents = list(docs) if docs else _read_documents(docs_file)
     _quiet_loaders()
-    _, path = resolve_model(model)
-    scorer = Scorer(path, max_length=max_length)
-    scores = scorer.scores([(query, document) for document in documents], "raw" if raw else "sigmoid")
-    if fuse_first_stage:
-        order = [int(i) for i in rrf_order(scores, np.arange(1, len(documents) + 1))][:top_k]
-    else:
-        order = sorted(range(len(documents)), key=lambda i: -float(scores[i]))[:top_k]
-    ranked = [
-        {"rank": rank, "index": i, "score": float(scores[i]), "text": documents[i]}
-        for rank, i in enumerate(order, start=1)
-    ]
+    ranked = rank_documents(
+        model,
+        query,
+        documents,
+        top_k=top_k,
+        raw=raw,
+        max_length=max_length,
+        fuse_first_stage=fuse_first_stage,
+    )
     if as_json:
-        click.echo(json.dumps(ranked, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([dataclasses.asdict(item) for item in ranked], ensure_ascii=False, indent=2))
         return
     for item in ranked:
-        text = " ".join(item["text"].split())
-        click.echo(f"{item['rank']:>3}  {item['score']:.6f}  [{item['index']}] {text[:100]}")
+        text = " ".join(item.text.split())
+        click.echo(f"{item.rank:>3}  {item.score:.6f}  [{item.index}] {text[:100]}")
 
 
 def _read_documents(path: Path) -> list[str]:
@@ -311,13 +260,6 @@ def _quiet_loaders() -> None:
 
     datasets.disable_progress_bars()
     transformers_logging.disable_progress_bar()
-
-
-def _run_path(run_file: Path | None, model: str, count: int) -> Path | None:
-    if run_file is None or count == 1:
-        return run_file
-    label = re.sub(r"[^\w.-]+", "_", model).strip("_")
-    return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
 
 
 def _write(path: Path, text: str) -> None:

@@ -25,6 +25,7 @@ from hubrerank import __version__
 from hubrerank.cards.dataset_card import dataset_configs, render_card
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
+from hubrerank.data.candidates import FIRST_STAGES
 from hubrerank.data.mining import (
     Mined,
     MiningSettings,
@@ -40,8 +41,9 @@ from hubrerank.data.models import (
     resolve_model_source,
 )
 from hubrerank.data.normalize import Collection, normalize
+from hubrerank.data.options import option, option_specs, option_values
 from hubrerank.data.retrieval import Bm25Index, encode
-from hubrerank.data.sources import ColumnHints, SourceData, read_source
+from hubrerank.data.sources import FORMATS, ColumnHints, SourceData, read_source
 from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
@@ -61,28 +63,32 @@ PARQUET_OPTIONS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """Every option of ``hubrerank data build``; defaults match the CLI's."""
+    """Every option of ``hubrerank data build``: the CLI reads flags, defaults and choices from these
+    fields (:mod:`hubrerank.data.options`)."""
 
-    format: str | None = None
-    config: str | None = None
-    split: tuple[str, ...] = ()
-    query_column: str | None = None
-    answer_column: str | None = None
-    label_column: str | None = None
-    positive_threshold: float = 0.5
-    test_size: float | int = 0.1
-    eval_size: float | int = 0.1
-    mine_model: str | None = None
-    bm25: bool = False
+    format: str | None = option("--format", choices=FORMATS)
+    config: str | None = option("--config")
+    split: tuple[str, ...] = option("--split", (), rebuilt=False)
+    query_column: str | None = option("--query-column")
+    answer_column: str | None = option("--answer-column")
+    label_column: str | None = option("--label-column")
+    positive_threshold: float = option("--positive-threshold", 0.5)
+    test_size: float | int = option("--test-size", 0.1)
+    eval_size: float | int = option("--eval-size", 0.1)
+    mine_model: str | None = option("--mine-model", rebuilt=False)
+    bm25: bool = option("--bm25", False, rebuilt=False)
     mining: MiningSettings = field(default_factory=MiningSettings)
-    random_negatives: int = 0
-    teacher: str | None = None
-    output_format: str = "labeled-pair"
-    candidates: int = 30
-    first_stage: str | None = None
-    seed: int = 12
-    license: str | None = None
-    language: str = "en"
+    random_negatives: int = option("--random-negatives", 0)
+    teacher: str | None = option("--teacher", rebuilt=False)
+    output_format: str = option("--output-format", "labeled-pair", choices=forms.TRAIN_FORMS)
+    candidates: int = option("--candidates", 30)
+    first_stage: str | None = option("--first-stage", choices=FIRST_STAGES)
+    seed: int = option("--seed", 12, rebuilt=False)
+    license: str | None = option("--license")
+    language: str = option("--language", "en")
+
+
+BUILD_OPTIONS = option_specs(BuildOptions)
 
 
 @dataclass
@@ -452,43 +458,20 @@ def rebuild_command(
     source = metadata["source"]
     args = ["hubrerank", "data", "build"]
     args.append(f"{source['repo']}@{source['revision']}" if source["kind"] == "hub" else source["path"])
-    defaults = BuildOptions()
-    simple = [
-        ("--format", options.format, defaults.format),
-        ("--config", options.config, defaults.config),
-        ("--query-column", options.query_column, None),
-        ("--answer-column", options.answer_column, None),
-        ("--label-column", options.label_column, None),
-        ("--positive-threshold", options.positive_threshold, defaults.positive_threshold),
-        ("--test-size", options.test_size, defaults.test_size),
-        ("--eval-size", options.eval_size, defaults.eval_size),
-        ("--negatives", options.mining.negatives, 0),
-        ("--range-min", options.mining.range_min, 0),
-        ("--range-max", options.mining.range_max, None),
-        ("--absolute-margin", options.mining.absolute_margin, None),
-        ("--relative-margin", options.mining.relative_margin, None),
-        ("--max-score", options.mining.max_score, None),
-        ("--sampling", options.mining.sampling, "top"),
-        ("--batch-size", options.mining.batch_size, 32),
-        ("--random-negatives", options.random_negatives, 0),
-        ("--output-format", options.output_format, defaults.output_format),
-        ("--candidates", options.candidates, defaults.candidates),
-        ("--first-stage", options.first_stage, None),
-        ("--license", options.license, None),
-        ("--language", options.language, defaults.language),
-    ]
     if options.split:
-        args += ["--split", ",".join(options.split)]
-    for flag, value, default in simple:
-        if value is not None and value != default:
-            args += [flag, str(value)]
+        args += [BUILD_OPTIONS["split"].flag, ",".join(options.split)]
+    values = option_values(options)
+    for spec in BUILD_OPTIONS.values():
+        value = values[spec.name]
+        if spec.rebuilt and value is not None and value != spec.default:
+            args += [spec.flag, str(value)]
     if metadata["mining_model"]:
-        args += ["--mine-model", _model_ref(metadata["mining_model"])]
+        args += [BUILD_OPTIONS["mine_model"].flag, _model_ref(metadata["mining_model"])]
     if options.bm25:
-        args.append("--bm25")
+        args.append(BUILD_OPTIONS["bm25"].flag)
     if metadata["teacher"]:
-        args += ["--teacher", _model_ref(metadata["teacher"])]
-    args += ["--seed", str(options.seed)]
+        args += [BUILD_OPTIONS["teacher"].flag, _model_ref(metadata["teacher"])]
+    args += [BUILD_OPTIONS["seed"].flag, str(options.seed)]
     if push:
         args += ["--push", push]
     elif out:

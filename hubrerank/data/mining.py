@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hubrerank.data.options import option
 from hubrerank.data.retrieval import Bm25Index
 from hubrerank.errors import InputError
 
@@ -22,16 +23,17 @@ SAMPLING = ("top", "random")
 
 @dataclass(frozen=True)
 class MiningSettings:
-    """The knobs of ``mine_hard_negatives`` hubrerank exposes (margins, max score: embedding only)."""
+    """The knobs of ``mine_hard_negatives`` hubrerank exposes (margins, max score: embedding only), each a
+    ``hubrerank data build`` option (:mod:`hubrerank.data.options`)."""
 
-    negatives: int = 0
-    range_min: int = 0
-    range_max: int | None = None
-    absolute_margin: float | None = None
-    relative_margin: float | None = None
-    max_score: float | None = None
-    sampling: str = "top"
-    batch_size: int = 32
+    negatives: int = option("--negatives", 0)
+    range_min: int = option("--range-min", 0)
+    range_max: int | None = option("--range-max")
+    absolute_margin: float | None = option("--absolute-margin")
+    relative_margin: float | None = option("--relative-margin")
+    max_score: float | None = option("--max-score")
+    sampling: str = option("--sampling", "top", choices=SAMPLING)
+    batch_size: int = option("--batch-size", 32)
 
 
 @dataclass

@@ -2,17 +2,24 @@
 
 ``run_evaluations(model_path, model_sha, plan)`` is the entry point training, verification and
 ``hubrerank eval`` share; it returns the eval_results.json dict (docs/contracts.md).
+``compare_models(ComparisonRequest(...))`` is ``hubrerank eval`` itself (evaluations and tables), and
+``rank_documents(model, query, documents)`` is ``hubrerank rerank``.
 """
 
 from hubrerank.evaluation.cache import ScoreCache
+from hubrerank.evaluation.compare import Comparison, ComparisonRequest, compare_models
 from hubrerank.evaluation.metrics import RerankingOutcome, evaluate_rows
 from hubrerank.evaluation.nanobeir import evaluate_nanobeir
 from hubrerank.evaluation.plan import check_plan, evaluate_model, results_document, run_evaluations
+from hubrerank.evaluation.rerank import RankedDocument, rank_documents
 from hubrerank.evaluation.runfile import read_qrels, read_run, rows_from_trec, write_run
 from hubrerank.evaluation.samples import RerankingData, RerankingRow, load_reranking_data, rows_from_samples
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 
 __all__ = [
+    "Comparison",
+    "ComparisonRequest",
+    "RankedDocument",
     "RerankingData",
     "RerankingOutcome",
     "RerankingRow",
@@ -20,10 +27,12 @@ __all__ = [
     "Scorer",
     "check_cross_encoder",
     "check_plan",
+    "compare_models",
     "evaluate_model",
     "evaluate_nanobeir",
     "evaluate_rows",
     "load_reranking_data",
+    "rank_documents",
     "read_qrels",
     "read_run",
     "results_document",

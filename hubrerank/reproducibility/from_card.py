@@ -400,7 +400,7 @@ def _train_entry(dataset: CardDataset, place: Place, index: int, unknown: dict[s
 
 
 def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.training.recipe import OBJECT_PARAMS, find_loss, loss_parameters
+    from hubrerank.training.losses import OBJECT_PARAMS, find_loss, loss_parameters
 
     losses = {(d.loss, json.dumps(d.loss_params, sort_keys=True)) for d in card.train_datasets if d.loss}
     if len(losses) != 1:
@@ -489,7 +489,7 @@ def _add_reranking(
 def _add_nanobeir(
     card: StCard, evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
-    from hubrerank.training.recipe import NANOBEIR_REPO
+    from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_REPO
 
     config = evaluator.config
     dataset = config.get("dataset_id") or NANOBEIR_REPO

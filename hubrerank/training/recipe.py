@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import enum
 import inspect
 import json
@@ -28,69 +27,21 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import RecipeError
+from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
 from hubrerank.kinds.spec import KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
+from hubrerank.suggestions import did_you_mean
+from hubrerank.training.losses import (
+    LOSSES,
+    OBJECT_PARAMS,
+    TENSOR_PARAMS,
+    LossInfo,
+    find_loss,
+    loss_parameters,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
-NANOBEIR_REPO = "sentence-transformers/NanoBEIR-en"
 DEFAULT_SEED = 42
-
-# the input columns of each training form (docs/contracts.md); the labels depend on the loss
-FORM_COLUMNS = {
-    "labeled-pair": "query, passage",
-    "n-tuple": "query, positive, negative_1..negative_n",
-    "labeled-list": "query, documents",
-}
-
-
-@dataclass(frozen=True)
-class LossInfo:
-    """A cross-encoder loss: its class name, short aliases, the data form it trains on and its labels.
-
-    ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
-    ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any.
-    """
-
-    name: str
-    aliases: tuple[str, ...]
-    form: str
-    labels: tuple[str, ...]
-    torch_loss: str | None = None
-
-
-_LISTWISE_LABELS = ("labels", "scores")
-LOSSES: dict[str, LossInfo] = {
-    info.name: info
-    for info in (
-        LossInfo("BinaryCrossEntropyLoss", ("BCE",), "labeled-pair", ("label", "score"), "BCEWithLogitsLoss"),
-        LossInfo("CrossEntropyLoss", ("CE",), "labeled-pair", ("label",), "CrossEntropyLoss"),
-        LossInfo("MultipleNegativesRankingLoss", ("MNRL",), "n-tuple", ()),
-        LossInfo("CachedMultipleNegativesRankingLoss", ("CMNRL",), "n-tuple", ()),
-        LossInfo("MSELoss", ("MSE",), "labeled-pair", ("score", "label"), "MSELoss"),
-        LossInfo("MarginMSELoss", ("MarginMSE",), "n-tuple", ("scores",), "MSELoss"),
-        LossInfo("ListNetLoss", ("ListNet",), "labeled-list", _LISTWISE_LABELS),
-        LossInfo("ListMLELoss", ("ListMLE",), "labeled-list", _LISTWISE_LABELS),
-        LossInfo("PListMLELoss", ("PListMLE",), "labeled-list", _LISTWISE_LABELS),
-        LossInfo("LambdaLoss", ("Lambda",), "labeled-list", _LISTWISE_LABELS),
-        LossInfo("RankNetLoss", ("RankNet",), "labeled-list", _LISTWISE_LABELS),
-        LossInfo("ADRMSELoss", ("ADRMSE",), "labeled-list", _LISTWISE_LABELS),
-    )
-}
-
-# Loss parameters whose values are objects: the recipe names one of these, never an import path.
-OBJECT_PARAMS: dict[str, tuple[str, ...]] = {
-    "activation_fn": ("Identity", "Sigmoid", "Tanh"),  # torch.nn
-    "weighting_scheme": (  # sentence_transformers.cross_encoder.losses, for LambdaLoss
-        "NoWeightingScheme",
-        "NDCGLoss1Scheme",
-        "NDCGLoss2Scheme",
-        "LambdaRankScheme",
-        "NDCGLoss2PPScheme",
-    ),
-    "lambda_weight": ("PListMLELambdaWeight",),  # for PListMLELoss
-}
-TENSOR_PARAMS = frozenset({"pos_weight"})
-_TORCH_LOSS_KWARGS_EXCLUDED = frozenset({"weight", "pos_weight", "size_average", "reduce"})
 
 # Training-argument keys hubrerank sets itself, and where the user says the same thing instead.
 CONTROLLED_ARGS: dict[str, str] = {
@@ -319,40 +270,6 @@ def validate(document: Any, source: str) -> Recipe:
     return recipe
 
 
-def find_loss(name: str, source: str = "recipe") -> LossInfo:
-    """The loss called ``name`` (class name or alias, any case)."""
-    by_name = {key.lower(): info for info in LOSSES.values() for key in (info.name, *info.aliases)}
-    if name.lower() in by_name:
-        return by_name[name.lower()]
-    stripped = by_name.get(name.lower().removesuffix("loss"))
-    hint = f"; did you mean {stripped.name}?" if stripped else _did_you_mean(name, LOSSES) or "."
-    raise RecipeError(
-        f"{source}: loss.name {name!r} is not a cross-encoder loss{hint} "
-        f"Use one of {', '.join(LOSSES)} (or BCE, CE, MNRL, CMNRL, MSE, MarginMSE, ...)"
-    )
-
-
-def loss_parameters(info: LossInfo) -> dict[str, inspect.Parameter]:
-    """The keyword parameters a recipe may give ``info``'s loss: its signature (without model) and kwargs."""
-    from sentence_transformers.cross_encoder import losses
-
-    signature = inspect.signature(getattr(losses, info.name).__init__)
-    parameters = {
-        name: parameter
-        for name, parameter in signature.parameters.items()
-        if name not in ("self", "model")
-        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-    }
-    if info.torch_loss and any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-        import torch
-
-        torch_signature = inspect.signature(getattr(torch.nn, info.torch_loss).__init__)
-        for name, parameter in torch_signature.parameters.items():
-            if name != "self" and name not in _TORCH_LOSS_KWARGS_EXCLUDED and name not in parameters:
-                parameters[name] = parameter
-    return parameters
-
-
 @cache
 def _schema_validator() -> Any:
     import jsonschema
@@ -373,7 +290,7 @@ def _check_schema(document: Mapping[str, Any], source: str) -> None:
         extra = sorted(set(error.instance) - set(allowed))
         key = f"{path}.{extra[0]}" if path else extra[0]
         raise RecipeError(
-            f"{source}: {key} is not a recipe key{_did_you_mean(extra[0], allowed) or '.'} "
+            f"{source}: {key} is not a recipe key{did_you_mean(extra[0], allowed) or '.'} "
             f"Allowed here: {', '.join(allowed)}"
         )
     if error.validator == "required":
@@ -426,7 +343,7 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
         normalized["evaluation"]["nanobeir"] = {
-            "dataset": nanobeir.get("dataset", NANOBEIR_REPO),
+            "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
             "datasets": list(nanobeir["datasets"]),
             "rerank_k": nanobeir.get("rerank_k", 100),
@@ -473,7 +390,7 @@ def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str) -
         path = f"{source}: loss.params.{key}"
         if key not in parameters:
             raise RecipeError(
-                f"{path} is not a parameter of {info.name}{_did_you_mean(key, parameters) or '.'} "
+                f"{path} is not a parameter of {info.name}{did_you_mean(key, parameters) or '.'} "
                 f"Its parameters: {', '.join(parameters) or 'none'}"
             )
         default = parameters[key].default
@@ -484,8 +401,7 @@ def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str) -
             allowed = OBJECT_PARAMS[key]
             if value is not None and value not in allowed:
                 raise RecipeError(
-                    f"{path}: {value!r} is not one of {', '.join(allowed)}"
-                    f"{_did_you_mean(str(value), allowed)}"
+                    f"{path}: {value!r} is not one of {', '.join(allowed)}{did_you_mean(str(value), allowed)}"
                 )
         elif default is not inspect.Parameter.empty and not isinstance(
             default, (bool, int, float, str, type(None))
@@ -535,7 +451,7 @@ def _check_args(args: Mapping[str, Any], source: str) -> None:
         if reason and key in fields:
             raise RecipeError(f"{path} is set by hubrerank; {reason}")
         if key not in fields:
-            raise RecipeError(f"{path} is not a training argument{_did_you_mean(key, fields)}")
+            raise RecipeError(f"{path} is not a training argument{did_you_mean(key, fields)}")
         _check_value(path, value, fields[key])
 
 
@@ -557,7 +473,7 @@ def _check_value(path: str, value: Any, annotation: Any) -> None:
     if choices and isinstance(value, str):
         if value not in choices:
             raise RecipeError(
-                f"{path}: {value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}"
+                f"{path}: {value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}"
             )
         return
     if not kinds:
@@ -581,12 +497,6 @@ def _is_union(annotation: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _did_you_mean(key: str, candidates: Any) -> str:
-    """``"; did you mean X?"`` for the nearest candidate, or nothing when none is near."""
-    matches = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {matches[0]}?" if matches else ""
 
 
 def _format_path(parts: Sequence[Any]) -> str:

@@ -35,14 +35,8 @@ from hubrerank.record import (
     write_run_record,
 )
 from hubrerank.refs import ResolvedRef
-from hubrerank.training.recipe import (
-    FORM_COLUMNS,
-    OBJECT_PARAMS,
-    TENSOR_PARAMS,
-    LossInfo,
-    Recipe,
-    load_recipe,
-)
+from hubrerank.training.losses import FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo
+from hubrerank.training.recipe import Recipe, load_recipe
 
 if TYPE_CHECKING:
     from accelerate import PartialState

@@ -151,3 +151,14 @@ def test_a_missing_local_file_is_not_taken_for_a_hub_repo(tmp_path: Path) -> Non
         read_source(str(tmp_path / "faq.csv"))
     with pytest.raises(InputError, match="no such file"):
         read_source("faq.csv")
+
+
+def test_every_format_has_a_reader_and_tables_are_told_apart_in_registry_order(tmp_path: Path) -> None:
+    from hubrerank.data.sources import FORMATS
+    from hubrerank.data.sources.tables import TABLE_FORMATS
+
+    assert list(TABLE_FORMATS) == ["flag", "pairs", "qa"]  # list positives beat a label column, qa is last
+    assert set(TABLE_FORMATS) | {"llamaindex", "beir"} == set(FORMATS)
+    source = tmp_path / "both.jsonl"
+    source.write_text('{"query": "q", "pos": ["p"], "label": 1}\n')
+    assert read_source(str(source)).format == "flag"

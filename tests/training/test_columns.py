@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import InputError
-from hubrerank.training.recipe import find_loss
+from hubrerank.training.losses import find_loss
 from hubrerank.training.trainer import scale_labels, training_columns
 
 

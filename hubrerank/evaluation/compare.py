@@ -1,0 +1,197 @@
+"""Compare cross-encoders side by side on reranking data and NanoBEIR: what ``hubrerank eval`` runs.
+
+:func:`compare_models` resolves every reference once, checks the data and the models before any
+scoring, evaluates each model (plus the fusion and BM25 rows asked for) and builds the tables the
+renderers of :mod:`hubrerank.evaluation.report` print, write as Markdown or draw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.cache import ScoreCache
+from hubrerank.evaluation.fusion import (
+    check_fusable,
+    check_scoring_model,
+    evaluate_fused,
+    evaluate_mixed,
+    fusion_label,
+    mix_label,
+    model_score_function,
+)
+from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
+from hubrerank.evaluation.metrics import ScoreFunction
+from hubrerank.evaluation.nanobeir import DEFAULT_SUBSETS, nanobeir_folder, resolve_nanobeir
+from hubrerank.evaluation.plan import evaluate_model, results_document
+from hubrerank.evaluation.report import Evaluation, Table, tables
+from hubrerank.evaluation.samples import load_reranking_data, resolve_data
+from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ComparisonRequest:
+    """What to compare and how; the defaults are ``hubrerank eval``'s.
+
+    ``models`` are ``MODEL[@REV]`` Hub refs or local folders; ``data`` reranking data refs (a Hub dataset
+    ``REPO[@REV]`` or a local file or folder); ``nanobeir`` a NanoBEIR ``DATASET_ID[@REV]`` or folder
+    (None: no NanoBEIR). ``cache`` reads and fills ``$HUBRERANK_HOME/scores.sqlite``; without it, a
+    fusion still scores each pair once through an in-memory cache. ``run_file`` writes the reranked
+    lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
+    """
+
+    models: tuple[str, ...]
+    data: tuple[str, ...] = ()
+    split: str = "test"
+    config: str | None = None
+    at_k: int = 10
+    nanobeir: str | None = None
+    nanobeir_subsets: tuple[str, ...] = DEFAULT_SUBSETS
+    rerank_k: int = 100
+    run_file: Path | None = None
+    batch_size: int = 32
+    max_length: int | None = None
+    cache: bool = True
+    bm25: bool = False
+    fuse_first_stage: bool = False
+    fuse_with: str | None = None
+    fusion_weight: float = 0.3
+    first_stage_name: str = "first stage"
+    progress: bool = False
+
+    def check(self) -> None:
+        """InputError naming the missing option when the request cannot run (before anything loads)."""
+        if not self.data and self.nanobeir is None:
+            raise InputError("give --data REF and/or --nanobeir [DATASET_ID[@REV]]")
+        for flag, given in (("--fuse-first-stage", self.fuse_first_stage), ("--fuse-with", self.fuse_with)):
+            if given and not self.data:
+                raise InputError(f"{flag} needs --data REF (reranking data)")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The evaluations (row label, eval_results dict), in row order, and the tables built from them."""
+
+    evaluations: list[Evaluation]
+    tables: list[Table]
+
+
+@dataclass(frozen=True)
+class _Model:
+    label: str
+    repo: str | None
+    sha: str | None
+    path: Path
+
+
+def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Comparison:
+    """Evaluate ``request.models`` side by side; ``say`` receives one progress line per model.
+
+    Every data ref, the NanoBEIR dataset and every model is resolved and checked before scoring, so
+    bad input fails fast. Rows: each model, then (when asked) that model fused with the first stage
+    by RRF and mixed with ``fuse_with``'s scores; a BM25 row last.
+    """
+    from hubrerank.hub import resolve_model
+
+    request.check()
+    plan = _plan(request)
+    models = []
+    for text in request.models:
+        ref, path = resolve_model(text)
+        check_cross_encoder(path)
+        models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path))
+    other = None
+    if request.fuse_with:
+        _, other_path = resolve_model(request.fuse_with)
+        check_scoring_model(other_path, f"--fuse-with {request.fuse_with}")
+        other = model_score_function(other_path, request.batch_size)
+    cache = ScoreCache() if request.cache else None
+    if not request.cache and (request.fuse_first_stage or request.fuse_with):
+        cache = ScoreCache(Path(":memory:"))  # a cache for this comparison: fusion scores once
+    try:
+        evaluations = _evaluate(request, plan, models, other, cache, say)
+    finally:
+        if cache is not None:
+            cache.close()
+    if request.bm25 and plan["reranking"]:
+        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan), None, None)))
+    return Comparison(evaluations, tables(evaluations, request.first_stage_name))
+
+
+def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
+    """The run file of ``model`` among ``count`` models: ``run_file`` itself, or ``NAME.MODEL.EXT``."""
+    if run_file is None or count == 1:
+        return run_file
+    label = re.sub(r"[^\w.-]+", "_", model).strip("_")
+    return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
+
+
+def _plan(request: ComparisonRequest) -> dict[str, Any]:
+    """The evaluation plan (every revision pinned); the data is loaded once here to fail before scoring."""
+    plan: dict[str, Any] = {"reranking": []}
+    for ref in request.data:
+        dataset, revision = resolve_data(ref)
+        data = load_reranking_data(dataset, revision, config=request.config, split=request.split)
+        if request.fuse_first_stage:
+            check_fusable(data)
+        plan["reranking"].append(
+            {
+                "dataset": dataset,
+                "revision": revision,
+                "config": request.config,
+                "split": request.split,
+                "at_k": request.at_k,
+            }
+        )
+    if request.nanobeir is not None:
+        dataset, revision = resolve_nanobeir(request.nanobeir)
+        subsets = list(request.nanobeir_subsets)
+        nanobeir_folder(dataset, revision, subsets)
+        plan["nanobeir"] = {
+            "dataset": dataset,
+            "revision": revision,
+            "datasets": subsets,
+            "rerank_k": request.rerank_k,
+            "at_k": request.at_k,
+        }
+    return plan
+
+
+def _evaluate(
+    request: ComparisonRequest,
+    plan: dict[str, Any],
+    models: list[_Model],
+    other: ScoreFunction | None,
+    cache: ScoreCache | None,
+    say: Say,
+) -> list[Evaluation]:
+    """Each model's row, followed by its fusion rows."""
+    evaluations: list[Evaluation] = []
+    for model in models:
+        say(f"Evaluating {model.label} ...")
+        scorer = Scorer(
+            model.path,
+            max_length=request.max_length,
+            batch_size=request.batch_size,
+            cache=cache,
+            progress=request.progress,
+        )
+        run_file = run_path(request.run_file, model.label, len(models))
+        results = evaluate_model(scorer, plan, run_file=run_file, run_tag=model.label)
+        say(f"  {scorer.computed} pairs scored, {scorer.reused} from the cache")
+        evaluations.append((model.label, results_document(results, model.repo, model.sha)))
+        if request.fuse_first_stage:
+            fused = results_document(evaluate_fused(scorer, plan), None, None)
+            evaluations.append((fusion_label(model.label, request.first_stage_name), fused))
+        if other is not None:
+            assert request.fuse_with is not None
+            mixed = evaluate_mixed(scorer, plan, other, request.fusion_weight)
+            label = mix_label(model.label, request.fuse_with, request.fusion_weight)
+            evaluations.append((label, results_document(mixed, None, None)))
+    return evaluations

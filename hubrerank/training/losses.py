@@ -1,0 +1,103 @@
+"""The cross-encoder losses a recipe may name: their aliases, the data form each trains on, the label
+columns it accepts, and the parameters a recipe may give it (its signature, plus the torch loss its
+``**kwargs`` reach). The recipe reader checks recipes against this registry; the trainer builds from it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from hubrerank.errors import RecipeError
+from hubrerank.suggestions import did_you_mean
+
+# the input columns of each training form (docs/contracts.md); the labels depend on the loss
+FORM_COLUMNS = {
+    "labeled-pair": "query, passage",
+    "n-tuple": "query, positive, negative_1..negative_n",
+    "labeled-list": "query, documents",
+}
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """A cross-encoder loss: its class name, short aliases, the data form it trains on and its labels.
+
+    ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
+    ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    form: str
+    labels: tuple[str, ...]
+    torch_loss: str | None = None
+
+
+_LISTWISE_LABELS = ("labels", "scores")
+LOSSES: dict[str, LossInfo] = {
+    info.name: info
+    for info in (
+        LossInfo("BinaryCrossEntropyLoss", ("BCE",), "labeled-pair", ("label", "score"), "BCEWithLogitsLoss"),
+        LossInfo("CrossEntropyLoss", ("CE",), "labeled-pair", ("label",), "CrossEntropyLoss"),
+        LossInfo("MultipleNegativesRankingLoss", ("MNRL",), "n-tuple", ()),
+        LossInfo("CachedMultipleNegativesRankingLoss", ("CMNRL",), "n-tuple", ()),
+        LossInfo("MSELoss", ("MSE",), "labeled-pair", ("score", "label"), "MSELoss"),
+        LossInfo("MarginMSELoss", ("MarginMSE",), "n-tuple", ("scores",), "MSELoss"),
+        LossInfo("ListNetLoss", ("ListNet",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("ListMLELoss", ("ListMLE",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("PListMLELoss", ("PListMLE",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("LambdaLoss", ("Lambda",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("RankNetLoss", ("RankNet",), "labeled-list", _LISTWISE_LABELS),
+        LossInfo("ADRMSELoss", ("ADRMSE",), "labeled-list", _LISTWISE_LABELS),
+    )
+}
+
+# Loss parameters whose values are objects: the recipe names one of these, never an import path.
+OBJECT_PARAMS: dict[str, tuple[str, ...]] = {
+    "activation_fn": ("Identity", "Sigmoid", "Tanh"),  # torch.nn
+    "weighting_scheme": (  # sentence_transformers.cross_encoder.losses, for LambdaLoss
+        "NoWeightingScheme",
+        "NDCGLoss1Scheme",
+        "NDCGLoss2Scheme",
+        "LambdaRankScheme",
+        "NDCGLoss2PPScheme",
+    ),
+    "lambda_weight": ("PListMLELambdaWeight",),  # for PListMLELoss
+}
+TENSOR_PARAMS = frozenset({"pos_weight"})
+_TORCH_LOSS_KWARGS_EXCLUDED = frozenset({"weight", "pos_weight", "size_average", "reduce"})
+
+
+def find_loss(name: str, source: str = "recipe") -> LossInfo:
+    """The loss called ``name`` (class name or alias, any case)."""
+    by_name = {key.lower(): info for info in LOSSES.values() for key in (info.name, *info.aliases)}
+    if name.lower() in by_name:
+        return by_name[name.lower()]
+    stripped = by_name.get(name.lower().removesuffix("loss"))
+    hint = f"; did you mean {stripped.name}?" if stripped else did_you_mean(name, LOSSES) or "."
+    raise RecipeError(
+        f"{source}: loss.name {name!r} is not a cross-encoder loss{hint} "
+        f"Use one of {', '.join(LOSSES)} (or BCE, CE, MNRL, CMNRL, MSE, MarginMSE, ...)"
+    )
+
+
+def loss_parameters(info: LossInfo) -> dict[str, inspect.Parameter]:
+    """The keyword parameters a recipe may give ``info``'s loss: its signature (without model) and kwargs."""
+    from sentence_transformers.cross_encoder import losses
+
+    signature = inspect.signature(getattr(losses, info.name).__init__)
+    parameters = {
+        name: parameter
+        for name, parameter in signature.parameters.items()
+        if name not in ("self", "model")
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+    }
+    if info.torch_loss and any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        import torch
+
+        torch_signature = inspect.signature(getattr(torch.nn, info.torch_loss).__init__)
+        for name, parameter in torch_signature.parameters.items():
+            if name != "self" and name not in _TORCH_LOSS_KWARGS_EXCLUDED and name not in parameters:
+                parameters[name] = parameter
+    return parameters
