@@ -84,7 +84,11 @@ def find_loss(name: str, source: str = "recipe") -> LossInfo:
 
 def loss_parameters(info: LossInfo) -> dict[str, inspect.Parameter]:
     """The keyword parameters a recipe may give ``info``'s loss: its signature (without model) and kwargs."""
-    from sentence_transformers.cross_encoder import losses
+    import importlib
+
+    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+
+    losses = importlib.import_module(CROSS_ENCODER.losses_module)
 
     signature = inspect.signature(getattr(losses, info.name).__init__)
     parameters = {

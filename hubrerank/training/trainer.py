@@ -283,8 +283,11 @@ def training_columns(
 
 def build_loss(recipe: Recipe, model: CrossEncoder) -> Any:
     """The recipe's loss, its plain-data parameters turned into tensors and allow-listed objects."""
+    import importlib
+
     import torch
-    from sentence_transformers.cross_encoder import losses
+
+    losses = importlib.import_module(recipe.kind.losses_module)
 
     kwargs: dict[str, Any] = {}
     for key, value in recipe.loss_params.items():
