@@ -136,8 +136,16 @@ def build(
 
     Prints REPO_ID@<commit sha> after --push, or the folder after --out.
     """
-    from hubrerank.data import BuildOptions, MiningSettings, build_dataset, push_dataset, write_local
+    from hubrerank.data import (
+        BuildOptions,
+        MiningSettings,
+        build_dataset,
+        check_out_folder,
+        push_dataset,
+        write_local,
+    )
     from hubrerank.data.splits import parse_size
+    from hubrerank.hub import check_can_publish
 
     if (out is None) == (push is None):
         raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
@@ -174,6 +182,11 @@ def build(
         license=license_,
         language=language,
     )
+    if push is not None:  # before the build: a push that cannot land would lose it
+        check_can_publish(push, "dataset")
+    else:
+        assert out is not None
+        check_out_folder(out)
     built = build_dataset(source, options, log=lambda line: click.echo(line, err=True))
     for name, stats in built.metadata["statistics"].items():
         click.echo(

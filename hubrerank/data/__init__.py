@@ -4,7 +4,14 @@ candidates, score with a teacher, and write or publish parquet files with a card
 Importing this package does not import the Hugging Face stack: that happens inside the functions.
 """
 
-from hubrerank.data.build import BuildOptions, BuiltData, build_dataset, push_dataset, write_local
+from hubrerank.data.build import (
+    BuildOptions,
+    BuiltData,
+    build_dataset,
+    check_out_folder,
+    push_dataset,
+    write_local,
+)
 from hubrerank.data.mining import MiningSettings
 from hubrerank.data.validate import BuiltDataset, Finding, load_built, validate_tables
 
@@ -15,6 +22,7 @@ __all__ = [
     "Finding",
     "MiningSettings",
     "build_dataset",
+    "check_out_folder",
     "load_built",
     "push_dataset",
     "validate_tables",

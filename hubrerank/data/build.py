@@ -49,6 +49,7 @@ from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
+from hubrerank.paths import check_writable
 from hubrerank.refs import ResolvedRef
 
 PARQUET_OPTIONS: dict[str, Any] = {
@@ -225,7 +226,9 @@ def _negatives_and_candidates(
                 encoder, queries, corpus, with_positive, options.mining, options.seed, Path(cache)
             )
     extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
-    ranked = _first_stage(kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options)
+    ranked = _first_stage(
+        kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options, log
+    )
     return mined, extra, ranked
 
 
@@ -301,6 +304,7 @@ def _first_stage(
     bm25_index: Bm25Index | None,
     mined: Mined,
     options: BuildOptions,
+    log: Log,
 ) -> dict[int, list[int]]:
     """The top-``candidates`` first-stage documents of every eval/test query."""
     k = options.candidates
@@ -313,9 +317,10 @@ def _first_stage(
     if kind in ("embedding", "fused"):
         corpus_embeddings = mined.corpus_embeddings
         if corpus_embeddings is None or len(corpus_embeddings) != len(corpus):
-            corpus_embeddings = encode(encoder, corpus, "document", options.mining.batch_size)
+            log(f"encoding {len(corpus)} documents and {len(evaluated)} queries for the first stage")
+            corpus_embeddings = encode(encoder, corpus, "document", options.mining.batch_size, progress=True)
         query_embeddings = encode(
-            encoder, [queries[q] for q in evaluated], "query", options.mining.batch_size
+            encoder, [queries[q] for q in evaluated], "query", options.mining.batch_size, progress=True
         )
         rankings.append(first_stage.embedding_candidates(query_embeddings, corpus_embeddings, evaluated, k))
     if kind in ("bm25", "fused"):
@@ -508,13 +513,38 @@ def write_files(
     return [*written, card, meta]
 
 
-def write_local(built: BuiltData, out: Path) -> Path:
-    """Write into a temporary sibling of ``out``, then rename it into place (replacing an earlier build)."""
-    out = out.resolve()
-    if out.exists() and any(out.iterdir()) and not (out / METADATA_FILE).is_file():
+def check_out_folder(out: Path) -> None:
+    """Refuse an --out that cannot be written, or that holds files a build would delete: anything but an
+    earlier build's ``data/*.parquet``, README.md and metadata (a rebuild replaces the folder whole)."""
+    check_writable(out, "--out")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; pick a new or empty folder")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / METADATA_FILE).is_file():
         raise InputError(
             f"--out {out} exists and is not a hubrerank dataset folder; pick a new or empty folder"
         )
+    ours = {out / "README.md", out / METADATA_FILE, out / "data"}
+    other = next(
+        (
+            path
+            for path in sorted(out.rglob("*"))
+            if path not in ours and not (path.parent == out / "data" and path.suffix == ".parquet")
+        ),
+        None,
+    )
+    if other is not None:
+        raise InputError(
+            f"--out {out} holds {other.relative_to(out)}, which rebuilding the dataset there would delete; "
+            "move it away or pick another folder"
+        )
+
+
+def write_local(built: BuiltData, out: Path) -> Path:
+    """Write into a temporary sibling of ``out``, then rename it into place (replacing an earlier build)."""
+    out = out.resolve()
+    check_out_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     umask = os.umask(0)

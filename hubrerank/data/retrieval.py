@@ -47,15 +47,15 @@ class Bm25Index:
         return indices, scores
 
 
-def encode(model: Any, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
-    """Normalised float32 embeddings of queries (``kind="query"``) or documents."""
+def encode(model: Any, texts: list[str], kind: str, batch_size: int, progress: bool = False) -> np.ndarray:
+    """Normalised float32 embeddings of queries (``kind="query"``) or documents; ``progress`` shows a bar."""
     function = model.encode_query if kind == "query" else model.encode_document
     embeddings = function(
         texts,
         batch_size=batch_size,
         normalize_embeddings=True,
         convert_to_numpy=True,
-        show_progress_bar=False,
+        show_progress_bar=progress,
     )
     return np.ascontiguousarray(embeddings, dtype=np.float32)
 

@@ -1,7 +1,8 @@
 """Split queries into train, eval and test, seeded; a query never lands in two splits.
 
 Splits the source already has are kept: only a split the source lacks is carved out of the queries the
-source puts in no split or in train. Sizes are fractions (``0.1``) or counts (``100``) of those queries.
+source puts in no split or in train. Sizes are fractions (``0.1``) or counts (``100``) of those queries;
+a split may take all of them (``--test-size 1.0 --eval-size 0``: a test-only build).
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ SPLITS = ("train", "eval", "test")
 
 
 def parse_size(text: str | float | int, option: str) -> float | int:
-    """``0.1`` -> a fraction in [0, 1); ``100`` -> a count of queries; anything else is an InputError."""
+    """A split size: a number with a decimal point (``0.1``, ``1.0``) is a fraction of the queries in
+    [0, 1], a whole number (``100``) a count of queries; anything else is an InputError. ``1.0`` is all of
+    them (a test-only build), never one query."""
     value = str(text).strip()
+    if isinstance(text, int) or value.isdigit():
+        return int(value)
     try:
         number = float(value)
     except ValueError:
         raise InputError(
             f"{option} {value!r} is not a number; give a fraction like 0.1 or a count like 100"
         ) from None
-    if number < 0 or (number >= 1 and not number.is_integer()):
-        raise InputError(f"{option} {value!r}: give a fraction in [0, 1) or a whole count of queries")
-    return int(number) if number >= 1 else number
+    if not 0 <= number <= 1:
+        raise InputError(
+            f"{option} {value!r}: give a fraction between 0 and 1 (0.2, or 1.0 for all queries) "
+            "or a whole count of queries (100)"
+        )
+    return number
 
 
 def _count(size: float | int, pool: int) -> int:
@@ -39,10 +47,10 @@ def assign_splits(
     pool = [q for q, s in enumerate(source_splits) if s in (None, "train")]
     carve = {name: size for name, size in (("test", test_size), ("eval", eval_size)) if name not in present}
     counts = {name: _count(size, len(pool)) for name, size in carve.items()}
-    if pool and sum(counts.values()) >= len(pool):
+    if sum(counts.values()) > len(pool):
         raise InputError(
-            f"--test-size {test_size} and --eval-size {eval_size} take {sum(counts.values())} of the "
-            f"{len(pool)} queries there are to split and leave none for train; lower them"
+            f"--test-size {test_size} and --eval-size {eval_size} take {sum(counts.values())} queries, but "
+            f"there are {len(pool)} to split; lower them"
         )
     result = [s if s is not None else "train" for s in source_splits]
     order = np.random.default_rng(seed).permutation(len(pool))

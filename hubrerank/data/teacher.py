@@ -54,7 +54,7 @@ def _cross_encoder_scores(
             batch_size=batch_size,
             activation_fn=sigmoid,
             convert_to_numpy=True,
-            show_progress_bar=False,
+            show_progress_bar=True,
         )
         for i in range(0, len(queries), CHUNK)
     ]
@@ -72,7 +72,7 @@ def _bi_encoder_scores(
     model = SentenceTransformer(str(model_path), device=model_device())
     query_texts, query_index = np.unique(np.array(queries, dtype=object), return_inverse=True)
     passage_texts, passage_index = np.unique(np.array(passages, dtype=object), return_inverse=True)
-    encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": False}
+    encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": True}
     query_embeddings = model.encode_query(list(query_texts), **encode)
     passage_embeddings = model.encode_document(list(passage_texts), **encode)
     scores = model.similarity_pairwise(query_embeddings[query_index], passage_embeddings[passage_index])

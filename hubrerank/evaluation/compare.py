@@ -31,6 +31,7 @@ from hubrerank.evaluation.plan import evaluate_model, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
+from hubrerank.paths import check_writable
 
 Say = Callable[[str], None]
 
@@ -72,6 +73,8 @@ class ComparisonRequest:
         for flag, given in (("--fuse-first-stage", self.fuse_first_stage), ("--fuse-with", self.fuse_with)):
             if given and not self.data:
                 raise InputError(f"{flag} needs --data REF (reranking data)")
+        if self.run_file is not None:
+            check_writable(self.run_file, "--run-file")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubrerank.errors import HubrerankError, InputError, RecipeError
 from hubrerank.hub import check_can_publish, first_line, resolve
+from hubrerank.paths import check_writable
 from hubrerank.record import (
     CARD_FILE,
     RECIPE_FILE,
@@ -369,22 +370,8 @@ def _check_output_dir(out: Path, resume: bool) -> Recipe | None:
         raise InputError(
             f"{out} is not empty; choose another --out, or pass --resume to continue an interrupted run there"
         )
-    _check_writable(out)
+    check_writable(out, "--out")
     return None
-
-
-def _check_writable(out: Path) -> None:
-    """Refuse an --out that cannot be written (checked in its nearest existing folder), before training."""
-    import tempfile
-
-    parent = next((folder for folder in (out, *out.parents) if folder.exists()), Path.cwd())
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as error:
-        raise InputError(
-            f"--out {out} cannot be written ({parent}: {error.strerror or error}); choose a writable folder"
-        ) from None
 
 
 def _pin(recipe: Recipe, out: Path, resume: bool) -> Recipe:

@@ -279,8 +279,8 @@ BAD_INPUTS = [
     (
         "sizes.csv",
         b"query,answer\na,b\nc,d\n",
-        ("--test-size", "0.5", "--eval-size", "0.5"),
-        "leave none for train",
+        ("--test-size", "2", "--eval-size", "1"),
+        "take 3 queries, but there are 2 to split",
     ),
     ("noisy.csv", b"query,answer\na,b\n", ("--negatives", "2"), "--negatives needs a miner"),
 ]
@@ -356,3 +356,39 @@ def test_test_split_feeds_the_reranking_evaluator(
     )
     metrics = evaluator(CrossEncoder(str(local_cross_encoder), device="cpu"))
     assert {"map", "mrr@5", "ndcg@5", "base_ndcg@5"} <= set(metrics)
+
+
+def test_a_test_only_build(tmp_path: Path, qa_csv: Path) -> None:
+    meta = build(qa_csv, tmp_path / "out", "--test-size", "1.0", "--eval-size", "0")
+    built = tables(tmp_path / "out")
+    assert list(built) == ["test"]
+    assert meta["splits"] == {"test": "carved"}
+    validated = run_cli("data", "validate", str(tmp_path / "out"))
+    assert validated.exit_code == 0 and "0 errors" in validated.output
+
+
+def test_rebuilding_never_deletes_other_files(tmp_path: Path, qa_csv: Path) -> None:
+    out = tmp_path / "out"
+    build(qa_csv, out, "--test-size", "2", "--eval-size", "2")
+    (out / "notes.txt").write_text("mine")
+    before = digests(out)
+
+    again = run_cli("data", "build", str(qa_csv), "--out", str(out))
+
+    assert again.exit_code == 2
+    assert again.output.strip().splitlines()[-1] == (
+        f"Error: --out {out} holds notes.txt, which rebuilding the dataset there would delete; "
+        "move it away or pick another folder"
+    )
+    assert "read " not in again.output  # refused before reading the source
+    assert digests(out) == before
+
+
+def test_an_unwritable_out_is_refused_before_the_build(qa_csv: Path) -> None:
+    result = run_cli("data", "build", str(qa_csv), "--out", "/proc/hubrerank-data")
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: --out /proc/hubrerank-data cannot be written")
+    )

@@ -204,3 +204,25 @@ def test_a_hub_source_config_and_split_are_chosen(hub: LocalHub) -> None:
     assert meta["train"]["queries"] + meta["test"]["queries"] == 4
     result = run_cli("data", "build", "alice/two-configs", "--config", "nope", "--push", "alice/never")
     assert result.exit_code == 2 and "nope" in result.output
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("justname", "write the repo id as ORG/NAME"),
+        ("../../x", "is not a repo reference"),
+        ("bob/not-yours", "the token of alice may not write to 'bob'"),
+    ],
+)
+def test_a_push_target_that_cannot_be_written_is_refused_before_the_build(hub, tmp_path, target, message):
+    from huggingface_hub import HfApi
+
+    source = tmp_path / "faq.csv"
+    source.write_text("query,answer\na,b\nc,d\ne,f\n")
+
+    result = run_cli("data", "build", str(source), "--push", target)
+
+    assert result.exit_code == 2
+    assert message in result.output.strip().splitlines()[-1]
+    assert "read " not in result.output  # nothing was built
+    assert not HfApi().repo_exists("root/justname", repo_type="dataset")

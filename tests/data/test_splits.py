@@ -1,4 +1,4 @@
-"""Seeded splits by query: fractions or counts, source splits kept, a split leaving no train refused."""
+"""Seeded splits by query: fractions or counts, source splits kept, sizes beyond the queries refused."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from hubrerank.errors import InputError
 def test_sizes_are_fractions_or_counts() -> None:
     assert parse_size("0.1", "--test-size") == 0.1
     assert parse_size("25", "--test-size") == 25
+    assert parse_size("1", "--test-size") == 1 and isinstance(parse_size("1", "--test-size"), int)
+    assert parse_size("1.0", "--test-size") == 1.0 and isinstance(parse_size("1.0", "--test-size"), float)
     for bad in ("-1", "1.5", "ten"):
         with pytest.raises(InputError, match="--test-size"):
             parse_size(bad, "--test-size")
@@ -31,6 +33,11 @@ def test_source_splits_are_kept_and_only_missing_ones_carved() -> None:
     assert origin == {"test": "source", "eval": "carved", "train": "source"}
 
 
-def test_sizes_that_leave_no_train_query_are_refused() -> None:
-    with pytest.raises(InputError, match="leave none for train"):
-        assign_splits([None] * 4, 2, 2, seed=0)
+def test_sizes_beyond_the_queries_are_refused() -> None:
+    with pytest.raises(InputError, match="take 5 queries, but there are 4 to split"):
+        assign_splits([None] * 4, 3, 2, seed=0)
+
+
+def test_a_split_may_take_every_query() -> None:
+    splits, origin = assign_splits([None] * 4, 1.0, 0, seed=0)
+    assert splits == ["test"] * 4 and origin == {"test": "carved"}

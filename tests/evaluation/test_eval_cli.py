@@ -155,3 +155,13 @@ def test_rerank_scores_and_orders_documents(tiny_cross_encoder: HubModel, tmp_pa
     text = run_cli("rerank", tiny_cross_encoder.ref, "-q", query, "--docs", str(tmp_path / "docs.txt"))
     assert text.exit_code == 0 and len(text.stdout.splitlines()) == 3
     assert text.stdout.splitlines()[0].startswith("  1  ")
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown", "--plot", "--run-file"])
+def test_an_unwritable_output_is_refused_before_scoring(word_cross_encoder, reranking_file, option):
+    result = run_cli("eval", str(word_cross_encoder), "--data", str(reranking_file), option, "/proc/hr/out")
+    assert result.exit_code == 2, result.output
+    assert (
+        result.output.strip().splitlines()[-1].startswith(f"Error: {option} /proc/hr/out cannot be written")
+    )
+    assert "pairs scored" not in result.output
