@@ -9,6 +9,7 @@ import pyarrow as pa
 import yaml
 
 from hubrerank.cards.render import DATASET_CARD_TEMPLATE, render_template
+from hubrerank.cards.sections import link
 
 RERANKING_CONFIG = "reranking"
 SAMPLE_ROWS = 3
@@ -98,8 +99,8 @@ def render_card(metadata: dict[str, Any], tables: dict[str, pa.Table], repo_id: 
 def _source_text(source: dict[str, Any]) -> str:
     if source["kind"] == "hub":
         config = f", config `{source['config']}`" if source.get("config") else ""
-        link = f"[{source['repo']}](https://huggingface.co/datasets/{source['repo']})"
-        return f"{link} @ `{source['revision']}`{config}"
+        target = link("dataset", source["repo"], source["revision"])
+        return f"[{source['repo']}]({target}) @ `{source['revision']}`{config}"
     return (
         f"local {'folder' if 'files' in source else 'file'} `{source['path']}` (sha256 `{source['sha256']}`)"
     )
@@ -109,7 +110,8 @@ def _model_text(record: dict[str, Any] | None) -> str:
     if not record:
         return "none"
     if "repo" in record:
-        return f"[{record['repo']}](https://huggingface.co/{record['repo']}) @ `{record['revision']}`"
+        target = link("model", record["repo"], record["revision"])
+        return f"[{record['repo']}]({target}) @ `{record['revision']}`"
     digest = f" (model.safetensors sha256 `{record['sha256']}`)" if "sha256" in record else ""
     return f"local folder `{record['path']}`{digest}"
 
