@@ -2,15 +2,24 @@
 
 Command groups live in one module each and are imported only when invoked, so that ``--hub`` is
 applied before anything imports huggingface_hub or datasets, and ``hubrerank --help`` stays fast.
+Exit codes and error reporting live in :mod:`hubrerank.cli._errors`.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
 from hubrerank import __version__
+from hubrerank.cli._errors import (
+    DEBUG_ENV,
+    remember_debug,
+    report_error,
+    report_internal_error,
+    reset_debug,
+)
 from hubrerank.errors import HubrerankError
 
 # command name -> "module:attribute" of the click command or group implementing it
@@ -29,7 +38,10 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use; missing modules are simply not listed."""
+    """A group whose subcommands are imported on first use; missing modules are simply not listed.
+
+    It maps every outcome of a command to an exit code.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name in COMMANDS if self._load(name) is not None)
@@ -38,11 +50,21 @@ class LazyGroup(click.Group):
         return self._load(cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
+        """Run the command; errors the user can act on exit 2, Ctrl-C exits 130 (before click's Abort)."""
         try:
             return super().invoke(ctx)
-        except HubrerankError as error:
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(2)
+        except (HubrerankError, click.ClickException, click.Abort, KeyboardInterrupt) as error:
+            ctx.exit(report_error(error))
+
+    def main(self, args: Any = None, *rest: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Click's main; standalone (the console), an unexpected exception exits 3 with one line."""
+        if not standalone_mode:  # a caller in Python (the demo, benchmarks) gets the exception itself
+            return super().main(args, *rest, standalone_mode=False, **kwargs)
+        reset_debug()
+        try:
+            return super().main(args, *rest, **kwargs)
+        except Exception as error:
+            raise SystemExit(report_internal_error(error, args)) from None
 
     @staticmethod
     def _load(name: str) -> click.Command | None:
@@ -67,6 +89,15 @@ class LazyGroup(click.Group):
     metavar="URL|local",
     help="The Hub to talk to: a URL, or 'local' for the embedded Hub. "
     "Default: $HF_ENDPOINT, else https://huggingface.co.",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar=DEBUG_ENV,
+    is_eager=True,
+    expose_value=False,
+    callback=remember_debug,
+    help=f"On an internal error, print the traceback instead of writing it to a log file. Env: {DEBUG_ENV}.",
 )
 def cli(hub: str | None) -> None:
     """Build, train, publish and reproduce rerankers on the Hugging Face Hub."""

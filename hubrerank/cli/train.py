@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from hubrerank.cli._errors import ExitCode
+
 
 @click.command("train")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
@@ -61,4 +63,4 @@ def train(
         options = [f"--set {shlex.quote(item)}" for item in overrides] + ([f"--out {out}"] if out else [])
         again = " ".join(["hubrerank train", str(recipe), *options, "--resume"])
         click.echo(f"Interrupted; continue from the last checkpoint with: {again}", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
