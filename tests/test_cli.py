@@ -15,7 +15,7 @@ import pytest
 from helpers import run_cli
 
 from hubrerank import __version__
-from hubrerank.cli import COMMANDS
+from hubrerank.cli import COMMANDS, cli
 from hubrerank.errors import InputError
 
 INTERNAL_LINE = re.compile(
@@ -69,6 +69,41 @@ def test_help_lists_the_command_groups() -> None:
     assert result.exit_code == 0
     assert "--hub" in result.output
     assert "--debug" in result.output
+
+
+def _command_paths(command: click.Command, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``path`` and the paths of every subcommand below it."""
+    if not isinstance(command, click.Group):
+        return [path]
+    return [path] + [
+        sub for name, child in command.commands.items() for sub in _command_paths(child, (*path, name))
+    ]
+
+
+def test_every_registered_command_imports_is_listed_and_has_help() -> None:
+    listing = run_cli("--help")
+    assert listing.exit_code == 0
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert isinstance(command, click.Command), name
+        assert re.search(rf"^  {name} ", listing.output, re.MULTILINE), name
+        for path in _command_paths(command, (name,)):
+            result = run_cli(*path, "--help")
+            assert result.exit_code == 0, (path, result.output)
+            assert f" {' '.join(path)} [OPTIONS]" in result.output
+
+
+def test_a_registered_command_whose_module_is_missing_is_an_internal_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(COMMANDS, "gone", "hubrerank.cli.gone:gone")
+    for args in (["gone"], ["--help"]):
+        result = run_cli(*args)
+        assert result.exit_code == 3, result.output
+        assert result.stderr.startswith(
+            "Error: internal error (ModuleNotFoundError: No module named 'hubrerank.cli.gone')"
+        )
 
 
 def test_an_unexpected_exception_exits_3_with_one_line_and_a_log_file(home: Path) -> None:

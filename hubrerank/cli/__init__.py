@@ -38,16 +38,20 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use; missing modules are simply not listed.
+    """A group whose subcommands are imported on first use, and that maps every outcome to an exit code.
 
-    It maps every outcome of a command to an exit code.
+    A registered command whose module fails to import is an internal error, never a missing command.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._load(cmd_name)
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; errors the user can act on exit 2, Ctrl-C exits 130 (before click's Abort)."""
@@ -65,20 +69,6 @@ class LazyGroup(click.Group):
             return super().main(args, *rest, **kwargs)
         except Exception as error:
             raise SystemExit(report_internal_error(error, args)) from None
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                return None
-            raise
-        return getattr(module, attribute, None)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
