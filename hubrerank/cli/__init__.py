@@ -90,7 +90,11 @@ class LazyGroup(click.Group):
     help=f"On an internal error, print the traceback instead of writing it to a log file. Env: {DEBUG_ENV}.",
 )
 def cli(hub: str | None) -> None:
-    """Build, train, publish and reproduce rerankers on the Hugging Face Hub."""
+    """Build, train, publish and reproduce rerankers on the Hugging Face Hub.
+
+    Exit codes: 0 success (PASS), 1 a failed check (verify, reproduce, data validate), 2 bad input or
+    nothing to check, 3 internal error (a bug), 130 interrupted (docs/exit-codes.md).
+    """
     from hubrerank.endpoint import configure_hub
 
     configure_hub(hub)
