@@ -8,6 +8,7 @@ Exit codes and error reporting live in :mod:`hubrerank.cli._errors`.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -60,7 +61,9 @@ class LazyGroup(click.Group):
         except (HubrerankError, click.ClickException, click.Abort, KeyboardInterrupt) as error:
             ctx.exit(report_error(error))
 
-    def main(self, args: Any = None, *rest: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self, args: Sequence[str] | None = None, *rest: Any, standalone_mode: bool = True, **kwargs: Any
+    ) -> Any:
         """Click's main; standalone (the console), an unexpected exception exits 3 with one line."""
         if not standalone_mode:  # a caller in Python (the demo, benchmarks) gets the exception itself
             return super().main(args, *rest, standalone_mode=False, **kwargs)

@@ -1,7 +1,8 @@
 """Exit codes, and how each way a command can end maps to one, in one place (docs/exit-codes.md).
 
-A verdict (exit 1) comes only from ``verify`` and ``reproduce``; anything hubrerank did not expect is
-exit 3 with a one-line message, so a crash never reads as a FAIL or as the user's mistake.
+Exit 1 is only ever a verdict (``verify``, ``reproduce``, and ``data validate``'s own check); anything
+hubrerank did not expect is exit 3 with a one-line message, so a crash never reads as a FAIL or as the
+user's mistake.
 """
 
 from __future__ import annotations
