@@ -1,4 +1,5 @@
-# Two set-up commands on a fresh machine: `make demo` and `make test`.
+# Two set-up commands on a fresh machine: `make demo` and `make test`; `make test-fast` is the inner loop
+# (every test but those marked slow: training runs, DDP, resume, workflows, conformance).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-fast bench lint clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ $(VENV)/.demo: $(VENV)/.base
 
 test: $(VENV)/.test
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.test
+	$(PY) -m pytest -q -m "not slow"
 
 demo: $(VENV)/.demo
 	$(PY) -m hubrerank.demo

@@ -1,7 +1,7 @@
 """The errors hubrerank raises for problems a user can fix.
 
 Every message is one line that names the file, column, key or repo at fault and says how to fix it.
-The CLI maps the whole family to exit code 2 in one place (`hubrerank.cli`).
+The CLI maps the whole family to exit code 2 in one place (`hubrerank.cli._errors`).
 """
 
 from __future__ import annotations

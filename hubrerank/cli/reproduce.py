@@ -1,6 +1,7 @@
 """``hubrerank verify`` and ``hubrerank reproduce``: check a published model's claims, print the verdict.
 
-Exit codes: 0 every claimed metric is within tolerance, 1 some is not, 2 nothing could be checked.
+Exit codes: 0 every claimed metric is within tolerance (PASS), 1 some is not (FAIL), 2 nothing could be
+checked (ERROR, or bad input); an unexpected exception is 3, never a verdict (docs/exit-codes.md).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from hubrerank.cli._errors import ExitCode
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.verify import Report
@@ -150,7 +153,7 @@ def _check_tag(tag: str | None, push_report: bool) -> None:
 
 def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str | None) -> None:
     """Print the table and verdict, write and publish the report, and exit with the verdict's code."""
-    from hubrerank.reproducibility.verify import ERROR, PASS, write_json
+    from hubrerank.reproducibility.verify import ERROR, FAIL, PASS, write_json
     from hubrerank.reproducibility.verify import push_report as publish_report
 
     if report.verdict == ERROR:
@@ -166,7 +169,8 @@ def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str 
         click.echo(f"published the report: {pushed.repo_id}@{pushed.sha}{tagged}")
     elif push_report:
         click.echo("no report published: nothing was checked", err=True)
-    click.get_current_context().exit(report.exit_code)
+    exit_code = {PASS: ExitCode.OK, FAIL: ExitCode.FAIL, ERROR: ExitCode.BAD_INPUT}[report.verdict]
+    click.get_current_context().exit(exit_code)
 
 
 def format_report(report: Report) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from hubrerank.cli._errors import ExitCode
+
 
 @click.command("train")
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
@@ -62,4 +64,4 @@ def train(
         options += [f"--push {push}"] if push else []
         again = " ".join(["hubrerank train", str(recipe), *options, "--resume"])
         click.echo(f"Interrupted; continue from the last checkpoint with: {again}", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None

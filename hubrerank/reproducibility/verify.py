@@ -140,10 +140,6 @@ class Report:
         return PASS if weights_ok and all(check.ok for check in self.checks) else FAIL
 
     @property
-    def exit_code(self) -> int:
-        return {PASS: 0, FAIL: 1, ERROR: 2}[self.verdict]
-
-    @property
     def timestamp(self) -> str:
         return self.created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -117,6 +117,7 @@ def test_the_bm25_order_of_trec_dl19(dl19: Path, tmp_path: Path) -> None:
     assert metrics["base_map"] == pytest.approx(0.4598, abs=1e-4)
 
 
+@pytest.mark.slow  # scores TREC DL19 with a model: 4 s
 def test_a_models_metrics_equal_trec_eval_on_its_run_file(
     dl19: Path, dl19_cross_encoder: Path, tmp_path: Path
 ) -> None:

@@ -82,6 +82,7 @@ def test_from_card_rebuilds_the_recipe(st_model, tiny_cross_encoder, faq_data, t
     assert "# Reconstructed by `hubrerank recipe from-card`" in path.read_text()
 
 
+@pytest.mark.slow  # retrains the model: 3 s
 def test_reproduce_from_a_sentence_transformers_card_is_within_tolerance(st_model, tmp_path):
     report_path = tmp_path / "report.json"
 

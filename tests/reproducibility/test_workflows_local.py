@@ -20,6 +20,8 @@ from helpers import run_cli
 from huggingface_hub import HfApi
 from reproduce_fixtures import write_recipe
 
+pytestmark = pytest.mark.slow  # each runs a whole workflow: 7-14 s
+
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_STEPS = {"install"}  # step ids: needs PyPI; the harness provides the `hubrerank` command instead
 

@@ -14,7 +14,7 @@ from hubrerank.server import HubServer, UserSpec
 TOOLS = SHARED / "tools"
 TOKEN = "hrk_conformance_" + "x" * 20
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.slow]  # each runs a conformance tool: 4-8 s
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 from training_helpers import make_recipe, training_repos
 
 
+@pytest.mark.slow  # two training processes: 9 s
 def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
     recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), args={"max_steps": 4})
     out = tmp_path / "out"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from factories import build_tiny_bert_base
 from helpers import run_cli
 from training_helpers import make_recipe, push_folder, training_repos, weights_sha256
 
 
+@pytest.mark.slow  # three training runs: 3 s
 def test_same_recipe_same_bytes_and_metrics_other_seed_other_weights(hub, tmp_path):
     push_folder("alice/tiny-bert-base", build_tiny_bert_base(tmp_path / "tiny-bert-base"))
     recipe = make_recipe(tmp_path, "alice/tiny-bert-base", training_repos(), name="headless")

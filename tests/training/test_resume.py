@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from helpers import run_cli
 from training_helpers import make_recipe, training_repos, weights_sha256
 
@@ -37,6 +38,7 @@ def _wait_for_checkpoint(process: subprocess.Popen, checkpoints: Path, timeout: 
     raise AssertionError(f"no checkpoint appeared (exit code {process.poll()})")
 
 
+@pytest.mark.slow  # three training runs, one killed: 8 s
 def test_resume_after_kill_equals_uninterrupted_run(hub, tiny_cross_encoder, tmp_path):
     recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), args=RESUME_ARGS)
     killed, reference = tmp_path / "killed", tmp_path / "reference"

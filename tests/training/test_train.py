@@ -85,6 +85,7 @@ def test_losses_train_on_their_data_form(hub, tiny_cross_encoder, tmp_path, form
     assert weights_sha256(out) != weights_sha256(tiny_cross_encoder.path)
 
 
+@pytest.mark.slow  # the longest training run of this module: 2 s
 def test_listwise_distillation_trains_on_scaled_teacher_scores(hub, tiny_cross_encoder, tmp_path):
     repos = training_repos()
     recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, repos, form="lists", loss={"name": "ListNet"})
