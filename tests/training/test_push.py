@@ -97,3 +97,20 @@ def test_failed_push_keeps_the_model_and_resume_pushes_it_without_training(
     assert "already holds the finished run" in retried.output and "step " not in retried.output
     sha = _pushed_sha(retried.output, "alice/tiny-retried")
     assert "hubrerank.yaml" in HfApi().list_repo_files("alice/tiny-retried", revision=sha)
+
+
+def test_the_resume_hint_of_an_interrupted_push_keeps_push(hub, tiny_cross_encoder, tmp_path, monkeypatch):
+    from hubrerank.training import trainer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "train_file", interrupted)
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos())
+
+    result = run_cli("train", str(recipe), "--out", str(tmp_path / "out"), "--push", "alice/tiny-hint")
+
+    assert result.exit_code == 130
+    assert result.output.strip().endswith(
+        f"hubrerank train {recipe} --out {tmp_path / 'out'} --push alice/tiny-hint --resume"
+    )
