@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from hubrerank.data.build import BUILD_OPTIONS
+from hubrerank.data.splits import parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,9 +43,16 @@ def data() -> None:
 )
 @click.option("--private", is_flag=True, help="With --push: create the repo private.")
 @click.option("--tag", metavar="NAME", help="With --push: tag the new commit.")
-@_option("format", "format_", help="Force the source format.")
+@_option("format", help="Force the source format.")
 @_option("config", metavar="NAME", help="Hub source: the dataset config.")
-@_option("split", metavar="NAMES", help="Use only these source splits (comma-separated, e.g. train).")
+@_option(
+    "split",
+    metavar="NAMES",
+    callback=lambda _ctx, _param, text: (
+        tuple(s.strip() for s in text.split(",") if s.strip()) if text else ()
+    ),
+    help="Use only these source splits (comma-separated, e.g. train).",
+)
 @_option("query_column", metavar="NAME", help="The query column (default: query/question/anchor/q...).")
 @_option(
     "answer_column", metavar="NAME", help="The answer/passage column (default: answer/positive/passage...)."
@@ -60,12 +68,14 @@ def data() -> None:
     "test_size",
     type=str,
     show_default=True,
+    callback=lambda _ctx, _param, text: parse_size(text, "--test-size"),
     help="Test queries carved when the source has no test split: a fraction or a count.",
 )
 @_option(
     "eval_size",
     type=str,
     show_default=True,
+    callback=lambda _ctx, _param, text: parse_size(text, "--eval-size"),
     help="Eval queries carved when the source has no eval split: a fraction or a count.",
 )
 @_option("negatives", type=int, show_default=True, help="Hard negatives to mine per query.")
@@ -95,93 +105,25 @@ def data() -> None:
     help="Ranker of eval/test documents (default: the source's run, else embedding, else bm25).",
 )
 @_option("seed", type=int, show_default=True)
-@_option("license", "license_", metavar="ID", help="License for the card (default: the source's).")
+@_option("license", metavar="ID", help="License for the card (default: the source's).")
 @_option("language", show_default=True)
 def build(
-    source: str,
-    out: Path | None,
-    push: str | None,
-    private: bool,
-    tag: str | None,
-    format_: str | None,
-    config: str | None,
-    split: str | None,
-    query_column: str | None,
-    answer_column: str | None,
-    label_column: str | None,
-    positive_threshold: float,
-    test_size: str,
-    eval_size: str,
-    negatives: int,
-    mine_model: str | None,
-    bm25: bool,
-    range_min: int,
-    range_max: int | None,
-    absolute_margin: float | None,
-    relative_margin: float | None,
-    max_score: float | None,
-    sampling: str,
-    batch_size: int,
-    random_negatives: int,
-    teacher: str | None,
-    output_format: str,
-    candidates: int,
-    first_stage: str | None,
-    seed: int,
-    license_: str | None,
-    language: str,
+    source: str, out: Path | None, push: str | None, private: bool, tag: str | None, **values: Any
 ) -> None:
     """Build a reranker dataset from SOURCE: a Hub dataset REPO[@REV] or a local csv, tsv, json, jsonl or
     parquet file or folder (formats qa, pairs, llamaindex, beir, flag; WikiQA token folders).
 
     Prints REPO_ID@<commit sha> after --push, or the folder after --out.
     """
-    from hubrerank.data import (
-        BuildOptions,
-        MiningSettings,
-        build_dataset,
-        check_out_folder,
-        push_dataset,
-        write_local,
-    )
-    from hubrerank.data.splits import parse_size
+    from hubrerank.data import BuildOptions, build_dataset, check_out_folder, push_dataset, write_local
+    from hubrerank.data.options import options_from_values
     from hubrerank.hub import check_can_publish
 
     if (out is None) == (push is None):
         raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
     if (private or tag) and push is None:
         raise click.UsageError("--private and --tag go with --push")
-    options = BuildOptions(
-        format=format_,
-        config=config,
-        split=tuple(s.strip() for s in split.split(",") if s.strip()) if split else (),
-        query_column=query_column,
-        answer_column=answer_column,
-        label_column=label_column,
-        positive_threshold=positive_threshold,
-        test_size=parse_size(test_size, "--test-size"),
-        eval_size=parse_size(eval_size, "--eval-size"),
-        mine_model=mine_model,
-        bm25=bm25,
-        mining=MiningSettings(
-            negatives=negatives,
-            range_min=range_min,
-            range_max=range_max,
-            absolute_margin=absolute_margin,
-            relative_margin=relative_margin,
-            max_score=max_score,
-            sampling=sampling,
-            batch_size=batch_size,
-        ),
-        random_negatives=random_negatives,
-        teacher=teacher,
-        output_format=output_format,
-        candidates=candidates,
-        first_stage=first_stage,
-        seed=seed,
-        license=license_,
-        language=language,
-    )
+    options = options_from_values(BuildOptions, values)
     if push is not None:  # before the build: a push that cannot land would lose it
         check_can_publish(push, "dataset")
     else:

@@ -9,9 +9,11 @@ so a default or a choice is never typed twice.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,18 @@ def option_values(options: Any) -> dict[str, Any]:
         elif dataclasses.is_dataclass(value):
             values.update(option_values(value))
     return values
+
+
+def options_from_values(cls: type[T], values: Mapping[str, Any]) -> T:
+    """An options dataclass ``cls`` built from values by field name (as :func:`option_values` gives
+    them); a nested option dataclass takes its fields from the same mapping, absent ones keep defaults."""
+    kwargs: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if "flag" in item.metadata:
+            if item.name in values:
+                kwargs[item.name] = values[item.name]
+        elif item.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(
+            item.default_factory
+        ):
+            kwargs[item.name] = options_from_values(item.default_factory, values)  # type: ignore[arg-type]
+    return cls(**kwargs)
