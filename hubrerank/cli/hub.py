@@ -165,6 +165,35 @@ def _writable(data_dir: Path, change: Callable[[], T]) -> T:
         raise ServerError(f"cannot write users of {data_dir}: {error.strerror or error}") from None
 
 
+@hub.command()
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+@click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Keep staging files, blobs and commits younger than this many seconds (uploads in flight).",
+)
+def gc(data: Path | None, dry_run: bool, grace: float) -> None:
+    """Reclaim disk: blobs and commits no branch or tag reaches, stale staging, deleted repos' leftovers.
+
+    Safe while servers run on the same data dir: repo writes wait while gc holds its lock, and
+    anything younger than --grace is kept.
+    """
+    from hubrerank.server.gc import collect
+
+    data_dir = _data_dir(data)
+    if not (data_dir / "repos").is_dir():
+        raise InputError(f"no embedded Hub data in {data_dir}; pass --data")
+    removed = collect(data_dir, grace_s=grace, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in removed:
+        click.echo(f"{verb} {item.kind} {item.path.relative_to(data_dir)} ({item.size} bytes)")
+    total = sum(item.size for item in removed)
+    click.echo(f"{verb} {len(removed)} item(s), {total} bytes ({total / 1e6:.1f} MB) from {data_dir}")
+
+
 @hub.command(name="ls")
 @click.argument("namespace", required=False)
 @click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.storage import (
+    DISK_FULL_ERRNOS,
     REPO_TYPES,
     SHA256_RE,
     AddFile,
@@ -52,6 +53,7 @@ from hubrerank.server.views import YAML_BLOCK, LastCommits, LfsRules, entry_json
 access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
 _STREAM_CHUNK = 1024 * 1024
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -133,6 +135,11 @@ class HubApp:
                 return _error_response(error, anonymous=user is None)
             except ClientDisconnect:
                 return Response(status_code=400)
+            except OSError as error:
+                if error.errno not in DISK_FULL_ERRNOS:
+                    raise
+                await _drain(request)
+                return _error_response(Failure(507, DISK_FULL), anonymous=user is None)
 
         return run
 
@@ -374,7 +381,7 @@ class HubApp:
             answer: dict[str, Any] = {"oid": str(oid), "size": size if isinstance(size, int) else -1}
             if not isinstance(oid, str) or not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
                 answer["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative int"}
-            elif not self.store.has_blob(oid):
+            elif not self.store.claim_blob(oid):
                 query = urlencode(self.signer.sign(oid, size))
                 answer["authenticated"] = True
                 answer["actions"] = {

@@ -8,6 +8,8 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
     locks/  tmp/  trash/
 
+``hubrerank hub gc`` (server/gc.py) removes what nothing references any more.
+
 Every file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs
 and commit file land before the ref moves, so a crash at any point leaves the previous state intact
 and readable. Writers of one repo serialize on an ``flock``'ed lock file, which also works between
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -45,6 +49,9 @@ _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
 MAX_PATH_LENGTH = 1000
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+GC_LOCK = "gc.lock"
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+log = logging.getLogger("hubrerank.server")
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 
 _LFS_PATTERNS = (
@@ -298,12 +305,12 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between threads and processes (flock on a dedicated lock file)."""
+def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """An exclusive (or shared) lock between threads and processes (flock on a dedicated lock file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -360,8 +367,13 @@ class Store:
         for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash):
             folder.mkdir(parents=True, exist_ok=True)
         probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            write_atomic(probe, b"")
+        except OSError as error:
+            if error.errno not in DISK_FULL_ERRNOS:
+                raise
+            log.warning("the disk of %s is full: serving reads only until space is freed", self.root)
+        probe.unlink(missing_ok=True)
         day_ago = time.time() - 86400  # other processes may be writing fresh temp files right now
         for tmp in self.tmp_dir.iterdir():
             with contextlib.suppress(OSError):
@@ -379,6 +391,15 @@ class Store:
     def has_blob(self, sha256: str) -> bool:
         return self.blob_path(sha256).is_file()
 
+    def claim_blob(self, sha256: str) -> bool:
+        """True if blob ``sha256`` is stored; refreshes its mtime so that gc's grace period keeps an
+        unreferenced blob a client was just told it need not upload again."""
+        try:
+            os.utime(self.blob_path(sha256))
+        except FileNotFoundError:
+            return False
+        return True
+
     def adopt_blob(self, tmp: Path, sha256: str) -> None:
         """Move a verified, fsynced temp file into the blob store (a no-op if already stored)."""
         target = self.blob_path(sha256)
@@ -391,7 +412,7 @@ class Store:
     def put_blob(self, data: bytes) -> Entry:
         """Store a regular (non-LFS) file's bytes and return its tree entry."""
         entry = Entry.regular(data)
-        if not self.has_blob(entry.sha256):
+        if not self.claim_blob(entry.sha256):
             writer = BlobWriter(self)
             writer.write(data)
             writer.finish(entry.sha256, entry.size)
@@ -407,8 +428,12 @@ class Store:
     def _dir(self, repo: Repo) -> Path:
         return self._repos / f"{repo.type}s" / repo.ns / repo.name
 
-    def _lock(self, repo: Repo) -> contextlib.AbstractContextManager[None]:
-        return file_lock(self._locks / f"{repo.type}s" / repo.ns / f"{repo.name}.lock")
+    @contextlib.contextmanager
+    def _lock(self, repo: Repo) -> Iterator[None]:
+        """The repo's writer lock, taken under gc's lock held shared: gc excludes every writer."""
+        gc_lock = file_lock(self._locks / GC_LOCK, shared=True)
+        with gc_lock, file_lock(self._locks / f"{repo.type}s" / repo.ns / f"{repo.name}.lock"):
+            yield
 
     def state(self, repo: Repo) -> RepoState:
         """Settings and refs of ``repo``; RepoNotFound if it does not exist."""
@@ -512,10 +537,12 @@ class Store:
         LFS entries must already be stored (uploaded through :meth:`blob_writer`), regular files too
         (:meth:`put_blob`): this only writes the commit and then moves the branch.
         """
-        for op in operations:
-            if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
-                raise Invalid(f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first")
         with self._lock(repo):
+            for op in operations:
+                if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
+                    raise Invalid(
+                        f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first"
+                    )
             state = self.state(repo)
             if branch not in state.branches:
                 if branch in state.tags or SHA_RE.match(branch):
