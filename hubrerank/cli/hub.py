@@ -105,13 +105,16 @@ def user() -> None:
 @user.command(name="add")
 @click.argument("name")
 @click.option("--org", "orgs", multiple=True, help="An org NAME may also write to (repeatable).")
+@click.option("--fullname", default="", help="The full name whoami reports (default: NAME).")
 @click.option(
     "--token-file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Read the token from this file. Default: $HUBRERANK_TOKEN, else a new token printed once.",
 )
 @click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
-def user_add(name: str, orgs: tuple[str, ...], token_file: Path | None, data: Path | None) -> None:
+def user_add(
+    name: str, orgs: tuple[str, ...], fullname: str, token_file: Path | None, data: Path | None
+) -> None:
     """Add user NAME (or replace their token and orgs)."""
     from hubrerank.server.auth import Users, UserSpec, new_token, read_token_file
 
@@ -123,7 +126,7 @@ def user_add(name: str, orgs: tuple[str, ...], token_file: Path | None, data: Pa
         token, generated = new_token(), True
     data_dir = _data_dir(data)
     existed = name in Users(data_dir).orgs()
-    _writable(data_dir, lambda: Users(data_dir).merge([UserSpec(name, token, tuple(orgs))]))
+    _writable(data_dir, lambda: Users(data_dir).merge([UserSpec(name, token, tuple(orgs), fullname)]))
     org_text = f" (orgs: {', '.join(orgs)})" if orgs else ""
     click.echo(f"{'Updated' if existed else 'Added'} user {name}{org_text} in {data_dir}")
     if generated:

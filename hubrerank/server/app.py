@@ -195,7 +195,7 @@ class HubApp(AdminRoutes):
                 "type": "user",
                 "id": user.name,
                 "name": user.name,
-                "fullname": user.name,
+                "fullname": user.fullname or user.name,
                 "email": None,
                 "emailVerified": False,
                 "isPro": False,

@@ -38,6 +38,7 @@ class UserSpec:
     name: str
     token: str
     orgs: tuple[str, ...] = ()
+    fullname: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Account:
 
     name: str
     orgs: tuple[str, ...] = ()
+    fullname: str = ""
 
     def owns(self, namespace: str) -> bool:
         """True if this account may write to, and read private repos of, ``namespace``."""
@@ -174,7 +176,8 @@ class Users:
                 for other, record in stored.items():
                     if other != spec.name and hmac.compare_digest(record["token_sha256"], digest):
                         raise ServerError(f"user {spec.name}: user {other} already has this token")
-                stored[spec.name] = {"token_sha256": digest, "orgs": list(spec.orgs)}
+                record = {"token_sha256": digest, "orgs": list(spec.orgs)}
+                stored[spec.name] = {**record, "fullname": spec.fullname} if spec.fullname else record
             if stored == self._load():
                 return False
             write_json_atomic(self._path, {"users": stored}, mode=0o600)
@@ -199,7 +202,7 @@ class Users:
         found = None
         for name, record in self._load().items():
             if hmac.compare_digest(record["token_sha256"], digest):
-                found = Account(name, tuple(record["orgs"]))
+                found = Account(name, tuple(record["orgs"]), record.get("fullname", ""))
         return found
 
     def names(self) -> list[str]:

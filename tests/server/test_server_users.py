@@ -17,7 +17,9 @@ CAROL = "hrk_carol_" + "c" * 20
 
 def test_add_generates_a_token_shown_once_and_stores_only_its_hash(tmp_path):
     data = tmp_path / "hub"
-    result = run_cli("hub", "user", "add", "carol", "--org", "acme", "--data", str(data))
+    result = run_cli(
+        "hub", "user", "add", "carol", "--org", "acme", "--fullname", "Carol C.", "--data", str(data)
+    )
     assert result.exit_code == 0, result.output
     token = result.output.split("Token (shown once, store it now): ")[1].strip()
     assert token.startswith("hrk_")
@@ -28,6 +30,7 @@ def test_add_generates_a_token_shown_once_and_stores_only_its_hash(tmp_path):
     with HubServer(data) as server:
         status, _, body = request(server.url, "GET", "/api/whoami-v2", token=token)
     assert status == 200 and json.loads(body)["orgs"][0]["name"] == "acme"
+    assert json.loads(body)["fullname"] == "Carol C."
 
 
 def test_add_takes_the_token_from_a_file_or_the_environment(tmp_path, monkeypatch):
