@@ -5,12 +5,17 @@
 ``GET /api/{type}s/{id}/auth-check[/write]``, as huggingface_hub's ``move_repo``,
 ``super_squash_history``, ``list_lfs_files``, ``permanently_delete_lfs_files`` and ``auth_check``
 call them. History rewrites leave the old commits and blobs on disk until ``hubrerank hub gc``.
+
+A moved repo's old id keeps working, as on the Hub: ``redirects/<type>s/<ns>/<name>.json`` names the
+new id, and readers of the old one are redirected (307) until a repo of that name is created again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
@@ -36,6 +41,23 @@ class Forbidden(StoreError):
     status = 403
 
 
+def _redirect_file(store: Store, repo: Repo) -> Path:
+    return store.root / "redirects" / f"{repo.type}s" / repo.ns.lower() / f"{repo.name.lower()}.json"
+
+
+def moved_to(store: Store, repo: Repo) -> Repo | None:
+    """Where ``repo`` (which does not exist) was moved to, following moves of moves; None if nowhere."""
+    for _ in range(20):  # a chain of renames, never a loop: a move onto a redirect removes it
+        try:
+            target = json.loads(_redirect_file(store, repo).read_bytes())["to"]
+        except FileNotFoundError:
+            return None
+        repo = store.stored_name(Repo(repo.type, *target.split("/")))
+        if (store._dir(repo) / "repo.json").exists():
+            return repo
+    return None
+
+
 def move_repo(store: Store, source: Repo, target: Repo) -> Repo:
     """Rename ``source`` to ``target`` (any namespace); Conflict if ``target`` exists in any case."""
     first, second = sorted([source, target], key=lambda r: r.id.lower())
@@ -51,6 +73,9 @@ def move_repo(store: Store, source: Repo, target: Repo) -> Repo:
         os.rename(store._dir(source), store._dir(target))
         _fsync_dir(store._dir(target).parent)
         _fsync_dir(store._dir(source).parent)
+        _redirect_file(store, target).unlink(missing_ok=True)
+        if source.id.lower() != target.id.lower():
+            write_json_atomic(_redirect_file(store, source), {"to": target.id})
     return target
 
 

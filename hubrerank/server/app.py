@@ -31,7 +31,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubrerank.server.admin import AdminRoutes
+from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.gitignore import GitIgnore
 from hubrerank.server.metadata import validation_answer
@@ -162,11 +162,27 @@ class HubApp(AdminRoutes):
         return Repo.parse(repo_type, call.params["ns"], call.params["name"])
 
     def readable(self, call: Call, repo_type: str) -> RepoState:
-        """The repo named by the URL if the caller may read it, else RepoNotFound (private looks missing)."""
-        state = self.store.state(self._repo(call, repo_type))
-        if state.private and not (call.user and call.user.owns(state.repo.ns)):
+        """The repo named by the URL if the caller may read it, else RepoNotFound (private looks missing).
+
+        The old id of a moved repo answers 307 to the same URL with the new id, as on the Hub.
+        """
+        repo = self._repo(call, repo_type)
+        try:
+            state = self.store.state(repo)
+        except RepoNotFound:
+            target = moved_to(self.store, repo)
+            if target is None or not self._may_read(call, self.store.state(target)):
+                raise
+            path = call.request.scope["path"].replace(f"/{repo.ns}/{repo.name}", f"/{target.id}", 1)
+            query = call.request.scope.get("query_string", b"").decode("latin-1")
+            location = path + (f"?{query}" if query else "")
+            raise Failure(307, f"Repository moved to {target.id}", headers={"Location": location}) from None
+        if not self._may_read(call, state):
             raise RepoNotFound(f"{repo_type} repo {state.repo.id} not found")
         return state
+
+    def _may_read(self, call: Call, state: RepoState) -> bool:
+        return not state.private or (call.user is not None and call.user.owns(state.repo.ns))
 
     def writable(self, call: Call, repo_type: str) -> RepoState:
         """The repo named by the URL if the caller may write to it."""

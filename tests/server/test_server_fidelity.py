@@ -102,10 +102,15 @@ def test_repo_ids_are_case_insensitive(hub, api):
 
 def test_move_repo_and_its_conflict(hub, api, repo):
     api.upload_file(path_or_fileobj=b"moved", path_in_repo="m.txt", repo_id=repo)
+    api.update_repo_settings(repo, private=True)
     api.move_repo(repo, "acme/fid-moved")
     assert api.list_repo_files("acme/fid-moved") == [".gitattributes", "m.txt"]
-    with pytest.raises(RepositoryNotFoundError):
-        api.model_info(repo)
+    # the old id redirects (307) to the new one, for downloads and the API, as on the Hub
+    assert Path(hf_hub_download(repo, "m.txt", token=hub.alice_token)).read_bytes() == b"moved"
+    assert api.model_info(repo).id == "acme/fid-moved"
+    bob_answer = request(hub.url, "GET", f"/api/models/{repo}", token=hub.bob_token)
+    assert bob_answer[0] == 404 and b"fid-moved" not in bob_answer[2]  # private: nothing leaks
+    api.update_repo_settings("acme/fid-moved", private=False)
     api.create_repo("alice/fid-move-target")
     with pytest.raises(
         HfHubHTTPError, match="A model repository called alice/fid-move-target already exists"
