@@ -74,7 +74,7 @@ def test_gc_removes_only_what_nothing_reaches(tmp_path):
     assert "removed 0 item(s), 0 bytes" in run_cli("hub", "gc", "--data", str(data)).output
 
 
-def test_gc_keeps_young_unreferenced_blobs_and_waits_for_no_writer(tmp_path):
+def test_gc_keeps_fresh_uploads_and_blobs_a_client_was_told_are_stored(tmp_path):
     data = tmp_path / "hub"
     with HubServer(data, users=[CAROL]) as server:
         request(server.url, "POST", "/api/repos/create", {"name": "r"}, TOKEN)
