@@ -29,6 +29,8 @@ def _folder_bytes(folder: Path) -> int:
 
 def _start_server(data_dir: Path, port_file: Path) -> tuple[subprocess.Popen, str, float]:
     """The server subprocess, its URL and the seconds until it accepted a TCP connection."""
+    token_file = data_dir.parent / "bench.token"
+    token_file.write_text(TOKEN)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [
@@ -44,7 +46,7 @@ def _start_server(data_dir: Path, port_file: Path) -> tuple[subprocess.Popen, st
             "--port-file",
             str(port_file),
             "--user",
-            f"bench:{TOKEN}",
+            f"bench:@{token_file}",
         ],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},

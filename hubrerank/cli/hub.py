@@ -1,15 +1,21 @@
-"""``hubrerank hub``: run the embedded Hub and list what it holds."""
+"""``hubrerank hub``: run the embedded Hub, manage its users, reclaim its disk, list what it holds."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from hubrerank.endpoint import hubrerank_home
-from hubrerank.errors import InputError
+from hubrerank.errors import InputError, ServerError
+
+T = TypeVar("T")
+TOKEN_ENV = "HUBRERANK_TOKEN"
 
 _DATA_HELP = "The embedded Hub's data dir. Default: $HUBRERANK_HOME/hub (~/.cache/hubrerank/hub)."
 
@@ -32,19 +38,32 @@ def hub() -> None:
     "--user",
     "users",
     multiple=True,
-    metavar="NAME:TOKEN[:ORG,ORG...]",
-    help="A user who may write to NAME and its ORGs with TOKEN (repeatable). The local user is always added.",
+    metavar="NAME:@TOKEN_FILE[:ORG,ORG...]",
+    help="Add or update a user who may write to NAME and its ORGs with the token in TOKEN_FILE "
+    "(repeatable; same as `hub user add`). A token written in place of @TOKEN_FILE still works but "
+    "shows in `ps`.",
 )
 def serve(data: Path | None, host: str, port: int, port_file: Path | None, users: tuple[str, ...]) -> None:
     """Serve the embedded Hub in the foreground until Ctrl-C.
 
-    Point clients at it with HF_ENDPOINT=<url> HF_HUB_DISABLE_XET=1 and a user's token in HF_TOKEN.
+    Users are kept in the data dir (`hubrerank hub user add|remove|list`); the local user is always
+    there. Point clients at the server with the export line it prints.
     """
     from hubrerank.server import HubServer, ensure_local_user, parse_user
+    from hubrerank.server.auth import LOCAL_USER_FILE, token_in_argv
     from hubrerank.server.storage import write_atomic
 
     specs = [parse_user(text) for text in users]
+    for text in users:
+        if token_in_argv(text):
+            name = text.split(":")[0]
+            click.echo(
+                f"Warning: --user {name}: a token on the command line is visible to every local user "
+                f"(ps); use --user {name}:@TOKEN_FILE or `hubrerank hub user add {name}`",
+                err=True,
+            )
     data_dir = _data_dir(data)
+    local_is_new = not (data_dir / LOCAL_USER_FILE).exists()
     local = ensure_local_user(data_dir)
     if local.name not in {spec.name for spec in specs}:
         specs.append(local)
@@ -56,9 +75,12 @@ def serve(data: Path | None, host: str, port: int, port_file: Path | None, users
     if port_file is not None:
         write_atomic(port_file, f"{server.port}\n".encode())
     click.echo(f"Embedded Hub serving {data_dir} at {server.url}")
-    names = ", ".join(spec.name for spec in specs)
-    click.echo(f"Users: {names} (the local user {local.name}'s token is in {data_dir / 'local-user.json'})")
-    click.echo(f"Use it with: export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN=<token>")
+    click.echo(
+        f"Users: {', '.join(server.user_names())} (manage them with: hubrerank hub user add|remove|list)"
+    )
+    click.echo(f"The local user {local.name}'s token is in {data_dir / LOCAL_USER_FILE}. Use the Hub with:")
+    token = local.token if local_is_new else "<your token>"
+    click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -70,6 +92,109 @@ def serve(data: Path | None, host: str, port: int, port_file: Path | None, users
         pass
     finally:
         server.stop()
+
+
+@hub.group()
+def user() -> None:
+    """Add, remove and list the embedded Hub's users (kept in the data dir, tokens hashed).
+
+    Changes apply at once, also to a server already running on the same data dir.
+    """
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--org", "orgs", multiple=True, help="An org NAME may also write to (repeatable).")
+@click.option("--fullname", default="", help="The full name whoami reports (default: NAME).")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the token from this file. Default: $HUBRERANK_TOKEN, else a new token printed once.",
+)
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def user_add(
+    name: str, orgs: tuple[str, ...], fullname: str, token_file: Path | None, data: Path | None
+) -> None:
+    """Add user NAME (or replace their token and orgs)."""
+    from hubrerank.server.auth import Users, UserSpec, new_token, read_token_file
+
+    if token_file is not None:
+        token, generated = read_token_file(token_file, f"user {name}"), False
+    elif os.environ.get(TOKEN_ENV):
+        token, generated = os.environ[TOKEN_ENV].strip(), False
+    else:
+        token, generated = new_token(), True
+    data_dir = _data_dir(data)
+    existed = name in Users(data_dir).orgs()
+    _writable(data_dir, lambda: Users(data_dir).merge([UserSpec(name, token, tuple(orgs), fullname)]))
+    org_text = f" (orgs: {', '.join(orgs)})" if orgs else ""
+    click.echo(f"{'Updated' if existed else 'Added'} user {name}{org_text} in {data_dir}")
+    if generated:
+        click.echo(f"Token (shown once, store it now): {token}")
+
+
+@user.command(name="remove")
+@click.argument("name")
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def user_remove(name: str, data: Path | None) -> None:
+    """Remove user NAME: their token stops working at once, also on a running server."""
+    from hubrerank.server.auth import Users
+
+    data_dir = _data_dir(data)
+    if not _writable(data_dir, lambda: Users(data_dir).remove(name)):
+        raise InputError(f"no user {name} in {data_dir}; see: hubrerank hub user list --data {data_dir}")
+    click.echo(f"Removed user {name} from {data_dir}; their token no longer works")
+
+
+@user.command(name="list")
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def user_list(data: Path | None) -> None:
+    """List the users and their orgs (tokens are never shown: only their hashes are stored)."""
+    from hubrerank.server.auth import Users
+
+    data_dir = _data_dir(data)
+    users = Users(data_dir).orgs()
+    if not users:
+        click.echo(f"no users in {data_dir}; add one with: hubrerank hub user add NAME")
+    for name, orgs in users.items():
+        click.echo(f"{name}\t{','.join(orgs) or '-'}")
+
+
+def _writable(data_dir: Path, change: Callable[[], T]) -> T:
+    """Run ``change`` on the data dir, turning an OS error into a one-line ServerError."""
+    try:
+        return change()
+    except OSError as error:
+        raise ServerError(f"cannot write users of {data_dir}: {error.strerror or error}") from None
+
+
+@hub.command()
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+@click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Keep staging files, blobs and commits younger than this many seconds (uploads in flight).",
+)
+def gc(data: Path | None, dry_run: bool, grace: float) -> None:
+    """Reclaim disk: blobs and commits no branch or tag reaches, stale staging, deleted repos' leftovers.
+
+    Safe while servers run on the same data dir: repo writes wait while gc holds its lock, and
+    anything younger than --grace is kept.
+    """
+    from hubrerank.server.gc import collect
+
+    data_dir = _data_dir(data)
+    if not (data_dir / "repos").is_dir():
+        raise InputError(f"no embedded Hub data in {data_dir}; pass --data")
+    removed = collect(data_dir, grace_s=grace, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in removed:
+        click.echo(f"{verb} {item.kind} {item.path.relative_to(data_dir)} ({item.size} bytes)")
+    total = sum(item.size for item in removed)
+    click.echo(f"{verb} {len(removed)} item(s), {total} bytes ({total / 1e6:.1f} MB) from {data_dir}")
 
 
 @hub.command(name="ls")

@@ -16,6 +16,7 @@ import json
 import logging
 import mimetypes
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
+from hubrerank.server.gitignore import GitIgnore
+from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
+    DISK_FULL_ERRNOS,
     REPO_TYPES,
     SHA256_RE,
     AddFile,
@@ -52,6 +57,7 @@ from hubrerank.server.views import YAML_BLOCK, LastCommits, LfsRules, entry_json
 access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
 _STREAM_CHUNK = 1024 * 1024
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -103,7 +109,7 @@ class Call:
         return self.user
 
 
-class HubApp:
+class HubApp(AdminRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -133,6 +139,11 @@ class HubApp:
                 return _error_response(error, anonymous=user is None)
             except ClientDisconnect:
                 return Response(status_code=400)
+            except OSError as error:
+                if error.errno not in DISK_FULL_ERRNOS:
+                    raise
+                await _drain(request)
+                return _error_response(Failure(507, DISK_FULL), anonymous=user is None)
 
         return run
 
@@ -151,11 +162,27 @@ class HubApp:
         return Repo.parse(repo_type, call.params["ns"], call.params["name"])
 
     def readable(self, call: Call, repo_type: str) -> RepoState:
-        """The repo named by the URL if the caller may read it, else RepoNotFound (private looks missing)."""
-        state = self.store.state(self._repo(call, repo_type))
-        if state.private and not (call.user and call.user.owns(state.repo.ns)):
+        """The repo named by the URL if the caller may read it, else RepoNotFound (private looks missing).
+
+        The old id of a moved repo answers 307 to the same URL with the new id, as on the Hub.
+        """
+        repo = self._repo(call, repo_type)
+        try:
+            state = self.store.state(repo)
+        except RepoNotFound:
+            target = moved_to(self.store, repo)
+            if target is None or not self._may_read(call, self.store.state(target)):
+                raise
+            path = call.request.scope["path"].replace(f"/{repo.ns}/{repo.name}", f"/{target.id}", 1)
+            query = call.request.scope.get("query_string", b"").decode("latin-1")
+            location = path + (f"?{query}" if query else "")
+            raise Failure(307, f"Repository moved to {target.id}", headers={"Location": location}) from None
+        if not self._may_read(call, state):
             raise RepoNotFound(f"{repo_type} repo {state.repo.id} not found")
         return state
+
+    def _may_read(self, call: Call, state: RepoState) -> bool:
+        return not state.private or (call.user is not None and call.user.owns(state.repo.ns))
 
     def writable(self, call: Call, repo_type: str) -> RepoState:
         """The repo named by the URL if the caller may write to it."""
@@ -184,7 +211,7 @@ class HubApp:
                 "type": "user",
                 "id": user.name,
                 "name": user.name,
-                "fullname": user.name,
+                "fullname": user.fullname or user.name,
                 "email": None,
                 "emailVerified": False,
                 "isPro": False,
@@ -217,6 +244,7 @@ class HubApp:
         body = call.json()
         user, repo = self._namespace_for(call, body)
         state = self.store.state(repo)
+        repo = state.repo
         if state.private and not user.owns(repo.ns):
             raise RepoNotFound(f"{repo.type} repo {repo.id} not found")
         if not user.owns(repo.ns):
@@ -248,7 +276,7 @@ class HubApp:
         if data is not None and not isinstance(data, dict):
             message = "the YAML metadata must be a mapping"
             raise Failure(400, message, body={"errors": [{"message": message}], "warnings": []})
-        return JSONResponse({"errors": [], "warnings": []})
+        return validation_answer(data, call.request.headers.get("accept", ""))
 
     # ---- reading
     def repo_info(self, call: Call, repo_type: str) -> Response:
@@ -343,6 +371,8 @@ class HubApp:
         state = self.writable(call, repo_type)
         commit = self.store.resolve(state, call.params["rev"])
         rules = LfsRules(self.store, commit, repo_type)
+        sent_ignore = call.json().get("gitIgnore")
+        ignore = GitIgnore(self.store, commit, sent_ignore if isinstance(sent_ignore, str) else None)
         answers = []
         for item in call.json().get("files") or []:
             if not isinstance(item, dict):
@@ -359,7 +389,12 @@ class HubApp:
             existing = commit.tree.get(path)
             oid = None if existing is None else (existing.sha256 if existing.lfs else existing.oid)
             answers.append(
-                {"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+                {
+                    "path": path,
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": ignore.ignores(path),
+                    "oid": oid,
+                }
             )
         return JSONResponse({"files": answers, "commitOid": commit.id})
 
@@ -374,7 +409,7 @@ class HubApp:
             answer: dict[str, Any] = {"oid": str(oid), "size": size if isinstance(size, int) else -1}
             if not isinstance(oid, str) or not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
                 answer["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative int"}
-            elif not self.store.has_blob(oid):
+            elif not self.store.claim_blob(oid):
                 query = urlencode(self.signer.sign(oid, size))
                 answer["authenticated"] = True
                 answer["actions"] = {
@@ -519,7 +554,8 @@ class HubApp:
 
     def unnamespaced(self, call: Call, repo_type: str) -> Response:
         name = call.params["name"]
-        raise RepoNotFound(f"{repo_type} repo {name!r} not found: ids on the embedded Hub are NS/NAME")
+        message = f"{repo_type} repo {name!r} not found: ids on the embedded Hub are NS/NAME"
+        raise Failure(404, message, "RepoNotFound")  # 404 also to anonymous callers: nothing to log in to
 
     def list_repos(self, call: Call, repo_type: str) -> Response:
         """``GET /api/models?author=NS&search=TEXT``: the repos the caller may read, newest first."""
@@ -550,6 +586,7 @@ class HubApp:
             Route("/api/repos/create", self.endpoint(self.create_repo), methods=["POST"]),
             Route("/api/repos/delete", self.endpoint(self.delete_repo), methods=["DELETE"]),
             Route("/api/validate-yaml", self.endpoint(self.validate_yaml), methods=["POST"]),
+            Route("/api/repos/move", self.endpoint(self.move_repo), methods=["POST"]),
             Route("/api/lfs-upload/{oid}", self.endpoint(self.lfs_upload, streaming=True), methods=["PUT"]),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
@@ -570,6 +607,11 @@ class HubApp:
                 (f"{api}/tag/{{rev}}", self.create_tag, ["POST"]),
                 (f"{api}/tag/{{rev}}", self.delete_tag, ["DELETE"]),
                 (f"{api}/settings", self.settings, ["PUT"]),
+                (f"{api}/super-squash/{{rev}}", self.super_squash, ["POST"]),
+                (f"{api}/lfs-files", self.list_lfs_files, ["GET"]),
+                (f"{api}/lfs-files/batch", self.delete_lfs_files, ["POST"]),
+                (f"{api}/auth-check", self.auth_check, ["GET"]),
+                (f"{api}/auth-check/write", self.auth_check, ["GET"]),
                 (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"]),
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"]),
             ]
@@ -606,8 +648,10 @@ def _error_response(error: Exception, anonymous: bool) -> Response:
     else:
         assert isinstance(error, StoreError)
         status, message, code, body, headers = error.status, str(error), error.code, {}, {}
-        if isinstance(error, RepoNotFound) and anonymous:
-            status = 401  # like the Hub: a missing or private repo asks anonymous callers to log in
+        if isinstance(error, RepoNotFound):
+            message = "Repository not found"  # the Hub's words: clients then print their own, fuller text
+            if anonymous:
+                status = 401  # like the Hub: a missing or private repo asks anonymous callers to log in
     header_message = re.sub(r"[\x00-\x1f\x7f]", " ", message).encode("ascii", "replace").decode()
     headers = {**headers, "X-Error-Message": header_message}
     if code:
@@ -651,7 +695,27 @@ class _AccessLog:
             access_log.info('"%s %s" %s', scope["method"], scope.get("path"), status)
 
 
+class _RequestId:
+    """An ``X-Request-Id`` on every answer, as the Hub sends: clients quote it in their error messages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 def build_app(data_dir: Path) -> ASGIApp:
     """The embedded Hub as an ASGI app serving ``data_dir`` (which must be initialized)."""
     hub = HubApp(data_dir)
-    return _AccessLog(_RawPathRouting(Starlette(routes=hub.routes())))
+    return _AccessLog(_RequestId(_RawPathRouting(Starlette(routes=hub.routes()))))

@@ -25,7 +25,7 @@ from hubrerank.errors import ServerError
 from hubrerank.server.storage import RESERVED_NAMESPACES, Invalid, file_lock, validate_name, write_json_atomic
 
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces: safe in a header
-_USER_FORM = "NAME:TOKEN[:ORG,ORG...]"
+_USER_FORM = "NAME:@TOKEN_FILE[:ORG,ORG...]"
 LOCAL_USER_FILE = "local-user.json"
 USERS_FILE = "users.json"
 SECRET_FILE = "secret"
@@ -38,6 +38,7 @@ class UserSpec:
     name: str
     token: str
     orgs: tuple[str, ...] = ()
+    fullname: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Account:
 
     name: str
     orgs: tuple[str, ...] = ()
+    fullname: str = ""
 
     def owns(self, namespace: str) -> bool:
         """True if this account may write to, and read private repos of, ``namespace``."""
@@ -68,13 +70,40 @@ def _check_user(spec: UserSpec) -> UserSpec:
     return spec
 
 
+def read_token_file(path: Path, who: str) -> str:
+    """The token stored in ``path`` (surrounding whitespace stripped); ServerError naming ``who``."""
+    try:
+        return Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise ServerError(f"{who}: cannot read token file {path}: {reason}") from None
+
+
 def parse_user(text: str) -> UserSpec:
-    """Parse ``NAME:TOKEN[:ORG,ORG...]`` (the ``--user`` option); ServerError if malformed."""
+    """Parse ``NAME:@TOKEN_FILE[:ORG,ORG...]`` (the ``--user`` option); ServerError if malformed.
+
+    The legacy form ``NAME:TOKEN[:ORG,...]`` is still parsed (see :func:`token_in_argv`): a token on
+    the command line is visible to every local user in ``ps``.
+    """
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise ServerError(f"--user expects {_USER_FORM}; got {len(parts)} ':'-separated part(s)")
+    token = parts[1]
+    if token.startswith("@"):
+        token = read_token_file(Path(token[1:]), f"--user {parts[0]}")
     orgs = tuple(org.strip() for org in parts[2].split(",") if org.strip()) if len(parts) == 3 else ()
-    return _check_user(UserSpec(parts[0], parts[1], orgs))
+    return _check_user(UserSpec(parts[0], token, orgs))
+
+
+def token_in_argv(text: str) -> bool:
+    """True if a ``--user`` value carries the token itself rather than ``@FILE``."""
+    parts = text.split(":")
+    return len(parts) > 1 and not parts[1].startswith("@")
+
+
+def new_token() -> str:
+    """A fresh random token."""
+    return "hrk_" + secrets.token_hex(20)
 
 
 def _token_hash(token: str) -> str:
@@ -98,7 +127,7 @@ def ensure_local_user(data_dir: Path) -> UserSpec:
                     name = "local"
                 if name in RESERVED_NAMESPACES:
                     name = "local"
-                token = "hrk_" + secrets.token_hex(20)
+                token = new_token()
                 write_json_atomic(path, {"name": name, "token": token}, mode=0o600)
             data = json.loads(path.read_text())
     except OSError as error:
@@ -115,34 +144,57 @@ class Users:
     def __init__(self, data_dir: Path) -> None:
         self._path = Path(data_dir) / USERS_FILE
         self._lock_path = Path(data_dir) / "locks" / "users.lock"
-        self._stamp: int | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._users: dict[str, dict] = {}
 
     def _load(self) -> dict[str, dict]:
+        """The stored users, re-read whenever the file changed (a removed user's token stops at once)."""
         try:
-            stamp = self._path.stat().st_mtime_ns
+            info = self._path.stat()
         except FileNotFoundError:
+            self._users, self._stamp = {}, None
             return {}
+        stamp = (info.st_mtime_ns, info.st_ino, info.st_size)  # every rewrite is a new inode
         if stamp != self._stamp:
             self._users = json.loads(self._path.read_text())["users"]
             self._stamp = stamp
         return self._users
 
-    def merge(self, users: Sequence[UserSpec]) -> None:
-        """Add ``users`` (replacing users of the same name); ServerError if a token is reused."""
+    def merge(self, users: Sequence[UserSpec]) -> bool:
+        """Add ``users`` (replacing users of the same name); ServerError if a token is reused.
+
+        Writes ``users.json`` only if something changed, so a server restarted with the same users
+        starts on a full or read-only disk. Returns True if it wrote.
+        """
         specs = [_check_user(user) for user in users]
         if not specs:
-            return
+            return False
         with file_lock(self._lock_path):
             stored = dict(self._load())
             for spec in specs:
                 digest = _token_hash(spec.token)
                 for other, record in stored.items():
                     if other != spec.name and hmac.compare_digest(record["token_sha256"], digest):
-                        raise ServerError(f"--user {spec.name}: user {other} already has this token")
-                stored[spec.name] = {"token_sha256": digest, "orgs": list(spec.orgs)}
+                        raise ServerError(f"user {spec.name}: user {other} already has this token")
+                record = {"token_sha256": digest, "orgs": list(spec.orgs)}
+                stored[spec.name] = {**record, "fullname": spec.fullname} if spec.fullname else record
+            if stored == self._load():
+                return False
             write_json_atomic(self._path, {"users": stored}, mode=0o600)
-            self._stamp = None
+        return True
+
+    def remove(self, name: str) -> bool:
+        """Delete user ``name`` and with it their token; False if there was no such user."""
+        with file_lock(self._lock_path):
+            stored = dict(self._load())
+            if stored.pop(name, None) is None:
+                return False
+            write_json_atomic(self._path, {"users": stored}, mode=0o600)
+        return True
+
+    def orgs(self) -> dict[str, tuple[str, ...]]:
+        """Every user's name and orgs (never their token hash)."""
+        return {name: tuple(record["orgs"]) for name, record in sorted(self._load().items())}
 
     def authenticate(self, token: str) -> Account | None:
         """The account holding ``token``, or None."""
@@ -150,7 +202,7 @@ class Users:
         found = None
         for name, record in self._load().items():
             if hmac.compare_digest(record["token_sha256"], digest):
-                found = Account(name, tuple(record["orgs"]))
+                found = Account(name, tuple(record["orgs"]), record.get("fullname", ""))
         return found
 
     def names(self) -> list[str]:

@@ -71,6 +71,10 @@ class HubServer:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
+    def user_names(self) -> list[str]:
+        """The users of the data dir (as they are now: users may be added or removed while serving)."""
+        return list(Users(self.data_dir).orgs())
+
     def start(self) -> HubServer:
         try:
             Store(self.data_dir).initialize()

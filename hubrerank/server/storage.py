@@ -8,6 +8,8 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
     locks/  tmp/  trash/
 
+``hubrerank hub gc`` (server/gc.py) removes what nothing references any more.
+
 Every file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs
 and commit file land before the ref moves, so a crash at any point leaves the previous state intact
 and readable. Writers of one repo serialize on an ``flock``'ed lock file, which also works between
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -37,6 +41,7 @@ from typing import IO, Any
 
 REPO_TYPES = ("model", "dataset")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # NUL, newlines, ...: never valid in a path
@@ -45,6 +50,9 @@ _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
 MAX_PATH_LENGTH = 1000
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+GC_LOCK = "gc.lock"
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+log = logging.getLogger("hubrerank.server")
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 
 _LFS_PATTERNS = (
@@ -205,9 +213,15 @@ class Commit:
 
     @classmethod
     def create(
-        cls, parents: Iterable[str], title: str, message: str, author: str, tree: dict[str, Entry]
+        cls,
+        parents: Iterable[str],
+        title: str,
+        message: str,
+        author: str,
+        tree: dict[str, Entry],
+        date: str | None = None,
     ) -> Commit:
-        draft = cls("", tuple(parents), title, message, author, now_iso(), tree)
+        draft = cls("", tuple(parents), title, message, author, date or now_iso(), tree)
         body = json.dumps({k: v for k, v in draft.to_json().items() if k != "id"}, sort_keys=True)
         return dataclasses.replace(draft, id=hashlib.sha1(body.encode()).hexdigest())
 
@@ -268,6 +282,10 @@ class DeleteFolder:
 Operation = AddFile | DeleteFile | DeleteFolder
 
 
+def _folders(tree: dict[str, Entry]) -> set[str]:
+    return {path.rsplit("/", i)[0] for path in tree for i in range(1, path.count("/") + 1)}
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -298,12 +316,12 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between threads and processes (flock on a dedicated lock file)."""
+def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """An exclusive (or shared) lock between threads and processes (flock on a dedicated lock file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -360,8 +378,13 @@ class Store:
         for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash):
             folder.mkdir(parents=True, exist_ok=True)
         probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            write_atomic(probe, b"")
+        except OSError as error:
+            if error.errno not in DISK_FULL_ERRNOS:
+                raise
+            log.warning("the disk of %s is full: serving reads only until space is freed", self.root)
+        probe.unlink(missing_ok=True)
         day_ago = time.time() - 86400  # other processes may be writing fresh temp files right now
         for tmp in self.tmp_dir.iterdir():
             with contextlib.suppress(OSError):
@@ -379,6 +402,18 @@ class Store:
     def has_blob(self, sha256: str) -> bool:
         return self.blob_path(sha256).is_file()
 
+    def claim_blob(self, sha256: str) -> bool:
+        """True if blob ``sha256`` is stored; refreshes its mtime so that gc's grace period keeps an
+        unreferenced blob a client was just told it need not upload again."""
+        path = self.blob_path(sha256)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except OSError:  # a read-only data dir, or a blob another OS user wrote: stored all the same
+            return path.is_file()
+        return True
+
     def adopt_blob(self, tmp: Path, sha256: str) -> None:
         """Move a verified, fsynced temp file into the blob store (a no-op if already stored)."""
         target = self.blob_path(sha256)
@@ -391,7 +426,7 @@ class Store:
     def put_blob(self, data: bytes) -> Entry:
         """Store a regular (non-LFS) file's bytes and return its tree entry."""
         entry = Entry.regular(data)
-        if not self.has_blob(entry.sha256):
+        if not self.claim_blob(entry.sha256):
             writer = BlobWriter(self)
             writer.write(data)
             writer.finish(entry.sha256, entry.size)
@@ -407,11 +442,29 @@ class Store:
     def _dir(self, repo: Repo) -> Path:
         return self._repos / f"{repo.type}s" / repo.ns / repo.name
 
-    def _lock(self, repo: Repo) -> contextlib.AbstractContextManager[None]:
-        return file_lock(self._locks / f"{repo.type}s" / repo.ns / f"{repo.name}.lock")
+    @contextlib.contextmanager
+    def _lock(self, repo: Repo) -> Iterator[None]:
+        """The repo's writer lock, taken under gc's lock held shared: gc excludes every writer."""
+        gc_lock = file_lock(self._locks / GC_LOCK, shared=True)
+        name = f"{repo.type}s/{repo.ns}/{repo.name}.lock".lower()  # one lock for every spelling of an id
+        with gc_lock, file_lock(self._locks / name):
+            yield
+
+    def stored_name(self, repo: Repo) -> Repo:
+        """``repo`` as it was created: ids are case-insensitive, as on the Hub (``a/B`` is ``A/b``)."""
+        if (self._dir(repo) / "repo.json").exists():
+            return repo
+        base = self._repos / f"{repo.type}s"
+        for ns in base.glob("*"):
+            if ns.name.lower() == repo.ns.lower():
+                for folder in ns.glob("*"):
+                    if folder.name.lower() == repo.name.lower() and (folder / "repo.json").exists():
+                        return Repo(repo.type, ns.name, folder.name)
+        return repo
 
     def state(self, repo: Repo) -> RepoState:
-        """Settings and refs of ``repo``; RepoNotFound if it does not exist."""
+        """Settings and refs of ``repo`` (any case); RepoNotFound if it does not exist."""
+        repo = self.stored_name(repo)
         folder = self._dir(repo)
         try:
             meta = json.loads((folder / "repo.json").read_bytes())
@@ -434,11 +487,11 @@ class Store:
         """Create ``repo`` with one commit holding the default .gitattributes; Conflict if it exists."""
         with self._lock(repo):
             target = self._dir(repo)
-            if (target / "repo.json").exists():
+            if (self._dir(self.stored_name(repo)) / "repo.json").exists():
                 raise Conflict(f"{repo.type} repo {repo.id} already exists")
             staging = self.tmp_dir / f"repo-{uuid.uuid4().hex}"
             attributes = self.put_blob(default_gitattributes(repo.type))
-            initial = Commit.create((), "initial commit", "", "system", {".gitattributes": attributes})
+            initial = Commit.create((), "initial commit", "", author, {".gitattributes": attributes})
             write_json_atomic(staging / "commits" / f"{initial.id}.json", initial.to_json())
             meta = {"private": private, "createdAt": now_iso(), "by": author}
             write_json_atomic(staging / "repo.json", meta)
@@ -450,7 +503,7 @@ class Store:
 
     def delete_repo(self, repo: Repo) -> None:
         with self._lock(repo):
-            self.state(repo)
+            repo = self.state(repo).repo
             trash = self._trash / uuid.uuid4().hex
             os.rename(self._dir(repo), trash)
             _fsync_dir(self._dir(repo).parent)
@@ -458,7 +511,7 @@ class Store:
 
     def set_private(self, repo: Repo, private: bool) -> None:
         with self._lock(repo):
-            path = self._dir(repo) / "repo.json"
+            path = self._dir(self.stored_name(repo)) / "repo.json"
             if not path.exists():
                 raise RepoNotFound(f"{repo.type} repo {repo.id} not found")
             meta = json.loads(path.read_bytes())
@@ -477,7 +530,7 @@ class Store:
         return Commit.from_json(data)
 
     def resolve(self, state: RepoState, revision: str) -> Commit:
-        """A branch, tag (also as refs/heads/.. or refs/tags/..) or full commit sha -> its commit."""
+        """A branch, tag (also as refs/heads/.. or refs/tags/..) or commit sha (>= 7 chars) -> its commit."""
         name = revision
         for prefix in ("refs/heads/", "refs/tags/"):
             name = name.removeprefix(prefix)
@@ -487,6 +540,10 @@ class Store:
             return self.commit(state.repo, state.tags[name]["target"])
         if SHA_RE.match(revision):
             return self.commit(state.repo, revision)
+        if _SHORT_SHA_RE.match(revision):  # a unique prefix of a commit id, as git and the Hub accept
+            found = list((self._dir(state.repo) / "commits").glob(f"{revision}*.json"))
+            if len(found) == 1:
+                return self.commit(state.repo, found[0].stem)
         raise RevisionNotFound(f"{state.repo.type} repo {state.repo.id} has no revision {revision!r}")
 
     def history(self, repo: Repo, head: Commit) -> Iterator[Commit]:
@@ -512,11 +569,14 @@ class Store:
         LFS entries must already be stored (uploaded through :meth:`blob_writer`), regular files too
         (:meth:`put_blob`): this only writes the commit and then moves the branch.
         """
-        for op in operations:
-            if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
-                raise Invalid(f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first")
         with self._lock(repo):
+            for op in operations:
+                if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
+                    raise Invalid(
+                        f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first"
+                    )
             state = self.state(repo)
+            repo = state.repo
             if branch not in state.branches:
                 if branch in state.tags or SHA_RE.match(branch):
                     raise Invalid(f"cannot commit to {branch!r}: only branches can receive commits")
@@ -524,8 +584,8 @@ class Store:
             head = self.commit(repo, state.branches[branch])
             if parent is not None and parent != head.id:
                 raise StaleParent(
-                    f"parent commit {parent} is not the head of {branch} ({head.id}); "
-                    "someone else committed meanwhile: refresh and retry"
+                    "The branch was updated since you opened this page. Please refresh and try again. "
+                    f"(parent commit {parent} is not the head of {branch}, {head.id})"
                 )
             tree = dict(head.tree)
             for op in operations:
@@ -533,6 +593,9 @@ class Store:
                     if any(p.startswith(op.path + "/") for p in tree):
                         raise Invalid(f"cannot add file {op.path!r}: a folder has that path")
                     tree[op.path] = op.entry
+                elif isinstance(op, DeleteFile) and op.path not in tree and op.path in _folders(tree):
+                    for path in [p for p in tree if p.startswith(op.path + "/")]:
+                        del tree[path]  # the Hub deletes a folder named without its trailing '/'
                 elif isinstance(op, DeleteFile):
                     if tree.pop(op.path, None) is None:
                         raise EntryNotFound(f"cannot delete {op.path!r}: no such file in {repo.id}@{branch}")
@@ -559,8 +622,8 @@ class Store:
         validate_ref_name(name)
         with self._lock(repo):
             state = self.state(repo)
-            if name in state.branches or name in state.tags:
-                raise Conflict(f"reference {name!r} already exists in {repo.id}")
+            if name in state.branches:  # a tag of the same name is fine, as on the Hub
+                raise Conflict(f"Reference refs/heads/{name} already exists in {state.repo.id}")
             commit = self.resolve(state, start or "main")
             self._write_refs(state, branches={**state.branches, name: commit.id})
 
@@ -568,18 +631,18 @@ class Store:
         with self._lock(repo):
             state = self.state(repo)
             if name == "main":
-                raise Invalid("the main branch cannot be deleted")
+                raise Invalid("Cannot delete refs/heads/main: the default branch")
             if name not in state.branches:
-                raise RevisionNotFound(f"{repo.type} repo {repo.id} has no branch {name!r}")
+                raise RevisionNotFound(f"Invalid rev id: {name} is not a branch of {state.repo.id}")
             self._write_refs(state, branches={k: v for k, v in state.branches.items() if k != name})
 
     def create_tag(self, repo: Repo, name: str, revision: str, message: str) -> None:
-        validate_ref_name(name)
         with self._lock(repo):
             state = self.state(repo)
-            if name in state.tags or name in state.branches:
-                raise Conflict(f"reference {name!r} already exists in {repo.id}")
-            commit = self.resolve(state, revision)
+            commit = self.resolve(state, revision)  # a missing revision is a 404 whatever the name
+            validate_ref_name(name)
+            if name in state.tags:  # a branch of the same name is fine, as on the Hub
+                raise Conflict(f"Reference refs/tags/{name} already exists in {state.repo.id}")
             tag = {"target": commit.id, "message": message, "date": now_iso()}
             self._write_refs(state, tags={**state.tags, name: tag})
 

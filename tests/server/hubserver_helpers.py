@@ -91,8 +91,11 @@ class ServerProcess:
             "--port-file",
             str(port_file),
         ]
-        for user in users:
-            args += ["--user", user]
+        for user in users:  # NAME:TOKEN[:ORGS], passed as NAME:@FILE[:ORGS] (a token in argv shows in ps)
+            name, token, *orgs = user.split(":")
+            token_file = data_dir.parent / f"{name}-{time.monotonic_ns()}.token"
+            token_file.write_text(token)
+            args += ["--user", ":".join([name, f"@{token_file}", *orgs])]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         self.proc = subprocess.Popen(
             args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

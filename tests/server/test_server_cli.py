@@ -16,7 +16,7 @@ from hubrerank.server import HubServer, UserSpec, ensure_local_user, parse_user
 @pytest.mark.parametrize(
     ("user", "message"),
     [
-        ("alice", "--user expects NAME:TOKEN[:ORG,ORG...]"),
+        ("alice", "--user expects NAME:@TOKEN_FILE[:ORG,ORG...]"),
         ("alice:short", "the token must be"),
         ("..:hrk_long_enough_token", "invalid user name"),
         ("alice:hrk_long_enough_token:a/b", "invalid org name"),

@@ -1,0 +1,128 @@
+"""`hubrerank hub gc`, and a full disk: writes answer 507, reads and restarts still work."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+
+import pytest
+from helpers import run_cli
+from hubserver_helpers import lfs_upload_href, ndjson_commit, request
+
+from hubrerank.server import HubServer, UserSpec, storage
+from hubrerank.server.gc import collect
+
+TOKEN = "hrk_carol_" + "c" * 20
+CAROL = UserSpec("carol", TOKEN)
+
+
+def _commit(url: str, repo: str, files: dict[str, bytes], branch: str = "main") -> int:
+    return request(url, "POST", f"/api/models/{repo}/commit/{branch}", ndjson_commit("c", files), TOKEN)[0]
+
+
+def _age(path, seconds: float = 7200) -> None:
+    """Make ``path`` (and what it holds) look ``seconds`` old, i.e. older than gc's grace period."""
+    for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        stamp = item.stat().st_mtime - seconds
+        os.utime(item, (stamp, stamp))
+
+
+def _blob(data_dir, data: bytes):
+    sha = hashlib.sha256(data).hexdigest()
+    return data_dir / "objects" / sha[:2] / sha[2:4] / sha
+
+
+def test_gc_removes_only_what_nothing_reaches(tmp_path):
+    data = tmp_path / "hub"
+    with HubServer(data, users=[CAROL]) as server:
+        for name in ("kept", "gone"):
+            request(server.url, "POST", "/api/repos/create", {"name": name}, TOKEN)
+        assert _commit(server.url, "carol/kept", {"kept.txt": b"kept bytes"}) == 200
+        assert _commit(server.url, "carol/gone", {"gone.txt": b"bytes of a deleted repo"}) == 200
+        request(server.url, "POST", "/api/models/carol/kept/branch/side", {}, TOKEN)
+        assert _commit(server.url, "carol/kept", {"side.txt": b"only on a deleted branch"}, "side") == 200
+        request(server.url, "DELETE", "/api/models/carol/kept/branch/side", token=TOKEN)
+        assert request(server.url, "DELETE", "/api/repos/delete", {"name": "gone"}, TOKEN)[0] == 200
+        orphan = os.urandom(2000)  # uploaded, never committed
+        href = lfs_upload_href(server.url, "carol/kept", orphan, TOKEN)
+        assert request(server.url, "PUT", href[len(server.url) :], orphan)[0] == 200
+        (data / "tmp" / "upload-stale").write_bytes(b"x" * 100)
+        (data / "trash" / "crashed-delete").mkdir()
+        (data / "trash" / "crashed-delete" / "repo.json").write_bytes(b"{}")
+        fresh_tmp = data / "tmp" / "upload-in-flight"
+        _age(data)
+        fresh_tmp.write_bytes(b"y" * 10)
+
+        dry = run_cli("hub", "gc", "--data", str(data), "--dry-run")
+        assert dry.exit_code == 0 and "would remove blob" in dry.output
+        assert _blob(data, orphan).exists()
+        result = run_cli("hub", "gc", "--data", str(data))
+        assert result.exit_code == 0
+        assert dry.output.replace("would remove", "removed") == result.output
+        kinds = [line.split()[1] for line in result.output.splitlines()[:-1]]
+        assert sorted(kinds) == ["blob", "blob", "blob", "commit", "deleted", "staging"]
+        assert "removed 6 item(s)" in result.output
+        for gone in (orphan, b"bytes of a deleted repo", b"only on a deleted branch"):
+            assert not _blob(data, gone).exists()
+        assert _blob(data, b"kept bytes").exists() and fresh_tmp.exists()
+        status, _, body = request(server.url, "GET", "/carol/kept/resolve/main/kept.txt")
+        assert status == 200 and body == b"kept bytes"
+        assert request(server.url, "GET", "/carol/kept/resolve/main/.gitattributes")[0] == 200
+        assert _commit(server.url, "carol/kept", {"after.txt": b"after gc"}) == 200
+    assert "removed 0 item(s), 0 bytes" in run_cli("hub", "gc", "--data", str(data)).output
+
+
+def test_gc_keeps_fresh_uploads_and_blobs_a_client_was_told_are_stored(tmp_path):
+    data = tmp_path / "hub"
+    with HubServer(data, users=[CAROL]) as server:
+        request(server.url, "POST", "/api/repos/create", {"name": "r"}, TOKEN)
+        young = os.urandom(500)
+        href = lfs_upload_href(server.url, "carol/r", young, TOKEN)
+        request(server.url, "PUT", href[len(server.url) :], young)
+        assert collect(data) == []  # an upload whose commit has not arrived yet is kept
+        _age(_blob(data, young))
+        # a client told "already stored" by the LFS batch endpoint refreshes the blob's grace period
+        assert lfs_upload_href(server.url, "carol/r", young, TOKEN) is None
+        assert collect(data) == []
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every data write fails with ENOSPC, as on a full disk (reads still work)."""
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def enable() -> None:
+        monkeypatch.setattr(storage, "write_atomic", no_space)
+        monkeypatch.setattr(storage.BlobWriter, "write", no_space)
+
+    return enable
+
+
+def test_full_disk_writes_answer_507_and_reads_and_restarts_still_work(tmp_path, full_disk):
+    data = tmp_path / "hub"
+    with HubServer(data, users=[CAROL]) as server:
+        request(server.url, "POST", "/api/repos/create", {"name": "r"}, TOKEN)
+        assert _commit(server.url, "carol/r", {"a.txt": b"before the disk filled"}) == 200
+    full_disk()
+    with HubServer(data, users=[CAROL]) as server:  # starts: nothing to write when nothing changed
+        status, _, body = request(server.url, "GET", "/carol/r/resolve/main/a.txt")
+        assert status == 200 and body == b"before the disk filled"
+        assert request(server.url, "GET", "/api/models/carol/r", token=TOKEN)[0] == 200
+        new = os.urandom(3000)
+        writes = [
+            ("POST", "/api/repos/create", json.dumps({"name": "r2"}).encode()),
+            ("POST", "/api/models/carol/r/commit/main", ndjson_commit("c", {"b.txt": b"new bytes"})),
+            ("PUT", lfs_upload_href(server.url, "carol/r", new, TOKEN)[len(server.url) :], new),
+            ("POST", "/api/models/carol/r/branch/dev", b"{}"),
+        ]
+        for method, path, body in writes:
+            status, headers, answer = request(server.url, method, path, body, TOKEN)
+            assert status == 507, (path, answer)
+            assert (
+                "disk is full" in json.loads(answer)["error"] and "disk is full" in headers["x-error-message"]
+            )
+        assert request(server.url, "GET", "/api/whoami-v2", token=TOKEN)[0] == 200  # same connection pool
