@@ -17,6 +17,7 @@ from hubrerank.evaluation.scoring import Scorer
 from hubrerank.hub import locate, resolve
 from hubrerank.refs import Ref
 
+Ranking = list[tuple[str, float]]
 DEFAULT_DATASET = "sentence-transformers/NanoBEIR-en"
 DEFAULT_SUBSETS = ("msmarco", "nfcorpus", "nq")
 CONFIGS = ("corpus", "queries", "qrels", "bm25")
@@ -36,9 +37,14 @@ def evaluate_nanobeir(
     *,
     rerank_k: int = 100,
     at_k: int = 10,
+    rankings: dict[str, Ranking] | None = None,
 ) -> dict[str, Any]:
     """Run the NanoBEIR evaluator on ``subsets`` of ``dataset`` at ``revision`` (a sha; None = ``main``,
-    resolved and recorded) and return the eval_results.json entry of task ``nanobeir``."""
+    resolved and recorded) and return the eval_results.json entry of task ``nanobeir``.
+
+    With ``rankings``, the lists the evaluator reranked are added to it for a TREC run file: see
+    :func:`nanobeir_rankings` for the query-id scheme.
+    """
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderNanoBEIREvaluator
 
     folder, revision = nanobeir_folder(dataset, revision, subsets)
@@ -50,6 +56,8 @@ def evaluate_nanobeir(
         write_csv=False,
     )
     metrics = evaluator(scorer)
+    if rankings is not None:
+        rankings.update(nanobeir_rankings(scorer, folder, subsets, rerank_k))
     return {
         "task": "nanobeir",
         "dataset": dataset,
@@ -59,6 +67,43 @@ def evaluate_nanobeir(
         "at_k": at_k,
         "metrics": {key: float(value) for key, value in metrics.items()},
     }
+
+
+def nanobeir_rankings(
+    scorer: Scorer, folder: Path, subsets: Sequence[str], rerank_k: int
+) -> dict[str, Ranking]:
+    """What the NanoBEIR evaluator reranks, as TREC run lists: for each query of each subset, its BM25
+    top ``rerank_k`` plus any relevant document BM25 missed (the evaluator injects them), scored by the
+    model and sorted best first, documents by their corpus ``_id``.
+
+    Query ids are ``Nano{Name}:{query-id}`` (``NanoMSMARCO:1002``), so one run file holds every subset
+    and matches qrels written with the same prefix. The pairs were just scored by the evaluator, so with
+    a score cache nothing is scored twice.
+    """
+    import datasets
+    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    rankings: dict[str, Ranking] = {}
+    for name in subsets:
+        split = f"Nano{DATASET_NAME_TO_HUMAN_READABLE[name.lower()]}"
+        tables = {
+            config: datasets.load_dataset(str(folder), config, split=split).to_list()
+            for config in ("corpus", "queries", "qrels", "bm25")
+        }
+        corpus = {row["_id"]: row["text"] for row in tables["corpus"]}
+        queries = {row["_id"]: row["text"] for row in tables["queries"]}
+        relevant: dict[str, list[str]] = {}
+        for row in tables["qrels"]:
+            ids = row["corpus-id"] if isinstance(row["corpus-id"], list) else [row["corpus-id"]]
+            relevant.setdefault(row["query-id"], []).extend(ids)
+        for row in tables["bm25"]:
+            query_id = row["query-id"]
+            candidates = list(row["corpus-ids"][:rerank_k])
+            candidates += [doc for doc in dict.fromkeys(relevant.get(query_id, [])) if doc not in candidates]
+            scores = scorer.predict([(queries[query_id], corpus[doc]) for doc in candidates])
+            ranked = sorted(zip(candidates, scores.tolist(), strict=True), key=lambda pair: -pair[1])
+            rankings[f"{split}:{query_id}"] = ranked
+    return rankings
 
 
 def check_nanobeir(folder: Path, dataset: str, subsets: Sequence[str]) -> None:

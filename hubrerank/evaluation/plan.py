@@ -98,7 +98,9 @@ def evaluate_model(
     With ``run_file``, the realistic reranked lists (what the first stage returned, or positives +
     negatives for rows without one) of every reranking task go to one TREC run file; queries without a
     relevant document are not scored (every metric counts them as 0) and are left out. Query ids are
-    prefixed by the task's index (``0:``) when the plan has several reranking tasks.
+    prefixed by the task's index (``0:``) when the plan has several reranking tasks. NanoBEIR lists go
+    to the same file, their query ids prefixed by the subset (``NanoMSMARCO:1002``, see
+    :func:`~hubrerank.evaluation.nanobeir.nanobeir_rankings`).
     """
     tasks = check_plan(plan)
     results, rankings = [], {}
@@ -121,6 +123,7 @@ def evaluate_model(
                 nano["datasets"],
                 rerank_k=nano["rerank_k"],
                 at_k=nano["at_k"],
+                rankings=rankings if run_file is not None else None,
             )
         )
     if run_file is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,41 @@ def test_unknown_or_absent_subsets_are_refused(
         evaluate_nanobeir(scorer, repo_id, sha, ["msmacro"])
     with pytest.raises(InputError, match="config 'corpus' has no split NanoSciFact"):
         evaluate_nanobeir(scorer, repo_id, sha, ["scifact"])
+
+
+def test_the_run_file_holds_every_nanobeir_subset_and_trec_eval_agrees(
+    nanobeir_repo: tuple[str, str], word_cross_encoder: Path, tmp_path: Path
+) -> None:
+    import datasets
+    import pytrec_eval
+    from helpers import run_cli
+
+    from hubrerank.evaluation import read_run
+
+    repo_id, sha = nanobeir_repo
+    run_file = tmp_path / "nano.run"
+    nanobeir = ("--nanobeir", f"{repo_id}@{sha}", "--nanobeir-datasets", "msmarco,nq")
+    outputs = ("--run-file", str(run_file), "--json", str(tmp_path / "r.json"), "--no-cache")
+    result = run_cli("eval", str(word_cross_encoder), *nanobeir, *outputs)
+    assert result.exit_code == 0, result.output
+
+    run = read_run(run_file)
+    assert {qid.split(":")[0] for qid in run} == {"NanoMSMARCO", "NanoNQ"}
+    assert all(
+        [score for _, score in ranking] == sorted((s for _, s in ranking), reverse=True)
+        for ranking in run.values()
+    )
+    folder = download(ResolvedRef(repo_id, sha, "dataset"))
+    metrics = json.loads((tmp_path / "r.json").read_text())["results"][0]["metrics"]
+    for split in ("NanoMSMARCO", "NanoNQ"):
+        qrels: dict[str, dict[str, int]] = {}
+        for row in datasets.load_dataset(str(folder), "qrels", split=split):
+            qrels.setdefault(f"{split}:{row['query-id']}", {})[row["corpus-id"]] = 1
+        subset_run = {
+            qid: {doc: score for doc, score in ranking}
+            for qid, ranking in run.items()
+            if qid.startswith(split)
+        }
+        per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10"}).evaluate(subset_run)
+        mean = sum(values["ndcg_cut_10"] for values in per_query.values()) / len(per_query)
+        assert mean == pytest.approx(metrics[f"{split}_R100_ndcg@10"], abs=1e-6), split
