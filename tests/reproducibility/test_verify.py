@@ -153,3 +153,6 @@ def test_remote_code_and_pickled_weights_are_refused(trained, tmp_path):
     assert "--trust-remote-code" in code.output
     assert pickle.exit_code == 2 and "has no model.safetensors" in pickle.output
     assert "pytorch_model.bin" in pickle.output
+    # the message is about the checked model, not a base model
+    assert f"model alice/repro-pickled@{pickle_sha} has no model.safetensors" in pickle.output
+    assert "base model" not in pickle.output
