@@ -307,9 +307,9 @@ def fetch_model(ref: ResolvedRef, *, what: str = "model", trust_remote_code: boo
 
 def remote_code_reason(folder: Path) -> str | None:
     """Why loading the model in ``folder`` would run code from its repo, or None."""
-    from hubrerank.record import read_json
+    from hubrerank.kinds.detect import read_json
 
-    config = read_json(folder / "config.json", default={})
+    config = read_json(folder / "config.json")
     if isinstance(config, dict) and config.get("auto_map"):
         return "config.json has auto_map"
     modules = read_json(folder / "modules.json", default=[])

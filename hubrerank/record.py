@@ -193,11 +193,8 @@ def read_card_text(folder: Path) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-def read_json(path: Path, default: Any = None) -> Any:
-    """A JSON file's content (``default`` when absent and a default is given); InputError naming it
-    when it cannot be read or is not JSON."""
-    if default is not None and not path.is_file():
-        return default
+def read_json(path: Path) -> Any:
+    """A record file's JSON content; InputError naming it when it cannot be read or is not JSON."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
