@@ -99,16 +99,13 @@ def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
 def check_can_publish(repo_id: str, repo_type: RepoType = "model") -> None:
     """Refuse, before any long work, a push target that cannot be written: a repo id without a
     namespace or that is malformed, an invalid token, or a namespace the token may not write to."""
-    from hubrerank.errors import RefError
-
     try:
         ref = Ref.parse(repo_id, repo_type)
     except RefError:
         raise InputError(f"--push {repo_id!r} is not a repo reference; write ORG/NAME") from None
     if "/" not in ref.repo_id or ref.revision is not None:
         raise InputError(f"--push {repo_id!r}: write the repo id as ORG/NAME (your user name or an org)")
-    with hub_errors(None, repo_type, None, "cannot ask the Hub who the token belongs to"):
-        identity = _api().whoami()
+    identity = _identity()
     namespace = ref.repo_id.split("/")[0]
     writable = {identity["name"]} | {
         org["name"] for org in identity.get("orgs", []) if org.get("roleInOrg", "write") != "read"
@@ -339,8 +336,13 @@ def card_data(ref: ResolvedRef) -> dict[str, Any]:
 
 def whoami() -> str:
     """The user name the configured token belongs to."""
+    return _identity()["name"]
+
+
+def _identity() -> dict[str, Any]:
+    """The Hub's ``whoami`` answer for the configured token: name, orgs and the token's role."""
     with hub_errors(None, "model", None, "cannot ask the Hub who the token belongs to"):
-        return _api().whoami()["name"]
+        return _api().whoami()
 
 
 def load_dataset_split(dataset: str, config: str | None, split: str, revision: str | None = None) -> Dataset:
