@@ -627,8 +627,16 @@ class _RawPathRouting:
         await self.app(scope, receive, send)
 
 
+def log_safe(text: str) -> str:
+    """``text`` with anything but printable ASCII escaped, so a request cannot forge log lines."""
+    return re.sub(r"[^\x20-\x7e]|\\", lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 class _AccessLog:
-    """One line per request: method, path (never the query, which may carry an upload signature), status."""
+    """One line per request: method, raw path (never the query: it may carry an upload signature), status.
+
+    The path is logged as sent (still percent-encoded) and escaped: ``%0A`` must not start a new line.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -648,7 +656,8 @@ class _AccessLog:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            access_log.info('"%s %s" %s', scope["method"], scope.get("path"), status)
+            path = scope.get("raw_path") or scope.get("path", "").encode()
+            access_log.info('"%s %s" %s', log_safe(scope["method"]), log_safe(path.decode("latin-1")), status)
 
 
 def build_app(data_dir: Path) -> ASGIApp:
