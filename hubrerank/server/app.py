@@ -47,7 +47,15 @@ from hubrerank.server.storage import (
     StoreError,
     validate_path,
 )
-from hubrerank.server.views import YAML_BLOCK, LastCommits, LfsRules, entry_json, folders, repo_info
+from hubrerank.server.views import (
+    LastCommits,
+    LfsRules,
+    entry_json,
+    folders,
+    front_matter,
+    load_card_yaml,
+    repo_info,
+)
 
 access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
@@ -239,9 +247,9 @@ class HubApp:
 
     def validate_yaml(self, call: Call) -> Response:
         content = call.json().get("content") or ""
-        match = YAML_BLOCK.search(content)
+        block = front_matter(content)
         try:
-            data = yaml.safe_load(match.group(2)) if match else {}
+            data = load_card_yaml(block) if block is not None else {}
         except yaml.YAMLError as error:
             message = f"invalid YAML metadata: {str(error).splitlines()[0]}"
             raise Failure(400, message, body={"errors": [{"message": message}], "warnings": []}) from None

@@ -20,19 +20,73 @@ from hubrerank.server.storage import (
     default_gitattributes,
 )
 
-YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
+MAX_YAML_DEPTH = 64
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def front_matter(text: str) -> str | None:
+    """The YAML between a README's opening ``---`` line and the next ``---`` line, or None.
+
+    A line scan, linear in the text: the regex it replaces backtracked quadratically on ``---``
+    followed by thousands of newlines (37 s for 4 KB, blocking the server).
+    """
+    lines = _LINE_BREAK.split(text.lstrip())
+    if len(lines) < 2 or lines[0] != "---":
+        return None
+    for number, line in enumerate(lines[1:], 1):
+        if line == "---":
+            return "\n".join(lines[1:number])
+    return None
+
+
+class CardLoader(yaml.SafeLoader):
+    """SafeLoader without aliases and with bounded nesting.
+
+    Aliases let a few hundred bytes expand to gigabytes (a "billion laughs" card made one anonymous
+    model_info use 1.3 GB); deep nesting would exhaust the recursive composer's stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "YAML aliases (*name) are not allowed in card metadata",
+                self.peek_event().start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_card_yaml(text: str) -> Any:
+    """Parse card YAML with :class:`CardLoader`; yaml.YAMLError if malformed, aliased or too deep."""
+    return yaml.load(text, Loader=CardLoader)  # CardLoader is a SafeLoader: no arbitrary objects
 
 
 def card_data(store: Store, commit: Commit) -> dict | None:
-    """The YAML front matter of the commit's README.md, or None."""
+    """The YAML front matter of the commit's README.md, or None (also if it is not acceptable YAML)."""
     entry = commit.tree.get("README.md")
     if entry is None:
         return None
-    match = YAML_BLOCK.search(store.read_blob(entry.sha256).decode("utf-8", errors="replace"))
-    if match is None:
+    block = front_matter(store.read_blob(entry.sha256).decode("utf-8", errors="replace"))
+    if block is None:
         return None
     try:
-        data = yaml.safe_load(match.group(2))
+        data = load_card_yaml(block)
     except yaml.YAMLError:
         return None
     return json.loads(json.dumps(data, default=str)) if isinstance(data, dict) else None

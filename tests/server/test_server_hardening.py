@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -116,3 +117,63 @@ def test_listing_author_must_be_a_namespace_name(hub, repo, author):
     status, _, _ = request(hub.url, "GET", f"/api/models?author={quote(author, safe='')}")
     assert status == 400
     assert request(hub.url, "GET", "/api/models?author=alice")[0] == 200
+
+
+# ---- README front matter: linear scan, no YAML aliases
+
+
+@pytest.mark.timeout(60)  # the backtracking regex needed hours for this; the line scan, milliseconds
+@pytest.mark.parametrize("newlines", [4_000, 1_000_000])
+def test_front_matter_of_many_newlines_is_scanned_linearly(hub, newlines):
+    from hubrerank.server.views import front_matter
+
+    text = "---" + "\n" * newlines
+    assert front_matter(text) is None
+    assert front_matter(text + "---\n") == "\n" * (newlines - 2)
+    status, _, _ = request(hub.url, "POST", "/api/validate-yaml", {"content": text})
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "text, block",
+    [
+        ("---\na: 1\n---\nbody", "a: 1"),
+        ("\n  ---\r\na: 1\r\n---", "a: 1"),
+        ("---\na: |\n  ---\n---\n", "a: |\n  ---"),
+        ("text\n---\na: 1\n---\n", None),
+        ("---\na: 1\n", None),
+        ("---a\nb: 1\n---\n", None),
+    ],
+)
+def test_front_matter_matches_the_hub_regex_on_ordinary_cards(text, block):
+    from hubrerank.server.views import front_matter
+
+    assert front_matter(text) == block
+
+
+ALIAS_BOMB = (
+    "---\nlicense: mit\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n---\n"
+)
+DEEP = "---\nlicense: mit\na: " + "[" * 5000 + "]" * 5000 + "\n---\n"
+
+
+@pytest.mark.parametrize("card", [ALIAS_BOMB, DEEP], ids=["aliases", "deep"])
+def test_card_yaml_with_aliases_or_deep_nesting_is_refused(hub, repo, card):
+    status, _, body = request(hub.url, "POST", "/api/validate-yaml", {"content": card})
+    assert status == 400 and (b"alias" in body or b"deeper" in body)
+    payload = ndjson_commit("card", {"README.md": card.encode()})
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 200
+    status, _, body = request(hub.url, "GET", API)
+    assert status == 200 and len(body) < 10_000
+    assert "cardData" not in json.loads(body)
+
+
+def test_cards_without_aliases_still_parse(hub, repo):
+    card = "---\nlicense: mit\ntags: [a, b]\nmodel-index:\n- name: x\n  results: []\n---\n# Card\n"
+    assert request(hub.url, "POST", "/api/validate-yaml", {"content": card})[0] == 200
+    payload = ndjson_commit("card", {"README.md": card.encode()})
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 200
+    info = json.loads(request(hub.url, "GET", API)[2])
+    assert info["cardData"]["tags"] == ["a", "b"] and "license:mit" in info["tags"]
