@@ -495,8 +495,26 @@ class HubApp:
             )
         return JSONResponse({"files": answers, "commitOid": commit.id})
 
+    def may_reference(self, user: Account, repo: Repo, oid: str) -> bool:
+        """True if ``user`` may commit stored object ``oid`` into ``repo`` without uploading it.
+
+        That is: they uploaded it themselves, ``repo`` already holds it, or a repo they can read
+        does. Anything else must be uploaded (and so proven) first, as if the server lacked it.
+        """
+        if not self.store.has_blob(oid):
+            return False
+        if self.store.uploaded_by(user.name, oid) or self.store.repo_holds(repo, oid):
+            return True
+        for other in self.store.repos_holding(oid):
+            with contextlib.suppress(StoreError):
+                if not self.store.state(other).private or user.owns(other.ns):
+                    return True
+        return False
+
     def lfs_batch(self, call: Call, repo_type: str) -> Response:
-        self.writable(call, repo_type)
+        """Upload actions for every object the caller may not reference yet (stored or not)."""
+        state = self.writable(call, repo_type)
+        user = call.require_user()
         body = call.json()
         if body.get("operation", str) != "upload":
             raise Failure(400, "'operation': the embedded Hub's LFS endpoint only accepts uploads")
@@ -506,8 +524,8 @@ class HubApp:
             answer: dict[str, Any] = {"oid": oid, "size": size}
             if not SHA256_RE.match(oid) or size < 0:
                 answer["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative int"}
-            elif not self.store.has_blob(oid):
-                query = urlencode(self.signer.sign(oid, size))
+            elif not self.may_reference(user, state.repo, oid):
+                query = urlencode(self.signer.sign(oid, size, user.name))
                 answer["authenticated"] = True
                 answer["actions"] = {
                     "upload": {
@@ -526,8 +544,9 @@ class HubApp:
         the URL was signed for are refused as they arrive (413), and the partial file is deleted.
         """
         oid, query = call.params["oid"], call.request.query_params
+        user = query.get("user", "")
         if not SHA256_RE.match(oid) or not self.signer.check(
-            oid, query.get("size", ""), query.get("expires", ""), query.get("sig", "")
+            oid, query.get("size", ""), query.get("expires", ""), user, query.get("sig", "")
         ):
             raise Failure(403, "invalid or expired upload URL; ask the LFS batch endpoint for a new one")
         size = int(query["size"])
@@ -552,6 +571,7 @@ class HubApp:
                 await pending
             await run_in_threadpool(writer.write, bytes(buffer))
             await run_in_threadpool(writer.finish, oid, size)
+            await run_in_threadpool(self.store.record_upload, user, oid)
         finally:
             if pending is not None and not pending.done():
                 with contextlib.suppress(Exception):
@@ -563,7 +583,7 @@ class HubApp:
         state = self.writable(call, repo_type)
         if call.flag("create_pr"):
             raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
-        header, operations = self._parse_commit(call.body)
+        header, operations = self._parse_commit(call.body, call.require_user(), state.repo)
         commit = self.store.apply(
             state.repo,
             call.params["rev"].removeprefix("refs/heads/"),
@@ -584,7 +604,7 @@ class HubApp:
             }
         )
 
-    def _parse_commit(self, body: bytes) -> tuple[JsonObject, list[Operation]]:
+    def _parse_commit(self, body: bytes, user: Account, repo: Repo) -> tuple[JsonObject, list[Operation]]:
         """The NDJSON commit payload: a header line, then file / lfsFile / deletedFile / deletedFolder."""
         header: JsonObject | None = None
         operations: list[Operation] = []
@@ -611,7 +631,7 @@ class HubApp:
                     raise Failure(400, f"{value.name('content')} of {path!r} is not base64") from None
                 operations.append(AddFile(path, self.store.put_blob(data)))
             elif key == "lfsFile":
-                operations.append(AddFile(path, self._lfs_entry(path, value)))
+                operations.append(AddFile(path, self._lfs_entry(path, value, user, repo)))
             elif key == "deletedFile":
                 operations.append(DeleteFile(path))
             else:
@@ -620,11 +640,12 @@ class HubApp:
             raise Failure(400, "commit payload has no header line")
         return header, operations
 
-    def _lfs_entry(self, path: str, value: JsonObject) -> Entry:
+    def _lfs_entry(self, path: str, value: JsonObject, user: Account, repo: Repo) -> Entry:
+        """The entry of an ``lfsFile`` line: an object the committer may reference (see may_reference)."""
         oid, declared = value.get("oid", str, required=True), value.get("size", int)
         if not SHA256_RE.match(oid):
             raise Failure(400, f"{value.name('oid')} of {path!r} must be a sha256")
-        if not self.store.has_blob(oid):
+        if not self.may_reference(user, repo, oid):
             raise Failure(422, f"lfsFile {path!r}: object {oid} was not uploaded; upload it via LFS first")
         size = self.store.blob_path(oid).stat().st_size
         if declared is not None and declared != size:

@@ -6,6 +6,8 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/repo.json         {"private": bool, "createdAt": iso date}
     repos/<type>s/<ns>/<name>/refs.json         {"branches": {name: sha}, "tags": {name: {...}}}
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
+    repos/<type>s/<ns>/<name>/lfs/<aa>/<sha256>   empty: an LFS object some commit of the repo holds
+    uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
     locks/  tmp/  trash/
 
 Files are created 0600 and folders 0700 (the data dir itself too): repo data is never readable by
@@ -14,8 +16,10 @@ and a commit's blobs and commit file land before the ref moves, so a crash at an
 previous state intact and readable. Writers of one repo serialize on an ``flock``'ed lock file,
 which also works between processes serving the same data dir; readers never lock.
 
-Blobs are shared by all repos (an upload of bytes already stored is skipped), so a caller who knows
-the sha256 of a file in a private repo can learn that the server holds it: fine for a local Hub.
+Blobs are stored once for all repos, but an LFS object may only be committed by a user who uploaded
+it (the ``uploads`` markers) or into a repo that already holds it; the app also accepts objects held
+by any repo the committer can read. Knowing the sha256 of a file in someone's private repo thus
+neither reveals that the server holds it nor lets anyone reference (and then download) it.
 """
 
 from __future__ import annotations
@@ -442,6 +446,53 @@ class Store:
     def blob_writer(self) -> BlobWriter:
         return BlobWriter(self)
 
+    # ---- who may reference an LFS object
+    def _upload_marker(self, user: str, sha256: str) -> Path:
+        return (
+            self.root
+            / "uploads"
+            / validate_name(user, "user name")
+            / sha256[:2]
+            / self.blob_path(sha256).name
+        )
+
+    def record_upload(self, user: str, sha256: str) -> None:
+        """Remember that ``user`` uploaded (and so knows the bytes of) stored object ``sha256``."""
+        marker = self._upload_marker(user, sha256)
+        make_dirs(marker.parent)
+        marker.touch(mode=_FILE_MODE)
+
+    def uploaded_by(self, user: str, sha256: str) -> bool:
+        return self._upload_marker(user, sha256).is_file()
+
+    def _lfs_marker(self, repo: Repo, sha256: str) -> Path:
+        return self._dir(repo) / "lfs" / sha256[:2] / self.blob_path(sha256).name
+
+    def repo_holds(self, repo: Repo, sha256: str) -> bool:
+        """True if a commit of ``repo`` holds object ``sha256`` (repos older than the markers: scanned)."""
+        if self._lfs_marker(repo, sha256).is_file():
+            return True
+        needle = f'"{sha256}"'.encode()
+        for path in (self._dir(repo) / "commits").glob("*.json"):
+            if needle in path.read_bytes():
+                self._mark_lfs(repo, [sha256])
+                return True
+        return False
+
+    def repos_holding(self, sha256: str) -> list[Repo]:
+        """Every repo whose commits hold LFS object ``sha256`` (per the markers)."""
+        name = self.blob_path(sha256).name
+        return [
+            Repo(marker.parents[4].name.removesuffix("s"), marker.parents[3].name, marker.parents[2].name)
+            for marker in self._repos.glob(f"*/*/*/lfs/{sha256[:2]}/{name}")
+        ]
+
+    def _mark_lfs(self, repo: Repo, sha256s: Iterable[str]) -> None:
+        for sha256 in sha256s:
+            marker = self._lfs_marker(repo, sha256)
+            make_dirs(marker.parent)
+            marker.touch(mode=_FILE_MODE)
+
     # ---- repos
     def _dir(self, repo: Repo) -> Path:
         return self._repos / f"{repo.type}s" / repo.ns / repo.name
@@ -580,6 +631,9 @@ class Store:
                     for path in [p for p in tree if p.startswith(prefix)]:
                         del tree[path]
             _check_file_folder_clash(tree)
+            self._mark_lfs(
+                repo, (op.entry.sha256 for op in operations if isinstance(op, AddFile) and op.entry.lfs)
+            )
             commit = Commit.create((head.id,), title, message, author, tree)
             write_json_atomic(self._dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
             self._write_refs(state, branches={**state.branches, branch: commit.id})

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import logging
 import os
+import shutil
 import socket
 import stat
 import time
 from urllib.parse import urlsplit
 
 import pytest
-from hubserver_helpers import ndjson_commit, request
+from hubserver_helpers import lfs_upload_href, ndjson_commit, request
+
+from hubrerank.server.storage import AddFile
 
 API = "/api/models/alice/hard"
 
@@ -364,3 +368,82 @@ def test_deeply_nested_json_is_400(hub, repo, method, path):
     )
     assert status == 400
     assert request(hub.url, "POST", f"{H}/paths-info/main", nested, hub.alice_token)[0] == 400
+
+
+# ---- LFS objects: only uploaders, or readers of a repo holding them, may reference them
+
+
+def _lfs_line(path: str, data: bytes) -> dict:
+    oid = hashlib.sha256(data).hexdigest()
+    return {"key": "lfsFile", "value": {"path": path, "oid": oid, "size": len(data), "algo": "sha256"}}
+
+
+def _upload(hub, repo_path: str, data: bytes, token: str) -> None:
+    href = lfs_upload_href(hub.url, repo_path, data, token)
+    assert href is not None
+    assert request(hub.url, "PUT", href[len(hub.url) :], data)[0] == 200
+
+
+@pytest.fixture(scope="module")
+def bob_repo(hub):
+    assert request(hub.url, "POST", "/api/repos/create", {"name": "hard-bob"}, hub.bob_token)[0] == 200
+    return "bob/hard-bob"
+
+
+def test_another_users_private_lfs_object_cannot_be_referenced_or_probed(hub, bob_repo):
+    body = {"name": "hard-private", "visibility": "private"}
+    assert request(hub.url, "POST", "/api/repos/create", body, hub.alice_token)[0] == 200
+    secret = os.urandom(3000)
+    _upload(hub, "alice/hard-private", secret, hub.alice_token)
+    payload = _commit(_lfs_line("secret.bin", secret))
+    assert (
+        request(hub.url, "POST", "/api/models/alice/hard-private/commit/main", payload, hub.alice_token)[0]
+        == 200
+    )
+    # alice may commit it again elsewhere without uploading: she uploaded it
+    assert lfs_upload_href(hub.url, "alice/hard", secret, hub.alice_token) is None
+    # bob is asked to upload it, as if the server did not have it, and cannot commit it blindly
+    assert lfs_upload_href(hub.url, bob_repo, secret, hub.bob_token) is not None
+    payload = _commit(_lfs_line("stolen.bin", secret))
+    status, _, body = request(hub.url, "POST", "/api/models/bob/hard-bob/commit/main", payload, hub.bob_token)
+    assert status == 422 and b"upload it" in body
+    assert request(hub.url, "GET", "/bob/hard-bob/resolve/main/stolen.bin")[0] == 404
+    # once bob proves he has the bytes (uploads them), he may
+    _upload(hub, bob_repo, secret, hub.bob_token)
+    assert request(hub.url, "POST", "/api/models/bob/hard-bob/commit/main", payload, hub.bob_token)[0] == 200
+
+
+def test_lfs_object_of_a_public_repo_can_be_referenced_by_its_readers(hub, repo, bob_repo):
+    shared = os.urandom(2000)
+    _upload(hub, "alice/hard", shared, hub.alice_token)
+    payload = _commit(_lfs_line("shared.bin", shared))
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 200
+    assert lfs_upload_href(hub.url, bob_repo, shared, hub.bob_token) is None
+    payload = _commit(_lfs_line("copy.bin", shared))
+    assert request(hub.url, "POST", "/api/models/bob/hard-bob/commit/main", payload, hub.bob_token)[0] == 200
+
+
+def test_upload_urls_are_bound_to_their_user(hub, repo):
+    data = os.urandom(500)
+    href = lfs_upload_href(hub.url, "alice/hard", data, hub.alice_token)
+    assert request(hub.url, "PUT", href[len(hub.url) :].replace("user=alice", "user=bob"), data)[0] == 403
+
+
+def test_repos_committed_before_the_markers_still_hold_their_objects(tmp_path):
+    from hubrerank.server.storage import Entry, Repo, Store
+
+    store = Store(tmp_path)
+    store.initialize()
+    repo = Repo("model", "alice", "legacy")
+    store.create_repo(repo, private=True, author="alice")
+    data = os.urandom(100)
+    writer = store.blob_writer()
+    writer.write(data)
+    writer.finish(hashlib.sha256(data).hexdigest(), len(data))
+    entry = Entry.large(hashlib.sha256(data).hexdigest(), len(data))
+    store.apply(repo, "main", [AddFile("a.bin", entry)], title="t", message="", author="alice")
+    shutil.rmtree(tmp_path / "repos" / "models" / "alice" / "legacy" / "lfs")  # as written by older versions
+    assert store.repos_holding(entry.sha256) == []
+    assert store.repo_holds(repo, entry.sha256)
+    assert store.repos_holding(entry.sha256) == [repo]
+    assert not store.repo_holds(repo, "1" * 64)
