@@ -7,7 +7,8 @@ read only up to its route's limit (413 beyond). A request answered before its bo
 is drained up to ``DRAIN_LIMIT`` (keeping the connection usable) or else answered with
 ``Connection: close``. Request JSON is validated field by field: a wrong type is a 400 naming the
 field, never a 500. Handlers run in worker threads (they lock and fsync); only the LFS upload
-streams in the event loop.
+streams in the event loop. Handlers that take a repo lock (commits, refs, settings, create/delete)
+get their own few threads: writers queued on one busy repo must never take the threads reads need.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
+import anyio
+import anyio.to_thread
 import yaml
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -72,6 +75,8 @@ LIST_LIMIT = 16 * MiB  # preupload, paths-info, LFS batch: the client sends up t
 COMMIT_LIMIT = 256 * MiB  # NDJSON commit: regular files (< 10 MB each) inline, base64
 DRAIN_LIMIT = 16 * MiB  # after an early answer, read at most this much more before closing instead
 BODY_IDLE_TIMEOUT_S = 60.0  # a body that stops arriving for this long is answered 408 and closed
+WRITE_THREADS = 8  # handlers that take a repo lock run on at most this many threads ...
+MAX_WAITING_WRITES = 128  # ... and at most this many wait for one (then 503 + Retry-After)
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -227,6 +232,8 @@ class HubApp:
         self.store = Store(data_dir)
         self.users = Users(data_dir)
         self.signer = UploadSigner(data_dir)
+        self._write_limiter: anyio.CapacityLimiter | None = None  # created in the event loop
+        self._waiting_writes = 0
 
     # ---- plumbing
     def endpoint(
@@ -237,11 +244,13 @@ class HubApp:
         limit: int = JSON_LIMIT,
         needs_user: bool = False,
         streaming: bool = False,
+        writes: bool = False,
     ) -> Callable[[Request], Awaitable[Response]]:
         """Wrap a handler: authenticate, read the body (up to ``limit``), run it in a thread, map errors.
 
         ``needs_user``: anonymous callers are answered 401 before their body is read.
         ``streaming``: the handler is a coroutine that reads ``call.stream`` itself.
+        ``writes``: the handler takes a repo lock; it runs on the writers' threads.
         """
 
         async def run(request: Request) -> Response:
@@ -258,6 +267,8 @@ class HubApp:
                 args = (call,) if repo_type is None else (call, repo_type)
                 if streaming:
                     return await handler(*args)
+                if writes:
+                    return await self._run_write(handler, args)
                 return await run_in_threadpool(handler, *args)
             except (Failure, StoreError) as error:
                 response = _error_response(error, anonymous=user is None)
@@ -268,6 +279,19 @@ class HubApp:
             return response
 
         return run
+
+    async def _run_write(self, handler: Callable[..., Response], args: tuple) -> Response:
+        """Run a locking handler on one of ``WRITE_THREADS`` threads; 503 if too many already wait."""
+        if self._waiting_writes >= MAX_WAITING_WRITES:
+            message = f"{MAX_WAITING_WRITES} writes are already waiting; retry shortly"
+            raise Failure(503, message, headers={"Retry-After": "2"})
+        if self._write_limiter is None:
+            self._write_limiter = anyio.CapacityLimiter(WRITE_THREADS)
+        self._waiting_writes += 1
+        try:
+            return await anyio.to_thread.run_sync(handler, *args, limiter=self._write_limiter)
+        finally:
+            self._waiting_writes -= 1
 
     def _authenticate(self, request: Request) -> Account | None:
         header = request.headers.get("authorization")
@@ -708,10 +732,11 @@ class HubApp:
         """Every route, with its body limit and whether it needs a user (checked before the body)."""
         user: dict[str, Any] = {"needs_user": True}
         lists = {"needs_user": True, "limit": LIST_LIMIT}
+        write = {"needs_user": True, "writes": True}
         routes = [
             Route("/api/whoami-v2", self.endpoint(self.whoami, **user), methods=["GET"]),
-            Route("/api/repos/create", self.endpoint(self.create_repo, **user), methods=["POST"]),
-            Route("/api/repos/delete", self.endpoint(self.delete_repo, **user), methods=["DELETE"]),
+            Route("/api/repos/create", self.endpoint(self.create_repo, **write), methods=["POST"]),
+            Route("/api/repos/delete", self.endpoint(self.delete_repo, **write), methods=["DELETE"]),
             Route(
                 "/api/validate-yaml", self.endpoint(self.validate_yaml, limit=CARD_LIMIT), methods=["POST"]
             ),
@@ -729,12 +754,12 @@ class HubApp:
                 (f"{api}/refs", self.refs, ["GET"], {}),
                 (f"{api}/commits/{{rev}}", self.commits, ["GET"], {}),
                 (f"{api}/preupload/{{rev}}", self.preupload, ["POST"], lists),
-                (f"{api}/commit/{{rev}}", self.commit, ["POST"], {"needs_user": True, "limit": COMMIT_LIMIT}),
-                (f"{api}/branch/{{branch}}", self.create_branch, ["POST"], user),
-                (f"{api}/branch/{{branch}}", self.delete_branch, ["DELETE"], user),
-                (f"{api}/tag/{{rev}}", self.create_tag, ["POST"], user),
-                (f"{api}/tag/{{rev}}", self.delete_tag, ["DELETE"], user),
-                (f"{api}/settings", self.settings, ["PUT"], user),
+                (f"{api}/commit/{{rev}}", self.commit, ["POST"], {**write, "limit": COMMIT_LIMIT}),
+                (f"{api}/branch/{{branch}}", self.create_branch, ["POST"], write),
+                (f"{api}/branch/{{branch}}", self.delete_branch, ["DELETE"], write),
+                (f"{api}/tag/{{rev}}", self.create_tag, ["POST"], write),
+                (f"{api}/tag/{{rev}}", self.delete_tag, ["DELETE"], write),
+                (f"{api}/settings", self.settings, ["PUT"], write),
                 (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"], {}),
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"], lists),
             ]

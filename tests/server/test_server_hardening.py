@@ -12,6 +12,7 @@ import shutil
 import socket
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -447,3 +448,31 @@ def test_repos_committed_before_the_markers_still_hold_their_objects(tmp_path):
     assert store.repo_holds(repo, entry.sha256)
     assert store.repos_holding(entry.sha256) == [repo]
     assert not store.repo_holds(repo, "1" * 64)
+
+
+# ---- writers queued on a locked repo never take the threads reads need
+
+
+def test_reads_are_served_while_many_commits_wait_for_a_repo_lock(hub, repo):
+    from hubrerank.server.storage import Repo, Store
+
+    assert request(hub.url, "POST", "/api/repos/create", {"name": "hard-locked"}, hub.alice_token)[0] == 200
+    path = "/api/models/alice/hard-locked/commit/main"
+    with ThreadPoolExecutor(48) as pool:
+        with Store(hub.data_dir)._lock(Repo("model", "alice", "hard-locked")):  # a writer that never ends
+            commits = [
+                pool.submit(
+                    request,
+                    hub.url,
+                    "POST",
+                    path,
+                    ndjson_commit(f"c{i}", {f"{i}.txt": b"x"}),
+                    hub.alice_token,
+                )
+                for i in range(48)
+            ]
+            time.sleep(1)  # let them all arrive and queue (a read must not wait behind them)
+            status, _, _ = request(hub.url, "GET", API, headers={"Connection": "close"})
+            assert status == 200
+            assert not any(commit.done() for commit in commits)
+        assert sorted(commit.result()[0] for commit in commits) == [200] * 48
