@@ -476,3 +476,92 @@ def test_reads_are_served_while_many_commits_wait_for_a_repo_lock(hub, repo):
             assert status == 200
             assert not any(commit.done() for commit in commits)
         assert sorted(commit.result()[0] for commit in commits) == [200] * 48
+
+
+# ---- connections: TCP_NODELAY, deadlines, oversized heads, LFS upload size
+
+
+def test_accepted_connections_have_tcp_nodelay(tmp_path):
+    from hubrerank.server import HubServer
+
+    with HubServer(tmp_path / "hub") as server:
+        parts = urlsplit(server.url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as client:
+            client.sendall(b"GET /api/whoami-v2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert client.recv(100).startswith(b"HTTP/1.1 401")
+            connections = list(server._server.server_state.connections)
+            assert connections
+            for protocol in connections:
+                sock = protocol.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_incomplete_request_head_is_closed_after_the_deadline(hub, monkeypatch, caplog):
+    from hubrerank.server import runner
+
+    monkeypatch.setattr(runner, "HEAD_TIMEOUT_S", 0.3)
+    caplog.set_level(logging.WARNING, logger="hubrerank.server.http")
+    parts = urlsplit(hub.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/whoami-v2 HTTP/1.1\r\nHost: x\r\nX-Half: ")
+        assert sock.recv(100) == b""  # closed by the server (a socket timeout would raise)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        assert sock.recv(100) == b""  # a connection that never sends anything, too
+    lines = [r for r in caplog.records if r.name == "hubrerank.server.http"]
+    assert len(lines) == 2 and all(
+        r.exc_info is None and "no complete request head" in r.getMessage() for r in lines
+    )
+
+
+def test_stalled_request_body_is_408_and_closed(hub, repo, monkeypatch):
+    from hubrerank.server import app
+
+    monkeypatch.setattr(app, "BODY_IDLE_TIMEOUT_S", 0.3)
+    head = (
+        f"POST {API}/commit/main HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {hub.alice_token}\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    ).encode()
+    answer = _raw_exchange(hub, head, b'{"key": "hea')
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"connection: close" in answer.lower()
+
+
+@pytest.mark.parametrize(
+    "head, status",
+    [
+        (b"GET /api/whoami-v2 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n", 431),
+        (b"GET /" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ],
+    ids=["1MB-header", "200KB-url"],
+)
+def test_oversized_request_heads_get_431_or_414_not_a_reset(hub, head, status, caplog):
+    caplog.set_level(logging.WARNING, logger="hubrerank.server.http")
+    answer = _raw_exchange(hub, head)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+    lines = [r for r in caplog.records if r.name == "hubrerank.server.http"]
+    assert len(lines) == 1 and lines[0].exc_info is None and str(status) in lines[0].getMessage()
+
+
+def _upload_path(hub, size: int) -> str:
+    body = {
+        "operation": "upload",
+        "objects": [{"oid": hashlib.sha256(os.urandom(8)).hexdigest(), "size": size}],
+    }
+    status, _, answer = request(
+        hub.url, "POST", "/alice/hard.git/info/lfs/objects/batch", body, hub.alice_token
+    )
+    assert status == 200
+    return json.loads(answer)["objects"][0]["actions"]["upload"]["href"][len(hub.url) :]
+
+
+def test_lfs_upload_longer_than_signed_is_refused_as_it_arrives(hub, repo):
+    parts = urlsplit(hub.url)
+    # announced: refused before any byte of the body is read
+    head = f"PUT {_upload_path(hub, 1)} HTTP/1.1\r\nHost: x\r\nContent-Length: 314572800\r\n\r\n".encode()
+    assert _raw_exchange(hub, head).startswith(b"HTTP/1.1 413 ")
+    # chunked: refused once more than the signed size arrived; the partial file is gone
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request("PUT", _upload_path(hub, 1), body=(b"x" * 65536 for _ in range(8)), encode_chunked=True)
+    response = conn.getresponse()
+    assert response.status == 413 and b"signed for" in response.read()
+    conn.close()
+    assert not any(p.name.startswith("upload-") for p in (hub.data_dir / "tmp").iterdir())
