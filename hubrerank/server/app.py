@@ -152,7 +152,8 @@ class Body:
         self._receive = request.receive
         self._request = request
         self.received = 0
-        self.done = request.method in ("GET", "HEAD") and "content-length" not in request.headers
+        framing = ("content-length", "transfer-encoding")
+        self.done = not any(name in request.headers for name in framing)  # HTTP/1.1: no body at all
 
     def declared(self) -> int | None:
         """The Content-Length the client announced, if any."""
