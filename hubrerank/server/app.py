@@ -152,6 +152,7 @@ class Body:
         self._receive = request.receive
         self._request = request
         self.received = 0
+        self.stalled = False
         framing = ("content-length", "transfer-encoding")
         self.done = not any(name in request.headers for name in framing)  # HTTP/1.1: no body at all
 
@@ -166,6 +167,7 @@ class Body:
             try:
                 message = await asyncio.wait_for(self._receive(), BODY_IDLE_TIMEOUT_S)
             except asyncio.TimeoutError:
+                self.stalled = True
                 raise Failure(408, f"request body stalled for {BODY_IDLE_TIMEOUT_S:.0f} s") from None
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
@@ -191,7 +193,7 @@ class Body:
     async def discard(self, limit: int) -> bool:
         """Read and drop up to ``limit`` more bytes; True if the body was then read whole."""
         declared = self.declared()
-        if declared is not None and declared - self.received > limit:
+        if self.stalled or (declared is not None and declared - self.received > limit):
             return False
         with contextlib.suppress(ClientDisconnect, Failure):
             async for _ in self.chunks():
