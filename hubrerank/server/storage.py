@@ -10,11 +10,12 @@ Layout under the data dir::
     uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
     locks/  tmp/  trash/
 
-Files are created 0600 and folders 0700 (the data dir itself too): repo data is never readable by
-other local users. Every file is written to a temp file, fsynced and ``os.replace``'d into place,
-and a commit's blobs and commit file land before the ref moves, so a crash at any point leaves the
-previous state intact and readable. Writers of one repo serialize on an ``flock``'ed lock file,
-which also works between processes serving the same data dir; readers never lock.
+Files are created 0600 and folders 0700, and the layout's top folders are made 0700 at start (also
+in data dirs written by older versions): repo data is never readable by other local users. Every
+file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs and
+commit file land before the ref moves, so a crash at any point leaves the previous state intact
+and readable. Writers of one repo serialize on an ``flock``'ed lock file, which also works between
+processes serving the same data dir; readers never lock.
 
 Blobs are stored once for all repos, but an LFS object may only be committed by a user who uploaded
 it (the ``uploads`` markers) or into a repo that already holds it; the app also accepts objects held
@@ -395,13 +396,17 @@ class Store:
         self._repos = self.root / "repos"
         self._locks = self.root / "locks"
         self._trash = self.root / "trash"
+        self._uploads = self.root / "uploads"
 
     def initialize(self) -> None:
-        """Create the layout (0700, data dir included) and clear what crashed writers left behind."""
-        for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash):
+        """Create the layout (folders 0700) and clear what crashed writers left behind.
+
+        The data dir itself is only made 0700 when created here: it may be a folder others need.
+        """
+        for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash, self._uploads):
             make_dirs(folder)
-        with contextlib.suppress(PermissionError):  # a data dir shared with (owned by) another user
-            os.chmod(self.root, _DIR_MODE)
+            with contextlib.suppress(PermissionError):  # a data dir shared with (owned by) another user
+                os.chmod(folder, _DIR_MODE)
         probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
         probe.write_bytes(b"")
         probe.unlink()
@@ -448,13 +453,8 @@ class Store:
 
     # ---- who may reference an LFS object
     def _upload_marker(self, user: str, sha256: str) -> Path:
-        return (
-            self.root
-            / "uploads"
-            / validate_name(user, "user name")
-            / sha256[:2]
-            / self.blob_path(sha256).name
-        )
+        name = validate_name(user, "user name")
+        return self._uploads / name / sha256[:2] / self.blob_path(sha256).name
 
     def record_upload(self, user: str, sha256: str) -> None:
         """Remember that ``user`` uploaded (and so knows the bytes of) stored object ``sha256``."""

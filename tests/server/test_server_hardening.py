@@ -565,3 +565,42 @@ def test_lfs_upload_longer_than_signed_is_refused_as_it_arrives(hub, repo):
     assert response.status == 413 and b"signed for" in response.read()
     conn.close()
     assert not any(p.name.startswith("upload-") for p in (hub.data_dir / "tmp").iterdir())
+
+
+def test_existing_world_readable_layout_is_made_private_at_start(tmp_path):
+    from hubrerank.server.storage import Store
+
+    for folder in ("objects", "repos", "tmp"):
+        (tmp_path / folder).mkdir(mode=0o755)
+        os.chmod(tmp_path / folder, 0o755)
+    os.chmod(tmp_path, 0o755)
+    Store(tmp_path).initialize()
+    for folder in ("objects", "repos", "tmp", "locks", "trash", "uploads"):
+        assert stat.S_IMODE((tmp_path / folder).stat().st_mode) == 0o700
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755  # not ours to change: it may be a shared folder
+
+
+def test_too_many_waiting_writes_get_503_with_retry_after(hub, repo, monkeypatch):
+    from hubrerank.server import app
+    from hubrerank.server.storage import Repo, Store
+
+    monkeypatch.setattr(app, "MAX_WAITING_WRITES", 3)
+    assert request(hub.url, "POST", "/api/repos/create", {"name": "hard-queue"}, hub.alice_token)[0] == 200
+    path = "/api/models/alice/hard-queue/commit/main"
+    with ThreadPoolExecutor(6) as pool:
+        with Store(hub.data_dir)._lock(Repo("model", "alice", "hard-queue")):
+            commits = [
+                pool.submit(
+                    request,
+                    hub.url,
+                    "POST",
+                    path,
+                    ndjson_commit(f"q{i}", {f"{i}.txt": b"x"}),
+                    hub.alice_token,
+                )
+                for i in range(6)
+            ]
+            time.sleep(1)
+        answers = [commit.result() for commit in commits]
+    assert sorted(status for status, _, _ in answers) == [200] * 3 + [503] * 3
+    assert all(headers.get("retry-after") for status, headers, _ in answers if status == 503)
