@@ -69,9 +69,11 @@ access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-proc
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 _STREAM_CHUNK = 1024 * 1024
 MiB = 1024 * 1024
+# Parsed JSON takes up to ~20x its size (``[[],[],...]``): routes open to anonymous callers get less.
 JSON_LIMIT = 1 * MiB  # repo create/delete/settings, branches, tags; GET bodies
-CARD_LIMIT = 8 * MiB  # validate-yaml: a whole README
-LIST_LIMIT = 16 * MiB  # preupload, paths-info, LFS batch: the client sends up to a few hundred items
+CARD_LIMIT = 2 * MiB  # validate-yaml (anonymous): a whole README
+PATHS_LIMIT = 4 * MiB  # paths-info (anonymous on public repos): tens of thousands of paths
+LIST_LIMIT = 16 * MiB  # preupload, LFS batch (writers only): the client sends a few hundred items
 COMMIT_LIMIT = 256 * MiB  # NDJSON commit: regular files (< 10 MB each) inline, base64
 DRAIN_LIMIT = 16 * MiB  # after an early answer, read at most this much more before closing instead
 BODY_IDLE_TIMEOUT_S = 60.0  # a body that stops arriving for this long is answered 408 and closed
@@ -753,7 +755,7 @@ class HubApp:
                 (f"{api}/revision/{{rev}}", self.repo_info, ["GET"], {}),
                 (f"{api}/tree/{{rev}}", self.tree, ["GET"], {}),
                 (f"{api}/tree/{{rev}}/{{path:path}}", self.tree, ["GET"], {}),
-                (f"{api}/paths-info/{{rev}}", self.paths_info, ["POST"], {"limit": LIST_LIMIT}),
+                (f"{api}/paths-info/{{rev}}", self.paths_info, ["POST"], {"limit": PATHS_LIMIT}),
                 (f"{api}/refs", self.refs, ["GET"], {}),
                 (f"{api}/commits/{{rev}}", self.commits, ["GET"], {}),
                 (f"{api}/preupload/{{rev}}", self.preupload, ["POST"], lists),

@@ -137,7 +137,7 @@ def test_listing_author_must_be_a_namespace_name(hub, repo, author):
 
 
 @pytest.mark.timeout(60)  # the backtracking regex needed hours for this; the line scan, milliseconds
-@pytest.mark.parametrize("newlines", [4_000, 1_000_000])
+@pytest.mark.parametrize("newlines", [4_000, 500_000])
 def test_front_matter_of_many_newlines_is_scanned_linearly(hub, newlines):
     from hubrerank.server.views import front_matter
 
