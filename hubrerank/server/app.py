@@ -52,6 +52,7 @@ from hubrerank.server.storage import (
     RepoState,
     Store,
     StoreError,
+    validate_name,
     validate_path,
 )
 from hubrerank.server.views import (
@@ -714,6 +715,8 @@ class HubApp:
         """``GET /api/models?author=NS&search=TEXT``: the repos the caller may read, newest first."""
         query = call.request.query_params
         author, search = query.get("author"), query.get("search", "")
+        if author is not None:
+            validate_name(author, "author")
         listed = []
         for state in self.store.list_repos(author):
             readable = not state.private or (call.user is not None and call.user.owns(state.repo.ns))

@@ -512,8 +512,8 @@ class Store:
 
     def list_repos(self, namespace: str | None = None) -> list[RepoState]:
         """Every repo (of ``namespace`` if given), sorted by type then id."""
-        if namespace is not None:
-            validate_name(namespace, "namespace")  # it is globbed: no '..', '*' or '/'
+        if namespace is not None and not _NAME_RE.match(namespace):
+            return []  # no repo has such a namespace; and it is globbed below: no '..', '*' or '/'
         states = []
         for repo_type in REPO_TYPES:
             base = self._repos / f"{repo_type}s"

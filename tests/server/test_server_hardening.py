@@ -128,9 +128,12 @@ def test_repo_data_is_not_readable_by_other_users(hub, repo):
 def test_listing_author_must_be_a_namespace_name(hub, repo, author):
     from urllib.parse import quote
 
+    from hubrerank.server.storage import Store
+
     status, _, _ = request(hub.url, "GET", f"/api/models?author={quote(author, safe='')}")
     assert status == 400
     assert request(hub.url, "GET", "/api/models?author=alice")[0] == 200
+    assert Store(hub.data_dir).list_repos(author) == []  # `hubrerank hub ls ../..`: nothing, no glob
 
 
 # ---- README front matter: linear scan, no YAML aliases
