@@ -40,40 +40,83 @@ def front_matter(text: str) -> str | None:
 
 
 class CardLoader(yaml.SafeLoader):
-    """SafeLoader without aliases and with bounded nesting.
+    """SafeLoader with bounded nesting and bounded alias expansion.
 
     Aliases let a few hundred bytes expand to gigabytes (a "billion laughs" card made one anonymous
-    model_info use 1.3 GB); deep nesting would exhaust the recursive composer's stack.
+    model_info use 1.3 GB), but ``yaml.dump`` (so huggingface_hub's ModelCardData) writes them for
+    any object it meets twice: they are allowed as long as the card, every alias expanded, weighs at
+    most ``4 x its text + 100,000`` (a node counts 1, a scalar also its length) and is at most
+    ``MAX_YAML_DEPTH`` deep. Deeper nesting would also exhaust the recursive composer's stack.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._budget = 4 * len(stream) + 100_000
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "YAML aliases (*name) are not allowed in card metadata",
-                self.peek_event().start_mark,
-            )
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
                 raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
-                    self.peek_event().start_mark,
+                    None, None, f"YAML nested deeper than {MAX_YAML_DEPTH} levels", mark
                 )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _check_expansion(node, self._budget)
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, budget: int) -> None:
+    """ComposerError if ``root``, aliases expanded, weighs over ``budget``, is too deep, or is cyclic.
+
+    An iterative post-order walk that sizes every distinct node once (aliases share nodes), so the
+    check itself is linear in the text.
+    """
+    weight: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded weight, expanded depth)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes = [weight[id(child)] for child in _children(node)]
+            own = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+            total = own + sum(size for size, _ in sizes)
+            depth = 1 + max((d for _, d in sizes), default=0)
+            if total > budget or depth > MAX_YAML_DEPTH:
+                problem = (
+                    f"expands to more than {budget}"
+                    if total > budget
+                    else f"nests deeper than {MAX_YAML_DEPTH}"
+                )
+                raise yaml.composer.ComposerError(None, None, f"YAML with aliases {problem}", node.start_mark)
+            weight[key] = (total, depth)
+        elif key in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "YAML alias refers to itself", node.start_mark)
+        elif key not in weight:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in weight)
+
 
 def load_card_yaml(text: str) -> Any:
-    """Parse card YAML with :class:`CardLoader`; yaml.YAMLError if malformed, aliased or too deep."""
+    """Parse card YAML with :class:`CardLoader`; yaml.YAMLError if malformed, too deep or too large."""
     return yaml.load(text, Loader=CardLoader)  # CardLoader is a SafeLoader: no arbitrary objects
 
 
