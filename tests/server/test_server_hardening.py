@@ -620,3 +620,15 @@ def test_too_many_waiting_writes_get_503_with_retry_after(hub, repo, monkeypatch
         answers = [commit.result() for commit in commits]
     assert sorted(status for status, _, _ in answers) == [200] * 3 + [503] * 3
     assert all(headers.get("retry-after") for status, headers, _ in answers if status == 503)
+
+
+def test_card_data_is_read_from_the_first_2_mib_of_the_readme(hub, repo):
+    padding = "# " + "x" * 100 + "\n"
+    late = "---\nlicense: mit\nnote: " + "y" * (3 << 20) + "\n---\n"  # closes after 3 MiB: not read
+    payload = ndjson_commit("late", {"README.md": late.encode()})
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 200
+    assert "cardData" not in json.loads(request(hub.url, "GET", API)[2])
+    early = "---\nlicense: apache-2.0\n---\n" + padding * 30_000  # 3 MiB README, card at the top
+    payload = ndjson_commit("early", {"README.md": early.encode()})
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 200
+    assert json.loads(request(hub.url, "GET", API)[2])["cardData"] == {"license": "apache-2.0"}
