@@ -149,9 +149,9 @@ class AdminRoutes:
     def move_repo(self, call: Call) -> Response:
         user = call.require_user()
         body = call.json()
-        repo_type = body.get("type") or "model"
-        ids = [body.get("fromRepo"), body.get("toRepo")]
-        if not all(isinstance(i, str) and i.count("/") == 1 for i in ids):
+        repo_type = body.get("type", str) or "model"
+        ids = [body.get("fromRepo", str, required=True), body.get("toRepo", str, required=True)]
+        if not all(i.count("/") == 1 for i in ids):
             raise Invalid("'fromRepo' and 'toRepo' must be repo ids NS/NAME")
         source, target = (Repo.parse(repo_type, *i.split("/")) for i in ids)
         state = self.store.state(source)
@@ -166,7 +166,7 @@ class AdminRoutes:
     def super_squash(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
         branch = call.params["rev"].removeprefix("refs/heads/")
-        message = str(call.json().get("message") or f"Super-squash branch '{branch}'")
+        message = call.json().get("message", str) or f"Super-squash branch '{branch}'"
         commit = super_squash(self.store, state.repo, branch, message, call.require_user().name)
         return JSONResponse({"commitId": commit.id})
 
@@ -175,7 +175,8 @@ class AdminRoutes:
 
     def delete_lfs_files(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
-        shas = (call.json().get("deletions") or {}).get("sha")
+        deletions = call.json().get("deletions", dict, required=True)
+        shas = deletions.get("sha")
         if not isinstance(shas, list) or not all(isinstance(s, str) for s in shas):
             raise Invalid("'deletions.sha' must be a list of LFS file sha256s")
         drop_lfs_files(self.store, state.repo, set(shas))

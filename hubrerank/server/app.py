@@ -1,9 +1,14 @@
 """The embedded Hub's HTTP API: the Starlette routes huggingface_hub and datasets call.
 
 Routes match the raw, still percent-encoded path, so a revision sent as ``feature%2Fx`` stays one
-segment; handlers see unquoted parameters. Every request body is read in full before answering,
-errors included: an early answer would corrupt the next request on a keep-alive connection.
-Handlers run in worker threads (they lock and fsync); only the LFS upload streams in the event loop.
+segment; handlers see unquoted parameters. The caller is authenticated from the headers before any
+of the body is read (routes that need a user refuse anonymous callers right away), and a body is
+read only up to its route's limit (413 beyond). A request answered before its body was read whole
+is drained up to ``DRAIN_LIMIT`` (keeping the connection usable) or else answered with
+``Connection: close``. Request JSON is validated field by field: a wrong type is a 400 naming the
+field, never a 500. Handlers run in worker threads (they lock and fsync); only the LFS upload
+streams in the event loop. Handlers that take a repo lock (commits, refs, settings, create/delete)
+get their own few threads: writers queued on one busy repo must never take the threads reads need.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import logging
 import mimetypes
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
+import anyio
+import anyio.to_thread
 import yaml
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -50,15 +57,36 @@ from hubrerank.server.storage import (
     RepoState,
     Store,
     StoreError,
+    validate_name,
     validate_path,
 )
-from hubrerank.server.views import YAML_BLOCK, LastCommits, LfsRules, entry_json, folders, repo_info
+from hubrerank.server.views import (
+    LastCommits,
+    LfsRules,
+    entry_json,
+    folders,
+    front_matter,
+    load_card_yaml,
+    repo_info,
+)
 
 access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
 _STREAM_CHUNK = 1024 * 1024
+MiB = 1024 * 1024
+# Parsed JSON takes up to ~20x its size (``[[],[],...]``): routes open to anonymous callers get less.
+JSON_LIMIT = 1 * MiB  # repo create/delete/settings, branches, tags; GET bodies
+CARD_LIMIT = 2 * MiB  # validate-yaml (anonymous): a whole README
+PATHS_LIMIT = 4 * MiB  # paths-info (anonymous on public repos): tens of thousands of paths
+LIST_LIMIT = 16 * MiB  # preupload, LFS batch (writers only): the client sends a few hundred items
+COMMIT_LIMIT = 256 * MiB  # NDJSON commit: regular files (< 10 MB each) inline, base64
+DRAIN_LIMIT = 16 * MiB  # after an early answer, read at most this much more before closing instead
+BODY_IDLE_TIMEOUT_S = 60.0  # a body that stops arriving for this long is answered 408 and closed
+WRITE_THREADS = 8  # handlers that take a repo lock run on at most this many threads ...
+MAX_WAITING_WRITES = 128  # ... and at most this many wait for one (then 503 + Retry-After)
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
@@ -78,14 +106,120 @@ class Failure(Exception):
         self.body, self.headers = body or {}, headers or {}
 
 
+def parse_json(text: bytes | str, what: str) -> Any:
+    """Parse JSON; 400 if malformed or nested too deeply for the parser."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise Failure(400, f"{what} is not valid JSON") from None
+    except RecursionError:
+        raise Failure(400, f"{what} is nested too deeply") from None
+
+
+class JsonObject:
+    """A JSON object from a request, read field by field with explicit types (400 naming the field).
+
+    ``path`` is where the object sits in the request (``files[0]``; empty for the body itself) and
+    ``context`` what the request is (``commit line 2: ``): both go into error messages.
+    """
+
+    def __init__(self, data: Any, path: str = "", context: str = "") -> None:
+        self.path, self.context = path, context
+        if not isinstance(data, dict):
+            self.fail(f"'{path}' must be a JSON object" if path else "the request body must be a JSON object")
+        self.data: dict[str, Any] = data
+
+    def name(self, key: str) -> str:
+        """``key`` as error messages name it: quoted, with its path (``'files[0].size'``)."""
+        return f"'{self.path}.{key}'" if self.path else f"'{key}'"
+
+    def fail(self, message: str) -> None:
+        raise Failure(400, f"{self.context}{message}")
+
+    def get(self, key: str, kind: type, *, required: bool = False) -> Any:
+        """The field ``key`` if it is a ``kind`` (bools are not ints), None if absent or null."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.fail(f"{self.name(key)} is required")
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(f"{self.name(key)} must be {_TYPE_NAMES[kind]}, not {type(value).__name__}")
+        return value
+
+    def objects(self, key: str) -> list[JsonObject]:
+        """The field ``key`` as a list of objects (absent: empty)."""
+        items = self.get(key, list) or []
+        label = f"{self.path}.{key}" if self.path else key
+        return [JsonObject(item, f"{label}[{i}]", self.context) for i, item in enumerate(items)]
+
+
+class Body:
+    """A request body read from ASGI ``receive``: counted, capped, and timed out when it stalls."""
+
+    def __init__(self, request: Request) -> None:
+        self._receive = request.receive
+        self._request = request
+        self.received = 0
+        self.stalled = False
+        framing = ("content-length", "transfer-encoding")
+        self.done = not any(name in request.headers for name in framing)  # HTTP/1.1: no body at all
+
+    def declared(self) -> int | None:
+        """The Content-Length the client announced, if any."""
+        value = self._request.headers.get("content-length", "")
+        return int(value) if value.isdigit() else None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive; 408 if none comes for ``BODY_IDLE_TIMEOUT_S``."""
+        while not self.done:
+            try:
+                message = await asyncio.wait_for(self._receive(), BODY_IDLE_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                self.stalled = True
+                raise Failure(408, f"request body stalled for {BODY_IDLE_TIMEOUT_S:.0f} s") from None
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            self.received += len(chunk)
+            self.done = not message.get("more_body", False)
+            if chunk:
+                yield chunk
+
+    async def read(self, limit: int, what: str) -> bytes:
+        """The whole body; 413 naming ``limit`` if it is (or is announced as) larger."""
+        too_large = Failure(413, f"request body of {what} is larger than its limit of {limit} bytes")
+        declared = self.declared()
+        if declared is not None and declared > limit:
+            raise too_large
+        data = bytearray()
+        async for chunk in self.chunks():
+            data += chunk
+            if len(data) > limit:
+                raise too_large
+        return bytes(data)
+
+    async def discard(self, limit: int) -> bool:
+        """Read and drop up to ``limit`` more bytes; True if the body was then read whole."""
+        declared = self.declared()
+        if self.stalled or (declared is not None and declared - self.received > limit):
+            return False
+        with contextlib.suppress(ClientDisconnect, Failure):
+            async for _ in self.chunks():
+                if self.received > limit:
+                    return False
+        return self.done
+
+
 @dataclass
 class Call:
-    """One request as handlers see it: unquoted path params, the whole body and the caller."""
+    """One request as handlers see it: unquoted path params, the body (unless streamed), the caller."""
 
     request: Request
     params: dict[str, str]
     body: bytes
     user: Account | None
+    stream: Body
 
     @property
     def base_url(self) -> str:
@@ -94,14 +228,8 @@ class Call:
     def flag(self, name: str) -> bool:
         return self.request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
-    def json(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.body or b"{}")
-        except ValueError:
-            raise Failure(400, "request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise Failure(400, "request body must be a JSON object")
-        return data
+    def json(self) -> JsonObject:
+        return JsonObject(parse_json(self.body or b"{}", "the request body"))
 
     def require_user(self) -> Account:
         if self.user is None:
@@ -116,36 +244,70 @@ class HubApp(AdminRoutes):
         self.store = Store(data_dir)
         self.users = Users(data_dir)
         self.signer = UploadSigner(data_dir)
+        self._write_limiter: anyio.CapacityLimiter | None = None  # created in the event loop
+        self._waiting_writes = 0
 
     # ---- plumbing
     def endpoint(
-        self, handler: Callable[..., Any], repo_type: str | None = None, streaming: bool = False
+        self,
+        handler: Callable[..., Any],
+        repo_type: str | None = None,
+        *,
+        limit: int = JSON_LIMIT,
+        needs_user: bool = False,
+        streaming: bool = False,
+        writes: bool = False,
     ) -> Callable[[Request], Awaitable[Response]]:
-        """Wrap a handler: read the body, authenticate, run it in a thread, map errors to answers."""
+        """Wrap a handler: authenticate, read the body (up to ``limit``), run it in a thread, map errors.
+
+        ``needs_user``: anonymous callers are answered 401 before their body is read.
+        ``streaming``: the handler is a coroutine that reads ``call.stream`` itself.
+        ``writes``: the handler takes a repo lock; it runs on the writers' threads.
+        """
 
         async def run(request: Request) -> Response:
             user = None
+            body = Body(request)
             try:
-                body = b"" if streaming else await request.body()
                 user = self._authenticate(request)
+                if needs_user and user is None:
+                    raise Failure(401, "You must be authenticated (send a token) to do this")
+                what = f"{request.method} {request.url.path}"
+                data = b"" if streaming else await body.read(limit, what)
                 params = {k: unquote(v) for k, v in request.path_params.items()}
-                call = Call(request, params, body, user)
+                call = Call(request, params, data, user, body)
                 args = (call,) if repo_type is None else (call, repo_type)
                 if streaming:
                     return await handler(*args)
+                if writes:
+                    return await self._run_write(handler, args)
                 return await run_in_threadpool(handler, *args)
             except (Failure, StoreError) as error:
-                await _drain(request)
-                return _error_response(error, anonymous=user is None)
+                response = _error_response(error, anonymous=user is None)
             except ClientDisconnect:
                 return Response(status_code=400)
             except OSError as error:
                 if error.errno not in DISK_FULL_ERRNOS:
                     raise
-                await _drain(request)
-                return _error_response(Failure(507, DISK_FULL), anonymous=user is None)
+                response = _error_response(Failure(507, DISK_FULL), anonymous=user is None)
+            if not await body.discard(DRAIN_LIMIT):
+                response.headers["Connection"] = "close"  # not worth reading the rest: drop the connection
+            return response
 
         return run
+
+    async def _run_write(self, handler: Callable[..., Response], args: tuple) -> Response:
+        """Run a locking handler on one of ``WRITE_THREADS`` threads; 503 if too many already wait."""
+        if self._waiting_writes >= MAX_WAITING_WRITES:
+            message = f"{MAX_WAITING_WRITES} writes are already waiting; retry shortly"
+            raise Failure(503, message, headers={"Retry-After": "2"})
+        if self._write_limiter is None:
+            self._write_limiter = anyio.CapacityLimiter(WRITE_THREADS)
+        self._waiting_writes += 1
+        try:
+            return await anyio.to_thread.run_sync(handler, *args, limiter=self._write_limiter)
+        finally:
+            self._waiting_writes -= 1
 
     def _authenticate(self, request: Request) -> Account | None:
         header = request.headers.get("authorization")
@@ -192,15 +354,13 @@ class HubApp(AdminRoutes):
             raise Failure(403, f"You don't have the rights to write to {repo_type} repo {state.repo.id}")
         return state
 
-    def _namespace_for(self, call: Call, body: dict) -> tuple[Account, Repo]:
+    def _namespace_for(self, call: Call, body: JsonObject) -> tuple[Account, Repo]:
         user = call.require_user()
-        repo_type = body.get("type") or "model"
+        repo_type = body.get("type", str) or "model"
         if repo_type not in REPO_TYPES:
             raise Failure(400, f"unsupported repo type {repo_type!r}; the embedded Hub has model and dataset")
-        name = body.get("name")
-        if not isinstance(name, str):
-            raise Failure(400, "missing repo 'name'")
-        return user, Repo.parse(repo_type, body.get("organization") or user.name, name)
+        name = body.get("name", str, required=True)
+        return user, Repo.parse(repo_type, body.get("organization", str) or user.name, name)
 
     # ---- account and repos
     def whoami(self, call: Call) -> Response:
@@ -229,8 +389,10 @@ class HubApp(AdminRoutes):
         user, repo = self._namespace_for(call, body)
         if not user.owns(repo.ns):
             raise Failure(403, f"You don't have the rights to create a {repo.type} in namespace {repo.ns}")
-        visibility = body.get("visibility")
-        private = visibility == "private" if visibility is not None else bool(body.get("private"))
+        visibility = body.get("visibility", str)
+        if visibility not in (None, "private", "public"):
+            raise Failure(400, "'visibility' must be 'private' or 'public'")
+        private = visibility == "private" if visibility is not None else bool(body.get("private", bool))
         url = f"{call.base_url}/{repo.url_path}"
         try:
             self.store.create_repo(repo, private=private, author=user.name)
@@ -255,21 +417,22 @@ class HubApp(AdminRoutes):
     def settings(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
         body = call.json()
-        if body.get("gated") not in (None, False):
-            raise Failure(400, "gated repos are not supported by the embedded Hub")
-        if "visibility" in body:
-            if body["visibility"] not in ("private", "public"):
-                raise Failure(400, "visibility must be 'private' or 'public'")
-            self.store.set_private(state.repo, body["visibility"] == "private")
-        elif "private" in body:
-            self.store.set_private(state.repo, bool(body["private"]))
+        if body.data.get("gated") not in (None, False):
+            raise Failure(400, "'gated': gated repos are not supported by the embedded Hub")
+        visibility, private = body.get("visibility", str), body.get("private", bool)
+        if visibility is not None:
+            if visibility not in ("private", "public"):
+                raise Failure(400, "'visibility' must be 'private' or 'public'")
+            self.store.set_private(state.repo, visibility == "private")
+        elif private is not None:
+            self.store.set_private(state.repo, private)
         return JSONResponse({})
 
     def validate_yaml(self, call: Call) -> Response:
-        content = call.json().get("content") or ""
-        match = YAML_BLOCK.search(content)
+        content = call.json().get("content", str) or ""
+        block = front_matter(content)
         try:
-            data = yaml.safe_load(match.group(2)) if match else {}
+            data = load_card_yaml(block) if block is not None else {}
         except yaml.YAMLError as error:
             message = f"invalid YAML metadata: {str(error).splitlines()[0]}"
             raise Failure(400, message, body={"errors": [{"message": message}], "warnings": []}) from None
@@ -305,7 +468,7 @@ class HubApp(AdminRoutes):
         commit = self.store.resolve(state, call.params["rev"])
         if call.request.headers.get("content-type", "").startswith("application/json"):
             body = call.json()
-            paths, expand = body.get("paths") or [], bool(body.get("expand"))
+            paths, expand = body.get("paths", list) or [], bool(body.get("expand", bool))
         else:
             form = parse_qs(call.body.decode("utf-8", errors="replace"))
             paths = form.get("paths", [])
@@ -371,20 +534,18 @@ class HubApp(AdminRoutes):
         state = self.writable(call, repo_type)
         commit = self.store.resolve(state, call.params["rev"])
         rules = LfsRules(self.store, commit, repo_type)
-        sent_ignore = call.json().get("gitIgnore")
-        ignore = GitIgnore(self.store, commit, sent_ignore if isinstance(sent_ignore, str) else None)
+        body = call.json()
+        ignore = GitIgnore(self.store, commit, body.get("gitIgnore", str))
         answers = []
-        for item in call.json().get("files") or []:
-            if not isinstance(item, dict):
-                raise Failure(400, "preupload 'files' must be a list of objects")
-            path = validate_path(item.get("path", ""))
+        for item in body.objects("files"):
+            path = validate_path(item.get("path", str, required=True))
             try:
-                sample = base64.b64decode(item.get("sample") or "", validate=True)
+                sample = base64.b64decode(item.get("sample", str) or "", validate=True)
             except binascii.Error:
-                raise Failure(400, f"sample of {path!r} is not base64") from None
-            size = item.get("size") or 0
-            if not isinstance(size, int) or size < 0:
-                raise Failure(400, f"size of {path!r} must be a non-negative integer")
+                raise Failure(400, f"{item.name('sample')} of {path!r} is not base64") from None
+            size = item.get("size", int) or 0
+            if size < 0:
+                raise Failure(400, f"{item.name('size')} of {path!r} must be a non-negative integer")
             lfs = rules.is_lfs(path, size, sample)
             existing = commit.tree.get(path)
             oid = None if existing is None else (existing.sha256 if existing.lfs else existing.oid)
@@ -398,19 +559,38 @@ class HubApp(AdminRoutes):
             )
         return JSONResponse({"files": answers, "commitOid": commit.id})
 
+    def may_reference(self, user: Account, repo: Repo, oid: str) -> bool:
+        """True if ``user`` may commit stored object ``oid`` into ``repo`` without uploading it.
+
+        That is: they uploaded it themselves, ``repo`` already holds it, or a repo they can read
+        does. Anything else must be uploaded (and so proven) first, as if the server lacked it.
+        """
+        if not self.store.has_blob(oid):
+            return False
+        if self.store.uploaded_by(user.name, oid) or self.store.repo_holds(repo, oid):
+            return True
+        for other in self.store.repos_holding(oid):
+            with contextlib.suppress(StoreError):
+                if not self.store.state(other).private or user.owns(other.ns):
+                    return True
+        return False
+
     def lfs_batch(self, call: Call, repo_type: str) -> Response:
-        self.writable(call, repo_type)
+        """Upload actions for every object the caller may not reference yet (stored or not)."""
+        state = self.writable(call, repo_type)
+        user = call.require_user()
         body = call.json()
-        if body.get("operation") != "upload":
-            raise Failure(400, "the embedded Hub's LFS endpoint only accepts uploads; download via /resolve")
+        if body.get("operation", str) != "upload":
+            raise Failure(400, "'operation': the embedded Hub's LFS endpoint only accepts uploads")
         objects = []
-        for item in body.get("objects") or []:
-            oid, size = item.get("oid"), item.get("size")
-            answer: dict[str, Any] = {"oid": str(oid), "size": size if isinstance(size, int) else -1}
-            if not isinstance(oid, str) or not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
+        for item in body.objects("objects"):
+            oid, size = item.get("oid", str, required=True), item.get("size", int, required=True)
+            answer: dict[str, Any] = {"oid": oid, "size": size}
+            if not SHA256_RE.match(oid) or size < 0:
                 answer["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative int"}
-            elif not self.store.claim_blob(oid):
-                query = urlencode(self.signer.sign(oid, size))
+            elif not (self.may_reference(user, state.repo, oid) and self.store.claim_blob(oid)):
+                # claim_blob refreshes a referenced blob's mtime: gc's grace period then keeps it
+                query = urlencode(self.signer.sign(oid, size, user.name))
                 answer["authenticated"] = True
                 answer["actions"] = {
                     "upload": {
@@ -423,21 +603,29 @@ class HubApp(AdminRoutes):
         return JSONResponse(answer, media_type="application/vnd.git-lfs+json")
 
     async def lfs_upload(self, call: Call) -> Response:
-        """Stream one LFS object to disk, verify its sha256 and size, then add it to the blob store."""
+        """Stream one LFS object to disk, verify its sha256 and size, then add it to the blob store.
+
+        The bytes are always received and verified, also for objects already stored. More bytes than
+        the URL was signed for are refused as they arrive (413), and the partial file is deleted.
+        """
         oid, query = call.params["oid"], call.request.query_params
+        user = query.get("user", "")
         if not SHA256_RE.match(oid) or not self.signer.check(
-            oid, query.get("size", ""), query.get("expires", ""), query.get("sig", "")
+            oid, query.get("size", ""), query.get("expires", ""), user, query.get("sig", "")
         ):
             raise Failure(403, "invalid or expired upload URL; ask the LFS batch endpoint for a new one")
         size = int(query["size"])
-        if await run_in_threadpool(self.store.has_blob, oid):
-            await _drain(call.request)
-            return Response(status_code=200)
+        too_large = Failure(413, f"upload is larger than the {size} bytes its URL was signed for")
+        declared = call.stream.declared()
+        if declared is not None and declared > size:
+            raise too_large
         writer = await run_in_threadpool(self.store.blob_writer)
         pending: asyncio.Task | None = None  # one chunk is written while the next one arrives
         try:
             buffer = bytearray()
-            async for chunk in call.request.stream():
+            async for chunk in call.stream.chunks():
+                if call.stream.received > size:
+                    raise too_large
                 buffer += chunk
                 if len(buffer) >= _STREAM_CHUNK:
                     if pending is not None:
@@ -448,6 +636,7 @@ class HubApp(AdminRoutes):
                 await pending
             await run_in_threadpool(writer.write, bytes(buffer))
             await run_in_threadpool(writer.finish, oid, size)
+            await run_in_threadpool(self.store.record_upload, user, oid)
         finally:
             if pending is not None and not pending.done():
                 with contextlib.suppress(Exception):
@@ -459,15 +648,15 @@ class HubApp(AdminRoutes):
         state = self.writable(call, repo_type)
         if call.flag("create_pr"):
             raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
-        header, operations = self._parse_commit(call.body)
+        header, operations = self._parse_commit(call.body, call.require_user(), state.repo)
         commit = self.store.apply(
             state.repo,
             call.params["rev"].removeprefix("refs/heads/"),
             operations,
-            title=str(header.get("summary") or "Update"),
-            message=str(header.get("description") or ""),
+            title=header.get("summary", str) or "Update",
+            message=header.get("description", str) or "",
             author=call.require_user().name,
-            parent=header.get("parentCommit"),
+            parent=header.get("parentCommit", str),
         )
         url = f"{call.base_url}/{state.repo.url_path}/commit/{commit.id}"
         return JSONResponse(
@@ -480,55 +669,57 @@ class HubApp(AdminRoutes):
             }
         )
 
-    def _parse_commit(self, body: bytes) -> tuple[dict, list[Operation]]:
+    def _parse_commit(self, body: bytes, user: Account, repo: Repo) -> tuple[JsonObject, list[Operation]]:
         """The NDJSON commit payload: a header line, then file / lfsFile / deletedFile / deletedFolder."""
-        header: dict | None = None
+        header: JsonObject | None = None
         operations: list[Operation] = []
         for number, line in enumerate(body.splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-                key, value = item["key"], item["value"]
-                path = value.get("path") if key != "header" else None
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise Failure(400, f"commit payload line {number} is not a {{key, value}} object") from None
+            context = f"commit line {number}: "
+            item = JsonObject(parse_json(line, f"commit line {number}"), context=context)
+            key = item.get("key", str, required=True)
+            value = JsonObject(item.get("value", dict, required=True), "value", context)
             if key == "header":
                 header = value
-            elif key == "file":
-                if value.get("encoding", "base64") != "base64":
-                    raise Failure(400, f"file {path!r}: only base64 encoding is supported")
+                continue
+            if key not in ("file", "lfsFile", "deletedFile", "deletedFolder"):
+                raise Failure(400, f"commit line {number}: unknown 'key' {key!r}")
+            path = value.get("path", str, required=True)
+            path = validate_path(path.rstrip("/") if key == "deletedFolder" else path)
+            if key == "file":
+                if (value.get("encoding", str) or "base64") != "base64":
+                    raise Failure(400, f"{value.name('encoding')} of {path!r}: only base64 is supported")
                 try:
-                    data = base64.b64decode(value.get("content") or "", validate=True)
+                    data = base64.b64decode(value.get("content", str) or "", validate=True)
                 except binascii.Error:
-                    raise Failure(400, f"file {path!r}: content is not base64") from None
-                operations.append(AddFile(validate_path(path), self.store.put_blob(data)))
+                    raise Failure(400, f"{value.name('content')} of {path!r} is not base64") from None
+                operations.append(AddFile(path, self.store.put_blob(data)))
             elif key == "lfsFile":
-                operations.append(AddFile(validate_path(path), self._lfs_entry(path, value)))
+                operations.append(AddFile(path, self._lfs_entry(path, value, user, repo)))
             elif key == "deletedFile":
-                operations.append(DeleteFile(validate_path(path)))
-            elif key == "deletedFolder":
-                operations.append(DeleteFolder(validate_path(path.rstrip("/"))))
+                operations.append(DeleteFile(path))
             else:
-                raise Failure(400, f"commit payload line {number}: unknown key {key!r}")
+                operations.append(DeleteFolder(path))
         if header is None:
             raise Failure(400, "commit payload has no header line")
         return header, operations
 
-    def _lfs_entry(self, path: str, value: dict) -> Entry:
-        oid = value.get("oid")
-        if not isinstance(oid, str) or not SHA256_RE.match(oid):
-            raise Failure(400, f"lfsFile {path!r}: oid must be a sha256")
-        if not self.store.has_blob(oid):
+    def _lfs_entry(self, path: str, value: JsonObject, user: Account, repo: Repo) -> Entry:
+        """The entry of an ``lfsFile`` line: an object the committer may reference (see may_reference)."""
+        oid, declared = value.get("oid", str, required=True), value.get("size", int)
+        if not SHA256_RE.match(oid):
+            raise Failure(400, f"{value.name('oid')} of {path!r} must be a sha256")
+        if not self.may_reference(user, repo, oid):
             raise Failure(422, f"lfsFile {path!r}: object {oid} was not uploaded; upload it via LFS first")
         size = self.store.blob_path(oid).stat().st_size
-        if value.get("size") is not None and value["size"] != size:
-            raise Failure(422, f"lfsFile {path!r}: size {value['size']} is not the stored {size} bytes")
+        if declared is not None and declared != size:
+            raise Failure(422, f"lfsFile {path!r}: size {declared} is not the stored {size} bytes")
         return Entry.large(oid, size)
 
     def create_branch(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
-        self.store.create_branch(state.repo, call.params["branch"], call.json().get("startingPoint"))
+        self.store.create_branch(state.repo, call.params["branch"], call.json().get("startingPoint", str))
         return JSONResponse({})
 
     def delete_branch(self, call: Call, repo_type: str) -> Response:
@@ -539,9 +730,8 @@ class HubApp(AdminRoutes):
     def create_tag(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
         body = call.json()
-        if not isinstance(body.get("tag"), str):
-            raise Failure(400, "missing 'tag' name")
-        self.store.create_tag(state.repo, body["tag"], call.params["rev"], str(body.get("message") or ""))
+        tag, message = body.get("tag", str, required=True), body.get("message", str) or ""
+        self.store.create_tag(state.repo, tag, call.params["rev"], message)
         return JSONResponse({})
 
     def delete_tag(self, call: Call, repo_type: str) -> Response:
@@ -561,6 +751,8 @@ class HubApp(AdminRoutes):
         """``GET /api/models?author=NS&search=TEXT``: the repos the caller may read, newest first."""
         query = call.request.query_params
         author, search = query.get("author"), query.get("search", "")
+        if author is not None:
+            validate_name(author, "author")
         listed = []
         for state in self.store.list_repos(author):
             readable = not state.private or (call.user is not None and call.user.owns(state.repo.ns))
@@ -581,64 +773,63 @@ class HubApp(AdminRoutes):
         return JSONResponse(listed)
 
     def routes(self) -> list[Route]:
+        """Every route, with its body limit and whether it needs a user (checked before the body)."""
+        user: dict[str, Any] = {"needs_user": True}
+        lists = {"needs_user": True, "limit": LIST_LIMIT}
+        write = {"needs_user": True, "writes": True}
         routes = [
-            Route("/api/whoami-v2", self.endpoint(self.whoami), methods=["GET"]),
-            Route("/api/repos/create", self.endpoint(self.create_repo), methods=["POST"]),
-            Route("/api/repos/delete", self.endpoint(self.delete_repo), methods=["DELETE"]),
-            Route("/api/validate-yaml", self.endpoint(self.validate_yaml), methods=["POST"]),
-            Route("/api/repos/move", self.endpoint(self.move_repo), methods=["POST"]),
+            Route("/api/whoami-v2", self.endpoint(self.whoami, **user), methods=["GET"]),
+            Route("/api/repos/create", self.endpoint(self.create_repo, **write), methods=["POST"]),
+            Route("/api/repos/delete", self.endpoint(self.delete_repo, **write), methods=["DELETE"]),
+            Route(
+                "/api/validate-yaml", self.endpoint(self.validate_yaml, limit=CARD_LIMIT), methods=["POST"]
+            ),
+            Route("/api/repos/move", self.endpoint(self.move_repo, **write), methods=["POST"]),
             Route("/api/lfs-upload/{oid}", self.endpoint(self.lfs_upload, streaming=True), methods=["PUT"]),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
             api = f"/api/{repo_type}s/{{ns}}/{{name}}"
             web = "/{ns}/{name}" if repo_type == "model" else "/datasets/{ns}/{name}"
-            table: list[tuple[str, Callable[..., Any], list[str]]] = [
-                (api, self.repo_info, ["GET"]),
-                (f"{api}/revision/{{rev}}", self.repo_info, ["GET"]),
-                (f"{api}/tree/{{rev}}", self.tree, ["GET"]),
-                (f"{api}/tree/{{rev}}/{{path:path}}", self.tree, ["GET"]),
-                (f"{api}/paths-info/{{rev}}", self.paths_info, ["POST"]),
-                (f"{api}/refs", self.refs, ["GET"]),
-                (f"{api}/commits/{{rev}}", self.commits, ["GET"]),
-                (f"{api}/preupload/{{rev}}", self.preupload, ["POST"]),
-                (f"{api}/commit/{{rev}}", self.commit, ["POST"]),
-                (f"{api}/branch/{{branch}}", self.create_branch, ["POST"]),
-                (f"{api}/branch/{{branch}}", self.delete_branch, ["DELETE"]),
-                (f"{api}/tag/{{rev}}", self.create_tag, ["POST"]),
-                (f"{api}/tag/{{rev}}", self.delete_tag, ["DELETE"]),
-                (f"{api}/settings", self.settings, ["PUT"]),
-                (f"{api}/super-squash/{{rev}}", self.super_squash, ["POST"]),
-                (f"{api}/lfs-files", self.list_lfs_files, ["GET"]),
-                (f"{api}/lfs-files/batch", self.delete_lfs_files, ["POST"]),
-                (f"{api}/auth-check", self.auth_check, ["GET"]),
-                (f"{api}/auth-check/write", self.auth_check, ["GET"]),
-                (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"]),
-                (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"]),
+            table: list[tuple[str, Callable[..., Any], list[str], dict[str, Any]]] = [
+                (api, self.repo_info, ["GET"], {}),
+                (f"{api}/revision/{{rev}}", self.repo_info, ["GET"], {}),
+                (f"{api}/tree/{{rev}}", self.tree, ["GET"], {}),
+                (f"{api}/tree/{{rev}}/{{path:path}}", self.tree, ["GET"], {}),
+                (f"{api}/paths-info/{{rev}}", self.paths_info, ["POST"], {"limit": PATHS_LIMIT}),
+                (f"{api}/refs", self.refs, ["GET"], {}),
+                (f"{api}/commits/{{rev}}", self.commits, ["GET"], {}),
+                (f"{api}/preupload/{{rev}}", self.preupload, ["POST"], lists),
+                (f"{api}/commit/{{rev}}", self.commit, ["POST"], {**write, "limit": COMMIT_LIMIT}),
+                (f"{api}/branch/{{branch}}", self.create_branch, ["POST"], write),
+                (f"{api}/branch/{{branch}}", self.delete_branch, ["DELETE"], write),
+                (f"{api}/tag/{{rev}}", self.create_tag, ["POST"], write),
+                (f"{api}/tag/{{rev}}", self.delete_tag, ["DELETE"], write),
+                (f"{api}/settings", self.settings, ["PUT"], write),
+                (f"{api}/super-squash/{{rev}}", self.super_squash, ["POST"], write),
+                (f"{api}/lfs-files", self.list_lfs_files, ["GET"], user),
+                (f"{api}/lfs-files/batch", self.delete_lfs_files, ["POST"], {**write, "limit": LIST_LIMIT}),
+                (f"{api}/auth-check", self.auth_check, ["GET"], {}),
+                (f"{api}/auth-check/write", self.auth_check, ["GET"], {}),
+                (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"], {}),
+                (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"], lists),
             ]
-            routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in table]
+            routes += [
+                Route(path, self.endpoint(fn, repo_type, **kw), methods=m) for path, fn, m, kw in table
+            ]
         for repo_type in ("dataset", "model"):  # listing, and ids without a namespace (always missing)
             api = f"/api/{repo_type}s"
             web = "" if repo_type == "model" else "/datasets"
-            table = [
+            listing: list[tuple[str, Callable[..., Any], list[str]]] = [
                 (api, self.list_repos, ["GET"]),
                 (f"{api}/{{name}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/revision/{{rev}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/tree/{{rest:path}}", self.unnamespaced, ["GET"]),
                 (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
             ]
-            routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in table]
+            routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in listing]
         not_found = self.endpoint(self.not_found, streaming=True)
         routes.append(Route("/{rest:path}", not_found, methods=_ALL_METHODS))
         return routes
-
-
-async def _drain(request: Request) -> None:
-    """Read whatever is left of the request body (it may already have been read)."""
-    try:
-        async for _ in request.stream():
-            pass
-    except (RuntimeError, ClientDisconnect):
-        pass
 
 
 def _error_response(error: Exception, anonymous: bool) -> Response:
@@ -671,8 +862,16 @@ class _RawPathRouting:
         await self.app(scope, receive, send)
 
 
+def log_safe(text: str) -> str:
+    """``text`` with anything but printable ASCII escaped, so a request cannot forge log lines."""
+    return re.sub(r"[^\x20-\x7e]|\\", lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
 class _AccessLog:
-    """One line per request: method, path (never the query, which may carry an upload signature), status."""
+    """One line per request: method, raw path (never the query: it may carry an upload signature), status.
+
+    The path is logged as sent (still percent-encoded) and escaped: ``%0A`` must not start a new line.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -692,7 +891,8 @@ class _AccessLog:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            access_log.info('"%s %s" %s', scope["method"], scope.get("path"), status)
+            path = scope.get("raw_path") or scope.get("path", "").encode()
+            access_log.info('"%s %s" %s', log_safe(scope["method"]), log_safe(path.decode("latin-1")), status)
 
 
 class _RequestId:

@@ -235,18 +235,24 @@ class UploadSigner:
             raise ServerError(f"{path} is empty; delete it and restart the server")
         self._key = secret.encode()
 
-    def _signature(self, oid: str, size: int, expires: int) -> str:
-        return hmac.new(self._key, f"{oid}:{size}:{expires}".encode(), hashlib.sha256).hexdigest()
+    def _signature(self, oid: str, size: int, expires: int, user: str) -> str:
+        message = f"{oid}:{size}:{expires}:{user}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def sign(self, oid: str, size: int) -> dict[str, str]:
-        """Query parameters authorizing one upload of ``oid`` (``size`` bytes)."""
+    def sign(self, oid: str, size: int, user: str) -> dict[str, str]:
+        """Query parameters authorizing ``user`` to upload ``oid`` (``size`` bytes) once.
+
+        The user is signed in so that the upload is recorded as theirs: only uploaders may commit an
+        object that no repo they can read holds yet.
+        """
         expires = int(time.time()) + self.lifetime_s
-        return {"size": str(size), "expires": str(expires), "sig": self._signature(oid, size, expires)}
+        signature = self._signature(oid, size, expires, user)
+        return {"size": str(size), "expires": str(expires), "user": user, "sig": signature}
 
-    def check(self, oid: str, size: str, expires: str, signature: str) -> bool:
+    def check(self, oid: str, size: str, expires: str, user: str, signature: str) -> bool:
         try:
             size_i, expires_i = int(size), int(expires)
         except ValueError:
             return False
-        expected = self._signature(oid, size_i, expires_i)
+        expected = self._signature(oid, size_i, expires_i, user)
         return hmac.compare_digest(expected, signature) and expires_i >= time.time()

@@ -1,16 +1,28 @@
-"""Run the embedded Hub with uvicorn in a background thread of the current process."""
+"""Run the embedded Hub with uvicorn in a background thread of the current process.
+
+Connections are served by :class:`HubProtocol`, uvicorn's h11 protocol with what a server facing
+untrusted clients needs: TCP_NODELAY (a kept-alive request otherwise waits ~40 ms for Nagle and
+delayed ACKs), a deadline for request heads, 431/414 for oversized heads, and one log line per
+refused connection instead of a traceback.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import json
+import logging
 import socket
 import threading
 import time
 from collections.abc import Sequence
+from http import HTTPStatus
 from pathlib import Path
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from hubrerank.errors import ServerError
 from hubrerank.server.app import build_app
@@ -18,6 +30,98 @@ from hubrerank.server.auth import Users, UserSpec
 from hubrerank.server.storage import Store
 
 _START_TIMEOUT_S = 30.0
+HEAD_TIMEOUT_S = 30.0  # a request line + headers must arrive within this, counted from their first byte
+MAX_HEAD_BYTES = 64 * 1024  # request line + headers; beyond: 414 (the line alone) or 431 (headers)
+_LINGER_S, _LINGER_BYTES = 2.0, 4 * 1024 * 1024  # after refusing a head: read (and drop) this much more
+log = logging.getLogger("hubrerank.server.http")
+
+
+class _OneLinePerRefusal(logging.Filter):
+    """Drop uvicorn's generic notice for an unparsable head: HubProtocol logs a precise line itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Invalid HTTP request received."
+
+
+log.addFilter(_OneLinePerRefusal())
+
+
+class HubProtocol(H11Protocol):
+    """uvicorn's h11 protocol with TCP_NODELAY, a head deadline, and 431/414 for oversized heads."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.logger = log  # uvicorn's own messages about these connections, in the server's log
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._lingering = 0  # > 0: the answer is sent, dropping what the client still sends
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingering += len(data)
+            if self._lingering > _LINGER_BYTES:
+                self.transport.close()
+            return
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm_head_timer()  # part of a head arrived: the rest must follow in time
+        else:
+            self._cancel_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            log.warning("%s: no complete request head within %.0f s; closing", self._peer(), HEAD_TIMEOUT_S)
+            self.transport.close()
+
+    def _peer(self) -> str:
+        return f"{self.client[0]}:{self.client[1]}" if self.client else "client"
+
+    def send_400_response(self, msg: str) -> None:
+        """Refuse an unparsable head: 414 for an oversized request line, 431 for oversized headers."""
+        self._cancel_head_timer()
+        buffered = self.conn.trailing_data[0]
+        status, detail = HTTPStatus.BAD_REQUEST, "malformed request"
+        if len(buffered) > MAX_HEAD_BYTES:
+            if b"\n" not in buffered:
+                status, detail = HTTPStatus.REQUEST_URI_TOO_LONG, f"request line over {MAX_HEAD_BYTES} bytes"
+            else:
+                status, detail = (
+                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    f"headers over {MAX_HEAD_BYTES} bytes",
+                )
+        log.warning("%s: %d %s", self._peer(), status, detail)
+        body = json.dumps({"error": detail}).encode()
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        # Closing now, with the rest of the head unread, would reset the connection before the client
+        # reads the answer: stop sending, drop what still arrives (bounded), then close.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._lingering = 1
+        self.loop.call_later(_LINGER_S, self.transport.close)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -93,8 +197,9 @@ class HubServer:
             access_log=False,
             lifespan="off",
             loop="asyncio",
-            http="h11",
+            http=HubProtocol,
             timeout_keep_alive=30,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -6,17 +6,23 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/repo.json         {"private": bool, "createdAt": iso date}
     repos/<type>s/<ns>/<name>/refs.json         {"branches": {name: sha}, "tags": {name: {...}}}
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
+    repos/<type>s/<ns>/<name>/lfs/<aa>/<sha256>   empty: an LFS object some commit of the repo holds
+    uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
     locks/  tmp/  trash/
 
 ``hubrerank hub gc`` (server/gc.py) removes what nothing references any more.
 
-Every file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs
-and commit file land before the ref moves, so a crash at any point leaves the previous state intact
+Files are created 0600 and folders 0700, and the layout's top folders are made 0700 at start (also
+in data dirs written by older versions): repo data is never readable by other local users. Every
+file is written to a temp file, fsynced and ``os.replace``'d into place, and a commit's blobs and
+commit file land before the ref moves, so a crash at any point leaves the previous state intact
 and readable. Writers of one repo serialize on an ``flock``'ed lock file, which also works between
 processes serving the same data dir; readers never lock.
 
-Blobs are shared by all repos (an upload of bytes already stored is skipped), so a caller who knows
-the sha256 of a file in a private repo can learn that the server holds it: fine for a local Hub.
+Blobs are stored once for all repos, but an LFS object may only be committed by a user who uploaded
+it (the ``uploads`` markers) or into a repo that already holds it; the app also accepts objects held
+by any repo the committer can read. Knowing the sha256 of a file in someone's private repo thus
+neither reveals that the server holds it nor lets anyone reference (and then download) it.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # NUL, newlines, ...: never valid in a path
 _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+_FILE_MODE, _DIR_MODE = 0o600, 0o700
 # Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
 MAX_PATH_LENGTH = 1000
@@ -116,7 +123,11 @@ def validate_name(name: str, what: str = "repo name") -> str:
 
 
 def validate_path(path: str) -> str:
-    """A file path inside a repo: relative, '/'-separated; no '..', '.', backslash, control char, .git/."""
+    """A file path inside a repo: relative, '/'-separated; no '..', '.', backslash, control char, .git/.
+
+    ``.git`` is refused in any case and at any depth: git (and case-insensitive file systems) would
+    treat ``.GIT/config`` in a clone as repository metadata.
+    """
     parts = path.split("/") if isinstance(path, str) else [""]
     if (
         not path
@@ -124,24 +135,42 @@ def validate_path(path: str) -> str:
         or "\\" in path
         or _CONTROL_RE.search(path)
         or any(part in ("", ".", "..") for part in parts)
-        or parts[0] == ".git"
+        or any(part.lower() == ".git" for part in parts)
     ):
         raise Invalid(f"invalid path in repo {path!r}: use a relative path without '..', '\\' or NUL")
     return path
 
 
 def validate_ref_name(name: str) -> str:
-    """A branch or tag name: git-like, and never a 40-hex string (that would read as a commit)."""
+    """A branch or tag name git accepts (``git check-ref-format --branch``), in a safe character set.
+
+    Beyond the character set (which already excludes space, control chars, ``~^:?*[\\`` and ``@{``):
+    no component starting with '.' or ending with '.lock', no '..', '//', no trailing '/' or '.';
+    and not ``HEAD``, a ``refs/...`` name (it would shadow the ``refs/heads/`` spelling of another
+    branch) or a 40-hex string (that would read as a commit id).
+    """
+    components = name.split("/") if isinstance(name, str) else []
     if (
         not isinstance(name, str)
         or not _REF_RE.match(name)
         or ".." in name
-        or "//" in name
-        or name.endswith(("/", ".lock"))
+        or name.endswith((".", "/"))
+        or any(not part or part.startswith(".") or part.endswith(".lock") for part in components)
+        or name == "HEAD"
+        or components[0] == "refs"
         or SHA_RE.match(name)
     ):
-        raise Invalid(f"invalid branch or tag name {name!r}")
+        raise Invalid(f"invalid branch or tag name {name!r} (git check-ref-format rules)")
     return name
+
+
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` that creates every missing level 0700 (``Path.mkdir`` ignores the mode for parents)."""
+    if path.is_dir():
+        return
+    make_dirs(path.parent)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=_DIR_MODE)
 
 
 def git_blob_oid(data: bytes) -> str:
@@ -294,9 +323,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
     """Write ``data`` to ``path`` so that readers (and a crash) see either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -311,15 +340,15 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     _fsync_dir(path.parent)
 
 
-def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
+def write_json_atomic(path: Path, data: Any, mode: int = _FILE_MODE) -> None:
     write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode(), mode)
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
     """An exclusive (or shared) lock between threads and processes (flock on a dedicated lock file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
@@ -333,7 +362,8 @@ class BlobWriter:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tmp = store.tmp_dir / f"upload-{uuid.uuid4().hex}"
-        self._file: IO[bytes] = open(self._tmp, "wb")  # noqa: SIM115 - closed in finish/abort
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+        self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -362,6 +392,18 @@ class BlobWriter:
         self._tmp.unlink(missing_ok=True)
 
 
+def _check_file_folder_clash(tree: dict[str, Entry]) -> None:
+    """Conflict if a path is a file and a folder (``m.txt`` and ``m.txt/x``): no checkout holds both."""
+    for path in tree:
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in tree:
+                raise Conflict(
+                    f"file {folder!r} and file {path!r} cannot both exist: {folder!r} would be a folder"
+                )
+
+
 class Store:
     """All reads and writes of the embedded Hub's data dir."""
 
@@ -372,11 +414,17 @@ class Store:
         self._repos = self.root / "repos"
         self._locks = self.root / "locks"
         self._trash = self.root / "trash"
+        self._uploads = self.root / "uploads"
 
     def initialize(self) -> None:
-        """Create the layout and clear what crashed writers left behind (old temp files, trash)."""
-        for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create the layout (folders 0700) and clear what crashed writers left behind.
+
+        The data dir itself is only made 0700 when created here: it may be a folder others need.
+        """
+        for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash, self._uploads):
+            make_dirs(folder)
+            with contextlib.suppress(PermissionError):  # a data dir shared with (owned by) another user
+                os.chmod(folder, _DIR_MODE)
         probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
         try:
             write_atomic(probe, b"")
@@ -419,7 +467,7 @@ class Store:
         target = self.blob_path(sha256)
         if target.is_file():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
 
@@ -437,6 +485,48 @@ class Store:
 
     def blob_writer(self) -> BlobWriter:
         return BlobWriter(self)
+
+    # ---- who may reference an LFS object
+    def _upload_marker(self, user: str, sha256: str) -> Path:
+        name = validate_name(user, "user name")
+        return self._uploads / name / sha256[:2] / self.blob_path(sha256).name
+
+    def record_upload(self, user: str, sha256: str) -> None:
+        """Remember that ``user`` uploaded (and so knows the bytes of) stored object ``sha256``."""
+        marker = self._upload_marker(user, sha256)
+        make_dirs(marker.parent)
+        marker.touch(mode=_FILE_MODE)
+
+    def uploaded_by(self, user: str, sha256: str) -> bool:
+        return self._upload_marker(user, sha256).is_file()
+
+    def _lfs_marker(self, repo: Repo, sha256: str) -> Path:
+        return self._dir(repo) / "lfs" / sha256[:2] / self.blob_path(sha256).name
+
+    def repo_holds(self, repo: Repo, sha256: str) -> bool:
+        """True if a commit of ``repo`` holds object ``sha256`` (repos older than the markers: scanned)."""
+        if self._lfs_marker(repo, sha256).is_file():
+            return True
+        needle = f'"{sha256}"'.encode()
+        for path in (self._dir(repo) / "commits").glob("*.json"):
+            if needle in path.read_bytes():
+                self._mark_lfs(repo, [sha256])
+                return True
+        return False
+
+    def repos_holding(self, sha256: str) -> list[Repo]:
+        """Every repo whose commits hold LFS object ``sha256`` (per the markers)."""
+        name = self.blob_path(sha256).name
+        return [
+            Repo(marker.parents[4].name.removesuffix("s"), marker.parents[3].name, marker.parents[2].name)
+            for marker in self._repos.glob(f"*/*/*/lfs/{sha256[:2]}/{name}")
+        ]
+
+    def _mark_lfs(self, repo: Repo, sha256s: Iterable[str]) -> None:
+        for sha256 in sha256s:
+            marker = self._lfs_marker(repo, sha256)
+            make_dirs(marker.parent)
+            marker.touch(mode=_FILE_MODE)
 
     # ---- repos
     def _dir(self, repo: Repo) -> Path:
@@ -475,6 +565,8 @@ class Store:
 
     def list_repos(self, namespace: str | None = None) -> list[RepoState]:
         """Every repo (of ``namespace`` if given), sorted by type then id."""
+        if namespace is not None and not _NAME_RE.match(namespace):
+            return []  # no repo has such a namespace; and it is globbed below: no '..', '*' or '/'
         states = []
         for repo_type in REPO_TYPES:
             base = self._repos / f"{repo_type}s"
@@ -496,7 +588,7 @@ class Store:
             meta = {"private": private, "createdAt": now_iso(), "by": author}
             write_json_atomic(staging / "repo.json", meta)
             write_json_atomic(staging / "refs.json", {"branches": {"main": initial.id}, "tags": {}})
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent)
             os.rename(staging, target)
             _fsync_dir(target.parent)
         return self.state(repo)
@@ -590,8 +682,6 @@ class Store:
             tree = dict(head.tree)
             for op in operations:
                 if isinstance(op, AddFile):
-                    if any(p.startswith(op.path + "/") for p in tree):
-                        raise Invalid(f"cannot add file {op.path!r}: a folder has that path")
                     tree[op.path] = op.entry
                 elif isinstance(op, DeleteFile) and op.path not in tree and op.path in _folders(tree):
                     for path in [p for p in tree if p.startswith(op.path + "/")]:
@@ -603,6 +693,10 @@ class Store:
                     prefix = op.path.rstrip("/") + "/"
                     for path in [p for p in tree if p.startswith(prefix)]:
                         del tree[path]
+            _check_file_folder_clash(tree)
+            self._mark_lfs(
+                repo, (op.entry.sha256 for op in operations if isinstance(op, AddFile) and op.entry.lfs)
+            )
             commit = Commit.create((head.id,), title, message, author, tree)
             write_json_atomic(self._dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
             self._write_refs(state, branches={**state.branches, branch: commit.id})

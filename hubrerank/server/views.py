@@ -20,19 +20,126 @@ from hubrerank.server.storage import (
     default_gitattributes,
 )
 
-YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
+MAX_YAML_DEPTH = 64
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+MAX_CARD_BYTES = 2 * 1024 * 1024  # like validate-yaml's body limit: front matter is read from this much
+
+
+def front_matter(text: str) -> str | None:
+    """The YAML between a README's opening ``---`` line and the next ``---`` line, or None.
+
+    A line scan, linear in the text and never splitting it into a list: the regex it replaces
+    backtracked quadratically on ``---`` followed by thousands of newlines (37 s for 4 KB).
+    """
+    text = text.lstrip()
+    breaks = _LINE_BREAK.finditer(text)
+    first = next(breaks, None)
+    if first is None or first.start() != 3 or not text.startswith("---"):
+        return None
+    body_start = line_start = content_end = first.end()
+    while True:
+        match = next(breaks, None)
+        line_end = len(text) if match is None else match.start()
+        if line_end - line_start == 3 and text.startswith("---", line_start):
+            return text[body_start:content_end]
+        if match is None:
+            return None
+        content_end, line_start = line_end, match.end()
+
+
+class CardLoader(yaml.SafeLoader):
+    """SafeLoader with bounded nesting and bounded alias expansion.
+
+    Aliases let a few hundred bytes expand to gigabytes (a "billion laughs" card made one anonymous
+    model_info use 1.3 GB), but ``yaml.dump`` (so huggingface_hub's ModelCardData) writes them for
+    any object it meets twice: they are allowed as long as the card, every alias expanded, weighs at
+    most ``4 x its text + 100,000`` (a node counts 1, a scalar also its length) and is at most
+    ``MAX_YAML_DEPTH`` deep. Deeper nesting would also exhaust the recursive composer's stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._budget = 4 * len(stream) + 100_000
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"YAML nested deeper than {MAX_YAML_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _check_expansion(node, self._budget)
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, budget: int) -> None:
+    """ComposerError if ``root``, aliases expanded, weighs over ``budget``, is too deep, or is cyclic.
+
+    An iterative post-order walk that sizes every distinct node once (aliases share nodes), so the
+    check itself is linear in the text.
+    """
+    weight: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded weight, expanded depth)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes = [weight[id(child)] for child in _children(node)]
+            own = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+            total = own + sum(size for size, _ in sizes)
+            depth = 1 + max((d for _, d in sizes), default=0)
+            if total > budget or depth > MAX_YAML_DEPTH:
+                problem = (
+                    f"expands to more than {budget}"
+                    if total > budget
+                    else f"nests deeper than {MAX_YAML_DEPTH}"
+                )
+                raise yaml.composer.ComposerError(None, None, f"YAML with aliases {problem}", node.start_mark)
+            weight[key] = (total, depth)
+        elif key in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "YAML alias refers to itself", node.start_mark)
+        elif key not in weight:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in weight)
+
+
+def load_card_yaml(text: str) -> Any:
+    """Parse card YAML with :class:`CardLoader`; yaml.YAMLError if malformed, too deep or too large."""
+    return yaml.load(text, Loader=CardLoader)  # CardLoader is a SafeLoader: no arbitrary objects
 
 
 def card_data(store: Store, commit: Commit) -> dict | None:
-    """The YAML front matter of the commit's README.md, or None."""
+    """The YAML front matter of the commit's README.md, or None (also if it is not acceptable YAML)."""
     entry = commit.tree.get("README.md")
     if entry is None:
         return None
-    match = YAML_BLOCK.search(store.read_blob(entry.sha256).decode("utf-8", errors="replace"))
-    if match is None:
+    with store.blob_path(entry.sha256).open("rb") as handle:
+        head = handle.read(MAX_CARD_BYTES)
+    block = front_matter(head.decode("utf-8", errors="replace"))
+    if block is None:
         return None
     try:
-        data = yaml.safe_load(match.group(2))
+        data = load_card_yaml(block)
     except yaml.YAMLError:
         return None
     return json.loads(json.dumps(data, default=str)) if isinstance(data, dict) else None
