@@ -119,6 +119,7 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     )
     log(f"read {data.judgments.num_rows} rows from {data.name} ({data.format})")
     collection = normalize(data)
+    _check_source_scores(collection, data, options, log)
     dropped = dict(collection.dropped)
     split_of, origin = assign_splits(
         collection.query_splits, options.test_size, options.eval_size, options.seed
@@ -166,6 +167,8 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     teacher = resolve_model_source(options.teacher) if options.teacher else None
     if teacher is not None and "train" in splits:
         _score_with_teacher(splits["train"], teacher, collection, options, log)
+    if teacher is not None or collection.pair_score is not None:
+        _score_splits(splits, teacher, collection, options)
 
     tables, skipped = _tables(splits, collection, options.output_format)
     if skipped:
@@ -185,6 +188,12 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
         data, options, origin, kind if evaluated else None, mining_model, teacher, statistics, dropped
     )
     metadata["label_threshold"] = threshold
+    if collection.pair_score is not None:
+        metadata["teacher_scores"] = (
+            f"{metadata['teacher_scores']}; it replaces the source's {SOURCE_SCORES}"
+            if teacher
+            else f"the source file's {SOURCE_SCORES}, not a teacher model"
+        )
     return BuiltData(tables, metadata, options)
 
 
@@ -360,6 +369,66 @@ def _split_docs(
 def _label_threshold(data: SourceData, options: BuildOptions) -> float:
     """The threshold that tells positives in the output labels (graded qrels are written as 1/0)."""
     return 0.5 if data.format == "beir" else options.positive_threshold
+
+
+SOURCE_SCORES = "`pos_scores`/`neg_scores`"
+
+
+def _check_source_scores(collection: Collection, data: SourceData, options: BuildOptions, log: Log) -> None:
+    """Source scores (FlagEmbedding's) cover the judged pairs only: added negatives need a teacher.
+
+    With ``--teacher`` the teacher wins: it scores every pair, so the source's scores are replaced.
+    """
+    if collection.pair_score is None:
+        return
+    if options.teacher:
+        log(f"--teacher scores every pair: its scores replace {data.name}'s pos_scores/neg_scores")
+    elif options.mining.negatives or options.random_negatives:
+        raise InputError(
+            f"{data.name} carries pos_scores/neg_scores for its own pairs only; --negatives and "
+            "--random-negatives add pairs without a score: pass --teacher to score every pair, or drop them"
+        )
+
+
+def _score_splits(
+    splits: dict[str, forms.SplitDocs],
+    teacher: ModelSource | None,
+    collection: Collection,
+    options: BuildOptions,
+) -> None:
+    """Scores of the train pairs from the source (when no teacher scored them) and of the eval/test
+    first-stage ``documents``: the teacher's, or the source's where it judged the pair (else None)."""
+    if teacher is None and "train" in splits:
+        train = splits["train"]
+        train.scores = [
+            np.array([collection.source_scores(q)[d] for d in docs])
+            for q, docs in zip(train.queries, train.docs, strict=True)
+        ]
+    for name in ("eval", "test"):
+        split = splits.get(name)
+        if split is None or not options.candidates:
+            continue
+        candidates = split.candidates or [[] for _ in split.queries]
+        if teacher is None:
+            split.candidate_scores = [
+                [collection.source_scores(q).get(d) for d in docs]
+                for q, docs in zip(split.queries, candidates, strict=True)
+            ]
+            continue
+        from hubrerank.data.teacher import teacher_scores
+
+        flat = teacher_scores(
+            teacher.path,
+            [
+                collection.queries[q].as_py()
+                for q, docs in zip(split.queries, candidates, strict=True)
+                for _ in docs
+            ],
+            [collection.corpus[d].as_py() for docs in candidates for d in docs],
+            options.mining.batch_size,
+        ).tolist()
+        bounds = np.cumsum([0] + [len(docs) for docs in candidates])
+        split.candidate_scores = [flat[bounds[i] : bounds[i + 1]] for i in range(len(candidates))]
 
 
 def _score_with_teacher(
