@@ -397,38 +397,41 @@ def _score_splits(
     options: BuildOptions,
 ) -> None:
     """Scores of the train pairs from the source (when no teacher scored them) and of the eval/test
-    first-stage ``documents``: the teacher's, or the source's where it judged the pair (else None)."""
+    first-stage ``documents``: the teacher's (one pass over both splits), or the source's where it judged
+    the pair (else None)."""
     if teacher is None and "train" in splits:
         train = splits["train"]
-        train.scores = [
-            np.array([collection.source_scores(q)[d] for d in docs])
-            for q, docs in zip(train.queries, train.docs, strict=True)
-        ]
-    for name in ("eval", "test"):
-        split = splits.get(name)
-        if split is None or not options.candidates:
-            continue
-        candidates = split.candidates or [[] for _ in split.queries]
-        if teacher is None:
-            split.candidate_scores = [
-                [collection.source_scores(q).get(d) for d in docs]
-                for q, docs in zip(split.queries, candidates, strict=True)
-            ]
-            continue
-        from hubrerank.data.teacher import teacher_scores
+        train.scores = []
+        for q, docs in zip(train.queries, train.docs, strict=True):
+            known = collection.source_scores(q)
+            train.scores.append(np.array([known[d] for d in docs]))
+    evaluated = [split for name, split in splits.items() if name != "train" and options.candidates]
+    for split in evaluated:
+        split.candidates = split.candidates or [[] for _ in split.queries]
+    if teacher is None:
+        for split in evaluated:
+            split.candidate_scores = []
+            for q, docs in zip(split.queries, split.candidates, strict=True):
+                known = collection.source_scores(q)
+                split.candidate_scores.append([known.get(d) for d in docs])
+        return
+    from hubrerank.data.teacher import teacher_scores
 
-        flat = teacher_scores(
-            teacher.path,
-            [
-                collection.queries[q].as_py()
-                for q, docs in zip(split.queries, candidates, strict=True)
-                for _ in docs
-            ],
-            [collection.corpus[d].as_py() for docs in candidates for d in docs],
-            options.mining.batch_size,
-        ).tolist()
-        bounds = np.cumsum([0] + [len(docs) for docs in candidates])
-        split.candidate_scores = [flat[bounds[i] : bounds[i + 1]] for i in range(len(candidates))]
+    sizes = [len(docs) for split in evaluated for docs in split.candidates]
+    queries = np.repeat(np.asarray([q for split in evaluated for q in split.queries], np.int64), sizes)
+    documents = np.asarray([d for split in evaluated for docs in split.candidates for d in docs], np.int64)
+    flat = teacher_scores(
+        teacher.path,
+        collection.queries.take(pa.array(queries)).to_pylist(),
+        collection.corpus.take(pa.array(documents)).to_pylist(),
+        options.mining.batch_size,
+    ).tolist()
+    start = 0
+    for split in evaluated:
+        split.candidate_scores = []
+        for docs in split.candidates:
+            split.candidate_scores.append(flat[start : start + len(docs)])
+            start += len(docs)
 
 
 def _score_with_teacher(
