@@ -55,3 +55,24 @@ def test_a_layerwise_llm_reranker_is_refused_in_one_line(tmp_path: Path, reranki
         assert result.exit_code == 2, result.output
         last = result.output.strip().splitlines()[-1]
         assert last.startswith(f"Error: {folder} is a layerwise LLM reranker (LayerWiseMiniCPMForCausalLM)")
+
+
+def test_rerank_pairs_scores_a_causal_lm_and_it_can_be_a_teacher(tiny_llm: Path, tmp_path: Path) -> None:
+    import torch
+    from factories import QA_TOPICS
+    from sentence_transformers import CrossEncoder
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{q}\t{a}\n" for q, a in QA_TOPICS[:3]))
+    result = run_cli("rerank", str(tiny_llm), "--pairs", str(pairs), "--raw", "--json")
+
+    assert result.exit_code == 0, result.output
+    expected = CrossEncoder(str(tiny_llm)).predict(list(QA_TOPICS[:3]), activation_fn=torch.nn.Identity())
+    np.testing.assert_allclose(json.loads(result.stdout), expected, atol=1e-5)
+
+    source = tmp_path / "faq.csv"
+    source.write_text("question,answer\n" + "".join(f"{q},{a}\n" for q, a in QA_TOPICS))
+    out = tmp_path / "built"
+    build = run_cli("data", "build", str(source), "--out", str(out), "--teacher", str(tiny_llm))
+    assert build.exit_code == 0, build.output
+    assert "(the cross-encoder's sigmoid score)" in (out / "README.md").read_text()
