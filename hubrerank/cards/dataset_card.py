@@ -85,6 +85,7 @@ def render_card(metadata: dict[str, Any], tables: dict[str, pa.Table], repo_id: 
         repo_id=repo_id or "REPO_ID",
         evaluated=evaluated,
         has_document_ids=any("document_ids" in tables[name].column_names for name in evaluated),
+        has_scores=any("scores" in tables[name].column_names for name in evaluated),
         source_text=_source_text(metadata["source"]),
         negatives_text=_negatives_text(metadata),
         first_stage_text=_first_stage_text(metadata),

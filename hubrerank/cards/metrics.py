@@ -15,6 +15,7 @@ SETTINGS = {
     "all_positives": "",
 }
 FIRST_STAGE = ("realistic_base_", "base_")
+CORRELATION = {"pearson": "Pearson", "spearman": "Spearman"}  # against the teacher scores, no setting
 NANO_KEY = re.compile(r"^Nano(?P<subset>\w+?)_R(?P<rerank_k>\d+)_(?P<metric>.+)$")
 MISSING = "–"
 
@@ -27,6 +28,8 @@ def split_setting(metric: str) -> tuple[str, str]:
 
 def metric_label(metric: str, setting: bool = True) -> str:
     """``realistic_ndcg@10`` -> ``NDCG@10 (realistic)``; with ``setting=False`` just ``NDCG@10``."""
+    if metric in CORRELATION:
+        return CORRELATION[metric] + (" (with the teacher scores)" if setting else "")
     labels = {
         "realistic_base_": " (first stage)",
         "base_": " (first stage, missed positives appended)",

@@ -88,6 +88,7 @@ def reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "queries_without_positives": result.get("queries_without_positives"),
         "rows": rows,
         "versus": versus_view(result.get("versus_first_stage")),
+        "correlation": correlation_view(result),
         "baseline": base is not None,
         "appended": any(m.startswith(SETTINGS["first_stage_appended"]) for m in metrics),
         "headline": {
@@ -99,6 +100,18 @@ def reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
             "model": metrics.get(headline),
             "baseline": base["metrics"].get(headline) if base else None,
         },
+    }
+
+
+def correlation_view(result: dict) -> dict[str, Any] | None:
+    """Pearson and Spearman against the teacher scores (distillation), when the data carried them."""
+    metrics = result["metrics"]
+    if "pearson" not in metrics:
+        return None
+    return {
+        "pearson": fmt(metrics["pearson"]),
+        "spearman": fmt(metrics.get("spearman")),
+        "pairs": result.get("teacher_pairs", MISSING),
     }
 
 

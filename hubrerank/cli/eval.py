@@ -181,7 +181,7 @@ def eval_command(
 
 @click.command("rerank")
 @click.argument("model", metavar="MODEL[@REV]")
-@click.option("--query", "-q", required=True, help="The query.")
+@click.option("--query", "-q", help="The query.")
 @click.option("--doc", "-d", "docs", multiple=True, help="A document to rank. Repeatable.")
 @click.option(
     "--docs",
@@ -189,9 +189,18 @@ def eval_command(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='A file of documents: one per line, or jsonl with a "text" field.',
 )
+@click.option(
+    "--pairs",
+    "pairs_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='Instead of --query: score (query, passage) pairs from jsonl ({"query", "passage"} or '
+    "[query, passage] a line) or tsv (query<TAB>passage); one score a line, in input order.",
+)
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Show only the best N.")
 @click.option("--raw", is_flag=True, help="Raw logits instead of sigmoid-normalised scores.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: [{rank, index, score, text}].")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: [{rank, index, score, text}] (--pairs: [score])."
+)
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=None, help="Truncate pairs to this many tokens."
 )
@@ -202,16 +211,18 @@ def eval_command(
 )
 def rerank(
     model: str,
-    query: str,
+    query: str | None,
     docs: tuple[str, ...],
     docs_file: Path | None,
+    pairs_file: Path | None,
     top_k: int | None,
     raw: bool,
     as_json: bool,
     max_length: int | None,
     fuse_first_stage: bool,
 ) -> None:
-    """Score DOCUMENTS against a query with a cross-encoder and print them best first.
+    """Score DOCUMENTS against a query with a cross-encoder and print them best first, or score a batch
+    of (query, passage) pairs (--pairs FILE) and print their scores in input order.
 
     Scores are sigmoid-normalised logits, as FlagReranker.compute_score(normalize=True) and
     LlamaIndex's SentenceTransformerRerank give them; --raw prints the logits. With
@@ -220,6 +231,16 @@ def rerank(
     """
     from hubrerank.evaluation import rank_documents
 
+    if pairs_file is not None:
+        if query is not None or docs or docs_file or top_k or fuse_first_stage:
+            raise click.UsageError(
+                "--pairs scores pairs in input order: "
+                "drop --query, --doc, --docs, --top-k and --fuse-first-stage"
+            )
+        _score_pairs(model, pairs_file, raw=raw, as_json=as_json, max_length=max_length)
+        return
+    if query is None:
+        raise click.UsageError("give a query with --query Q, or pairs with --pairs FILE")
     if bool(docs) == bool(docs_file):
         raise click.UsageError("give documents with --doc D (repeatable) or --docs FILE, not both")
     documents = list(docs) if docs else _read_documents(docs_file)
@@ -239,6 +260,16 @@ def rerank(
     for item in ranked:
         text = " ".join(item.text.split())
         click.echo(f"{item.rank:>3}  {item.score:.6f}  [{item.index}] {text[:100]}")
+
+
+def _score_pairs(model: str, path: Path, *, raw: bool, as_json: bool, max_length: int | None) -> None:
+    """``rerank --pairs``: read the file (before loading the model), score, print one score a line."""
+    from hubrerank.evaluation import read_pairs, score_pairs
+
+    pairs = read_pairs(path)
+    _quiet_loaders()
+    scores = [float(score) for score in score_pairs(model, pairs, raw=raw, max_length=max_length)]
+    click.echo(json.dumps(scores) if as_json else "\n".join(f"{score:.6f}" for score in scores))
 
 
 def _read_documents(path: Path) -> list[str]:

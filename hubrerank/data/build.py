@@ -120,6 +120,7 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     )
     log(f"read {data.judgments.num_rows} rows from {data.name} ({data.format})")
     collection = normalize(data)
+    _check_source_scores(collection, data, options, log)
     dropped = dict(collection.dropped)
     split_of, origin = assign_splits(
         collection.query_splits, options.test_size, options.eval_size, options.seed
@@ -167,6 +168,8 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     teacher = resolve_model_source(options.teacher) if options.teacher else None
     if teacher is not None and "train" in splits:
         _score_with_teacher(splits["train"], teacher, collection, options, log)
+    if teacher is not None or collection.pair_score is not None:
+        _score_splits(splits, teacher, collection, options)
 
     tables, skipped = _tables(splits, collection, options.output_format)
     if skipped:
@@ -186,6 +189,12 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
         data, options, origin, kind if evaluated else None, mining_model, teacher, statistics, dropped
     )
     metadata["label_threshold"] = threshold
+    if collection.pair_score is not None:
+        metadata["teacher_scores"] = (
+            f"{metadata['teacher_scores']}; it replaces the source's {SOURCE_SCORES}"
+            if teacher
+            else f"the source file's {SOURCE_SCORES}, not a teacher model"
+        )
     return BuiltData(tables, metadata, options)
 
 
@@ -365,6 +374,69 @@ def _split_docs(
 def _label_threshold(data: SourceData, options: BuildOptions) -> float:
     """The threshold that tells positives in the output labels (graded qrels are written as 1/0)."""
     return 0.5 if data.format == "beir" else options.positive_threshold
+
+
+SOURCE_SCORES = "`pos_scores`/`neg_scores`"
+
+
+def _check_source_scores(collection: Collection, data: SourceData, options: BuildOptions, log: Log) -> None:
+    """Source scores (FlagEmbedding's) cover the judged pairs only: added negatives need a teacher.
+
+    With ``--teacher`` the teacher wins: it scores every pair, so the source's scores are replaced.
+    """
+    if collection.pair_score is None:
+        return
+    if options.teacher:
+        log(f"--teacher scores every pair: its scores replace {data.name}'s pos_scores/neg_scores")
+    elif options.mining.negatives or options.random_negatives:
+        raise InputError(
+            f"{data.name} carries pos_scores/neg_scores for its own pairs only; --negatives and "
+            "--random-negatives add pairs without a score: pass --teacher to score every pair, or drop them"
+        )
+
+
+def _score_splits(
+    splits: dict[str, forms.SplitDocs],
+    teacher: ModelSource | None,
+    collection: Collection,
+    options: BuildOptions,
+) -> None:
+    """Scores of the train pairs from the source (when no teacher scored them) and of the eval/test
+    first-stage ``documents``: the teacher's (one pass over both splits), or the source's where it judged
+    the pair (else None)."""
+    if teacher is None and "train" in splits:
+        train = splits["train"]
+        train.scores = []
+        for q, docs in zip(train.queries, train.docs, strict=True):
+            known = collection.source_scores(q)
+            train.scores.append(np.array([known[d] for d in docs]))
+    evaluated = [split for name, split in splits.items() if name != "train" and options.candidates]
+    for split in evaluated:
+        split.candidates = split.candidates or [[] for _ in split.queries]
+    if teacher is None:
+        for split in evaluated:
+            split.candidate_scores = []
+            for q, docs in zip(split.queries, split.candidates, strict=True):
+                known = collection.source_scores(q)
+                split.candidate_scores.append([known.get(d) for d in docs])
+        return
+    from hubrerank.data.teacher import teacher_scores
+
+    sizes = [len(docs) for split in evaluated for docs in split.candidates]
+    queries = np.repeat(np.asarray([q for split in evaluated for q in split.queries], np.int64), sizes)
+    documents = np.asarray([d for split in evaluated for docs in split.candidates for d in docs], np.int64)
+    flat = teacher_scores(
+        teacher.path,
+        collection.queries.take(pa.array(queries)).to_pylist(),
+        collection.corpus.take(pa.array(documents)).to_pylist(),
+        options.mining.batch_size,
+    ).tolist()
+    start = 0
+    for split in evaluated:
+        split.candidate_scores = []
+        for docs in split.candidates:
+            split.candidate_scores.append(flat[start : start + len(docs)])
+            start += len(docs)
 
 
 def _score_with_teacher(

@@ -2,7 +2,7 @@
 
 Train: ``labeled-pair`` (query, passage, label[, score]), ``n-tuple`` (query, positive, negative_1..n
 [, scores]) or ``labeled-list`` (query, documents, labels[, scores]). Eval and test: ``reranking``
-(query_id, query, positive, negative, documents[, document_ids]).
+(query_id, query, positive, negative, documents[, document_ids][, scores]).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ TRAIN_FORMS = ("labeled-pair", "n-tuple", "labeled-list")
 class SplitDocs:
     """One split: its query indices and, per query, documents (positives first) with labels.
 
-    ``scores`` (teacher scores) and ``candidates`` (first-stage lists) are aligned with ``queries``.
+    ``scores`` (teacher scores), ``candidates`` (first-stage lists) and ``candidate_scores`` (the teacher's
+    or the source's score of each candidate, None where it has none) are aligned with ``queries``.
     """
 
     queries: list[int]
@@ -28,6 +29,7 @@ class SplitDocs:
     threshold: float
     scores: list[np.ndarray] | None = None
     candidates: list[list[int]] | None = None
+    candidate_scores: list[list[float | None]] | None = None
 
     def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query, document, label) of every pair, query by query."""
@@ -141,4 +143,7 @@ def reranking(
         columns["document_ids"] = _lists(
             pa.array([doc_ids[d] or "" for d in flat_candidates], pa.string()), cand_sizes
         )
+    if split.candidate_scores is not None:
+        flat_scores = [score for scores in split.candidate_scores for score in scores]
+        columns["scores"] = _lists(pa.array(flat_scores, pa.float64()), cand_sizes)
     return pa.table(columns)

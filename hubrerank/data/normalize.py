@@ -24,7 +24,8 @@ class Collection:
 
     ``pair_query``/``pair_doc``/``pair_label`` are sorted by query (source order within a query); the pairs of
     query ``q`` are ``offsets[q]:offsets[q + 1]``. ``ranking`` maps a query index to the document indices of
-    the first stage the source already has, best first.
+    the first stage the source already has, best first. ``pair_score`` holds the scores the source
+    gives its pairs (FlagEmbedding's ``pos_scores``/``neg_scores``), aligned with ``pair_doc``, or None.
     """
 
     queries: pa.Array
@@ -38,6 +39,7 @@ class Collection:
     offsets: np.ndarray
     ranking: dict[int, np.ndarray] | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+    pair_score: np.ndarray | None = None
 
     @property
     def num_queries(self) -> int:
@@ -47,6 +49,13 @@ class Collection:
         """The judged document indices and labels of ``query``, in source order."""
         start, end = self.offsets[query], self.offsets[query + 1]
         return self.pair_doc[start:end], self.pair_label[start:end]
+
+    def source_scores(self, query: int) -> dict[int, float]:
+        """The source's score of each judged document of ``query`` (empty when the source has none)."""
+        if self.pair_score is None:
+            return {}
+        start, end = self.offsets[query], self.offsets[query + 1]
+        return dict(zip(self.pair_doc[start:end].tolist(), self.pair_score[start:end].tolist(), strict=True))
 
 
 def clean_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -86,6 +95,9 @@ def normalize(source: SourceData) -> Collection:
     query_splits = _query_splits(source, judgments["split"].combine_chunks(), query_index, query_texts)
 
     labels = judgments["label"].to_numpy(zero_copy_only=False).astype(np.float64)
+    scores = None
+    if "score" in judgments.column_names:
+        scores = judgments["score"].to_numpy(zero_copy_only=False).astype(np.float64)
     key = query_index.astype(np.int64) * (len(corpus) + 1) + pair_doc
     _, first = np.unique(key, return_index=True)
     first.sort()
@@ -93,6 +105,8 @@ def normalize(source: SourceData) -> Collection:
     pair_query, pair_doc, labels = query_index[first], pair_doc[first], labels[first]
     order = np.argsort(pair_query, kind="stable")
     pair_query, pair_doc, labels = pair_query[order], pair_doc[order], labels[order]
+    if scores is not None:
+        scores = scores[first][order]
     offsets = np.searchsorted(pair_query, np.arange(len(queries) + 1))
 
     collection = Collection(
@@ -106,6 +120,7 @@ def normalize(source: SourceData) -> Collection:
         pair_label=labels,
         offsets=offsets,
         dropped={k: v for k, v in dropped.items() if v},
+        pair_score=scores,
     )
     if source.ranking is not None:
         query_of = {qid: q for q, qid in enumerate(given_ids) if qid is not None}

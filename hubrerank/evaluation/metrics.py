@@ -18,6 +18,10 @@ missed positives appended, so it compares like with like with ``realistic_*``; t
 appends them, which is the asymmetry of sentence-transformers PR #4054), and hit-rate@1..5 / MRR@1..5 in
 every setting, as LlamaIndex's RetrieverEvaluator counts them (a hit if a relevant document is in the
 top k; reciprocal rank of the first one within the top k, else 0), over the same ranking as MRR@k.
+When rows carry teacher ``scores`` for their ``documents``, also ``pearson`` and ``spearman``: the
+distillation metrics of sentence-transformers' CrossEncoderCorrelationEvaluator (scipy's ``pearsonr``
+and ``spearmanr`` of the teacher scores against the model's) over the (query, document) pairs that
+have a score.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class RerankingOutcome:
     rankings: dict[str, list[tuple[str, float]]]
     queries_without_positives: int
     versus_first_stage: dict[str, Any] | None = None
+    teacher_pairs: int = 0  # pairs with a teacher score, over which pearson and spearman are measured
 
 
 def candidates(row: RerankingRow, setting: str) -> Candidates | None:
@@ -126,7 +131,8 @@ def pairs_to_score(rows: Sequence[RerankingRow]) -> list[Pair]:
 
 def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int = 10) -> RerankingOutcome:
     """Score every needed pair in one call to ``score``, then average each setting's per-query metrics."""
-    pairs = pairs_to_score(rows)
+    teacher = teacher_pairs(rows)
+    pairs = list(dict.fromkeys([*pairs_to_score(rows), *(pair for pair, _ in teacher)]))
     scores = dict(zip(pairs, score(pairs), strict=True)) if pairs else {}
     has_documents = any(row.documents for row in rows)
     settings = MODEL_SETTINGS + (FIRST_STAGE_SETTINGS if has_documents else ())
@@ -169,4 +175,29 @@ def evaluate_rows(rows: Sequence[RerankingRow], score: ScoreFunction, at_k: int 
     versus = None
     if has_documents:
         versus = versus_first_stage(paired["realistic_"], paired["realistic_base_"], f"realistic_ndcg@{at_k}")
-    return RerankingOutcome(metrics, rankings, skipped, versus)
+    metrics |= correlation([value for _, value in teacher], np.array([scores[p] for p, _ in teacher]))
+    return RerankingOutcome(metrics, rankings, skipped, versus, len(teacher))
+
+
+def teacher_pairs(rows: Sequence[RerankingRow]) -> list[tuple[Pair, float]]:
+    """Every (query, document) pair with a teacher score, with that score, in row order."""
+    return [
+        ((row.query, document), float(value))
+        for row in rows
+        for document, value in zip(row.documents, row.scores, strict=False)
+        if value is not None
+    ]
+
+
+def correlation(teacher: list[float], predicted: np.ndarray) -> dict[str, float]:
+    """``pearson`` and ``spearman`` exactly as CrossEncoderCorrelationEvaluator computes them (the teacher
+    scores as a list, the model's float32 scores as returned); empty below two pairs or when undefined
+    (constant scores)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    if len(teacher) < 2:
+        return {}
+    pearson, _ = pearsonr(teacher, predicted.astype(np.float32))
+    spearman, _ = spearmanr(teacher, predicted.astype(np.float32))
+    values = {"pearson": float(pearson), "spearman": float(spearman)}
+    return values if all(np.isfinite(v) for v in values.values()) else {}

@@ -59,7 +59,9 @@ def run_evaluations(
       ``hit_rate@1..5`` and ``mrr@1..5``. ``"" / realistic_ / base_`` ``map, mrr@k, ndcg@k`` equal
       CrossEncoderRerankingEvaluator's ``always_rerank_positives=True / False`` outputs. With
       first-stage lists, also ``versus_first_stage``: the paired test of realistic NDCG@k against the
-      first stage (:mod:`hubrerank.evaluation.significance`).
+      first stage (:mod:`hubrerank.evaluation.significance`). When the data carries teacher ``scores``,
+      also ``pearson`` and ``spearman`` in ``metrics`` (CrossEncoderCorrelationEvaluator's) and
+      ``teacher_pairs``, the number of scored pairs they are measured on.
     - ``{"task": "nanobeir", "dataset", "revision", "datasets", "rerank_k", "at_k", "metrics"}`` with
       CrossEncoderNanoBEIREvaluator's keys (``NanoMSMARCO_R100_ndcg@10``, ``NanoBEIR_R100_mean_ndcg@10``,
       their ``base_`` versions, ...); the mean is over ``datasets`` only.
@@ -165,6 +167,8 @@ def reranking_result(
     }
     if outcome.versus_first_stage is not None:
         result["versus_first_stage"] = outcome.versus_first_stage
+    if "pearson" in outcome.metrics:
+        result["teacher_pairs"] = outcome.teacher_pairs
     return result
 
 

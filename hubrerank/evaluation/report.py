@@ -53,6 +53,9 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
             ]
             if versus:
                 built.append(_versus_table(result, versus, first_stage_name))
+            correlated = [(label, entry) for label, entry in rows if "pearson" in entry["metrics"]]
+            if correlated:
+                built.append(_correlation_table(result, correlated))
     return built
 
 
@@ -230,6 +233,18 @@ def _versus_table(
         f"p-value: {test}; below 0.05, the change is unlikely to be luck",
         chart=False,
         bold_best=False,
+    )
+
+
+def _correlation_table(result: dict[str, Any], rows: list[tuple[str, dict[str, Any]]]) -> Table:
+    """Pearson and Spearman of each model's scores against the teacher scores the data carries."""
+    pairs = rows[0][1].get("teacher_pairs")
+    return Table(
+        f"Distillation: correlation with the teacher scores ({pairs} pairs): {_source(result)}",
+        ["Pearson", "Spearman"],
+        [(label, [entry["metrics"]["pearson"], entry["metrics"]["spearman"]]) for label, entry in rows],
+        "as sentence-transformers' CrossEncoderCorrelationEvaluator",
+        chart=False,
     )
 
 

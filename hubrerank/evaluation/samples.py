@@ -2,8 +2,9 @@
 
 The reranking form (docs/contracts.md) has one row per query: ``query_id, query, positive: list[str],
 negative: list[str], documents: list[str]`` (the first-stage ranked list, may be empty) and optionally
-``document_ids`` aligned with ``documents``. A row becomes the sample CrossEncoderRerankingEvaluator
-reads: ``{query, positive, documents}`` when it has a first-stage list, else ``{query, positive, negative}``.
+``document_ids`` and ``scores`` (teacher scores, null where none) aligned with ``documents``. A row
+becomes the sample CrossEncoderRerankingEvaluator reads: ``{query, positive, documents}`` when it has a
+first-stage list, else ``{query, positive, negative}``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class RerankingRow:
     negative: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)
+    scores: list[float | None] = field(default_factory=list)
 
     def sample(self) -> dict[str, Any]:
         """The row as CrossEncoderRerankingEvaluator expects it (``documents`` wins when non-empty)."""
@@ -132,6 +134,12 @@ def _row(record: dict[str, Any], index: int) -> RerankingRow:
             f"row {index}: document_ids has {len(document_ids)} ids for {len(documents)} documents; "
             "they must be aligned"
         )
+    scores = list(record.get("scores") or [])
+    if scores and len(scores) != len(documents):
+        raise InputError(
+            f"row {index}: scores has {len(scores)} values for {len(documents)} documents; "
+            "they must be aligned (null where a document has no teacher score)"
+        )
     return RerankingRow(
         query_id=str(record.get("query_id") if record.get("query_id") is not None else f"q{index}"),
         query=record["query"],
@@ -139,6 +147,7 @@ def _row(record: dict[str, Any], index: int) -> RerankingRow:
         negative=list(record.get("negative") or []),
         documents=documents,
         document_ids=document_ids,
+        scores=scores,
     )
 
 

@@ -40,7 +40,7 @@ def check_cross_encoder(path: Path) -> None:
     if kind == "base":
         architectures = read_json(path / "config.json").get("architectures") or []
         raise InputError(
-            f"{path} has no sequence-classification head (config.json architectures: "
+            f"{path} has no sequence-classification head and is no causal LM (config.json architectures: "
             f"{', '.join(architectures) or 'none'}); give a trained reranker, or train one first"
         )
 

@@ -2,7 +2,10 @@
 
 Read from the files sentence-transformers itself reads: ``config_sentence_transformers.json``'s
 ``model_type`` when present, else a ``modules.json`` with a Pooling module (a bi-encoder), else a plain
-transformers checkpoint, which is a cross-encoder only with a sequence-classification head.
+transformers checkpoint, which is a cross-encoder with a sequence-classification head or, as
+sentence-transformers loads it (``CrossEncoder._load_default_modules``), when its first architecture is a
+``*ForCausalLM``: an LLM reranker scoring the "yes" against the "no" logit after the prompt
+(bge-reranker-v2-gemma, Qwen3-Reranker). Layerwise LLM rerankers run their own code and are refused.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ def model_kind(path: Path) -> ModelKind:
         return "bi-encoder"
     architectures = read_json(path / "config.json").get("architectures") or []
     if any(name.endswith("ForSequenceClassification") for name in architectures):
+        return "cross-encoder"
+    if architectures and architectures[0].endswith("ForCausalLM"):
+        if "layerwise" in architectures[0].lower():
+            raise InputError(
+                f"{path} is a layerwise LLM reranker ({architectures[0]}): it scores from intermediate "
+                "layers with its own code, which sentence-transformers' CrossEncoder cannot run; "
+                "use FlagEmbedding's LayerWiseFlagLLMReranker, or a yes/no LLM reranker such as "
+                "bge-reranker-v2-gemma"
+            )
         return "cross-encoder"
     return "base"
 

@@ -264,3 +264,21 @@ def test_malformed_inputs_are_named(model_dir: Path) -> None:
     (model_dir / "eval_results.json").write_text("[]")
     with pytest.raises(InputError, match="must be an object with a 'results' list"):
         render_model_card(model_dir, REPO)
+
+
+def test_correlation_with_the_teacher_is_on_the_card_and_in_the_model_index(tmp_path: Path) -> None:
+    results = copy.deepcopy(EVAL_RESULTS)
+    results["results"][0]["metrics"] |= {"pearson": 0.91234, "spearman": 0.87654}
+    results["results"][0]["teacher_pairs"] = 1717
+    folder = write_model_dir(tmp_path / "distilled", eval_results=results)
+
+    card = render_model_card(folder, REPO, revision=MODEL_SHA)
+
+    assert (
+        "Distillation: against the teacher scores of 1717 (query, candidate) pairs, Pearson\n"
+        "0.9123 and Spearman 0.8765 (sentence-transformers'\n`CrossEncoderCorrelationEvaluator`)"
+    ) in card.text
+    _, results = model_index_to_eval_results(card.data.to_dict()["model-index"])
+    names = {r.metric_name: r.metric_value for r in results}
+    assert names["Pearson (with the teacher scores)"] == 0.91234
+    assert names["Spearman (with the teacher scores)"] == 0.87654

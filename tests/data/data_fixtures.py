@@ -94,7 +94,14 @@ def flag_jsonl(tmp_path: Path) -> Path:
     with path.open("w") as handle:
         for i, (q, a) in enumerate(TOPICS):
             negatives = [TOPICS[(i + j) % len(TOPICS)][1] for j in (1, 2, 3)]
-            handle.write(json.dumps({"query": q, "pos": [a], "neg": negatives, "pos_scores": [1.0]}) + "\n")
+            row = {
+                "query": q,
+                "pos": [a],
+                "neg": negatives,
+                "pos_scores": [0.9],
+                "neg_scores": [0.3, 0.2, 0.1],
+            }
+            handle.write(json.dumps(row) + "\n")
     return path
 
 

@@ -37,7 +37,8 @@ def test_every_format_builds_and_validates(
     meta = build(source, tmp_path / "out", "--test-size", "2", "--eval-size", "2")
     built = tables(tmp_path / "out")
     assert list(built) == ["eval", "test", "train"]
-    assert built["train"].column_names == ["query", "passage", "label"]
+    scored = fixture == "flag_jsonl"  # FlagEmbedding's pos_scores/neg_scores become the score column
+    assert built["train"].column_names == ["query", "passage", "label", *(["score"] if scored else [])]
     assert built["test"].column_names[:5] == ["query_id", "query", "positive", "negative", "documents"]
     assert meta["source"]["format"] == {
         "qa_csv": "qa",

@@ -92,7 +92,9 @@ def test_push_is_one_commit_with_a_loadable_card_and_pinned_models(
     train = load_dataset("alice/faq-rerank", split="train", revision=sha)
     assert train.column_names == ["query", "passage", "label", "score"] and len(train) == 7 * 3
     test = load_dataset("alice/faq-rerank", "reranking", split="test", revision=sha)
-    assert test.column_names == ["query_id", "query", "positive", "negative", "documents"] and len(test) == 3
+    assert test.column_names == ["query_id", "query", "positive", "negative", "documents", "scores"]
+    assert len(test) == 3  # the teacher also scores the first-stage documents, for distillation metrics
+    assert all(len(r["scores"]) == len(r["documents"]) for r in test)
     meta = json.loads(
         Path(
             api.hf_hub_download(

@@ -7,8 +7,9 @@ import re
 
 import pytest
 import yaml
+from factories import build_tiny_causal_lm
 from helpers import run_cli
-from training_helpers import build_tiny_causal_lm, make_recipe, push_folder, training_repos, weights_sha256
+from training_helpers import make_recipe, push_folder, training_repos, weights_sha256
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 

@@ -117,39 +117,6 @@ def weights_sha256(folder: Path) -> str:
     return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
 
 
-def build_tiny_causal_lm(folder: Path, seed: int = 0) -> Path:
-    """A 2-layer, 32-dim Llama causal LM with a WordPiece tokenizer that has "yes" and "no" tokens.
-
-    sentence-transformers loads a ``*ForCausalLM`` checkpoint as a CrossEncoder scoring the log-odds of
-    "yes" over "no" at the last position (Transformer(text-generation) + LogitScore).
-    """
-    import torch
-    from factories import write_vocab
-    from transformers import BertTokenizerFast, LlamaConfig, LlamaForCausalLM
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tokens = write_vocab(folder / "vocab.txt").read_text().split()
-    tokenizer = BertTokenizerFast(
-        vocab={token: index for index, token in enumerate(tokens)}, do_lower_case=True
-    )
-    config = LlamaConfig(
-        vocab_size=len(tokens),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-    )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def push_folder(repo_id: str, folder: Path) -> str:
     """Publish every file of ``folder`` to the model repo ``repo_id``; return the commit sha."""
     from hubrerank.hub import publish

@@ -52,7 +52,8 @@ class ColumnHints:
 class SourceData:
     """A source read into hubrerank's shape, before normalisation.
 
-    ``judgments`` follow JUDGMENTS_SCHEMA (``split`` is null when the source has no splits); ``corpus``
+    ``judgments`` follow JUDGMENTS_SCHEMA (``split`` is null when the source has no splits), plus a
+    ``score`` column when the source carries teacher scores (FlagEmbedding's ``pos_scores``); ``corpus``
     holds documents beyond the judged ones; ``ranking`` is the first stage the source already has.
     """
 
@@ -73,6 +74,13 @@ def concat(name: str, parts: list[SourceData]) -> SourceData:
     for part in parts:
         for key, value in part.dropped.items():
             dropped[key] = dropped.get(key, 0) + value
+    scored = [p.name for p in parts if "score" in p.judgments.column_names]
+    if scored and len(scored) < len(parts):
+        unscored = next(p.name for p in parts if p.name not in scored)
+        raise InputError(
+            f"{name}: {scored[0]} has scores (pos_scores/neg_scores) but {unscored} has none; "
+            "give scores in every file or in none"
+        )
     return SourceData(
         name=name,
         format=parts[0].format,
