@@ -8,7 +8,9 @@ a strong embedding model is a dense, graded signal where a handful of binary lab
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +43,7 @@ def _cross_encoder_scores(
     import torch
     from sentence_transformers import CrossEncoder
 
-    model = CrossEncoder(str(model_path), device=model_device())
+    model = _load(CrossEncoder, model_path)
     if model.num_labels != 1:
         raise InputError(
             f"--teacher {model_path.name} has {model.num_labels} labels; "
@@ -69,7 +71,7 @@ def _bi_encoder_scores(
 
     if not queries:
         return np.empty(0, np.float32)
-    model = SentenceTransformer(str(model_path), device=model_device())
+    model = _load(SentenceTransformer, model_path)
     query_texts, query_index = np.unique(np.array(queries, dtype=object), return_inverse=True)
     passage_texts, passage_index = np.unique(np.array(passages, dtype=object), return_inverse=True)
     encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": True}
@@ -77,3 +79,9 @@ def _bi_encoder_scores(
     passage_embeddings = model.encode_document(list(passage_texts), **encode)
     scores = model.similarity_pairwise(query_embeddings[query_index], passage_embeddings[passage_index])
     return scores.cpu().numpy().astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _load(model_class: type, model_path: Path) -> Any:
+    """The teacher, loaded once per build: it scores the train pairs, then the eval/test candidates."""
+    return model_class(str(model_path), device=model_device())
