@@ -104,6 +104,12 @@ def data() -> None:
     "first_stage",
     help="Ranker of eval/test documents (default: the source's run, else embedding, else bm25).",
 )
+@_option(
+    "fusion_weight",
+    type=click.FloatRange(0, 1),
+    show_default=True,
+    help="--first-stage fused: the embedding ranking's weight in the reciprocal rank fusion (BM25: 1 - W).",
+)
 @_option("seed", type=int, show_default=True)
 @_option("license", metavar="ID", help="License for the card (default: the source's).")
 @_option("language", show_default=True)

@@ -84,6 +84,7 @@ class BuildOptions:
     output_format: str = option("--output-format", "labeled-pair", choices=forms.TRAIN_FORMS)
     candidates: int = option("--candidates", 30)
     first_stage: str | None = option("--first-stage", choices=FIRST_STAGES)
+    fusion_weight: float = option("--fusion-weight", 0.5)
     seed: int = option("--seed", 12, rebuilt=False)
     license: str | None = option("--license")
     language: str = option("--language", "en")
@@ -254,6 +255,12 @@ def _check_options(options: BuildOptions) -> None:
         raise InputError("--negatives, --random-negatives and --candidates must be 0 or more")
     if options.mining.negatives and not (options.mine_model or options.bm25):
         raise InputError("--negatives needs a miner: pass --mine-model REPO[@REV]|DIR or --bm25")
+    if not 0 <= options.fusion_weight <= 1:
+        raise InputError(f"--fusion-weight {options.fusion_weight}: give a weight between 0 and 1")
+    if options.fusion_weight != 0.5 and options.first_stage != "fused":
+        raise InputError(
+            "--fusion-weight weighs the rankings of --first-stage fused; add --first-stage fused"
+        )
     if options.first_stage in ("embedding", "fused") and not options.mine_model:
         raise InputError(
             f"--first-stage {options.first_stage} ranks with the mining model; pass --mine-model"
@@ -323,6 +330,7 @@ def _first_stage(
         assert collection.ranking is not None
         return first_stage.source_candidates(collection.ranking, evaluated, k)
     rankings = []
+    depth = max(k, first_stage.FUSION_DEPTH) if kind == "fused" else k
     if kind in ("embedding", "fused"):
         corpus_embeddings = mined.corpus_embeddings
         if corpus_embeddings is None or len(corpus_embeddings) != len(corpus):
@@ -331,11 +339,16 @@ def _first_stage(
         query_embeddings = encode(
             encoder, [queries[q] for q in evaluated], "query", options.mining.batch_size, progress=True
         )
-        rankings.append(first_stage.embedding_candidates(query_embeddings, corpus_embeddings, evaluated, k))
+        rankings.append(
+            first_stage.embedding_candidates(query_embeddings, corpus_embeddings, evaluated, depth)
+        )
     if kind in ("bm25", "fused"):
         assert bm25_index is not None
-        rankings.append(first_stage.bm25_candidates(bm25_index, queries, evaluated, k))
-    return rankings[0] if len(rankings) == 1 else first_stage.fuse(rankings, k)
+        rankings.append(first_stage.bm25_candidates(bm25_index, queries, evaluated, depth))
+    if len(rankings) == 1:
+        return rankings[0]
+    weights = [options.fusion_weight, 1.0 - options.fusion_weight]  # embedding, then BM25
+    return first_stage.fuse(rankings, k, weights)
 
 
 def _split_docs(

@@ -122,8 +122,11 @@ def test_bm25_mining_and_fused_first_stage(tmp_path: Path, qa_csv: Path, local_b
         "3",
         "--eval-size",
         "0",
+        "--fusion-weight",
+        "0.7",
     )
     assert meta["mining"] == "bm25" and meta["first_stage"] == "fused"
+    assert meta["parameters"]["fusion_weight"] == 0.7 and "--fusion-weight 0.7" in meta["command"]
     test = tables(tmp_path / "out")["test"].to_pylist()
     assert all(len(row["documents"]) == 5 for row in test)
     assert "fusion" in (tmp_path / "out" / "README.md").read_text()
@@ -284,6 +287,7 @@ BAD_INPUTS = [
         "take 3 queries, but there are 2 to split",
     ),
     ("noisy.csv", b"query,answer\na,b\n", ("--negatives", "2"), "--negatives needs a miner"),
+    ("fusion.csv", b"query,answer\na,b\n", ("--fusion-weight", "0.7"), "add --first-stage fused"),
 ]
 
 

@@ -58,7 +58,8 @@ def test_random_negatives_avoid_excluded_documents() -> None:
 
 
 def test_fusion_and_source_rankings() -> None:
-    assert fuse([{0: [5, 6, 7]}, {0: [7, 6, 8]}], 3) == {0: [7, 6, 5]}  # 7: 1/61 + 1/63 beats 6: 2/62
+    # equal weights: 7 (1/61 + 1/63) beats 6 (2/62); the weights are halves, the order the same
+    assert fuse([{0: [5, 6, 7]}, {0: [7, 6, 8]}], 3, [0.5, 0.5]) == {0: [7, 6, 5]}
     assert source_candidates({0: np.array([4, 3, 2])}, [0, 1], 2) == {0: [4, 3], 1: []}
 
 
@@ -81,3 +82,11 @@ def test_settings_that_cannot_work_are_refused(
 ) -> None:
     with pytest.raises(InputError, match=fragment):
         check_settings(settings, lexical)
+
+
+def test_fusion_reads_each_ranking_deeper_than_the_cut_and_weighs_them() -> None:
+    embedding, bm25 = {0: [1, 2, 3, 6]}, {0: [4, 5, 3, 7]}
+    # document 3 is third for both rankers: fused, it beats every document only one ranker has
+    assert fuse([embedding, bm25], 2, [0.5, 0.5]) == {0: [3, 1]}
+    assert fuse([embedding, bm25], 2, [1.0, 0.0]) == {0: [1, 2]}
+    assert fuse([embedding, bm25], 3, [0.2, 0.8]) == {0: [3, 4, 5]}
