@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 BENCHMARKS = {
     "hub_throughput": "Embedded Hub: push + pull of all-MiniLM-L6-v2 against `cp -r`",
+    "hub_load": "Embedded Hub under load: 10k-file snapshot, kept-alive latency, RSS, against 3c79323",
     "data_build": "`hubrerank data build` against a hand-written mine_hard_negatives script (WikiQA train)",
     "train_speed": "`hubrerank train` against a hand-written CrossEncoderTrainer script (samples/s)",
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
@@ -39,6 +40,20 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             ("server start-up (subprocess / in-process)",
              f"{r['server_startup_s_subprocess']} s / {r['server_startup_s_in_process']} s", "-", "-"),
             ("server peak RSS during push + pull", f"{r['server_peak_rss_mb']} MB", "-", "-"),
+        ]  # fmt: skip
+    if name == "hub_load":
+        h, c, q = r["hubrerank"], r["comparison"], r["ratio"]
+        n = c["hubrerank"]["files"]
+        return [
+            (f"snapshot_download of {h['files']} small files", f"{h['snapshot_download_s']} s", "-", "-"),
+            (f"snapshot_download of {n} small files", f"{c['hubrerank']['snapshot_download_s']} s",
+             f"{c['baseline']['snapshot_download_s']} s", f"{q['snapshot_download']}x faster"),
+            ("model_info p50 / p99, 8 kept-alive readers",
+             f"{h['model_info_ms']['p50']} / {h['model_info_ms']['p99']} ms",
+             f"{c['baseline']['model_info_ms']['p50']} / {c['baseline']['model_info_ms']['p99']} ms",
+             f"{q['model_info_p50']}x faster (p50)"),
+            (f"server RSS over {h['mixed_load']['seconds']:.0f} s of mixed load (start / peak / end)",
+             f"{h['rss_mb']['start']} / {h['rss_mb']['peak']} / {h['rss_mb']['end']} MB", "-", "-"),
         ]  # fmt: skip
     if name == "data_build":
         h, b, q = r["hubrerank"], r["baseline"], r["ratio"]
