@@ -183,6 +183,16 @@ def retrieval_result(
     }
 
 
+def retrieval_headline(result: Mapping[str, Any]) -> str:
+    """One line of a retrieval result: NDCG@k and the hit rates at 1 and 10."""
+    metrics, at_k = result["metrics"], result["at_k"]
+    return (
+        f"{result['dataset']}:{result['split']} retrieval over {result['corpus_size']} documents, "
+        f"{result['num_queries']} queries: ndcg@{at_k} {metrics[f'ndcg@{at_k}']:.4f}  "
+        f"hit@1 {metrics['accuracy@1']:.4f}  hit@10 {metrics['accuracy@10']:.4f}"
+    )
+
+
 def _dcg(relevances: list[int], k: int) -> float:
     """The evaluator's ``compute_dcg_at_k``: binary gains over log2(rank + 1)."""
     dcg = 0.0

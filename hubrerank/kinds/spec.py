@@ -44,6 +44,11 @@ class KindSpec:
         return getattr(importlib.import_module(module), name)
 
 
+def kind_of_task(task: str) -> KindSpec:
+    """The kind an evaluation-plan task judges: retrieval a bi-encoder, reranking a cross-encoder."""
+    return get_kind("bi-encoder" if task == get_kind("bi-encoder").evaluation_task else DEFAULT_KIND)
+
+
 def get_kind(name: str) -> KindSpec:
     """The spec of kind ``name``; RecipeError listing the known kinds otherwise."""
     from hubrerank.kinds.bi_encoder import BI_ENCODER

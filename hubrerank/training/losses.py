@@ -76,8 +76,8 @@ BI_ENCODER_LOSSES: dict[str, LossInfo] = {
     for info in (
         LossInfo("MultipleNegativesRankingLoss", ("MNRL",), "n-tuple", (), kind=_BI),
         LossInfo("CachedMultipleNegativesRankingLoss", ("CMNRL",), "n-tuple", (), kind=_BI),
-        LossInfo("GISTEmbedLoss", ("GIST",), "n-tuple", (), kind=_BI, guide="guide"),
-        LossInfo("CachedGISTEmbedLoss", ("CGIST",), "n-tuple", (), kind=_BI, guide="guide"),
+        LossInfo("GISTEmbedLoss", ("GIST",), "triplet", (), kind=_BI, guide="guide"),
+        LossInfo("CachedGISTEmbedLoss", ("CGIST",), "triplet", (), kind=_BI, guide="guide"),
         LossInfo("TripletLoss", ("Triplet",), "triplet", (), kind=_BI),
         LossInfo("CoSENTLoss", ("CoSENT",), "labeled-pair", ("score", "label"), kind=_BI),
         LossInfo("MatryoshkaLoss", ("Matryoshka",), "", (), kind=_BI, wrapper=True),
