@@ -46,6 +46,8 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
         metric_rows = [(label, entry["metrics"]) for label, entry in rows]
         if result["task"] == "nanobeir":
             built.append(_nanobeir_table(result, metric_rows))
+        elif result["task"] == "retrieval":
+            built.append(_retrieval_table(result, metric_rows))
         else:
             built.extend(_reranking_tables(result, metric_rows, first_stage_name))
             versus = [
@@ -231,6 +233,18 @@ def _versus_table(
         chart=False,
         bold_best=False,
     )
+
+
+def _retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
+    k = result["at_k"]
+    keys = [f"ndcg@{k}", f"mrr@{k}", "map@100", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10"]
+    headers = [f"NDCG@{k}", f"MRR@{k}", "MAP@100", "Hit@1", "Hit@3", "Hit@5", "Hit@10"]
+    title = (
+        f"Retrieval {_source(result)} ({result['num_queries']} queries over "
+        f"{result['corpus_size']} documents)"
+    )
+    note = "the split's whole corpus searched; Hit@k is InformationRetrievalEvaluator's accuracy@k"
+    return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
 
 
 def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:

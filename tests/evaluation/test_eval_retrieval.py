@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from factories import build_tiny_bi_encoder, build_tiny_cross_encoder
 
@@ -66,3 +68,35 @@ def test_retrieval_refuses_a_cross_encoder(reranking_file, tmp_path):
     plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test"}]}
     with pytest.raises(InputError, match="retrieval needs a bi-encoder"):
         run_evaluations(folder, None, plan)
+
+
+def test_eval_cli_compares_a_bi_encoder_by_retrieval_beside_a_reranker(
+    reranking_file, bi_encoder_path, tiny_cross_encoder, tmp_path
+):
+    from helpers import run_cli
+
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval",
+        str(bi_encoder_path),
+        tiny_cross_encoder.ref,
+        "--data",
+        str(reranking_file),
+        "--json",
+        str(json_path),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Retrieval " in result.output and "queries over" in result.output and "Hit@10" in result.output
+    assert "Reranking " in result.output
+    document = json.loads(json_path.read_text())
+    tasks = [[entry["task"] for entry in model["results"]] for model in document["models"]]
+    assert tasks == [["retrieval"], ["reranking"]]
+
+
+def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_encoder_path):
+    from helpers import run_cli
+
+    result = run_cli("eval", str(bi_encoder_path), "--data", str(reranking_file), "--fuse-first-stage")
+    assert result.exit_code == 2
+    assert "--fuse-first-stage reranks with cross-encoders, but" in result.output
