@@ -201,13 +201,18 @@ def _evaluate(
 ) -> list[Evaluation]:
     """Each model's row, followed by its fusion rows."""
     evaluations: list[Evaluation] = []
+    retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]] = []
     for model in models:
         say(f"Evaluating {model.label} ...")
         if model.retriever:
             encoder = load_bi_encoder(model.path)
             tasks = {"retrieval": plan["reranking"]}
-            results = evaluate_retrieval_tasks(encoder, tasks, request.batch_size, request.progress)
+            per_query: list[dict[str, float]] = []
+            results = evaluate_retrieval_tasks(
+                encoder, tasks, request.batch_size, request.progress, per_query
+            )
             evaluations.append((model.label, results_document(results, model.repo, model.sha)))
+            retrievers.append((model.label, results, per_query))
             continue
         scorer = Scorer(
             model.path,
@@ -228,4 +233,24 @@ def _evaluate(
             mixed = evaluate_mixed(scorer, plan, other, request.fusion_weight)
             label = mix_label(model.label, request.fuse_with, request.fusion_weight)
             evaluations.append((label, results_document(mixed, None, None)))
+    _test_first_retriever(retrievers)
     return evaluations
+
+
+def _test_first_retriever(retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]]) -> None:
+    """Add to each retrieval result of the first bi-encoder ``versus_models``: the paired randomization
+    test of its per-query NDCG@k against each other bi-encoder's (e.g. a fine-tune against its base)."""
+    from hubrerank.evaluation.significance import versus_first_stage
+
+    if len(retrievers) < 2:
+        return
+    _, first_results, first_values = retrievers[0]
+    for index, result in enumerate(first_results):
+        ours, metric = first_values[index], f"ndcg@{result['at_k']}"
+        result["versus_models"] = [
+            {
+                "model": label,
+                **versus_first_stage(list(ours.values()), [values[index][q] for q in ours], metric),
+            }
+            for label, _, values in retrievers[1:]
+        ]

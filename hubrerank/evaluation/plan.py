@@ -153,10 +153,14 @@ def evaluate_model(
 
 
 def evaluate_retrieval_tasks(
-    model: Any, plan: Mapping[str, Any], batch_size: int = 32, progress: bool = False
+    model: Any,
+    plan: Mapping[str, Any],
+    batch_size: int = 32,
+    progress: bool = False,
+    per_query: list[dict[str, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`run_evaluations` for the plan's retrieval tasks and a loaded
-    SentenceTransformer ``model``."""
+    SentenceTransformer ``model``; ``per_query`` receives each task's per-query NDCG@k (for a paired test)."""
     results = []
     for task in check_plan(plan).get("retrieval", []):
         data = load_reranking_data(
@@ -165,6 +169,8 @@ def evaluate_retrieval_tasks(
         corpus = retrieval_corpus(data)
         outcome = evaluate_retrieval(model, corpus, task["at_k"], batch_size=batch_size, progress=progress)
         results.append(retrieval_result(task, data, corpus, outcome))
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
     return results
 
 

@@ -94,6 +94,28 @@ def test_eval_cli_compares_a_bi_encoder_by_retrieval_beside_a_reranker(
     assert tasks == [["retrieval"], ["reranking"]]
 
 
+def test_eval_cli_tests_the_first_bi_encoder_against_the_others_query_by_query(
+    reranking_file, bi_encoder_path, tmp_path
+):
+    from helpers import run_cli
+
+    other = build_tiny_bi_encoder(tmp_path / "other", seed=1)
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval", str(bi_encoder_path), str(other), "--data", str(reranking_file), "--json", str(json_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"{bi_encoder_path} against the other retrievers, NDCG@10 per query" in result.output
+    first, second = json.loads(json_path.read_text())["models"]
+    [versus] = first["results"][0]["versus_models"]
+    assert versus["model"] == str(other) and versus["queries"] == first["results"][0]["num_queries"]
+    assert versus["delta"] == pytest.approx(
+        first["results"][0]["metrics"]["ndcg@10"] - second["results"][0]["metrics"]["ndcg@10"], abs=1e-12
+    )
+    assert 0 <= versus["p_value"] <= 1 and "versus_models" not in second["results"][0]
+
+
 def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_encoder_path):
     from helpers import run_cli
 
