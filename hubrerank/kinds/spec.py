@@ -45,16 +45,22 @@ class KindSpec:
 
 
 def kind_of_task(task: str) -> KindSpec:
-    """The kind an evaluation-plan task judges: retrieval a bi-encoder, reranking a cross-encoder."""
-    return get_kind("bi-encoder" if task == get_kind("bi-encoder").evaluation_task else DEFAULT_KIND)
+    """The kind an evaluation-plan task judges (retrieval: bi-encoder); the default kind for the others
+    (reranking and NanoBEIR judge cross-encoders)."""
+    kinds = _kinds()
+    return next((spec for spec in kinds.values() if spec.evaluation_task == task), kinds[DEFAULT_KIND])
 
 
 def get_kind(name: str) -> KindSpec:
     """The spec of kind ``name``; RecipeError listing the known kinds otherwise."""
-    from hubrerank.kinds.bi_encoder import BI_ENCODER
-    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
-
-    kinds = {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER)}
+    kinds = _kinds()
     if name not in kinds:
         raise RecipeError(f"unknown model kind {name!r}; hubrerank trains {', '.join(kinds)}")
     return kinds[name]
+
+
+def _kinds() -> dict[str, KindSpec]:
+    from hubrerank.kinds.bi_encoder import BI_ENCODER
+    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+
+    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER)}
