@@ -106,7 +106,7 @@ def test_override_errors():
 
 def test_model_keys_the_schema_does_not_know():
     assert refused("model.new=1") == (
-        "recipe.yaml: model.new is not a recipe key. Allowed here: max_length, num_labels"
+        "recipe.yaml: model.new is not a recipe key. Allowed here: kind, max_length, num_labels"
     )
 
 

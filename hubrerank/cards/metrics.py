@@ -37,7 +37,15 @@ def metric_label(metric: str, setting: bool = True) -> str:
         "": " (all positives)",
     }
     prefix, name = split_setting(metric)
-    pretty = {"map": "MAP", "mrr": "MRR", "ndcg": "NDCG", "hit_rate": "Hit rate"}
+    pretty = {
+        "map": "MAP",
+        "mrr": "MRR",
+        "ndcg": "NDCG",
+        "hit_rate": "Hit rate",
+        "accuracy": "Accuracy",
+        "precision": "Precision",
+        "recall": "Recall",
+    }
     head, at, k = name.partition("@")
     label = pretty.get(head, head) + at + k
     return label + labels[prefix] if setting else label

@@ -31,12 +31,13 @@ from hubrerank.cards.sections import (
     recipe_rows,
     report_view,
     reranking_view,
+    retrieval_view,
     summary,
     train_dataset_rows,
     versions,
 )
 from hubrerank.errors import InputError
-from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+from hubrerank.kinds.spec import DEFAULT_KIND, get_kind
 from hubrerank.record import (
     CARD_SOURCES,
     RECIPE_FILE,
@@ -109,6 +110,7 @@ def render_model_card(
     eval_datasets = eval_dataset_rows(eval_results)
     baselines = results.get("baselines") or []
     baseline_results = baselines[0].get("results", []) if baselines else []
+    kind = get_kind((recipe.get("model") or {}).get("kind", DEFAULT_KIND))
     card_data = ModelCardData(
         model_name=model_id,
         base_model=base["id"],
@@ -116,12 +118,13 @@ def render_model_card(
         language=as_list(inherited.values.get("language")),
         license=inherited.values.get("license"),
         library_name="sentence-transformers",
-        pipeline_tag=CROSS_ENCODER.task_type,
-        tags=list(CROSS_ENCODER.card_tags),
+        pipeline_tag=kind.task_type,
+        tags=list(kind.card_tags),
         eval_results=model_index_results(results) or None,
     )
     reranking = [reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]
     nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") == "nanobeir"]
+    retrieval = [retrieval_view(r, baseline_results) for r in eval_results if r.get("task") == "retrieval"]
     text = render_template(
         MODEL_CARD_TEMPLATE,
         card_data=card_data.to_yaml(),
@@ -135,10 +138,12 @@ def render_model_card(
         metadata_sources=inherited.described(),
         train_datasets=train_datasets,
         eval_datasets=eval_datasets,
-        summary=summary(reranking, nanobeir),
+        kind=kind.name,
+        summary=summary(reranking, nanobeir, retrieval),
         baseline_label=baseline_label(baselines[0]) if baselines else None,
         reranking=reranking,
         nanobeir=nanobeir,
+        retrieval=retrieval,
         recipe=recipe_rows(recipe, base),
         hyperparameters=hyperparameters(recipe),
         versions=versions(recipe),

@@ -13,7 +13,7 @@ from hubrerank.cards.metrics import (
     slug,
     split_setting,
 )
-from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+from hubrerank.kinds.spec import kind_of_task
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry
@@ -41,6 +41,22 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     "metrics": result["metrics"],
                 }
             }
+        elif result.get("task") == "retrieval":
+            split = result.get("split")
+            groups = {
+                "retrieval": {
+                    "task_name": "Retrieval",
+                    "dataset_name": f"{result['dataset']} ({split})",
+                    "dataset_config": result.get("config"),
+                    "dataset_split": split,
+                    "dataset_args": {
+                        "at_k": result.get("at_k"),
+                        "num_queries": result.get("num_queries"),
+                        "corpus_size": result.get("corpus_size"),
+                    },
+                    "metrics": result["metrics"],
+                }
+            }
         elif result.get("task") == "nanobeir":
             subsets = result.get("datasets", [])
             args = {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
@@ -64,12 +80,14 @@ def model_index_results(results: dict) -> list[EvalResult]:
             metrics = fields.pop("metrics")
             out += [
                 EvalResult(
-                    task_type=CROSS_ENCODER.task_type,
+                    task_type=kind_of_task(result["task"]).task_type,
                     dataset_type=result["dataset"],
                     dataset_revision=result.get("revision"),
                     metric_type=metric,
                     metric_name=metric_label(metric)
                     if group is None
+                    else metric_label(metric, setting=False)
+                    if group == "retrieval"
                     else nanobeir_key(result, group, metric),
                     metric_value=value,
                     **fields,
@@ -118,6 +136,19 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                 for group, metrics in nanobeir_groups(result).items()
                 for metric, value in metrics.items()
                 if metric in headline
+            ]
+        elif result.get("task") == "retrieval":
+            name = f"retrieval-{slug(result['dataset'])}-{result.get('config')}-{result.get('split')}"
+            entries = [
+                EvalResultEntry(
+                    dataset_id=result["dataset"],
+                    task_id=f"{result.get('config')}/{result.get('split')}/retrieval/{metric}",
+                    value=result["metrics"][metric],
+                    dataset_revision=result.get("revision"),
+                    notes=f"{metric_label(metric, setting=False)}; the split's whole corpus searched",
+                )
+                for metric in (f"ndcg@{at_k}", f"mrr@{at_k}", "accuracy@1", "accuracy@10")
+                if metric in result["metrics"]
             ]
         else:
             continue

@@ -115,6 +115,40 @@ def correlation_view(result: dict) -> dict[str, Any] | None:
     }
 
 
+def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
+    """One retrieval evaluation: each metric of the model, and of the base model when measured."""
+    metrics = result["metrics"]
+    base = matching(result, baselines)
+    rows = [
+        {
+            "metric": metric_label(name, setting=False),
+            "model": fmt(value),
+            "baseline": fmt(base["metrics"].get(name)) if base else MISSING,
+        }
+        for name, value in metrics.items()
+    ]
+    ndcg = f"ndcg@{result.get('at_k', 10)}"
+    return {
+        "dataset": result["dataset"],
+        "link": link("dataset", result["dataset"], result.get("revision")),
+        "revision": result.get("revision"),
+        "config": result.get("config", "default"),
+        "split": result.get("split"),
+        "num_queries": result.get("num_queries", MISSING),
+        "queries_without_positives": result.get("queries_without_positives"),
+        "corpus_size": result.get("corpus_size", MISSING),
+        "rows": rows,
+        "baseline": base is not None,
+        "headline": {
+            "evaluation": f"{result['dataset']} ({result.get('split')}), retrieval",
+            "metric": metric_label(ndcg, setting=False),
+            "first_stage": None,
+            "model": metrics.get(ndcg),
+            "baseline": base["metrics"].get(ndcg) if base else None,
+        },
+    }
+
+
 def versus_view(versus: dict | None) -> dict[str, Any] | None:
     """The paired test against the first stage (eval_results ``versus_first_stage``), ready to print."""
     if not versus:
@@ -179,10 +213,10 @@ def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     }
 
 
-def summary(reranking: list[dict], nanobeir: list[dict]) -> list[dict[str, str]]:
+def summary(reranking: list[dict], nanobeir: list[dict], retrieval: list[dict]) -> list[dict[str, str]]:
     """One headline row per evaluation: the model against the first stage and the base model."""
     rows = []
-    for view in reranking + nanobeir:
+    for view in reranking + nanobeir + retrieval:
         head = view["headline"]
         rows.append(
             {

@@ -135,7 +135,9 @@ def eval_command(
 
     Reports MAP, MRR@k and NDCG@k exactly as sentence-transformers' CrossEncoderRerankingEvaluator
     computes them, with all positives injected and in the realistic setting (only what the first
-    stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers.
+    stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers. A bi-encoder
+    (SentenceTransformer) among the models is judged by retrieval over each --data split's whole corpus,
+    with InformationRetrievalEvaluator's metrics (NDCG@k, MRR@k, MAP@100, hit rate).
     """
     from hubrerank.evaluation import compare_models
     from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text

@@ -1,4 +1,5 @@
-"""``hubrerank train RECIPE``: train a cross-encoder from a YAML recipe, optionally publishing it."""
+"""``hubrerank train RECIPE``: train a cross-encoder (or a bi-encoder retriever) from a YAML recipe,
+optionally publishing it."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def train(
     overrides: tuple[str, ...],
     trust_remote_code: bool,
 ) -> None:
-    """Train a cross-encoder from RECIPE, pinning every model and dataset to a commit sha.
+    """Train a cross-encoder (or, with model.kind: bi-encoder, a retriever) from RECIPE, pinning every
+    model and dataset to a commit sha.
 
     Writes the model, its card, hubrerank.yaml (the resolved recipe, environment, metrics),
     eval_results.json and training_log.jsonl to --out. Works under

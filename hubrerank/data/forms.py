@@ -85,7 +85,8 @@ def tuple_size(split: SplitDocs) -> int:
 
 
 def n_tuple(split: SplitDocs, queries: pa.Array, corpus: pa.Array) -> tuple[pa.Table, int]:
-    """One row per positive with the query's first n negatives; also how many queries had none to pair."""
+    """One row per positive with the query's first n negatives (none when no query has a negative, as
+    with ``--negatives 0``: (query, positive) pairs); also how many queries had none to pair."""
     n = tuple_size(split)
     row_query: list[int] = []
     row_docs: list[list[int]] = []
@@ -93,7 +94,7 @@ def n_tuple(split: SplitDocs, queries: pa.Array, corpus: pa.Array) -> tuple[pa.T
     skipped = 0
     for row, q in enumerate(split.queries):
         positive, negative = split.split_labels(row)
-        if not positive or len(negative) < max(n, 1):
+        if not positive or len(negative) < n:
             skipped += 1
             continue
         chosen = negative[:n]

@@ -43,7 +43,7 @@ def detect_form(table: pa.Table) -> str | None:
         return "reranking"
     if {"query", "passage", "label"} <= columns:
         return "labeled-pair"
-    if {"query", "positive", "negative_1"} <= columns:
+    if {"query", "positive"} <= columns:  # n-tuples, or (query, positive) pairs for MNRL (--negatives 0)
         return "n-tuple"
     if {"query", "documents", "labels"} <= columns:
         return "labeled-list"

@@ -1,4 +1,7 @@
-"""Compare cross-encoders side by side on reranking data and NanoBEIR: what ``hubrerank eval`` runs.
+"""Compare models side by side on reranking data and NanoBEIR: what ``hubrerank eval`` runs.
+
+Cross-encoders rerank; a bi-encoder (SentenceTransformer) among the models is judged by retrieval over
+each data split's whole corpus instead (:mod:`hubrerank.evaluation.retrieval`), in a table of its own.
 
 :func:`compare_models` resolves every reference once, checks the data and the models before any
 scoring, evaluates each model (plus the fusion and BM25 rows asked for) and builds the tables the
@@ -27,10 +30,12 @@ from hubrerank.evaluation.fusion import (
 from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
 from hubrerank.evaluation.metrics import ScoreFunction
 from hubrerank.evaluation.nanobeir import DEFAULT_SUBSETS, nanobeir_folder, resolve_nanobeir
-from hubrerank.evaluation.plan import evaluate_model, results_document
+from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
+from hubrerank.evaluation.retrieval import load_bi_encoder
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
+from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
 
 Say = Callable[[str], None]
@@ -91,6 +96,7 @@ class _Model:
     repo: str | None
     sha: str | None
     path: Path
+    retriever: bool = False  # a bi-encoder: judged by retrieval, not reranking
 
 
 def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Comparison:
@@ -107,8 +113,12 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     models = []
     for text in request.models:
         ref, path = resolve_model(text)
-        check_cross_encoder(path)
-        models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path))
+        retriever = model_kind(path) == "bi-encoder"
+        if retriever:
+            _check_retriever_request(request, text)
+        else:
+            check_cross_encoder(path)
+        models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path, retriever))
     other = None
     if request.fuse_with:
         _, other_path = resolve_model(request.fuse_with)
@@ -125,6 +135,21 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     if request.bm25 and plan["reranking"]:
         evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan), None, None)))
     return Comparison(evaluations, tables(evaluations, request.first_stage_name))
+
+
+def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
+    """A bi-encoder is compared by retrieval on --data only: refuse the reranking-only options."""
+    options = {
+        "--nanobeir": request.nanobeir is not None,
+        "--fuse-first-stage": request.fuse_first_stage,
+        "--fuse-with": request.fuse_with is not None,
+        "--run-file": request.run_file is not None,
+    }
+    for option, given in options.items():
+        if given:
+            raise InputError(
+                f"{option} reranks with cross-encoders, but {model} is a bi-encoder (a retriever)"
+            )
 
 
 def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
@@ -176,8 +201,19 @@ def _evaluate(
 ) -> list[Evaluation]:
     """Each model's row, followed by its fusion rows."""
     evaluations: list[Evaluation] = []
+    retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]] = []
     for model in models:
         say(f"Evaluating {model.label} ...")
+        if model.retriever:
+            encoder = load_bi_encoder(model.path)
+            tasks = {"retrieval": plan["reranking"]}
+            per_query: list[dict[str, float]] = []
+            results = evaluate_retrieval_tasks(
+                encoder, tasks, request.batch_size, request.progress, per_query
+            )
+            evaluations.append((model.label, results_document(results, model.repo, model.sha)))
+            retrievers.append((model.label, results, per_query))
+            continue
         scorer = Scorer(
             model.path,
             max_length=request.max_length,
@@ -197,4 +233,24 @@ def _evaluate(
             mixed = evaluate_mixed(scorer, plan, other, request.fusion_weight)
             label = mix_label(model.label, request.fuse_with, request.fusion_weight)
             evaluations.append((label, results_document(mixed, None, None)))
+    _test_first_retriever(retrievers)
     return evaluations
+
+
+def _test_first_retriever(retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]]) -> None:
+    """Add to each retrieval result of the first bi-encoder ``versus_models``: the paired randomization
+    test of its per-query NDCG@k against each other bi-encoder's (e.g. a fine-tune against its base)."""
+    from hubrerank.evaluation.significance import versus_first_stage
+
+    if len(retrievers) < 2:
+        return
+    _, first_results, first_values = retrievers[0]
+    for index, result in enumerate(first_results):
+        ours, metric = first_values[index], f"ndcg@{result['at_k']}"
+        result["versus_models"] = [
+            {
+                "model": label,
+                **versus_first_stage(list(ours.values()), [values[index][q] for q in ours], metric),
+            }
+            for label, _, values in retrievers[1:]
+        ]

@@ -11,6 +11,12 @@ from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, evaluate_nanobeir
+from hubrerank.evaluation.retrieval import (
+    evaluate_retrieval,
+    load_bi_encoder,
+    retrieval_corpus,
+    retrieval_result,
+)
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
@@ -32,16 +38,18 @@ def run_evaluations(
     trust_remote_code: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate the cross-encoder in ``model_path`` as ``plan`` says; return the eval_results.json dict.
+    """Evaluate the model in ``model_path`` as ``plan`` says; return the eval_results.json dict.
 
     ``plan`` (every revision a 40-hex sha, or None: a local path, or ``main`` resolved now)::
 
         {"reranking": [{"dataset": "ORG/NAME" or a local file/folder, "revision": sha, "config": "default",
                         "split": "test", "at_k": 10}, ...],
          "nanobeir": {"dataset": "sentence-transformers/NanoBEIR-en", "revision": sha,
-                      "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10}}
+                      "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10},
+         "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...]}
 
-    Both keys are optional. ``model_sha`` is the commit the weights came from (None for a local folder),
+    Every key is optional; reranking and nanobeir judge a cross-encoder, retrieval a bi-encoder.
+    ``model_sha`` is the commit the weights came from (None for a local folder),
     recorded in the result; the score cache is keyed by a sha256 of the model's files, so the same
     weights are scored once whether they come from a folder or a commit. ``cache``: True uses
     ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
@@ -65,8 +73,21 @@ def run_evaluations(
     - ``{"task": "nanobeir", "dataset", "revision", "datasets", "rerank_k", "at_k", "metrics"}`` with
       CrossEncoderNanoBEIREvaluator's keys (``NanoMSMARCO_R100_ndcg@10``, ``NanoBEIR_R100_mean_ndcg@10``,
       their ``base_`` versions, ...); the mean is over ``datasets`` only.
+    - ``{"task": "retrieval", "dataset", "revision", "config", "split", "at_k", "num_queries",
+      "queries_without_positives", "corpus_size", "metrics"}``: the whole split's documents searched
+      for each query (:mod:`hubrerank.evaluation.retrieval`), ``metrics`` InformationRetrievalEvaluator's
+      ``accuracy@k`` (hit rate), ``precision@k``, ``recall@k``, ``mrr@k``, ``ndcg@k`` and ``map@100``.
     """
     tasks = check_plan(plan)
+    if tasks.get("retrieval"):
+        if tasks.get("reranking") or tasks.get("nanobeir"):
+            raise RecipeError(
+                "evaluation: retrieval judges a bi-encoder, reranking a cross-encoder; not both"
+            )
+        model = load_bi_encoder(model_path, trust_remote_code=trust_remote_code)
+        return results_document(
+            evaluate_retrieval_tasks(model, tasks, batch_size, progress), model_repo, model_sha
+        )
     store = ScoreCache() if cache is True else cache or None
     try:
         scorer = Scorer(
@@ -133,6 +154,28 @@ def evaluate_model(
     return results
 
 
+def evaluate_retrieval_tasks(
+    model: Any,
+    plan: Mapping[str, Any],
+    batch_size: int = 32,
+    progress: bool = False,
+    per_query: list[dict[str, float]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval tasks and a loaded
+    SentenceTransformer ``model``; ``per_query`` receives each task's per-query NDCG@k (for a paired test)."""
+    results = []
+    for task in check_plan(plan).get("retrieval", []):
+        data = load_reranking_data(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        corpus = retrieval_corpus(data)
+        outcome = evaluate_retrieval(model, corpus, task["at_k"], batch_size=batch_size, progress=progress)
+        results.append(retrieval_result(task, data, corpus, outcome))
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
+    return results
+
+
 def evaluate_reranking_with(
     plan: Mapping[str, Any],
     score_for: Callable[[RerankingData], ScoreFunction],
@@ -174,25 +217,32 @@ def reranking_result(
 
 def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
     """``plan`` with defaults filled in; RecipeError naming the key for anything unknown or missing."""
-    unknown = set(plan) - {"reranking", "nanobeir"}
+    unknown = set(plan) - {"reranking", "nanobeir", "retrieval"}
     if unknown:
-        raise RecipeError(f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir")
-    tasks: dict[str, Any] = {}
-    entries = plan.get("reranking") or []
-    if not isinstance(entries, list):
-        raise RecipeError("evaluation.reranking must be a list of {dataset, revision, config, split, at_k}")
-    tasks["reranking"] = [
-        _with_defaults(
-            entry,
-            RERANKING_KEYS,
-            f"evaluation.reranking[{index}]",
-            revision=None,
-            config=None,
-            split="test",
-            at_k=10,
+        raise RecipeError(
+            f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir, retrieval"
         )
-        for index, entry in enumerate(entries)
-    ]
+    tasks: dict[str, Any] = {}
+    for task in ("reranking", "retrieval"):
+        entries = plan.get(task) or []
+        if not isinstance(entries, list):
+            raise RecipeError(
+                f"evaluation.{task} must be a list of {{dataset, revision, config, split, at_k}}"
+            )
+        if task == "retrieval" and not entries:
+            continue
+        tasks[task] = [
+            _with_defaults(
+                entry,
+                RERANKING_KEYS,
+                f"evaluation.{task}[{index}]",
+                revision=None,
+                config=None,
+                split="test",
+                at_k=10,
+            )
+            for index, entry in enumerate(entries)
+        ]
     if plan.get("nanobeir"):
         tasks["nanobeir"] = _with_defaults(
             plan["nanobeir"],

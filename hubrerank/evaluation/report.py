@@ -46,6 +46,13 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
         metric_rows = [(label, entry["metrics"]) for label, entry in rows]
         if result["task"] == "nanobeir":
             built.append(_nanobeir_table(result, metric_rows))
+        elif result["task"] == "retrieval":
+            built.append(_retrieval_table(result, metric_rows))
+            built += [
+                _versus_models_table(result, label, entry["versus_models"])
+                for label, entry in rows
+                if "versus_models" in entry
+            ]
         else:
             built.extend(_reranking_tables(result, metric_rows, first_stage_name))
             versus = [
@@ -245,6 +252,30 @@ def _correlation_table(result: dict[str, Any], rows: list[tuple[str, dict[str, A
         [(label, [entry["metrics"]["pearson"], entry["metrics"]["spearman"]]) for label, entry in rows],
         "as sentence-transformers' CrossEncoderCorrelationEvaluator",
         chart=False,
+    )
+
+
+def _retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
+    k = result["at_k"]
+    keys = [f"ndcg@{k}", f"mrr@{k}", "map@100", "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10"]
+    headers = [f"NDCG@{k}", f"MRR@{k}", "MAP@100", "Hit@1", "Hit@3", "Hit@5", "Hit@10"]
+    title = (
+        f"Retrieval {_source(result)} ({result['num_queries']} queries over "
+        f"{result['corpus_size']} documents)"
+    )
+    note = "the split's whole corpus searched; Hit@k is InformationRetrievalEvaluator's accuracy@k"
+    return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
+
+
+def _versus_models_table(result: dict[str, Any], label: str, versus: list[dict[str, Any]]) -> Table:
+    k = result["at_k"]
+    return Table(
+        f"{label} against the other retrievers, NDCG@{k} per query: {_source(result)}",
+        [f"mean change NDCG@{k}", "queries better", "queries worse", "queries equal", "p-value"],
+        [(f"vs {v['model']}", [v["delta"], v["wins"], v["losses"], v["ties"], v["p_value"]]) for v in versus],
+        f"p-value: {versus[0]['test']}; below 0.05, the change is unlikely to be luck",
+        chart=False,
+        bold_best=False,
     )
 
 

@@ -2,7 +2,8 @@
 
 A kind is one :class:`KindSpec`, looked up by name with :func:`get_kind`. Modules dispatch on it instead
 of naming sentence-transformers classes themselves, so a second kind (a bi-encoder retriever trained
-with ``SentenceTransformerTrainer``) is one more spec module, not an ``if`` in every module. Classes are
+with ``SentenceTransformerTrainer``, ``bi_encoder.py``) is one more spec module, not an ``if`` in every
+module. Classes are
 named by import path and loaded on first use: importing this module does not import the HF stack.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubrerank.errors import RecipeError
+
+DEFAULT_KIND = "cross-encoder"  # what a recipe without model.kind trains
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,10 @@ class KindSpec:
     task_type: str  # pipeline tag and model-index task type
     st_model_type: str  # config_sentence_transformers.json's model_type for this kind
     st_evaluators: tuple[str, ...]  # evaluator classes a sentence-transformers trainer card may name
+    evaluation_task: str = "reranking"  # the evaluation-plan task its eval split is judged by
+    model_keys: tuple[str, ...] = ("num_labels", "max_length")  # recipe model keys the model class takes
+    max_length_attribute: str | None = None  # the model attribute model.max_length sets after loading
+    best_metric: str = "ndcg@{k}"  # the in-training evaluator's metric that picks the best checkpoint
 
     def load(self, attribute: str) -> Any:
         """The class named by one of the ``*_class`` / ``*_evaluator`` fields, imported now."""
@@ -37,11 +44,23 @@ class KindSpec:
         return getattr(importlib.import_module(module), name)
 
 
+def kind_of_task(task: str) -> KindSpec:
+    """The kind an evaluation-plan task judges (retrieval: bi-encoder); the default kind for the others
+    (reranking and NanoBEIR judge cross-encoders)."""
+    kinds = _kinds()
+    return next((spec for spec in kinds.values() if spec.evaluation_task == task), kinds[DEFAULT_KIND])
+
+
 def get_kind(name: str) -> KindSpec:
     """The spec of kind ``name``; RecipeError listing the known kinds otherwise."""
-    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
-
-    kinds = {spec.name: spec for spec in (CROSS_ENCODER,)}
+    kinds = _kinds()
     if name not in kinds:
         raise RecipeError(f"unknown model kind {name!r}; hubrerank trains {', '.join(kinds)}")
     return kinds[name]
+
+
+def _kinds() -> dict[str, KindSpec]:
+    from hubrerank.kinds.bi_encoder import BI_ENCODER
+    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+
+    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER)}

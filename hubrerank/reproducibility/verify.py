@@ -67,8 +67,9 @@ class Claim:
 
     @property
     def label(self) -> str:
-        """``<dataset>:<split>/<metric>`` for reranking (as hubrerank.yaml's metrics), NanoBEIR keys as is."""
-        if self.result.get("task") == "reranking":
+        """``<dataset>:<split>/<metric>`` for reranking and retrieval (as hubrerank.yaml's metrics), NanoBEIR
+        keys as is."""
+        if self.result.get("task") in ("reranking", "retrieval"):
             return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}"
         return self.metric
 
@@ -232,7 +233,7 @@ class Subject:
         from hubrerank.training.trainer import evaluation_plan
 
         plan = evaluation_plan(self.recipe.evaluation)
-        if not plan.get("reranking") and not plan.get("nanobeir"):
+        if not any(plan.get(task) for task in ("reranking", "nanobeir", "retrieval")):
             raise InputError(f"{self.recipe.source} has no evaluation section: there is nothing to re-run")
         return plan
 
@@ -323,10 +324,11 @@ def pin_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, st
             )
         return {**entry, "revision": found.sha}
 
-    if plan.get("reranking"):
-        pinned["reranking"] = [
-            pin(entry, f"evaluation.reranking[{index}]") for index, entry in enumerate(plan["reranking"])
-        ]
+    for task in ("reranking", "retrieval"):
+        if plan.get(task):
+            pinned[task] = [
+                pin(entry, f"evaluation.{task}[{index}]") for index, entry in enumerate(plan[task])
+            ]
     if plan.get("nanobeir"):
         pinned["nanobeir"] = pin(plan["nanobeir"], "evaluation.nanobeir")
     return pinned, unpinned

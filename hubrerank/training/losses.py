@@ -1,6 +1,9 @@
-"""The cross-encoder losses a recipe may name: their aliases, the data form each trains on, the label
+"""The losses a recipe may name, per model kind: their aliases, the data form each trains on, the label
 columns it accepts, and the parameters a recipe may give it (its signature, plus the torch loss its
 ``**kwargs`` reach). The recipe reader checks recipes against this registry; the trainer builds from it.
+
+Bi-encoder losses may also wrap another loss (``MatryoshkaLoss``: the recipe's ``loss.inner``) or need
+a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import inspect
 from dataclasses import dataclass
 
 from hubrerank.errors import RecipeError
+from hubrerank.kinds.spec import DEFAULT_KIND, get_kind
 from hubrerank.suggestions import did_you_mean
 
 # the input columns of each training form (docs/contracts.md); the labels depend on the loss
@@ -16,15 +20,25 @@ FORM_COLUMNS = {
     "labeled-pair": "query, passage",
     "n-tuple": "query, positive, negative_1..negative_n",
     "labeled-list": "query, documents",
+    "triplet": "query, positive, negative_1 (or negative)",
+}
+# the --output-format of `hubrerank data build` that makes each form
+BUILD_FORMAT = {
+    "labeled-pair": "labeled-pair",
+    "n-tuple": "n-tuple",
+    "labeled-list": "labeled-list",
+    "triplet": "n-tuple",
 }
 
 
 @dataclass(frozen=True)
 class LossInfo:
-    """A cross-encoder loss: its class name, short aliases, the data form it trains on and its labels.
+    """A loss of model kind ``kind``: its class name, short aliases, the data form it trains on, its labels.
 
     ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
-    ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any.
+    ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any. A ``wrapper``
+    trains the recipe's ``loss.inner`` loss (whose form and labels are the data's); a loss with a
+    ``guide`` takes the recipe's ``loss.guide`` model as that parameter.
     """
 
     name: str
@@ -32,6 +46,9 @@ class LossInfo:
     form: str
     labels: tuple[str, ...]
     torch_loss: str | None = None
+    kind: str = DEFAULT_KIND
+    wrapper: bool = False
+    guide: str | None = None
 
 
 _LISTWISE_LABELS = ("labels", "scores")
@@ -53,6 +70,23 @@ LOSSES: dict[str, LossInfo] = {
     )
 }
 
+_BI = "bi-encoder"
+BI_ENCODER_LOSSES: dict[str, LossInfo] = {
+    info.name: info
+    for info in (
+        LossInfo("MultipleNegativesRankingLoss", ("MNRL",), "n-tuple", (), kind=_BI),
+        LossInfo("CachedMultipleNegativesRankingLoss", ("CMNRL",), "n-tuple", (), kind=_BI),
+        LossInfo("GISTEmbedLoss", ("GIST",), "triplet", (), kind=_BI, guide="guide"),
+        LossInfo("CachedGISTEmbedLoss", ("CGIST",), "triplet", (), kind=_BI, guide="guide"),
+        LossInfo("TripletLoss", ("Triplet",), "triplet", (), kind=_BI),
+        LossInfo("CoSENTLoss", ("CoSENT",), "labeled-pair", ("score", "label"), kind=_BI),
+        LossInfo("MatryoshkaLoss", ("Matryoshka",), "", (), kind=_BI, wrapper=True),
+    )
+}
+LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {DEFAULT_KIND: LOSSES, _BI: BI_ENCODER_LOSSES}
+
+# Loss parameters whose values are lists of numbers (MatryoshkaLoss's dimensions and their weights).
+NUMBER_LIST_PARAMS = frozenset({"matryoshka_dims", "matryoshka_weights"})
 # Loss parameters whose values are objects: the recipe names one of these, never an import path.
 OBJECT_PARAMS: dict[str, tuple[str, ...]] = {
     "activation_fn": ("Identity", "Sigmoid", "Tanh"),  # torch.nn
@@ -69,16 +103,19 @@ TENSOR_PARAMS = frozenset({"pos_weight"})
 _TORCH_LOSS_KWARGS_EXCLUDED = frozenset({"weight", "pos_weight", "size_average", "reduce"})
 
 
-def find_loss(name: str, source: str = "recipe") -> LossInfo:
-    """The loss called ``name`` (class name or alias, any case)."""
-    by_name = {key.lower(): info for info in LOSSES.values() for key in (info.name, *info.aliases)}
+def find_loss(
+    name: str, source: str = "recipe", kind: str = DEFAULT_KIND, key: str = "loss.name"
+) -> LossInfo:
+    """The ``kind`` loss called ``name`` (class name or alias, any case); ``key`` names it in errors."""
+    losses = LOSSES_BY_KIND[kind]
+    by_name = {key.lower(): info for info in losses.values() for key in (info.name, *info.aliases)}
     if name.lower() in by_name:
         return by_name[name.lower()]
     stripped = by_name.get(name.lower().removesuffix("loss"))
-    hint = f"; did you mean {stripped.name}?" if stripped else did_you_mean(name, LOSSES) or "."
+    hint = f"; did you mean {stripped.name}?" if stripped else did_you_mean(name, losses) or "."
+    aliases = ", ".join(alias for info in losses.values() for alias in info.aliases[:1])
     raise RecipeError(
-        f"{source}: loss.name {name!r} is not a cross-encoder loss{hint} "
-        f"Use one of {', '.join(LOSSES)} (or BCE, CE, MNRL, CMNRL, MSE, MarginMSE, ...)"
+        f"{source}: {key} {name!r} is not a {kind} loss{hint} Use one of {', '.join(losses)} (or {aliases})"
     )
 
 
@@ -86,15 +123,13 @@ def loss_parameters(info: LossInfo) -> dict[str, inspect.Parameter]:
     """The keyword parameters a recipe may give ``info``'s loss: its signature (without model) and kwargs."""
     import importlib
 
-    from hubrerank.kinds.cross_encoder import CROSS_ENCODER
-
-    losses = importlib.import_module(CROSS_ENCODER.losses_module)
+    losses = importlib.import_module(get_kind(info.kind).losses_module)
 
     signature = inspect.signature(getattr(losses, info.name).__init__)
     parameters = {
         name: parameter
         for name, parameter in signature.parameters.items()
-        if name not in ("self", "model")
+        if name not in ("self", "model", "loss", info.guide)
         and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
     }
     if info.torch_loss and any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):

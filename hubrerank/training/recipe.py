@@ -1,7 +1,8 @@
 """Training recipes: a YAML document of data (never code) that says what to train and how to judge it.
 
-A recipe names a base model, training and evaluation datasets (each at a revision), a cross-encoder
-loss with plain-data parameters, ``CrossEncoderTrainingArguments`` and an evaluation plan. It is read
+A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, or ``bi-encoder``), a base
+model, training and evaluation datasets (each at a revision), a loss of that kind with plain-data
+parameters, the kind's training arguments and an evaluation plan. It is read
 with a safe YAML loader, validated against ``recipe.schema.json`` and then checked for meaning: loss
 names and parameters against the loss signatures, argument keys against the training arguments, and
 the keys hubrerank sets itself. Every problem is a :class:`RecipeError` naming the file and key path.
@@ -28,11 +29,12 @@ import yaml
 
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
-from hubrerank.kinds.spec import KindSpec, get_kind
+from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.suggestions import did_you_mean
 from hubrerank.training.losses import (
-    LOSSES,
+    LOSSES_BY_KIND,
+    NUMBER_LIST_PARAMS,
     OBJECT_PARAMS,
     TENSOR_PARAMS,
     LossInfo,
@@ -102,12 +104,14 @@ class Recipe:
 
     @property
     def kind(self) -> KindSpec:
-        """The model kind this recipe trains (cross-encoders today)."""
-        return get_kind("cross-encoder")
+        """The model kind this recipe trains: ``model.kind``, cross-encoder when absent."""
+        return get_kind(self.model.get("kind", DEFAULT_KIND))
 
     @property
     def loss(self) -> LossInfo:
-        return LOSSES[self.document["loss"]["name"]]
+        """The loss that reads the data: ``loss.inner`` under a wrapper (MatryoshkaLoss), else ``loss``."""
+        node = self.document["loss"]
+        return LOSSES_BY_KIND[self.kind.name][node.get("inner", node)["name"]]
 
     @property
     def loss_params(self) -> dict[str, Any]:
@@ -133,17 +137,20 @@ class Recipe:
         """The logged metric that picks the best checkpoint, e.g. ``eval_faq-test_ndcg@10``."""
         if self.eval is None:
             return None
-        return f"eval_{self.eval_name}_ndcg@{self.eval['at_k']}"
+        return f"eval_{self.eval_name}_{self.kind.best_metric.format(k=self.eval['at_k'])}"
 
     def refs(self) -> Iterator[tuple[str, dict[str, Any], str]]:
         """Every repo reference: its key path, its mapping (``repo``/``dataset``, ``revision``), its type."""
         yield "base_model", self.document["base_model"], "model"
+        if "guide" in self.document["loss"]:
+            yield "loss.guide", self.document["loss"]["guide"], "model"
         for index, node in enumerate(self.train):
             yield f"train[{index}]", node, "dataset"
         if self.eval is not None:
             yield "eval", self.eval, "dataset"
-        for index, node in enumerate(self.evaluation.get("reranking", [])):
-            yield f"evaluation.reranking[{index}]", node, "dataset"
+        for task in ("reranking", "retrieval"):
+            for index, node in enumerate(self.evaluation.get(task, [])):
+                yield f"evaluation.{task}[{index}]", node, "dataset"
         if "nanobeir" in self.evaluation:
             yield "evaluation.nanobeir", self.evaluation["nanobeir"], "dataset"
 
@@ -167,7 +174,7 @@ class Recipe:
         return document
 
     def training_arguments(self) -> dict[str, Any]:
-        """``CrossEncoderTrainingArguments`` keyword arguments (all but ``output_dir``) for this recipe.
+        """The kind's training-arguments keyword arguments (all but ``output_dir``) for this recipe.
 
         The recipe's ``args`` plus what hubrerank controls: the seeds, no reporting integrations, and
         with an eval split, matching eval/save schedules so that the best checkpoint can be kept.
@@ -258,13 +265,14 @@ def validate(document: Any, source: str) -> Recipe:
             "pass --trust-remote-code to hubrerank train"
         )
     _check_schema(document, source)
-    document = _normalize(copy.deepcopy(dict(document)))
-    info = find_loss(document["loss"]["name"], source)
-    document["loss"]["name"] = info.name
-    _check_loss_params(info, document["loss"]["params"], source)
-    _check_labels(info, document["model"]["num_labels"], source)
+    document = _normalize(copy.deepcopy(dict(document)), source)
+    kind = get_kind(document["model"].get("kind", DEFAULT_KIND))
+    info = _check_loss(document["loss"], kind, source)
+    if "num_labels" in kind.model_keys:
+        _check_labels(info, document["model"]["num_labels"], source)
     _check_label_columns(info, document["train"], source)
-    _check_args(document["args"], source)
+    _check_args(document["args"], kind.name, source)
+    _check_evaluation(document["evaluation"], kind, source)
     recipe = Recipe(source, document)
     recipe.training_arguments()
     return recipe
@@ -317,7 +325,7 @@ def _schema_message(error: Any) -> str:
     return error.message
 
 
-def _normalize(document: dict[str, Any]) -> dict[str, Any]:
+def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
     """Write out every default, so the resolved recipe says exactly what ran."""
     train = document["train"]
     normalized: dict[str, Any] = {
@@ -325,21 +333,31 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
         "name": document["name"],
         "seed": document.get("seed", DEFAULT_SEED),
         "base_model": {"repo": document["base_model"]["repo"], **_revision(document["base_model"])},
-        "model": {"max_length": None, "num_labels": 1, **document.get("model", {})},
+        "model": _model(document.get("model", {}), source),
         "train": [_train_dataset(node) for node in (train if isinstance(train, list) else [train])],
     }
     if "eval" in document:
         normalized["eval"] = _dataset(document["eval"], "test", config=None, at_k=10)
-    normalized["loss"] = {"name": document["loss"]["name"], "params": document["loss"].get("params", {})}
+    loss = document["loss"]
+    normalized["loss"] = {"name": loss["name"], "params": loss.get("params", {})}
+    if "inner" in loss:
+        normalized["loss"]["inner"] = {
+            "name": loss["inner"]["name"],
+            "params": loss["inner"].get("params", {}),
+        }
+    if "guide" in loss:
+        normalized["loss"]["guide"] = {"repo": loss["guide"]["repo"], **_revision(loss["guide"])}
     normalized["args"] = document.get("args", {})
     evaluation = document.get("evaluation")
     if evaluation is None:
-        evaluation = {"reranking": [normalized["eval"]]} if "eval" in normalized else {}
+        task = get_kind(normalized["model"].get("kind", DEFAULT_KIND)).evaluation_task
+        evaluation = {task: [normalized["eval"]]} if "eval" in normalized else {}
     normalized["evaluation"] = {}
-    if "reranking" in evaluation:
-        normalized["evaluation"]["reranking"] = [
-            _dataset(node, "test", config=None, at_k=10) for node in evaluation["reranking"]
-        ]
+    for task in ("reranking", "retrieval"):
+        if task in evaluation:
+            normalized["evaluation"][task] = [
+                _dataset(node, "test", config=None, at_k=10) for node in evaluation[task]
+            ]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
         normalized["evaluation"]["nanobeir"] = {
@@ -353,6 +371,19 @@ def _normalize(document: dict[str, Any]) -> dict[str, Any]:
         if key in document:
             normalized[key] = document[key]
     return normalized
+
+
+def _model(node: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The ``model`` section with the kind's defaults; ``kind`` is written only when not the default, so
+    cross-encoder recipes (and their recorded hubrerank.yaml) read as before."""
+    kind = get_kind(node.get("kind", DEFAULT_KIND))
+    for key in node:
+        if key not in ("kind", "max_length", *kind.model_keys):
+            raise RecipeError(f"{source}: model.{key} does not apply to a {kind.name}")
+    defaults = {"max_length": None, "num_labels": 1}
+    model = {"kind": kind.name} if kind.name != DEFAULT_KIND else {}
+    model |= {key: node.get(key, defaults[key]) for key in ("max_length", *kind.model_keys)}
+    return model
 
 
 def _revision(node: Mapping[str, Any]) -> dict[str, str]:
@@ -384,17 +415,61 @@ def _dataset(
     return normalized
 
 
-def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str) -> None:
+def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
+    """Check ``loss`` (and its ``inner`` loss and ``guide`` model) for ``kind``; write out canonical names.
+    Return the loss that reads the data."""
+    info = find_loss(node["name"], source, kind.name)
+    node["name"] = info.name
+    _check_loss_params(info, node["params"], source, "loss.params")
+    if info.guide and "guide" not in node:
+        raise RecipeError(
+            f"{source}: loss.guide is missing: {info.name} needs a guide model ({{repo: ORG/NAME}})"
+        )
+    if "guide" in node and not info.guide:
+        raise RecipeError(f"{source}: loss.guide: {info.name} takes no guide model")
+    if info.wrapper and "inner" not in node:
+        raise RecipeError(f"{source}: loss.inner is missing: {info.name} wraps a loss ({{name: MNRL}})")
+    if "inner" in node and not info.wrapper:
+        raise RecipeError(f"{source}: loss.inner: {info.name} wraps no loss")
+    if not info.wrapper:
+        return info
+    inner = find_loss(node["inner"]["name"], source, kind.name, "loss.inner.name")
+    if inner.wrapper or inner.guide:
+        raise RecipeError(f"{source}: loss.inner.name: {info.name} cannot wrap {inner.name} from a recipe")
+    node["inner"]["name"] = inner.name
+    _check_loss_params(inner, node["inner"]["params"], source, "loss.inner.params")
+    return inner
+
+
+def _check_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> None:
+    """A bi-encoder is judged by retrieval, a cross-encoder by reranking (and NanoBEIR reranking)."""
+    allowed = {"retrieval"} if kind.evaluation_task == "retrieval" else {"reranking", "nanobeir"}
+    for task in evaluation:
+        if task not in allowed:
+            raise RecipeError(
+                f"{source}: evaluation.{task} does not evaluate a {kind.name}; "
+                f"use {' or '.join(sorted(allowed))}"
+            )
+
+
+def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str, where: str) -> None:
     parameters = loss_parameters(info)
     for key, value in params.items():
-        path = f"{source}: loss.params.{key}"
+        path = f"{source}: {where}.{key}"
         if key not in parameters:
             raise RecipeError(
                 f"{path} is not a parameter of {info.name}{did_you_mean(key, parameters) or '.'} "
                 f"Its parameters: {', '.join(parameters) or 'none'}"
             )
         default = parameters[key].default
-        if key in TENSOR_PARAMS:
+        if key in NUMBER_LIST_PARAMS:
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(_is_number(item) and item > 0 for item in value)
+            ):
+                raise RecipeError(f"{path} must be a list of positive numbers, got {value!r}")
+        elif key in TENSOR_PARAMS:
             if not _is_number(value) or value <= 0:
                 raise RecipeError(f"{path} must be a positive number, got {value!r}")
         elif key in OBJECT_PARAMS:
@@ -441,8 +516,8 @@ def _check_label_columns(info: LossInfo, train: list[dict[str, Any]], source: st
             )
 
 
-def _check_args(args: Mapping[str, Any], source: str) -> None:
-    fields = _training_argument_types()
+def _check_args(args: Mapping[str, Any], kind: str, source: str) -> None:
+    fields = _training_argument_types(kind)
     for key, value in args.items():
         path = f"{source}: args.{key}"
         reason = CONTROLLED_ARGS.get(key) or next(
@@ -484,8 +559,8 @@ def _check_value(path: str, value: Any, annotation: Any) -> None:
 
 
 @cache
-def _training_argument_types() -> dict[str, Any]:
-    arguments_class = get_kind("cross-encoder").load("training_arguments_class")
+def _training_argument_types(kind: str) -> dict[str, Any]:
+    arguments_class = get_kind(kind).load("training_arguments_class")
 
     hints = typing.get_type_hints(arguments_class)
     return {field.name: hints[field.name] for field in dataclasses.fields(arguments_class) if field.init}

@@ -1,9 +1,11 @@
-"""Train a cross-encoder from a recipe, reproducibly, and write (or publish) the model with its record.
+"""Train a model of the recipe's kind (a cross-encoder, or a bi-encoder retriever) reproducibly, and
+write (or publish) the model with its record.
 
 ``train`` pins every reference to a commit sha first, refuses inputs that cannot work (weights that
-are not safetensors, dataset columns that do not fit the loss) before any training, seeds the model's
-construction, trains with ``CrossEncoderTrainer`` keeping the best checkpoint by the eval split's
-ndcg@k, evaluates the result with :func:`hubrerank.evaluation.run_evaluations` and writes the model
+are not safetensors, a base model of another kind, dataset columns that do not fit the loss) before any
+training, seeds the model's construction, trains with the kind's trainer (``CrossEncoderTrainer``,
+``SentenceTransformerTrainer``) keeping the best checkpoint by the eval split's ndcg@k, evaluates the
+result with :func:`hubrerank.evaluation.run_evaluations` and writes the model
 folder: weights, README card, ``hubrerank.yaml`` (the resolved recipe, environment, metrics and
 training statistics), ``eval_results.json`` and ``training_log.jsonl``. Under ``torchrun`` every rank
 trains on the shas rank 0 resolved, and only rank 0 writes or publishes.
@@ -36,13 +38,12 @@ from hubrerank.record import (
     write_run_record,
 )
 from hubrerank.refs import ResolvedRef
-from hubrerank.training.losses import FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo
+from hubrerank.training.losses import BUILD_FORMAT, FORM_COLUMNS, OBJECT_PARAMS, TENSOR_PARAMS, LossInfo
 from hubrerank.training.recipe import Recipe, load_recipe
 
 if TYPE_CHECKING:
     from accelerate import PartialState
     from datasets import Dataset
-    from sentence_transformers.cross_encoder import CrossEncoder
 
 CHECKPOINTS = "checkpoints"
 RUN_FILE = "hubrerank-run.yaml"  # the pinned recipe of an unfinished run, inside CHECKPOINTS
@@ -94,10 +95,14 @@ def train(
         repo = node.get("repo") or node["dataset"]
         say(f"{path}: {repo}@{node['requested']} -> {node['revision']}")
     model_path = _main_first(state, lambda: fetch_base_model(pinned, trust_remote_code))
+    check_base_kind(pinned, model_path)
+    guide_path = (
+        _main_first(state, lambda: fetch_guide_model(pinned)) if "guide" in pinned.document["loss"] else None
+    )
     train_data = _main_first(state, lambda: load_train_data(pinned))
-    eval_samples = _main_first(state, lambda: load_eval_samples(pinned)) if pinned.eval else None
+    eval_inputs = _main_first(state, lambda: load_eval_inputs(pinned)) if pinned.eval else None
 
-    trainer = _build_trainer(pinned, model_path, out, train_data, eval_samples, trust_remote_code)
+    trainer = _build_trainer(pinned, model_path, out, train_data, eval_inputs, trust_remote_code, guide_path)
     checkpoint = last_checkpoint(out / CHECKPOINTS) if resume else None
     if checkpoint:
         say(f"resuming from {checkpoint}")
@@ -112,15 +117,22 @@ def train(
         # rank 0 alone evaluates, writes and publishes; waiting for it could outlast the DDP timeout
         return TrainResult(out, {}, {}, None)
     trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
-    tasks = [f"{node['dataset']}:{node['split']}" for node in pinned.evaluation.get("reranking", [])]
+    tasks = [
+        f"{node['dataset']}:{node['split']}"
+        for task in ("reranking", "retrieval")
+        for node in pinned.evaluation.get(task, [])
+    ]
     tasks += ["NanoBEIR"] if pinned.evaluation.get("nanobeir") else []
     say(f"evaluating {out} on {', '.join(tasks) or 'nothing (the recipe has no evaluation section)'}")
     results = evaluate(out, pinned.evaluation, progress=not trainer.args.disable_tqdm)
     from hubrerank.evaluation.report import headline
+    from hubrerank.evaluation.retrieval import retrieval_headline
 
     for result in results["results"]:
         if result["task"] == "reranking":
             say(headline(result))
+        elif result["task"] == "retrieval":
+            say(retrieval_headline(result))
     record = _record(pinned, trainer, output.metrics, train_data, state, results)
     _write_outputs(out, record, results, trainer.state.log_history)
     shutil.rmtree(out / CHECKPOINTS)
@@ -147,6 +159,28 @@ def fetch_base_model(recipe: Recipe, trust_remote_code: bool = False) -> Path:
     return fetch_model(ref, what="base model", trust_remote_code=trust_remote_code)
 
 
+def check_base_kind(recipe: Recipe, model_path: Path) -> None:
+    """Refuse a bi-encoder recipe on a cross-encoder base model. (A cross-encoder recipe may start from a
+    bi-encoder, as the demo does from all-MiniLM-L6-v2: its encoder gets a new scoring head.)"""
+    from hubrerank.kinds import model_kind
+
+    found = model_kind(model_path)
+    if recipe.kind.name == "bi-encoder" and found == "cross-encoder":
+        raise RecipeError(
+            f"{recipe.source}: model.kind is bi-encoder but base_model {recipe.base_model['repo']} is a "
+            "cross-encoder; choose an embedding model or a plain checkpoint, or train a cross-encoder"
+        )
+
+
+def fetch_guide_model(recipe: Recipe) -> Path:
+    """The pinned guide model of a GISTEmbedLoss recipe (``loss.guide``), as hub.fetch_model gives it."""
+    from hubrerank.hub import fetch_model
+
+    node = recipe.document["loss"]["guide"]
+    ref = ResolvedRef(node["repo"], node["revision"], "model", node.get("requested", node["revision"]))
+    return fetch_model(ref, what="guide model")
+
+
 def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
     """The training split(s), reduced to the columns the loss reads, in the order it reads them."""
     datasets = {}
@@ -163,6 +197,23 @@ def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
         name = name if name not in datasets else f"{name}-{len(datasets)}"
         datasets[name] = dataset
     return next(iter(datasets.values())) if len(datasets) == 1 else datasets
+
+
+def load_eval_inputs(recipe: Recipe) -> dict[str, Any]:
+    """The in-training evaluator's keyword arguments for the eval split, by the kind's evaluation task:
+    reranking samples (CrossEncoderRerankingEvaluator) or a whole-split corpus
+    (InformationRetrievalEvaluator, scored by cosine similarity like the recipe's best metric)."""
+    node = recipe.eval
+    if recipe.kind.evaluation_task == "reranking":
+        return {"samples": load_eval_samples(recipe), "at_k": node["at_k"]}
+    from sentence_transformers.util import cos_sim
+
+    from hubrerank.evaluation.retrieval import evaluator_ks, retrieval_corpus
+    from hubrerank.evaluation.samples import load_reranking_data
+
+    data = load_reranking_data(node["dataset"], node["revision"], config=node["config"], split=node["split"])
+    corpus = retrieval_corpus(data)
+    return corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | {"score_functions": {"cosine": cos_sim}}
 
 
 def load_eval_samples(recipe: Recipe) -> list[dict[str, Any]]:
@@ -247,6 +298,12 @@ def training_columns(
     features = dataset.features
     if loss.form == "labeled-pair":
         inputs = ["query", "passage"]
+    elif loss.form == "triplet":
+        inputs = [
+            "query",
+            "positive",
+            next((n for n in ("negative_1", "negative") if n in features), "negative_1"),
+        ]
     elif loss.form == "n-tuple":
         negatives = sorted(
             (name for name in features if _NEGATIVE_COLUMN.fullmatch(name)),
@@ -270,28 +327,36 @@ def training_columns(
     if fits and label is None and label_column in ("score", "scores"):
         raise InputError(
             f"{where} has no {label_column} column (the recipe's label_column); rebuild it with "
-            f"`hubrerank data build ... --teacher MODEL --output-format {loss.form}`"
+            f"`hubrerank data build ... --teacher MODEL --output-format {BUILD_FORMAT[loss.form]}`"
         )
     if not fits or (loss.labels and label is None):
         wanted = FORM_COLUMNS[loss.form] + (f" + {'|'.join(wanted_labels)}" if loss.labels else "")
         raise InputError(
             f"{where} has columns {', '.join(dataset.column_names)}, but {loss.name} trains on the "
             f"{loss.form} form ({wanted}); rebuild it with "
-            f"`hubrerank data build ... --output-format {loss.form}`"
+            f"`hubrerank data build ... --output-format {BUILD_FORMAT[loss.form]}`"
         )
     return [*inputs, label] if label else inputs
 
 
-def build_loss(recipe: Recipe, model: CrossEncoder) -> Any:
-    """The recipe's loss, its plain-data parameters turned into tensors and allow-listed objects."""
+def build_loss(recipe: Recipe, model: Any, guide: Any = None) -> Any:
+    """The recipe's loss, its plain-data parameters turned into tensors and allow-listed objects; a
+    wrapper (MatryoshkaLoss) around its ``loss.inner``; ``guide`` the guide model of GISTEmbedLoss."""
+    node = recipe.document["loss"]
+    if "inner" in node:
+        return _loss(recipe, node, model, loss=_loss(recipe, node["inner"], model))
+    return _loss(recipe, node, model, **({"guide": guide} if guide is not None else {}))
+
+
+def _loss(recipe: Recipe, node: Mapping[str, Any], model: Any, **objects: Any) -> Any:
     import importlib
 
     import torch
 
     losses = importlib.import_module(recipe.kind.losses_module)
 
-    kwargs: dict[str, Any] = {}
-    for key, value in recipe.loss_params.items():
+    kwargs: dict[str, Any] = dict(objects)
+    for key, value in node["params"].items():
         if key in TENSOR_PARAMS:
             value = torch.tensor(float(value))
         elif key in OBJECT_PARAMS and value is not None:
@@ -302,11 +367,9 @@ def build_loss(recipe: Recipe, model: CrossEncoder) -> Any:
             value = getattr(torch.nn if key == "activation_fn" else losses, value)()
         kwargs[key] = value
     try:
-        return getattr(losses, recipe.loss.name)(model, **kwargs)
+        return getattr(losses, node["name"])(model, **kwargs)
     except (TypeError, ValueError) as error:
-        raise RecipeError(
-            f"{recipe.source}: loss: {recipe.loss.name} refused its parameters: {error}"
-        ) from None
+        raise RecipeError(f"{recipe.source}: loss: {node['name']} refused its parameters: {error}") from None
 
 
 def last_checkpoint(folder: Path) -> Path | None:
@@ -341,10 +404,13 @@ def _without_requested(node: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
-    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking, NanoBEIR as is."""
+    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking and retrieval,
+    NanoBEIR as is."""
     flat: dict[str, float] = {}
     for result in results.get("results", []):
-        prefix = f"{result['dataset']}:{result['split']}/" if result["task"] == "reranking" else ""
+        prefix = (
+            f"{result['dataset']}:{result['split']}/" if result["task"] in ("reranking", "retrieval") else ""
+        )
         flat.update({f"{prefix}{key}": value for key, value in result["metrics"].items()})
     return flat
 
@@ -417,8 +483,9 @@ def _build_trainer(
     model_path: Path,
     out: Path,
     train_data: Dataset | dict[str, Dataset],
-    eval_samples: list[dict[str, Any]] | None,
+    eval_inputs: dict[str, Any] | None,
     trust_remote_code: bool,
+    guide_path: Path | None = None,
 ) -> Any:
     """Seed, then build the model, loss, arguments, evaluator and trainer (of the recipe's model kind),
     in that order."""
@@ -444,21 +511,24 @@ def _build_trainer(
         transformers.set_seed(recipe.seed)
     model = kind.load("model_class")(
         str(model_path),
-        num_labels=recipe.model["num_labels"],
-        max_length=recipe.model["max_length"],
+        **{key: recipe.model[key] for key in kind.model_keys},
         trust_remote_code=trust_remote_code,
         local_files_only=True,
         # the trainer's card callbacks look datasets up on the Hub unless told not to
         model_card_data=kind.load("model_card_data_class")(local_files_only=True),
     )
+    if kind.max_length_attribute and recipe.model["max_length"] is not None:
+        setattr(model, kind.max_length_attribute, recipe.model["max_length"])
+    guide = None
+    if guide_path is not None:
+        guide = kind.load("model_class")(str(guide_path), local_files_only=True)
 
     evaluator = None
-    if eval_samples is not None:
-        evaluator = kind.load("in_training_evaluator")(
-            eval_samples, at_k=recipe.eval["at_k"], name=recipe.eval_name, write_csv=False
-        )
+    if eval_inputs is not None:
+        evaluator = kind.load("in_training_evaluator")(**eval_inputs, name=recipe.eval_name, write_csv=False)
+    loss = build_loss(recipe, model, guide)
     trainer = kind.load("trainer_class")(
-        model=model, args=args, train_dataset=train_data, loss=build_loss(recipe, model), evaluator=evaluator
+        model=model, args=args, train_dataset=train_data, loss=loss, evaluator=evaluator
     )
     for callback in (ProgressCallback, PrinterCallback):
         trainer.remove_callback(callback)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from factories import QA_TOPICS as TOPICS
 from helpers import run_cli
 
 
@@ -397,3 +398,10 @@ def test_an_unwritable_out_is_refused_before_the_build(qa_csv: Path) -> None:
         .splitlines()[-1]
         .startswith("Error: --out /proc/hubrerank-data cannot be written")
     )
+
+
+def test_n_tuple_without_negatives_is_query_positive_pairs(tmp_path: Path, qa_csv: Path) -> None:
+    build(qa_csv, tmp_path / "out", "--output-format", "n-tuple", "--test-size", "2", "--eval-size", "0")
+    train = tables(tmp_path / "out")["train"]
+    assert train.column_names == ["query", "positive"] and train.num_rows == len(TOPICS) - 2
+    assert run_cli("data", "validate", str(tmp_path / "out")).exit_code == 0

@@ -99,6 +99,18 @@ def test_statistics_of_every_form() -> None:
     )
 
 
+def test_query_positive_pairs_are_n_tuples_without_negatives() -> None:
+    pairs = pa.table({"query": ["q", "r"], "positive": ["a", "b"]})
+    assert table_statistics(pairs) == {
+        "form": "n-tuple",
+        "rows": 2,
+        "queries": 2,
+        "pairs": 2,
+        "negatives_per_row": 0,
+    }
+    assert validate_tables({"train": pairs}) == []
+
+
 def test_inspect_prints_statistics_and_rows(tmp_path: Path) -> None:
     folder = write_dataset(tmp_path / "ds", {"train": train_pairs(), "test": pa.table(RERANKING)})
     result = run_cli("data", "inspect", str(folder), "--rows", "1")

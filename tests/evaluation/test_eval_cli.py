@@ -100,7 +100,7 @@ def test_a_folder_and_the_commit_it_was_pushed_as_share_the_cache(
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("bi-encoder", "is a SentenceTransformer (bi-encoder), not a cross-encoder"),
+        ("bi-encoder", "--fuse-first-stage reranks with cross-encoders, but alice/tiny-bi-encoder@"),
         ("pairs", "not in reranking form: missing column(s) positive, documents (or negative)"),
         ("split", "has no split 'dev'; it has test (--split)"),
         ("nanobeir", "is not a NanoBEIR dataset: it lacks the config(s) bm25"),
@@ -119,8 +119,8 @@ def test_bad_input_is_a_one_line_error(
     from hubrerank.hub import publish
 
     model, options = tiny_cross_encoder.ref, ["--data", "@".join(reranking_repo)]
-    if case == "bi-encoder":
-        model = tiny_bi_encoder.ref
+    if case == "bi-encoder":  # a bi-encoder is compared by retrieval, never reranked
+        model, options = tiny_bi_encoder.ref, [*options, "--fuse-first-stage"]
     elif case == "pairs":
         (tmp_path / "pairs.jsonl").write_text('{"query": "q", "passage": "p", "label": 1}\n')
         options = ["--data", str(tmp_path / "pairs.jsonl")]

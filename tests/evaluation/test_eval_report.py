@@ -90,7 +90,7 @@ def test_headline_states_the_first_stage_comparison() -> None:
         ),
         ({"reranking": [{"split": "test"}]}, "missing key 'dataset'"),
         ({"nanobeir": {"rerank_k": 0}}, "evaluation.nanobeir.rerank_k must be a positive integer"),
-        ({"retrieval": []}, r"evaluation: unknown key\(s\) retrieval"),
+        ({"ranking": []}, r"evaluation: unknown key\(s\) ranking; use reranking, nanobeir, retrieval"),
     ],
 )
 def test_plan_errors_name_the_key(plan: dict, message: str) -> None:

@@ -1,0 +1,201 @@
+"""Retrieval over a whole corpus with a bi-encoder, with exactly InformationRetrievalEvaluator's metrics.
+
+The data is a reranking split (docs/contracts.md): each row is a query whose relevant documents are its
+``positive`` list, and the corpus is every distinct text in the split's ``positive``, ``negative`` and
+``documents`` lists (so every query searches all the split's documents, not only its own). A document's
+id is a hash of its text (:func:`~hubrerank.evaluation.samples.text_id`), so a text repeated across
+rows is one corpus entry. Queries without a positive are left out, as the evaluator leaves them out.
+
+Metrics, as sentence-transformers 6.2's ``InformationRetrievalEvaluator`` computes them (without its
+``<similarity>_`` prefix): per query, the corpus ranked by the model's similarity, ties broken by
+ascending corpus id; ``accuracy@k`` (hit rate: a relevant document in the top k) and ``mrr@k`` summed
+and divided by the number of queries; ``precision@k``, ``recall@k``, ``ndcg@k`` (binary gains) and
+``map@k`` (divided by min(k, relevant)) averaged with ``np.mean``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.samples import RerankingData, text_id
+from hubrerank.kinds.detect import model_kind
+
+ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
+MAP_K = 100
+
+
+@dataclass(frozen=True)
+class RetrievalCorpus:
+    """A split as the evaluator takes it: queries (with a positive), the corpus and the relevant ids."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    relevant_docs: dict[str, set[str]]
+    queries_without_positives: int
+
+    def evaluator_inputs(self) -> dict[str, Any]:
+        """Keyword arguments of ``InformationRetrievalEvaluator`` for this corpus."""
+        return {"queries": self.queries, "corpus": self.corpus, "relevant_docs": self.relevant_docs}
+
+
+@dataclass(frozen=True)
+class RetrievalOutcome:
+    """Mean metrics over the queries and each query's NDCG@k (for a paired test against a baseline)."""
+
+    metrics: dict[str, float]
+    per_query_ndcg: dict[str, float]
+
+
+def retrieval_corpus(data: RerankingData) -> RetrievalCorpus:
+    """The queries, corpus and relevance of a reranking split (module docstring)."""
+    queries: dict[str, str] = {}
+    corpus: dict[str, str] = {}
+    relevant: dict[str, set[str]] = {}
+    skipped = 0
+    for row in data.rows:
+        for text in (*row.positive, *row.negative, *row.documents):
+            corpus.setdefault(text_id(text), text)
+        if not row.positive:
+            skipped += 1
+            continue
+        if row.query_id in queries:
+            raise InputError(f"{data.dataset} split {data.split}: query_id {row.query_id!r} occurs twice")
+        queries[row.query_id] = row.query
+        relevant[row.query_id] = {text_id(text) for text in row.positive}
+    if not queries:
+        raise InputError(f"{data.dataset} split {data.split} has no query with a positive document")
+    return RetrievalCorpus(queries, corpus, relevant, skipped)
+
+
+def evaluator_ks(at_k: int) -> dict[str, list[int]]:
+    """The cutoffs hubrerank asks of the evaluator: its defaults, with ``at_k`` for MRR and NDCG."""
+    ks = sorted({*ACCURACY_KS, at_k})
+    return {
+        "accuracy_at_k": ks,
+        "precision_recall_at_k": ks,
+        "mrr_at_k": [at_k],
+        "ndcg_at_k": [at_k],
+        "map_at_k": [MAP_K],
+    }
+
+
+def load_bi_encoder(path: Path, batch_size: int = 32, trust_remote_code: bool = False) -> Any:
+    """A SentenceTransformer from a local folder; InputError unless the folder holds a bi-encoder."""
+    from sentence_transformers import SentenceTransformer
+
+    kind = model_kind(path)
+    if kind != "bi-encoder":
+        raise InputError(f"{path} is a {kind} model; retrieval needs a bi-encoder (SentenceTransformer)")
+    return SentenceTransformer(str(path), trust_remote_code=trust_remote_code, local_files_only=True)
+
+
+def evaluate_retrieval(
+    model: Any, corpus: RetrievalCorpus, at_k: int, batch_size: int = 32, progress: bool = False
+) -> RetrievalOutcome:
+    """Rank the whole corpus for every query with ``model`` (a SentenceTransformer) and measure it."""
+    options = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": progress}
+    query_ids = list(corpus.queries)
+    corpus_ids = list(corpus.corpus)
+    query_embeddings = model.encode_query([corpus.queries[qid] for qid in query_ids], **options)
+    document_embeddings = model.encode_document([corpus.corpus[cid] for cid in corpus_ids], **options)
+    scores = model.similarity(query_embeddings, document_embeddings).cpu().tolist()
+    ks = evaluator_ks(at_k)
+    depth = max(max(values) for values in ks.values())
+    rankings = {
+        qid: [
+            corpus_ids[index]
+            for index in sorted(range(len(corpus_ids)), key=lambda i, row=row: (-row[i], corpus_ids[i]))[
+                :depth
+            ]
+        ]
+        for qid, row in zip(query_ids, scores, strict=True)
+    }
+    return retrieval_metrics(rankings, corpus.relevant_docs, ks)
+
+
+def retrieval_metrics(
+    rankings: Mapping[str, list[str]], relevant_docs: Mapping[str, set[str]], ks: Mapping[str, list[int]]
+) -> RetrievalOutcome:
+    """The evaluator's ``compute_metrics`` over ranked corpus ids (best first), one list per query."""
+    hits = {k: 0 for k in ks["accuracy_at_k"]}
+    precision: dict[int, list[float]] = {k: [] for k in ks["precision_recall_at_k"]}
+    recall: dict[int, list[float]] = {k: [] for k in ks["precision_recall_at_k"]}
+    mrr = {k: 0.0 for k in ks["mrr_at_k"]}
+    ndcg: dict[int, list[float]] = {k: [] for k in ks["ndcg_at_k"]}
+    average_precision: dict[int, list[float]] = {k: [] for k in ks["map_at_k"]}
+    per_query: dict[str, float] = {}
+    for qid, ranking in rankings.items():
+        relevant = relevant_docs[qid]
+        flags = [doc in relevant for doc in ranking]
+        for k in hits:
+            hits[k] += any(flags[:k])
+        for k in precision:
+            correct = sum(flags[:k])
+            precision[k].append(correct / k)
+            recall[k].append(correct / len(relevant))
+        for k in mrr:
+            first = next((rank for rank, flag in enumerate(flags[:k]) if flag), None)
+            mrr[k] += 0.0 if first is None else 1.0 / (first + 1)
+        for k in ndcg:
+            value = _dcg([int(flag) for flag in flags[:k]], k) / _dcg([1] * len(relevant), k)
+            ndcg[k].append(value)
+            per_query[qid] = value
+        for k in average_precision:
+            correct, total = 0, 0.0
+            for rank, flag in enumerate(flags[:k]):
+                if flag:
+                    correct += 1
+                    total += correct / (rank + 1)
+            average_precision[k].append(total / min(k, len(relevant)))
+    count = len(rankings)
+    metrics: dict[str, float] = {}
+    metrics |= {f"accuracy@{k}": hits[k] / count for k in hits}
+    for k in precision:
+        metrics[f"precision@{k}"] = float(np.mean(precision[k]))
+        metrics[f"recall@{k}"] = float(np.mean(recall[k]))
+    metrics |= {f"mrr@{k}": mrr[k] / count for k in mrr}
+    metrics |= {f"ndcg@{k}": float(np.mean(ndcg[k])) for k in ndcg}
+    metrics |= {f"map@{k}": float(np.mean(average_precision[k])) for k in average_precision}
+    return RetrievalOutcome(metrics, per_query)
+
+
+def retrieval_result(
+    task: Mapping[str, Any], data: RerankingData, corpus: RetrievalCorpus, outcome: RetrievalOutcome
+) -> dict[str, Any]:
+    """One retrieval entry of eval_results.json."""
+    return {
+        "task": "retrieval",
+        "dataset": data.dataset,
+        "revision": data.revision,
+        "config": data.config,
+        "split": data.split,
+        "at_k": task["at_k"],
+        "num_queries": len(corpus.queries),
+        "queries_without_positives": corpus.queries_without_positives,
+        "corpus_size": len(corpus.corpus),
+        "metrics": outcome.metrics,
+    }
+
+
+def retrieval_headline(result: Mapping[str, Any]) -> str:
+    """One line of a retrieval result: NDCG@k and the hit rates at 1 and 10."""
+    metrics, at_k = result["metrics"], result["at_k"]
+    return (
+        f"{result['dataset']}:{result['split']} retrieval over {result['corpus_size']} documents, "
+        f"{result['num_queries']} queries: ndcg@{at_k} {metrics[f'ndcg@{at_k}']:.4f}  "
+        f"hit@1 {metrics['accuracy@1']:.4f}  hit@10 {metrics['accuracy@10']:.4f}"
+    )
+
+
+def _dcg(relevances: list[int], k: int) -> float:
+    """The evaluator's ``compute_dcg_at_k``: binary gains over log2(rank + 1)."""
+    dcg = 0.0
+    for index in range(min(len(relevances), k)):
+        dcg += relevances[index] / np.log2(index + 2)
+    return dcg

@@ -1,0 +1,32 @@
+"""Bi-encoders (retrievers, embedding models): sentence-transformers' ``SentenceTransformer`` and its
+trainer, losses and cards."""
+
+from __future__ import annotations
+
+from hubrerank.kinds.spec import KindSpec
+
+_ST = "sentence_transformers.sentence_transformer"
+
+BI_ENCODER = KindSpec(
+    name="bi-encoder",
+    model_class=f"{_ST}:SentenceTransformer",
+    model_card_data_class=f"{_ST}:SentenceTransformerModelCardData",
+    trainer_class=f"{_ST}:SentenceTransformerTrainer",
+    training_arguments_class=f"{_ST}:SentenceTransformerTrainingArguments",
+    losses_module=f"{_ST}.losses",
+    in_training_evaluator=f"{_ST}.evaluation:InformationRetrievalEvaluator",
+    card_tags=(
+        "sentence-transformers",
+        "sentence-similarity",
+        "feature-extraction",
+        "hubrerank",
+        "retriever",
+    ),
+    task_type="sentence-similarity",
+    st_model_type="SentenceTransformer",
+    st_evaluators=("InformationRetrievalEvaluator",),
+    evaluation_task="retrieval",
+    model_keys=(),
+    max_length_attribute="max_seq_length",
+    best_metric="cosine_ndcg@{k}",
+)

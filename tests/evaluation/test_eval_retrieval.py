@@ -1,0 +1,124 @@
+"""Retrieval over a split's whole corpus equals sentence-transformers' InformationRetrievalEvaluator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from factories import build_tiny_bi_encoder, build_tiny_cross_encoder
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation import run_evaluations
+from hubrerank.evaluation.retrieval import (
+    evaluate_retrieval,
+    evaluator_ks,
+    load_bi_encoder,
+    retrieval_corpus,
+)
+from hubrerank.evaluation.samples import load_reranking_data
+
+
+@pytest.fixture(scope="module")
+def bi_encoder_path(tmp_path_factory):
+    return build_tiny_bi_encoder(tmp_path_factory.mktemp("retrieval") / "bi")
+
+
+def test_corpus_is_every_distinct_document_of_the_split(reranking_file):
+    data = load_reranking_data(str(reranking_file), split="test")
+    corpus = retrieval_corpus(data)
+    texts = {text for row in data.rows for text in (*row.positive, *row.negative, *row.documents)}
+    assert sorted(corpus.corpus.values()) == sorted(texts)
+    assert corpus.queries_without_positives == sum(not row.positive for row in data.rows) > 0
+    assert (
+        set(corpus.queries)
+        == set(corpus.relevant_docs)
+        == {row.query_id for row in data.rows if row.positive}
+    )
+
+
+@pytest.mark.parametrize("at_k", [10, 5, 20])
+def test_metrics_equal_information_retrieval_evaluator(reranking_file, bi_encoder_path, at_k):
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    model = load_bi_encoder(bi_encoder_path)
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    ours = evaluate_retrieval(model, corpus, at_k).metrics
+    evaluator = InformationRetrievalEvaluator(
+        **corpus.evaluator_inputs(), **evaluator_ks(at_k), write_csv=False
+    )
+    prefix = f"{model.similarity_fn_name}_"
+    theirs = {key.removeprefix(prefix): value for key, value in evaluator(model).items()}
+    assert set(ours) == set(theirs)
+    assert {f"accuracy@{k}" for k in (1, 3, 5, 10)} <= set(ours) and f"ndcg@{at_k}" in ours
+    for key, value in ours.items():
+        assert value == pytest.approx(theirs[key], abs=1e-9, rel=0), key
+
+
+def test_run_evaluations_records_a_retrieval_result(reranking_file, bi_encoder_path):
+    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test", "at_k": 10}]}
+    (result,) = run_evaluations(bi_encoder_path, None, plan)["results"]
+    assert result["task"] == "retrieval"
+    assert result["num_queries"] + result["queries_without_positives"] == 30
+    assert result["corpus_size"] > result["num_queries"]
+    assert 0 <= result["metrics"]["ndcg@10"] <= 1
+
+
+def test_retrieval_refuses_a_cross_encoder(reranking_file, tmp_path):
+    folder = build_tiny_cross_encoder(tmp_path / "ce")
+    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test"}]}
+    with pytest.raises(InputError, match="retrieval needs a bi-encoder"):
+        run_evaluations(folder, None, plan)
+
+
+def test_eval_cli_compares_a_bi_encoder_by_retrieval_beside_a_reranker(
+    reranking_file, bi_encoder_path, tiny_cross_encoder, tmp_path
+):
+    from helpers import run_cli
+
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval",
+        str(bi_encoder_path),
+        tiny_cross_encoder.ref,
+        "--data",
+        str(reranking_file),
+        "--json",
+        str(json_path),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Retrieval " in result.output and "queries over" in result.output and "Hit@10" in result.output
+    assert "Reranking " in result.output
+    document = json.loads(json_path.read_text())
+    tasks = [[entry["task"] for entry in model["results"]] for model in document["models"]]
+    assert tasks == [["retrieval"], ["reranking"]]
+
+
+def test_eval_cli_tests_the_first_bi_encoder_against_the_others_query_by_query(
+    reranking_file, bi_encoder_path, tmp_path
+):
+    from helpers import run_cli
+
+    other = build_tiny_bi_encoder(tmp_path / "other", seed=1)
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval", str(bi_encoder_path), str(other), "--data", str(reranking_file), "--json", str(json_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"{bi_encoder_path} against the other retrievers, NDCG@10 per query" in result.output
+    first, second = json.loads(json_path.read_text())["models"]
+    [versus] = first["results"][0]["versus_models"]
+    assert versus["model"] == str(other) and versus["queries"] == first["results"][0]["num_queries"]
+    assert versus["delta"] == pytest.approx(
+        first["results"][0]["metrics"]["ndcg@10"] - second["results"][0]["metrics"]["ndcg@10"], abs=1e-12
+    )
+    assert 0 <= versus["p_value"] <= 1 and "versus_models" not in second["results"][0]
+
+
+def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_encoder_path):
+    from helpers import run_cli
+
+    result = run_cli("eval", str(bi_encoder_path), "--data", str(reranking_file), "--fuse-first-stage")
+    assert result.exit_code == 2
+    assert "--fuse-first-stage reranks with cross-encoders, but" in result.output

@@ -1,0 +1,99 @@
+"""Bi-encoder recipes: model.kind, its losses (wrapped, guided), arguments and evaluation plan."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from hubrerank.errors import RecipeError
+from hubrerank.refs import Ref, ResolvedRef
+from hubrerank.training.recipe import Recipe, apply_overrides, parse_yaml, validate
+
+BI_ENCODER = """\
+hubrerank: 1
+name: minilm-faq-mnrl
+base_model: {repo: ORG/base}
+model: {kind: bi-encoder}
+train: {dataset: ORG/train, config: default, split: train}
+eval: {dataset: ORG/eval, split: test}
+loss: {name: MNRL}
+args: {num_train_epochs: 3, per_device_train_batch_size: 32, learning_rate: 5e-5,
+       batch_sampler: no_duplicates}
+"""
+
+
+def recipe(*overrides: str, text: str = BI_ENCODER) -> Recipe:
+    return validate(apply_overrides(parse_yaml(text, "r.yaml"), overrides, "r.yaml"), "r.yaml")
+
+
+def refused(*overrides: str, text: str = BI_ENCODER) -> str:
+    with pytest.raises(RecipeError) as error:
+        recipe(*overrides, text=text)
+    assert "\n" not in str(error.value)
+    return str(error.value)
+
+
+def test_bi_encoder_recipe_is_normalized_for_its_kind():
+    loaded = recipe()
+    assert loaded.kind.name == "bi-encoder"
+    assert loaded.model == {"kind": "bi-encoder", "max_length": None}
+    assert loaded.loss.name == "MultipleNegativesRankingLoss" and loaded.loss.form == "n-tuple"
+    assert loaded.evaluation == {"retrieval": [loaded.eval]}
+    assert loaded.best_metric == "eval_eval-test_cosine_ndcg@10"
+    assert loaded.training_arguments()["batch_sampler"] == "no_duplicates"
+    assert validate(yaml.safe_load(loaded.to_yaml()), "again").document == loaded.document
+
+
+def test_the_default_kind_is_not_written():
+    loaded = recipe("model.kind=cross-encoder", "loss.name=BCE", "args.batch_sampler=batch_sampler")
+    assert "kind" not in loaded.model and loaded.kind.name == "cross-encoder"
+    assert loaded.evaluation == {"reranking": [loaded.eval]}
+
+
+@pytest.mark.parametrize(
+    ("loss", "form"),
+    [("CMNRL", "n-tuple"), ("TripletLoss", "triplet"), ("CoSENTLoss", "labeled-pair")],
+)
+def test_bi_encoder_losses_and_their_forms(loss, form):
+    assert recipe(f"loss.name={loss}").loss.form == form
+
+
+def test_matryoshka_wraps_an_inner_loss():
+    loaded = recipe("loss={name: MatryoshkaLoss, params: {matryoshka_dims: [32, 16]}, inner: {name: MNRL}}")
+    assert loaded.loss.name == "MultipleNegativesRankingLoss"
+    assert loaded.document["loss"] == {
+        "name": "MatryoshkaLoss",
+        "params": {"matryoshka_dims": [32, 16]},
+        "inner": {"name": "MultipleNegativesRankingLoss", "params": {}},
+    }
+    assert "loss.inner is missing" in refused("loss={name: MatryoshkaLoss, params: {matryoshka_dims: [8]}}")
+    assert "must be a list of positive numbers" in refused(
+        "loss={name: MatryoshkaLoss, params: {matryoshka_dims: 8}, inner: {name: MNRL}}"
+    )
+    assert "loss.inner: MultipleNegativesRankingLoss wraps no loss" in refused(
+        "loss={name: MNRL, inner: {name: MNRL}}"
+    )
+
+
+def test_gist_guide_is_a_pinned_model_reference():
+    loaded = recipe("loss={name: GISTEmbedLoss, params: {temperature: 0.05}, guide: {repo: ORG/guide}}")
+    paths = [path for path, _, _ in loaded.refs()]
+    assert paths[:2] == ["base_model", "loss.guide"]
+
+    def resolve(ref: Ref) -> ResolvedRef:
+        return ResolvedRef(ref.repo_id, "a" * 40, ref.repo_type, ref.revision)
+
+    guide = loaded.pin(resolve).document["loss"]["guide"]
+    assert guide == {"repo": "ORG/guide", "revision": "a" * 40, "requested": "main"}
+    assert "loss.guide is missing" in refused("loss.name=GISTEmbedLoss")
+    assert "takes no guide model" in refused("loss.guide={repo: ORG/guide}")
+
+
+def test_bi_encoder_refusals_name_the_key():
+    assert "model.num_labels does not apply to a bi-encoder" in refused("model.num_labels=1")
+    assert "is not a bi-encoder loss" in refused("loss.name=BCE")
+    assert "evaluation.reranking does not evaluate a bi-encoder" in refused(
+        "evaluation={reranking: [{dataset: ORG/eval}]}"
+    )
+    assert "args.batch_sampler: 'no_dups' is not one of" in refused("args.batch_sampler=no_dups")
+    assert "model.kind" in refused("model.kind=sparse")
