@@ -65,6 +65,7 @@ class Case:
     args: dict[str, Any] = field(default_factory=dict)
     api: str = "trainer"  # trainer | fit | untrained
     head: bool = False  # append a Dense module after the transformer (modular CrossEncoders only)
+    fit_loss_fct: str | None = None  # a torch.nn loss class passed to fit() as loss_fct
 
 
 RERANK = {"evaluator": "CrossEncoderRerankingEvaluator", "evaluator_kwargs": {"at_k": 10}}
@@ -134,6 +135,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "fit", loss=None, api="fit", args={"epochs": 1, "warmup_steps": 2, "optimizer_params": {"lr": 3e-5}}
     ),
+    Case("fit-loss-fct", loss=None, api="fit", fit_loss_fct="BCEWithLogitsLoss", args={"epochs": 1}),
     Case("custom-head", head=True, args={"seed": 13}),
     Case("bf16", args={"bf16": True}),
     Case("fp16", args={"fp16": True}),
@@ -199,10 +201,9 @@ def _synthetic(rng: random.Random, topic: str, relevant: bool) -> str:
     return f"the {subject} {facts[0]} and {facts[1]}; people say the {subject} {facts[2]}."
 
 
-def build_data() -> tuple[dict[str, dict[str, dict[str, list]]], dict[str, Any], list[str]]:
-    """The training/evaluation datasets (name -> split -> columns) made up from a few topics (the cards
-    show samples of them, so no third-party text), a NanoBEIR-format subset cut from TREC DL 2019 (its
-    texts stay in the evaluator and never reach a card) and the vocab of both."""
+def build_datasets() -> dict[str, dict[str, dict[str, list]]]:
+    """The training/evaluation datasets (name -> split -> columns), made up from a few topics: the cards
+    show samples of them, so no third-party text. Deterministic, so tests can publish the same rows."""
     rng = random.Random(0)
     train_topics, dev_topics = TOPICS[:8], TOPICS[8:12]
 
@@ -258,9 +259,15 @@ def build_data() -> tuple[dict[str, dict[str, dict[str, list]]], dict[str, Any],
         "toy-lists": {"train": lists(train_topics)},
         "toy-rerank": {"dev": rerank(dev_topics)},
     }
+    return datasets
+
+
+def build_data() -> tuple[dict[str, dict[str, dict[str, list]]], dict[str, Any], list[str]]:
+    """The toy datasets, a NanoBEIR-format subset cut from TREC DL 2019 (its texts stay in the evaluator
+    and never reach a card) and the vocab of both."""
     nano = _nanobeir()
     texts = [f"{t} {f}" for t in TOPICS for f in FACTS] + ["what about the people say and"]
-    return datasets, nano, _words(texts + nano["corpus"]["text"] + nano["queries"]["text"])
+    return build_datasets(), nano, _words(texts + nano["corpus"]["text"] + nano["queries"]["text"])
 
 
 def _nanobeir() -> dict[str, dict[str, list]]:
@@ -548,7 +555,11 @@ def run_case(case: Case, spec: dict[str, Any], out: Path, versions: dict[str, st
         examples = [InputExample(texts=[r["query"], r["passage"]], label=r["label"]) for r in train]
         loader = DataLoader(examples, shuffle=True, batch_size=8)
         record["fit"] = {"batch_size": 8, "shuffle": True, **case.args}
-        model.fit(train_dataloader=loader, evaluator=evaluator, show_progress_bar=False, **case.args)
+        extra = {}
+        if case.fit_loss_fct:
+            extra["loss_fct"] = getattr(torch.nn, case.fit_loss_fct)()
+            record["fit"]["loss_fct"] = case.fit_loss_fct
+        model.fit(train_dataloader=loader, evaluator=evaluator, show_progress_bar=False, **case.args, **extra)
         model.save_pretrained(str(target))
         return _keep(target, out, record)
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -559,6 +570,9 @@ def run_case(case: Case, spec: dict[str, Any], out: Path, versions: dict[str, st
     if case.eval_dataset:
         eval_dataset, record["eval_dataset"] = load(case.eval_dataset, "dev")
     arguments = {**COMMON_ARGS, **case.args}
+    fields = inspect.signature(CrossEncoderTrainingArguments).parameters
+    if "warmup_ratio" in arguments and "warmup_ratio" not in fields:  # transformers 5.0: a float warmup_steps
+        arguments["warmup_steps"] = arguments.pop("warmup_ratio")
     record["args"] = arguments
     try:
         training_args = CrossEncoderTrainingArguments(output_dir=str(target / "out"), **arguments)
