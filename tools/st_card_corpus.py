@@ -46,6 +46,13 @@ PIN_ATTEMPTS: tuple[tuple[str, ...], ...] = (
     ("transformers<5", "huggingface_hub<1.0"),
     ("transformers<4.52", "huggingface_hub<1.0", "datasets<4"),
 )
+# "<release>+contemporary" installs a release with the libraries of its time instead of the newest that
+# work: datasets < 4 still recorded download checksums, from which cards name a dataset's id and revision
+CONTEMPORARY_PINS: dict[str, tuple[str, ...]] = {
+    "4.0.2": ("transformers<4.51", "datasets<3.5", "huggingface_hub<0.30", "accelerate<1.6"),
+    "4.1.0": ("transformers<4.52", "datasets<3.6", "huggingface_hub<0.31", "accelerate<1.7"),
+    "5.0.0": ("transformers<4.54", "datasets<4", "huggingface_hub<0.34", "accelerate<1.9"),
+}
 SMOKE = "from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer"
 
 
@@ -387,20 +394,24 @@ def publish(work: Path) -> dict[str, Any]:
     }
 
 
-def make_venv(work: Path, version: str, log: Path) -> tuple[Path, tuple[str, ...]] | str:
-    """A venv with sentence-transformers[train]==version over the base venv's torch: (python, pins), or
-    why it could not be made."""
+def make_venv(work: Path, item: str, log: Path) -> tuple[Path, tuple[str, ...]] | str:
+    """A venv with sentence-transformers[train]==<release> over the base venv's torch, for ``item``
+    ``<release>`` or ``<release>+contemporary``: (python, pins), or why it could not be made."""
+    version, _, variant = item.partition("+")
+    if variant and (variant != "contemporary" or version not in CONTEMPORARY_PINS):
+        return f"no pins for {item} (contemporary pins exist for {', '.join(CONTEMPORARY_PINS)})"
+    attempts = [CONTEMPORARY_PINS[version]] if variant else PIN_ATTEMPTS
     base = work / "venvs" / "base"
     if not (base / "bin" / "python").exists():
         subprocess.run(["python3", "-m", "venv", str(base)], check=True)
         _run([str(base / "bin" / "pip"), "install", "-q", "torch==2.13.0"], log)
     site = next((base / "lib").glob("python3*/site-packages"))
     reasons = []
-    venv = work / "venvs" / f"st-{version}"
+    venv = work / "venvs" / f"st-{item}"
     made = venv / "pins.json"  # written once the venv works: a rerun reuses it
     if made.exists() and _run([str(venv / "bin" / "python"), "-c", SMOKE], log) == 0:
         return venv / "bin" / "python", tuple(json.loads(made.read_text()))
-    for pins in PIN_ATTEMPTS:
+    for pins in attempts:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
         python = venv / "bin" / "python"
@@ -629,15 +640,17 @@ def worker(args: argparse.Namespace) -> int:
 
     spec = json.loads(Path(args.spec).read_text())
     out = Path(args.out)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     names = ("sentence-transformers", "transformers", "datasets", "torch", "huggingface-hub", "accelerate")
     versions = {name: installed(name) for name in names}
     wanted = set(spec["cases"].split(",")) if spec.get("cases") else None
-    results: dict[str, Any] = {"versions": versions, "pins": spec["pins"], "cases": {}}
+    known = out / "results.json"  # a run of some cases keeps the others' cards and outcomes
+    results: dict[str, Any] = json.loads(known.read_text()) if known.exists() and wanted else {"cases": {}}
+    results.update(versions=versions, pins=spec["pins"])
     for case in CASES:
         if wanted and case.name not in wanted:
             continue
+        shutil.rmtree(out / case.name, ignore_errors=True)
         started = time.monotonic()
         try:
             outcome = run_case(case, spec, out / case.name, versions)

@@ -561,7 +561,7 @@ def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> 
         )
         return {"name": None}
     activation = str(params.get("activation_fct") or "Identity").rsplit(".", 1)[-1].split("(")[0]
-    unknown["loss (fit)"] = (
+    unknown["fit_loss"] = (
         f"the card was written by CrossEncoder.fit(), which trains with torch's {wrapped or default} "
         f"(activation {activation}) wrapped as FitMixinLoss; the recipe uses {name}, the same objective"
     )
@@ -604,8 +604,12 @@ def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
             unknown[f"args.{key}"] = f"{error}; left out"
             continue
         args[key] = value
+    # an argument the card does not list matters when today's default does something (a feature that is
+    # off by default, and so was off in a release that did not have it, does not)
     unrecorded = sorted(
-        k for k in defaults if k not in recorded and _is_recipe_arg(k) and k not in CONTROLLED_ARGS
+        key
+        for key, default in defaults.items()
+        if key not in recorded and _is_recipe_arg(key) and key not in CONTROLLED_ARGS and not _is_off(default)
     )
     if not card.all_args:
         unknown["args (defaults)"] = (
