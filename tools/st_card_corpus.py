@@ -336,13 +336,16 @@ class LocalHub:
     url: str
 
 
-def start_hub(hubrerank: str, data: Path) -> LocalHub:
+def start_hub(data: Path) -> LocalHub:
+    """``hubrerank hub serve`` of this checkout (run with the driver's Python), on a free port."""
     port_file = data.parent / "hub.port"
     port_file.unlink(missing_ok=True)
     user = f"{NAMESPACE}:{TOKEN}:sentence-transformers"
     log = (data.parent / "hub.log").open("w")
-    command = [hubrerank, "hub", "serve", "--data", str(data), "--port", "0", "--port-file", str(port_file)]
-    process = subprocess.Popen([*command, "--user", user], stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "hubrerank", "hub", "serve", "--data", str(data), "--port", "0"]
+    command += ["--port-file", str(port_file), "--user", user]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(300):
         if port_file.exists() and port_file.read_text().strip():
             return LocalHub(process, f"http://127.0.0.1:{port_file.read_text().strip()}")
@@ -459,9 +462,8 @@ def driver(args: argparse.Namespace) -> int:
     }
     hub_data = work / "hub"
     shutil.rmtree(hub_data, ignore_errors=True)
-    hub = start_hub(args.hubrerank, hub_data)
+    hub = start_hub(hub_data)
     os.environ.update(env, HF_ENDPOINT=hub.url, HF_HOME=str(work / "hf-home-driver"))
-    summary: dict[str, Any] = {"versions": {}}
     try:
         published = publish(work)
         print(f"local Hub {hub.url}: published {', '.join(published['datasets'])}", flush=True)
@@ -472,7 +474,9 @@ def driver(args: argparse.Namespace) -> int:
             made = make_venv(work, version, log)
             if isinstance(made, str):
                 print(f"{version}: cannot install: {made}", flush=True)
-                summary["versions"][version] = {"error": f"cannot install: {made}"}
+                (out / version).mkdir(parents=True, exist_ok=True)  # the reason stays beside the corpus
+                failed = {"error": f"cannot install: {made}", "cases": {}}
+                (out / version / "results.json").write_text(json.dumps(failed, indent=2) + "\n")
                 continue
             python, pins = made
             spec = work / f"spec-{version}.json"
@@ -483,7 +487,6 @@ def driver(args: argparse.Namespace) -> int:
             results = out / version / "results.json"
             got = json.loads(results.read_text()) if results.exists() else {}
             got.setdefault("error", None if code == 0 else f"worker exited {code}: see {log}")
-            summary["versions"][version] = got
             print(f"{version} ({time.monotonic() - started:.0f} s, pins {list(pins)}):", flush=True)
             for case, outcome in got.get("cases", {}).items():
                 print(f"  {case}: {outcome}", flush=True)
@@ -492,10 +495,6 @@ def driver(args: argparse.Namespace) -> int:
     finally:
         hub.process.terminate()
         hub.process.wait(30)
-    corpus = out / "corpus.json"  # several drivers may fill it, each with its own versions
-    known = json.loads(corpus.read_text())["versions"] if corpus.exists() else {}
-    summary["versions"] = {**known, **summary["versions"]}
-    corpus.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return 0
 
 
@@ -674,7 +673,6 @@ def main() -> int:
         target.add_argument("--cases", default="", help="comma-separated case names (default: all)")
         target.add_argument("--work", default="/tmp/st-card-corpus", help="venvs, Hub data, logs")
         target.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "st_cards"))
-        target.add_argument("--hubrerank", default=str(Path(sys.executable).parent / "hubrerank"))
     work = sub.add_parser("worker", help="(internal) train the cases inside one release's venv")
     work.add_argument("--spec", required=True)
     work.add_argument("--out", required=True)
