@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# every release from 4.0 to 6.2, then three with the libraries of their time
 DEFAULT_VERSIONS = (
-    "6.2.0,4.0.2,4.1.0,5.0.0,5.2.3,5.5.1,6.0.1,5.1.2,5.3.0,5.4.1,5.6.1,5.7.0,6.1.0"  # most needed first
+    "4.0.0,4.0.1,4.0.2,4.1.0,5.0.0,5.1.0,5.1.1,5.1.2,5.2.0,5.2.1,5.2.2,5.2.3,5.3.0,5.4.0,5.4.1,5.5.0,5.5.1,"
+    "5.6.0,5.6.1,5.7.0,6.0.0,6.0.1,6.1.0,6.2.0,4.0.2+contemporary,4.1.0+contemporary,5.0.0+contemporary"
 )
 TOKEN = "hrk_corpus_" + "c" * 30
 NAMESPACE = "corpus"

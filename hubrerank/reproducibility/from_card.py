@@ -735,6 +735,13 @@ def _add_reranking(
     sources: list[Place], evaluator: CardEvaluator, name: str, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
     found = _evaluator_data(sources, name, built.unknown)
+    if found is None and f"evaluation.reranking ({name})" not in built.unknown:
+        found = _guess_evaluator_data(built.source.repo_id, name)
+        if found is not None:
+            built.unknown[f"guessed evaluation.reranking ({name})"] = (
+                f"the card names the evaluator data {name!r} only; the recipe guesses split {found[3]!r} of "
+                f"{found[0]} (the model's namespace) at main: check it, and pin the revision it ran on"
+            )
     if found is None:
         built.unknown.setdefault(
             f"evaluation.reranking ({name})",
@@ -745,6 +752,25 @@ def _add_reranking(
     dataset, revision, config, split = found
     entry = {"dataset": dataset, "revision": revision, "config": config, "split": split}
     evaluation.setdefault("reranking", []).append({**entry, "at_k": int(evaluator.config.get("at_k", 10))})
+
+
+def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] | None:
+    """(dataset, "main", config, split) for evaluator ``<dataset name>-<split>`` when the model's namespace
+    has a dataset of that name with that split in the reranking form (the card names neither)."""
+    if "/" not in repo_id:
+        return None
+    parts = name.split("-")
+    for cut in range(len(parts) - 1, 0, -1):
+        guess, split = f"{repo_id.split('/')[0]}/{'-'.join(parts[:cut])}", "-".join(parts[cut:])
+        if not _REPO_ID.match(guess):
+            continue
+        try:
+            found = _find_split(guess, "main", RERANKING_COLUMNS, None, prefer=split, split=split)
+        except HubrerankError:
+            continue
+        if found is not None:
+            return guess, "main", found[0], found[1]
+    return None
 
 
 def _add_nanobeir(evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe) -> None:

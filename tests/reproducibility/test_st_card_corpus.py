@@ -143,8 +143,19 @@ def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data)
         assert "evaluation.nanobeir" in unknown or document["evaluation"]["nanobeir"]["datasets"] == [
             "msmarco"
         ]
-    elif evaluator == "CrossEncoderRerankingEvaluator":
-        assert "evaluation.reranking (toy-rerank-dev)" in unknown
+    elif (
+        evaluator == "CrossEncoderRerankingEvaluator"
+        and "evaluation.reranking (toy-rerank-dev)" not in unknown
+    ):
+        assert "guessed evaluation.reranking (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
+        [entry] = document["evaluation"]["reranking"]
+        assert entry == {
+            "dataset": "acme/toy-rerank",
+            "revision": "main",
+            "config": "default",
+            "split": "dev",
+            "at_k": 10,
+        }
     elif evaluator and parse_card(card.text).claims:  # an evaluator that never ran claims nothing
         assert any(key.startswith("evaluator ") for key in unknown)
     _validate_filled(document, built.missing)
