@@ -55,6 +55,10 @@ CONTEMPORARY_PINS: dict[str, tuple[str, ...]] = {
     "4.1.0": ("transformers<4.52", "datasets<3.6", "huggingface_hub<0.31", "accelerate<1.7"),
     "5.0.0": ("transformers<4.54", "datasets<4", "huggingface_hub<0.34", "accelerate<1.9"),
 }
+# releases that import with the newest libraries but fail to train with them (5.2.0 to 5.2.2: the trainer
+# calls Trainer._nested_gather, which transformers 5 removed): the pins tried first
+_BEFORE_TRANSFORMERS_5 = ("transformers<5", "huggingface_hub<1.0")
+TRAIN_PINS: dict[str, tuple[str, ...]] = dict.fromkeys(("5.2.0", "5.2.1", "5.2.2"), _BEFORE_TRANSFORMERS_5)
 SMOKE = "from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer"
 
 
@@ -405,7 +409,10 @@ def make_venv(work: Path, item: str, log: Path) -> tuple[Path, tuple[str, ...]] 
     version, _, variant = item.partition("+")
     if variant and (variant != "contemporary" or version not in CONTEMPORARY_PINS):
         return f"no pins for {item} (contemporary pins exist for {', '.join(CONTEMPORARY_PINS)})"
-    attempts = [CONTEMPORARY_PINS[version]] if variant else PIN_ATTEMPTS
+    if variant:
+        attempts = [CONTEMPORARY_PINS[version]]
+    else:
+        attempts = [TRAIN_PINS[version], *PIN_ATTEMPTS] if version in TRAIN_PINS else list(PIN_ATTEMPTS)
     base = work / "venvs" / "base"
     if not (base / "bin" / "python").exists():
         subprocess.run(["python3", "-m", "venv", str(base)], check=True)
