@@ -40,72 +40,21 @@ _REQUIRED = re.compile(r"^(base_model|train|loss|evaluation)(?=[.\[ ]|$)")
 # training arguments that say where, how fast or how a run was logged, stored, spread over devices or
 # evaluated, not what it trained: left out of recipes, and not reported when a card does not list them
 NOT_RECIPE_ARGS = frozenset(
-    [
-        "output_dir",
-        "overwrite_output_dir",
-        "run_name",
-        "report_to",
-        "project",
-        "disable_tqdm",
-        "use_cpu",
-        "no_cuda",
-        "use_mps_device",
-        "use_ipex",
-        "local_rank",
-        "debug",
-        "skip_memory_metrics",
-        "past_index",
-        "do_train",
-        "do_eval",
-        "do_predict",
-        "dataloader_num_workers",
-        "dataloader_pin_memory",
-        "dataloader_persistent_workers",
-        "dataloader_prefetch_factor",
-        "dataloader_multiprocessing_context",
-        "accelerator_config",
-        "parallelism_config",
-        "deepspeed",
-        "mp_parameters",
-        "ray_scope",
-        "jit_mode_eval",
-        "use_legacy_prediction_loop",
-        "prediction_loss_only",
-        "batch_eval_metrics",
-        "resume_from_checkpoint",
-        "restore_callback_states_from_checkpoint",
-        "ignore_data_skip",
-        "torch_empty_cache_steps",
-        "gradient_checkpointing",
-        "gradient_checkpointing_kwargs",
-        "activation_checkpointing",
-        "activation_checkpointing_kwargs",
-        "enable_jit_checkpoint",
-        "use_cache",
-        "auto_find_batch_size",
-        "average_tokens_across_devices",
-        "split_batches",
-        "dispatch_batches",
-        "eval_on_start",
-        "eval_delay",
-        "eval_accumulation_steps",
-        "eval_do_concat_batches",
-        "eval_use_gather_object",
-        "bf16_full_eval",
-        "fp16_full_eval",
-        "fp16_backend",
-        "half_precision_backend",
-        "fp16_opt_level",
-        "label_names",
-        "length_column_name",
-        "per_gpu_train_batch_size",
-        "per_gpu_eval_batch_size",
-        "per_device_eval_batch_size",
-        "tf32",
-        "torchdynamo",
-        "include_for_metrics",
-        "dataloader_in_order",
-    ]
+    (  # noqa: SIM905 (a word list)
+        "output_dir overwrite_output_dir run_name report_to project disable_tqdm use_cpu no_cuda "
+        "use_mps_device use_ipex local_rank debug skip_memory_metrics past_index do_train do_eval do_predict "
+        "dataloader_num_workers dataloader_pin_memory dataloader_persistent_workers "
+        "dataloader_prefetch_factor dataloader_multiprocessing_context accelerator_config parallelism_config "
+        "deepspeed mp_parameters ray_scope jit_mode_eval use_legacy_prediction_loop prediction_loss_only "
+        "batch_eval_metrics resume_from_checkpoint restore_callback_states_from_checkpoint ignore_data_skip "
+        "torch_empty_cache_steps gradient_checkpointing gradient_checkpointing_kwargs "
+        "activation_checkpointing activation_checkpointing_kwargs enable_jit_checkpoint use_cache "
+        "auto_find_batch_size average_tokens_across_devices split_batches dispatch_batches eval_on_start "
+        "eval_delay eval_accumulation_steps eval_do_concat_batches eval_use_gather_object bf16_full_eval "
+        "fp16_full_eval fp16_backend half_precision_backend fp16_opt_level label_names length_column_name "
+        "per_gpu_train_batch_size per_gpu_eval_batch_size per_device_eval_batch_size tf32 torchdynamo "
+        "include_for_metrics dataloader_in_order "
+    ).split()
 )
 _NOT_RECIPE_PREFIXES = ("logging_", "log_", "save_", "hub_", "push_to_hub", "ddp_", "fsdp", "tpu_")
 _NOT_RECIPE_PREFIXES += ("trackio_", "torch_compile", "include_")
