@@ -371,6 +371,67 @@ def dataset_layout(dataset: str, revision: str | None = None) -> dict[str, list[
         return {name: datasets.get_dataset_split_names(dataset, name, **kwargs) for name in configs}
 
 
+@dataclass(frozen=True)
+class SplitInfo:
+    """A config/split of a Hub dataset as its metadata records it: columns and rows when recorded."""
+
+    config: str
+    split: str
+    columns: tuple[str, ...] | None
+    rows: int | None
+
+
+_DATASET_METADATA = ("README.md", "hubrerank_dataset.json")
+
+
+def dataset_splits(ref: ResolvedRef) -> list[SplitInfo]:
+    """The configs and splits of a dataset at a pinned commit, from its metadata only: the README's
+    ``dataset_info`` and ``configs`` and hubrerank's ``hubrerank_dataset.json`` (two small files), else the
+    split names the datasets library infers from the file listing. Never reads a data file, so a
+    multi-million-row dataset costs no more than a tiny one."""
+    import yaml
+
+    from hubrerank.record import read_json
+
+    present = [name for name in _DATASET_METADATA if name in list_files(ref)]
+    folder = download(ref, allow_patterns=present) if present else None
+    header: dict[str, Any] = {}
+    if folder is not None and (folder / "README.md").is_file():
+        text = (folder / "README.md").read_text(encoding="utf-8").replace("\r\n", "\n")
+        if text.startswith("---\n") and "\n---" in text[4:]:
+            try:
+                loaded = yaml.safe_load(text[4 : text.index("\n---", 4)])
+            except yaml.YAMLError:
+                loaded = None
+            header = loaded if isinstance(loaded, dict) else {}
+    found: dict[tuple[str, str], SplitInfo] = {}
+    infos = header.get("dataset_info") or []
+    for info in [infos] if isinstance(infos, dict) else infos:
+        config = str(info.get("config_name", "default"))
+        columns = tuple(f["name"] for f in info.get("features") or [] if isinstance(f, dict) and "name" in f)
+        for split in info.get("splits") or []:
+            found[config, split["name"]] = SplitInfo(
+                config, split["name"], columns or None, split.get("num_examples")
+            )
+    for entry in header.get("configs") or []:
+        files = entry.get("data_files")
+        for split in (
+            [f.get("split", "train") for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+        ):
+            key = (str(entry.get("config_name", "default")), split)
+            found.setdefault(key, SplitInfo(*key, None, None))
+    built = read_json(folder / "hubrerank_dataset.json", default={}) if folder is not None else {}
+    for config, splits in (built.get("configs") or {}).items():
+        for split in splits:
+            rows = (built.get("statistics") or {}).get(split, {}).get("rows")
+            known = found.get((config, split))
+            found[config, split] = SplitInfo(config, split, known.columns if known else None, rows)
+    if not found:
+        layout = dataset_layout(ref.repo_id, ref.sha)
+        found = {(c, s): SplitInfo(c, s, None, None) for c, splits in layout.items() for s in splits}
+    return list(found.values())
+
+
 @contextmanager
 def hub_errors(
     repo_id: str | None, repo_type: str, revision: str | None, failure: str | None = None

@@ -15,6 +15,9 @@ An evaluator's data is found by the naming convention hubrerank itself uses: an 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import enum
+import functools
 import inspect
 import json
 import re
@@ -24,7 +27,7 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
+from hubrerank.refs import Ref, ResolvedRef
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
 
@@ -34,8 +37,41 @@ RERANKING_COLUMNS = ("query", "positive")
 # CardRecipe.unknown keys naming these recipe keys must be filled in before the recipe can run; the
 # other keys (data_preparation, checkpoint_selection, guessed ..., ...) are caveats
 _REQUIRED = re.compile(r"^(base_model|train|loss|evaluation)(?=[.\[ ]|$)")
-# training arguments that say where or how a run was logged or stored, not what it computed
-_NOT_RECIPE_ARGS = {"use_cpu", "dataloader_num_workers", "dataloader_persistent_workers", "disable_tqdm"}
+# training arguments that say where, how fast or how a run was logged, stored, spread over devices or
+# evaluated, not what it trained: left out of recipes, and not reported when a card does not list them
+NOT_RECIPE_ARGS = frozenset(
+    (  # noqa: SIM905 (a word list)
+        "output_dir overwrite_output_dir run_name report_to project disable_tqdm use_cpu no_cuda "
+        "use_mps_device use_ipex local_rank debug skip_memory_metrics past_index do_train do_eval do_predict "
+        "dataloader_num_workers dataloader_pin_memory dataloader_persistent_workers "
+        "dataloader_prefetch_factor dataloader_multiprocessing_context accelerator_config parallelism_config "
+        "deepspeed mp_parameters ray_scope jit_mode_eval use_legacy_prediction_loop prediction_loss_only "
+        "batch_eval_metrics resume_from_checkpoint restore_callback_states_from_checkpoint ignore_data_skip "
+        "torch_empty_cache_steps gradient_checkpointing gradient_checkpointing_kwargs "
+        "activation_checkpointing activation_checkpointing_kwargs enable_jit_checkpoint use_cache "
+        "auto_find_batch_size average_tokens_across_devices split_batches dispatch_batches eval_on_start "
+        "eval_delay eval_accumulation_steps eval_do_concat_batches eval_use_gather_object bf16_full_eval "
+        "fp16_full_eval fp16_backend half_precision_backend fp16_opt_level label_names length_column_name "
+        "per_gpu_train_batch_size per_gpu_eval_batch_size per_device_eval_batch_size tf32 torchdynamo "
+        "include_for_metrics dataloader_in_order "
+    ).split()
+)
+_NOT_RECIPE_PREFIXES = ("logging_", "log_", "save_", "hub_", "push_to_hub", "ddp_", "fsdp", "tpu_")
+_NOT_RECIPE_PREFIXES += ("trackio_", "torch_compile", "include_")
+# what CrossEncoder.fit() (sentence-transformers 4.0 to 6.2) trains with unless its call says otherwise: it
+# builds its own AdamW and WarmupLinear scheduler, so the card's hyperparameters do not show these
+_FIT_DEFAULTS = {
+    "learning_rate": 2e-5,
+    "weight_decay": 0.01,
+    "warmup_steps": 10000,
+    "lr_scheduler_type": "linear",
+    "optim": "adamw_torch",
+}
+_FIT_COLUMNS = ("sentence_0", "sentence_1")  # fit() turns its InputExamples into these columns
+# the loss CrossEncoder.fit() trains with (it records FitMixinLoss): by its wrapped torch loss, else by the
+# number of labels as fit() chose it (BCEWithLogitsLoss for one label, CrossEntropyLoss for more)
+_FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss": "CrossEntropyLoss",
+               "MSELoss": "MSELoss"}  # fmt: skip
 _NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
@@ -86,6 +122,7 @@ class StCard:
     all_args: dict[str, Any]
     versions: dict[str, str]
     claims: list[CardClaim]
+    modules: tuple[str, ...] = ()  # the "Full Model Architecture" module classes, in order
 
     def evaluator_of(self, dataset_name: str) -> CardEvaluator | None:
         return next((e for e in self.evaluators if dataset_name in e.names), None)
@@ -125,7 +162,7 @@ def is_required(key: str) -> bool:
 
 def is_st_card(text: str) -> bool:
     """True when ``text`` is a cross-encoder card written by sentence-transformers' trainer."""
-    tags = front_matter(text).get("tags") or []
+    tags = front_matter(_lines(text)).get("tags") or []
     return "generated_from_trainer" in tags and "cross-encoder" in tags
 
 
@@ -136,6 +173,7 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
             f"{source} was not written by sentence-transformers' trainer (no 'generated_from_trainer' and "
             "'cross-encoder' tags); only such cards record a training run"
         )
+    text = _lines(text)
     metadata = front_matter(text)
     base = metadata.get("base_model")
     base = base[0] if isinstance(base, list) and base else base
@@ -154,11 +192,20 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
         all_args=_arguments(_section(text, 4, "All Hyperparameters")),
         versions=_versions(_section(text, 3, "Framework Versions")),
         claims=_claims(metadata),
+        modules=tuple(
+            re.findall(r"^\s*\(\w+\): (\w+)\(", _section(text, 3, "Full Model Architecture"), re.M)
+        ),
     )
 
 
+def _lines(text: str) -> str:
+    """``text`` with CRLF (or CR) line endings made LF, so that no value keeps a trailing ``\\r``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
-    """Rebuild the recipe of the model at ``ref`` from its card ``text``, looking datasets up on the Hub."""
+    """Rebuild the recipe of the model at ``ref`` from its card ``text``, looking datasets up on the Hub
+    (metadata only). What the card does not say, or says of data the Hub cannot serve, goes to ``unknown``."""
     card = parse_card(text, f"README.md of {ref}")
     built = CardRecipe(ref, {"hubrerank": 1, "name": _run_name(ref.repo_id)})
     document, unknown = built.document, built.unknown
@@ -176,6 +223,7 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
         for key, value in (("max_length", card.max_length), ("num_labels", card.num_labels))
         if value is not None
     }
+    _note_modules(card, unknown)
     located = [_locate(dataset, index, ref, unknown) for index, dataset in enumerate(card.train_datasets)]
     document["train"] = [
         _train_entry(dataset, place, index, unknown)
@@ -189,12 +237,15 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
     sources = [place for place in located if place is not None]
     sources += [(d.id, d.revision or "main") for d in card.eval_datasets if d.id]
     document["evaluation"] = _evaluation(card, sources, built)
+    _drop_eval_schedule(card, document["args"], unknown)
     unknown["data_preparation"] = (
         "how the training data was built (hard-negative mining parameters, filtering, preprocessing) is not "
         "in the card; the recipe trains on the published dataset revision as is"
     )
     if not document["evaluation"]:
         del document["evaluation"]
+    if card.versions:
+        document["environment"] = dict(card.versions)  # what the card's run used; ignored as input
     return built
 
 
@@ -360,10 +411,16 @@ def _run_name(repo_id: str) -> str:
 def _locate(dataset: CardDataset, index: int, ref: ResolvedRef, unknown: dict[str, str]) -> Place | None:
     """A training dataset's (Hub id, revision): from the card, else guessed from its name in the model's
     namespace (the card names a dataset by name alone when sentence-transformers could not read its id
-    and revision from the datasets library's download checksums, which datasets 4+ no longer records)."""
+    and revision from the datasets library's download checksums, which datasets 4+ no longer records).
+    A revision the card does not give is a guess (main), listed in ``unknown``."""
     from hubrerank.hub import resolve
 
     if dataset.id:
+        if dataset.revision is None:
+            unknown[f"guessed train[{index}].revision"] = (
+                f"the card names {dataset.id} without a revision; the recipe reads main, which may have "
+                "changed since: pin the revision the model was trained on"
+            )
         return dataset.id, dataset.revision or "main"
     label = repr(dataset.name) if dataset.name else "the unnamed training dataset"
     if (
@@ -386,17 +443,36 @@ def _locate(dataset: CardDataset, index: int, ref: ResolvedRef, unknown: dict[st
 
 
 def _train_entry(dataset: CardDataset, place: Place, index: int, unknown: dict[str, str]) -> dict[str, Any]:
-    """The recipe entry of a located training dataset, with the config and split matching the card."""
+    """The recipe entry of a located training dataset, with the config and split matching the card; a
+    dataset the Hub cannot serve keeps its id and revision and is listed in ``unknown``."""
     dataset_id, revision = place
-    found = _find_split(dataset_id, revision, dataset.columns, dataset.size, prefer="train", exact=True)
+    entry = {"dataset": dataset_id, "revision": revision}
+    try:
+        found = _find_split(dataset_id, revision, dataset.columns, dataset.size, prefer="train", exact=True)
+    except HubrerankError as error:
+        unknown[f"train[{index}]"] = (
+            f"the card's training dataset {dataset_id}@{revision} cannot be read on the Hub ({error}); "
+            "publish it there or give a dataset, revision, config and split that hold the same rows"
+        )
+        return entry
     if found is None:
         unknown[f"train[{index}].split"] = (
             f"{dataset_id}@{revision} has no config/split with the card's {dataset.size} rows and columns "
             f"{', '.join(dataset.columns)}; give its config and split"
         )
-        return {"dataset": dataset_id, "revision": revision}
+        return entry
     config, split = found
-    return {"dataset": dataset_id, "revision": revision, "config": config, "split": split}
+    return {**entry, "config": config, "split": split}
+
+
+def _note_modules(card: StCard, unknown: dict[str, str]) -> None:
+    """List a module stack hubrerank does not build (it builds one sequence-classification Transformer)."""
+    if card.modules and card.modules != ("Transformer",):
+        unknown["model.modules"] = (
+            f"the card's model is {' -> '.join(card.modules)}; hubrerank builds a plain "
+            "sequence-classification Transformer, so the recipe does not reproduce the other modules (nor "
+            "their initialisation)"
+        )
 
 
 def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
@@ -407,10 +483,13 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
         unknown["loss"] = "the card names no loss" if not losses else "the card uses one loss per dataset"
         return {"name": None}
     name, _ = losses.pop()
+    card_params = next(d.loss_params for d in card.train_datasets if d.loss)
+    if name == "FitMixinLoss":
+        return _fit_loss(card, card_params, unknown)
     info = find_loss(name, f"the card of {source}")
     parameters = loss_parameters(info)
     params = {}
-    for key, value in next(d.loss_params for d in card.train_datasets if d.loss).items():
+    for key, value in card_params.items():
         if isinstance(value, str) and key in OBJECT_PARAMS:
             value = value.rsplit(".", 1)[-1]
         default = parameters[key].default if key in parameters else inspect.Parameter.empty
@@ -418,6 +497,24 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
             continue
         params[key] = value
     return {"name": info.name, "params": params} if params else {"name": info.name}
+
+
+def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> dict[str, Any]:
+    """The loss a ``CrossEncoder.fit()`` run trained with: fit() wraps a torch loss in FitMixinLoss."""
+    wrapped = str(params.get("loss_fct") or "").rsplit(".", 1)[-1].split("(")[0]
+    default = "BCEWithLogitsLoss" if (card.num_labels or 1) == 1 else "CrossEntropyLoss"
+    name = _FIT_LOSSES.get(wrapped or default)
+    if name is None:
+        unknown["loss"] = (
+            f"the card's CrossEncoder.fit() run trained with {wrapped}, which has no hubrerank loss"
+        )
+        return {"name": None}
+    activation = str(params.get("activation_fct") or "Identity").rsplit(".", 1)[-1].split("(")[0]
+    unknown["fit_loss"] = (
+        f"the card was written by CrossEncoder.fit(), which trains with torch's {wrapped or default} "
+        f"(activation {activation}) wrapped as FitMixinLoss; the recipe uses {name}, the same objective"
+    )
+    return {"name": name}
 
 
 def _same_object(value: Any, default: Any) -> bool:
@@ -428,16 +525,62 @@ def _same_object(value: Any, default: Any) -> bool:
 
 
 def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.training.recipe import CONTROLLED_ARGS
+    """The card's training arguments that differ from today's defaults (All Hyperparameters, else the
+    non-default ones): a default that changed since the card was written is written out, so it holds."""
+    from hubrerank.errors import RecipeError
+    from hubrerank.training.recipe import CONTROLLED_ARGS, check_argument
 
+    defaults = _today_defaults()
+    recorded = card.all_args or card.non_default_args
     args = {}
-    for key, value in card.non_default_args.items():
-        if key in ("seed", "data_seed") or key in _NOT_RECIPE_ARGS or key.startswith(("hub_", "push_to_hub")):
+    for key, value in recorded.items():
+        if key in ("seed", "data_seed") or not _is_recipe_arg(key):
+            continue
+        if key not in defaults:
+            if not _is_off(value):
+                unknown[f"args.{key}"] = (
+                    f"the card sets {key}={value!r}, which today's transformers no longer has; left out"
+                )
+            continue
+        value = _card_value(value, defaults[key])
+        if _same_value(value, defaults[key]):
             continue
         if key in CONTROLLED_ARGS:
             unknown[f"args.{key}"] = f"the card sets {key}={value!r}; hubrerank sets it itself"
             continue
+        try:
+            check_argument(key, value, "the card")
+        except RecipeError as error:
+            unknown[f"args.{key}"] = f"{error}; left out"
+            continue
         args[key] = value
+    # an argument the card does not list matters when today's default does something (a feature that is
+    # off by default, and so was off in a release that did not have it, does not)
+    unrecorded = sorted(
+        key
+        for key, default in defaults.items()
+        if key not in recorded and _is_recipe_arg(key) and key not in CONTROLLED_ARGS and not _is_off(default)
+    )
+    if not card.all_args:
+        unknown["args (defaults)"] = (
+            "the card lists only its non-default hyperparameters: the recipe takes today's defaults for the "
+            "others, which may differ from the defaults of the card's transformers"
+        )
+    elif unrecorded:
+        unknown["args (unrecorded)"] = (
+            f"the card's hyperparameters do not list {', '.join(unrecorded)}; the recipe takes today's "
+            "defaults for them"
+        )
+    if _is_fit(card):
+        for key, value in _FIT_DEFAULTS.items():
+            printed = recorded.get(key)
+            args[key] = value
+            if key != "optim":
+                unknown[f"args.{key}"] = (
+                    "the card was written by CrossEncoder.fit(), which builds its own optimizer and "
+                    f"scheduler: the card's {key}={printed!r} did not run; the recipe takes fit()'s default "
+                    f"{value!r}, which the fit() call may have overridden (the card cannot say)"
+                )
     data_seed = card.all_args.get("data_seed")
     if data_seed is not None and data_seed != card.all_args.get("seed"):
         unknown["args.data_seed"] = (
@@ -449,6 +592,73 @@ def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
             "often it evaluated (eval_strategy, eval_steps)"
         )
     return args
+
+
+def _is_fit(card: StCard) -> bool:
+    """True for a card ``CrossEncoder.fit()`` wrote: it records FitMixinLoss, or trains on the unnamed
+    dataset fit() makes of its DataLoader (columns sentence_0, sentence_1, ...)."""
+    data = card.train_datasets
+    if any(d.loss == "FitMixinLoss" for d in data):
+        return True
+    return bool(data) and all(d.name is None and d.columns[:2] == _FIT_COLUMNS for d in data)
+
+
+def _drop_eval_schedule(card: StCard, args: dict[str, Any], unknown: dict[str, str]) -> None:
+    """Move an evaluation schedule out of ``args``: hubrerank evaluates during training only with an eval
+    split (to keep the best checkpoint), which a card does not name; evaluating does not change the
+    weights a run ends with when it does not keep its best checkpoint."""
+    strategy = args.pop("eval_strategy", "no")
+    steps = args.pop("eval_steps", None)
+    if strategy == "no":
+        return
+    on = "its evaluation dataset and evaluators" if card.eval_datasets else "its evaluators"
+    schedule = f"eval_strategy={strategy}" + (f", eval_steps={steps}" if steps is not None else "")
+    unknown["args.eval_strategy"] = (
+        f"the card's run evaluated during training ({schedule}) on {on}; hubrerank does so only with an eval "
+        "split, so the recipe evaluates after training only (the trained weights are the same)"
+    )
+
+
+@functools.cache
+def _today_defaults() -> dict[str, Any]:
+    """Today's CrossEncoderTrainingArguments defaults, by field (enum defaults as their values)."""
+    from hubrerank.kinds import get_kind
+
+    arguments_class = get_kind("cross-encoder").load("training_arguments_class")
+    defaults = {}
+    for item in dataclasses.fields(arguments_class):
+        if not item.init:
+            continue
+        if item.default is not dataclasses.MISSING:
+            value = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            value = item.default_factory()
+        else:
+            continue
+        defaults[item.name] = value.value if isinstance(value, enum.Enum) else value
+    return defaults
+
+
+def _is_recipe_arg(key: str) -> bool:
+    return key not in NOT_RECIPE_ARGS and not key.startswith(_NOT_RECIPE_PREFIXES)
+
+
+def _is_off(value: Any) -> bool:
+    """True for the values that mean "not set": None, False, 0, empty strings and containers."""
+    return value is None or (not isinstance(value, float | int) and not value) or value == 0
+
+
+def _card_value(value: Any, default: Any) -> Any:
+    """A card's printed value as the argument takes it (``BatchSamplers.NO_DUPLICATES``: no_duplicates)."""
+    if isinstance(value, str) and isinstance(default, str) and "." in value:
+        prefix, member = value.rsplit(".", 1)
+        if prefix.isidentifier() and prefix[0].isupper() and member.isupper():
+            return member.lower()
+    return value
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    return value == default or (_is_off(value) and _is_off(default))
 
 
 def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[str, Any]:
@@ -474,11 +684,19 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
 def _add_reranking(
     sources: list[Place], evaluator: CardEvaluator, name: str, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
-    found = _evaluator_data(sources, name)
+    found = _evaluator_data(sources, name, built.unknown)
+    if found is None and f"evaluation.reranking ({name})" not in built.unknown:
+        found = _guess_evaluator_data(built.source.repo_id, name)
+        if found is not None:
+            built.unknown[f"guessed evaluation.reranking ({name})"] = (
+                f"the card names the evaluator data {name!r} only; the recipe guesses split {found[3]!r} of "
+                f"{found[0]} (the model's namespace) at main: check it, and pin the revision it ran on"
+            )
     if found is None:
-        built.unknown[f"evaluation.reranking ({name})"] = (
+        built.unknown.setdefault(
+            f"evaluation.reranking ({name})",
             f"the card names the evaluator data {name!r} but not the Hub dataset it came from; add an "
-            f"evaluation.reranking entry for it (hubrerank names evaluators <dataset name>-<split>)"
+            f"evaluation.reranking entry for it (hubrerank names evaluators <dataset name>-<split>)",
         )
         return
     dataset, revision, config, split = found
@@ -486,9 +704,26 @@ def _add_reranking(
     evaluation.setdefault("reranking", []).append({**entry, "at_k": int(evaluator.config.get("at_k", 10))})
 
 
-def _add_nanobeir(
-    card: StCard, evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe
-) -> None:
+def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] | None:
+    """(dataset, "main", config, split) for evaluator ``<dataset name>-<split>`` when the model's namespace
+    has a dataset of that name with that split in the reranking form (the card names neither)."""
+    if "/" not in repo_id:
+        return None
+    parts = name.split("-")
+    for cut in range(len(parts) - 1, 0, -1):
+        guess, split = f"{repo_id.split('/')[0]}/{'-'.join(parts[:cut])}", "-".join(parts[cut:])
+        if not _REPO_ID.match(guess):
+            continue
+        try:
+            found = _find_split(guess, "main", RERANKING_COLUMNS, None, prefer=split, split=split)
+        except HubrerankError:
+            continue
+        if found is not None:
+            return guess, "main", found[0], found[1]
+    return None
+
+
+def _add_nanobeir(evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe) -> None:
     from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_REPO
 
     config = evaluator.config
@@ -514,13 +749,22 @@ def _add_nanobeir(
     )
 
 
-def _evaluator_data(sources: list[Place], name: str) -> tuple[str, str, str, str] | None:
+def _evaluator_data(
+    sources: list[Place], name: str, unknown: dict[str, str]
+) -> tuple[str, str, str, str] | None:
     """(dataset, revision, config, split) of evaluator ``name``: ``<repo name>-<split>`` of a card dataset."""
     for dataset_id, revision in sources:
         stem = dataset_id.split("/")[-1] + "-"
         if name.startswith(stem):
             split = name[len(stem) :]
-            found = _find_split(dataset_id, revision, RERANKING_COLUMNS, None, prefer=split, split=split)
+            try:
+                found = _find_split(dataset_id, revision, RERANKING_COLUMNS, None, prefer=split, split=split)
+            except HubrerankError as error:
+                unknown[f"evaluation.reranking ({name})"] = (
+                    f"the evaluator data {name!r} is split {split!r} of {dataset_id}@{revision}, which "
+                    f"cannot be read on the Hub ({error}); add an evaluation.reranking entry for it"
+                )
+                return None
             if found is not None:
                 return dataset_id, revision, found[0], found[1]
     return None
@@ -536,23 +780,22 @@ def _find_split(
     split: str | None = None,
     exact: bool = False,
 ) -> tuple[str, str] | None:
-    """The (config, split) of ``dataset@revision`` that has ``columns`` (exactly those, in that order, when
-    ``exact``: the trainer reads inputs by position) and ``size`` rows; among several, the split named
-    ``prefer``. ``split`` restricts the search to splits of that name."""
-    from hubrerank.hub import dataset_layout, load_dataset_split, resolve
+    """The (config, split) of ``dataset@revision`` whose metadata shows ``columns`` (exactly those, in that
+    order, when ``exact``: the trainer reads inputs by position) and ``size`` rows; among several, the split
+    named ``prefer``. ``split`` restricts the search to splits of that name. Reads the Hub's metadata only
+    (:func:`hubrerank.hub.dataset_splits`): columns or rows it does not record do not rule a split out."""
+    from hubrerank.hub import dataset_splits, resolve
 
-    if not SHA_PATTERN.match(revision):
-        revision = resolve(Ref(dataset, revision, "dataset")).sha
     matches = []
-    for config, splits in dataset_layout(dataset, revision).items():
-        for name in splits:
-            if split is not None and name != split:
+    for info in dataset_splits(resolve(Ref(dataset, revision, "dataset"))):
+        if split is not None and info.split != split:
+            continue
+        if info.columns is not None:
+            has_columns = info.columns == columns if exact else set(columns) <= set(info.columns)
+            if not has_columns:
                 continue
-            loaded = load_dataset_split(dataset, config, name, revision)
-            names = tuple(loaded.column_names)
-            has_columns = names == columns if exact else set(columns) <= set(names)
-            if has_columns and (size is None or loaded.num_rows == size):
-                matches.append((config, name))
+        if size is None or info.rows is None or info.rows == size:
+            matches.append((info.config, info.split))
     if len(matches) > 1:
         matches = [match for match in matches if match[1] == prefer] or matches
     return matches[0] if len(matches) == 1 else None

@@ -517,17 +517,23 @@ def _check_label_columns(info: LossInfo, train: list[dict[str, Any]], source: st
 
 
 def _check_args(args: Mapping[str, Any], kind: str, source: str) -> None:
-    fields = _training_argument_types(kind)
     for key, value in args.items():
-        path = f"{source}: args.{key}"
-        reason = CONTROLLED_ARGS.get(key) or next(
-            (why for prefix, why in _CONTROLLED_PREFIXES.items() if key.startswith(prefix)), None
-        )
-        if reason and key in fields:
-            raise RecipeError(f"{path} is set by hubrerank; {reason}")
-        if key not in fields:
-            raise RecipeError(f"{path} is not a training argument{did_you_mean(key, fields)}")
-        _check_value(path, value, fields[key])
+        check_argument(key, value, source, kind)
+
+
+def check_argument(key: str, value: Any, source: str, kind: str = "cross-encoder") -> None:
+    """Refuse a training argument hubrerank sets itself, does not know, or whose value its type rules out
+    (checked against the training arguments of the model ``kind``)."""
+    fields = _training_argument_types(kind)
+    path = f"{source}: args.{key}"
+    reason = CONTROLLED_ARGS.get(key) or next(
+        (why for prefix, why in _CONTROLLED_PREFIXES.items() if key.startswith(prefix)), None
+    )
+    if reason and key in fields:
+        raise RecipeError(f"{path} is set by hubrerank; {reason}")
+    if key not in fields:
+        raise RecipeError(f"{path} is not a training argument{did_you_mean(key, fields)}")
+    _check_value(path, value, fields[key])
 
 
 def _check_value(path: str, value: Any, annotation: Any) -> None:

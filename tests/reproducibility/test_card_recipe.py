@@ -187,3 +187,36 @@ def test_parse_card_reads_dataset_ids_revisions_sizes_loss_and_arguments():
         "bf16": True,
         "load_best_model_at_end": True,
     }
+
+
+def test_dataset_splits_come_from_metadata_without_loading_data(faq_data, monkeypatch):
+    import datasets
+
+    from hubrerank.hub import SplitInfo, dataset_splits, resolve
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("loaded data to count rows"))
+
+    found = dataset_splits(resolve(f"{DATASET}@{faq_data}", "dataset"))
+
+    assert SplitInfo("pairs", "train", ("query", "passage", "label"), 40) in found
+    assert {(info.config, info.split) for info in found} == {("pairs", "train"), ("rerank", "test")}
+
+
+def test_a_dataset_the_hub_cannot_serve_is_a_gap_and_the_recipe_is_still_written(hub, tmp_path):
+    from hubrerank.hub import publish
+
+    text = (
+        CARD_WITH_IDS.replace("BASESHA", "b" * 40).replace("DATASHA7", "d" * 7).replace("DATASHA", "d" * 40)
+    )
+    ref = publish("alice/unreadable-data", {"README.md": text.encode()}, message="card")
+    path = tmp_path / "recipe.yaml"
+
+    result = run_cli("recipe", "from-card", f"{ref.repo_id}@{ref.sha}", "-o", str(path))
+
+    assert result.exit_code == 0, result.output
+    recipe = yaml.safe_load(path.read_text())
+    assert recipe["train"] == [{"dataset": "acme/gooaq", "revision": "d" * 40}]
+    assert "cannot be read on the Hub" in recipe["unknown"]["train[0]"]
+    assert "to fill in: train[0]" in result.output
+    assert recipe["args"]["bf16"] is True and recipe["args"]["warmup_ratio"] == 0.1
+    assert "args (defaults)" in recipe["unknown"]  # this card lists its non-default arguments only

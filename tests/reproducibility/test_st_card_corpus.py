@@ -1,0 +1,246 @@
+"""`recipe from-card` over the cards the real sentence-transformers releases wrote (tools/st_card_corpus.py).
+
+Each tests/fixtures/st_cards/<version>/<case>/ holds the README.md a release wrote after training, beside
+case.json: exactly the arguments the script gave. The recipe must give back every one of them, or name it
+in ``unknown``. The cards' datasets were published on the script's own Hub, so the revisions they pin are
+not on the session Hub: those look-ups are gaps (never a crash). The test publishes the same rows under
+acme/ instead, which is where a card naming its data by name alone (datasets 4+) is guessed (in the
+model's namespace), with its config and split found from the Hub's metadata.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import run_cli
+
+from hubrerank.refs import ResolvedRef
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "fixtures" / "st_cards"
+FOLDERS = sorted(path.parent for path in CORPUS.glob("*/*/case.json"))
+NAMESPACE = "acme"
+# training-argument defaults that changed since the card's release: the recipe writes the card's value out
+CHANGED_DEFAULTS = {"optim": "adamw_torch"}
+# fit() -> trainer arguments, as CrossEncoder.fit() converts them
+FIT_ARGS = {
+    "epochs": "num_train_epochs",
+    "batch_size": "per_device_train_batch_size",
+    "warmup_steps": "warmup_steps",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """One generated card and the arguments that produced it."""
+
+    folder: Path
+
+    @property
+    def case(self) -> dict[str, Any]:
+        return json.loads((self.folder / "case.json").read_text())
+
+    @property
+    def text(self) -> str:
+        return (self.folder / "README.md").read_text(encoding="utf-8")
+
+    @property
+    def repo_id(self) -> str:
+        return f"{NAMESPACE}/st-{self.folder.parent.name.replace('+', '-')}-{self.folder.name}"
+
+    def given_args(self) -> dict[str, Any]:
+        """The trainer arguments the run was given (fit()'s converted)."""
+        case = self.case
+        if case["api"] != "fit":
+            return dict(case.get("args") or {})
+        fit = case["fit"]
+        args = {FIT_ARGS[key]: value for key, value in fit.items() if key in FIT_ARGS}
+        if "lr" in fit.get("optimizer_params", {}):
+            args["learning_rate"] = fit["optimizer_params"]["lr"]
+        return args
+
+
+CARDS = [Generated(folder) for folder in FOLDERS]
+
+
+def _script() -> Any:
+    spec = importlib.util.spec_from_file_location("st_card_corpus", ROOT / "tools" / "st_card_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def toy_data(hub) -> None:
+    """The corpus' datasets (the same rows) under acme/, where cards naming data by name are guessed."""
+    from datasets import Dataset, DatasetDict
+
+    for name, splits in _script().build_datasets().items():
+        DatasetDict({split: Dataset.from_dict(columns) for split, columns in splits.items()}).push_to_hub(
+            f"{NAMESPACE}/{name}"
+        )
+
+
+def test_the_corpus_covers_the_releases():
+    versions = {folder.parent.name for folder in FOLDERS}
+    assert {"4.1.0", "6.2.0"} <= versions
+    assert len(FOLDERS) >= 30
+
+
+@pytest.mark.slow  # 468 cards: about 2 minutes; make test runs them, make test-fast does not
+@pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
+def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
+    from hubrerank.errors import InputError
+    from hubrerank.reproducibility.from_card import NOT_RECIPE_ARGS, is_st_card, parse_card, recipe_from_card
+
+    case = card.case
+    if case["api"] == "untrained":
+        assert not is_st_card(card.text)
+        with pytest.raises(InputError, match="not written by sentence-transformers' trainer"):
+            parse_card(card.text)
+        return
+
+    built = recipe_from_card(ResolvedRef(card.repo_id, "f" * 40, "model", "main"), card.text)
+
+    document, unknown = built.document, built.unknown
+    model = case["model"]
+    assert document["base_model"] == {"repo": model["id"], "revision": model["revision"]}
+    assert document["model"] == {"max_length": model["max_length"], "num_labels": model["num_labels"]}
+    assert document["environment"]["sentence_transformers"] == case["versions"]["sentence-transformers"]
+    given = card.given_args()
+    assert document.get("seed", 42) == given.get("seed", 42)
+    _check_loss(case, document["loss"], unknown)
+    args = document["args"]
+    unrecorded = unknown.get("args (unrecorded)", "")
+    for key, value in given.items():
+        if key == "seed" or key in NOT_RECIPE_ARGS or key.startswith(("logging_", "save_")):
+            continue
+        if key == "warmup_ratio" and "warmup_ratio" not in args and "warmup_steps" in args:
+            key = "warmup_steps"  # transformers 5 takes a ratio as a float warmup_steps
+        named = f"args.{key}" in unknown or key in unrecorded
+        # the schedule is named as one
+        named |= key == "eval_steps" and ("args.eval_strategy" in unknown or "eval_strategy" in unrecorded)
+        assert args.get(key, _default(key)) == value or named, f"{key}={value!r}: recipe has {args.get(key)}"
+    for key in set(args) - set(given) - {"warmup_steps"}:
+        named = f"args.{key}" in unknown  # fit()'s own optimizer settings, which its card does not show
+        assert CHANGED_DEFAULTS.get(key) == args[key] or named, f"args.{key}={args[key]!r} was not given"
+    if given.get("eval_strategy", "no") != "no":
+        assert "eval_strategy" not in args
+        assert "args.eval_strategy" in unknown or "eval_strategy" in unknown.get("args (unrecorded)", "")
+    _check_train(card, document["train"], unknown)
+    if case.get("head"):
+        assert "Dense" in unknown["model.modules"]
+    evaluator = (case.get("evaluator") or {}).get("name")
+    if evaluator == "CrossEncoderNanoBEIREvaluator":
+        assert "evaluation.nanobeir" in unknown or document["evaluation"]["nanobeir"]["datasets"] == [
+            "msmarco"
+        ]
+    elif (
+        evaluator == "CrossEncoderRerankingEvaluator"
+        and "evaluation.reranking (toy-rerank-dev)" not in unknown
+    ):
+        assert "guessed evaluation.reranking (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
+        [entry] = document["evaluation"]["reranking"]
+        assert entry == {
+            "dataset": "acme/toy-rerank",
+            "revision": "main",
+            "config": "default",
+            "split": "dev",
+            "at_k": 10,
+        }
+    elif evaluator and parse_card(card.text).claims:  # an evaluator that never ran claims nothing
+        assert any(key.startswith("evaluator ") for key in unknown)
+    _validate_filled(document, built.missing)
+
+
+def _default(key: str) -> Any:
+    """Today's default of a training argument."""
+    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+
+    item = {item.name: item for item in dataclasses.fields(CrossEncoderTrainingArguments)}[key]
+    value = item.default if item.default is not dataclasses.MISSING else item.default_factory()
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _check_loss(case: dict[str, Any], loss: dict[str, Any], unknown: dict[str, str]) -> None:
+    if case["api"] == "fit":
+        expected = "BinaryCrossEntropyLoss" if case["model"]["num_labels"] == 1 else "CrossEntropyLoss"
+        assert loss == {"name": expected}
+        return
+    assert loss["name"] == case["loss"]["name"]
+    assert loss.get("params", {}) == case["loss"]["kwargs"]
+
+
+def _check_train(card: Generated, train: list[dict[str, Any]], unknown: dict[str, str]) -> None:
+    if card.case["api"] == "fit":  # fit() trains on an unnamed dataset built from its DataLoader
+        assert train == [] and "train[0]" in unknown
+        return
+    given = card.case["train"]
+    if "train[0]" in unknown:  # pinned to a revision the session Hub does not have
+        [entry] = train  # a run that loaded main records the sha it resolved to
+        assert (
+            entry["dataset"] == given["id"] and given.get("revision", entry["revision"]) == entry["revision"]
+        )
+        assert "cannot be read on the Hub" in unknown["train[0]"]
+        return
+    [entry] = train
+    assert entry["dataset"].split("/")[-1] == given["id"].split("/")[-1]
+    assert (entry.get("config"), entry.get("split")) == ("default", "train"), unknown
+    assert "guessed train[0]" in unknown or "guessed train[0].revision" in unknown
+
+
+def _validate_filled(document: dict[str, Any], missing: list[str]) -> None:
+    """With its required gaps filled in, the recipe is valid for today's hubrerank."""
+    from hubrerank.training.recipe import validate
+
+    filled = copy.deepcopy(document)
+    if filled["loss"]["name"] is None:
+        return
+    filled["train"] = [{"config": "default", "split": "train", **entry} for entry in filled["train"]] or [
+        {"dataset": "acme/toy-pairs", "revision": "main", "config": "default", "split": "train"}
+    ]
+    filled.pop("evaluation", None) if any(key.startswith("evaluation") for key in missing) else None
+    validate(filled, "the filled-in recipe")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", sorted({folder.parent.name for folder in FOLDERS}))
+def test_cli_writes_trainer_recipes_and_refuses_other_cards(version: str, hub, toy_data, tmp_path):
+    from hubrerank.hub import publish
+
+    for name in ("bce-reranking", "nanobeir", "fit", "untrained"):
+        card = Generated(CORPUS / version / name)
+        if not card.folder.is_dir():
+            continue
+        ref = publish(card.repo_id, {"README.md": card.text.encode()}, message="card")
+
+        result = run_cli(
+            "recipe", "from-card", f"{card.repo_id}@{ref.sha}", "-o", str(tmp_path / f"{name}.yaml")
+        )
+
+        if name == "untrained":
+            assert result.exit_code == 2, result.output
+            assert "was not written by sentence-transformers' trainer" in result.output
+        else:
+            assert result.exit_code == 0, result.output
+            assert "unknown:" in (tmp_path / f"{name}.yaml").read_text()
+
+
+def test_a_crlf_card_keeps_no_carriage_returns():
+    from hubrerank.reproducibility.from_card import parse_card
+
+    card = Generated(CORPUS / "6.2.0" / "bce-reranking")
+
+    parsed = parse_card(card.text.replace("\n", "\r\n"))
+
+    assert parsed == parse_card(card.text)
+    assert parsed.all_args["lr_scheduler_type"] == "cosine"
