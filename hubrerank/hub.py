@@ -420,7 +420,8 @@ def dataset_splits(ref: ResolvedRef) -> list[SplitInfo]:
         ):
             key = (str(entry.get("config_name", "default")), split)
             found.setdefault(key, SplitInfo(*key, None, None))
-    built = read_json(folder / "hubrerank_dataset.json", default={}) if folder is not None else {}
+    metadata = folder / "hubrerank_dataset.json" if folder is not None else None
+    built = read_json(metadata) if metadata is not None and metadata.is_file() else {}
     for config, splits in (built.get("configs") or {}).items():
         for split in splits:
             rows = (built.get("statistics") or {}).get(split, {}).get("rows")
