@@ -3,8 +3,8 @@
 A kind is one :class:`KindSpec`, looked up by name with :func:`get_kind`. Modules dispatch on it instead
 of naming sentence-transformers classes themselves, so a second kind (a bi-encoder retriever trained
 with ``SentenceTransformerTrainer``, ``bi_encoder.py``) is one more spec module, not an ``if`` in every
-module. Classes are
-named by import path and loaded on first use: importing this module does not import the HF stack.
+module. Classes are named by import path and loaded on first use: importing this module does not import
+the HF stack.
 """
 
 from __future__ import annotations
