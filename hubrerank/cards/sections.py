@@ -78,14 +78,8 @@ def reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     # like with like: the realistic ranking against the first stage's own order, when measured
     first_stage = metrics.get(SETTINGS["first_stage"] + ndcg) if realistic else None
     return {
-        "dataset": result["dataset"],
-        "link": link("dataset", result["dataset"], result.get("revision")),
-        "revision": result.get("revision"),
-        "config": result.get("config", "default"),
-        "split": result.get("split"),
+        **data_fields(result),
         "at_k": at_k,
-        "num_queries": result.get("num_queries", MISSING),
-        "queries_without_positives": result.get("queries_without_positives"),
         "rows": rows,
         "versus": versus_view(result.get("versus_first_stage")),
         "correlation": correlation_view(result),
@@ -129,13 +123,7 @@ def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     ]
     ndcg = f"ndcg@{result.get('at_k', 10)}"
     return {
-        "dataset": result["dataset"],
-        "link": link("dataset", result["dataset"], result.get("revision")),
-        "revision": result.get("revision"),
-        "config": result.get("config", "default"),
-        "split": result.get("split"),
-        "num_queries": result.get("num_queries", MISSING),
-        "queries_without_positives": result.get("queries_without_positives"),
+        **data_fields(result),
         "corpus_size": result.get("corpus_size", MISSING),
         "rows": rows,
         "baseline": base is not None,
@@ -146,6 +134,20 @@ def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
             "model": metrics.get(ndcg),
             "baseline": base["metrics"].get(ndcg) if base else None,
         },
+    }
+
+
+def data_fields(result: dict) -> dict[str, Any]:
+    """What a result's table heading says about its data: the dataset, its pinned link, config, split and
+    how many queries it had (shared by the reranking and retrieval views)."""
+    return {
+        "dataset": result["dataset"],
+        "link": link("dataset", result["dataset"], result.get("revision")),
+        "revision": result.get("revision"),
+        "config": result.get("config", "default"),
+        "split": result.get("split"),
+        "num_queries": result.get("num_queries", MISSING),
+        "queries_without_positives": result.get("queries_without_positives"),
     }
 
 
