@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubrerank.embeddings import EmbeddingCache
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.fusion import (
@@ -138,12 +139,11 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
 
 
 def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
-    """A bi-encoder is compared by retrieval on --data only: refuse the reranking-only options."""
+    """A bi-encoder is compared by retrieval on --data and NanoBEIR: refuse the reranking-only options."""
     options = {
-        "--nanobeir": request.nanobeir is not None,
         "--fuse-first-stage": request.fuse_first_stage,
         "--fuse-with": request.fuse_with is not None,
-        "--run-file": request.run_file is not None,
+        "--run-file without --nanobeir": request.run_file is not None and request.nanobeir is None,
     }
     for option, given in options.items():
         if given:
@@ -205,12 +205,21 @@ def _evaluate(
     for model in models:
         say(f"Evaluating {model.label} ...")
         if model.retriever:
-            encoder = load_bi_encoder(model.path)
-            tasks = {"retrieval": plan["reranking"]}
-            per_query: list[dict[str, float]] = []
-            results = evaluate_retrieval_tasks(
-                encoder, tasks, request.batch_size, request.progress, per_query
-            )
+            embeddings = EmbeddingCache(cache.path) if cache is not None else None
+            try:
+                embedder = load_bi_encoder(
+                    model.path, embeddings, batch_size=request.batch_size, progress=request.progress
+                )
+                tasks = {"retrieval": plan["reranking"], "nanobeir": plan.get("nanobeir")}
+                per_query: list[dict[str, float]] = []
+                run_file = run_path(request.run_file, model.label, len(models))
+                results = evaluate_retrieval_tasks(
+                    embedder, tasks, per_query, run_file=run_file, run_tag=model.label
+                )
+            finally:
+                if embeddings is not None:
+                    embeddings.close()
+            say(f"  {embedder.computed} texts embedded, {embedder.reused} from the cache")
             evaluations.append((model.label, results_document(results, model.repo, model.sha)))
             retrievers.append((model.label, results, per_query))
             continue

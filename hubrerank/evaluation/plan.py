@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank import __version__
+from hubrerank.embeddings import Embedder, EmbeddingCache
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
-from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, evaluate_nanobeir
+from hubrerank.evaluation.nanobeir import (
+    DEFAULT_DATASET,
+    DEFAULT_SUBSETS,
+    evaluate_nanobeir,
+    evaluate_nanobeir_retrieval,
+)
 from hubrerank.evaluation.retrieval import (
     evaluate_retrieval,
     load_bi_encoder,
@@ -20,6 +26,7 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.kinds.spec import kind_of_model
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k"}
@@ -48,11 +55,12 @@ def run_evaluations(
                       "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10},
          "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...]}
 
-    Every key is optional; reranking and nanobeir judge a cross-encoder, retrieval a bi-encoder.
+    Every key is optional; reranking judges a cross-encoder, retrieval a bi-encoder, and nanobeir
+    either (as the model's kind says: NanoBEIR reranking or retrieval).
     ``model_sha`` is the commit the weights came from (None for a local folder),
-    recorded in the result; the score cache is keyed by a sha256 of the model's files, so the same
-    weights are scored once whether they come from a folder or a commit. ``cache``: True uses
-    ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
+    recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
+    so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
+    uses ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
     load (only on the user's word). ``run_file`` also writes the reranked lists as a TREC run
     (:func:`evaluate_model`). ``progress`` shows a progress bar of the pairs being scored.
 
@@ -77,17 +85,30 @@ def run_evaluations(
       "queries_without_positives", "corpus_size", "metrics"}``: the whole split's documents searched
       for each query (:mod:`hubrerank.evaluation.retrieval`), ``metrics`` InformationRetrievalEvaluator's
       ``accuracy@k`` (hit rate), ``precision@k``, ``recall@k``, ``mrr@k``, ``ndcg@k`` and ``map@100``.
+    - ``{"task": "nanobeir-retrieval", "dataset", "revision", "datasets", "at_k", "similarity",
+      "metrics"}`` for a bi-encoder: NanoBEIREvaluator's keys (``NanoMSMARCO_cosine_ndcg@10``,
+      ``NanoBEIR_mean_cosine_ndcg@10``, ...), each subset's whole corpus searched.
     """
     tasks = check_plan(plan)
-    if tasks.get("retrieval"):
-        if tasks.get("reranking") or tasks.get("nanobeir"):
+    if tasks.get("retrieval") or kind_of_model(model_path).evaluation_task == "retrieval":
+        if tasks.get("reranking"):
             raise RecipeError(
                 "evaluation: retrieval judges a bi-encoder, reranking a cross-encoder; not both"
             )
-        model = load_bi_encoder(model_path, trust_remote_code=trust_remote_code)
-        return results_document(
-            evaluate_retrieval_tasks(model, tasks, batch_size, progress), model_repo, model_sha
-        )
+        embeddings = EmbeddingCache(cache.path if isinstance(cache, ScoreCache) else None) if cache else None
+        try:
+            embedder = load_bi_encoder(
+                model_path,
+                embeddings,
+                batch_size=batch_size,
+                progress=progress,
+                trust_remote_code=trust_remote_code,
+            )
+            results = evaluate_retrieval_tasks(embedder, tasks, run_file=run_file)
+        finally:
+            if embeddings is not None:
+                embeddings.close()
+        return results_document(results, model_repo, model_sha)
     store = ScoreCache() if cache is True else cache or None
     try:
         scorer = Scorer(
@@ -155,24 +176,45 @@ def evaluate_model(
 
 
 def evaluate_retrieval_tasks(
-    model: Any,
+    embedder: Embedder,
     plan: Mapping[str, Any],
-    batch_size: int = 32,
-    progress: bool = False,
     per_query: list[dict[str, float]] | None = None,
+    *,
+    run_file: Path | None = None,
+    run_tag: str = "hubrerank",
 ) -> list[dict[str, Any]]:
-    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval tasks and a loaded
-    SentenceTransformer ``model``; ``per_query`` receives each task's per-query NDCG@k (for a paired test)."""
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
+    loaded bi-encoder; ``per_query`` receives each retrieval task's per-query NDCG@k (for a paired test).
+
+    With ``run_file``, NanoBEIR's retrieved top 100 per query goes to a TREC run file, with the query ids
+    of the cross-encoder's NanoBEIR lists (``NanoMSMARCO:1002``).
+    """
+    tasks = check_plan(plan)
     results = []
-    for task in check_plan(plan).get("retrieval", []):
+    for task in tasks.get("retrieval", []):
         data = load_reranking_data(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
         corpus = retrieval_corpus(data)
-        outcome = evaluate_retrieval(model, corpus, task["at_k"], batch_size=batch_size, progress=progress)
+        outcome = evaluate_retrieval(embedder, corpus, task["at_k"])
         results.append(retrieval_result(task, data, corpus, outcome))
         if per_query is not None:
             per_query.append(outcome.per_query_ndcg)
+    nano = tasks.get("nanobeir")
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    if nano:
+        results.append(
+            evaluate_nanobeir_retrieval(
+                embedder,
+                nano["dataset"],
+                nano["revision"],
+                nano["datasets"],
+                at_k=nano["at_k"],
+                rankings=rankings if run_file is not None else None,
+            )
+        )
+    if run_file is not None:
+        write_run(run_file, rankings, run_tag)
     return results
 
 

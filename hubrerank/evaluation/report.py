@@ -46,6 +46,8 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
         metric_rows = [(label, entry["metrics"]) for label, entry in rows]
         if result["task"] == "nanobeir":
             built.append(_nanobeir_table(result, metric_rows))
+        elif result["task"] == "nanobeir-retrieval":
+            built.append(_nanobeir_retrieval_table(result, metric_rows))
         elif result["task"] == "retrieval":
             built.append(_retrieval_table(result, metric_rows))
             built += [
@@ -294,6 +296,22 @@ def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, floa
         f"mean over {', '.join(result['datasets'])}"
     )
     return Table(title, headers, table_rows, "all positives injected (the evaluator's default)")
+
+
+def _nanobeir_retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
+    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    k, similarity = result["at_k"], result["similarity"]
+    names = [f"Nano{DATASET_NAME_TO_HUMAN_READABLE[name.lower()]}" for name in result["datasets"]]
+    keys = [f"{name}_{similarity}_ndcg@{k}" for name in names]
+    keys += [f"NanoBEIR_mean_{similarity}_{metric}" for metric in (f"ndcg@{k}", f"mrr@{k}", "accuracy@1")]
+    headers = [f"{name} NDCG@{k}" for name in names] + [f"mean NDCG@{k}", f"mean MRR@{k}", "mean Hit@1"]
+    title = (
+        f"NanoBEIR retrieval {result['dataset']}{_at(result.get('revision'))}: each subset's whole corpus "
+        f"searched, mean over {', '.join(result['datasets'])}"
+    )
+    note = f"NanoBEIREvaluator, {similarity} similarity"
+    return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
 
 
 def _task_key(result: dict[str, Any]) -> str:

@@ -11,6 +11,9 @@ Metrics, as sentence-transformers 6.2's ``InformationRetrievalEvaluator`` comput
 ascending corpus id; ``accuracy@k`` (hit rate: a relevant document in the top k) and ``mrr@k`` summed
 and divided by the number of queries; ``precision@k``, ``recall@k``, ``ndcg@k`` (binary gains) and
 ``map@k`` (divided by min(k, relevant)) averaged with ``np.mean``.
+
+Embeddings come from :func:`hubrerank.embeddings.encode`, cached by the model's bytes: re-evaluating a
+model runs no forward pass.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingData, text_id
 from hubrerank.kinds.detect import model_kind
@@ -85,26 +89,36 @@ def evaluator_ks(at_k: int) -> dict[str, list[int]]:
     }
 
 
-def load_bi_encoder(path: Path, batch_size: int = 32, trust_remote_code: bool = False) -> Any:
-    """A SentenceTransformer from a local folder; InputError unless the folder holds a bi-encoder."""
-    from sentence_transformers import SentenceTransformer
-
+def load_bi_encoder(
+    path: Path,
+    cache: EmbeddingCache | None = None,
+    *,
+    batch_size: int = 32,
+    progress: bool = False,
+    trust_remote_code: bool = False,
+) -> Embedder:
+    """A SentenceTransformer from a local folder, embedding through ``cache``; InputError unless the
+    folder holds a bi-encoder."""
     kind = model_kind(path)
     if kind != "bi-encoder":
         raise InputError(f"{path} is a {kind} model; retrieval needs a bi-encoder (SentenceTransformer)")
-    return SentenceTransformer(str(path), trust_remote_code=trust_remote_code, local_files_only=True)
+    return load_embedder(
+        path, cache, batch_size=batch_size, progress=progress, trust_remote_code=trust_remote_code
+    )
 
 
-def evaluate_retrieval(
-    model: Any, corpus: RetrievalCorpus, at_k: int, batch_size: int = 32, progress: bool = False
-) -> RetrievalOutcome:
-    """Rank the whole corpus for every query with ``model`` (a SentenceTransformer) and measure it."""
-    options = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": progress}
+def evaluate_retrieval(embedder: Embedder, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
+    """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it."""
+    import torch
+
     query_ids = list(corpus.queries)
     corpus_ids = list(corpus.corpus)
-    query_embeddings = model.encode_query([corpus.queries[qid] for qid in query_ids], **options)
-    document_embeddings = model.encode_document([corpus.corpus[cid] for cid in corpus_ids], **options)
-    scores = model.similarity(query_embeddings, document_embeddings).cpu().tolist()
+    query_embeddings = encode(embedder, [corpus.queries[qid] for qid in query_ids], "query")
+    document_embeddings = encode(embedder, [corpus.corpus[cid] for cid in corpus_ids], "document")
+    similarity = embedder.model.similarity(
+        torch.from_numpy(query_embeddings), torch.from_numpy(document_embeddings)
+    )
+    scores = similarity.cpu().tolist()
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
     rankings = {

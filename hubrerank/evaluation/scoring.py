@@ -10,7 +10,6 @@ or none.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -20,13 +19,10 @@ import numpy as np
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
-from hubrerank.hashing import file_sha256
+from hubrerank.hashing import model_identity
 from hubrerank.kinds.detect import model_kind, read_json
 
 Activation = Literal["model", "sigmoid", "raw"]
-# files that never change a model's scores: a new card, recorded results or a training log keep its
-# cache entries valid
-_NOT_SCORING = {"README.md", "eval_results.json", "hubrerank.yaml", "training_log.jsonl", ".gitattributes"}
 
 
 def check_cross_encoder(path: Path) -> None:
@@ -43,26 +39,6 @@ def check_cross_encoder(path: Path) -> None:
             f"{path} has no sequence-classification head and is no causal LM (config.json architectures: "
             f"{', '.join(architectures) or 'none'}); give a trained reranker, or train one first"
         )
-
-
-def model_identity(path: Path) -> str:
-    """The cache identity of a model: a sha256 over the files that make its scores.
-
-    Those are the folder's own files and those of the module folders modules.json names, so that a
-    training output's ``checkpoints/`` or logs are not read, and a new card keeps the identity. The
-    identity follows the bytes, not where they came from: a training folder, the Hub commit it was
-    pushed as and a byte-identical reproduction share their cached scores.
-    """
-    modules = read_json(path / "modules.json", default=[])
-    folders = [path] + [path / module["path"] for module in modules if module.get("path")]
-    files = {file for folder in folders if folder.is_dir() for file in folder.iterdir() if file.is_file()}
-    digest = hashlib.sha256()
-    for file in sorted(files):
-        if file.name not in _NOT_SCORING:
-            digest.update(
-                file.relative_to(path).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\0"
-            )
-    return f"sha256:{digest.hexdigest()}"
 
 
 def load_cross_encoder(path: Path, max_length: int | None = None, trust_remote_code: bool = False) -> Any:

@@ -29,4 +29,6 @@ BI_ENCODER = KindSpec(
     model_keys=(),
     max_length_attribute="max_seq_length",
     best_metric="cosine_ndcg@{k}",
+    nanobeir_evaluator=f"{_ST}.evaluation:NanoBEIREvaluator",
+    nanobeir_task="nanobeir-retrieval",
 )

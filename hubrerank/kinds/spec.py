@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import RecipeError
@@ -37,6 +38,9 @@ class KindSpec:
     model_keys: tuple[str, ...] = ("num_labels", "max_length")  # recipe model keys the model class takes
     max_length_attribute: str | None = None  # the model attribute model.max_length sets after loading
     best_metric: str = "ndcg@{k}"  # the in-training evaluator's metric that picks the best checkpoint
+    # NanoBEIR: the sentence-transformers evaluator that runs it on this kind, and the task of its result
+    nanobeir_evaluator: str = "sentence_transformers.cross_encoder.evaluation:CrossEncoderNanoBEIREvaluator"
+    nanobeir_task: str = "nanobeir"
 
     def load(self, attribute: str) -> Any:
         """The class named by one of the ``*_class`` / ``*_evaluator`` fields, imported now."""
@@ -45,10 +49,22 @@ class KindSpec:
 
 
 def kind_of_task(task: str) -> KindSpec:
-    """The kind an evaluation-plan task judges (retrieval: bi-encoder); the default kind for the others
-    (reranking and NanoBEIR judge cross-encoders)."""
+    """The kind a result's task judges (retrieval and nanobeir-retrieval: bi-encoder); the default kind
+    for the others (reranking and NanoBEIR reranking judge cross-encoders)."""
     kinds = _kinds()
-    return next((spec for spec in kinds.values() if spec.evaluation_task == task), kinds[DEFAULT_KIND])
+    return next(
+        (spec for spec in kinds.values() if task in (spec.evaluation_task, spec.nanobeir_task)),
+        kinds[DEFAULT_KIND],
+    )
+
+
+def kind_of_model(path: Path) -> KindSpec:
+    """The kind of the model in ``path``; the default (cross-encoder) for a headless base, which
+    :func:`hubrerank.evaluation.scoring.check_cross_encoder` then refuses."""
+    from hubrerank.kinds.detect import model_kind
+
+    kinds = _kinds()
+    return kinds.get(model_kind(path), kinds[DEFAULT_KIND])
 
 
 def get_kind(name: str) -> KindSpec:

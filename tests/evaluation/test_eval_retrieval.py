@@ -47,7 +47,7 @@ def test_metrics_equal_information_retrieval_evaluator(reranking_file, bi_encode
         **corpus.evaluator_inputs(), **evaluator_ks(at_k), write_csv=False
     )
     prefix = f"{model.similarity_fn_name}_"
-    theirs = {key.removeprefix(prefix): value for key, value in evaluator(model).items()}
+    theirs = {key.removeprefix(prefix): value for key, value in evaluator(model.model).items()}
     assert set(ours) == set(theirs)
     assert {f"accuracy@{k}" for k in (1, 3, 5, 10)} <= set(ours) and f"ndcg@{at_k}" in ours
     for key, value in ours.items():
