@@ -97,3 +97,16 @@ def test_bi_encoder_refusals_name_the_key():
     )
     assert "args.batch_sampler: 'no_dups' is not one of" in refused("args.batch_sampler=no_dups")
     assert "model.kind" in refused("model.kind=sparse")
+
+
+def test_a_bi_encoder_recipe_evaluates_nanobeir_retrieval_without_a_bm25_depth():
+    loaded = recipe("evaluation={nanobeir: {datasets: [msmarco, nq]}}")
+    assert loaded.document["evaluation"]["nanobeir"] == {
+        "dataset": "sentence-transformers/NanoBEIR-en",
+        "revision": "main",
+        "datasets": ["msmarco", "nq"],
+        "at_k": 10,
+    }
+    assert "evaluation.nanobeir.rerank_k: a bi-encoder searches each subset's whole corpus" in refused(
+        "evaluation={nanobeir: {datasets: [nq], rerank_k: 50}}"
+    )

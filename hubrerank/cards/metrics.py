@@ -16,7 +16,13 @@ SETTINGS = {
 }
 FIRST_STAGE = ("realistic_base_", "base_")
 CORRELATION = {"pearson": "Pearson", "spearman": "Spearman"}  # against the teacher scores, no setting
-NANO_KEY = re.compile(r"^Nano(?P<subset>\w+?)_R(?P<rerank_k>\d+)_(?P<metric>.+)$")
+# NanoBEIR keys: reranking ``Nano{Subset}_R{rerank_k}_{metric}`` (``NanoBEIR_R100_mean_ndcg@10``),
+# retrieval ``Nano{Subset}_{similarity}_{metric}`` (``NanoBEIR_mean_cosine_ndcg@10``)
+NANO_KEY = re.compile(
+    r"^Nano(?P<subset>\w+?)_(?:R(?P<rerank_k>\d+)|(?P<similarity>cosine|dot|euclidean|manhattan))_"
+    r"(?P<metric>.+)$"
+)
+NANOBEIR_TASKS = ("nanobeir", "nanobeir-retrieval")  # a reranker's and a retriever's NanoBEIR results
 MISSING = "–"
 
 
@@ -59,15 +65,20 @@ def nanobeir_groups(result: dict) -> dict[str, dict[str, float]]:
         if match is None:
             continue
         subset, metric = match["subset"], match["metric"]
-        if subset == "BEIR":
-            aggregate, _, metric = metric.partition("_")
-            subset = "mean" if aggregate == "mean" else aggregate
+        if subset == "BEIR":  # reranking: the aggregate follows the depth
+            subset, _, metric = metric.partition("_")
+        else:  # retrieval: it precedes the similarity
+            subset = subset.removeprefix("BEIR_")
         groups.setdefault(subset, {})[metric] = value
     return groups
 
 
 def nanobeir_key(result: dict, group: str, metric: str) -> str:
-    """The sentence-transformers name of a NanoBEIR metric, e.g. ``NanoMSMARCO_R100_ndcg@10``."""
+    """The sentence-transformers name of a NanoBEIR metric, e.g. ``NanoMSMARCO_R100_ndcg@10`` (reranking)
+    or ``NanoMSMARCO_cosine_ndcg@10`` (retrieval, whose result records its ``similarity``)."""
+    if result.get("similarity"):
+        prefix = "NanoBEIR_mean" if group == "mean" else f"Nano{group}"
+        return f"{prefix}_{result['similarity']}_{metric}"
     prefix = (
         f"NanoBEIR_R{result.get('rerank_k')}_mean"
         if group == "mean"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.cards.model_index import eval_result_entries, model_index_results
 from hubrerank.cards.render import MODEL_CARD_TEMPLATE, render_template
 from hubrerank.cards.sections import (
@@ -123,7 +124,7 @@ def render_model_card(
         eval_results=model_index_results(results) or None,
     )
     reranking = [reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]
-    nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") == "nanobeir"]
+    nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") in NANOBEIR_TASKS]
     retrieval = [retrieval_view(r, baseline_results) for r in eval_results if r.get("task") == "retrieval"]
     text = render_template(
         MODEL_CARD_TEMPLATE,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from hubrerank.cards.metrics import (
     FIRST_STAGE,
+    NANOBEIR_TASKS,
     SETTINGS,
     metric_label,
     nanobeir_groups,
@@ -57,12 +58,16 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     "metrics": result["metrics"],
                 }
             }
-        elif result.get("task") == "nanobeir":
+        elif result.get("task") in NANOBEIR_TASKS:
             subsets = result.get("datasets", [])
-            args = {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
+            args = (
+                {"similarity": result["similarity"], "at_k": result.get("at_k")}
+                if result.get("similarity")
+                else {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
+            )
             groups = {
                 group: {
-                    "task_name": "NanoBEIR reranking",
+                    "task_name": "NanoBEIR retrieval" if result.get("similarity") else "NanoBEIR reranking",
                     "dataset_name": f"NanoBEIR mean over {len(subsets)} subsets ({', '.join(subsets)})"
                     if group == "mean"
                     else f"Nano{group}",
@@ -120,9 +125,14 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                 for metric in headline
                 if prefix + metric in result["metrics"]
             ]
-        elif result.get("task") == "nanobeir":
-            name = f"nanobeir-{slug(result['dataset'])}-{len(result.get('datasets', []))}-subsets"
+        elif result.get("task") in NANOBEIR_TASKS:
+            name = f"{result['task']}-{slug(result['dataset'])}-{len(result.get('datasets', []))}-subsets"
             subsets = ", ".join(result.get("datasets", []))
+            searched = (
+                f"each subset's whole corpus searched ({result['similarity']})"
+                if result.get("similarity")
+                else f"BM25 top {result.get('rerank_k')} reranked"
+            )
             entries = [
                 EvalResultEntry(
                     dataset_id=result["dataset"],
@@ -130,8 +140,7 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                     + (f"[{','.join(result.get('datasets', []))}]" if group == "mean" else ""),
                     value=value,
                     dataset_revision=result.get("revision"),
-                    notes=(f"mean over {subsets}; " if group == "mean" else "")
-                    + f"BM25 top {result.get('rerank_k')} reranked",
+                    notes=(f"mean over {subsets}; " if group == "mean" else "") + searched,
                 )
                 for group, metrics in nanobeir_groups(result).items()
                 for metric, value in metrics.items()

@@ -168,9 +168,14 @@ def versus_view(versus: dict | None) -> dict[str, Any] | None:
 
 
 def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
-    """One NanoBEIR evaluation: a row per subset and the mean, named with the subsets it averages."""
+    """One NanoBEIR evaluation: a row per subset and the mean, named with the subsets it averages.
+
+    A retriever's (``similarity`` recorded) searches each subset's whole corpus: it has no BM25 column,
+    its MAP is MAP@100 and its extra column the hit rate at 1."""
     at_k = result.get("at_k", 10)
     ndcg, mrr = f"ndcg@{at_k}", f"mrr@{at_k}"
+    retrieval = bool(result.get("similarity"))
+    average_precision = "map@100" if retrieval else "map"
     groups = nanobeir_groups(result)
     base = matching(result, baselines)
     base_groups = nanobeir_groups(base) if base else {}
@@ -187,7 +192,8 @@ def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
                     metrics.get(ndcg), metrics.get(SETTINGS["first_stage_appended"] + ndcg)
                 ),
                 "mrr": fmt(metrics.get(mrr)),
-                "map": fmt(metrics.get("map")),
+                "map": fmt(metrics.get(average_precision)),
+                "hit": fmt(metrics.get("accuracy@1")),
                 "baseline": fmt(base_value),
                 "gain_baseline": gain(metrics.get(ndcg), base_value),
             }
@@ -200,13 +206,16 @@ def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "revision": result.get("revision"),
         "subsets": subsets,
         "rerank_k": result.get("rerank_k"),
+        "retrieval": retrieval,
+        "similarity": result.get("similarity"),
         "at_k": at_k,
         "ndcg": f"NDCG@{at_k}",
         "mrr": f"MRR@{at_k}",
         "rows": rows,
         "baseline": base is not None,
         "headline": {
-            "evaluation": f"NanoBEIR, mean of {len(subsets)} ({', '.join(subsets)})",
+            "evaluation": f"NanoBEIR{' retrieval' if retrieval else ''}, mean of {len(subsets)} "
+            f"({', '.join(subsets)})",
             "metric": f"NDCG@{at_k}",
             "first_stage": mean.get(SETTINGS["first_stage_appended"] + ndcg),
             "model": mean.get(ndcg),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubrerank import __version__
+from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
 from hubrerank.hub import download, fetch_model, list_files, resolve
 from hubrerank.record import (
@@ -77,9 +78,10 @@ class Claim:
     def headline(self) -> bool:
         """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage)."""
         at_k = self.result.get("at_k", 10)
-        name = self.metric.rsplit("_", 1)[-1] if self.result.get("task") == "nanobeir" else self.metric
+        nanobeir = self.result.get("task") in NANOBEIR_TASKS
+        name = self.metric.rsplit("_", 1)[-1] if nanobeir else self.metric
         return "base_" not in self.metric and name.removeprefix("realistic_") in (
-            "map",
+            "map@100" if self.result.get("task") == "nanobeir-retrieval" else "map",
             f"mrr@{at_k}",
             f"ndcg@{at_k}",
         )

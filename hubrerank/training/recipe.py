@@ -360,11 +360,19 @@ def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
             ]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
+        # a retriever searches each subset's whole corpus: only a reranker has a BM25 depth
+        kind = get_kind(normalized["model"].get("kind", DEFAULT_KIND))
+        reranks = kind.evaluation_task == "reranking"
+        if not reranks and "rerank_k" in nanobeir:
+            raise RecipeError(
+                f"{source}: evaluation.nanobeir.rerank_k: a {kind.name} searches each subset's whole "
+                "corpus and reranks no BM25 list; drop rerank_k"
+            )
         normalized["evaluation"]["nanobeir"] = {
             "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
             "datasets": list(nanobeir["datasets"]),
-            "rerank_k": nanobeir.get("rerank_k", 100),
+            **({"rerank_k": nanobeir.get("rerank_k", 100)} if reranks else {}),
             "at_k": nanobeir.get("at_k", 10),
         }
     for key in ("environment", "metrics", "training"):
@@ -442,8 +450,9 @@ def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
 
 
 def _check_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> None:
-    """A bi-encoder is judged by retrieval, a cross-encoder by reranking (and NanoBEIR reranking)."""
-    allowed = {"retrieval"} if kind.evaluation_task == "retrieval" else {"reranking", "nanobeir"}
+    """A bi-encoder is judged by retrieval and NanoBEIR retrieval, a cross-encoder by reranking and NanoBEIR
+    reranking."""
+    allowed = {kind.evaluation_task, "nanobeir"}
     for task in evaluation:
         if task not in allowed:
             raise RecipeError(

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 from helpers import run_cli
-from reproduce_fixtures import DATASET, write_recipe
+from reproduce_fixtures import DATASET, TOPICS, write_recipe
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,54 @@ def test_reproduce_retrains_to_byte_identical_weights(bi_trained, tmp_path):
     assert report["verdict"] == "PASS" and report["weights"]["identical"]
     recorded = yaml.safe_load((tmp_path / "out" / "hubrerank.yaml").read_text())
     assert recorded["model"]["kind"] == "bi-encoder"
+
+
+@pytest.fixture(scope="module")
+def nano_faq(hub) -> str:
+    """The FAQ in NanoBEIR layout (configs corpus, queries, qrels; one split NanoNQ), pushed as
+    ``alice/nano-faq``: what NanoBEIREvaluator loads."""
+    from datasets import Dataset
+
+    from hubrerank.hub import resolve
+    from hubrerank.refs import Ref
+
+    tables = {
+        "corpus": [{"_id": f"d{index}", "text": answer} for index, (_, answer) in enumerate(TOPICS)],
+        "queries": [{"_id": f"q{index}", "text": question} for index, (question, _) in enumerate(TOPICS)],
+        "qrels": [{"query-id": f"q{index}", "corpus-id": f"d{index}"} for index in range(len(TOPICS))],
+    }
+    for config, rows in tables.items():
+        Dataset.from_list(rows).push_to_hub("alice/nano-faq", config_name=config, split="NanoNQ")
+    return resolve(Ref("alice/nano-faq", None, "dataset")).sha
+
+
+def test_a_trained_retriever_claims_nanobeir_retrieval_and_verify_re_measures_it(
+    hub, tiny_bi_encoder, faq_data, nano_faq, tmp_path
+):
+    recipe = write_recipe(
+        tmp_path,
+        tiny_bi_encoder.repo_id,
+        model={"kind": "bi-encoder", "max_length": 32},
+        loss={"name": "CoSENTLoss"},
+        evaluation={"nanobeir": {"dataset": "alice/nano-faq", "datasets": ["nq"]}},
+    )
+    out = tmp_path / "out"
+    result = run_cli("train", str(recipe), "--out", str(out), "--push", "alice/nano-retriever")
+    assert result.exit_code == 0, result.output
+
+    [nano] = json.loads((out / "eval_results.json").read_text())["results"]
+    assert nano["task"] == "nanobeir-retrieval" and nano["revision"] == nano_faq
+    assert "rerank_k" not in yaml.safe_load((out / "hubrerank.yaml").read_text())["evaluation"]["nanobeir"]
+    card = (out / "README.md").read_text()
+    assert "### NanoBEIR retrieval: mean over 1 subsets (nq)" in card
+    assert "NanoNQ_cosine_ndcg@10" in card and "NanoBEIR retrieval" in card  # model-index entries
+    ref = next(line for line in result.output.splitlines() if line.startswith("alice/nano-retriever@"))
+
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", ref, "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert {"NanoNQ_cosine_ndcg@10", "NanoBEIR_mean_cosine_ndcg@10", "NanoNQ_cosine_accuracy@1"} <= metrics
+    assert all(row["delta"] == 0 for row in report["rows"])
