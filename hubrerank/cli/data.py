@@ -113,6 +113,11 @@ def data() -> None:
 @_option("seed", type=int, show_default=True)
 @_option("license", metavar="ID", help="License for the card (default: the source's).")
 @_option("language", show_default=True)
+@_option(
+    "no_cache",
+    is_flag=True,
+    help="Do not read or write the embedding cache ($HUBRERANK_HOME/scores.sqlite) of the --mine-model.",
+)
 def build(
     source: str, out: Path | None, push: str | None, private: bool, tag: str | None, **values: Any
 ) -> None:

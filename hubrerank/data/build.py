@@ -14,6 +14,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,12 @@ from hubrerank.data.models import (
 )
 from hubrerank.data.normalize import Collection, normalize
 from hubrerank.data.options import option, option_specs, option_values
-from hubrerank.data.retrieval import Bm25Index, encode
+from hubrerank.data.retrieval import Bm25Index
 from hubrerank.data.sources import FORMATS, ColumnHints, SourceData, read_source
 from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
+from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
@@ -88,6 +90,7 @@ class BuildOptions:
     seed: int = option("--seed", 12, rebuilt=False)
     license: str | None = option("--license")
     language: str = option("--language", "en")
+    no_cache: bool = option("--no-cache", False, rebuilt=False)
 
 
 BUILD_OPTIONS = option_specs(BuildOptions)
@@ -213,9 +216,10 @@ def _negatives_and_candidates(
     """Mined negatives, random negatives (per query index) and the first-stage lists of eval/test queries.
 
     The bi-encoder embeds the corpus once: mining caches the embeddings and the first stage reuses them.
+    Its embeddings go through :func:`hubrerank.embeddings.encode` and, unless ``--no-cache``, the
+    embedding cache, so a rebuild with the same model runs no forward pass.
     """
     queries, corpus = collection.queries.to_pylist(), collection.corpus.to_pylist()
-    encoder = _load_encoder(mining_model) if mining_model else None
     bm25_index = (
         Bm25Index(corpus, options.language)
         if (kind in ("bm25", "fused") and evaluated) or options.bm25
@@ -223,22 +227,27 @@ def _negatives_and_candidates(
     )
     mined = Mined()
     mined_queries = [q for name in SPLITS for q in by_split[name]]
-    with tempfile.TemporaryDirectory(prefix="hubrerank-mining-") as cache:
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hubrerank-mining-")))
+        cache = None
+        if mining_model is not None and not options.no_cache:
+            cache = stack.enter_context(closing(EmbeddingCache()))
+        encoder = _load_encoder(mining_model, cache, options.mining.batch_size) if mining_model else None
         if options.mining.negatives and bm25_index is not None and options.bm25:
             log(f"mining {options.mining.negatives} BM25 negatives per query")
             mined = mine_with_bm25(
                 bm25_index, queries, mined_queries, positives, options.mining, options.seed
             )
-        elif options.mining.negatives and mining_model is not None:
+        elif options.mining.negatives and encoder is not None and mining_model is not None:
             log(f"mining {options.mining.negatives} negatives per query with {mining_model.ref}")
             with_positive = {q: positives[q] for q in mined_queries if positives.get(q)}
             mined = mine_with_model(
-                encoder, queries, corpus, with_positive, options.mining, options.seed, Path(cache)
+                encoder, queries, corpus, with_positive, options.mining, options.seed, folder
             )
-    extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
-    ranked = _first_stage(
-        kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options, log
-    )
+        extra = _random(collection, mined_queries, positives, judged_negatives, mined, options)
+        ranked = _first_stage(
+            kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options, log
+        )
     return mined, extra, ranked
 
 
@@ -269,11 +278,9 @@ def _check_options(options: BuildOptions) -> None:
         check_settings(options.mining, lexical=options.bm25)
 
 
-def _load_encoder(model: ModelSource) -> Any:
-    from sentence_transformers import SentenceTransformer
-
+def _load_encoder(model: ModelSource, cache: EmbeddingCache | None, batch_size: int) -> Embedder:
     require_sentence_transformer(model, "--mine-model")
-    return SentenceTransformer(str(model.path), device=model_device())
+    return load_embedder(model.path, cache, batch_size=batch_size, progress=True, device=model_device())
 
 
 def _judged(collection: Collection, threshold: float) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -316,7 +323,7 @@ def _first_stage(
     queries: list[str],
     corpus: list[str],
     collection: Collection,
-    encoder: Any,
+    encoder: Embedder | None,
     bm25_index: Bm25Index | None,
     mined: Mined,
     options: BuildOptions,
@@ -332,13 +339,12 @@ def _first_stage(
     rankings = []
     depth = max(k, first_stage.FUSION_DEPTH) if kind == "fused" else k
     if kind in ("embedding", "fused"):
+        assert encoder is not None
         corpus_embeddings = mined.corpus_embeddings
         if corpus_embeddings is None or len(corpus_embeddings) != len(corpus):
             log(f"encoding {len(corpus)} documents and {len(evaluated)} queries for the first stage")
-            corpus_embeddings = encode(encoder, corpus, "document", options.mining.batch_size, progress=True)
-        query_embeddings = encode(
-            encoder, [queries[q] for q in evaluated], "query", options.mining.batch_size, progress=True
-        )
+            corpus_embeddings = encode(encoder, corpus, "document", normalize=True)
+        query_embeddings = encode(encoder, [queries[q] for q in evaluated], "query", normalize=True)
         rankings.append(
             first_stage.embedding_candidates(query_embeddings, corpus_embeddings, evaluated, depth)
         )
@@ -518,6 +524,7 @@ def _metadata(
     parameters = dataclasses.asdict(options)
     parameters.pop("mine_model")
     parameters.pop("teacher")
+    parameters.pop("no_cache")  # how the embeddings were obtained, not what the data is
     parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from hubrerank.data.options import option
 from hubrerank.data.retrieval import Bm25Index
+from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
 
 SAMPLING = ("top", "random")
@@ -79,7 +79,7 @@ def check_settings(settings: MiningSettings, lexical: bool) -> None:
 
 
 def mine_with_model(
-    model: Any,
+    model: Embedder,
     queries: list[str],
     corpus: list[str],
     positives: dict[int, list[int]],
@@ -89,8 +89,9 @@ def mine_with_model(
 ) -> Mined:
     """Hard negatives for every query index in ``positives`` via sentence-transformers' mine_hard_negatives.
 
-    The whole corpus is the candidate pool; ``cache_folder`` keeps the embeddings it computes (the first
-    stage reuses the corpus embeddings). Scores of positives and negatives are kept for the statistics.
+    The whole corpus is the candidate pool; ``model`` embeds through :func:`hubrerank.embeddings.encode`
+    (and its cache), and ``cache_folder`` keeps the embeddings of this run (the first stage reuses the
+    corpus embeddings). Scores of positives and negatives are kept for the statistics.
     """
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives

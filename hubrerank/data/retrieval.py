@@ -6,8 +6,6 @@ query has fewer than k matches. Used for BM25 negatives and for the first-stage 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 QUERY_BATCH = 4096
@@ -45,19 +43,6 @@ class Bm25Index:
             indices[start : start + len(batch)] = np.where(matched, found, -1)
             scores[start : start + len(batch)] = np.where(matched, found_scores, -np.inf)
         return indices, scores
-
-
-def encode(model: Any, texts: list[str], kind: str, batch_size: int, progress: bool = False) -> np.ndarray:
-    """Normalised float32 embeddings of queries (``kind="query"``) or documents; ``progress`` shows a bar."""
-    function = model.encode_query if kind == "query" else model.encode_document
-    embeddings = function(
-        texts,
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=progress,
-    )
-    return np.ascontiguousarray(embeddings, dtype=np.float32)
 
 
 def dense_search(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ from hubrerank.data.mining import (
     random_negatives,
 )
 from hubrerank.data.retrieval import Bm25Index, dense_search
+from hubrerank.embeddings import EmbeddingCache, load_embedder
 from hubrerank.errors import InputError
 
 QUERIES = [q for q, _ in TOPICS]
@@ -30,15 +31,27 @@ def test_embedding_mining_keeps_scores_and_the_corpus_embeddings(
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(local_bi_encoder), device="cpu")
-    mined = mine_with_model(model, QUERIES, CORPUS, POSITIVES, MiningSettings(negatives=3), 12, tmp_path)
+    cache = EmbeddingCache(tmp_path / "scores.sqlite")
+    model = load_embedder(local_bi_encoder, cache, device="cpu")
+    settings = MiningSettings(negatives=3)
+    mined = mine_with_model(model, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "a")
     assert all(len(mined.docs[q]) == 3 and q not in mined.docs[q] for q in POSITIVES)
     assert all(len(mined.positive_scores[q]) == 1 for q in POSITIVES)
     assert mined.corpus_embeddings is not None and mined.corpus_embeddings.shape == (len(CORPUS), 32)
-    again = mine_with_model(
-        model, QUERIES, CORPUS, POSITIVES, MiningSettings(negatives=3), 12, tmp_path / "b"
-    )
-    assert again.docs == mined.docs
+    assert model.computed == len(set(QUERIES)) + len(set(CORPUS))
+
+    # the same as mining with the bare model, and a second run embeds nothing
+    plain = SentenceTransformer(str(local_bi_encoder), device="cpu")
+    direct = mine_with_model(plain, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "b")  # type: ignore[arg-type]
+    warm = load_embedder(local_bi_encoder, cache, device="cpu")
+    again = mine_with_model(warm, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "c")
+    assert warm.computed == 0
+    for other in (direct, again):
+        assert (other.docs, other.scores, other.positive_scores) == (
+            mined.docs,
+            mined.scores,
+            mined.positive_scores,
+        )
 
 
 def test_bm25_mining_skips_positives_and_respects_the_window() -> None:
