@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from hubrerank.data.models import model_device
+from hubrerank.embeddings import Embedder, encode
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
 
@@ -66,18 +67,18 @@ def _cross_encoder_scores(
 def _bi_encoder_scores(
     model_path: Path, queries: list[str], passages: list[str], batch_size: int
 ) -> np.ndarray:
-    """``SentenceTransformer.similarity_pairwise``; each distinct text is embedded once."""
+    """``SentenceTransformer.similarity_pairwise`` of embeddings from :func:`hubrerank.embeddings.encode`
+    (each distinct text embedded once)."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
     if not queries:
         return np.empty(0, np.float32)
     model = _load(SentenceTransformer, model_path)
-    query_texts, query_index = np.unique(np.array(queries, dtype=object), return_inverse=True)
-    passage_texts, passage_index = np.unique(np.array(passages, dtype=object), return_inverse=True)
-    encode = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": True}
-    query_embeddings = model.encode_query(list(query_texts), **encode)
-    passage_embeddings = model.encode_document(list(passage_texts), **encode)
-    scores = model.similarity_pairwise(query_embeddings[query_index], passage_embeddings[passage_index])
+    embedder = Embedder(model, model_path, batch_size=batch_size, progress=True)
+    query_embeddings = torch.from_numpy(encode(embedder, queries, "query"))
+    passage_embeddings = torch.from_numpy(encode(embedder, passages, "document"))
+    scores = model.similarity_pairwise(query_embeddings, passage_embeddings)
     return scores.cpu().numpy().astype(np.float32)
 
 
