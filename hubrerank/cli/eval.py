@@ -39,7 +39,8 @@ DEFAULTS = ComparisonRequest(models=())
     flag_value=DEFAULT_DATASET,
     default=None,
     metavar="[DATASET_ID[@REV]]",
-    help=f"Also run NanoBEIR reranking on this dataset (default {DEFAULT_DATASET}).",
+    help=f"Also run NanoBEIR on this dataset (default {DEFAULT_DATASET}): reranking for a cross-encoder, "
+    "retrieval over each subset's corpus for a bi-encoder.",
 )
 @click.option(
     "--nanobeir-datasets",
@@ -52,7 +53,7 @@ DEFAULTS = ComparisonRequest(models=())
     type=click.IntRange(min=1),
     default=DEFAULTS.rerank_k,
     show_default=True,
-    help="NanoBEIR: how many BM25 results to rerank.",
+    help="NanoBEIR: how many BM25 results a cross-encoder reranks.",
 )
 @click.option(
     "--json",
@@ -75,14 +76,17 @@ DEFAULTS = ComparisonRequest(models=())
 @click.option(
     "--run-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the reranked lists as a TREC run (one file per model: NAME.MODEL.EXT when several).",
+    help="Write the reranked (a bi-encoder: NanoBEIR's retrieved) lists as a TREC run (one file per model: "
+    "NAME.MODEL.EXT when several).",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=None, help="Truncate pairs to this many tokens."
 )
 @click.option(
-    "--no-cache", is_flag=True, help="Do not read or write the score cache ($HUBRERANK_HOME/scores.sqlite)."
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write the score and embedding cache ($HUBRERANK_HOME/scores.sqlite).",
 )
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @click.option(
@@ -137,7 +141,8 @@ def eval_command(
     computes them, with all positives injected and in the realistic setting (only what the first
     stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers. A bi-encoder
     (SentenceTransformer) among the models is judged by retrieval over each --data split's whole corpus,
-    with InformationRetrievalEvaluator's metrics (NDCG@k, MRR@k, MAP@100, hit rate).
+    with InformationRetrievalEvaluator's metrics (NDCG@k, MRR@k, MAP@100, hit rate), and on --nanobeir
+    by NanoBEIREvaluator. Its embeddings, like the cross-encoders' scores, are cached by the model's bytes.
     """
     from hubrerank.evaluation import compare_models
     from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text
