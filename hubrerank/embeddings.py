@@ -116,7 +116,10 @@ class Embedder:
 
     def __getattr__(self, name: str) -> Any:
         # everything else an evaluator or mine_hard_negatives asks of the model (similarity,
-        # model_card_data, device, ...) is the model's own
+        # model_card_data, device, ...) is the model's own; "model" itself is absent only while a copy
+        # is being built, and must not recurse
+        if name == "model":
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def _encode(self, sentences: Sequence[str], role: Role, options: dict[str, Any]) -> Any:

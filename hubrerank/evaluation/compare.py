@@ -30,7 +30,12 @@ from hubrerank.evaluation.fusion import (
 )
 from hubrerank.evaluation.lexical import BM25_LABEL, evaluate_bm25
 from hubrerank.evaluation.metrics import ScoreFunction
-from hubrerank.evaluation.nanobeir import DEFAULT_SUBSETS, nanobeir_folder, resolve_nanobeir
+from hubrerank.evaluation.nanobeir import (
+    DEFAULT_SUBSETS,
+    RETRIEVAL_CONFIGS,
+    nanobeir_folder,
+    resolve_nanobeir,
+)
 from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
 from hubrerank.evaluation.retrieval import load_bi_encoder
@@ -120,6 +125,9 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
         else:
             check_cross_encoder(path)
         models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path, retriever))
+    nano = plan.get("nanobeir")
+    if nano and not all(model.retriever for model in models):  # a reranker reranks the BM25 lists too
+        nanobeir_folder(nano["dataset"], nano["revision"], nano["datasets"])
     other = None
     if request.fuse_with:
         _, other_path = resolve_model(request.fuse_with)
@@ -180,7 +188,7 @@ def _plan(request: ComparisonRequest) -> dict[str, Any]:
     if request.nanobeir is not None:
         dataset, revision = resolve_nanobeir(request.nanobeir)
         subsets = list(request.nanobeir_subsets)
-        nanobeir_folder(dataset, revision, subsets)
+        nanobeir_folder(dataset, revision, subsets, RETRIEVAL_CONFIGS)  # the bm25 config: per model
         plan["nanobeir"] = {
             "dataset": dataset,
             "revision": revision,

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from evaluation_fixtures import build_nanobeir_files
 from factories import build_tiny_bi_encoder
+from helpers import LocalHub
 
 from hubrerank.embeddings import EmbeddingCache
 from hubrerank.evaluation import run_evaluations
@@ -103,3 +105,19 @@ def test_eval_cli_writes_the_retrieved_lists_and_trec_eval_agrees(
         per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10"}).evaluate(subset_run)
         mean = sum(values["ndcg_cut_10"] for values in per_query.values()) / len(per_query)
         assert mean == pytest.approx(entry["metrics"][f"{split}_cosine_ndcg@10"], abs=1e-6), split
+
+
+def test_a_retriever_needs_no_bm25_lists_but_a_reranker_does(
+    hub: LocalHub, bi_encoder_path: Path, word_cross_encoder: Path
+) -> None:
+    from helpers import run_cli
+
+    from hubrerank.hub import publish
+
+    files = build_nanobeir_files({"NanoNQ": 3}, configs=("corpus", "queries", "qrels"))
+    ref = publish("alice/nanobeir-no-bm25", files, repo_type="dataset", message="No bm25")
+    nanobeir = ("--nanobeir", f"{ref.repo_id}@{ref.sha}", "--nanobeir-datasets", "nq", "--no-cache")
+    assert run_cli("eval", str(bi_encoder_path), *nanobeir).exit_code == 0
+    refused = run_cli("eval", str(bi_encoder_path), str(word_cross_encoder), *nanobeir)
+    assert refused.exit_code == 2
+    assert "lacks the config(s) bm25" in refused.output
