@@ -8,7 +8,7 @@ from typing import Any
 
 from hubrerank import __version__
 from hubrerank.embeddings import Embedder, EmbeddingCache
-from hubrerank.errors import RecipeError
+from hubrerank.errors import InputError, RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
 from hubrerank.evaluation.nanobeir import (
@@ -190,6 +190,10 @@ def evaluate_retrieval_tasks(
     of the cross-encoder's NanoBEIR lists (``NanoMSMARCO:1002``).
     """
     tasks = check_plan(plan)
+    if run_file is not None and not tasks.get("nanobeir"):
+        raise InputError(
+            f"--run-file {run_file}: a bi-encoder's run file holds NanoBEIR's retrieved lists; add --nanobeir"
+        )
     results = []
     for task in tasks.get("retrieval", []):
         data = load_reranking_data(
