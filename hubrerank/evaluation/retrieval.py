@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,28 +95,52 @@ def load_bi_encoder(path: Path, batch_size: int = 32, trust_remote_code: bool = 
     return SentenceTransformer(str(path), trust_remote_code=trust_remote_code, local_files_only=True)
 
 
+def encode(
+    model: Any,
+    texts: list[str],
+    kind: Literal["query", "document"],
+    batch_size: int = 32,
+    progress: bool = False,
+) -> Any:
+    """Embeddings of ``texts`` as queries or documents, as the evaluator computes them (a tensor).
+
+    Every bi-encoder embedding of evaluation goes through here, so each text is encoded one way only.
+    """
+    function = model.encode_query if kind == "query" else model.encode_document
+    return function(texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=progress)
+
+
+def rank_corpus(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[str]]:
+    """Each row of a (queries, corpus) score matrix as corpus ids, best first, ties by ascending id (as
+    the evaluator breaks them), cut at ``depth`` (None: the whole corpus)."""
+    id_order = np.empty(len(corpus_ids), dtype=np.int64)
+    id_order[np.argsort(np.array(corpus_ids, dtype=object), kind="stable")] = np.arange(len(corpus_ids))
+    rankings = []
+    for row in np.asarray(scores, dtype=np.float64):
+        order = np.lexsort((id_order, -row))[:depth]
+        rankings.append([corpus_ids[index] for index in order])
+    return rankings
+
+
+def similarity_matrix(
+    model: Any, corpus: RetrievalCorpus, batch_size: int = 32, progress: bool = False
+) -> np.ndarray:
+    """The model's similarity of every query (rows, in ``corpus.queries`` order) to every document
+    (columns, in ``corpus.corpus`` order); the corpus is encoded once."""
+    queries = encode(model, list(corpus.queries.values()), "query", batch_size, progress)
+    documents = encode(model, list(corpus.corpus.values()), "document", batch_size, progress)
+    return model.similarity(queries, documents).cpu().numpy()
+
+
 def evaluate_retrieval(
     model: Any, corpus: RetrievalCorpus, at_k: int, batch_size: int = 32, progress: bool = False
 ) -> RetrievalOutcome:
     """Rank the whole corpus for every query with ``model`` (a SentenceTransformer) and measure it."""
-    options = {"batch_size": batch_size, "convert_to_tensor": True, "show_progress_bar": progress}
-    query_ids = list(corpus.queries)
-    corpus_ids = list(corpus.corpus)
-    query_embeddings = model.encode_query([corpus.queries[qid] for qid in query_ids], **options)
-    document_embeddings = model.encode_document([corpus.corpus[cid] for cid in corpus_ids], **options)
-    scores = model.similarity(query_embeddings, document_embeddings).cpu().tolist()
+    scores = similarity_matrix(model, corpus, batch_size, progress)
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
-    rankings = {
-        qid: [
-            corpus_ids[index]
-            for index in sorted(range(len(corpus_ids)), key=lambda i, row=row: (-row[i], corpus_ids[i]))[
-                :depth
-            ]
-        ]
-        for qid, row in zip(query_ids, scores, strict=True)
-    }
-    return retrieval_metrics(rankings, corpus.relevant_docs, ks)
+    ranked = rank_corpus(scores, list(corpus.corpus), depth)
+    return retrieval_metrics(dict(zip(corpus.queries, ranked, strict=True)), corpus.relevant_docs, ks)
 
 
 def retrieval_metrics(
