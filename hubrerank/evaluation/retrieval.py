@@ -110,16 +110,17 @@ def encode(
     return function(texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=progress)
 
 
-def rank_corpus(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[str]]:
-    """Each row of a (queries, corpus) score matrix as corpus ids, best first, ties by ascending id (as
-    the evaluator breaks them), cut at ``depth`` (None: the whole corpus)."""
+def rank_positions(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[int]]:
+    """Each row of a (queries, corpus) score matrix as corpus positions, best first, ties by ascending
+    corpus id (as the evaluator breaks them), cut at ``depth`` (None: the whole corpus)."""
     id_order = np.empty(len(corpus_ids), dtype=np.int64)
     id_order[np.argsort(np.array(corpus_ids, dtype=object), kind="stable")] = np.arange(len(corpus_ids))
-    rankings = []
-    for row in np.asarray(scores, dtype=np.float64):
-        order = np.lexsort((id_order, -row))[:depth]
-        rankings.append([corpus_ids[index] for index in order])
-    return rankings
+    return [np.lexsort((id_order, -row))[:depth].tolist() for row in np.asarray(scores, dtype=np.float64)]
+
+
+def rank_corpus(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[str]]:
+    """:func:`rank_positions` as corpus ids."""
+    return [[corpus_ids[index] for index in row] for row in rank_positions(scores, corpus_ids, depth)]
 
 
 def similarity_matrix(
