@@ -1,4 +1,5 @@
-"""Content hashes of local files: how hubrerank records a local source or model it cannot pin to a sha."""
+"""Content hashes: of local files (how hubrerank records a local source or model it cannot pin to a sha),
+and of texts that have no id."""
 
 from __future__ import annotations
 
@@ -13,3 +14,8 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def text_id(text: str) -> str:
+    """A stable, whitespace-free id for a text that has none (documents of run files and retrieval data)."""
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

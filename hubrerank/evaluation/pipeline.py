@@ -193,14 +193,14 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
     The data and every model are loaded and checked before any encoding; ``say`` receives progress lines.
     """
     from hubrerank.evaluation.cache import ScoreCache
-    from hubrerank.evaluation.retrieval import load_bi_encoder, retrieval_corpus
-    from hubrerank.evaluation.samples import load_reranking_data, resolve_data
+    from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split
+    from hubrerank.evaluation.samples import resolve_data
     from hubrerank.evaluation.scoring import Scorer
 
     request.check()
     dataset, revision = resolve_data(request.data)
-    data = load_reranking_data(dataset, revision, config=request.config, split=request.split)
-    corpus = retrieval_corpus(data)
+    data = load_retrieval_split(dataset, revision, config=request.config, split=request.split)
+    corpus = data.corpus
     models: dict[str, str] = {}
     encoders = []
     for label, text in zip(request.retriever_labels(), request.retrievers, strict=True):

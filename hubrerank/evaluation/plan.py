@@ -14,7 +14,7 @@ from hubrerank.evaluation.nanobeir import DEFAULT_DATASET, DEFAULT_SUBSETS, eval
 from hubrerank.evaluation.retrieval import (
     evaluate_retrieval,
     load_bi_encoder,
-    retrieval_corpus,
+    load_retrieval_split,
     retrieval_result,
 )
 from hubrerank.evaluation.runfile import write_run
@@ -165,12 +165,13 @@ def evaluate_retrieval_tasks(
     SentenceTransformer ``model``; ``per_query`` receives each task's per-query NDCG@k (for a paired test)."""
     results = []
     for task in check_plan(plan).get("retrieval", []):
-        data = load_reranking_data(
+        data = load_retrieval_split(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        corpus = retrieval_corpus(data)
-        outcome = evaluate_retrieval(model, corpus, task["at_k"], batch_size=batch_size, progress=progress)
-        results.append(retrieval_result(task, data, corpus, outcome))
+        outcome = evaluate_retrieval(
+            model, data.corpus, task["at_k"], batch_size=batch_size, progress=progress
+        )
+        results.append(retrieval_result(task, data, outcome))
         if per_query is not None:
             per_query.append(outcome.per_query_ndcg)
     return results

@@ -1,10 +1,12 @@
 """Retrieval over a whole corpus with a bi-encoder, with exactly InformationRetrievalEvaluator's metrics.
 
-The data is a reranking split (docs/contracts.md): each row is a query whose relevant documents are its
-``positive`` list, and the corpus is every distinct text in the split's ``positive``, ``negative`` and
-``documents`` lists (so every query searches all the split's documents, not only its own). A document's
-id is a hash of its text (:func:`~hubrerank.evaluation.samples.text_id`), so a text repeated across
-rows is one corpus entry. Queries without a positive are left out, as the evaluator leaves them out.
+The data is a retrieval-form dataset or a reranking split (docs/contracts.md). The retrieval form
+(configs ``corpus``, ``queries``, ``qrels``) gives the corpus whole: every document of the source, for
+the queries and relevant documents of one split. In a reranking split, each row is a query whose relevant
+documents are its ``positive`` list, and the corpus is every distinct text in the split's ``positive``,
+``negative`` and ``documents`` lists (so every query searches all the split's documents, not only its
+own). There a document's id is a hash of its text (:func:`~hubrerank.hashing.text_id`), so a text repeated
+across rows is one corpus entry. Queries without a positive are left out, as the evaluator leaves them out.
 
 Metrics, as sentence-transformers 6.2's ``InformationRetrievalEvaluator`` computes them (without its
 ``<similarity>_`` prefix): per query, the corpus ranked by the model's similarity, ties broken by
@@ -23,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hubrerank.errors import InputError
-from hubrerank.evaluation.samples import RerankingData, text_id
+from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
@@ -50,6 +52,68 @@ class RetrievalOutcome:
 
     metrics: dict[str, float]
     per_query_ndcg: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RetrievalSplit:
+    """A split's queries over its corpus, and where they came from (``revision`` None for local data;
+    ``config`` the one read: ``queries`` for the retrieval form)."""
+
+    corpus: RetrievalCorpus
+    dataset: str
+    revision: str | None
+    config: str
+    split: str
+
+
+def load_retrieval_split(
+    dataset: str, revision: str | None = None, *, config: str | None = None, split: str = "test"
+) -> RetrievalSplit:
+    """``split`` of a retrieval-form dataset over its whole corpus, or of a reranking dataset over the
+    split's documents (module docstring); ``dataset`` and ``revision`` as
+    :func:`~hubrerank.evaluation.samples.load_reranking_data` takes them."""
+    from hubrerank.data.forms import CORPUS_SPLIT, RETRIEVAL_CONFIGS
+    from hubrerank.hub import dataset_layout, load_dataset_split, resolve
+    from hubrerank.refs import Ref
+
+    path = Path(dataset)
+    saved = path.is_file() or (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
+    if not saved:  # a Hub dataset or a Hub-layout folder, which may hold the retrieval form's configs
+        if revision is None and not path.exists():
+            revision = resolve(Ref(dataset, None, "dataset")).sha
+        layout = dataset_layout(dataset, revision)
+        if config in (None, "queries") and set(RETRIEVAL_CONFIGS) <= set(layout):
+            if split not in layout["queries"]:
+                raise InputError(
+                    f"{dataset} has no split {split!r}; it has {', '.join(layout['queries'])} (--split)"
+                )
+            tables = {
+                name: load_dataset_split(dataset, name, CORPUS_SPLIT if name == "corpus" else split, revision)
+                for name in RETRIEVAL_CONFIGS
+            }
+            corpus = retrieval_form_corpus(tables["corpus"], tables["queries"], tables["qrels"], dataset)
+            return RetrievalSplit(corpus, dataset, revision, "queries", split)
+    data = load_reranking_data(dataset, revision, config=config, split=split)
+    return RetrievalSplit(retrieval_corpus(data), data.dataset, data.revision, data.config, data.split)
+
+
+def retrieval_form_corpus(corpus: Any, queries: Any, qrels: Any, source: str) -> RetrievalCorpus:
+    """A RetrievalCorpus from the retrieval form's tables (``_id``/``text`` rows and ``query-id``/
+    ``corpus-id`` rows); InputError when a qrel names a document the corpus lacks."""
+    documents = {str(i): text for i, text in zip(corpus["_id"], corpus["text"], strict=True)}
+    texts = {str(i): text for i, text in zip(queries["_id"], queries["text"], strict=True)}
+    relevant: dict[str, set[str]] = {}
+    for qid, cid in zip(qrels["query-id"], qrels["corpus-id"], strict=True):
+        if str(cid) not in documents:
+            raise InputError(
+                f"{source}: qrels name corpus-id {cid!r}, which the corpus lacks; rebuild the data"
+            )
+        if str(qid) in texts:
+            relevant.setdefault(str(qid), set()).add(str(cid))
+    if not relevant:
+        raise InputError(f"{source} has no query with a relevant document in this split")
+    without = sum(qid not in relevant for qid in texts)
+    return RetrievalCorpus({qid: texts[qid] for qid in relevant}, documents, relevant, without)
 
 
 def retrieval_corpus(data: RerankingData) -> RetrievalCorpus:
@@ -191,7 +255,7 @@ def retrieval_metrics(
 
 
 def retrieval_result(
-    task: Mapping[str, Any], data: RerankingData, corpus: RetrievalCorpus, outcome: RetrievalOutcome
+    task: Mapping[str, Any], data: RetrievalSplit, outcome: RetrievalOutcome
 ) -> dict[str, Any]:
     """One retrieval entry of eval_results.json."""
     return {
@@ -201,9 +265,9 @@ def retrieval_result(
         "config": data.config,
         "split": data.split,
         "at_k": task["at_k"],
-        "num_queries": len(corpus.queries),
-        "queries_without_positives": corpus.queries_without_positives,
-        "corpus_size": len(corpus.corpus),
+        "num_queries": len(data.corpus.queries),
+        "queries_without_positives": data.corpus.queries_without_positives,
+        "corpus_size": len(data.corpus.corpus),
         "metrics": outcome.metrics,
     }
 
