@@ -329,12 +329,12 @@ def _retrieval_data(
     tables = forms.retrieval_tables(
         splits, collection.queries, collection.query_ids, collection.corpus, doc_ids
     )
-    statistics: dict[str, Any] = {
-        name: {"form": forms.RETRIEVAL_FORM, "rows": table.num_rows} for name, table in tables.items()
-    }
+    findings = [f for f in validate_tables(tables) if f.level == "error"]
+    if findings:
+        raise InputError(f"{data.name}: the built dataset fails validation: {findings[0]}; check the source")
+    statistics = {name: table_statistics(table) for name, table in tables.items()}
     for name in splits:
         statistics[f"queries/{name}"]["queries"] = tables[f"queries/{name}"].num_rows
-        statistics[f"qrels/{name}"]["queries"] = len(set(tables[f"qrels/{name}"]["query-id"].to_pylist()))
     metadata = _metadata(data, options, origin, None, None, None, statistics, dropped)
     metadata["splits"] = {name: origin.get(name, "carved") for name in splits}
     metadata["files"] = {name: f"data/{name.replace('/', '-')}-00000-of-00001.parquet" for name in tables}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import LocalHub, run_cli
@@ -118,3 +119,22 @@ def test_push_is_one_commit_and_pipelines_search_the_whole_corpus(
     document = json.loads(json_path.read_text())
     assert document["corpus_size"] == 13 and document["num_queries"] == 4 and document["config"] == "queries"
     assert "(4 queries over 13 documents)" in result.output
+
+
+def test_validate_checks_the_retrieval_tables_and_their_ids(tmp_path: Path, llamaindex_json: Path) -> None:
+    out = build(llamaindex_json, tmp_path / "out")
+    result = run_cli("data", "validate", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == f"{out}: 0 errors, 0 warnings"
+    assert "corpus/corpus: 13 rows" in result.output
+
+    qrels = out / "data/qrels-test-00000-of-00001.parquet"
+    table = pq.read_table(qrels)
+    pq.write_table(table.set_column(1, "corpus-id", pa.array(["gone"] * table.num_rows)), qrels)
+    queries = out / "data/queries-eval-00000-of-00001.parquet"
+    train = pq.read_table(out / "data/queries-train-00000-of-00001.parquet")
+    pq.write_table(pa.concat_tables([pq.read_table(queries), train.slice(0, 1)]), queries)
+    result = run_cli("data", "validate", str(out))
+    assert result.exit_code == 1
+    assert "error: [qrels/test] 4 corpus-ids are not in corpus/corpus (e.g. gone)" in result.output
+    assert "1 queries are in both queries/eval and queries/train" in result.output
