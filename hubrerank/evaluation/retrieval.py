@@ -73,16 +73,14 @@ def load_retrieval_split(
     split's documents (module docstring); ``dataset`` and ``revision`` as
     :func:`~hubrerank.evaluation.samples.load_reranking_data` takes them."""
     from hubrerank.data.forms import CORPUS_SPLIT, RETRIEVAL_CONFIGS
-    from hubrerank.hub import dataset_layout, load_dataset_split, resolve
+    from hubrerank.hub import load_dataset_split, resolve
     from hubrerank.refs import Ref
 
-    path = Path(dataset)
-    saved = path.is_file() or (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
-    if not saved:  # a Hub dataset or a Hub-layout folder, which may hold the retrieval form's configs
-        if revision is None and not path.exists():
-            revision = resolve(Ref(dataset, None, "dataset")).sha
-        layout = dataset_layout(dataset, revision)
-        if config in (None, "queries") and set(RETRIEVAL_CONFIGS) <= set(layout):
+    if revision is None and not Path(dataset).exists():
+        revision = resolve(Ref(dataset, None, "dataset")).sha
+    if config in (None, "queries"):
+        layout = retrieval_layout(dataset, revision)
+        if layout is not None:
             if split not in layout["queries"]:
                 raise InputError(
                     f"{dataset} has no split {split!r}; it has {', '.join(layout['queries'])} (--split)"
@@ -95,6 +93,19 @@ def load_retrieval_split(
             return RetrievalSplit(corpus, dataset, revision, "queries", split)
     data = load_reranking_data(dataset, revision, config=config, split=split)
     return RetrievalSplit(retrieval_corpus(data), data.dataset, data.revision, data.config, data.split)
+
+
+def retrieval_layout(dataset: str, revision: str | None) -> dict[str, list[str]] | None:
+    """The configs and splits of ``dataset`` when it is in the retrieval form (configs ``corpus``,
+    ``queries`` and ``qrels``), else None; a local file or ``save_to_disk`` folder never is."""
+    from hubrerank.data.forms import RETRIEVAL_CONFIGS
+    from hubrerank.hub import dataset_layout
+
+    path = Path(dataset)
+    if path.is_file() or (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+        return None
+    layout = dataset_layout(dataset, revision)
+    return layout if set(RETRIEVAL_CONFIGS) <= set(layout) else None
 
 
 def retrieval_form_corpus(corpus: Any, queries: Any, qrels: Any, source: str) -> RetrievalCorpus:

@@ -138,3 +138,18 @@ def test_validate_checks_the_retrieval_tables_and_their_ids(tmp_path: Path, llam
     assert result.exit_code == 1
     assert "error: [qrels/test] 4 corpus-ids are not in corpus/corpus (e.g. gone)" in result.output
     assert "1 queries are in both queries/eval and queries/train" in result.output
+
+
+def test_eval_measures_a_bi_encoder_over_the_whole_corpus_and_refuses_a_reranker(
+    tmp_path: Path, llamaindex_json: Path, local_bi_encoder: Path, local_cross_encoder: Path
+) -> None:
+    out = build(llamaindex_json, tmp_path / "out")
+    json_path = tmp_path / "results.json"
+    result = run_cli("eval", str(local_bi_encoder), "--data", str(out), "--json", str(json_path))
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(json_path.read_text())["results"]
+    assert entry["task"] == "retrieval" and entry["corpus_size"] == 13 and entry["config"] == "queries"
+
+    result = run_cli("eval", str(local_cross_encoder), "--data", str(out))
+    assert result.exit_code == 2
+    assert f"{local_cross_encoder} is a reranker, but {out} is retrieval-form data" in result.output
