@@ -49,6 +49,7 @@ DEFAULTS = PipelineRequest(data="")
     "is the bi-encoder's, BM25 gets 1 - WEIGHT.",
 )
 @click.option("--reranker", metavar="MODEL[@REV]", help="A cross-encoder reranking each first stage's top-k.")
+@click.option("--reranker-name", metavar="NAME", help="The reranker's name in the rows (default: as given).")
 @click.option(
     "--top-k",
     type=int,
@@ -87,6 +88,7 @@ def pipeline(
     bm25: bool,
     hybrid_weight: float | None,
     reranker: str | None,
+    reranker_name: str | None,
     top_k: int,
     baseline: str | None,
     markdown_path: Path | None,
@@ -116,6 +118,7 @@ def pipeline(
         bm25=bm25,
         hybrid_weight=hybrid_weight,
         reranker=reranker,
+        reranker_name=reranker_name,
         top_k=top_k,
         baseline=baseline,
         batch_size=batch_size,

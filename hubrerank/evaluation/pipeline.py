@@ -56,7 +56,8 @@ class PipelineRequest:
     ``data`` is reranking data (a Hub dataset ``REPO[@REV]`` or a local file or folder); ``retrievers``
     bi-encoders (``MODEL[@REV]`` or local folders) named by ``retriever_names`` (default: as given);
     ``hybrid_weight`` adds, per retriever, its fusion with BM25 (the bi-encoder's weight, BM25 gets the
-    rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``; ``baseline`` the
+    rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``, named ``reranker_name``
+    (default: as given); ``baseline`` the
     pipeline every other is tested against (default: the first).
     """
 
@@ -68,6 +69,7 @@ class PipelineRequest:
     bm25: bool = False
     hybrid_weight: float | None = None
     reranker: str | None = None
+    reranker_name: str | None = None
     top_k: int = DEFAULT_TOP_K
     baseline: str | None = None
     batch_size: int = 32
@@ -92,7 +94,11 @@ class PipelineRequest:
         return names
 
     def reranked_label(self, stage: str) -> str:
-        return f"{stage} + {self.reranker} (top {self.top_k})"
+        return f"{stage} + {self.reranker_label()} (top {self.top_k})"
+
+    def reranker_label(self) -> str | None:
+        """The reranker's name: ``reranker_name`` when given, else the reference as written."""
+        return self.reranker_name or self.reranker
 
     def pipeline_names(self) -> list[str]:
         """Every pipeline in row order: each first stage, followed by it reranked when there is a reranker."""
@@ -120,6 +126,8 @@ class PipelineRequest:
                     f"--hybrid {self.hybrid_weight:g}: give the bi-encoder's weight between 0 and 1 "
                     "(BM25 gets 1 - weight)"
                 )
+        if self.reranker_name and not self.reranker:
+            raise InputError("--reranker-name names the --reranker: add --reranker MODEL")
         if self.top_k < 1:
             raise InputError(f"--top-k {self.top_k}: give at least 1 document to rerank")
         names = self.pipeline_names()
@@ -210,7 +218,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
     try:
         scorer = None
         if request.reranker:
-            scorer, models[request.reranker] = _load(
+            scorer, models[str(request.reranker_label())] = _load(
                 "--reranker",
                 request.reranker,
                 lambda path: Scorer(
@@ -242,7 +250,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         queries_without_positives=corpus.queries_without_positives,
         corpus_size=len(corpus.corpus),
         top_k=request.top_k,
-        reranker=request.reranker,
+        reranker=request.reranker_label(),
         baseline=baseline,
         models=models,
         pairs_scored=scorer.computed if scorer else 0,
@@ -367,7 +375,7 @@ def _measure(
         metrics = {f"hit_rate@{k}": outcome.metrics[f"accuracy@{k}"] for k in HIT_KS}
         metrics |= {f"mrr@{k}": outcome.metrics[f"mrr@{k}"] for k in HIT_KS}
         metrics[f"ndcg@{NDCG_K}"] = outcome.metrics[f"ndcg@{NDCG_K}"]
-        reranker = request.reranker if name != stage else None
+        reranker = request.reranker_label() if name != stage else None
         per_query = {qid: float(value) for qid, value in outcome.per_query_ndcg.items()}
         results.append(PipelineResult(name, stage, reranker, metrics, per_query, versus))
     return results

@@ -151,6 +151,8 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
         "0.7",
         "--reranker",
         str(word_cross_encoder),
+        "--reranker-name",
+        "CE",
         "--top-k",
         "5",
         "--baseline",
@@ -165,7 +167,7 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
     names = ["base", "tuned", "BM25", "BM25 + base (RRF 0.7:0.3)", "BM25 + tuned (RRF 0.7:0.3)"]
     document = json.loads(json_path.read_text())
     rows = [p["name"] for p in document["pipelines"]]
-    assert rows == [row for name in names for row in (name, f"{name} + {word_cross_encoder} (top 5)")]
+    assert rows == [row for name in names for row in (name, f"{name} + CE (top 5)")]
     assert "Pipelines " in result.output and "Against base, NDCG@10 per query" in result.output
     assert "| pipeline | Hit@1 |" in markdown.read_text()
     base, *others = document["pipelines"]
@@ -176,7 +178,12 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
             entry["metrics"]["ndcg@10"] - base["metrics"]["ndcg@10"], abs=1e-12
         )
         assert versus["wins"] + versus["losses"] + versus["ties"] == document["num_queries"]
-    assert document["models"]["base"] == str(bi_encoder_path)
+    assert document["models"] == {
+        "base": str(bi_encoder_path),
+        "tuned": str(other),
+        "CE": str(word_cross_encoder),
+    }
+    assert document["reranker"] == "CE" and document["pipelines"][1]["reranker"] == "CE"
     # every distinct pair of the ten first stages' top 5 was scored once (the cache may already hold some)
     assert 0 < document["pairs_scored"] + document["pairs_cached"] <= 5 * 5 * document["num_queries"]
 
@@ -202,6 +209,7 @@ def test_tables_follow_the_results(reranking_file, bi_encoder_path):
         (["--bm25", "--baseline", "nope"], "--baseline 'nope' is no pipeline"),
         (["--bm25", "--reranker", "{bi}"], "--reranker"),
         ([], "give a first stage"),
+        (["--bm25", "--reranker-name", "CE"], "--reranker-name names the --reranker: add --reranker MODEL"),
     ],
 )
 def test_bad_input_exits_2_naming_the_option(reranking_file, bi_encoder_path, tmp_path, arguments, message):
