@@ -1,12 +1,13 @@
 """Two-stage pipelines: a first stage over a whole corpus, alone and followed by a cross-encoder.
 
 First stages rank every document of the corpus (:mod:`hubrerank.evaluation.retrieval` defines it: a
-reranking split's distinct documents) for each query: BM25 (bm25s, documents sharing no term with the
-query are not ranked), a bi-encoder (the evaluator's similarity, ties by ascending corpus id), or a hybrid
-of BM25 and a bi-encoder by weighted reciprocal rank fusion over both *full* rankings
-(``weight / (60 + rank)`` for the bi-encoder, ``(1 - weight) / (60 + rank)`` for BM25; ties keep the
-bi-encoder's order). A reranked pipeline orders the first stage's top-k by the cross-encoder's logits
-(ties keep the first-stage order) and keeps the rest of the first-stage ranking after them.
+retrieval-form dataset's whole corpus, or a reranking split's distinct documents) for each query, ties
+by ascending corpus id: BM25 (bm25s; documents sharing no term with the query are not ranked), a
+bi-encoder (the evaluator's similarity), or a hybrid of BM25 and a bi-encoder by weighted reciprocal
+rank fusion over both *full* rankings (``weight / (60 + rank)`` for the bi-encoder, ``(1 - weight) /
+(60 + rank)`` for BM25; ties keep the bi-encoder's order). A reranked pipeline orders the first stage's
+top-k by the cross-encoder's logits (ties keep the first-stage order) and keeps the rest of the
+first-stage ranking after them.
 
 Each pipeline gets seed 000's table: hit rate and MRR at 1..5 and NDCG@10, exactly as
 ``InformationRetrievalEvaluator`` computes ``accuracy@k``, ``mrr@k`` and ``ndcg@k`` on that ranking,
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
+
+import numpy as np
 
 from hubrerank.errors import HubrerankError, InputError
 from hubrerank.evaluation.report import Table
@@ -306,8 +309,18 @@ def _first_stages(
     from hubrerank.data.retrieval import Bm25Index
 
     say(f"Ranking {len(corpus_ids)} documents with BM25 ...")
-    found, _ = Bm25Index(list(corpus.corpus.values())).search(list(corpus.queries.values()), len(corpus_ids))
-    lexical = [[int(document) for document in row if document >= 0] for row in found]
+    found, found_scores = Bm25Index(list(corpus.corpus.values())).search(
+        list(corpus.queries.values()), len(corpus_ids)
+    )
+    scores = np.full((len(found), len(corpus_ids)), -np.inf)
+    np.put_along_axis(
+        scores, np.where(found >= 0, found, 0), np.where(found >= 0, found_scores, -np.inf), axis=1
+    )
+    matched = [set(row[row >= 0].tolist()) for row in found]
+    lexical = [
+        [document for document in ranking if document in matched[q]]
+        for q, ranking in enumerate(rank_positions(scores, corpus_ids))
+    ]
     if request.bm25:
         stages[BM25_NAME] = lexical
     if request.hybrid_weight is not None:
