@@ -35,6 +35,7 @@ from hubrerank.evaluation.retrieval import (
     retrieval_metrics,
     similarity_matrix,
 )
+from hubrerank.evaluation.scoring import Scorer
 
 HIT_KS = (1, 2, 3, 4, 5)
 NDCG_K = 10
@@ -56,12 +57,12 @@ T = TypeVar("T")
 class PipelineRequest:
     """What ``hubrerank pipeline`` evaluates; the defaults are its own.
 
-    ``data`` is reranking data (a Hub dataset ``REPO[@REV]`` or a local file or folder); ``retrievers``
-    bi-encoders (``MODEL[@REV]`` or local folders) named by ``retriever_names`` (default: as given);
-    ``hybrid_weight`` adds, per retriever, its fusion with BM25 (the bi-encoder's weight, BM25 gets the
-    rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``, named ``reranker_name``
-    (default: as given); ``baseline`` the
-    pipeline every other is tested against (default: the first).
+    ``data`` is retrieval-form or reranking data (a Hub dataset ``REPO[@REV]`` or a local file or
+    folder); ``retrievers`` bi-encoders (``MODEL[@REV]`` or local folders) named by ``retriever_names``
+    (default: as given); ``hybrid_weight`` adds, per retriever, its fusion with BM25 (the bi-encoder's
+    weight, BM25 gets the rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``,
+    named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
+    against (default: the first).
     """
 
     data: str
@@ -206,7 +207,6 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
     from hubrerank.evaluation.cache import ScoreCache
     from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split
     from hubrerank.evaluation.samples import resolve_data
-    from hubrerank.evaluation.scoring import Scorer
 
     request.check()
     dataset, revision = resolve_data(request.data)
@@ -332,7 +332,7 @@ def _first_stages(
 
 
 def _pair_logits(
-    scorer: Any, corpus: RetrievalCorpus, stages: list[list[Ranking]], top_k: int, say: Say
+    scorer: Scorer, corpus: RetrievalCorpus, stages: list[list[Ranking]], top_k: int, say: Say
 ) -> list[dict[int, float]]:
     """The cross-encoder's logit of every (query, document) pair in some first stage's top ``top_k``,
     per query; each distinct pair is scored once."""
