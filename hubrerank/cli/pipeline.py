@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hubrerank.cli._output import quiet_loaders, write_output
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 
 DEFAULTS = PipelineRequest(data="")
@@ -104,7 +105,6 @@ def pipeline(
     (InformationRetrievalEvaluator's accuracy@k, mrr@k, ndcg@k), and each pipeline against --baseline
     query by query (paired randomization test on NDCG@10).
     """
-    from hubrerank.cli.eval import _quiet_loaders, _write
     from hubrerank.evaluation.pipeline import evaluate_pipelines, pipeline_tables
     from hubrerank.evaluation.report import render_markdown, render_text
     from hubrerank.paths import check_writable
@@ -130,7 +130,7 @@ def pipeline(
     for option, path in (("--markdown", markdown_path), ("--json", json_path)):
         if path is not None:  # before any work: an unwritable output would lose it
             check_writable(path, option)
-    _quiet_loaders()
+    quiet_loaders()
     results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
     if results.reranker:
         click.echo(
@@ -140,6 +140,6 @@ def pipeline(
     tables = pipeline_tables(results)
     click.echo(render_text(tables), nl=False)
     if markdown_path:
-        _write(markdown_path, render_markdown(tables))
+        write_output(markdown_path, render_markdown(tables))
     if json_path:
-        _write(json_path, json.dumps(results.json_document(), indent=2) + "\n")
+        write_output(json_path, json.dumps(results.json_document(), indent=2) + "\n")
