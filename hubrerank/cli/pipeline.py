@@ -18,8 +18,9 @@ DEFAULTS = PipelineRequest(data="")
     "--data",
     required=True,
     metavar="REF",
-    help="Reranking data: a Hub dataset REPO[@REV] or a local .parquet/.jsonl file or folder; the corpus "
-    "is every distinct document of --split.",
+    help="A Hub dataset REPO[@REV] or a local file or folder: retrieval-form data (`data build "
+    "--output-format retrieval`; the corpus is all its documents) or a reranking split (the corpus is its "
+    "distinct documents).",
 )
 @click.option("--config", default=None, help="Config (subset) of --data.")
 @click.option(
