@@ -184,7 +184,7 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
         "CE": str(word_cross_encoder),
     }
     assert document["reranker"] == "CE" and document["pipelines"][1]["reranker"] == "CE"
-    # every distinct pair of the ten first stages' top 5 was scored once (the cache may already hold some)
+    # each distinct pair of the five first stages' top 5 went through the model or came from the cache
     assert 0 < document["pairs_scored"] + document["pairs_cached"] <= 5 * 5 * document["num_queries"]
 
 
