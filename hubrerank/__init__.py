@@ -30,6 +30,8 @@ _PUBLIC = {
     "load_recipe": "hubrerank.training.recipe",
     "train": "hubrerank.training.trainer",
     "run_evaluations": "hubrerank.evaluation",
+    "PipelineRequest": "hubrerank.evaluation",
+    "evaluate_pipelines": "hubrerank.evaluation",
     "render_model_card": "hubrerank.cards.model_card",
     "verify": "hubrerank.reproducibility.verify",
     "reproduce": "hubrerank.reproducibility.reproduce",

@@ -1,5 +1,5 @@
-"""Content hashes of local files: how hubrerank records a local source or model it cannot pin to a sha,
-and the identity that keys a model's cached scores and embeddings."""
+"""Content hashes: of local files (how hubrerank records a local source or model it cannot pin to a
+sha), the identity that keys a model's cached scores and embeddings, and ids of texts that have none."""
 
 from __future__ import annotations
 
@@ -40,3 +40,8 @@ def model_identity(path: Path) -> str:
                 file.relative_to(path).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\0"
             )
     return f"sha256:{digest.hexdigest()}"
+
+
+def text_id(text: str) -> str:
+    """A stable, whitespace-free id for a text that has none (documents of run files and retrieval data)."""
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -258,4 +258,4 @@ def test_public_api_loads_lazily() -> None:
         "assert all(callable(getattr(hubrerank, n)) for n in names); print(len(names))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "15"
+    assert out.stdout.strip() == "17"

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from hubrerank.cards.render import DATASET_CARD_TEMPLATE, render_template
+from hubrerank.cards.render import DATASET_CARD_TEMPLATE, RETRIEVAL_CARD_TEMPLATE, render_template
 from hubrerank.cards.sections import link
 
 RERANKING_CONFIG = "reranking"
@@ -37,6 +37,22 @@ def dataset_configs(splits: list[str]) -> dict[str, list[str]]:
     return {name: members for name, members in configs.items() if members}
 
 
+def retrieval_configs(names: list[str]) -> dict[str, list[str]]:
+    """Configs of the retrieval form (corpus, queries, qrels): its ``config/split`` table names grouped."""
+    configs: dict[str, list[str]] = {}
+    for name in names:
+        config, split = name.split("/")
+        configs.setdefault(config, []).append(split)
+    return configs
+
+
+def is_retrieval(metadata: dict[str, Any]) -> bool:
+    """Whether ``metadata`` describes a retrieval-form dataset (``--output-format retrieval``)."""
+    from hubrerank.data.forms import RETRIEVAL_FORM  # at call time: hubrerank.data imports this module
+
+    return metadata["parameters"]["output_format"] == RETRIEVAL_FORM
+
+
 def size_category(rows: int) -> str:
     return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "1B<n<10B")
 
@@ -44,21 +60,30 @@ def size_category(rows: int) -> str:
 def card_metadata(metadata: dict[str, Any], repo_id: str | None) -> dict[str, Any]:
     """The card's YAML header: license, language, task, size, source, configs with data files, tags."""
     rows = sum(s["rows"] for s in metadata["statistics"].values())
+    retrieval = is_retrieval(metadata)
     header: dict[str, Any] = {
         "license": metadata["license"],
         "language": [metadata["language"]],
-        "task_categories": ["text-ranking"],
+        "task_categories": ["text-retrieval" if retrieval else "text-ranking"],
         "size_categories": [size_category(rows)],
     }
     if metadata["source"]["kind"] == "hub":
         header["source_datasets"] = [metadata["source"]["repo"]]
-    header["tags"] = ["hubrerank", "reranking"]
-    header["configs"] = [
-        {
-            "config_name": config,
-            "data_files": [{"split": name, "path": metadata["files"][name]} for name in splits],
+    header["tags"] = ["hubrerank", "retrieval" if retrieval else "reranking"]
+    files = metadata["files"]
+    if retrieval:
+        configs = {
+            config: [(split, files[f"{config}/{split}"]) for split in splits]
+            for config, splits in retrieval_configs(list(files)).items()
         }
-        for config, splits in dataset_configs(list(metadata["files"])).items()
+    else:
+        configs = {
+            config: [(split, files[split]) for split in splits]
+            for config, splits in dataset_configs(list(files)).items()
+        }
+    header["configs"] = [
+        {"config_name": config, "data_files": [{"split": split, "path": path} for split, path in splits]}
+        for config, splits in configs.items()
     ]
     if repo_id:
         header["pretty_name"] = repo_id.split("/")[-1]
@@ -68,6 +93,18 @@ def card_metadata(metadata: dict[str, Any], repo_id: str | None) -> dict[str, An
 def render_card(metadata: dict[str, Any], tables: dict[str, pa.Table], repo_id: str | None = None) -> str:
     """README.md text for a built dataset (``metadata`` as written to hubrerank_dataset.json)."""
     yaml_text = yaml.safe_dump(card_metadata(metadata, repo_id), sort_keys=False, allow_unicode=True)
+    if is_retrieval(metadata):
+        return render_template(
+            RETRIEVAL_CARD_TEMPLATE,
+            yaml_metadata=yaml_text,
+            title=repo_id or f"Retrieval dataset from {metadata['source']['name']}",
+            meta=metadata,
+            repo_id=repo_id or "REPO_ID",
+            source_text=_source_text(metadata["source"]),
+            splits=list(metadata["splits"]),
+            parameters=sorted(_flatten(metadata["parameters"]).items()),
+            samples={name: _samples(table) for name, table in tables.items()},
+        )
     evaluated = [name for name in ("eval", "test") if name in tables]
     statistics = metadata["statistics"]
     score_rows = [

@@ -17,6 +17,7 @@ import jinja2
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MODEL_CARD_TEMPLATE = "model_card.md"
 DATASET_CARD_TEMPLATE = "dataset_card.md.j2"
+RETRIEVAL_CARD_TEMPLATE = "retrieval_dataset_card.md.j2"
 _STRICT = {MODEL_CARD_TEMPLATE: True, DATASET_CARD_TEMPLATE: False}
 
 

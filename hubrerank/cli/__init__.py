@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "recipe": "hubrerank.cli.recipe:recipe",
     "eval": "hubrerank.cli.eval:eval_command",
     "rerank": "hubrerank.cli.eval:rerank",
+    "pipeline": "hubrerank.cli.pipeline:pipeline",
     "card": "hubrerank.cli.card:card",
     "verify": "hubrerank.cli.reproduce:verify",
     "reproduce": "hubrerank.cli.reproduce:reproduce",

@@ -142,9 +142,8 @@ def build(
         check_out_folder(out)
     built = build_dataset(source, options, log=lambda line: click.echo(line, err=True))
     for name, stats in built.metadata["statistics"].items():
-        click.echo(
-            f"{name}: {stats['rows']} rows, {stats.get('queries', 0)} queries ({stats['form']})", err=True
-        )
+        queries = f", {stats['queries']} queries" if "queries" in stats else ""  # a corpus has none
+        click.echo(f"{name}: {stats['rows']} rows{queries} ({stats['form']})", err=True)
     if built.metadata["dropped"]:
         dropped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in built.metadata["dropped"].items())
         click.echo(f"dropped: {dropped}", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from hubrerank.cli._output import quiet_loaders, write_output
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
@@ -175,13 +176,13 @@ def eval_command(
     for option, path in (("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path)):
         if path is not None:  # before any scoring: an unwritable output would lose the work
             check_writable(path, option)
-    _quiet_loaders()
+    quiet_loaders()
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     click.echo(render_text(comparison.tables), nl=False)
     if json_path:
-        _write(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")
+        write_output(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")
     if markdown_path:
-        _write(markdown_path, render_markdown(comparison.tables))
+        write_output(markdown_path, render_markdown(comparison.tables))
     if plot_path:
         plot(comparison.tables, plot_path)
 
@@ -251,7 +252,7 @@ def rerank(
     if bool(docs) == bool(docs_file):
         raise click.UsageError("give documents with --doc D (repeatable) or --docs FILE, not both")
     documents = list(docs) if docs else _read_documents(docs_file)
-    _quiet_loaders()
+    quiet_loaders()
     ranked = rank_documents(
         model,
         query,
@@ -274,7 +275,7 @@ def _score_pairs(model: str, path: Path, *, raw: bool, as_json: bool, max_length
     from hubrerank.evaluation import read_pairs, score_pairs
 
     pairs = read_pairs(path)
-    _quiet_loaders()
+    quiet_loaders()
     scores = [float(score) for score in score_pairs(model, pairs, raw=raw, max_length=max_length)]
     click.echo(json.dumps(scores) if as_json else "\n".join(f"{score:.6f}" for score in scores))
 
@@ -293,18 +294,3 @@ def _read_documents(path: Path) -> list[str]:
                 raise InputError(f"{path}:{number}: a jsonl document needs a 'text' field") from None
         return documents
     return lines
-
-
-def _quiet_loaders() -> None:
-    """Keep stderr for our own progress: no per-file bars from datasets or transformers."""
-    import datasets
-    from transformers.utils import logging as transformers_logging
-
-    datasets.disable_progress_bars()
-    transformers_logging.disable_progress_bar()
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {path}", err=True)

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from hubrerank import __version__
-from hubrerank.cards.dataset_card import dataset_configs, render_card
+from hubrerank.cards.dataset_card import dataset_configs, render_card, retrieval_configs
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
 from hubrerank.data.candidates import FIRST_STAGES
@@ -83,7 +83,7 @@ class BuildOptions:
     mining: MiningSettings = field(default_factory=MiningSettings)
     random_negatives: int = option("--random-negatives", 0)
     teacher: str | None = option("--teacher", rebuilt=False)
-    output_format: str = option("--output-format", "labeled-pair", choices=forms.TRAIN_FORMS)
+    output_format: str = option("--output-format", "labeled-pair", choices=forms.OUTPUT_FORMS)
     candidates: int = option("--candidates", 30)
     first_stage: str | None = option("--first-stage", choices=FIRST_STAGES)
     fusion_weight: float = option("--fusion-weight", 0.5)
@@ -143,6 +143,10 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
         f"{collection.num_queries} queries, {len(collection.corpus)} documents; "
         + ", ".join(f"{name} {len(by_split[name])}" for name in SPLITS if by_split[name])
     )
+    if options.output_format == forms.RETRIEVAL_FORM:
+        return _retrieval_data(
+            data, collection, by_split, positives, judged_negatives, options, origin, dropped
+        )
 
     mining_model = resolve_model_source(options.mine_model) if options.mine_model else None
     kind = options.first_stage or (
@@ -252,10 +256,12 @@ def _negatives_and_candidates(
 
 
 def _check_options(options: BuildOptions) -> None:
-    if options.output_format not in forms.TRAIN_FORMS:
+    if options.output_format not in forms.OUTPUT_FORMS:
         raise InputError(
-            f"--output-format {options.output_format!r}: use one of {', '.join(forms.TRAIN_FORMS)}"
+            f"--output-format {options.output_format!r}: use one of {', '.join(forms.OUTPUT_FORMS)}"
         )
+    if options.output_format == forms.RETRIEVAL_FORM:
+        _check_retrieval_options(options)
     if options.first_stage is not None and options.first_stage not in first_stage.FIRST_STAGES:
         raise InputError(
             f"--first-stage {options.first_stage!r}: use one of {', '.join(first_stage.FIRST_STAGES)}"
@@ -276,6 +282,74 @@ def _check_options(options: BuildOptions) -> None:
         )
     if options.mining.negatives:
         check_settings(options.mining, lexical=options.bm25)
+
+
+def _check_retrieval_options(options: BuildOptions) -> None:
+    """The retrieval form holds the source's queries, documents and judgments only: refuse the options
+    that add negatives, first-stage lists or teacher scores (they belong to the reranking forms)."""
+    values = option_values(options)
+    given = [
+        spec.flag
+        for name, spec in BUILD_OPTIONS.items()
+        if name in _NOT_RETRIEVAL and values[name] not in (None, spec.default)
+    ]
+    if given:
+        raise InputError(
+            "--output-format retrieval writes the source's corpus, queries and qrels only; "
+            f"drop {', '.join(given)}"
+        )
+
+
+_NOT_RETRIEVAL = (
+    "mine_model",
+    "bm25",
+    "negatives",
+    "random_negatives",
+    "teacher",
+    "candidates",
+    "first_stage",
+)
+
+
+def _retrieval_data(
+    data: SourceData,
+    collection: Collection,
+    by_split: dict[str, list[int]],
+    positives: dict[int, list[int]],
+    judged_negatives: dict[int, list[int]],
+    options: BuildOptions,
+    origin: dict[str, str],
+    dropped: dict[str, int],
+) -> BuiltData:
+    """The retrieval form (:func:`~hubrerank.data.forms.retrieval_tables`) of every split, with the
+    source's whole corpus; documents without an id in the source get a hash of their text."""
+    from hubrerank.hashing import text_id
+
+    splits = {
+        name: _split_docs(
+            by_split[name], positives, judged_negatives, Mined(), {}, collection, options, False
+        )
+        for name in SPLITS
+        if by_split[name]
+    }
+    texts = collection.corpus.to_pylist()
+    source_ids = collection.doc_ids or [None] * len(texts)
+    doc_ids = [doc_id or text_id(text) for doc_id, text in zip(source_ids, texts, strict=True)]
+    tables = forms.retrieval_tables(
+        splits, collection.queries, collection.query_ids, collection.corpus, doc_ids
+    )
+    findings = [f for f in validate_tables(tables) if f.level == "error"]
+    if findings:
+        raise InputError(f"{data.name}: the built dataset fails validation: {findings[0]}; check the source")
+    statistics = {name: table_statistics(table) for name, table in tables.items()}
+    for name in splits:
+        statistics[f"queries/{name}"]["queries"] = tables[f"queries/{name}"].num_rows
+    metadata = _metadata(data, options, origin, None, None, None, statistics, dropped)
+    metadata["splits"] = {name: origin.get(name, "carved") for name in splits}
+    metadata["files"] = {name: f"data/{name.replace('/', '-')}-00000-of-00001.parquet" for name in tables}
+    metadata["configs"] = retrieval_configs(list(tables))
+    metadata["label_threshold"] = _label_threshold(data, options)
+    return BuiltData(tables, metadata, options)
 
 
 def _load_encoder(model: ModelSource, cache: EmbeddingCache | None, batch_size: int) -> Embedder:

@@ -2,7 +2,9 @@
 
 Train: ``labeled-pair`` (query, passage, label[, score]), ``n-tuple`` (query, positive, negative_1..n
 [, scores]) or ``labeled-list`` (query, documents, labels[, scores]). Eval and test: ``reranking``
-(query_id, query, positive, negative, documents[, document_ids][, scores]).
+(query_id, query, positive, negative, documents[, document_ids][, scores]). Or, for every split, the
+``retrieval`` form (BEIR/MTEB's shape): configs ``corpus`` (_id, text: every document of the source),
+``queries`` (_id, text) and ``qrels`` (query-id, corpus-id, score), the last two with a split each.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 TRAIN_FORMS = ("labeled-pair", "n-tuple", "labeled-list")
+RETRIEVAL_FORM = "retrieval"
+OUTPUT_FORMS = (*TRAIN_FORMS, RETRIEVAL_FORM)
+RETRIEVAL_CONFIGS = ("corpus", "queries", "qrels")
+CORPUS_SPLIT = "corpus"  # the one split of the corpus config
 
 
 @dataclass
@@ -148,3 +154,39 @@ def reranking(
         flat_scores = [score for scores in split.candidate_scores for score in scores]
         columns["scores"] = _lists(pa.array(flat_scores, pa.float64()), cand_sizes)
     return pa.table(columns)
+
+
+def retrieval_tables(
+    splits: dict[str, SplitDocs],
+    queries: pa.Array,
+    query_ids: list[str],
+    corpus: pa.Array,
+    doc_ids: list[str],
+) -> dict[str, pa.Table]:
+    """The retrieval form, keyed ``config/split``: the whole ``corpus`` once, and per split the queries
+    with a positive and their ``qrels`` (score: the judged label as an integer, at least 1)."""
+    tables = {
+        f"corpus/{CORPUS_SPLIT}": pa.table({"_id": pa.array(doc_ids, pa.string()), "text": corpus}),
+    }
+    for name, split in splits.items():
+        kept: list[int] = []
+        qrels: dict[str, list] = {"query-id": [], "corpus-id": [], "score": []}
+        for row, q in enumerate(split.queries):
+            positive, _ = split.split_labels(row)
+            if positive:
+                kept.append(q)
+            for i in positive:
+                qrels["query-id"].append(query_ids[q])
+                qrels["corpus-id"].append(doc_ids[split.docs[row][i]])
+                qrels["score"].append(max(1, round(split.labels[row][i])))
+        tables[f"queries/{name}"] = pa.table(
+            {"_id": pa.array([query_ids[q] for q in kept], pa.string()), "text": _take(queries, kept)}
+        )
+        tables[f"qrels/{name}"] = pa.table(
+            {
+                "query-id": pa.array(qrels["query-id"], pa.string()),
+                "corpus-id": pa.array(qrels["corpus-id"], pa.string()),
+                "score": pa.array(qrels["score"], pa.int64()),
+            }
+        )
+    return tables

@@ -39,6 +39,8 @@ def _per_query(counts: pa.Array | np.ndarray) -> dict[str, float]:
 def detect_form(table: pa.Table) -> str | None:
     """Which form of docs/contracts.md a table's columns make, or None."""
     columns = set(table.column_names)
+    if {"_id", "text"} <= columns or {"query-id", "corpus-id", "score"} <= columns:
+        return "retrieval"  # a corpus, queries or qrels table
     if {"query_id", "query", "positive", "negative", "documents"} <= columns:
         return "reranking"
     if {"query", "passage", "label"} <= columns:
@@ -55,6 +57,10 @@ def table_statistics(table: pa.Table, threshold: float = 0.5) -> dict[str, Any]:
     form = detect_form(table)
     stats: dict[str, Any] = {"form": form, "rows": table.num_rows}
     if form is None or table.num_rows == 0:
+        return stats
+    if form == "retrieval":
+        if "_id" not in table.column_names:  # qrels: the queries they judge
+            stats["queries"] = pc.count_distinct(table["query-id"]).as_py()
         return stats
     if form == "labeled-pair":
         positive = pc.cast(pc.greater_equal(table["label"], threshold), pa.int64())

@@ -1,13 +1,16 @@
 """Check a built dataset (a folder written by ``--out`` or ``REPO@REV``) against docs/contracts.md.
 
 Per split: the columns make one form (eval/test must be reranking), texts are non-empty, labels lie in
-[0, 1], no row repeats; across splits: no query text is in two splits. Errors make ``validate`` exit 1.
+[0, 1], no row repeats; across splits: no query text is in two splits. A retrieval-form dataset's tables
+(``corpus/corpus``, ``queries/SPLIT``, ``qrels/SPLIT``): texts non-empty, ids unique, qrels naming only
+ids their corpus and queries hold. Errors make ``validate`` exit 1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ TEXT_COLUMNS = ("query", "passage", "positive")
 LIST_TEXT_COLUMNS = ("positive", "negative", "documents")
 EVAL_SPLITS = ("eval", "test")
 SPLIT_ORDER = ("train", "eval", "test")
+# data/{config}-{split}-00000-of-00001.parquet: a retrieval-form table, named config/split
+_RETRIEVAL_FILE = re.compile(r"^(corpus|queries|qrels)-([^-]+)-\d+-of-\d+\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,9 @@ def load_built(ref: str) -> BuiltDataset:
 
     grouped: dict[str, list[pa.Table]] = {}
     for file in files:
-        grouped.setdefault(file.name.split("-")[0], []).append(pq.read_table(file))
+        retrieval = _RETRIEVAL_FILE.match(file.name)
+        key = f"{retrieval[1]}/{retrieval[2]}" if retrieval else file.name.split("-")[0]
+        grouped.setdefault(key, []).append(pq.read_table(file))
     order = sorted(grouped, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
     tables = {split: pa.concat_tables(grouped[split]) for split in order}
     metadata_file = folder / METADATA_FILE
@@ -88,9 +95,58 @@ def validate_tables(tables: dict[str, pa.Table], threshold: float = 0.5) -> list
     """Every problem found, errors first."""
     findings: list[Finding] = []
     for split, table in tables.items():
-        findings += _check_split(split, table, threshold)
-    findings += _check_leaks(tables)
+        findings += _check_retrieval(split, table) if "/" in split else _check_split(split, table, threshold)
+    findings += _check_leaks(tables) + _check_qrels(tables)
     return sorted(findings, key=lambda f: f.level != "error")
+
+
+RETRIEVAL_COLUMNS = {
+    "corpus": ("_id", "text"),
+    "queries": ("_id", "text"),
+    "qrels": ("query-id", "corpus-id"),
+}
+
+
+def _check_retrieval(name: str, table: pa.Table) -> list[Finding]:
+    """A retrieval-form table: its config's columns, strings, non-empty texts, unique ids or qrels."""
+    found: list[Finding] = []
+    config = name.split("/")[0]
+    columns = RETRIEVAL_COLUMNS[config]
+    missing = [column for column in columns if column not in table.column_names]
+    if missing:
+        return [Finding("error", name, f"missing column(s) {', '.join(missing)} (docs/contracts.md)")]
+    for column in columns:
+        if not pa.types.is_string(table.schema.field(column).type):
+            found.append(Finding("error", name, f"column {column!r} is {table.schema.field(column).type}"))
+            return found
+    if config == "qrels":
+        _check_duplicates(found, name, table, ["query-id", "corpus-id"], "(query-id, corpus-id) pair")
+    else:
+        _check_empty(found, name, "text", table["text"], None)
+        _check_duplicates(found, name, table, ["_id"], "_id")
+    return found
+
+
+def _check_qrels(tables: dict[str, pa.Table]) -> list[Finding]:
+    """Each qrels split names only corpus ids of the corpus and query ids of its queries split."""
+    found: list[Finding] = []
+    corpus = tables.get("corpus/corpus")
+    for name in (n for n in tables if n.startswith("qrels/")):
+        qrels, split = tables[name], name.split("/")[1]
+        queries = tables.get(f"queries/{split}")
+        for column, known, what in (
+            ("corpus-id", corpus, "corpus/corpus"),
+            ("query-id", queries, f"queries/{split}"),
+        ):
+            if known is None or column not in qrels.column_names or "_id" not in known.column_names:
+                found.append(Finding("error", name, f"has no {what} table to refer to"))
+                continue
+            unknown = pc.filter(qrels[column], pc.invert(pc.is_in(qrels[column], known["_id"])))
+            if len(unknown):
+                found.append(
+                    Finding("error", name, f"{len(unknown)} {column}s are not in {what} (e.g. {unknown[0]})")
+                )
+    return found
 
 
 def _check_split(split: str, table: pa.Table, threshold: float) -> list[Finding]:
@@ -195,11 +251,15 @@ def _check_duplicates(found: list[Finding], split: str, table: pa.Table, keys: l
 
 def _check_leaks(tables: dict[str, pa.Table]) -> list[Finding]:
     found: list[Finding] = []
-    names = [s for s in tables if "query" in tables[s].column_names]
+    texts = {s: table["query"] for s, table in tables.items() if "query" in table.column_names}
+    texts |= {
+        s: t["text"] for s, t in tables.items() if s.startswith("queries/") and "text" in t.column_names
+    }
+    names = list(texts)
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
-            a = pc.unique(tables[first]["query"])
-            shared = pc.filter(a, pc.is_in(a, pc.unique(tables[second]["query"])))
+            a = pc.unique(texts[first])
+            shared = pc.filter(a, pc.is_in(a, pc.unique(texts[second])))
             if len(shared):
                 found.append(
                     Finding(

@@ -38,7 +38,7 @@ from hubrerank.evaluation.nanobeir import (
 )
 from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
-from hubrerank.evaluation.retrieval import load_bi_encoder
+from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split, retrieval_layout
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
@@ -115,7 +115,9 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     from hubrerank.hub import resolve_model
 
     request.check()
-    plan = _plan(request)
+    plan, retrieval_form = _plan(request)
+    if retrieval_form and request.bm25:
+        raise InputError(_retrieval_form_message(retrieval_form[0], "--bm25 reranks the data's first stage"))
     models = []
     for text in request.models:
         ref, path = resolve_model(text)
@@ -124,6 +126,8 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
             _check_retriever_request(request, text)
         else:
             check_cross_encoder(path)
+            if retrieval_form:
+                raise InputError(_retrieval_form_message(retrieval_form[0], f"{text} is a reranker"))
         models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path, retriever))
     nano = plan.get("nanobeir")
     if nano and not all(model.retriever for model in models):  # a reranker reranks the BM25 lists too
@@ -160,6 +164,13 @@ def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
             )
 
 
+def _retrieval_form_message(dataset: str, what: str) -> str:
+    return (
+        f"{what}, but {dataset} is retrieval-form data (corpus, queries, qrels), which judges retrievers; "
+        "give a reranking split, or compare first stages with and without a reranker: `hubrerank pipeline`"
+    )
+
+
 def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
     """The run file of ``model`` among ``count`` models: ``run_file`` itself, or ``NAME.MODEL.EXT``."""
     if run_file is None or count == 1:
@@ -168,14 +179,20 @@ def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
     return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
 
 
-def _plan(request: ComparisonRequest) -> dict[str, Any]:
-    """The evaluation plan (every revision pinned); the data is loaded once here to fail before scoring."""
+def _plan(request: ComparisonRequest) -> tuple[dict[str, Any], list[str]]:
+    """The evaluation plan (every revision pinned) and the datasets in it that are in the retrieval form;
+    the data is loaded once here to fail before scoring."""
     plan: dict[str, Any] = {"reranking": []}
+    retrieval_form = []
     for ref in request.data:
         dataset, revision = resolve_data(ref)
-        data = load_reranking_data(dataset, revision, config=request.config, split=request.split)
-        if request.fuse_first_stage:
-            check_fusable(data)
+        if request.config in (None, "queries") and retrieval_layout(dataset, revision) is not None:
+            load_retrieval_split(dataset, revision, config=request.config, split=request.split)
+            retrieval_form.append(dataset)
+        else:
+            data = load_reranking_data(dataset, revision, config=request.config, split=request.split)
+            if request.fuse_first_stage:
+                check_fusable(data)
         plan["reranking"].append(
             {
                 "dataset": dataset,
@@ -196,7 +213,7 @@ def _plan(request: ComparisonRequest) -> dict[str, Any]:
             "rerank_k": request.rerank_k,
             "at_k": request.at_k,
         }
-    return plan
+    return plan, retrieval_form
 
 
 def _evaluate(

@@ -20,7 +20,7 @@ from hubrerank.evaluation.nanobeir import (
 from hubrerank.evaluation.retrieval import (
     evaluate_retrieval,
     load_bi_encoder,
-    retrieval_corpus,
+    load_retrieval_split,
     retrieval_result,
 )
 from hubrerank.evaluation.runfile import write_run
@@ -196,12 +196,11 @@ def evaluate_retrieval_tasks(
         )
     results = []
     for task in tasks.get("retrieval", []):
-        data = load_reranking_data(
+        data = load_retrieval_split(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        corpus = retrieval_corpus(data)
-        outcome = evaluate_retrieval(embedder, corpus, task["at_k"])
-        results.append(retrieval_result(task, data, corpus, outcome))
+        outcome = evaluate_retrieval(embedder, data.corpus, task["at_k"])
+        results.append(retrieval_result(task, data, outcome))
         if per_query is not None:
             per_query.append(outcome.per_query_ndcg)
     nano = tasks.get("nanobeir")

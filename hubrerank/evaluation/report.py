@@ -33,6 +33,7 @@ class Table:
     note: str = ""
     chart: bool = True  # drawn in the PNG (the detailed top-5 tables are not)
     bold_best: bool = True  # Markdown bolds each column's highest value (not where higher is not better)
+    row_heading: str = "model"  # the heading of the first column, which names the rows
 
 
 def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first stage") -> list[Table]:
@@ -72,7 +73,9 @@ def render_text(tables_: Sequence[Table]) -> str:
     """Aligned plain-text tables, for the terminal."""
     blocks = []
     for table in tables_:
-        cells = [["model", *table.headers]] + [[name, *map(_cell, values)] for name, values in table.rows]
+        cells = [[table.row_heading, *table.headers]] + [
+            [name, *map(_cell, values)] for name, values in table.rows
+        ]
         widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
         lines = [table.title]
         for number, row in enumerate(cells):
@@ -101,7 +104,7 @@ def render_markdown(tables_: Sequence[Table]) -> str:
         lines = [
             f"### {table.title}",
             "",
-            "| model | " + " | ".join(table.headers) + " |",
+            f"| {table.row_heading} | " + " | ".join(table.headers) + " |",
             "|---|" + "---:|" * len(table.headers),
         ]
         for name, values in table.rows:

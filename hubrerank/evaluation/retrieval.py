@@ -1,10 +1,12 @@
 """Retrieval over a whole corpus with a bi-encoder, with exactly InformationRetrievalEvaluator's metrics.
 
-The data is a reranking split (docs/contracts.md): each row is a query whose relevant documents are its
-``positive`` list, and the corpus is every distinct text in the split's ``positive``, ``negative`` and
-``documents`` lists (so every query searches all the split's documents, not only its own). A document's
-id is a hash of its text (:func:`~hubrerank.evaluation.samples.text_id`), so a text repeated across
-rows is one corpus entry. Queries without a positive are left out, as the evaluator leaves them out.
+The data is a retrieval-form dataset or a reranking split (docs/contracts.md). The retrieval form
+(configs ``corpus``, ``queries``, ``qrels``) gives the corpus whole: every document of the source, for
+the queries and relevant documents of one split. In a reranking split, each row is a query whose relevant
+documents are its ``positive`` list, and the corpus is every distinct text in the split's ``positive``,
+``negative`` and ``documents`` lists (so every query searches all the split's documents, not only its
+own). There a document's id is a hash of its text (:func:`~hubrerank.hashing.text_id`), so a text repeated
+across rows is one corpus entry. Queries without a positive are left out, as the evaluator leaves them out.
 
 Metrics, as sentence-transformers 6.2's ``InformationRetrievalEvaluator`` computes them (without its
 ``<similarity>_`` prefix): per query, the corpus ranked by the model's similarity, ties broken by
@@ -27,7 +29,7 @@ import numpy as np
 
 from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
-from hubrerank.evaluation.samples import RerankingData, text_id
+from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
@@ -54,6 +56,79 @@ class RetrievalOutcome:
 
     metrics: dict[str, float]
     per_query_ndcg: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RetrievalSplit:
+    """A split's queries over its corpus, and where they came from (``revision`` None for local data;
+    ``config`` the one read: ``queries`` for the retrieval form)."""
+
+    corpus: RetrievalCorpus
+    dataset: str
+    revision: str | None
+    config: str
+    split: str
+
+
+def load_retrieval_split(
+    dataset: str, revision: str | None = None, *, config: str | None = None, split: str = "test"
+) -> RetrievalSplit:
+    """``split`` of a retrieval-form dataset over its whole corpus, or of a reranking dataset over the
+    split's documents (module docstring); ``dataset`` and ``revision`` as
+    :func:`~hubrerank.evaluation.samples.load_reranking_data` takes them."""
+    from hubrerank.data.forms import CORPUS_SPLIT, RETRIEVAL_CONFIGS
+    from hubrerank.hub import load_dataset_split, resolve
+    from hubrerank.refs import Ref
+
+    if revision is None and not Path(dataset).exists():
+        revision = resolve(Ref(dataset, None, "dataset")).sha
+    if config in (None, "queries"):
+        layout = retrieval_layout(dataset, revision)
+        if layout is not None:
+            if split not in layout["queries"]:
+                raise InputError(
+                    f"{dataset} has no split {split!r}; it has {', '.join(layout['queries'])} (--split)"
+                )
+            tables = {
+                name: load_dataset_split(dataset, name, CORPUS_SPLIT if name == "corpus" else split, revision)
+                for name in RETRIEVAL_CONFIGS
+            }
+            corpus = retrieval_form_corpus(tables["corpus"], tables["queries"], tables["qrels"], dataset)
+            return RetrievalSplit(corpus, dataset, revision, "queries", split)
+    data = load_reranking_data(dataset, revision, config=config, split=split)
+    return RetrievalSplit(retrieval_corpus(data), data.dataset, data.revision, data.config, data.split)
+
+
+def retrieval_layout(dataset: str, revision: str | None) -> dict[str, list[str]] | None:
+    """The configs and splits of ``dataset`` when it is in the retrieval form (configs ``corpus``,
+    ``queries`` and ``qrels``), else None; a local file or ``save_to_disk`` folder never is."""
+    from hubrerank.data.forms import RETRIEVAL_CONFIGS
+    from hubrerank.hub import dataset_layout
+
+    path = Path(dataset)
+    if path.is_file() or (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+        return None
+    layout = dataset_layout(dataset, revision)
+    return layout if set(RETRIEVAL_CONFIGS) <= set(layout) else None
+
+
+def retrieval_form_corpus(corpus: Any, queries: Any, qrels: Any, source: str) -> RetrievalCorpus:
+    """A RetrievalCorpus from the retrieval form's tables (``_id``/``text`` rows and ``query-id``/
+    ``corpus-id`` rows); InputError when a qrel names a document the corpus lacks."""
+    documents = {str(i): text for i, text in zip(corpus["_id"], corpus["text"], strict=True)}
+    texts = {str(i): text for i, text in zip(queries["_id"], queries["text"], strict=True)}
+    relevant: dict[str, set[str]] = {}
+    for qid, cid in zip(qrels["query-id"], qrels["corpus-id"], strict=True):
+        if str(cid) not in documents:
+            raise InputError(
+                f"{source}: qrels name corpus-id {cid!r}, which the corpus lacks; rebuild the data"
+            )
+        if str(qid) in texts:
+            relevant.setdefault(str(qid), set()).add(str(cid))
+    if not relevant:
+        raise InputError(f"{source} has no query with a relevant document in this split")
+    without = sum(qid not in relevant for qid in texts)
+    return RetrievalCorpus({qid: texts[qid] for qid in relevant}, documents, relevant, without)
 
 
 def retrieval_corpus(data: RerankingData) -> RetrievalCorpus:
@@ -107,30 +182,37 @@ def load_bi_encoder(
     )
 
 
-def evaluate_retrieval(embedder: Embedder, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
-    """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it."""
+def rank_positions(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[int]]:
+    """Each row of a (queries, corpus) score matrix as corpus positions, best first, ties by ascending
+    corpus id (as the evaluator breaks them), cut at ``depth`` (None: the whole corpus)."""
+    id_order = np.empty(len(corpus_ids), dtype=np.int64)
+    id_order[np.argsort(np.array(corpus_ids, dtype=object), kind="stable")] = np.arange(len(corpus_ids))
+    return [np.lexsort((id_order, -row))[:depth].tolist() for row in np.asarray(scores, dtype=np.float64)]
+
+
+def rank_corpus(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[str]]:
+    """:func:`rank_positions` as corpus ids."""
+    return [[corpus_ids[index] for index in row] for row in rank_positions(scores, corpus_ids, depth)]
+
+
+def similarity_matrix(embedder: Embedder, corpus: RetrievalCorpus) -> np.ndarray:
+    """The bi-encoder's similarity of every query (rows, in ``corpus.queries`` order) to every document
+    (columns, in ``corpus.corpus`` order); each text is embedded once, through the embedding cache."""
     import torch
 
-    query_ids = list(corpus.queries)
-    corpus_ids = list(corpus.corpus)
-    query_embeddings = encode(embedder, [corpus.queries[qid] for qid in query_ids], "query")
-    document_embeddings = encode(embedder, [corpus.corpus[cid] for cid in corpus_ids], "document")
-    similarity = embedder.model.similarity(
-        torch.from_numpy(query_embeddings), torch.from_numpy(document_embeddings)
-    )
-    scores = similarity.cpu().tolist()
+    queries = encode(embedder, list(corpus.queries.values()), "query")
+    documents = encode(embedder, list(corpus.corpus.values()), "document")
+    similarity = embedder.model.similarity(torch.from_numpy(queries), torch.from_numpy(documents))
+    return similarity.cpu().numpy()
+
+
+def evaluate_retrieval(embedder: Embedder, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
+    """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it."""
+    scores = similarity_matrix(embedder, corpus)
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
-    rankings = {
-        qid: [
-            corpus_ids[index]
-            for index in sorted(range(len(corpus_ids)), key=lambda i, row=row: (-row[i], corpus_ids[i]))[
-                :depth
-            ]
-        ]
-        for qid, row in zip(query_ids, scores, strict=True)
-    }
-    return retrieval_metrics(rankings, corpus.relevant_docs, ks)
+    ranked = rank_corpus(scores, list(corpus.corpus), depth)
+    return retrieval_metrics(dict(zip(corpus.queries, ranked, strict=True)), corpus.relevant_docs, ks)
 
 
 def retrieval_metrics(
@@ -180,7 +262,7 @@ def retrieval_metrics(
 
 
 def retrieval_result(
-    task: Mapping[str, Any], data: RerankingData, corpus: RetrievalCorpus, outcome: RetrievalOutcome
+    task: Mapping[str, Any], data: RetrievalSplit, outcome: RetrievalOutcome
 ) -> dict[str, Any]:
     """One retrieval entry of eval_results.json."""
     return {
@@ -190,9 +272,9 @@ def retrieval_result(
         "config": data.config,
         "split": data.split,
         "at_k": task["at_k"],
-        "num_queries": len(corpus.queries),
-        "queries_without_positives": corpus.queries_without_positives,
-        "corpus_size": len(corpus.corpus),
+        "num_queries": len(data.corpus.queries),
+        "queries_without_positives": data.corpus.queries_without_positives,
+        "corpus_size": len(data.corpus.corpus),
         "metrics": outcome.metrics,
     }
 

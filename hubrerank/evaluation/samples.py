@@ -9,7 +9,6 @@ first-stage list, else ``{query, positive, negative}``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.errors import InputError
+from hubrerank.hashing import text_id
 from hubrerank.hub import dataset_layout, load_dataset_split, locate, resolve
 from hubrerank.refs import Ref
 
@@ -69,11 +69,6 @@ class RerankingData:
     @property
     def has_documents(self) -> bool:
         return any(row.documents for row in self.rows)
-
-
-def text_id(text: str) -> str:
-    """A stable, whitespace-free id for a text that has none (used in run files)."""
-    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def resolve_data(text: str) -> tuple[str, str | None]:

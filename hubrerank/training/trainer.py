@@ -208,12 +208,12 @@ def load_eval_inputs(recipe: Recipe) -> dict[str, Any]:
         return {"samples": load_eval_samples(recipe), "at_k": node["at_k"]}
     from sentence_transformers.util import cos_sim
 
-    from hubrerank.evaluation.retrieval import evaluator_ks, retrieval_corpus
-    from hubrerank.evaluation.samples import load_reranking_data
+    from hubrerank.evaluation.retrieval import evaluator_ks, load_retrieval_split
 
-    data = load_reranking_data(node["dataset"], node["revision"], config=node["config"], split=node["split"])
-    corpus = retrieval_corpus(data)
-    return corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | {"score_functions": {"cosine": cos_sim}}
+    data = load_retrieval_split(node["dataset"], node["revision"], config=node["config"], split=node["split"])
+    return (
+        data.corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | {"score_functions": {"cosine": cos_sim}}
+    )
 
 
 def load_eval_samples(recipe: Recipe) -> list[dict[str, Any]]:

@@ -25,3 +25,17 @@ def test_dataset_card_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, q
     if UPDATE:
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8"), "dataset_cards/faq.md changed; regenerate and review"
+
+
+def test_retrieval_dataset_card_example(monkeypatch: pytest.MonkeyPatch, llamaindex_json: Path) -> None:
+    monkeypatch.chdir(llamaindex_json.parent)  # the card names the source by its file name
+    args = ("--output-format", "retrieval", "--test-size", "4", "--eval-size", "2")
+    result = run_cli("data", "build", llamaindex_json.name, "--out", "out", *args)
+    assert result.exit_code == 0, result.output
+    text = (llamaindex_json.parent / "out" / "README.md").read_text(encoding="utf-8")
+    golden = ROOT / "dataset_cards" / "llamaindex-retrieval.md"
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), (
+        "dataset_cards/llamaindex-retrieval.md changed; regenerate and review"
+    )

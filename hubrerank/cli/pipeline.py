@@ -1,0 +1,146 @@
+"""``hubrerank pipeline``: first stages (BM25, bi-encoders, their hybrid), alone and with a reranker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from hubrerank.cli._output import quiet_loaders, write_output
+from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
+
+DEFAULTS = PipelineRequest(data="")
+
+
+@click.command("pipeline")
+@click.option(
+    "--data",
+    required=True,
+    metavar="REF",
+    help="A Hub dataset REPO[@REV] or a local file or folder: retrieval-form data (`data build "
+    "--output-format retrieval`; the corpus is all its documents) or a reranking split (the corpus is its "
+    "distinct documents).",
+)
+@click.option("--config", default=None, help="Config (subset) of --data.")
+@click.option(
+    "--split", default=DEFAULTS.split, show_default=True, help="Split of --data whose queries are run."
+)
+@click.option(
+    "--retriever",
+    "retrievers",
+    multiple=True,
+    metavar="MODEL[@REV]",
+    help="A bi-encoder first stage (Hub ref or local folder). Repeatable.",
+)
+@click.option(
+    "--retriever-name",
+    "retriever_names",
+    multiple=True,
+    metavar="NAME",
+    help="The row name of each --retriever, in the same order (default: the reference as given).",
+)
+@click.option("--bm25", is_flag=True, help="Add BM25 (bm25s) over the whole corpus as a first stage.")
+@click.option(
+    "--hybrid",
+    "hybrid_weight",
+    type=float,
+    default=None,
+    metavar="WEIGHT",
+    help="Add, per --retriever, its reciprocal rank fusion with BM25 over both full rankings; WEIGHT (0..1) "
+    "is the bi-encoder's, BM25 gets 1 - WEIGHT.",
+)
+@click.option("--reranker", metavar="MODEL[@REV]", help="A cross-encoder reranking each first stage's top-k.")
+@click.option("--reranker-name", metavar="NAME", help="The reranker's name in the rows (default: as given).")
+@click.option(
+    "--top-k",
+    type=int,
+    default=DEFAULT_TOP_K,
+    show_default=True,
+    help="How many first-stage documents the reranker reorders.",
+)
+@click.option(
+    "--baseline", metavar="NAME", help="The pipeline every other is tested against (default: the first)."
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the tables as Markdown.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON."
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
+@click.option(
+    "--max-length",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Truncate reranker pairs to this many tokens.",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Do not read or write the score cache ($HUBRERANK_HOME/scores.sqlite)."
+)
+def pipeline(
+    data: str,
+    config: str | None,
+    split: str,
+    retrievers: tuple[str, ...],
+    retriever_names: tuple[str, ...],
+    bm25: bool,
+    hybrid_weight: float | None,
+    reranker: str | None,
+    reranker_name: str | None,
+    top_k: int,
+    baseline: str | None,
+    markdown_path: Path | None,
+    json_path: Path | None,
+    batch_size: int,
+    max_length: int | None,
+    no_cache: bool,
+) -> None:
+    """Evaluate retrieval pipelines over the whole corpus of a split, side by side.
+
+    Every first stage (each --retriever, --bm25, each --hybrid) runs alone and, with --reranker, followed
+    by the cross-encoder reranking its top-k. Prints hit rate and MRR at 1..5 and NDCG@10 per pipeline
+    (InformationRetrievalEvaluator's accuracy@k, mrr@k, ndcg@k), and each pipeline against --baseline
+    query by query (paired randomization test on NDCG@10).
+    """
+    from hubrerank.evaluation.pipeline import evaluate_pipelines, pipeline_tables
+    from hubrerank.evaluation.report import render_markdown, render_text
+    from hubrerank.paths import check_writable
+
+    request = PipelineRequest(
+        data=data,
+        retrievers=retrievers,
+        retriever_names=retriever_names,
+        split=split,
+        config=config,
+        bm25=bm25,
+        hybrid_weight=hybrid_weight,
+        reranker=reranker,
+        reranker_name=reranker_name,
+        top_k=top_k,
+        baseline=baseline,
+        batch_size=batch_size,
+        max_length=max_length,
+        cache=not no_cache,
+        progress=True,
+    )
+    request.check()
+    for option, path in (("--markdown", markdown_path), ("--json", json_path)):
+        if path is not None:  # before any work: an unwritable output would lose it
+            check_writable(path, option)
+    quiet_loaders()
+    results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
+    if results.reranker:
+        click.echo(
+            f"{results.pairs_scored} pairs scored by the reranker, {results.pairs_cached} from the cache",
+            err=True,
+        )
+    tables = pipeline_tables(results)
+    click.echo(render_text(tables), nl=False)
+    if markdown_path:
+        write_output(markdown_path, render_markdown(tables))
+    if json_path:
+        write_output(json_path, json.dumps(results.json_document(), indent=2) + "\n")
