@@ -4,11 +4,15 @@ For each release (4.0 ... 6.2) this makes a throwaway venv under the work dir (t
 shared base venv, sentence-transformers[train]==X with the newest transformers/datasets that work with it),
 trains a tiny randomly initialised BERT cross-encoder for a few steps per case (losses, evaluators, fit(),
 a custom head, fp16/bf16, non-default arguments) and keeps the README.md the library wrote, beside a
-case.json holding exactly the arguments the script gave. Base model and datasets come from a local
+case.json holding exactly the arguments the script gave. With ``--kind bi-encoder`` it trains a tiny
+SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTrainer instead
+(``BI_CASES``: losses, a wrapped loss, a guide model, retrieval and triplet evaluators), into
+``<out>/bi-encoder/<release>/``. Base model and datasets come from a local
 hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and loaded
 back by id and revision, as a user would. See docs/st-card-corpus.md.
 
     /work/main/.venv/bin/python tools/st_card_corpus.py [--versions 4.0.2,6.2.0] [--cases bce-reranking]
+    /work/main/.venv/bin/python tools/st_card_corpus.py --kind bi-encoder [--versions 6.2.0]
 
 The same file is the worker the driver runs inside each venv (``worker`` subcommand); the worker half
 imports only what the venv's sentence-transformers release brings.
@@ -169,6 +173,7 @@ class BiCase:
     loss_kwargs: dict[str, Any] = field(default_factory=dict)
     inner: str | None = None
     guide: bool = False
+    similarity: str | None = None  # a sentence_transformers.util function passed as similarity_fct
     train: str = "toy-triplets"
     pin_revision: bool = True
     evaluator: str | None = None
@@ -195,6 +200,7 @@ BI_CASES: tuple[BiCase, ...] = (
         },
     ),
     BiCase("mnrl-no-revision", pin_revision=False, args={"seed": 11, "weight_decay": 0.01}),
+    BiCase("mnrl-dot", similarity="dot_score", args={"seed": 17}),
     BiCase(
         "cmnrl",
         loss="CachedMultipleNegativesRankingLoss",
@@ -770,6 +776,12 @@ def run_bi_case(case: BiCase, spec: dict[str, Any], out: Path, versions: dict[st
         return _keep(target, out, {**record, "api": "untrained"})
     loss_class = getattr(losses, case.loss)
     record["loss"] = {"name": case.loss, "kwargs": case.loss_kwargs}
+    extra = {}
+    if case.similarity:
+        from sentence_transformers import util
+
+        extra["similarity_fct"] = getattr(util, case.similarity)
+        record["loss"]["kwargs"] = {**case.loss_kwargs, "similarity_fct": case.similarity}
     if case.inner:
         loss = loss_class(model, getattr(losses, case.inner)(model), **case.loss_kwargs)
         record["loss"]["inner"] = {"name": case.inner, "kwargs": {}}
@@ -778,7 +790,7 @@ def run_bi_case(case: BiCase, spec: dict[str, Any], out: Path, versions: dict[st
         loss = loss_class(model, guide, **case.loss_kwargs)
         record["loss"]["guide"] = dict(base)
     else:
-        loss = loss_class(model, **case.loss_kwargs)
+        loss = loss_class(model, **case.loss_kwargs, **extra)
     train, record["train"] = load(case.train, "train")
     evaluator = None
     if case.evaluator == "NanoBEIREvaluator":
