@@ -33,7 +33,6 @@ from hubrerank.refs import Ref, ResolvedRef
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
 
-RERANKING_EVALUATOR = "CrossEncoderRerankingEvaluator"
 NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 RERANKING_COLUMNS = ("query", "positive")
 # CardRecipe.unknown keys naming these recipe keys must be filled in before the recipe can run; the
@@ -77,6 +76,7 @@ _FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss"
 _NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
+_SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -267,14 +267,17 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
 def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
     """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
 
-    A reranking evaluator ``<name>-<split>`` matches the plan entry on split ``<split>`` of a dataset
+    The in-training evaluator of the card's kind (reranking for a cross-encoder, information retrieval for
+    a bi-encoder) ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset
     ``ORG/<name>``; evaluators left over match the entries left over in order, when they are as many
     (one evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
     their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
     with ``always_rerank_positives=False``. Claimed evaluators that match nothing are left out.
     """
+    spec = get_kind(card.kind)
+    task, rerun = spec.evaluation_task, spec.in_training_evaluator.rpartition(":")[2]
     matches: dict[str, tuple[str, int | None, str]] = {}
-    entries = list(enumerate(plan.get("reranking") or []))
+    entries = list(enumerate(plan.get(task) or []))
     pending = []
     for name in dict.fromkeys(claim.dataset for claim in card.claims):
         evaluator = card.evaluator_of(name)
@@ -285,7 +288,7 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
                 matches[name] = ("nanobeir", None, prefix)
             continue
-        if evaluator.class_name != RERANKING_EVALUATOR:
+        if evaluator.class_name != rerun or _BI_NANO_NAME.match(name):
             continue
         index = next(
             (i for i, e in entries if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
@@ -293,12 +296,18 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
         if index is None:
             pending.append((name, prefix))
         else:
-            matches[name] = ("reranking", index, prefix)
+            matches[name] = (task, index, prefix)
             entries = [(i, e) for i, e in entries if i != index]
     if pending and len(pending) == len(entries):
         for (name, prefix), (index, _) in zip(pending, entries, strict=True):
-            matches[name] = ("reranking", index, prefix)
+            matches[name] = (task, index, prefix)
     return matches
+
+
+def retrieval_metric(card_metric: str) -> str:
+    """hubrerank's name of an InformationRetrievalEvaluator metric (``cosine_ndcg@10``: ``ndcg@10``):
+    hubrerank measures with the model's own similarity, the one the evaluator names by default."""
+    return _SIMILARITY_PREFIX.sub("", card_metric)
 
 
 # ---- reading the card ----------------------------------------------------------------------------------
@@ -548,6 +557,12 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
             continue
         if key == "matryoshka_weights" and value == [1] * len(card_params.get("matryoshka_dims") or []):
             continue  # MatryoshkaLoss's default: every dimension weighs 1
+        if inspect.isroutine(default):
+            unknown[f"loss.params.{key}"] = (
+                f"the card's {info.name} ran with {key}={value!r}, a function a recipe cannot set; the "
+                f"recipe would train with the default {getattr(default, '__name__', default)!r}"
+            )
+            continue
         params[key] = value
     return {"name": info.name, "params": params, **loss} if params else loss
 
@@ -606,10 +621,13 @@ def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> 
 
 
 def _same_object(value: Any, default: Any, module: Any) -> bool:
-    """True when a card value equals a signature default: objects compare by class name, functions by
-    name or as the attribute of ``module`` the card names (``TripletDistanceMetric.EUCLIDEAN``)."""
+    """True when a card value equals a signature default: sequences as lists, objects by class name,
+    functions by name or as the attribute of ``module`` the card names
+    (``TripletDistanceMetric.EUCLIDEAN``)."""
     if isinstance(default, bool | int | float | str | type(None)):
         return value == default
+    if isinstance(default, tuple | list):  # JSON prints a tuple default as a list
+        return isinstance(value, list) and value == list(default)
     if inspect.isroutine(default) and isinstance(value, str):
         owner, _, member = value.rpartition(".")
         holder = getattr(module, owner, None) if owner else None
@@ -768,7 +786,12 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
         for name in evaluator.names:
             if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
                 continue
-            if evaluator.class_name == rerun and not _BI_NANO_NAME.match(name):
+            if _BI_NANO_NAME.match(name):
+                built.unknown[f"evaluator {name}"] = (
+                    f"{name!r} is a NanoBEIR dataset (NanoBEIREvaluator), which hubrerank does not re-run "
+                    f"for a {spec.name}; its claims are not checked"
+                )
+            elif evaluator.class_name == rerun:
                 _add_split_evaluation(spec.evaluation_task, sources, evaluator, name, evaluation, built)
             else:
                 built.unknown[f"evaluator {name}"] = (
