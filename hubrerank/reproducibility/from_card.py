@@ -75,8 +75,9 @@ _FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss"
                "MSELoss": "MSELoss"}  # fmt: skip
 _NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
-# a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
+# the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
 _SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
+# a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -523,8 +524,7 @@ def _note_modules(card: StCard, spec: KindSpec, unknown: dict[str, str]) -> None
         built = " or ".join(" -> ".join(stack) for stack in spec.st_card_modules)
         unknown["model.modules"] = (
             f"the card's model is {' -> '.join(card.modules)}; hubrerank builds a {spec.name} as {built}, "
-            "so the recipe may not reproduce the other modules (nor their "
-            "initialisation)"
+            "so the recipe may not reproduce the other modules (nor their initialisation)"
         )
 
 
