@@ -4,11 +4,15 @@ For each release (4.0 ... 6.2) this makes a throwaway venv under the work dir (t
 shared base venv, sentence-transformers[train]==X with the newest transformers/datasets that work with it),
 trains a tiny randomly initialised BERT cross-encoder for a few steps per case (losses, evaluators, fit(),
 a custom head, fp16/bf16, non-default arguments) and keeps the README.md the library wrote, beside a
-case.json holding exactly the arguments the script gave. Base model and datasets come from a local
+case.json holding exactly the arguments the script gave. With ``--kind bi-encoder`` it trains a tiny
+SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTrainer instead
+(``BI_CASES``: losses, a wrapped loss, a guide model, retrieval and triplet evaluators), into
+``<out>/bi-encoder/<release>/``. Base model and datasets come from a local
 hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and loaded
 back by id and revision, as a user would. See docs/st-card-corpus.md.
 
     /work/main/.venv/bin/python tools/st_card_corpus.py [--versions 4.0.2,6.2.0] [--cases bce-reranking]
+    /work/main/.venv/bin/python tools/st_card_corpus.py --kind bi-encoder [--versions 6.2.0]
 
 The same file is the worker the driver runs inside each venv (``worker`` subcommand); the worker half
 imports only what the venv's sentence-transformers release brings.
@@ -41,6 +45,8 @@ DEFAULT_VERSIONS = (
 TOKEN = "hrk_corpus_" + "c" * 30
 NAMESPACE = "corpus"
 BASE_MODEL = f"{NAMESPACE}/tiny-bert"
+BI_BASE_MODEL = f"{NAMESPACE}/tiny-bert-st"  # the same BERT with mean Pooling: a SentenceTransformer
+KINDS = ("cross-encoder", "bi-encoder")
 DL19 = Path("/work/shared/data/trec-dl19/derived")
 # pins tried in turn until `import` of the trainer works; the first is sentence-transformers' own ranges
 PIN_ATTEMPTS: tuple[tuple[str, ...], ...] = (
@@ -153,6 +159,78 @@ CASES: tuple[Case, ...] = (
     Case("bf16", args={"bf16": True}),
     Case("fp16", args={"fp16": True}),
     Case("untrained", loss=None, api="untrained"),
+)
+
+
+@dataclass(frozen=True)
+class BiCase:
+    """One SentenceTransformer (bi-encoder) training run: what the worker builds and passes to
+    sentence-transformers. ``inner`` is the loss a wrapper (MatryoshkaLoss) wraps; ``guide`` gives
+    GISTEmbedLoss the bi-encoder base model, loaded by repo id and revision, as its guide."""
+
+    name: str
+    loss: str = "MultipleNegativesRankingLoss"
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    inner: str | None = None
+    guide: bool = False
+    similarity: str | None = None  # a sentence_transformers.util function passed as similarity_fct
+    train: str = "toy-triplets"
+    pin_revision: bool = True
+    evaluator: str | None = None
+    evaluator_kwargs: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    untrained: bool = False  # save the base model without training (not a trainer card)
+
+
+NO_DUPLICATES = {"batch_sampler": "no_duplicates"}
+BI_CASES: tuple[BiCase, ...] = (
+    BiCase(
+        "mnrl-ir",
+        loss_kwargs={"scale": 10.0},
+        evaluator="InformationRetrievalEvaluator",
+        args={
+            **NO_DUPLICATES,
+            "eval_strategy": "steps",
+            "eval_steps": 1,
+            "learning_rate": 3e-5,
+            "warmup_ratio": 0.1,
+            "lr_scheduler_type": "cosine",
+            "optim": "adamw_torch",
+            "seed": 7,
+        },
+    ),
+    BiCase("mnrl-no-revision", pin_revision=False, args={"seed": 11, "weight_decay": 0.01}),
+    BiCase("mnrl-dot", similarity="dot_score", args={"seed": 17}),
+    BiCase(
+        "cmnrl",
+        loss="CachedMultipleNegativesRankingLoss",
+        loss_kwargs={"mini_batch_size": 4},
+        args={**NO_DUPLICATES, "learning_rate": 4e-5, "warmup_steps": 1},
+    ),
+    BiCase("gist", loss="GISTEmbedLoss", loss_kwargs={"temperature": 0.05}, guide=True, args={"seed": 5}),
+    BiCase(
+        "matryoshka-mnrl",
+        loss="MatryoshkaLoss",
+        inner="MultipleNegativesRankingLoss",
+        loss_kwargs={"matryoshka_dims": [32, 16, 8]},
+        evaluator="InformationRetrievalEvaluator",
+        args={**NO_DUPLICATES, "gradient_accumulation_steps": 2, "max_grad_norm": 0.5},
+    ),
+    BiCase(
+        "triplet",
+        loss="TripletLoss",
+        loss_kwargs={"triplet_margin": 1.0},
+        evaluator="TripletEvaluator",
+        args={"learning_rate": 1e-4, "adam_beta2": 0.99, "eval_strategy": "steps", "eval_steps": 2},
+    ),
+    BiCase("cosent", loss="CoSENTLoss", loss_kwargs={"scale": 10.0}, train="toy-scores", args={"seed": 3}),
+    BiCase(
+        "nanobeir",
+        evaluator="NanoBEIREvaluator",
+        evaluator_kwargs={"dataset_names": ["msmarco"]},
+        args={**NO_DUPLICATES, "seed": 13},
+    ),
+    BiCase("untrained", untrained=True),
 )
 COMMON_ARGS = {
     "num_train_epochs": 1,
@@ -334,6 +412,29 @@ def write_base_model(folder: Path, words: list[str]) -> None:
     BertModel(config).save_pretrained(folder)
 
 
+def write_bi_base_model(bert: Path, folder: Path) -> None:
+    """``bert`` as a SentenceTransformer (Transformer + mean Pooling), its module files written in the
+    layout every release from 4.0 reads (today's library would save 6.x module paths)."""
+    shutil.copytree(bert, folder, dirs_exist_ok=True)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules, indent=2))
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": 64, "do_lower_case": False})
+    )
+    pooling = {
+        "word_embedding_dimension": 32,
+        "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+    }
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling, indent=2))
+
+
 @dataclass
 class LocalHub:
     """The hubrerank Hub the driver runs for the whole corpus."""
@@ -395,9 +496,15 @@ def publish(work: Path) -> dict[str, Any]:
     write_base_model(base, words)
     api.create_repo(BASE_MODEL, exist_ok=True)
     api.upload_folder(repo_id=BASE_MODEL, folder_path=base)
+    bi_base = work / "tiny-bert-st"
+    write_bi_base_model(base, bi_base)
+    api.create_repo(BI_BASE_MODEL, exist_ok=True)
+    api.upload_folder(repo_id=BI_BASE_MODEL, folder_path=bi_base)
     return {
         "base_model": BASE_MODEL,
         "base_model_revision": api.model_info(BASE_MODEL).sha,
+        "bi_base_model": BI_BASE_MODEL,
+        "bi_base_model_revision": api.model_info(BI_BASE_MODEL).sha,
         "datasets": revisions,
         "nanobeir_folder": str(nano_folder),
     }
@@ -457,7 +564,7 @@ def _run(command: list[str], log: Path, env: dict[str, str] | None = None) -> in
 
 def driver(args: argparse.Namespace) -> int:
     work = Path(args.work)
-    out = Path(args.out)
+    out = Path(args.out) / ("bi-encoder" if args.kind == "bi-encoder" else "")
     work.mkdir(parents=True, exist_ok=True)
     env = {
         "HF_HUB_DISABLE_XET": "1",
@@ -489,7 +596,9 @@ def driver(args: argparse.Namespace) -> int:
                 continue
             python, pins = made
             spec = work / f"spec-{version}.json"
-            spec.write_text(json.dumps({**published, "pins": list(pins), "cases": args.cases}))
+            spec.write_text(
+                json.dumps({**published, "pins": list(pins), "cases": args.cases, "kind": args.kind})
+            )
             worker_env = {**os.environ, "HF_HOME": str(work / f"hf-home-{version}")}
             command = [str(python), __file__, "worker", "--spec", str(spec), "--out", str(out / version)]
             code = _run(command, log, worker_env)
@@ -631,6 +740,96 @@ def _evaluator(evaluator_class: Any, case: Case, spec: dict, load: Any, inspect:
     return evaluator_class(pairs, labels, **kwargs), {"name": case.evaluator, "kwargs": kwargs, "data": where}
 
 
+def run_bi_case(case: BiCase, spec: dict[str, Any], out: Path, versions: dict[str, str]) -> str:
+    """Train the SentenceTransformer ``case``, write its README.md and case.json into ``out``; 'ok' or why
+    it was not generated."""
+    import inspect
+
+    import torch
+    from datasets import load_dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        evaluation,
+        losses,
+    )
+
+    for module, name in ((losses, case.loss), (losses, case.inner), (evaluation, case.evaluator)):
+        if name and _class(module, name) is None:
+            return f"not in this version: {module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+    def load(name: str, split: str) -> tuple[Any, dict[str, Any]]:
+        repo = f"{NAMESPACE}/{name}"
+        revision = spec["datasets"][repo] if case.pin_revision else None
+        kwargs = {"split": split, **({"revision": revision} if revision else {})}
+        return load_dataset(repo, **kwargs), {"id": repo, **kwargs}
+
+    base = {"id": spec["bi_base_model"], "revision": spec["bi_base_model_revision"]}
+    record: dict[str, Any] = {"case": case.name, "kind": "bi-encoder", "versions": versions, "model": base}
+    torch.manual_seed(0)
+    model = SentenceTransformer(base["id"], revision=base["revision"])
+    record["model"] = {**base, "max_seq_length": model.max_seq_length}
+    target = Path(tempfile.mkdtemp(prefix=f"st-bi-{case.name}-"))
+    if case.untrained:
+        model.save_pretrained(str(target))
+        return _keep(target, out, {**record, "api": "untrained"})
+    loss_class = getattr(losses, case.loss)
+    record["loss"] = {"name": case.loss, "kwargs": case.loss_kwargs}
+    extra = {}
+    if case.similarity:
+        from sentence_transformers import util
+
+        extra["similarity_fct"] = getattr(util, case.similarity)
+        record["loss"]["kwargs"] = {**case.loss_kwargs, "similarity_fct": case.similarity}
+    if case.inner:
+        loss = loss_class(model, getattr(losses, case.inner)(model), **case.loss_kwargs)
+        record["loss"]["inner"] = {"name": case.inner, "kwargs": {}}
+    elif case.guide:
+        guide = SentenceTransformer(base["id"], revision=base["revision"])
+        loss = loss_class(model, guide, **case.loss_kwargs)
+        record["loss"]["guide"] = dict(base)
+    else:
+        loss = loss_class(model, **case.loss_kwargs, **extra)
+    train, record["train"] = load(case.train, "train")
+    evaluator = None
+    if case.evaluator == "NanoBEIREvaluator":
+        if "dataset_id" not in inspect.signature(evaluation.NanoBEIREvaluator).parameters:
+            return "not in this version: NanoBEIREvaluator(dataset_id=...) (it reads the real Hub's repos)"
+        kwargs = {**case.evaluator_kwargs, "dataset_id": spec["nanobeir_folder"]}
+        evaluator = evaluation.NanoBEIREvaluator(**kwargs)
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs}
+    elif case.evaluator:
+        data, where = load("toy-rerank", "dev")
+        kwargs = {**case.evaluator_kwargs, "name": "toy-rerank-dev"}  # <dataset name>-<split>
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs, "data": where}
+        if case.evaluator == "TripletEvaluator":
+            evaluator = evaluation.TripletEvaluator(
+                data["query"], [r[0] for r in data["positive"]], [r[0] for r in data["negative"]], **kwargs
+            )
+        else:
+            texts = sorted({text for row in data for text in row["positive"] + row["negative"]})
+            ids = {text: f"d{i}" for i, text in enumerate(texts)}
+            queries = {f"q{i}": row["query"] for i, row in enumerate(data)}
+            relevant = {f"q{i}": {ids[text] for text in row["positive"]} for i, row in enumerate(data)}
+            corpus = {ids[text]: text for text in texts}
+            evaluator = evaluation.InformationRetrievalEvaluator(queries, corpus, relevant, **kwargs)
+    arguments = {**COMMON_ARGS, **case.args}
+    fields = inspect.signature(SentenceTransformerTrainingArguments).parameters
+    if "warmup_ratio" in arguments and "warmup_ratio" not in fields:  # transformers 5.0: a float warmup_steps
+        arguments["warmup_steps"] = arguments.pop("warmup_ratio")
+    record["args"] = arguments
+    training_args = SentenceTransformerTrainingArguments(output_dir=str(target / "out"), **arguments)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=training_args, train_dataset=train, loss=loss, evaluator=evaluator
+    )
+    trainer.train()
+    if evaluator is not None:  # the final model too, as the library's examples do: the card records it
+        evaluator(model)
+    model.save_pretrained(str(target / "final"))
+    return _keep(target / "final", out, record)
+
+
 def _keep(folder: Path, out: Path, record: dict[str, Any]) -> str:
     card = folder / "README.md"
     if not card.exists():
@@ -655,13 +854,17 @@ def worker(args: argparse.Namespace) -> int:
     known = out / "results.json"  # a run of some cases keeps the others' cards and outcomes
     results: dict[str, Any] = json.loads(known.read_text()) if known.exists() and wanted else {"cases": {}}
     results.update(versions=versions, pins=spec["pins"])
-    for case in CASES:
+    bi_encoder = spec.get("kind") == "bi-encoder"
+    for case in BI_CASES if bi_encoder else CASES:
         if wanted and case.name not in wanted:
             continue
         shutil.rmtree(out / case.name, ignore_errors=True)
         started = time.monotonic()
         try:
-            outcome = run_case(case, spec, out / case.name, versions)
+            if isinstance(case, BiCase):
+                outcome = run_bi_case(case, spec, out / case.name, versions)
+            else:
+                outcome = run_case(case, spec, out / case.name, versions)
         except Exception as error:
             traceback.print_exc()
             outcome = (
@@ -680,6 +883,12 @@ def main() -> int:
     for target in (parser, run):
         target.add_argument("--versions", default=DEFAULT_VERSIONS, help="comma-separated releases")
         target.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+        target.add_argument(
+            "--kind",
+            choices=KINDS,
+            default="cross-encoder",
+            help="train CrossEncoders or SentenceTransformers",
+        )
         target.add_argument("--work", default="/tmp/st-card-corpus", help="venvs, Hub data, logs")
         target.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "st_cards"))
     work = sub.add_parser("worker", help="(internal) train the cases inside one release's venv")

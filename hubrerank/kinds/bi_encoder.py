@@ -25,6 +25,9 @@ BI_ENCODER = KindSpec(
     task_type="sentence-similarity",
     st_model_type="SentenceTransformer",
     st_evaluators=("InformationRetrievalEvaluator",),
+    st_card_tag="sentence-similarity",
+    # the base model's own stack is loaded as it is; these are what a plain checkpoint gets, or a Normalize
+    st_card_modules=(("Transformer", "Pooling"), ("Transformer", "Pooling", "Normalize")),
     evaluation_task="retrieval",
     model_keys=(),
     max_length_attribute="max_seq_length",

@@ -23,4 +23,6 @@ CROSS_ENCODER = KindSpec(
         "CrossEncoderClassificationEvaluator",
         "CrossEncoderCorrelationEvaluator",
     ),
+    st_card_tag="cross-encoder",
+    st_card_modules=(("Transformer",),),
 )

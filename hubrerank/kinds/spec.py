@@ -34,6 +34,8 @@ class KindSpec:
     task_type: str  # pipeline tag and model-index task type
     st_model_type: str  # config_sentence_transformers.json's model_type for this kind
     st_evaluators: tuple[str, ...]  # evaluator classes a sentence-transformers trainer card may name
+    st_card_tag: str  # the tag that marks a sentence-transformers trainer card of this kind
+    st_card_modules: tuple[tuple[str, ...], ...]  # card module stacks a recipe rebuilds from the base model
     evaluation_task: str = "reranking"  # the evaluation-plan task its eval split is judged by
     model_keys: tuple[str, ...] = ("num_labels", "max_length")  # recipe model keys the model class takes
     max_length_attribute: str | None = None  # the model attribute model.max_length sets after loading
@@ -65,6 +67,14 @@ def kind_of_model(path: Path) -> KindSpec:
 
     kinds = _kinds()
     return kinds.get(model_kind(path), kinds[DEFAULT_KIND])
+
+
+def kind_of_st_card(tags: list[str]) -> KindSpec | None:
+    """The kind of a card sentence-transformers' trainer wrote (tag ``generated_from_trainer``), by its
+    kind's tag; None for any other card."""
+    if "generated_from_trainer" not in tags:
+        return None
+    return next((spec for spec in _kinds().values() if spec.st_card_tag in tags), None)
 
 
 def get_kind(name: str) -> KindSpec:

@@ -18,6 +18,7 @@ import ast
 import dataclasses
 import enum
 import functools
+import importlib
 import inspect
 import json
 import re
@@ -27,11 +28,11 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import HubrerankError, InputError
+from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, get_kind, kind_of_st_card
 from hubrerank.refs import Ref, ResolvedRef
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
 
-RERANKING_EVALUATOR = "CrossEncoderRerankingEvaluator"
 NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 RERANKING_COLUMNS = ("query", "positive")
 # CardRecipe.unknown keys naming these recipe keys must be filled in before the recipe can run; the
@@ -74,6 +75,12 @@ _FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss"
                "MSELoss": "MSELoss"}  # fmt: skip
 _NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+# the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
+_SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
+# a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
+_BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
+# how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
+_GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class CardClaim:
 
 @dataclass(frozen=True)
 class StCard:
-    """What a sentence-transformers trainer card records about a cross-encoder's training run."""
+    """What a sentence-transformers trainer card records about a training run of a model of ``kind``."""
 
     base_model: str | None
     base_model_revision: str | None
@@ -123,6 +130,7 @@ class StCard:
     versions: dict[str, str]
     claims: list[CardClaim]
     modules: tuple[str, ...] = ()  # the "Full Model Architecture" module classes, in order
+    kind: str = DEFAULT_KIND  # the model kind the card describes (its kind's card tag)
 
     def evaluator_of(self, dataset_name: str) -> CardEvaluator | None:
         return next((e for e in self.evaluators if dataset_name in e.names), None)
@@ -161,17 +169,22 @@ def is_required(key: str) -> bool:
 
 
 def is_st_card(text: str) -> bool:
-    """True when ``text`` is a cross-encoder card written by sentence-transformers' trainer."""
+    """True when ``text`` is a card sentence-transformers' trainer wrote for a kind hubrerank trains."""
+    return _card_kind(text) is not None
+
+
+def _card_kind(text: str) -> KindSpec | None:
     tags = front_matter(_lines(text)).get("tags") or []
-    return "generated_from_trainer" in tags and "cross-encoder" in tags
+    return kind_of_st_card([str(tag) for tag in tags] if isinstance(tags, list) else [])
 
 
 def parse_card(text: str, source: str = "README.md") -> StCard:
     """Read a sentence-transformers trainer card; InputError when ``text`` is not one."""
-    if not is_st_card(text):
+    kind = _card_kind(text)
+    if kind is None:
         raise InputError(
-            f"{source} was not written by sentence-transformers' trainer (no 'generated_from_trainer' and "
-            "'cross-encoder' tags); only such cards record a training run"
+            f"{source} was not written by sentence-transformers' trainer (no 'generated_from_trainer' tag "
+            "beside 'cross-encoder' or 'sentence-similarity'); only such cards record a training run"
         )
     text = _lines(text)
     metadata = front_matter(text)
@@ -195,6 +208,7 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
         modules=tuple(
             re.findall(r"^\s*\(\w+\): (\w+)\(", _section(text, 3, "Full Model Architecture"), re.M)
         ),
+        kind=kind.name,
     )
 
 
@@ -218,12 +232,14 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
             unknown["base_model.revision"] = "the card names the base model but not its revision; pin one"
     else:
         unknown["base_model"] = "the card does not name the base model (it was loaded from a local folder)"
-    document["model"] = {
+    spec = get_kind(card.kind)
+    document["model"] = {"kind": spec.name} if spec.name != DEFAULT_KIND else {}
+    document["model"] |= {
         key: value
         for key, value in (("max_length", card.max_length), ("num_labels", card.num_labels))
-        if value is not None
+        if value is not None and key in ("max_length", *spec.model_keys)
     }
-    _note_modules(card, unknown)
+    _note_modules(card, spec, unknown)
     located = [_locate(dataset, index, ref, unknown) for index, dataset in enumerate(card.train_datasets)]
     document["train"] = [
         _train_entry(dataset, place, index, unknown)
@@ -252,14 +268,17 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
 def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
     """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
 
-    A reranking evaluator ``<name>-<split>`` matches the plan entry on split ``<split>`` of a dataset
+    The in-training evaluator of the card's kind (reranking for a cross-encoder, information retrieval for
+    a bi-encoder) ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset
     ``ORG/<name>``; evaluators left over match the entries left over in order, when they are as many
     (one evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
     their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
     with ``always_rerank_positives=False``. Claimed evaluators that match nothing are left out.
     """
+    spec = get_kind(card.kind)
+    task, rerun = spec.evaluation_task, spec.in_training_evaluator.rpartition(":")[2]
     matches: dict[str, tuple[str, int | None, str]] = {}
-    entries = list(enumerate(plan.get("reranking") or []))
+    entries = list(enumerate(plan.get(task) or []))
     pending = []
     for name in dict.fromkeys(claim.dataset for claim in card.claims):
         evaluator = card.evaluator_of(name)
@@ -270,7 +289,7 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
                 matches[name] = ("nanobeir", None, prefix)
             continue
-        if evaluator.class_name != RERANKING_EVALUATOR:
+        if evaluator.class_name != rerun or _BI_NANO_NAME.match(name):
             continue
         index = next(
             (i for i, e in entries if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
@@ -278,12 +297,18 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
         if index is None:
             pending.append((name, prefix))
         else:
-            matches[name] = ("reranking", index, prefix)
+            matches[name] = (task, index, prefix)
             entries = [(i, e) for i, e in entries if i != index]
     if pending and len(pending) == len(entries):
         for (name, prefix), (index, _) in zip(pending, entries, strict=True):
-            matches[name] = ("reranking", index, prefix)
+            matches[name] = (task, index, prefix)
     return matches
+
+
+def retrieval_metric(card_metric: str) -> str:
+    """hubrerank's name of an InformationRetrievalEvaluator metric (``cosine_ndcg@10``: ``ndcg@10``):
+    hubrerank measures with the model's own similarity, the one the evaluator names by default."""
+    return _SIMILARITY_PREFIX.sub("", card_metric)
 
 
 # ---- reading the card ----------------------------------------------------------------------------------
@@ -355,8 +380,34 @@ def _json_after(block: str, marker: str) -> dict[str, Any]:
     try:
         value = json.loads(match.group(1))
     except json.JSONDecodeError:
-        return {}
+        value = _python_dict(match.group(1))
     return value if isinstance(value, dict) else {}
+
+
+def _python_dict(text: str) -> Any:
+    """A dict some releases print with Python's repr instead of JSON (GISTEmbedLoss's parameters in 4.x:
+    ``{'guide': SentenceTransformer(...), 'temperature': 0.05}``): each object call becomes the string of its
+    class name and call, the rest is read as a Python literal; None when it still is not one."""
+    out, depth, start = [], 0, 0
+    for match in re.finditer(r"\b[A-Z]\w*\(|[()]", text):
+        token = match.group()
+        if token.endswith("(") and token != "(":
+            if depth == 0:
+                out.append(text[start : match.start()])
+                start = match.start()
+            depth += 1
+        elif token == "(" and depth:
+            depth += 1
+        elif token == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(repr(" ".join(text[start : match.end()].split())))
+                start = match.end()
+    out.append(text[start:])
+    try:
+        return ast.literal_eval("".join(out))
+    except (ValueError, SyntaxError):
+        return None
 
 
 def _arguments(body: str) -> dict[str, Any]:
@@ -465,13 +516,15 @@ def _train_entry(dataset: CardDataset, place: Place, index: int, unknown: dict[s
     return {**entry, "config": config, "split": split}
 
 
-def _note_modules(card: StCard, unknown: dict[str, str]) -> None:
-    """List a module stack hubrerank does not build (it builds one sequence-classification Transformer)."""
-    if card.modules and card.modules != ("Transformer",):
+def _note_modules(card: StCard, spec: KindSpec, unknown: dict[str, str]) -> None:
+    """List a module stack the recipe may not rebuild: a cross-encoder is built as one
+    sequence-classification Transformer; a bi-encoder keeps its base model's stack (a plain checkpoint gets
+    mean Pooling), which the card does not show."""
+    if card.modules and card.modules not in spec.st_card_modules:
+        built = " or ".join(" -> ".join(stack) for stack in spec.st_card_modules)
         unknown["model.modules"] = (
-            f"the card's model is {' -> '.join(card.modules)}; hubrerank builds a plain "
-            "sequence-classification Transformer, so the recipe does not reproduce the other modules (nor "
-            "their initialisation)"
+            f"the card's model is {' -> '.join(card.modules)}; hubrerank builds a {spec.name} as {built}, "
+            "so the recipe may not reproduce the other modules (nor their initialisation)"
         )
 
 
@@ -486,17 +539,67 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
     card_params = next(d.loss_params for d in card.train_datasets if d.loss)
     if name == "FitMixinLoss":
         return _fit_loss(card, card_params, unknown)
-    info = find_loss(name, f"the card of {source}")
+    info = find_loss(name, f"the card of {source}", card.kind)
+    card_params = dict(card_params)
+    loss: dict[str, Any] = {"name": info.name}
+    if info.wrapper and (inner := _inner_loss(card_params.pop("loss", None), info.name, card.kind, unknown)):
+        loss["inner"] = inner
+    if info.guide:
+        loss |= _guide(card_params.pop(info.guide, None), info.name, unknown)
     parameters = loss_parameters(info)
+    losses_module = importlib.import_module(get_kind(card.kind).losses_module)
     params = {}
     for key, value in card_params.items():
         if isinstance(value, str) and key in OBJECT_PARAMS:
             value = value.rsplit(".", 1)[-1]
         default = parameters[key].default if key in parameters else inspect.Parameter.empty
-        if default is not inspect.Parameter.empty and _same_object(value, default):
+        if default is not inspect.Parameter.empty and _same_object(value, default, losses_module):
+            continue
+        if key == "matryoshka_weights" and value == [1] * len(card_params.get("matryoshka_dims") or []):
+            continue  # MatryoshkaLoss's default: every dimension weighs 1
+        if inspect.isroutine(default):
+            unknown[f"loss.params.{key}"] = (
+                f"the card's {info.name} ran with {key}={value!r}, a function a recipe cannot set; the "
+                f"recipe would train with the default {getattr(default, '__name__', default)!r}"
+            )
             continue
         params[key] = value
-    return {"name": info.name, "params": params} if params else {"name": info.name}
+    return {"name": info.name, "params": params, **loss} if params else loss
+
+
+def _inner_loss(name: Any, wrapper: str, kind: str, unknown: dict[str, str]) -> dict[str, Any] | None:
+    """The loss a wrapper (MatryoshkaLoss) trains, by the class name the card prints; its parameters are
+    not on the card, so the recipe takes their defaults (listed in ``unknown``)."""
+    from hubrerank.errors import RecipeError
+    from hubrerank.training.losses import find_loss
+
+    try:
+        inner = find_loss(str(name), f"the card's {wrapper}", kind, "loss.inner.name")
+    except RecipeError as error:
+        unknown["loss.inner"] = f"{error}; give the loss {wrapper} wraps"
+        return None
+    unknown["inner_loss_params"] = (
+        f"the card names the loss {wrapper} wraps ({inner.name}) but not its parameters; the recipe takes "
+        "its defaults"
+    )
+    return {"name": inner.name}
+
+
+def _guide(printed: Any, loss: str, unknown: dict[str, str]) -> dict[str, Any]:
+    """A guide model (GISTEmbedLoss) as ``{"guide": {repo, revision}}`` when the card prints its repo id (at
+    main, a guess: the card never prints a revision), else nothing and a gap in ``unknown``."""
+    match = _GUIDE_REPO.match(str(printed or ""))
+    if match is None or not _REPO_ID.match(match.group(1)):
+        unknown["loss.guide"] = (
+            f"the card's {loss} had a guide model the card does not name by repo id (it prints "
+            f"{str(printed)[:60]!r}); give it as {{repo: ORG/NAME, revision: SHA}}"
+        )
+        return {}
+    unknown["guessed loss.guide.revision"] = (
+        f"the card names the guide model {match.group(1)} without a revision; the recipe reads main, which "
+        "may have changed since: pin the revision the model was trained with"
+    )
+    return {"guide": {"repo": match.group(1), "revision": "main"}}
 
 
 def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> dict[str, Any]:
@@ -517,10 +620,19 @@ def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> 
     return {"name": name}
 
 
-def _same_object(value: Any, default: Any) -> bool:
-    """True when a card value equals a signature default (objects compare by class name)."""
+def _same_object(value: Any, default: Any, module: Any) -> bool:
+    """True when a card value equals a signature default: sequences as lists, objects by class name,
+    functions by name or as the attribute of ``module`` the card names
+    (``TripletDistanceMetric.EUCLIDEAN``)."""
     if isinstance(default, bool | int | float | str | type(None)):
         return value == default
+    if isinstance(default, tuple | list):  # JSON prints a tuple default as a list
+        return isinstance(value, list) and value == list(default)
+    if inspect.isroutine(default) and isinstance(value, str):
+        owner, _, member = value.rpartition(".")
+        holder = getattr(module, owner, None) if owner else None
+        named = getattr(holder, member, None) if holder is not None else None
+        return value == getattr(default, "__name__", None) or (named is not None and named == default)
     return value == type(default).__name__
 
 
@@ -530,7 +642,7 @@ def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
     from hubrerank.errors import RecipeError
     from hubrerank.training.recipe import CONTROLLED_ARGS, check_argument
 
-    defaults = _today_defaults()
+    defaults = _today_defaults(card.kind)
     recorded = card.all_args or card.non_default_args
     args = {}
     for key, value in recorded.items():
@@ -549,7 +661,7 @@ def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
             unknown[f"args.{key}"] = f"the card sets {key}={value!r}; hubrerank sets it itself"
             continue
         try:
-            check_argument(key, value, "the card")
+            check_argument(key, value, "the card", card.kind)
         except RecipeError as error:
             unknown[f"args.{key}"] = f"{error}; left out"
             continue
@@ -620,11 +732,9 @@ def _drop_eval_schedule(card: StCard, args: dict[str, Any], unknown: dict[str, s
 
 
 @functools.cache
-def _today_defaults() -> dict[str, Any]:
-    """Today's CrossEncoderTrainingArguments defaults, by field (enum defaults as their values)."""
-    from hubrerank.kinds import get_kind
-
-    arguments_class = get_kind("cross-encoder").load("training_arguments_class")
+def _today_defaults(kind: str) -> dict[str, Any]:
+    """Today's defaults of the training arguments of ``kind``, by field (enum defaults as their values)."""
+    arguments_class = get_kind(kind).load("training_arguments_class")
     defaults = {}
     for item in dataclasses.fields(arguments_class):
         if not item.init:
@@ -662,6 +772,11 @@ def _same_value(value: Any, default: Any) -> bool:
 
 
 def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[str, Any]:
+    """The evaluation plan of the card's evaluators hubrerank re-runs: the kind's in-training evaluator
+    (reranking for a cross-encoder, information retrieval for a bi-encoder) on a split of a Hub dataset, and
+    a cross-encoder's NanoBEIR; the others are listed in ``unknown``."""
+    spec = get_kind(card.kind)
+    rerun = spec.in_training_evaluator.rpartition(":")[2]
     evaluation: dict[str, Any] = {}
     claimed = {claim.dataset for claim in card.claims}
     for evaluator in card.evaluators:
@@ -671,37 +786,54 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
         for name in evaluator.names:
             if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
                 continue
-            if evaluator.class_name == RERANKING_EVALUATOR:
-                _add_reranking(sources, evaluator, name, evaluation, built)
+            if _BI_NANO_NAME.match(name):
+                built.unknown[f"evaluator {name}"] = (
+                    f"{name!r} is a NanoBEIR dataset (NanoBEIREvaluator), which hubrerank does not re-run "
+                    f"for a {spec.name}; its claims are not checked"
+                )
+            elif evaluator.class_name == rerun:
+                _add_split_evaluation(spec.evaluation_task, sources, evaluator, name, evaluation, built)
             else:
                 built.unknown[f"evaluator {name}"] = (
-                    f"{evaluator.class_name or 'an unnamed evaluator'} is not one hubrerank re-runs "
-                    "(it re-runs reranking and NanoBEIR evaluators); its claims are not checked"
+                    f"{evaluator.class_name or 'an unnamed evaluator'} on {name!r} is not one hubrerank "
+                    f"re-runs for a {spec.name} (it re-runs {rerun} on a Hub dataset split"
+                    + (" and NanoBEIR" if spec.name == DEFAULT_KIND else "")
+                    + "); its claims are not checked"
                 )
     return evaluation
 
 
-def _add_reranking(
-    sources: list[Place], evaluator: CardEvaluator, name: str, evaluation: dict[str, Any], built: CardRecipe
+def _add_split_evaluation(
+    task: str,
+    sources: list[Place],
+    evaluator: CardEvaluator,
+    name: str,
+    evaluation: dict[str, Any],
+    built: CardRecipe,
 ) -> None:
-    found = _evaluator_data(sources, name, built.unknown)
-    if found is None and f"evaluation.reranking ({name})" not in built.unknown:
+    """An ``evaluation.<task>`` entry (reranking or retrieval) for evaluator ``name``, found by hubrerank's
+    ``<dataset name>-<split>`` convention among the card's datasets, else guessed in the model's
+    namespace (listed), else a gap."""
+    found = _evaluator_data(task, sources, name, built.unknown)
+    if found is None and f"evaluation.{task} ({name})" not in built.unknown:
         found = _guess_evaluator_data(built.source.repo_id, name)
         if found is not None:
-            built.unknown[f"guessed evaluation.reranking ({name})"] = (
+            built.unknown[f"guessed evaluation.{task} ({name})"] = (
                 f"the card names the evaluator data {name!r} only; the recipe guesses split {found[3]!r} of "
                 f"{found[0]} (the model's namespace) at main: check it, and pin the revision it ran on"
             )
     if found is None:
         built.unknown.setdefault(
-            f"evaluation.reranking ({name})",
+            f"evaluation.{task} ({name})",
             f"the card names the evaluator data {name!r} but not the Hub dataset it came from; add an "
-            f"evaluation.reranking entry for it (hubrerank names evaluators <dataset name>-<split>)",
+            f"evaluation.{task} entry for it (hubrerank names evaluators <dataset name>-<split>)",
         )
         return
     dataset, revision, config, split = found
     entry = {"dataset": dataset, "revision": revision, "config": config, "split": split}
-    evaluation.setdefault("reranking", []).append({**entry, "at_k": int(evaluator.config.get("at_k", 10))})
+    # a reranking evaluator's at_k; InformationRetrievalEvaluator's NDCG cut-offs (10 unless given)
+    at_k = evaluator.config.get("at_k", max(evaluator.config.get("ndcg_at_k") or [10]))
+    evaluation.setdefault(task, []).append({**entry, "at_k": int(at_k)})
 
 
 def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] | None:
@@ -750,7 +882,7 @@ def _add_nanobeir(evaluator: CardEvaluator, evaluation: dict[str, Any], built: C
 
 
 def _evaluator_data(
-    sources: list[Place], name: str, unknown: dict[str, str]
+    task: str, sources: list[Place], name: str, unknown: dict[str, str]
 ) -> tuple[str, str, str, str] | None:
     """(dataset, revision, config, split) of evaluator ``name``: ``<repo name>-<split>`` of a card dataset."""
     for dataset_id, revision in sources:
@@ -760,9 +892,9 @@ def _evaluator_data(
             try:
                 found = _find_split(dataset_id, revision, RERANKING_COLUMNS, None, prefer=split, split=split)
             except HubrerankError as error:
-                unknown[f"evaluation.reranking ({name})"] = (
+                unknown[f"evaluation.{task} ({name})"] = (
                     f"the evaluator data {name!r} is split {split!r} of {dataset_id}@{revision}, which "
-                    f"cannot be read on the Hub ({error}); add an evaluation.reranking entry for it"
+                    f"cannot be read on the Hub ({error}); add an evaluation.{task} entry for it"
                 )
                 return None
             if found is not None:

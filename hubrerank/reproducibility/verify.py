@@ -401,7 +401,7 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
 def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
     """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
     and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
-    from hubrerank.reproducibility.from_card import match_claims
+    from hubrerank.reproducibility.from_card import match_claims, retrieval_metric
 
     matches = match_claims(card, plan)
     claims = []
@@ -410,8 +410,11 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
         if claim.dataset not in matches:
             continue
         task, index, prefix = matches[claim.dataset]
-        entry = plan["reranking"][index] if task == "reranking" else plan["nanobeir"]
-        metric = prefix + claim.metric if task == "reranking" else f"{claim.dataset}_{claim.metric}"
+        entry = plan["nanobeir"] if task == "nanobeir" else plan[task][index]
+        if task == "nanobeir":
+            metric = f"{claim.dataset}_{claim.metric}"
+        else:
+            metric = prefix + (retrieval_metric(claim.metric) if task == "retrieval" else claim.metric)
         claims.append(
             Claim(
                 result_identity({"task": task, **entry}),

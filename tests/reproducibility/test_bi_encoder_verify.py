@@ -104,3 +104,79 @@ def test_a_trained_retriever_claims_nanobeir_retrieval_and_verify_re_measures_it
     metrics = {row["metric"] for row in report["rows"]}
     assert {"NanoNQ_cosine_ndcg@10", "NanoBEIR_mean_cosine_ndcg@10", "NanoNQ_cosine_accuracy@1"} <= metrics
     assert all(row["delta"] == 0 for row in report["rows"])
+
+
+ST_RETRIEVER = "alice/st-retriever"
+
+
+@pytest.fixture(scope="module")
+def st_retriever(hub, tiny_bi_encoder, faq_data, tmp_path_factory) -> str:
+    """A bi-encoder trained by a plain sentence-transformers script (SentenceTransformerTrainer, CoSENTLoss)
+    on data loaded from the Hub by revision, its final model evaluated by an InformationRetrievalEvaluator
+    named ``<dataset name>-<split>``, pushed with ``push_to_hub``; returns its sha."""
+    from datasets import load_dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.evaluation import InformationRetrievalEvaluator
+    from sentence_transformers.losses import CoSENTLoss
+
+    from hubrerank.hub import resolve
+
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
+    test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
+    texts = sorted({text for row in test for text in row["positive"] + row["negative"] + row["documents"]})
+    ids = {text: f"d{index}" for index, text in enumerate(texts)}
+    evaluator = InformationRetrievalEvaluator(
+        {row["query_id"]: row["query"] for row in test},
+        {ids[text]: text for text in texts},
+        {row["query_id"]: {ids[text] for text in row["positive"]} for row in test},
+        name="repro-faq-test",
+        write_csv=False,
+    )
+    model = SentenceTransformer(tiny_bi_encoder.repo_id, revision=tiny_bi_encoder.sha)
+    model.max_seq_length = 32
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path_factory.mktemp("st-bi") / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train, loss=CoSENTLoss(model), evaluator=evaluator
+    )
+    trainer.train()
+    evaluator(model)  # the final evaluation goes into the card's model-index
+    model.push_to_hub(ST_RETRIEVER)
+    return resolve(ST_RETRIEVER).sha
+
+
+def test_from_card_and_verify_on_a_sentence_transformers_bi_encoder_card(st_retriever, tmp_path):
+    path = tmp_path / "recipe.yaml"
+    report_path = tmp_path / "report.json"
+
+    written = run_cli("recipe", "from-card", f"{ST_RETRIEVER}@{st_retriever}", "-o", str(path))
+    verified = run_cli("verify", f"{ST_RETRIEVER}@{st_retriever}", "--json", str(report_path))
+
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load(path.read_text())
+    assert recipe["model"] == {"kind": "bi-encoder", "max_length": 32}
+    assert recipe["loss"] == {"name": "CoSENTLoss"}
+    assert recipe["evaluation"] == {
+        "retrieval": [
+            {"dataset": DATASET, "revision": "main", "config": "rerank", "split": "test", "at_k": 10}
+        ]
+    }
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert {f"{DATASET}:test/ndcg@10", f"{DATASET}:test/accuracy@1", f"{DATASET}:test/map@100"} <= metrics
+    assert len(metrics) == 15  # accuracy, precision, recall @1,3,5,10; ndcg@10, mrr@10, map@100
+    assert all(row["source"] == "README.md model-index" for row in report["rows"])

@@ -26,7 +26,9 @@ from hubrerank.refs import ResolvedRef
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "st_cards"
-FOLDERS = sorted(path.parent for path in CORPUS.glob("*/*/case.json"))
+FOLDERS = sorted(path.parent for path in CORPUS.glob("*/*/case.json"))  # cross-encoders
+# SentenceTransformer (bi-encoder) cards: tests/fixtures/st_cards/bi-encoder/<release>/<case>/
+BI_FOLDERS = sorted(path.parent for path in (CORPUS / "bi-encoder").glob("*/*/case.json"))
 NAMESPACE = "acme"
 # training-argument defaults that changed since the card's release: the recipe writes the card's value out
 CHANGED_DEFAULTS = {"optim": "adamw_torch"}
@@ -54,12 +56,13 @@ class Generated:
 
     @property
     def repo_id(self) -> str:
-        return f"{NAMESPACE}/st-{self.folder.parent.name.replace('+', '-')}-{self.folder.name}"
+        kind = "bi-" if self.folder.parent.parent.name == "bi-encoder" else ""
+        return f"{NAMESPACE}/st-{kind}{self.folder.parent.name.replace('+', '-')}-{self.folder.name}"
 
     def given_args(self) -> dict[str, Any]:
         """The trainer arguments the run was given (fit()'s converted)."""
         case = self.case
-        if case["api"] != "fit":
+        if case.get("api", "trainer") != "fit":
             return dict(case.get("args") or {})
         fit = case["fit"]
         args = {FIT_ARGS[key]: value for key, value in fit.items() if key in FIT_ARGS}
@@ -69,6 +72,7 @@ class Generated:
 
 
 CARDS = [Generated(folder) for folder in FOLDERS]
+BI_CARDS = [Generated(folder) for folder in BI_FOLDERS]
 
 
 def _script() -> Any:
@@ -100,7 +104,7 @@ def test_the_corpus_covers_the_releases():
 @pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
 def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import NOT_RECIPE_ARGS, is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
 
     case = card.case
     if case["api"] == "untrained":
@@ -119,23 +123,7 @@ def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data)
     given = card.given_args()
     assert document.get("seed", 42) == given.get("seed", 42)
     _check_loss(case, document["loss"], unknown)
-    args = document["args"]
-    unrecorded = unknown.get("args (unrecorded)", "")
-    for key, value in given.items():
-        if key == "seed" or key in NOT_RECIPE_ARGS or key.startswith(("logging_", "save_")):
-            continue
-        if key == "warmup_ratio" and "warmup_ratio" not in args and "warmup_steps" in args:
-            key = "warmup_steps"  # transformers 5 takes a ratio as a float warmup_steps
-        named = f"args.{key}" in unknown or key in unrecorded
-        # the schedule is named as one
-        named |= key == "eval_steps" and ("args.eval_strategy" in unknown or "eval_strategy" in unrecorded)
-        assert args.get(key, _default(key)) == value or named, f"{key}={value!r}: recipe has {args.get(key)}"
-    for key in set(args) - set(given) - {"warmup_steps"}:
-        named = f"args.{key}" in unknown  # fit()'s own optimizer settings, which its card does not show
-        assert CHANGED_DEFAULTS.get(key) == args[key] or named, f"args.{key}={args[key]!r} was not given"
-    if given.get("eval_strategy", "no") != "no":
-        assert "eval_strategy" not in args
-        assert "args.eval_strategy" in unknown or "eval_strategy" in unknown.get("args (unrecorded)", "")
+    _check_args(given, document["args"], unknown, "cross-encoder")
     _check_train(card, document["train"], unknown)
     if case.get("head"):
         assert "Dense" in unknown["model.modules"]
@@ -162,11 +150,36 @@ def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data)
     _validate_filled(document, built.missing)
 
 
-def _default(key: str) -> Any:
-    """Today's default of a training argument."""
-    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
+def _check_args(given: dict[str, Any], args: dict[str, Any], unknown: dict[str, str], kind: str) -> None:
+    """Every training argument the run was given is in the recipe (or is today's default) or is named in
+    ``unknown``; the recipe adds none but defaults that changed since the release."""
+    from hubrerank.reproducibility.from_card import NOT_RECIPE_ARGS
 
-    item = {item.name: item for item in dataclasses.fields(CrossEncoderTrainingArguments)}[key]
+    unrecorded = unknown.get("args (unrecorded)", "")
+    for key, value in given.items():
+        if key == "seed" or key in NOT_RECIPE_ARGS or key.startswith(("logging_", "save_")):
+            continue
+        if key == "warmup_ratio" and "warmup_ratio" not in args and "warmup_steps" in args:
+            key = "warmup_steps"  # transformers 5 takes a ratio as a float warmup_steps
+        named = f"args.{key}" in unknown or key in unrecorded
+        # the schedule is named as one
+        named |= key == "eval_steps" and ("args.eval_strategy" in unknown or "eval_strategy" in unrecorded)
+        got = args.get(key, _default(key, kind))
+        assert got == value or named, f"{key}={value!r}: recipe has {args.get(key)}"
+    for key in set(args) - set(given) - {"warmup_steps"}:
+        named = f"args.{key}" in unknown  # fit()'s own optimizer settings, which its card does not show
+        assert CHANGED_DEFAULTS.get(key) == args[key] or named, f"args.{key}={args[key]!r} was not given"
+    if given.get("eval_strategy", "no") != "no":
+        assert "eval_strategy" not in args
+        assert "args.eval_strategy" in unknown or "eval_strategy" in unknown.get("args (unrecorded)", "")
+
+
+def _default(key: str, kind: str) -> Any:
+    """Today's default of a training argument of model ``kind``."""
+    from hubrerank.kinds import get_kind
+
+    arguments_class = get_kind(kind).load("training_arguments_class")
+    item = {item.name: item for item in dataclasses.fields(arguments_class)}[key]
     value = item.default if item.default is not dataclasses.MISSING else item.default_factory()
     return value.value if isinstance(value, enum.Enum) else value
 
@@ -181,7 +194,7 @@ def _check_loss(case: dict[str, Any], loss: dict[str, Any], unknown: dict[str, s
 
 
 def _check_train(card: Generated, train: list[dict[str, Any]], unknown: dict[str, str]) -> None:
-    if card.case["api"] == "fit":  # fit() trains on an unnamed dataset built from its DataLoader
+    if card.case.get("api") == "fit":  # fit() trains on an unnamed dataset built from its DataLoader
         assert train == [] and "train[0]" in unknown
         return
     given = card.case["train"]
@@ -209,6 +222,8 @@ def _validate_filled(document: dict[str, Any], missing: list[str]) -> None:
         {"dataset": "acme/toy-pairs", "revision": "main", "config": "default", "split": "train"}
     ]
     filled.pop("evaluation", None) if any(key.startswith("evaluation") for key in missing) else None
+    if "loss.guide" in missing:
+        filled["loss"]["guide"] = {"repo": "acme/guide", "revision": "main"}
     validate(filled, "the filled-in recipe")
 
 
@@ -233,6 +248,118 @@ def test_cli_writes_trainer_recipes_and_refuses_other_cards(version: str, hub, t
         else:
             assert result.exit_code == 0, result.output
             assert "unknown:" in (tmp_path / f"{name}.yaml").read_text()
+
+
+def test_the_corpus_covers_bi_encoder_releases_and_losses():
+    versions = {folder.parent.name for folder in BI_FOLDERS}
+    assert {"4.1.0", "5.0.0", "5.4.1", "6.0.1", "6.2.0"} <= versions
+    losses = {card.case["loss"]["name"] for card in BI_CARDS if "loss" in card.case}
+    assert {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"} <= losses
+    assert {"MatryoshkaLoss", "TripletLoss", "CoSENTLoss"} <= losses
+
+
+@pytest.mark.slow  # as the cross-encoder cards
+@pytest.mark.parametrize("card", BI_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in BI_CARDS])
+def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
+    from hubrerank.errors import InputError
+    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+
+    case = card.case
+    if case.get("api") == "untrained":
+        assert not is_st_card(card.text)
+        with pytest.raises(InputError, match="not written by sentence-transformers' trainer"):
+            parse_card(card.text)
+        return
+
+    built = recipe_from_card(ResolvedRef(card.repo_id, "f" * 40, "model", "main"), card.text)
+
+    document, unknown = built.document, built.unknown
+    model = case["model"]
+    assert document["base_model"] == {"repo": model["id"], "revision": model["revision"]}
+    assert document["model"] == {"kind": "bi-encoder", "max_length": model["max_seq_length"]}
+    assert "model.modules" not in unknown  # Transformer -> Pooling, as the base model is
+    assert document["environment"]["sentence_transformers"] == case["versions"]["sentence-transformers"]
+    given = card.given_args()
+    assert document.get("seed", 42) == given.get("seed", 42)
+    _check_bi_loss(case["loss"], document["loss"], unknown)
+    _check_args(given, document["args"], unknown, "bi-encoder")
+    _check_train(card, document["train"], unknown)
+    evaluator = (case.get("evaluator") or {}).get("name")
+    claims = parse_card(card.text).claims
+    if evaluator == "InformationRetrievalEvaluator":
+        assert "guessed evaluation.retrieval (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
+        entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
+        assert document["evaluation"] == {"retrieval": [{**entry, "at_k": 10}]}
+    elif evaluator:  # TripletEvaluator, NanoBEIREvaluator: claims hubrerank does not re-run, named
+        assert claims and "evaluation" not in document
+        assert {f"evaluator {claim.dataset}" for claim in claims} <= set(unknown)
+    else:
+        assert "evaluation" not in document
+    _validate_filled(document, built.missing)
+
+
+def _check_bi_loss(given: dict[str, Any], loss: dict[str, Any], unknown: dict[str, str]) -> None:
+    """The loss, its non-default parameters, the loss it wraps and its guide model, or the gap named."""
+    assert loss["name"] == given["name"]
+    functions = {"similarity_fct"}  # given by name in case.json; a recipe cannot set a function
+    assert loss.get("params", {}) == {k: v for k, v in given["kwargs"].items() if k not in functions}
+    for key in functions & set(given["kwargs"]):
+        assert given["kwargs"][key] in unknown[f"loss.params.{key}"]
+    if "inner" in given:
+        assert loss["inner"] == {"name": given["inner"]["name"]}
+        assert "inner_loss_params" in unknown  # the card prints the wrapped loss's class only
+    else:
+        assert "inner" not in loss
+    # releases before 5 print the guide's architecture, not its repo id: a gap
+    if "guide" not in given or "loss.guide" in unknown:
+        assert "guide" not in loss
+    else:
+        assert loss["guide"] == {"repo": given["guide"]["id"], "revision": "main"}
+        assert "guessed loss.guide.revision" in unknown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", sorted({folder.parent.name for folder in BI_FOLDERS}))
+def test_cli_writes_bi_encoder_recipes_and_refuses_other_cards(version: str, hub, toy_data, tmp_path):
+    from hubrerank.hub import publish
+
+    for name in ("mnrl-ir", "matryoshka-mnrl", "untrained"):
+        card = Generated(CORPUS / "bi-encoder" / version / name)
+        ref = publish(card.repo_id, {"README.md": card.text.encode()}, message="card")
+
+        result = run_cli(
+            "recipe", "from-card", f"{card.repo_id}@{ref.sha}", "-o", str(tmp_path / f"{name}.yaml")
+        )
+
+        if name == "untrained":
+            assert result.exit_code == 2, result.output
+            assert "was not written by sentence-transformers' trainer" in result.output
+        else:
+            assert result.exit_code == 0, result.output
+            assert "kind: bi-encoder" in (tmp_path / f"{name}.yaml").read_text()
+
+
+@pytest.mark.parametrize("version", ["4.1.0", "6.2.0"])
+def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(version: str):
+    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
+
+    card = parse_card(Generated(CORPUS / "bi-encoder" / version / "mnrl-ir").text)
+    entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
+    entry["at_k"] = 10
+
+    claims, unchecked = claims_from_st_card(card, {"retrieval": [entry]})
+
+    assert unchecked == []
+    assert {claim.metric for claim in claims} == {
+        *(f"{name}@{k}" for name in ("accuracy", "precision", "recall") for k in (1, 3, 5, 10)),
+        "ndcg@10",
+        "mrr@10",
+        "map@100",
+    }
+    assert all(claim.result == {"task": "retrieval", **entry} for claim in claims)
+    ndcg = next(c.value for c in card.claims if c.metric == "cosine_ndcg@10")
+    assert next(c.value for c in claims if c.metric == "ndcg@10") == ndcg
 
 
 def test_a_crlf_card_keeps_no_carriage_returns():
