@@ -66,10 +66,14 @@ def reproduce(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
-        subject = read_subject(ref, fetch_model_and_record(ref, trust_remote_code), recipe_path)
+        published = fetch_model_and_record(ref, trust_remote_code)
+        subject = read_subject(ref, published, recipe_path)
+        recipe = subject.recipe
+        if recipe is None:  # read_subject refuses a card that leaves training out when training is asked for
+            raise AssertionError(f"{ref} has no recipe to retrain")
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
-        unpinned = unpinned_refs(subject.recipe)
-        pinned = subject.recipe.pin(resolve)
+        unpinned = unpinned_refs(recipe)
+        pinned = recipe.pin(resolve)
         resolved = {path: node["revision"] for path, node, _ in pinned.refs()}
         report.unpinned = [{**item, "resolved": resolved[item["field"]]} for item in unpinned]
         report.warnings += unpinned_warnings(report.unpinned)

@@ -352,24 +352,38 @@ def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
     if evaluation is None:
         task = get_kind(normalized["model"].get("kind", DEFAULT_KIND)).evaluation_task
         evaluation = {task: [normalized["eval"]]} if "eval" in normalized else {}
-    normalized["evaluation"] = {}
+    normalized["evaluation"] = _normalize_evaluation(evaluation)
+    for key in ("environment", "metrics", "training"):
+        if key in document:
+            normalized[key] = document[key]
+    return normalized
+
+
+def _normalize_evaluation(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``evaluation`` section with every default written out."""
+    normalized: dict[str, Any] = {}
     for task in ("reranking", "retrieval"):
         if task in evaluation:
-            normalized["evaluation"][task] = [
-                _dataset(node, "test", config=None, at_k=10) for node in evaluation[task]
-            ]
+            normalized[task] = [_dataset(node, "test", config=None, at_k=10) for node in evaluation[task]]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
-        normalized["evaluation"]["nanobeir"] = {
+        normalized["nanobeir"] = {
             "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
             "datasets": list(nanobeir["datasets"]),
             "rerank_k": nanobeir.get("rerank_k", 100),
             "at_k": nanobeir.get("at_k", 10),
         }
-    for key in ("environment", "metrics", "training"):
-        if key in document:
-            normalized[key] = document[key]
+    return normalized
+
+
+def validate_evaluation(
+    evaluation: Mapping[str, Any], source: str, kind: str = DEFAULT_KIND
+) -> dict[str, Any]:
+    """A recipe's ``evaluation`` section on its own, normalized and checked for ``kind``: what re-evaluating
+    a model needs when the rest of its recipe (its training data, say) is not known."""
+    normalized = _normalize_evaluation(evaluation)
+    _check_evaluation(normalized, get_kind(kind), source)
     return normalized
 
 
