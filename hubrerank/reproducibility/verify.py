@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from hubrerank import __version__
 from hubrerank.errors import HubrerankError, InputError
@@ -48,6 +48,7 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.from_card import StCard
+    from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.training.recipe import Recipe
 
 
@@ -114,6 +115,19 @@ class Check:
         }
 
 
+# environment keys that are not library versions: shown in the environment block, not the versions table
+NOT_VERSIONS = ("platform", "device", "world_size")
+
+
+class VersionRow(TypedDict):
+    """One library as the original run recorded it and as the reproduction ran it (None: not installed)."""
+
+    name: str
+    claimed: str
+    measured: str | None
+    differs: bool
+
+
 @dataclass
 class Report:
     """The outcome of ``verify`` or ``reproduce``; :meth:`as_dict` is the published JSON report."""
@@ -128,7 +142,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     unpinned: list[dict[str, str]] = field(default_factory=list)
     caveats: dict[str, str] = field(default_factory=dict)
-    weights: dict[str, Any] | None = None
+    weights: WeightsComparison | None = None
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -153,6 +167,23 @@ class Report:
             if key in self.environment and value != self.environment[key]
         }
 
+    @property
+    def library_versions(self) -> list[VersionRow]:
+        """Every library version (and python) the original run recorded, next to the one measured here:
+        empty for ``verify``, which re-evaluates the same weights."""
+        if self.kind != "reproduce":
+            return []
+        return [
+            VersionRow(
+                name=key,
+                claimed=str(value),
+                measured=None if key not in self.environment else str(self.environment[key]),
+                differs=key not in self.environment or value != self.environment[key],
+            )
+            for key, value in self.claimed_environment.items()
+            if key not in NOT_VERSIONS
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         rows = [check.as_row() for check in self.checks]
         return {
@@ -172,6 +203,7 @@ class Report:
             "environment": self.environment,
             "claimed_environment": self.claimed_environment,
             "environment_differences": self.environment_differences,
+            "library_versions": self.library_versions,
             "weights": self.weights,
             "unpinned": self.unpinned,
             "caveats": self.caveats,
