@@ -86,7 +86,10 @@ def reproduce(
         # base model once, refusing pickled weights and (unless trusted) repo code
         result = train(pinned, out, trust_remote_code=trust_remote_code, echo=echo)
         recorded = dict(result.record.get("environment") or {})
-        report.environment = {**installed_versions(report.claimed_environment), **recorded}
+        others = [
+            key for key in report.claimed_environment if key not in recorded
+        ]  # a card's accelerate, ...
+        report.environment = {**installed_versions(others), **recorded}
         same = same_environment(report.claimed_environment, report.environment)
         report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
         report.checks = compare(subject.claims, result.results, report.tolerances)
