@@ -240,4 +240,7 @@ def why_weights_differ(
             f"the environment differs ({', '.join(environment_differences)}), and floating-point results "
             "differ between library versions"
         )
-    return "; ".join(reasons) or "the same recipe in the same environment gave other weights: a bug to report"
+    return "; ".join(reasons) or (
+        "the same recipe in the same recorded environment gave other weights: another CPU model can pick "
+        "other math kernels (docs/tolerances.md); on the same machine, this is a bug to report"
+    )

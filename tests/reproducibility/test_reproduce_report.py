@@ -3,6 +3,8 @@ weights differ. Built from a Report directly, so no training is needed."""
 
 from __future__ import annotations
 
+import pytest
+
 from hubrerank.cli.reproduce import format_report
 from hubrerank.refs import ResolvedRef
 from hubrerank.reproducibility.reproduce import TensorDifference, WeightsComparison
@@ -84,3 +86,47 @@ def test_differing_weights_are_explained_and_measured() -> None:
     assert "  max |change| 0.0733  classifier.weight (1, 32) (new: not in the base model)" in text
     assert "  max |change| 0.000387  bert.pooler.dense.weight (32, 32)\n" in text
     assert text.endswith("PASS: 1 of 1 claimed metrics within tolerance")
+
+
+def test_tensor_differences_measure_each_tensor_and_the_whole_state_dict(tmp_path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from hubrerank.reproducibility.reproduce import tensor_differences
+
+    for name in ("published", "reproduced", "base"):
+        (tmp_path / name).mkdir()
+    published = {
+        "bert.w": torch.tensor([3.0, 4.0]),
+        "classifier.weight": torch.zeros(2),
+        "gone": torch.ones(1),
+    }
+    reproduced = {
+        "bert.w": torch.tensor([3.0, 4.5]),
+        "classifier.weight": torch.ones(2),
+        "gone": torch.ones(3),
+    }
+    save_file(published, tmp_path / "published" / "model.safetensors")
+    save_file(reproduced, tmp_path / "reproduced" / "model.safetensors")
+    save_file({"w": torch.zeros(2)}, tmp_path / "base" / "model.safetensors")  # a headless base, unprefixed
+
+    relative, tensors = tensor_differences(tmp_path / "published", tmp_path / "reproduced", tmp_path / "base")
+
+    # |change| over the comparable tensors: (0.5, 1, 1) -> sqrt(2.25); |published| = sqrt(9 + 16 + 0)
+    assert relative == pytest.approx(1.5 / 5)
+    assert [(t["name"], t["max_abs_diff"], t["new"]) for t in tensors] == [
+        ("classifier.weight", 1.0, True),
+        ("bert.w", 0.5, False),
+        ("gone", None, True),  # reshaped: not comparable
+    ]
+
+
+def test_why_weights_differ_names_what_hubrerank_knows() -> None:
+    from hubrerank.reproducibility.reproduce import why_weights_differ
+
+    head = why_weights_differ(True, {}, ["classifier.weight"])
+    assert "not made by hubrerank" in head and "new classifier.weight from an unseeded random state" in head
+    assert "data order" in why_weights_differ(True, {}, [])
+    versions = why_weights_differ(False, {"torch": {"claimed": "2.1", "measured": "2.13"}}, [])
+    assert versions.startswith("the environment differs (torch)")
+    assert "another CPU model" in why_weights_differ(False, {}, [])
