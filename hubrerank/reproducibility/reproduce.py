@@ -86,9 +86,8 @@ def reproduce(
         # base model once, refusing pickled weights and (unless trusted) repo code
         result = train(pinned, out, trust_remote_code=trust_remote_code, echo=echo)
         recorded = dict(result.record.get("environment") or {})
-        others = [
-            key for key in report.claimed_environment if key not in recorded
-        ]  # a card's accelerate, ...
+        # what the original recorded beyond hubrerank.yaml's environment (a card's accelerate, tokenizers)
+        others = [key for key in report.claimed_environment if key not in recorded]
         report.environment = {**installed_versions(others), **recorded}
         same = same_environment(report.claimed_environment, report.environment)
         report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
@@ -184,22 +183,23 @@ def tensor_differences(
     import torch
 
     old, new = _tensors(published), _tensors(reproduced)
-    base = set(_tensors(base_model))
+    base = _tensor_names(base_model)
     differences = []
     squared_change = squared_norm = 0.0
     for name in sorted(set(old) | set(new)):
         a, b = old.get(name), new.get(name)
-        comparable = a is not None and b is not None and a.shape == b.shape
-        if comparable:
+        largest = None
+        if a is not None and b is not None and a.shape == b.shape:
             change = b.double() - a.double()
             squared_change += float(torch.sum(change * change))
             squared_norm += float(torch.sum(a.double() * a.double()))
-        tensor = a if a is not None else b
+            largest = float(change.abs().max()) if change.numel() else 0.0
         differences.append(
             TensorDifference(
                 name=name,
-                shape=list(tensor.shape),
-                max_abs_diff=float(change.abs().max()) if comparable and change.numel() else None,
+                shape=list((a if a is not None else b).shape),
+                max_abs_diff=largest,
+                # a base model saved without its task head names its tensors without the model prefix
                 new=name not in base and name.split(".", 1)[-1] not in base,
             )
         )
@@ -216,6 +216,17 @@ def _tensors(folder: Path) -> dict[str, Any]:
     for path in sorted(folder.glob("*.safetensors")):
         tensors.update(load_file(path))
     return tensors
+
+
+def _tensor_names(folder: Path) -> set[str]:
+    """The tensor names of the safetensors files in ``folder``, read from their headers only."""
+    from safetensors import safe_open
+
+    names: set[str] = set()
+    for path in folder.glob("*.safetensors"):
+        with safe_open(path, framework="pt") as handle:
+            names.update(handle.keys())
+    return names
 
 
 def why_weights_differ(
