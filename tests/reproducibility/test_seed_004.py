@@ -44,11 +44,10 @@ class Dl19:
 
 @dataclass(frozen=True)
 class SeedRun:
-    """The model the blog's script pushed (repo id and commit) and the script's output."""
+    """The model the blog's script pushed: repo id and commit."""
 
     repo_id: str
     sha: str
-    log: str
 
     @property
     def ref(self) -> str:
@@ -229,7 +228,7 @@ def seed_run(hub: LocalHub, shared_data: Path, tmp_path_factory: pytest.TempPath
     assert done.returncode == 0, log[-4000:]
     assert "Error uploading model" not in log, log[-4000:]
     pushed = resolve(MODEL_REPO)
-    return SeedRun(pushed.repo_id, pushed.sha, log)
+    return SeedRun(pushed.repo_id, pushed.sha)
 
 
 def publish_mined_data() -> str:
