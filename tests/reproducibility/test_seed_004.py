@@ -129,8 +129,9 @@ def write_word_vocab(path: Path, texts: list[str]) -> Path:
     return path
 
 
-def build_bert(folder: Path, texts: list[str], seed: int) -> Path:
-    """A randomly initialised 2-layer, 32-dim BertModel (no head) with a word vocab for ``texts``."""
+def build_bert(folder: Path, texts: list[str], seed: int, initializer_range: float = 0.02) -> Path:
+    """A randomly initialised 2-layer, 32-dim BertModel (no head) with a word vocab for ``texts``; its
+    config's ``initializer_range`` also sets how a head added to it later is initialised."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -145,6 +146,7 @@ def build_bert(folder: Path, texts: list[str], seed: int) -> Path:
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder)
@@ -192,7 +194,10 @@ def publish_inputs(hub: LocalHub, work: Path) -> None:
     publish(
         "alice/gooaq", files, repo_type="dataset", message="Add a GooAQ-form QA set cut from TREC DL 2019"
     )
-    publish("alice/tiny-bert", folder_files(build_bert(work / "tiny-bert", texts, seed=0)), message="Add")
+    # a wide init spreads the scores: with BERT's 0.02 the tiny model's scores of one query's documents lie
+    # so close that the last float bits (the trainer's batches against verify's) swap some of them
+    base = build_bert(work / "tiny-bert", texts, seed=0, initializer_range=0.5)
+    publish("alice/tiny-bert", folder_files(base), message="Add")
     publish("alice/tiny-embedder", folder_files(build_embedder(work / "tiny-embedder", texts)), message="Add")
     Users(hub.data_dir).merge([UserSpec("stbot", ST_ORG_TOKEN, ("sentence-transformers",))])
     api = HfApi(endpoint=hub.url, token=ST_ORG_TOKEN)
@@ -282,17 +287,17 @@ EXPECTED_UNKNOWN = {
 NANOBEIR_CLAIMS = 12  # map, mrr@10, ndcg@10 of three subsets and their mean
 # The blog's script builds its CrossEncoder (a new classification head) before the trainer seeds, and
 # torch seeds its default generator from the OS at start-up, so every run of the script starts from another
-# head, and
-# none from the one hubrerank's seeded run starts from. Measured over 8 head initialisations of this
-# scaled-down run (everything else fixed), the claimed metrics moved by up to 0.11 on gooaq-dev (20
-# queries), 0.16 for a NanoBEIR mean and 0.22 for one 14-query NanoBEIR subset (MRR@10): 19 steps at the
-# blog's learning rate leave the head's random direction in the scores. A reproduction can only be held
-# to that spread, with a margin (docs/tolerances.md, "Reproducing a sentence-transformers run").
+# head, and none from the one hubrerank's seeded run starts from. Measured over 8 head initialisations of
+# this scaled-down run (everything else fixed), the claimed metrics moved by up to 0.09 on gooaq-dev (20
+# queries) and for a NanoBEIR mean (MRR@10), and by up to 0.34 for one 14-query NanoBEIR subset
+# (NanoNQ MRR@10): 20 steps at the blog's learning rate leave the head's random direction in the scores. A
+# reproduction can only be held to that spread, with a margin of about 1.5
+# (docs/tolerances.md, "Reproducing a sentence-transformers run").
 TOLERANCES = """\
-default: 0.2
+default: 0.15
 metrics:
-  "NanoBEIR_R100_mean_*": 0.2
-  "Nano*": 0.35
+  "NanoBEIR_R100_mean_*": 0.15
+  "Nano*": 0.5
 """
 
 
@@ -307,10 +312,10 @@ def test_verify_rechecks_the_nanobeir_claims_and_lists_the_unplaced_ones(
     report = json.loads((tmp_path / "verify.json").read_text())
     assert report["verdict"] == "PASS"
     assert len(report["rows"]) == NANOBEIR_CLAIMS
-    assert all(
-        row["metric"].startswith("Nano") and abs(row["delta"]) <= 5.1e-5  # the card rounds to 4 decimals
-        for row in report["rows"]
-    )
+    # the scores differ from the trainer's in the last float bits (other batches, other padding), which can
+    # swap near-tied documents of a tiny model: within verify's 0.001 (plus the card's rounding), not zero
+    assert all(row["metric"].startswith("Nano") and row["ok"] for row in report["rows"])
+    assert all(abs(row["delta"]) <= 0.00105 for row in report["rows"])
     assert "gooaq-dev" in report["caveats"]["unchecked claims"]
 
 
