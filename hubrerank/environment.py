@@ -7,6 +7,7 @@ world size and library versions.
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 
 from hubrerank import __version__
@@ -40,3 +41,19 @@ def device_name(device: str) -> str:
     if kind == "cuda" and torch.cuda.is_available():
         return f"cuda ({torch.cuda.get_device_name(torch.device(device))})"
     return kind
+
+
+def installed_versions(keys: Iterable[str]) -> dict[str, str]:
+    """The installed version of each library named by an environment key (``sentence_transformers``,
+    ``accelerate``, ``tokenizers``, ``python``, ...), leaving out what is not installed: what a card's
+    "Framework Versions" lists beyond hubrerank.yaml's environment is compared too."""
+    versions = {}
+    for key in keys:
+        if key == "python":
+            versions[key] = platform.python_version()
+            continue
+        try:
+            versions[key] = metadata.version(_PACKAGES.get(key, key.replace("_", "-")))
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

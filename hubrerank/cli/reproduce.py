@@ -14,6 +14,7 @@ import click
 from hubrerank.cli._errors import ExitCode
 
 if TYPE_CHECKING:
+    from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.reproducibility.verify import Report
 
 _REF = "REPO[@REV]"
@@ -174,7 +175,8 @@ def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str 
 
 
 def format_report(report: Report) -> str:
-    """The verdict table (headline metrics and every failure), environment differences, weights, verdict."""
+    """The verdict table (headline metrics and every failure, then, for ``reproduce``, the library versions
+    of the original run beside this one's), environment differences, weights, caveats and the verdict."""
     rows = [check for check in report.checks if check.claim.headline or not check.ok]
     header = ("metric", "claimed", "measured", "delta", "tolerance", "ok")
     table = [header] + [
@@ -188,6 +190,20 @@ def format_report(report: Report) -> str:
         )
         for check in rows
     ]
+    versions = report.library_versions
+    if versions:
+        table.append(("library", "original", "here", "", "", "same"))
+        table += [
+            (
+                row["name"],
+                row["claimed"],
+                row["measured"] or "missing",
+                "",
+                "",
+                "NO" if row["differs"] else "yes",
+            )
+            for row in versions
+        ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -196,13 +212,15 @@ def format_report(report: Report) -> str:
         )
         for row in table
     ]
+    if versions:  # the versions' heading row starts their block
+        lines.insert(len(rows) + 1, "")
     hidden = len(report.checks) - len(rows)
     if hidden:
-        lines.append(f"({hidden} more metrics, all within tolerance: --json lists every one)")
+        lines.insert(len(rows) + 1, f"({hidden} more metrics, all within tolerance: --json lists every one)")
     lines.append(f"tolerances: {report.tolerances.source}")
     lines += _environment_lines(report)
     if report.weights is not None:
-        lines.append(_weights_line(report.weights))
+        lines += _weights_lines(report.weights)
     for key, text in report.caveats.items():
         lines.append(f"caveat ({key}): {text}")
     failed = sum(not check.ok for check in report.checks)
@@ -215,26 +233,44 @@ def format_report(report: Report) -> str:
 
 
 def _environment_lines(report: Report) -> list[str]:
+    """For ``reproduce``: what differs besides the library versions (those are in the table)."""
+    from hubrerank.reproducibility.verify import NOT_VERSIONS
+
     if not report.claimed_environment or report.kind != "reproduce":
         return []
     differences = report.environment_differences
     if not differences:
         return ["environment: the same as the original run"]
-    return ["environment (original -> here):"] + [
-        f"  {key}: {values['claimed']} -> {values['measured']}" for key, values in differences.items()
+    others = {key: values for key, values in differences.items() if key in NOT_VERSIONS}
+    return [f"environment: {', '.join(differences)} differ{'s' if len(differences) == 1 else ''}"] + [
+        f"  {key}: {values['claimed']} -> {values['measured']}" for key, values in others.items()
     ]
 
 
-def _weights_line(weights: dict[str, Any]) -> str:
+def _weights_lines(weights: WeightsComparison, shown: int = 5) -> list[str]:
+    """The weights verdict; when they differ, why, the relative L2 distance and the largest changes."""
     published = weights["published_sha256"] or "unknown"
     if weights["identical"]:
-        return f"{weights['file']}: byte-identical to the published weights (sha256 {published[:16]}...)"
+        return [f"{weights['file']}: byte-identical to the published weights (sha256 {published[:16]}...)"]
     expectation = (
         "expected identical in the same CPU environment"
         if weights["expected_identical"]
         else "not expected to be identical across environments"
     )
-    return (
+    lines = [
         f"{weights['file']}: differs from the published weights "
         f"(sha256 {weights['reproduced_sha256'][:16]}... vs {published[:16]}...); {expectation}"
-    )
+    ]
+    if weights["why"]:
+        lines.append(f"  why: {weights['why']}")
+    if weights["relative_l2"] is not None:
+        lines.append(f"  by how much: relative L2 distance of the state dict {weights['relative_l2']:.3g}")
+    tensors = weights["tensors"]
+    for tensor in tensors[:shown]:
+        change = "missing or reshaped" if tensor["max_abs_diff"] is None else f"{tensor['max_abs_diff']:.3g}"
+        new = " (new: not in the base model)" if tensor["new"] else ""
+        lines.append(f"  max |change| {change}  {tensor['name']} {tuple(tensor['shape'])}{new}")
+    if len(tensors) > shown:
+        least = min((t["max_abs_diff"] for t in tensors if t["max_abs_diff"] is not None), default=0.0)
+        lines.append(f"  ({len(tensors) - shown} more tensors, down to {least:.3g}: --json lists every one)")
+    return lines

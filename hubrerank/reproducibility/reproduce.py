@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+from hubrerank.environment import installed_versions
 from hubrerank.errors import HubrerankError
 from hubrerank.hashing import file_sha256
-from hubrerank.hub import file_info, resolve
+from hubrerank.hub import fetch_model, file_info, resolve
 from hubrerank.record import WEIGHTS_FILE
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import reproduce_tolerances
@@ -66,10 +67,14 @@ def reproduce(
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
-        subject = read_subject(ref, fetch_model_and_record(ref, trust_remote_code), recipe_path)
+        published = fetch_model_and_record(ref, trust_remote_code)
+        subject = read_subject(ref, published, recipe_path)
+        recipe = subject.recipe
+        if recipe is None:  # read_subject refuses a card that leaves training out when training is asked for
+            raise AssertionError(f"{ref} has no recipe to retrain")
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
-        unpinned = unpinned_refs(subject.recipe)
-        pinned = subject.recipe.pin(resolve)
+        unpinned = unpinned_refs(recipe)
+        pinned = recipe.pin(resolve)
         resolved = {path: node["revision"] for path, node, _ in pinned.refs()}
         report.unpinned = [{**item, "resolved": resolved[item["field"]]} for item in unpinned]
         report.warnings += unpinned_warnings(report.unpinned)
@@ -80,11 +85,23 @@ def reproduce(
         # the pinned recipe is trained as is: its shas were resolved above, and training fetches the
         # base model once, refusing pickled weights and (unless trusted) repo code
         result = train(pinned, out, trust_remote_code=trust_remote_code, echo=echo)
-        report.environment = dict(result.record.get("environment") or {})
+        recorded = dict(result.record.get("environment") or {})
+        # what the original recorded beyond hubrerank.yaml's environment (a card's accelerate, tokenizers)
+        others = [key for key in report.claimed_environment if key not in recorded]
+        report.environment = {**installed_versions(others), **recorded}
         same = same_environment(report.claimed_environment, report.environment)
         report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
         report.checks = compare(subject.claims, result.results, report.tolerances)
-        report.weights = compare_weights(ref, out / WEIGHTS_FILE, expected_identical=same)
+        base = ResolvedRef(pinned.base_model["repo"], pinned.base_model["revision"], "model")
+        report.weights = compare_weights(
+            ref,
+            published,
+            out,
+            fetch_model(base, what="base model", trust_remote_code=trust_remote_code),
+            expected_identical=same,
+            from_card=subject.from_card,
+            environment_differences=report.environment_differences,
+        )
     except HubrerankError as error:
         report.reason = str(error)
     return report
@@ -100,15 +117,141 @@ def same_environment(claimed: dict[str, Any], measured: dict[str, Any]) -> bool:
     )
 
 
-def compare_weights(ref: ResolvedRef, weights: Path, *, expected_identical: bool) -> dict[str, Any]:
-    """The retrained weights' sha256 next to the published file's LFS sha256 (from paths-info)."""
+class TensorDifference(TypedDict):
+    """How far one retrained tensor is from the published one; ``new`` when the base model lacks it (a
+    head the run initialised at random)."""
+
+    name: str
+    shape: list[int]
+    max_abs_diff: float | None  # None: the tensor is missing on one side or its shape differs
+    new: bool
+
+
+class WeightsComparison(TypedDict):
+    """The retrained weights next to the published ones: the file hashes, and, when they differ, why and
+    by how much (the relative L2 distance of the whole state dict and each tensor's largest change)."""
+
+    file: str
+    published_sha256: str | None
+    reproduced_sha256: str
+    identical: bool
+    expected_identical: bool
+    why: str | None
+    relative_l2: float | None
+    tensors: list[TensorDifference]
+
+
+def compare_weights(
+    ref: ResolvedRef,
+    published: Path,
+    reproduced: Path,
+    base_model: Path,
+    *,
+    expected_identical: bool,
+    from_card: bool,
+    environment_differences: dict[str, dict[str, Any]],
+) -> WeightsComparison:
+    """The retrained model folder ``reproduced`` against the published one (the sha256 the Hub records for
+    its LFS weights file, then tensor by tensor); ``base_model`` tells which tensors the run initialised,
+    ``from_card`` and ``environment_differences`` why the two differ."""
     info = file_info(ref, WEIGHTS_FILE)
-    published = info.lfs_sha256 if info is not None else None
-    reproduced = file_sha256(weights)
-    return {
-        "file": WEIGHTS_FILE,
-        "published_sha256": published,
-        "reproduced_sha256": reproduced,
-        "identical": published == reproduced,
-        "expected_identical": expected_identical,
-    }
+    published_sha256 = info.lfs_sha256 if info is not None else None
+    reproduced_sha256 = file_sha256(reproduced / WEIGHTS_FILE)
+    comparison = WeightsComparison(
+        file=WEIGHTS_FILE,
+        published_sha256=published_sha256,
+        reproduced_sha256=reproduced_sha256,
+        identical=published_sha256 == reproduced_sha256,
+        expected_identical=expected_identical,
+        why=None,
+        relative_l2=0.0,
+        tensors=[],
+    )
+    if comparison["identical"]:
+        return comparison
+    comparison["relative_l2"], comparison["tensors"] = tensor_differences(published, reproduced, base_model)
+    new_tensors = [tensor["name"] for tensor in comparison["tensors"] if tensor["new"]]
+    comparison["why"] = why_weights_differ(from_card, environment_differences, new_tensors)
+    return comparison
+
+
+def tensor_differences(
+    published: Path, reproduced: Path, base_model: Path
+) -> tuple[float | None, list[TensorDifference]]:
+    """The relative L2 distance ||reproduced - published|| / ||published|| over every tensor both hold with
+    one shape (None when none does), and each tensor's largest absolute change, largest first."""
+    import torch
+
+    old, new = _tensors(published), _tensors(reproduced)
+    base = _tensor_names(base_model)
+    differences = []
+    squared_change = squared_norm = 0.0
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        largest = None
+        if a is not None and b is not None and a.shape == b.shape:
+            change = b.double() - a.double()
+            squared_change += float(torch.sum(change * change))
+            squared_norm += float(torch.sum(a.double() * a.double()))
+            largest = float(change.abs().max()) if change.numel() else 0.0
+        differences.append(
+            TensorDifference(
+                name=name,
+                shape=list((a if a is not None else b).shape),
+                max_abs_diff=largest,
+                # a base model saved without its task head names its tensors without the model prefix
+                new=name not in base and name.split(".", 1)[-1] not in base,
+            )
+        )
+    differences.sort(key=lambda d: -1.0 if d["max_abs_diff"] is None else d["max_abs_diff"], reverse=True)
+    relative = (squared_change / squared_norm) ** 0.5 if squared_norm else None
+    return relative, differences
+
+
+def _tensors(folder: Path) -> dict[str, Any]:
+    """Every tensor of the safetensors files in ``folder`` (a model folder: its weights at the top)."""
+    from safetensors.torch import load_file
+
+    tensors: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        tensors.update(load_file(path))
+    return tensors
+
+
+def _tensor_names(folder: Path) -> set[str]:
+    """The tensor names of the safetensors files in ``folder``, read from their headers only."""
+    from safetensors import safe_open
+
+    names: set[str] = set()
+    for path in folder.glob("*.safetensors"):
+        with safe_open(path, framework="pt") as handle:
+            names.update(handle.keys())
+    return names
+
+
+def why_weights_differ(
+    from_card: bool, environment_differences: dict[str, dict[str, Any]], new_tensors: list[str]
+) -> str:
+    """Why the retrained weights differ from the published ones, from what hubrerank knows of both runs."""
+    reasons = []
+    if from_card and new_tensors:
+        reasons.append(
+            "the original run was not made by hubrerank (sentence-transformers' trainer wrote its card): "
+            f"a training script builds the model, initialising the new {', '.join(new_tensors)} from an "
+            "unseeded random state, before the trainer sets its seed, while hubrerank seeds before building "
+            "the model; the new head starts from other values, and so does everything trained through it"
+        )
+    elif from_card:
+        reasons.append(
+            "the original run was not made by hubrerank (sentence-transformers' trainer wrote its card), so "
+            "its data order, evaluation schedule and checkpoint selection may differ from the recipe's"
+        )
+    if environment_differences:
+        reasons.append(
+            f"the environment differs ({', '.join(environment_differences)}), and floating-point results "
+            "differ between library versions"
+        )
+    return "; ".join(reasons) or (
+        "the same recipe in the same recorded environment gave other weights: another CPU model can pick "
+        "other math kernels (docs/tolerances.md); on the same machine, this is a bug to report"
+    )

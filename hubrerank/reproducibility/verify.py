@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
@@ -49,6 +49,7 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.from_card import StCard
+    from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.training.recipe import Recipe
 
 
@@ -116,6 +117,19 @@ class Check:
         }
 
 
+# environment keys that are not library versions: shown in the environment block, not the versions table
+NOT_VERSIONS = ("platform", "device", "world_size")
+
+
+class VersionRow(TypedDict):
+    """One library as the original run recorded it and as the reproduction ran it (None: not installed)."""
+
+    name: str
+    claimed: str
+    measured: str | None
+    differs: bool
+
+
 @dataclass
 class Report:
     """The outcome of ``verify`` or ``reproduce``; :meth:`as_dict` is the published JSON report."""
@@ -130,7 +144,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     unpinned: list[dict[str, str]] = field(default_factory=list)
     caveats: dict[str, str] = field(default_factory=dict)
-    weights: dict[str, Any] | None = None
+    weights: WeightsComparison | None = None
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -155,6 +169,23 @@ class Report:
             if key in self.environment and value != self.environment[key]
         }
 
+    @property
+    def library_versions(self) -> list[VersionRow]:
+        """Every library version (and python) the original run recorded, next to the one measured here:
+        empty for ``verify``, which re-evaluates the same weights."""
+        if self.kind != "reproduce":
+            return []
+        return [
+            VersionRow(
+                name=key,
+                claimed=str(value),
+                measured=None if key not in self.environment else str(self.environment[key]),
+                differs=key not in self.environment or value != self.environment[key],
+            )
+            for key, value in self.claimed_environment.items()
+            if key not in NOT_VERSIONS
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         rows = [check.as_row() for check in self.checks]
         return {
@@ -174,6 +205,7 @@ class Report:
             "environment": self.environment,
             "claimed_environment": self.claimed_environment,
             "environment_differences": self.environment_differences,
+            "library_versions": self.library_versions,
             "weights": self.weights,
             "unpinned": self.unpinned,
             "caveats": self.caveats,
@@ -203,7 +235,7 @@ def verify(
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
         folder = fetch_model_and_record(ref, trust_remote_code)
-        subject = read_subject(ref, folder, recipe_path)
+        subject = read_subject(ref, folder, recipe_path, training=False)
         plan, report.unpinned = pin_plan(subject.plan)
         report.caveats, report.claimed_environment = subject.caveats, subject.claimed_environment
         report.warnings += unpinned_warnings(report.unpinned)
@@ -222,29 +254,39 @@ def verify(
 
 @dataclass
 class Subject:
-    """What a repo claims and how to re-run it: its recipe (validated, not pinned), evaluation plan and
-    claims, the environment the claims were measured in, and what its card leaves unknown."""
+    """What a repo claims and how to re-run it: its recipe (validated, not pinned; None when only its
+    evaluation is known, which is all verify needs), evaluation section and claims, the environment the
+    claims were measured in, and what its card leaves unknown."""
 
-    recipe: Recipe
-    claims: list[Claim]
+    recipe: Recipe | None
+    evaluation: dict[str, Any]
+    source: str
+    claims: list[Claim] = field(default_factory=list)
     claimed_environment: dict[str, Any] = field(default_factory=dict)
     caveats: dict[str, str] = field(default_factory=dict)
+    from_card: bool = False  # the claims and recipe come from a sentence-transformers trainer card
 
     @property
     def plan(self) -> dict[str, Any]:
         from hubrerank.training.trainer import evaluation_plan
 
-        plan = evaluation_plan(self.recipe.evaluation)
+        plan = evaluation_plan(self.evaluation)
         if not any(plan.get(task) for task in ("reranking", "nanobeir", "retrieval")):
-            raise InputError(f"{self.recipe.source} has no evaluation section: there is nothing to re-run")
+            raise InputError(f"{self.source} has no evaluation section: there is nothing to re-run")
         return plan
 
 
-def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None) -> Subject:
+def read_subject(
+    ref: ResolvedRef, folder: Path, recipe_path: Path | None = None, *, training: bool = True
+) -> Subject:
     """The recipe and claims of the model downloaded into ``folder``: hubrerank.yaml and eval_results.json,
-    else its sentence-transformers trainer card. ``recipe_path`` replaces the recipe (and so the plan)."""
+    else its sentence-transformers trainer card. ``recipe_path`` replaces the recipe (and so the plan).
+
+    Without ``training`` (verify), a card that leaves out what retraining needs (its training data, say)
+    still gives the evaluations it names, and the claims no evaluation re-runs are listed as unchecked.
+    """
     from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
-    from hubrerank.training.recipe import validate
+    from hubrerank.training.recipe import validate, validate_evaluation
 
     card_text = read_card_text(folder)
     override = validate(load_recipe_document(recipe_path), str(recipe_path)) if recipe_path else None
@@ -253,19 +295,30 @@ def read_subject(ref: ResolvedRef, folder: Path, recipe_path: Path | None = None
         recipe = override or validate(dict(record), f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
         results = read_results(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else EvalResults()
         claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results)
-        subject = Subject(recipe, claims, dict(record.get("environment") or {}))
+        subject = Subject(
+            recipe, recipe.evaluation, recipe.source, claims, dict(record.get("environment") or {})
+        )
     elif is_st_card(card_text):
         built = recipe_from_card(ref, card_text)
-        if override is None and built.missing:
+        source = f"the recipe rebuilt from the card of {ref.repo_id}"
+        if override is None and built.missing and training:
             key = built.missing[0]
             raise InputError(
                 f"the card of {ref.repo_id} does not say {key} ({built.unknown[key]}); write the recipe "
                 f"with `hubrerank recipe from-card {ref} -o recipe.yaml`, complete it and pass --recipe"
             )
-        recipe = override or validate(built.document, f"the recipe rebuilt from the card of {ref.repo_id}")
-        caveats = {} if override else {k: v for k, v in built.unknown.items() if k not in built.missing}
         card = parse_card(card_text)
-        subject = Subject(recipe, [], card.versions, caveats)
+        if override is not None:
+            subject = Subject(override, override.evaluation, override.source, [], card.versions)
+        elif built.missing:  # verify: the card's evaluations are known, its training is not
+            evaluation = validate_evaluation(built.document.get("evaluation") or {}, source)
+            subject = Subject(None, evaluation, source, [], card.versions)
+        else:
+            recipe = validate(built.document, source)
+            subject = Subject(recipe, recipe.evaluation, source, [], card.versions)
+        subject.from_card = True
+        if override is None:
+            subject.caveats = {k: v for k, v in built.unknown.items() if k not in built.missing}
         subject.claims, unchecked = claims_from_st_card(card, pin_plan(subject.plan)[0])
         if unchecked:
             subject.caveats["unchecked claims"] = (

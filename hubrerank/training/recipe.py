@@ -348,36 +348,50 @@ def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
     if "guide" in loss:
         normalized["loss"]["guide"] = {"repo": loss["guide"]["repo"], **_revision(loss["guide"])}
     normalized["args"] = document.get("args", {})
+    kind = get_kind(normalized["model"].get("kind", DEFAULT_KIND))
     evaluation = document.get("evaluation")
     if evaluation is None:
-        task = get_kind(normalized["model"].get("kind", DEFAULT_KIND)).evaluation_task
-        evaluation = {task: [normalized["eval"]]} if "eval" in normalized else {}
-    normalized["evaluation"] = {}
+        evaluation = {kind.evaluation_task: [normalized["eval"]]} if "eval" in normalized else {}
+    normalized["evaluation"] = _normalize_evaluation(evaluation, kind, source)
+    for key in ("environment", "metrics", "training"):
+        if key in document:
+            normalized[key] = document[key]
+    return normalized
+
+
+def _normalize_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> dict[str, Any]:
+    """The ``evaluation`` section with every default written out."""
+    normalized: dict[str, Any] = {}
     for task in ("reranking", "retrieval"):
         if task in evaluation:
-            normalized["evaluation"][task] = [
-                _dataset(node, "test", config=None, at_k=10) for node in evaluation[task]
-            ]
+            normalized[task] = [_dataset(node, "test", config=None, at_k=10) for node in evaluation[task]]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
         # a retriever searches each subset's whole corpus: only a reranker has a BM25 depth
-        kind = get_kind(normalized["model"].get("kind", DEFAULT_KIND))
         reranks = kind.evaluation_task == "reranking"
         if not reranks and "rerank_k" in nanobeir:
             raise RecipeError(
                 f"{source}: evaluation.nanobeir.rerank_k: a {kind.name} searches each subset's whole "
                 "corpus and reranks no BM25 list; drop rerank_k"
             )
-        normalized["evaluation"]["nanobeir"] = {
+        normalized["nanobeir"] = {
             "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
             "datasets": list(nanobeir["datasets"]),
             **({"rerank_k": nanobeir.get("rerank_k", 100)} if reranks else {}),
             "at_k": nanobeir.get("at_k", 10),
         }
-    for key in ("environment", "metrics", "training"):
-        if key in document:
-            normalized[key] = document[key]
+    return normalized
+
+
+def validate_evaluation(
+    evaluation: Mapping[str, Any], source: str, kind: str = DEFAULT_KIND
+) -> dict[str, Any]:
+    """A recipe's ``evaluation`` section on its own, normalized and checked for ``kind``: what re-evaluating
+    a model needs when the rest of its recipe (its training data, say) is not known."""
+    spec = get_kind(kind)
+    normalized = _normalize_evaluation(evaluation, spec, source)
+    _check_evaluation(normalized, spec, source)
     return normalized
 
 

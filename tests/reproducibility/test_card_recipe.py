@@ -97,6 +97,9 @@ def test_reproduce_from_a_sentence_transformers_card_is_within_tolerance(st_mode
     assert "caveat (data_preparation)" in result.output
     assert "warning: train[0] names alice/repro-faq@main, not a commit" in result.output
     report = json.loads(report_path.read_text())
+    # the base model already has its head, so seeding before or after building it changes nothing: the
+    # plain sentence-transformers run comes out byte for byte (seed 004's new head does not)
+    assert report["weights"]["identical"] and report["weights"]["why"] is None
     assert report["verdict"] == "PASS"
     assert {row["metric"] for row in report["rows"]} == {
         f"{DATASET}:test/{metric}" for metric in ("map", "mrr@10", "ndcg@10")
@@ -220,3 +223,35 @@ def test_a_dataset_the_hub_cannot_serve_is_a_gap_and_the_recipe_is_still_written
     assert "to fill in: train[0]" in result.output
     assert recipe["args"]["bf16"] is True and recipe["args"]["warmup_ratio"] == 0.1
     assert "args (defaults)" in recipe["unknown"]  # this card lists its non-default arguments only
+
+
+def test_verify_needs_no_training_data_but_reproduce_does(st_model, tmp_path):
+    """A script that trains on data it built in memory leaves an "Unnamed Dataset" on its card: verify
+    still re-runs the evaluations the card names; reproduce says what to fill in (exit 2)."""
+    from hubrerank.hub import download, publish
+    from hubrerank.refs import ResolvedRef
+
+    folder = download(ResolvedRef(ST_REPO, st_model))
+    card = (folder / "README.md").read_text()
+    start = card.index("### Training Dataset")
+    end = card.index("\n### ", start + 1)
+    assert "#### repro-faq" in card[start:end]
+    files = {path.relative_to(folder).as_posix(): path for path in folder.rglob("*") if path.is_file()}
+    files["README.md"] = (
+        card[:start] + card[start:end].replace("#### repro-faq", "#### Unnamed Dataset") + card[end:]
+    ).encode()
+    ref = f"{ST_REPO}-unnamed-data@{publish(f'{ST_REPO}-unnamed-data', files, message='copy').sha}"
+    report_path = tmp_path / "verify.json"
+
+    verified = run_cli("verify", ref, "--json", str(report_path))
+    reproduced = run_cli("reproduce", ref, "--out", str(tmp_path / "out"))
+
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    assert {row["metric"] for row in report["rows"]} == {
+        f"{DATASET}:test/{metric}" for metric in ("map", "mrr@10", "ndcg@10")
+    }
+    assert reproduced.exit_code == 2, reproduced.output
+    assert "does not say train[0]" in reproduced.output and "hubrerank recipe from-card" in reproduced.output
+    assert not (tmp_path / "out").exists()
