@@ -55,7 +55,7 @@ class ComparisonRequest:
     ``REPO[@REV]`` or a local file or folder); ``nanobeir`` a NanoBEIR ``DATASET_ID[@REV]`` or folder
     (None: no NanoBEIR). ``cache`` reads and fills ``$HUBRERANK_HOME/scores.sqlite``; without it, a
     fusion still scores each pair once through an in-memory cache. ``run_file`` writes the reranked
-    lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
+    (a bi-encoder's: retrieved) lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
     """
 
     models: tuple[str, ...]
@@ -155,7 +155,6 @@ def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
     options = {
         "--fuse-first-stage": request.fuse_first_stage,
         "--fuse-with": request.fuse_with is not None,
-        "--run-file without --nanobeir": request.run_file is not None and request.nanobeir is None,
     }
     for option, given in options.items():
         if given:
