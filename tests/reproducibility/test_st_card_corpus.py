@@ -262,7 +262,7 @@ def test_the_corpus_covers_bi_encoder_releases_and_losses():
 @pytest.mark.parametrize("card", BI_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in BI_CARDS])
 def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import is_st_card, match_claims, parse_card, recipe_from_card
 
     case = card.case
     if case.get("api") == "untrained":
@@ -290,7 +290,21 @@ def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated
         assert "guessed evaluation.retrieval (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
         entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
         assert document["evaluation"] == {"retrieval": [{**entry, "at_k": 10}]}
-    elif evaluator:  # TripletEvaluator, NanoBEIREvaluator: claims hubrerank does not re-run, named
+    elif evaluator == "NanoBEIREvaluator":  # its subsets by their claims, the dataset and revision guessed
+        assert case["evaluator"]["kwargs"]["dataset_names"] == ["msmarco"]  # one subset: no mean claimed
+        nanobeir = {
+            "dataset": "sentence-transformers/NanoBEIR-en",
+            "revision": "main",
+            "datasets": ["msmarco"],
+        }
+        assert document["evaluation"] == {"nanobeir": {**nanobeir, "at_k": 10}}
+        assert {"guessed evaluation.nanobeir.dataset", "nanobeir_revision"} <= set(unknown)
+        assert not any(key.startswith("evaluator ") for key in unknown)
+        assert {claim.dataset for claim in claims} == {"NanoMSMARCO"}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "NanoMSMARCO": ("nanobeir", None, "")
+        }
+    elif evaluator:  # TripletEvaluator: claims hubrerank does not re-run, named
         assert claims and "evaluation" not in document
         assert {f"evaluator {claim.dataset}" for claim in claims} <= set(unknown)
     else:
