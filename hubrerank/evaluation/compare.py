@@ -10,7 +10,6 @@ renderers of :mod:`hubrerank.evaluation.report` print, write as Markdown or draw
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from hubrerank.evaluation.nanobeir import (
 from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
 from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split, retrieval_layout
+from hubrerank.evaluation.runfile import run_path
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
@@ -168,14 +168,6 @@ def _retrieval_form_message(dataset: str, what: str) -> str:
         f"{what}, but {dataset} is retrieval-form data (corpus, queries, qrels), which judges retrievers; "
         "give a reranking split, or compare first stages with and without a reranker: `hubrerank pipeline`"
     )
-
-
-def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
-    """The run file of ``model`` among ``count`` models: ``run_file`` itself, or ``NAME.MODEL.EXT``."""
-    if run_file is None or count == 1:
-        return run_file
-    label = re.sub(r"[^\w.-]+", "_", model).strip("_")
-    return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
 
 
 def _plan(request: ComparisonRequest) -> tuple[dict[str, Any], list[str]]:
