@@ -165,6 +165,22 @@ def test_eval_cli_writes_what_a_bi_encoder_retrieved_and_trec_eval_agrees(
         assert entry["metrics"][metric] == pytest.approx(theirs[prefix + metric], abs=1e-9), metric
 
 
+def test_a_run_file_of_several_retrieval_tasks_prefixes_the_query_ids(
+    reranking_file, bi_encoder_path, tmp_path
+):
+    from hubrerank.evaluation import read_run
+
+    task = {"dataset": str(reranking_file), "split": "test"}
+    plan = {"retrieval": [task, {**task, "at_k": 5}]}
+    first, _ = run_evaluations(bi_encoder_path, None, plan, cache=False, run_file=tmp_path / "r.run")[
+        "results"
+    ]
+    run = read_run(tmp_path / "r.run")
+    queries = {qid.split(":", 1)[1] for qid in run}
+    assert {qid.split(":", 1)[0] for qid in run} == {"0", "1"} and len(queries) == first["num_queries"]
+    assert run[f"0:{min(queries)}"] == run[f"1:{min(queries)}"]  # the same retrieval, whatever the cut-off
+
+
 def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_encoder_path):
     from helpers import run_cli
 
