@@ -78,6 +78,8 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
 _SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
 # a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
+# NanoBEIREvaluator parameters hubrerank's NanoBEIR retrieval does not take (it encodes as the model does)
+_NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -805,6 +807,7 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
     evaluation: dict[str, Any] = {}
     claimed = {claim.dataset for claim in card.claims}
     subsets: list[str] = []  # a retriever's NanoBEIR subsets, by the names of their claims
+    settings_unset = False  # the retriever's NanoBEIREvaluator ran with settings hubrerank does not set
     for evaluator in card.evaluators:
         if evaluator.class_name == NANOBEIR_EVALUATOR:
             _add_nanobeir(evaluator.config, int(evaluator.config.get("at_k", 10)), True, evaluation, built)
@@ -816,6 +819,12 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
                 subset = nanobeir_subset(name)
                 if subset is not None:
                     subsets.append(subset)
+                elif unset := sorted(_NANOBEIR_UNSET & set(evaluator.config)):
+                    built.unknown[f"evaluator {name}"] = (
+                        f"NanoBEIREvaluator on {name!r} ran with {', '.join(unset)}, which hubrerank's "
+                        "NanoBEIR retrieval does not set; its claims and its subsets' are not checked"
+                    )
+                    settings_unset = True
                 elif evaluator.config:  # the mean's section prints the evaluator's parameters
                     _add_nanobeir(evaluator.config, _claimed_at_k(card, name), False, evaluation, built)
             elif _BI_NANO_NAME.match(name):
@@ -831,7 +840,12 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
                     f"re-runs for a {spec.name} (it re-runs {rerun} on a Hub dataset split and NanoBEIR); "
                     "its claims are not checked"
                 )
-    if subsets and "nanobeir" not in evaluation and "evaluation.nanobeir" not in built.unknown:
+    if (
+        subsets
+        and not settings_unset
+        and "nanobeir" not in evaluation
+        and "evaluation.nanobeir" not in built.unknown
+    ):
         names = [name for name in claimed if nanobeir_subset(name)]
         at_k = max(_claimed_at_k(card, name) for name in names)
         _add_nanobeir({"dataset_names": list(dict.fromkeys(subsets))}, at_k, False, evaluation, built)

@@ -385,3 +385,46 @@ def test_a_crlf_card_keeps_no_carriage_returns():
 
     assert parsed == parse_card(card.text)
     assert parsed.all_args["lr_scheduler_type"] == "cosine"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "evaluation"),
+    [
+        ({"dataset_names": ["msmarco"], "dataset_id": "acme/NanoBEIR-de"}, "acme/NanoBEIR-de"),
+        ({"dataset_names": ["msmarco"], "truncate_dim": 16}, None),  # hubrerank encodes untruncated
+    ],
+)
+def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re_run(
+    parameters: dict[str, Any], evaluation: str | None
+) -> None:
+    """A NanoBEIREvaluator section (the mean's, as a card of several subsets prints it) names the dataset;
+    one run with settings hubrerank's NanoBEIR retrieval does not take is not re-run at all."""
+    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+
+    text = (CORPUS / "bi-encoder" / "6.2.0" / "nanobeir" / "README.md").read_text()
+    name = "NanoBEIR_mean_16" if "truncate_dim" in parameters else "NanoBEIR_mean"
+    claim = (
+        "  - task:\n      type: nano-beir\n      name: Nano BEIR\n    dataset:\n"
+        f"      name: {name}\n      type: {name}\n    metrics:\n    - type: cosine_ndcg@10\n"
+        "      value: 0.2758\n      name: Cosine Ndcg@10\n"
+    )
+    section = (
+        f"#### Nano BEIR\n\n* Dataset: `{name}`\n* Evaluated with [<code>NanoBEIREvaluator</code>](https://sbert.net)"
+        f" with these parameters:\n  ```json\n  {json.dumps(parameters)}\n  ```\n\n"
+    )
+    text = text.replace("  results:\n", "  results:\n" + claim, 1).replace(
+        "<!--\n## Bias", section + "<!--\n## Bias", 1
+    )
+    card = parse_card(text)
+    assert {claim.dataset for claim in card.claims} == {"NanoMSMARCO", name}
+
+    built = recipe_from_card(ResolvedRef("corpus/bi-nano", "f" * 40, "model", "main"), text)
+
+    if evaluation is None:
+        assert "evaluation" not in built.document and f"evaluator {name}" in built.unknown
+    else:
+        nanobeir = {"dataset": evaluation, "revision": "main", "datasets": ["msmarco"], "at_k": 10}
+        assert built.document["evaluation"] == {"nanobeir": nanobeir}
+        assert "guessed evaluation.nanobeir.dataset" not in built.unknown
+        matched = match_claims(card, built.document["evaluation"])
+        assert matched == {"NanoMSMARCO": ("nanobeir", None, ""), name: ("nanobeir", None, "")}
