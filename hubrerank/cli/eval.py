@@ -77,8 +77,8 @@ DEFAULTS = ComparisonRequest(models=())
 @click.option(
     "--run-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the reranked (a bi-encoder: NanoBEIR's retrieved) lists as a TREC run (one file per model: "
-    "NAME.MODEL.EXT when several).",
+    help="Write the reranked (a bi-encoder: retrieved, top 100 per query) lists as a TREC run (one file per "
+    "model: NAME.MODEL.EXT when several).",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
 @click.option(

@@ -71,6 +71,12 @@ DEFAULTS = PipelineRequest(data="")
 @click.option(
     "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON."
 )
+@click.option(
+    "--run-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each pipeline's top 100 per query as a TREC run tagged with its name (NAME.PIPELINE.EXT "
+    "when there are several pipelines).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
 @click.option(
     "--max-length",
@@ -95,6 +101,7 @@ def pipeline(
     baseline: str | None,
     markdown_path: Path | None,
     json_path: Path | None,
+    run_file: Path | None,
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
@@ -126,9 +133,10 @@ def pipeline(
         max_length=max_length,
         cache=not no_cache,
         progress=True,
+        run_file=run_file,
     )
     request.check()
-    for option, path in (("--markdown", markdown_path), ("--json", json_path)):
+    for option, path in (("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file)):
         if path is not None:  # before any work: an unwritable output would lose it
             check_writable(path, option)
     quiet_loaders()

@@ -10,7 +10,6 @@ renderers of :mod:`hubrerank.evaluation.report` print, write as Markdown or draw
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from hubrerank.evaluation.nanobeir import (
 from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
 from hubrerank.evaluation.report import Evaluation, Table, tables
 from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split, retrieval_layout
+from hubrerank.evaluation.runfile import run_path
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
@@ -55,7 +55,7 @@ class ComparisonRequest:
     ``REPO[@REV]`` or a local file or folder); ``nanobeir`` a NanoBEIR ``DATASET_ID[@REV]`` or folder
     (None: no NanoBEIR). ``cache`` reads and fills ``$HUBRERANK_HOME/scores.sqlite``; without it, a
     fusion still scores each pair once through an in-memory cache. ``run_file`` writes the reranked
-    lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
+    (a bi-encoder's: retrieved) lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
     """
 
     models: tuple[str, ...]
@@ -155,7 +155,6 @@ def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
     options = {
         "--fuse-first-stage": request.fuse_first_stage,
         "--fuse-with": request.fuse_with is not None,
-        "--run-file without --nanobeir": request.run_file is not None and request.nanobeir is None,
     }
     for option, given in options.items():
         if given:
@@ -169,14 +168,6 @@ def _retrieval_form_message(dataset: str, what: str) -> str:
         f"{what}, but {dataset} is retrieval-form data (corpus, queries, qrels), which judges retrievers; "
         "give a reranking split, or compare first stages with and without a reranker: `hubrerank pipeline`"
     )
-
-
-def run_path(run_file: Path | None, model: str, count: int) -> Path | None:
-    """The run file of ``model`` among ``count`` models: ``run_file`` itself, or ``NAME.MODEL.EXT``."""
-    if run_file is None or count == 1:
-        return run_file
-    label = re.sub(r"[^\w.-]+", "_", model).strip("_")
-    return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
 
 
 def _plan(request: ComparisonRequest) -> tuple[dict[str, Any], list[str]]:

@@ -35,12 +35,14 @@ from hubrerank.evaluation.retrieval import (
     retrieval_metrics,
     similarity_matrix,
 )
+from hubrerank.evaluation.runfile import labelled_run_path, write_run
 from hubrerank.evaluation.scoring import Scorer
 
 HIT_KS = (1, 2, 3, 4, 5)
 NDCG_K = 10
 BM25_NAME = "BM25"
 DEFAULT_TOP_K = 20
+RUN_DEPTH = 100  # documents per query in a pipeline's TREC run
 _KS = {
     "accuracy_at_k": list(HIT_KS),
     "precision_recall_at_k": [],
@@ -62,7 +64,8 @@ class PipelineRequest:
     (default: as given); ``hybrid_weight`` adds, per retriever, its fusion with BM25 (the bi-encoder's
     weight, BM25 gets the rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``,
     named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
-    against (default: the first).
+    against (default: the first); ``run_file`` writes each pipeline's ranking as a TREC run
+    (:func:`write_pipeline_runs`).
     """
 
     data: str
@@ -80,6 +83,7 @@ class PipelineRequest:
     max_length: int | None = None
     cache: bool = True
     progress: bool = False
+    run_file: Path | None = None
 
     def retriever_labels(self) -> list[str]:
         """The retrievers' names: ``retriever_names`` when given, else the references as written."""
@@ -144,6 +148,16 @@ class PipelineRequest:
             raise InputError(
                 f"--baseline {self.baseline!r} is no pipeline; choose one of: {', '.join(names)}"
             )
+        if self.run_file is not None and len(names) > 1:
+            paths = [labelled_run_path(self.run_file, name) for name in names]
+            clash = next(
+                (name for name, path in zip(names, paths, strict=True) if paths.count(path) > 1), None
+            )
+            if clash is not None:
+                raise InputError(
+                    f"--run-file: two pipelines would write {labelled_run_path(self.run_file, clash).name}; "
+                    "give the retrievers names that differ in more than punctuation (--retriever-name)"
+                )
 
 
 class PairedTest(TypedDict):
@@ -252,6 +266,9 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         for opened in (cache, embeddings):
             if opened is not None:
                 opened.close()
+    if request.run_file is not None:
+        paths = write_pipeline_runs(request.run_file, corpus, pipelines)
+        say(f"TREC runs written: {', '.join(str(path) for path in paths)}")
     baseline = request.baseline or request.pipeline_names()[0]
     return PipelineResults(
         dataset=data.dataset,
@@ -269,6 +286,27 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         pairs_cached=scorer.reused if scorer else 0,
         pipelines=_measure(request, corpus, pipelines, baseline),
     )
+
+
+def write_pipeline_runs(
+    run_file: Path, corpus: RetrievalCorpus, pipelines: dict[str, tuple[str, list[Ranking]]]
+) -> list[Path]:
+    """Each pipeline's top ``RUN_DEPTH`` per query as a TREC run tagged with its name: ``run_file`` for one
+    pipeline, else ``NAME.PIPELINE.EXT`` each. Documents are the corpus ids; the score is ``RUN_DEPTH`` minus
+    the 0-based rank, since a reranked or fused ranking has no one score that orders it whole."""
+    query_ids, corpus_ids = list(corpus.queries), list(corpus.corpus)
+    paths = []
+    for name, (_, rankings) in pipelines.items():
+        runs = {
+            qid: [
+                (corpus_ids[document], float(RUN_DEPTH - rank))
+                for rank, document in enumerate(ranking[:RUN_DEPTH])
+            ]
+            for qid, ranking in zip(query_ids, rankings, strict=True)
+        }
+        path = run_file if len(pipelines) == 1 else labelled_run_path(run_file, name)
+        paths.append(write_run(path, runs, name))
+    return paths
 
 
 def hybrid_rankings(dense: list[Ranking], lexical: list[Ranking], weight: float) -> list[Ranking]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from hubrerank import __version__
 from hubrerank.embeddings import Embedder, EmbeddingCache
-from hubrerank.errors import InputError, RecipeError
+from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
 from hubrerank.evaluation.nanobeir import (
@@ -61,8 +61,9 @@ def run_evaluations(
     recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
     so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
     uses ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
-    load (only on the user's word). ``run_file`` also writes the reranked lists as a TREC run
-    (:func:`evaluate_model`). ``progress`` shows a progress bar of the pairs being scored.
+    load (only on the user's word). ``run_file`` also writes the reranked (or, for a bi-encoder, the
+    retrieved) lists as a TREC run (:func:`evaluate_model`,
+    :func:`evaluate_retrieval_tasks`). ``progress`` shows a progress bar of the pairs being scored.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -186,25 +187,27 @@ def evaluate_retrieval_tasks(
     """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
     loaded bi-encoder; ``per_query`` receives each retrieval task's per-query NDCG@k (for a paired test).
 
-    With ``run_file``, NanoBEIR's retrieved top 100 per query goes to a TREC run file, with the query ids
-    of the cross-encoder's NanoBEIR lists (``NanoMSMARCO:1002``).
+    With ``run_file``, what was retrieved goes to one TREC run file: each retrieval task's top
+    ``max(100, at_k)`` per query, query ids the split's (prefixed by the task's index, ``0:``, when the plan
+    has several retrieval tasks) and document ids the retrieval corpus's (the retrieval form's ``_id``, a
+    reranking split's ``text_id``); and NanoBEIR's retrieved top 100 per query, with the query ids of the
+    cross-encoder's NanoBEIR lists (``NanoMSMARCO:1002``).
     """
     tasks = check_plan(plan)
-    if run_file is not None and not tasks.get("nanobeir"):
-        raise InputError(
-            f"--run-file {run_file}: a bi-encoder's run file holds NanoBEIR's retrieved lists; add --nanobeir"
-        )
     results = []
-    for task in tasks.get("retrieval", []):
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    retrieval = tasks.get("retrieval", [])
+    for index, task in enumerate(retrieval):
         data = load_retrieval_split(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
         outcome = evaluate_retrieval(embedder, data.corpus, task["at_k"])
         results.append(retrieval_result(task, data, outcome))
+        prefix = f"{index}:" if len(retrieval) > 1 else ""
+        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
         if per_query is not None:
             per_query.append(outcome.per_query_ndcg)
     nano = tasks.get("nanobeir")
-    rankings: dict[str, list[tuple[str, float]]] = {}
     if nano:
         results.append(
             evaluate_nanobeir_retrieval(

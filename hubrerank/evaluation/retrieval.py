@@ -21,7 +21,7 @@ model runs no forward pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,13 @@ class RetrievalCorpus:
 
 @dataclass(frozen=True)
 class RetrievalOutcome:
-    """Mean metrics over the queries and each query's NDCG@k (for a paired test against a baseline)."""
+    """Mean metrics over the queries, each query's NDCG@k (for a paired test against a baseline) and,
+    from :func:`evaluate_retrieval`, each query's retrieved ``(corpus id, similarity)`` list, best first
+    (what a TREC run file holds)."""
 
     metrics: dict[str, float]
     per_query_ndcg: dict[str, float]
+    rankings: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,11 +193,6 @@ def rank_positions(scores: np.ndarray, corpus_ids: list[str], depth: int | None 
     return [np.lexsort((id_order, -row))[:depth].tolist() for row in np.asarray(scores, dtype=np.float64)]
 
 
-def rank_corpus(scores: np.ndarray, corpus_ids: list[str], depth: int | None = None) -> list[list[str]]:
-    """:func:`rank_positions` as corpus ids."""
-    return [[corpus_ids[index] for index in row] for row in rank_positions(scores, corpus_ids, depth)]
-
-
 def similarity_matrix(embedder: Embedder, corpus: RetrievalCorpus) -> np.ndarray:
     """The bi-encoder's similarity of every query (rows, in ``corpus.queries`` order) to every document
     (columns, in ``corpus.corpus`` order); each text is embedded once, through the embedding cache."""
@@ -207,12 +205,20 @@ def similarity_matrix(embedder: Embedder, corpus: RetrievalCorpus) -> np.ndarray
 
 
 def evaluate_retrieval(embedder: Embedder, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
-    """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it."""
+    """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it; the
+    outcome keeps each query's top ``max(100, at_k)`` with its similarities (the depth MAP@100 needs)."""
     scores = similarity_matrix(embedder, corpus)
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
-    ranked = rank_corpus(scores, list(corpus.corpus), depth)
-    return retrieval_metrics(dict(zip(corpus.queries, ranked, strict=True)), corpus.relevant_docs, ks)
+    corpus_ids = list(corpus.corpus)
+    rankings = {
+        qid: [(corpus_ids[index], float(scores[row, index])) for index in positions]
+        for row, (qid, positions) in enumerate(
+            zip(corpus.queries, rank_positions(scores, corpus_ids, depth), strict=True)
+        )
+    }
+    ranked = {qid: [doc for doc, _ in ranking] for qid, ranking in rankings.items()}
+    return replace(retrieval_metrics(ranked, corpus.relevant_docs, ks), rankings=rankings)
 
 
 def retrieval_metrics(

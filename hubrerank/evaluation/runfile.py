@@ -9,6 +9,7 @@ rows the way the evaluator judges them: graded judgments are binarised at ``min_
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +30,20 @@ def write_run(path: Path, rankings: Mapping[str, Ranking], tag: str = "hubrerank
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+def run_path(run_file: Path | None, label: str, count: int) -> Path | None:
+    """The run file of ``label`` (a model, a pipeline) among ``count``: ``run_file`` itself, or
+    :func:`labelled_run_path`."""
+    if run_file is None or count == 1:
+        return run_file
+    return labelled_run_path(run_file, label)
+
+
+def labelled_run_path(run_file: Path, label: str) -> Path:
+    """``NAME.LABEL.EXT`` beside ``run_file``, ``LABEL`` reduced to word characters, dots and dashes."""
+    label = re.sub(r"[^\w.-]+", "_", label).strip("_")
+    return run_file.with_name(f"{run_file.stem}.{label}{run_file.suffix}")
 
 
 def read_run(path: Path) -> dict[str, list[tuple[str, float]]]:

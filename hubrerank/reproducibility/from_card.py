@@ -78,6 +78,8 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
 _SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
 # a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
+# NanoBEIREvaluator parameters hubrerank's NanoBEIR retrieval does not take (it encodes as the model does)
+_NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -289,6 +291,11 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
                 matches[name] = ("nanobeir", None, prefix)
             continue
+        if _is_retrieval_nanobeir(spec, evaluator, name):
+            subset = nanobeir_subset(name)
+            if plan.get("nanobeir") and (subset is None or subset in plan["nanobeir"]["datasets"]):
+                matches[name] = ("nanobeir", None, "")
+            continue
         if evaluator.class_name != rerun or _BI_NANO_NAME.match(name):
             continue
         index = next(
@@ -303,6 +310,25 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
         for (name, prefix), (index, _) in zip(pending, entries, strict=True):
             matches[name] = (task, index, prefix)
     return matches
+
+
+def nanobeir_subset(name: str) -> str | None:
+    """The NanoBEIR subset (``msmarco``) a bi-encoder card's evaluator ``name`` stands for: NanoBEIREvaluator
+    names each subset's InformationRetrievalEvaluator ``Nano{Name}`` (``NanoMSMARCO``); None for others."""
+    from sentence_transformers.sentence_transformer.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    subsets = {f"Nano{human}": subset for subset, human in DATASET_NAME_TO_HUMAN_READABLE.items()}
+    return subsets.get(name)
+
+
+def _is_retrieval_nanobeir(spec: KindSpec, evaluator: CardEvaluator, name: str) -> bool:
+    """True when ``name`` is a retriever's NanoBEIR result on the card: the mean of the kind's NanoBEIR
+    evaluator (``NanoBEIR_mean``, NanoBEIREvaluator), or one of its subsets (``NanoMSMARCO``, measured by
+    the kind's in-training evaluator, InformationRetrievalEvaluator)."""
+    if evaluator.class_name == spec.nanobeir_evaluator.rpartition(":")[2]:
+        return True
+    rerun = spec.in_training_evaluator.rpartition(":")[2]
+    return evaluator.class_name == rerun and nanobeir_subset(name) is not None
 
 
 def retrieval_metric(card_metric: str) -> str:
@@ -774,21 +800,36 @@ def _same_value(value: Any, default: Any) -> bool:
 def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[str, Any]:
     """The evaluation plan of the card's evaluators hubrerank re-runs: the kind's in-training evaluator
     (reranking for a cross-encoder, information retrieval for a bi-encoder) on a split of a Hub dataset, and
-    a cross-encoder's NanoBEIR; the others are listed in ``unknown``."""
+    NanoBEIR (CrossEncoderNanoBEIREvaluator, or a bi-encoder's NanoBEIREvaluator, its subsets read from the
+    names of their claims); the others are listed in ``unknown``."""
     spec = get_kind(card.kind)
     rerun = spec.in_training_evaluator.rpartition(":")[2]
     evaluation: dict[str, Any] = {}
     claimed = {claim.dataset for claim in card.claims}
+    subsets: list[str] = []  # a retriever's NanoBEIR subsets, by the names of their claims
+    settings_unset = False  # the retriever's NanoBEIREvaluator ran with settings hubrerank does not set
     for evaluator in card.evaluators:
         if evaluator.class_name == NANOBEIR_EVALUATOR:
-            _add_nanobeir(evaluator, evaluation, built)
+            _add_nanobeir(evaluator.config, int(evaluator.config.get("at_k", 10)), True, evaluation, built)
             continue
         for name in evaluator.names:
             if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
                 continue
-            if _BI_NANO_NAME.match(name):
+            if _is_retrieval_nanobeir(spec, evaluator, name):
+                subset = nanobeir_subset(name)
+                if subset is not None:
+                    subsets.append(subset)
+                elif unset := sorted(_NANOBEIR_UNSET & set(evaluator.config)):
+                    built.unknown[f"evaluator {name}"] = (
+                        f"NanoBEIREvaluator on {name!r} ran with {', '.join(unset)}, which hubrerank's "
+                        "NanoBEIR retrieval does not set; its claims and its subsets' are not checked"
+                    )
+                    settings_unset = True
+                elif evaluator.config:  # the mean's section prints the evaluator's parameters
+                    _add_nanobeir(evaluator.config, _claimed_at_k(card, name), False, evaluation, built)
+            elif _BI_NANO_NAME.match(name):
                 built.unknown[f"evaluator {name}"] = (
-                    f"{name!r} is a NanoBEIR dataset (NanoBEIREvaluator), which hubrerank does not re-run "
+                    f"{name!r} is named like a NanoBEIR dataset, but is no NanoBEIR subset hubrerank re-runs "
                     f"for a {spec.name}; its claims are not checked"
                 )
             elif evaluator.class_name == rerun:
@@ -796,11 +837,29 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
             else:
                 built.unknown[f"evaluator {name}"] = (
                     f"{evaluator.class_name or 'an unnamed evaluator'} on {name!r} is not one hubrerank "
-                    f"re-runs for a {spec.name} (it re-runs {rerun} on a Hub dataset split"
-                    + (" and NanoBEIR" if spec.name == DEFAULT_KIND else "")
-                    + "); its claims are not checked"
+                    f"re-runs for a {spec.name} (it re-runs {rerun} on a Hub dataset split and NanoBEIR); "
+                    "its claims are not checked"
                 )
+    if (
+        subsets
+        and not settings_unset
+        and "nanobeir" not in evaluation
+        and "evaluation.nanobeir" not in built.unknown
+    ):
+        names = [name for name in claimed if nanobeir_subset(name)]
+        at_k = max(_claimed_at_k(card, name) for name in names)
+        _add_nanobeir({"dataset_names": list(dict.fromkeys(subsets))}, at_k, False, evaluation, built)
     return evaluation
+
+
+def _claimed_at_k(card: StCard, name: str) -> int:
+    """The NDCG cut-off of evaluator ``name``'s claims (``cosine_ndcg@10``: 10), 10 when none is claimed."""
+    cuts = [
+        int(m.group(1))
+        for c in card.claims
+        if c.dataset == name and (m := re.search(r"ndcg@(\d+)$", c.metric))
+    ]
+    return max(cuts, default=10)
 
 
 def _add_split_evaluation(
@@ -855,10 +914,13 @@ def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] 
     return None
 
 
-def _add_nanobeir(evaluator: CardEvaluator, evaluation: dict[str, Any], built: CardRecipe) -> None:
+def _add_nanobeir(
+    config: dict[str, Any], at_k: int, reranks: bool, evaluation: dict[str, Any], built: CardRecipe
+) -> None:
+    """``evaluation.nanobeir`` from a NanoBEIR evaluator's parameters (``dataset_names``, ``dataset_id``,
+    a reranker's ``rerank_k``); a dataset the card does not name is the evaluator's default, a guess."""
     from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_REPO
 
-    config = evaluator.config
     dataset = config.get("dataset_id") or NANOBEIR_REPO
     names = config.get("dataset_names")
     if not names or not _REPO_ID.match(str(dataset)):
@@ -872,9 +934,14 @@ def _add_nanobeir(evaluator: CardEvaluator, evaluation: dict[str, Any], built: C
         "dataset": dataset,
         "revision": "main",
         "datasets": [str(name).lower() for name in names],
-        "rerank_k": int(config.get("rerank_k", 100)),
-        "at_k": int(config.get("at_k", 10)),
+        **({"rerank_k": int(config.get("rerank_k", 100))} if reranks else {}),
+        "at_k": at_k,
     }
+    if not reranks and "dataset_id" not in config:
+        built.unknown["guessed evaluation.nanobeir.dataset"] = (
+            f"the card does not name the NanoBEIR dataset its NanoBEIREvaluator read; the recipe reads "
+            f"{NANOBEIR_REPO}, the evaluator's default: check it"
+        )
     built.unknown["nanobeir_revision"] = (
         "sentence-transformers does not record which revision of the NanoBEIR data it evaluated on; the "
         "recipe reads main, which may have changed since"

@@ -454,9 +454,11 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
 def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
     """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
     and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
+    from hubrerank.kinds.spec import get_kind
     from hubrerank.reproducibility.from_card import match_claims, retrieval_metric
 
     matches = match_claims(card, plan)
+    nanobeir_task = get_kind(card.kind).nanobeir_task  # NanoBEIR reranking or retrieval, as the kind runs it
     claims = []
     unchecked = sorted({claim.dataset for claim in card.claims if claim.dataset not in matches})
     for claim in card.claims:
@@ -470,7 +472,7 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
             metric = prefix + (retrieval_metric(claim.metric) if task == "retrieval" else claim.metric)
         claims.append(
             Claim(
-                result_identity({"task": task, **entry}),
+                result_identity({"task": nanobeir_task if task == "nanobeir" else task, **entry}),
                 metric,
                 claim.value,
                 f"{CARD_FILE} model-index",

@@ -105,6 +105,38 @@ def test_retrieval_is_measured_over_the_whole_corpus_as_the_evaluator_does(
         assert value == pytest.approx(theirs[key], abs=1e-9, rel=0), key
 
 
+def test_a_bi_encoders_run_file_names_the_corpus_ids_and_trec_eval_agrees(
+    tmp_path: Path, llamaindex_json: Path, local_bi_encoder: Path
+) -> None:
+    import pytrec_eval
+
+    from hubrerank.evaluation import read_run
+
+    out = build(llamaindex_json, tmp_path / "out")
+    run_file, json_path = tmp_path / "bi.run", tmp_path / "results.json"
+    options = ("--run-file", str(run_file), "--json", str(json_path), "--no-cache")
+    result = run_cli("eval", str(local_bi_encoder), "--data", str(out), "--split", "test", *options)
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(json_path.read_text())["results"]
+
+    qrels: dict[str, dict[str, int]] = {}
+    for row in pq.read_table(out / "data/qrels-test-00000-of-00001.parquet").to_pylist():
+        qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = row["score"]
+    run = read_run(run_file)
+    corpus = json.loads(llamaindex_json.read_text())["corpus"]
+    assert set(run) == set(qrels) and len(qrels) == 4
+    assert all(sorted(doc for doc, _ in ranking) == sorted(corpus) for ranking in run.values())  # all 13
+    for measure, depth, metric in (
+        ("ndcg_cut_10", 100, "ndcg@10"),
+        ("recip_rank", 10, "mrr@10"),
+        ("recall_10", 100, "recall@10"),
+    ):
+        as_trec = {qid: dict(ranking[:depth]) for qid, ranking in run.items()}
+        per_query = pytrec_eval.RelevanceEvaluator(qrels, {measure}).evaluate(as_trec)
+        mean = sum(values[measure] for values in per_query.values()) / len(per_query)
+        assert mean == pytest.approx(entry["metrics"][metric], abs=1e-9), metric
+
+
 def test_push_is_one_commit_and_pipelines_search_the_whole_corpus(
     hub: LocalHub, llamaindex_json: Path, local_bi_encoder: Path, tmp_path: Path
 ) -> None:

@@ -11,8 +11,8 @@ from helpers import HubModel, run_cli
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation import ComparisonRequest, compare_models, rank_documents
-from hubrerank.evaluation.compare import run_path
 from hubrerank.evaluation.report import json_document, render_text
+from hubrerank.evaluation.runfile import run_path
 
 
 def test_compare_models_returns_what_eval_prints(

@@ -121,14 +121,3 @@ def test_a_retriever_needs_no_bm25_lists_but_a_reranker_does(
     refused = run_cli("eval", str(bi_encoder_path), str(word_cross_encoder), *nanobeir)
     assert refused.exit_code == 2
     assert "lacks the config(s) bm25" in refused.output
-
-
-def test_a_bi_encoder_run_file_needs_nanobeir(
-    reranking_file: Path, bi_encoder_path: Path, tmp_path: Path
-) -> None:
-    from hubrerank.errors import InputError
-
-    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test"}]}
-    with pytest.raises(InputError, match="a bi-encoder's run file holds NanoBEIR's retrieved lists"):
-        run_evaluations(bi_encoder_path, None, plan, cache=False, run_file=tmp_path / "r.run")
-    assert not (tmp_path / "r.run").exists()

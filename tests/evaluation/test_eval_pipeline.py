@@ -188,6 +188,45 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
     assert 0 < document["pairs_scored"] + document["pairs_cached"] <= 5 * 5 * document["num_queries"]
 
 
+def test_cli_writes_a_trec_run_per_pipeline_and_trec_eval_agrees(
+    reranking_file, bi_encoder_path, word_cross_encoder, tmp_path
+):
+    import pytrec_eval
+
+    from hubrerank.evaluation import load_reranking_data, read_run
+    from hubrerank.hashing import text_id
+
+    run_file, json_path = tmp_path / "runs" / "p.run", tmp_path / "p.json"
+    result = run_cli(
+        "pipeline", "--data", str(reranking_file), "--retriever", str(bi_encoder_path), "--retriever-name",
+        "base", "--bm25", "--reranker", str(word_cross_encoder), "--reranker-name", "CE", "--top-k", "5",
+        "--run-file", str(run_file), "--json", str(json_path), "--no-cache",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    rows = load_reranking_data(str(reranking_file), split="test").rows
+    qrels = {row.query_id: {text_id(text): 1 for text in row.positive} for row in rows if row.positive}
+    files = {
+        "base": "p.base.run",
+        "base + CE (top 5)": "p.base_CE_top_5.run",
+        "BM25": "p.BM25.run",
+        "BM25 + CE (top 5)": "p.BM25_CE_top_5.run",
+    }
+    assert sorted(path.name for path in run_file.parent.iterdir()) == sorted(files.values())
+    for pipeline in json.loads(json_path.read_text())["pipelines"]:
+        path = run_file.parent / files[pipeline["name"]]
+        assert {line.split()[-1] for line in path.read_text().splitlines()} == {
+            "_".join(pipeline["name"].split())
+        }
+        run = read_run(path)
+        assert set(run) == set(qrels) and all(len(ranking) <= 100 for ranking in run.values())
+        for measure, depth, metric in (("ndcg_cut_10", 100, "ndcg@10"), ("recip_rank", 5, "mrr@5")):
+            as_trec = {qid: dict(ranking[:depth]) for qid, ranking in run.items()}
+            per_query = pytrec_eval.RelevanceEvaluator(qrels, {measure}).evaluate(as_trec)
+            mean = sum(values[measure] for values in per_query.values()) / len(qrels)
+            assert mean == pytest.approx(pipeline["metrics"][metric], abs=1e-9), (pipeline["name"], metric)
+
+
 def test_tables_follow_the_results(reranking_file, bi_encoder_path):
     request = PipelineRequest(data=str(reranking_file), retrievers=(str(bi_encoder_path),), bm25=True)
     side_by_side, versus = pipeline_tables(evaluate_pipelines(request))
@@ -210,6 +249,22 @@ def test_tables_follow_the_results(reranking_file, bi_encoder_path):
         (["--bm25", "--reranker", "{bi}"], "--reranker"),
         ([], "give a first stage"),
         (["--bm25", "--reranker-name", "CE"], "--reranker-name names the --reranker: add --reranker MODEL"),
+        (
+            [
+                "--retriever",
+                "{bi}",
+                "--retriever",
+                "{bi}",
+                "--retriever-name",
+                "a b",
+                "--retriever-name",
+                "a_b",
+                "--run-file",
+                "r.run",
+            ],
+            "--run-file: two pipelines would write r.a_b.run",
+        ),
+        (["--bm25", "--run-file", "/proc/hr/r.run"], "--run-file /proc/hr/r.run cannot be written"),
     ],
 )
 def test_bad_input_exits_2_naming_the_option(reranking_file, bi_encoder_path, tmp_path, arguments, message):

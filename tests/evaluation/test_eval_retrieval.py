@@ -116,6 +116,71 @@ def test_eval_cli_tests_the_first_bi_encoder_against_the_others_query_by_query(
     assert 0 <= versus["p_value"] <= 1 and "versus_models" not in second["results"][0]
 
 
+def test_eval_cli_writes_what_a_bi_encoder_retrieved_and_trec_eval_agrees(
+    reranking_file, bi_encoder_path, tmp_path
+):
+    import numpy as np
+    import pytrec_eval
+    from helpers import run_cli
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+
+    from hubrerank.evaluation import read_run
+    from hubrerank.hashing import text_id
+
+    run_file, json_path = tmp_path / "bi.run", tmp_path / "results.json"
+    options = ("--split", "test", "--run-file", str(run_file), "--json", str(json_path), "--no-cache")
+    result = run_cli("eval", str(bi_encoder_path), "--data", str(reranking_file), *options)
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(json_path.read_text())["results"]
+
+    # qrels straight from the split: each row's positives, named by the hash of their text
+    rows = load_reranking_data(str(reranking_file), split="test").rows
+    qrels = {row.query_id: {text_id(text): 1 for text in row.positive} for row in rows if row.positive}
+    texts = {text_id(text) for row in rows for text in (*row.positive, *row.negative, *row.documents)}
+    run = read_run(run_file)
+    assert set(run) == set(qrels) and entry["num_queries"] == len(qrels)
+    for ranking in run.values():
+        assert len(ranking) == min(100, entry["corpus_size"]) and {doc for doc, _ in ranking} <= texts
+        assert len({score for _, score in ranking}) == len(ranking)  # no tie for trec_eval to reorder
+
+    def trec_eval(measure: str, depth: int) -> float:
+        as_trec = {qid: dict(ranking[:depth]) for qid, ranking in run.items()}
+        per_query = pytrec_eval.RelevanceEvaluator(qrels, {measure}).evaluate(as_trec)
+        return float(np.mean([values[measure] for values in per_query.values()]))
+
+    model = load_bi_encoder(bi_encoder_path)
+    evaluator = InformationRetrievalEvaluator(
+        **retrieval_corpus(load_reranking_data(str(reranking_file), split="test")).evaluator_inputs(),
+        **evaluator_ks(10),
+        write_csv=False,
+    )
+    theirs = evaluator(model.model)
+    prefix = f"{model.similarity_fn_name}_"
+    for measure, depth, metric in (
+        ("ndcg_cut_10", 100, "ndcg@10"),
+        ("recip_rank", 10, "mrr@10"),  # MRR@10: the reciprocal rank over the run cut at 10
+        ("recall_10", 100, "recall@10"),
+    ):
+        assert trec_eval(measure, depth) == pytest.approx(entry["metrics"][metric], abs=1e-9), metric
+        assert entry["metrics"][metric] == pytest.approx(theirs[prefix + metric], abs=1e-9), metric
+
+
+def test_a_run_file_of_several_retrieval_tasks_prefixes_the_query_ids(
+    reranking_file, bi_encoder_path, tmp_path
+):
+    from hubrerank.evaluation import read_run
+
+    task = {"dataset": str(reranking_file), "split": "test"}
+    plan = {"retrieval": [task, {**task, "at_k": 5}]}
+    first, _ = run_evaluations(bi_encoder_path, None, plan, cache=False, run_file=tmp_path / "r.run")[
+        "results"
+    ]
+    run = read_run(tmp_path / "r.run")
+    queries = {qid.split(":", 1)[1] for qid in run}
+    assert {qid.split(":", 1)[0] for qid in run} == {"0", "1"} and len(queries) == first["num_queries"]
+    assert run[f"0:{min(queries)}"] == run[f"1:{min(queries)}"]  # the same retrieval, whatever the cut-off
+
+
 def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_encoder_path):
     from helpers import run_cli
 

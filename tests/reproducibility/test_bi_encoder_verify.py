@@ -180,3 +180,97 @@ def test_from_card_and_verify_on_a_sentence_transformers_bi_encoder_card(st_retr
     assert {f"{DATASET}:test/ndcg@10", f"{DATASET}:test/accuracy@1", f"{DATASET}:test/map@100"} <= metrics
     assert len(metrics) == 15  # accuracy, precision, recall @1,3,5,10; ndcg@10, mrr@10, map@100
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
+
+
+NANOBEIR_EN = "sentence-transformers/NanoBEIR-en"
+ST_NANO_RETRIEVER = "alice/st-nano-retriever"
+
+
+@pytest.fixture(scope="module")
+def nanobeir_en(hub) -> str:
+    """The FAQ in NanoBEIR layout, split into two subsets (NanoMSMARCO, NanoNQ), at
+    sentence-transformers/NanoBEIR-en, where NanoBEIREvaluator reads by default: pushed by alice, then moved
+    there by the Hub's own storage (alice is no member of that org); returns its sha."""
+    from datasets import Dataset, DatasetDict
+
+    from hubrerank.hub import resolve
+    from hubrerank.refs import Ref
+    from hubrerank.server.admin import move_repo
+    from hubrerank.server.storage import Repo, Store
+
+    subsets = {"NanoMSMARCO": range(0, 5), "NanoNQ": range(5, len(TOPICS))}
+    tables = {
+        "corpus": lambda ids: [{"_id": f"d{i}", "text": TOPICS[i][1]} for i in ids],
+        "queries": lambda ids: [{"_id": f"q{i}", "text": TOPICS[i][0]} for i in ids],
+        "qrels": lambda ids: [{"query-id": f"q{i}", "corpus-id": f"d{i}"} for i in ids],
+    }
+    for config, rows in tables.items():
+        splits = {split: Dataset.from_list(rows(ids)) for split, ids in subsets.items()}
+        DatasetDict(splits).push_to_hub("alice/nanobeir-en", config_name=config)
+    source, target = Repo("dataset", "alice", "nanobeir-en"), Repo("dataset", *NANOBEIR_EN.split("/"))
+    move_repo(Store(hub.data_dir), source, target)
+    return resolve(Ref(NANOBEIR_EN, None, "dataset")).sha
+
+
+@pytest.fixture(scope="module")
+def st_nano_retriever(hub, tiny_bi_encoder, faq_data, nanobeir_en, tmp_path_factory) -> str:
+    """A bi-encoder trained by a plain sentence-transformers script (SentenceTransformerTrainer, CoSENTLoss),
+    its final model evaluated by NanoBEIREvaluator on two subsets of its default dataset, pushed with
+    ``push_to_hub``; returns its sha."""
+    from datasets import load_dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.evaluation import NanoBEIREvaluator
+    from sentence_transformers.losses import CoSENTLoss
+
+    from hubrerank.hub import resolve
+
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
+    evaluator = NanoBEIREvaluator(dataset_names=["msmarco", "nq"], write_csv=False)
+    model = SentenceTransformer(tiny_bi_encoder.repo_id, revision=tiny_bi_encoder.sha)
+    model.max_seq_length = 32
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path_factory.mktemp("st-nano") / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train, loss=CoSENTLoss(model), evaluator=evaluator
+    )
+    trainer.train()
+    evaluator(model)  # the final evaluation goes into the card's model-index
+    model.push_to_hub(ST_NANO_RETRIEVER)
+    return resolve(ST_NANO_RETRIEVER).sha
+
+
+def test_from_card_and_verify_re_check_a_bi_encoder_cards_nanobeir_claims(
+    st_nano_retriever, nanobeir_en, tmp_path
+):
+    path = tmp_path / "recipe.yaml"
+    report_path = tmp_path / "report.json"
+    ref = f"{ST_NANO_RETRIEVER}@{st_nano_retriever}"
+
+    written = run_cli("recipe", "from-card", ref, "-o", str(path))
+    verified = run_cli("verify", ref, "--json", str(report_path))
+
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load(path.read_text())
+    nanobeir = {"dataset": NANOBEIR_EN, "revision": "main", "datasets": ["msmarco", "nq"], "at_k": 10}
+    assert recipe["evaluation"] == {"nanobeir": nanobeir}
+    assert "nanobeir_revision" in recipe["unknown"]
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    for name in ("NanoMSMARCO", "NanoNQ", "NanoBEIR_mean"):
+        assert {f"{name}_cosine_ndcg@10", f"{name}_cosine_accuracy@1", f"{name}_cosine_map@100"} <= metrics
+    assert len(metrics) == 45  # 15 per subset and for their mean
+    assert all(row["source"] == "README.md model-index" for row in report["rows"])

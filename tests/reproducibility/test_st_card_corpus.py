@@ -262,7 +262,7 @@ def test_the_corpus_covers_bi_encoder_releases_and_losses():
 @pytest.mark.parametrize("card", BI_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in BI_CARDS])
 def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import is_st_card, match_claims, parse_card, recipe_from_card
 
     case = card.case
     if case.get("api") == "untrained":
@@ -290,7 +290,21 @@ def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated
         assert "guessed evaluation.retrieval (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
         entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
         assert document["evaluation"] == {"retrieval": [{**entry, "at_k": 10}]}
-    elif evaluator:  # TripletEvaluator, NanoBEIREvaluator: claims hubrerank does not re-run, named
+    elif evaluator == "NanoBEIREvaluator":  # its subsets by their claims, the dataset and revision guessed
+        assert case["evaluator"]["kwargs"]["dataset_names"] == ["msmarco"]  # one subset: no mean claimed
+        nanobeir = {
+            "dataset": "sentence-transformers/NanoBEIR-en",
+            "revision": "main",
+            "datasets": ["msmarco"],
+        }
+        assert document["evaluation"] == {"nanobeir": {**nanobeir, "at_k": 10}}
+        assert {"guessed evaluation.nanobeir.dataset", "nanobeir_revision"} <= set(unknown)
+        assert not any(key.startswith("evaluator ") for key in unknown)
+        assert {claim.dataset for claim in claims} == {"NanoMSMARCO"}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "NanoMSMARCO": ("nanobeir", None, "")
+        }
+    elif evaluator:  # TripletEvaluator: claims hubrerank does not re-run, named
         assert claims and "evaluation" not in document
         assert {f"evaluator {claim.dataset}" for claim in claims} <= set(unknown)
     else:
@@ -371,3 +385,46 @@ def test_a_crlf_card_keeps_no_carriage_returns():
 
     assert parsed == parse_card(card.text)
     assert parsed.all_args["lr_scheduler_type"] == "cosine"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "evaluation"),
+    [
+        ({"dataset_names": ["msmarco"], "dataset_id": "acme/NanoBEIR-de"}, "acme/NanoBEIR-de"),
+        ({"dataset_names": ["msmarco"], "truncate_dim": 16}, None),  # hubrerank encodes untruncated
+    ],
+)
+def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re_run(
+    parameters: dict[str, Any], evaluation: str | None
+) -> None:
+    """A NanoBEIREvaluator section (the mean's, as a card of several subsets prints it) names the dataset;
+    one run with settings hubrerank's NanoBEIR retrieval does not take is not re-run at all."""
+    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+
+    text = (CORPUS / "bi-encoder" / "6.2.0" / "nanobeir" / "README.md").read_text()
+    name = "NanoBEIR_mean_16" if "truncate_dim" in parameters else "NanoBEIR_mean"
+    claim = (
+        "  - task:\n      type: nano-beir\n      name: Nano BEIR\n    dataset:\n"
+        f"      name: {name}\n      type: {name}\n    metrics:\n    - type: cosine_ndcg@10\n"
+        "      value: 0.2758\n      name: Cosine Ndcg@10\n"
+    )
+    section = (
+        f"#### Nano BEIR\n\n* Dataset: `{name}`\n* Evaluated with [<code>NanoBEIREvaluator</code>](https://sbert.net)"
+        f" with these parameters:\n  ```json\n  {json.dumps(parameters)}\n  ```\n\n"
+    )
+    text = text.replace("  results:\n", "  results:\n" + claim, 1).replace(
+        "<!--\n## Bias", section + "<!--\n## Bias", 1
+    )
+    card = parse_card(text)
+    assert {claim.dataset for claim in card.claims} == {"NanoMSMARCO", name}
+
+    built = recipe_from_card(ResolvedRef("corpus/bi-nano", "f" * 40, "model", "main"), text)
+
+    if evaluation is None:
+        assert "evaluation" not in built.document and f"evaluator {name}" in built.unknown
+    else:
+        nanobeir = {"dataset": evaluation, "revision": "main", "datasets": ["msmarco"], "at_k": 10}
+        assert built.document["evaluation"] == {"nanobeir": nanobeir}
+        assert "guessed evaluation.nanobeir.dataset" not in built.unknown
+        matched = match_claims(card, built.document["evaluation"])
+        assert matched == {"NanoMSMARCO": ("nanobeir", None, ""), name: ("nanobeir", None, "")}
