@@ -39,3 +39,19 @@ def run_cli(*args: str, input: str | None = None) -> Result:
     from hubrerank.cli import cli
 
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+ST_ORG_TOKEN = "hrk_stbot_" + "s" * 30  # a member of the org sentence-transformers (NanoBEIR-en lives there)
+
+
+def fresh_st_org_repo(hub: LocalHub, repo_id: str, repo_type: str = "dataset") -> str:
+    """Make the user ``stbot`` a member of ``sentence-transformers``, delete ``repo_id`` if an earlier test of
+    the session made it, and return stbot's token: tests that each publish their own NanoBEIR-en start
+    from nothing, in any order."""
+    from huggingface_hub import HfApi
+
+    from hubrerank.server.auth import Users, UserSpec
+
+    Users(hub.data_dir).merge([UserSpec("stbot", ST_ORG_TOKEN, ("sentence-transformers",))])
+    HfApi(endpoint=hub.url, token=ST_ORG_TOKEN).delete_repo(repo_id, repo_type=repo_type, missing_ok=True)
+    return ST_ORG_TOKEN

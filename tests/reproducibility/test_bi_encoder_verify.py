@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from helpers import run_cli
+from helpers import fresh_st_org_repo, run_cli
 from reproduce_fixtures import DATASET, TOPICS, write_recipe
 
 
@@ -208,6 +208,7 @@ def nanobeir_en(hub) -> str:
         splits = {split: Dataset.from_list(rows(ids)) for split, ids in subsets.items()}
         DatasetDict(splits).push_to_hub("alice/nanobeir-en", config_name=config)
     source, target = Repo("dataset", "alice", "nanobeir-en"), Repo("dataset", *NANOBEIR_EN.split("/"))
+    fresh_st_org_repo(hub, NANOBEIR_EN)
     move_repo(Store(hub.data_dir), source, target)
     return resolve(Ref(NANOBEIR_EN, None, "dataset")).sha
 
