@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from hubrerank.evaluation.retrieval import (
 )
 from hubrerank.evaluation.runfile import labelled_run_path, write_run
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.record import VersusFirstStage
 
 HIT_KS = (1, 2, 3, 4, 5)
 NDCG_K = 10
@@ -160,18 +161,9 @@ class PipelineRequest:
                 )
 
 
-class PairedTest(TypedDict):
-    """The paired randomization test of one pipeline's per-query NDCG@10 against the baseline's
-    (:func:`hubrerank.evaluation.significance.versus_first_stage`): wins are queries it is better on."""
-
-    metric: str
-    queries: int
-    delta: float
-    wins: int
-    losses: int
-    ties: int
-    p_value: float
-    test: str
+# the paired randomization test of a pipeline's per-query NDCG@10 against the baseline's (wins: queries
+# it is better on), recorded as a reranking's test against its first stage is
+PairedTest = VersusFirstStage
 
 
 @dataclass(frozen=True)
