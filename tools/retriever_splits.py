@@ -17,6 +17,7 @@ commands, as ``make demo`` does. For each split seed (12 is the demo's split):
 Prints progress to stderr and writes one JSON document (``--json``) and a Markdown table.
 
     python tools/retriever_splits.py [--seeds 12,1,2,3,4,5] [--corpus faq|split] [--json out.json]
+    python tools/retriever_splits.py --report a.json b.json   # merge runs (e.g. seeds split over processes)
 """
 
 from __future__ import annotations
@@ -201,7 +202,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="training epochs (default 3)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--work", type=Path, help="working folder (default: a new temporary folder)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        help="instead of running: the table and verdict of these --json results, merged (one row a seed)",
+    )
     options = parser.parse_args()
+    if options.report:
+        merged = {row["seed"]: row for path in options.report for row in json.loads(path.read_text())["rows"]}
+        report(
+            sorted(merged.values(), key=lambda row: (row["seed"] != DEMO_SEED, row["seed"])), options.corpus
+        )
+        return
     work = (options.work or Path(tempfile.mkdtemp(prefix="hubrerank-retriever-splits-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ["HUBRERANK_HOME"] = str(work / "home")
@@ -221,17 +234,21 @@ def main() -> None:
     for seed in (int(text) for text in options.seeds.split(",")):
         rows.append(run_split(seed, base, faq, user, work, options.epochs))
         print(markdown(rows[-1:], options.corpus), file=sys.stderr, flush=True)
-        document = {
-            "command": shlex.join(["python", "tools/retriever_splits.py", *sys.argv[1:]]),
-            "cpus": os.cpu_count(),
-            "epochs": options.epochs,
-            "rows": rows,
-            "verdict": {corpus: verdict(rows, corpus) for corpus in ("faq", "split")},
-        }
         if options.json:
+            document = {
+                "command": shlex.join(["python", "tools/retriever_splits.py", *sys.argv[1:]]),
+                "cpus": os.cpu_count(),
+                "epochs": options.epochs,
+                "rows": rows,
+            }
             options.json.write_text(json.dumps(document, indent=2) + "\n")
-    print(markdown(rows, options.corpus))
-    print(json.dumps(document["verdict"], indent=2))
+    report(rows, options.corpus)
+
+
+def report(rows: list[dict[str, Any]], corpus: str) -> None:
+    """Print the table of ``rows`` over ``corpus`` and the verdict over both corpora."""
+    print(markdown(rows, corpus))
+    print(json.dumps({name: verdict(rows, name) for name in ("faq", "split")}, indent=2))
 
 
 if __name__ == "__main__":
