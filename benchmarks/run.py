@@ -83,7 +83,8 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             "byte-identical" if r["same_weights"] else "differ"
         )
         return [
-            (f"bi-encoder training samples/s ({r['pairs']} pairs, MiniLM, MNRL)", f"{m['hubrerank']}",
+            (f"bi-encoder training samples/s ({r['pairs']} pairs, {r['args']['num_train_epochs']} epoch(s), "
+             f"MiniLM, MNRL; load {r['machine']['load_average_at_start'][0]})", f"{m['hubrerank']}",
              f"{m['script']}", f"{r['ratio_hubrerank_to_script']}x"),
             ("same seed: hubrerank vs the script", same, "-", "-"),
         ]  # fmt: skip
