@@ -24,6 +24,7 @@ BENCHMARKS = {
     "hub_load": "Embedded Hub under load: 10k-file snapshot, kept-alive latency, RSS, against 3c79323",
     "data_build": "`hubrerank data build` against a hand-written mine_hard_negatives script (WikiQA train)",
     "train_speed": "`hubrerank train` against a hand-written CrossEncoderTrainer script (samples/s)",
+    "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
 }
@@ -76,6 +77,17 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
         m = r["median_samples_per_second"]
         return [(f"training samples/s ({r['pairs']} pairs, MiniLM)", f"{m['hubrerank']}", f"{m['script']}",
                  f"{r['ratio_hubrerank_to_script']}x")]  # fmt: skip
+    if name == "retriever_training":
+        m = r["median_samples_per_second"]
+        same = f"loss curve {'identical' if r['same_loss_curve'] else 'differs'}, weights " + (
+            "byte-identical" if r["same_weights"] else "differ"
+        )
+        return [
+            (f"bi-encoder training samples/s ({r['pairs']} pairs, {r['args']['num_train_epochs']} epoch(s), "
+             f"MiniLM, MNRL; load {r['machine']['load_average_at_start'][0]})", f"{m['hubrerank']}",
+             f"{m['script']}", f"{r['ratio_hubrerank_to_script']}x"),
+            ("same seed: hubrerank vs the script", same, "-", "-"),
+        ]  # fmt: skip
     if name == "eval_speed":
         direct = f"evaluator {r['evaluator_direct']['pairs_per_s']} pairs/s"
         return [
