@@ -63,6 +63,11 @@ def test_run_evaluations_records_a_retrieval_result(reranking_file, bi_encoder_p
     assert 0 <= result["metrics"]["ndcg@10"] <= 1
 
 
+def test_a_bi_encoder_with_nothing_to_evaluate_gets_no_results(bi_encoder_path):
+    # a bi-encoder recipe with neither `eval` nor `evaluation` ends its training here: never the reranker path
+    assert run_evaluations(bi_encoder_path, None, {})["results"] == []
+
+
 def test_retrieval_refuses_a_cross_encoder(reranking_file, tmp_path):
     folder = build_tiny_cross_encoder(tmp_path / "ce")
     plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test"}]}
