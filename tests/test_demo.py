@@ -35,10 +35,22 @@ def test_the_release_workflow_trains_the_demo_recipe(tmp_path: Path) -> None:
 
 def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path) -> None:
     path = tmp_path / "retriever.yaml"
-    path.write_text(RETRIEVER_RECIPE.format(base="me/all-MiniLM-L6-v2", pairs="me/construction-faq-pairs"))
+    path.write_text(
+        RETRIEVER_RECIPE.format(
+            base="me/all-MiniLM-L6-v2",
+            pairs="me/construction-faq-pairs",
+            retrieval="me/construction-faq-retrieval",
+        )
+    )
     recipe = load_recipe(path)
     assert recipe.kind.name == "bi-encoder"
     assert recipe.loss.name == "MultipleNegativesRankingLoss"
     assert recipe.args["batch_sampler"] == "no_duplicates"
     assert recipe.args["num_train_epochs"] == 3 and recipe.args["per_device_train_batch_size"] == 32
-    assert recipe.evaluation["retrieval"][0]["split"] == "test"
+    assert recipe.evaluation["retrieval"][0] == {
+        "dataset": "me/construction-faq-retrieval",
+        "revision": "main",
+        "config": None,
+        "split": "test",
+        "at_k": 10,
+    }
