@@ -280,6 +280,11 @@ def _check_options(options: BuildOptions) -> None:
         raise InputError(
             f"--first-stage {options.first_stage} ranks with the mining model; pass --mine-model"
         )
+    if options.output_format == "pairs" and (options.mining.negatives or options.random_negatives):
+        raise InputError(
+            "--output-format pairs writes (query, positive) rows and no negatives; drop --negatives and "
+            "--random-negatives, or use --output-format triplets or n-tuple"
+        )
     if options.mining.negatives:
         check_settings(options.mining, lexical=options.bm25)
 
@@ -563,6 +568,15 @@ def _tables(
             tables[name] = forms.labeled_pair(split, collection.queries, collection.corpus)
         elif output_format == "labeled-list":
             tables[name] = forms.labeled_list(split, collection.queries, collection.corpus)
+        elif output_format == "pairs":
+            tables[name], skipped = forms.pairs(split, collection.queries, collection.corpus)
+        elif output_format == "triplets":
+            tables[name], skipped = forms.triplets(split, collection.queries, collection.corpus)
+            if not tables[name].num_rows:
+                raise InputError(
+                    "--output-format triplets: no training query has both a positive and a negative; "
+                    "add --negatives N with --mine-model REPO[@REV]|DIR or --bm25"
+                )
         else:
             tables[name], skipped = forms.n_tuple(split, collection.queries, collection.corpus)
     return tables, skipped

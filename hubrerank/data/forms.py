@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-TRAIN_FORMS = ("labeled-pair", "n-tuple", "labeled-list")
+TRAIN_FORMS = ("labeled-pair", "n-tuple", "labeled-list", "pairs", "triplets")
 RETRIEVAL_FORM = "retrieval"
 OUTPUT_FORMS = (*TRAIN_FORMS, RETRIEVAL_FORM)
 RETRIEVAL_CONFIGS = ("corpus", "queries", "qrels")
@@ -113,6 +113,46 @@ def n_tuple(split: SplitDocs, queries: pa.Array, corpus: pa.Array) -> tuple[pa.T
     columns = {"query": _take(queries, row_query), "positive": _take(corpus, docs[:, 0])}
     for i in range(1, n + 1):
         columns[f"negative_{i}"] = _take(corpus, docs[:, i])
+    if split.scores is not None:
+        columns["scores"] = pa.array(row_scores, pa.list_(pa.float64()))
+    return pa.table(columns), skipped
+
+
+def pairs(split: SplitDocs, queries: pa.Array, corpus: pa.Array) -> tuple[pa.Table, int]:
+    """One (query, positive) row per positive, whatever negatives the query has: the anchor-positive pairs
+    MultipleNegativesRankingLoss trains on with in-batch negatives; also how many queries had no positive."""
+    positives = [split.split_labels(row)[0] for row in range(len(split.queries))]
+    rows = [(q, split.docs[row][p]) for row, q in enumerate(split.queries) for p in positives[row]]
+    skipped = sum(1 for found in positives if not found)
+    return pa.table(
+        {"query": _take(queries, [q for q, _ in rows]), "positive": _take(corpus, [d for _, d in rows])}
+    ), skipped
+
+
+def triplets(split: SplitDocs, queries: pa.Array, corpus: pa.Array) -> tuple[pa.Table, int]:
+    """One (query, positive, negative_1) row per positive and negative of a query, as sentence-transformers'
+    ``mine_hard_negatives(output_format="triplet")`` writes them (TripletLoss, GISTEmbedLoss, MNRL); with
+    teacher scores, ``scores`` holds the (positive, negative) pair's. Also how many queries had no
+    positive or no negative."""
+    row_query: list[int] = []
+    row_docs: list[tuple[int, int]] = []
+    row_scores: list[list[float]] = []
+    skipped = 0
+    for row, q in enumerate(split.queries):
+        positive, negative = split.split_labels(row)
+        if not positive or not negative:
+            skipped += 1
+        for p in positive:
+            for n in negative:
+                row_query.append(q)
+                row_docs.append((split.docs[row][p], split.docs[row][n]))
+                if split.scores is not None:
+                    row_scores.append([float(split.scores[row][p]), float(split.scores[row][n])])
+    columns = {
+        "query": _take(queries, row_query),
+        "positive": _take(corpus, [d for d, _ in row_docs]),
+        "negative_1": _take(corpus, [d for _, d in row_docs]),
+    }
     if split.scores is not None:
         columns["scores"] = pa.array(row_scores, pa.list_(pa.float64()))
     return pa.table(columns), skipped

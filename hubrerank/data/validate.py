@@ -189,8 +189,10 @@ def _check_split(split: str, table: pa.Table, threshold: float) -> list[Finding]
             error("documents and labels have different lengths in some row")
         _check_duplicates(found, split, table, ["query"], "query")
     elif form == "n-tuple":
-        _check_duplicates(found, split, table, ["query", "positive"], "(query, positive) row")
         negatives = [c for c in table.column_names if c.startswith("negative_")]
+        # a query and positive may repeat with other negatives (triplets); the whole row may not
+        what = "(query, positive, negatives) row" if negatives else "(query, positive) row"
+        _check_duplicates(found, split, table, ["query", "positive", *negatives], what)
         for column in negatives:
             same = pc.equal(table["positive"], table[column])
             if pc.any(same).as_py():

@@ -405,3 +405,37 @@ def test_n_tuple_without_negatives_is_query_positive_pairs(tmp_path: Path, qa_cs
     train = tables(tmp_path / "out")["train"]
     assert train.column_names == ["query", "positive"] and train.num_rows == len(TOPICS) - 2
     assert run_cli("data", "validate", str(tmp_path / "out")).exit_code == 0
+
+
+def test_pairs_are_one_row_per_positive_and_refuse_negatives(tmp_path: Path, pairs_csv: Path) -> None:
+    build(pairs_csv, tmp_path / "out", "--output-format", "pairs", "--test-size", "2", "--eval-size", "0")
+    train = tables(tmp_path / "out")["train"]
+    # the source's judged negatives are left out: MNRL takes its negatives from the batch
+    assert train.column_names == ["query", "positive"] and train.num_rows == len(TOPICS) - 2
+    assert run_cli("data", "validate", str(tmp_path / "out")).exit_code == 0
+
+    refused = run_cli(
+        "data", "build", str(pairs_csv), "--output-format", "pairs", "--negatives", "2", "--bm25",
+        "--out", str(tmp_path / "refused"),
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "--output-format pairs writes (query, positive) rows" in refused.output
+    assert not (tmp_path / "refused").exists()
+
+
+def test_triplets_are_one_row_per_positive_and_negative(tmp_path: Path, pairs_csv: Path) -> None:
+    build(pairs_csv, tmp_path / "out", "--output-format", "triplets", "--test-size", "2", "--eval-size", "0")
+    train = tables(tmp_path / "out")["train"]
+    assert train.column_names == ["query", "positive", "negative_1"]
+    assert train.num_rows == 2 * (len(TOPICS) - 2)  # 1 positive x 2 judged negatives per query
+    rows = train.to_pylist()
+    assert len({(row["query"], row["negative_1"]) for row in rows}) == train.num_rows
+    assert all(row["positive"] != row["negative_1"] for row in rows)
+    assert run_cli("data", "validate", str(tmp_path / "out")).exit_code == 0
+
+
+def test_triplets_without_any_negative_exit_2(tmp_path: Path, qa_csv: Path) -> None:
+    result = run_cli(
+        "data", "build", str(qa_csv), "--output-format", "triplets", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.exit_code == 2 and "no training query has both a positive and a negative" in result.output
+    assert not (tmp_path / "out").exists()
