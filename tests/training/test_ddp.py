@@ -7,15 +7,13 @@ import sys
 
 import pytest
 import yaml
+from test_train_bi_encoder import bi_recipe
 from training_helpers import make_recipe, training_repos
 
 
-@pytest.mark.slow  # two training processes: 9 s
-def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
-    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), args={"max_steps": 4})
-    out = tmp_path / "out"
-
-    process = subprocess.run(
+def torchrun(recipe, out):
+    """``torchrun --standalone --nproc_per_node=2 -m hubrerank train RECIPE --out OUT``."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -34,6 +32,14 @@ def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
         timeout=600,
     )
 
+
+@pytest.mark.slow  # two training processes: 9 s
+def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
+    recipe = make_recipe(tmp_path, tiny_cross_encoder.repo_id, training_repos(), args={"max_steps": 4})
+    out = tmp_path / "out"
+
+    process = torchrun(recipe, out)
+
     assert process.returncode == 0, process.stderr[-3000:]
     record = yaml.safe_load((out / "hubrerank.yaml").read_text())
     assert record["environment"]["world_size"] == 2
@@ -43,3 +49,18 @@ def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
     assert record["base_model"]["revision"] == tiny_cross_encoder.sha
     assert process.stdout.count("wrote ") == 1
     assert not (out / "checkpoints").exists()
+
+
+@pytest.mark.slow  # two training processes
+def test_two_cpu_processes_train_one_bi_encoder(hub, tiny_bi_encoder, tmp_path):
+    out = tmp_path / "out"
+
+    process = torchrun(bi_recipe(tmp_path, tiny_bi_encoder.repo_id, args={"max_steps": 4}), out)
+
+    assert process.returncode == 0, process.stderr[-3000:]
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["model"]["kind"] == "bi-encoder"
+    assert record["environment"]["world_size"] == 2
+    assert record["training"]["global_step"] == 4
+    assert process.stdout.count("wrote ") == 1
+    assert (out / "model.safetensors").exists() and (out / "modules.json").exists()
