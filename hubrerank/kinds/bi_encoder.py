@@ -33,5 +33,6 @@ BI_ENCODER = KindSpec(
     max_length_attribute="max_seq_length",
     best_metric="cosine_ndcg@{k}",
     nanobeir_evaluator=f"{_ST}.evaluation:NanoBEIREvaluator",
+    ddp_find_unused_parameters=True,
     nanobeir_task="nanobeir-retrieval",
 )

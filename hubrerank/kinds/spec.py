@@ -43,6 +43,9 @@ class KindSpec:
     # NanoBEIR: the sentence-transformers evaluator that runs it on this kind, and the task of its result
     nanobeir_evaluator: str = "sentence_transformers.cross_encoder.evaluation:CrossEncoderNanoBEIREvaluator"
     nanobeir_task: str = "nanobeir"
+    # DDP: whether some parameters take no part in the loss (a BERT pooler under a bi-encoder's mean
+    # pooling does not); True for a cross-encoder makes DDP fail ("marked ready twice")
+    ddp_find_unused_parameters: bool = False
 
     def load(self, attribute: str) -> Any:
         """The class named by one of the ``*_class`` / ``*_evaluator`` fields, imported now."""

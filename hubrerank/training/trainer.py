@@ -112,6 +112,10 @@ def train(
         (out / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
         (out / CHECKPOINTS / RUN_FILE).write_text(pinned.to_yaml(), encoding="utf-8")
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if trainer.state.global_step == 0:
+        if not resume:
+            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+        raise InputError(_no_batch(pinned, trainer.args, state.num_processes))
 
     if not state.is_main_process:
         # rank 0 alone evaluates, writes and publishes; waiting for it could outlast the DDP timeout
@@ -495,8 +499,7 @@ def _build_trainer(
     kind = recipe.kind
     kwargs = recipe.training_arguments()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        # transformers' default (True) makes DDP fail on cross-encoders: "marked ready twice"
-        kwargs.setdefault("ddp_find_unused_parameters", False)
+        kwargs.setdefault("ddp_find_unused_parameters", kind.ddp_find_unused_parameters)
     if _cpu_ddp():  # without it, each torchrun process would train alone
         kwargs["use_cpu"] = True
     try:
@@ -536,6 +539,21 @@ def _build_trainer(
     if not args.disable_tqdm:
         trainer.add_callback(_progress_bar_callback())
     return trainer
+
+
+def _no_batch(recipe: Recipe, args: Any, processes: int) -> str:
+    """Why a training ran 0 steps: the trainer drew no batch from the data (it only warns)."""
+    sampler = getattr(args, "batch_sampler", None)
+    unique = (
+        " without a repeated text (batch_sampler: no_duplicates)"
+        if getattr(sampler, "value", sampler) == "no_duplicates"
+        else ""
+    )
+    return (
+        f"{recipe.source}: training ran 0 steps: no batch of {args.per_device_train_batch_size} rows{unique} "
+        f"could be drawn for each of {processes} process(es); lower args.per_device_train_batch_size, "
+        "train on fewer processes or add training rows"
+    )
 
 
 def _record(

@@ -53,9 +53,11 @@ def test_two_cpu_processes_train_one_model(hub, tiny_cross_encoder, tmp_path):
 
 @pytest.mark.slow  # two training processes
 def test_two_cpu_processes_train_one_bi_encoder(hub, tiny_bi_encoder, tmp_path):
+    # the tiny BERT's pooler takes no part in mean pooling: the bi-encoder kind lets DDP find it unused
     out = tmp_path / "out"
+    args = {"max_steps": 4, "batch_sampler": "batch_sampler"}
 
-    process = torchrun(bi_recipe(tmp_path, tiny_bi_encoder.repo_id, args={"max_steps": 4}), out)
+    process = torchrun(bi_recipe(tmp_path, tiny_bi_encoder.repo_id, args=args), out)
 
     assert process.returncode == 0, process.stderr[-3000:]
     record = yaml.safe_load((out / "hubrerank.yaml").read_text())
@@ -63,4 +65,18 @@ def test_two_cpu_processes_train_one_bi_encoder(hub, tiny_bi_encoder, tmp_path):
     assert record["environment"]["world_size"] == 2
     assert record["training"]["global_step"] == 4
     assert process.stdout.count("wrote ") == 1
-    assert (out / "model.safetensors").exists() and (out / "modules.json").exists()
+
+
+@pytest.mark.slow  # two training processes
+def test_a_training_that_draws_no_batch_exits_2_instead_of_publishing_the_base_model(
+    hub, tiny_bi_encoder, tmp_path
+):
+    # 12 tiny rows whose texts repeat: split over 2 processes, no batch of 4 without a repeated text
+    out = tmp_path / "out"
+
+    process = torchrun(bi_recipe(tmp_path, tiny_bi_encoder.repo_id, args={"max_steps": 4}), out)
+
+    assert process.returncode != 0
+    assert "training ran 0 steps" in process.stdout + process.stderr
+    assert "batch_sampler: no_duplicates" in process.stdout + process.stderr
+    assert not (out / "model.safetensors").exists() and not (out / "checkpoints").exists()
