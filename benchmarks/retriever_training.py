@@ -23,36 +23,17 @@ import hashlib
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-WORK = Path(tempfile.mkdtemp(prefix="hubrerank-retriever-training-"))
+from bench_hub import private_hub_environment
+
 TOKEN = "hrk_bench_" + "r" * 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-PORT = _free_port()
-# before anything imports huggingface_hub or datasets: they read these at import time
-os.environ.update(
-    HF_ENDPOINT=f"http://127.0.0.1:{PORT}",
-    HF_HUB_DISABLE_XET="1",
-    HF_HUB_DISABLE_TELEMETRY="1",
-    HF_HUB_DISABLE_PROGRESS_BARS="1",
-    HF_HOME=str(WORK / "hf-home"),
-    HF_TOKEN=TOKEN,
-    HUBRERANK_HOME=str(WORK / "hubrerank-home"),
-    TOKENIZERS_PARALLELISM="false",
-)
+# before anything imports huggingface_hub or datasets
+WORK, PORT = private_hub_environment("hubrerank-retriever-training-", TOKEN)
 
 USER = "bench"
 DATA_REPO = f"{USER}/faq-pairs"
