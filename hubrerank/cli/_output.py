@@ -1,10 +1,43 @@
-"""What the evaluation commands share when they print and write: quiet loaders, output files."""
+"""What the evaluation commands share: their scoring options, quiet loaders, output files."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
+
+from hubrerank.evaluation.compare import ComparisonRequest
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def scoring_options(command: F) -> F:
+    """--batch-size, --max-length and --no-cache, as every command that scores pairs or embeds texts has
+    them (the caches live in ``$HUBRERANK_HOME/scores.sqlite``)."""
+    options = (
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1),
+            default=ComparisonRequest.batch_size,
+            show_default=True,
+        ),
+        click.option(
+            "--max-length",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Truncate cross-encoder pairs to this many tokens.",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Do not read or write the score and embedding cache ($HUBRERANK_HOME/scores.sqlite).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def quiet_loaders() -> None:

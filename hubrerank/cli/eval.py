@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import quiet_loaders, write_output
+from hubrerank.cli._output import quiet_loaders, scoring_options, write_output
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
@@ -80,15 +80,7 @@ DEFAULTS = ComparisonRequest(models=())
     help="Write the reranked (a bi-encoder: retrieved, top 100 per query) lists as a TREC run (one file per "
     "model: NAME.MODEL.EXT when several).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
-@click.option(
-    "--max-length", type=click.IntRange(min=1), default=None, help="Truncate pairs to this many tokens."
-)
-@click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Do not read or write the score and embedding cache ($HUBRERANK_HOME/scores.sqlite).",
-)
+@scoring_options
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @click.option(
     "--fuse-first-stage",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import quiet_loaders, write_output
+from hubrerank.cli._output import quiet_loaders, scoring_options, write_output
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 
 DEFAULTS = PipelineRequest(data="")
@@ -77,16 +77,7 @@ DEFAULTS = PipelineRequest(data="")
     help="Write each pipeline's top 100 per query as a TREC run tagged with its name (NAME.PIPELINE.EXT "
     "when there are several pipelines).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Truncate reranker pairs to this many tokens.",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Do not read or write the score cache ($HUBRERANK_HOME/scores.sqlite)."
-)
+@scoring_options
 def pipeline(
     data: str,
     config: str | None,
