@@ -30,6 +30,7 @@ from hubrerank.server.storage import (
     Store,
     StoreError,
     _fsync_dir,
+    make_dirs,
     write_json_atomic,
 )
 
@@ -69,7 +70,7 @@ def move_repo(store: Store, source: Repo, target: Repo) -> Repo:
         existing = store.stored_name(target)
         if existing != source and (store._dir(existing) / "repo.json").exists():
             raise Conflict(f"A {target.type} repository called {existing.id} already exists")
-        store._dir(target).parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(store._dir(target).parent)  # a new namespace folder is 0700 like every other
         os.rename(store._dir(source), store._dir(target))
         _fsync_dir(store._dir(target).parent)
         _fsync_dir(store._dir(source).parent)

@@ -124,6 +124,18 @@ def test_repo_data_is_not_readable_by_other_users(hub, repo):
             assert mode & 0o077 == 0, (os.path.join(folder, name), oct(mode))
 
 
+def test_a_repo_moved_into_a_new_namespace_keeps_its_folders_private(hub):
+    from hubrerank.server.admin import move_repo
+    from hubrerank.server.storage import Repo, Store
+
+    store = Store(hub.data_dir)
+    source = Repo("dataset", "alice", "to-be-moved")
+    store.create_repo(source, private=False, author="alice")
+    move_repo(store, source, Repo("dataset", "fresh-namespace", "moved"))
+    moved = hub.data_dir / "repos" / "datasets" / "fresh-namespace"
+    assert moved.is_dir() and stat.S_IMODE(moved.stat().st_mode) == 0o700
+
+
 @pytest.mark.parametrize("author", ["..", "../..", "*", "alice/hard", "a[b]"])
 def test_listing_author_must_be_a_namespace_name(hub, repo, author):
     from urllib.parse import quote
