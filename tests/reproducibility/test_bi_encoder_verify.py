@@ -115,15 +115,7 @@ def st_retriever(hub, tiny_bi_encoder, faq_data, tmp_path_factory) -> str:
     on data loaded from the Hub by revision, its final model evaluated by an InformationRetrievalEvaluator
     named ``<dataset name>-<split>``, pushed with ``push_to_hub``; returns its sha."""
     from datasets import load_dataset
-    from sentence_transformers import (
-        SentenceTransformer,
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-    )
     from sentence_transformers.evaluation import InformationRetrievalEvaluator
-    from sentence_transformers.losses import CoSENTLoss
-
-    from hubrerank.hub import resolve
 
     train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
@@ -136,25 +128,7 @@ def st_retriever(hub, tiny_bi_encoder, faq_data, tmp_path_factory) -> str:
         name="repro-faq-test",
         write_csv=False,
     )
-    model = SentenceTransformer(tiny_bi_encoder.repo_id, revision=tiny_bi_encoder.sha)
-    model.max_seq_length = 32
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path_factory.mktemp("st-bi") / "checkpoints"),
-        max_steps=6,
-        per_device_train_batch_size=4,
-        learning_rate=1e-3,
-        seed=12,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-    )
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train, loss=CoSENTLoss(model), evaluator=evaluator
-    )
-    trainer.train()
-    evaluator(model)  # the final evaluation goes into the card's model-index
-    model.push_to_hub(ST_RETRIEVER)
-    return resolve(ST_RETRIEVER).sha
+    return train_and_push(tiny_bi_encoder, train, evaluator, tmp_path_factory.mktemp("st-bi"), ST_RETRIEVER)
 
 
 def test_from_card_and_verify_on_a_sentence_transformers_bi_encoder_card(st_retriever, tmp_path):
@@ -219,37 +193,13 @@ def st_nano_retriever(hub, tiny_bi_encoder, faq_data, nanobeir_en, tmp_path_fact
     its final model evaluated by NanoBEIREvaluator on two subsets of its default dataset, pushed with
     ``push_to_hub``; returns its sha."""
     from datasets import load_dataset
-    from sentence_transformers import (
-        SentenceTransformer,
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-    )
     from sentence_transformers.evaluation import NanoBEIREvaluator
-    from sentence_transformers.losses import CoSENTLoss
-
-    from hubrerank.hub import resolve
 
     train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     evaluator = NanoBEIREvaluator(dataset_names=["msmarco", "nq"], write_csv=False)
-    model = SentenceTransformer(tiny_bi_encoder.repo_id, revision=tiny_bi_encoder.sha)
-    model.max_seq_length = 32
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path_factory.mktemp("st-nano") / "checkpoints"),
-        max_steps=6,
-        per_device_train_batch_size=4,
-        learning_rate=1e-3,
-        seed=12,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
+    return train_and_push(
+        tiny_bi_encoder, train, evaluator, tmp_path_factory.mktemp("st-nano"), ST_NANO_RETRIEVER
     )
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train, loss=CoSENTLoss(model), evaluator=evaluator
-    )
-    trainer.train()
-    evaluator(model)  # the final evaluation goes into the card's model-index
-    model.push_to_hub(ST_NANO_RETRIEVER)
-    return resolve(ST_NANO_RETRIEVER).sha
 
 
 def test_from_card_and_verify_re_check_a_bi_encoder_cards_nanobeir_claims(
@@ -275,3 +225,37 @@ def test_from_card_and_verify_re_check_a_bi_encoder_cards_nanobeir_claims(
         assert {f"{name}_cosine_ndcg@10", f"{name}_cosine_accuracy@1", f"{name}_cosine_map@100"} <= metrics
     assert len(metrics) == 45  # 15 per subset and for their mean
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
+
+
+def train_and_push(tiny_bi_encoder, train, evaluator, work, repo: str) -> str:
+    """What a plain sentence-transformers script does: CoSENTLoss on ``train`` for 6 steps with the
+    SentenceTransformerTrainer, the evaluator run on the final model (its results go into the card's
+    model-index), ``push_to_hub(repo)``; returns the pushed sha."""
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.losses import CoSENTLoss
+
+    from hubrerank.hub import resolve
+
+    model = SentenceTransformer(tiny_bi_encoder.repo_id, revision=tiny_bi_encoder.sha)
+    model.max_seq_length = 32
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train, loss=CoSENTLoss(model), evaluator=evaluator
+    )
+    trainer.train()
+    evaluator(model)
+    model.push_to_hub(repo)
+    return resolve(repo).sha
