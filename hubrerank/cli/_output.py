@@ -40,6 +40,15 @@ def scoring_options(command: F) -> F:
     return command
 
 
+def check_outputs(*outputs: tuple[str, Path | None]) -> None:
+    """Refuse an unwritable output file, named by its option, before any work: it would be lost."""
+    from hubrerank.paths import check_writable
+
+    for option, path in outputs:
+        if path is not None:
+            check_writable(path, option)
+
+
 def quiet_loaders() -> None:
     """Keep stderr for our own progress: no per-file bars from datasets or transformers."""
     import datasets

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import quiet_loaders, scoring_options, write_output
+from hubrerank.cli._output import check_outputs, quiet_loaders, scoring_options, write_output
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
@@ -139,7 +139,6 @@ def eval_command(
     """
     from hubrerank.evaluation import compare_models
     from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text
-    from hubrerank.paths import check_writable
 
     request = ComparisonRequest(
         models=models,
@@ -165,9 +164,7 @@ def eval_command(
         request.check()
     except InputError as error:
         raise click.UsageError(str(error)) from None
-    for option, path in (("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path)):
-        if path is not None:  # before any scoring: an unwritable output would lose the work
-            check_writable(path, option)
+    check_outputs(("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path))
     quiet_loaders()
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     click.echo(render_text(comparison.tables), nl=False)

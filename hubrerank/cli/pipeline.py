@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import quiet_loaders, scoring_options, write_output
+from hubrerank.cli._output import check_outputs, quiet_loaders, scoring_options, write_output
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 
 DEFAULTS = PipelineRequest(data="")
@@ -106,7 +106,6 @@ def pipeline(
     """
     from hubrerank.evaluation.pipeline import evaluate_pipelines, pipeline_tables
     from hubrerank.evaluation.report import render_markdown, render_text
-    from hubrerank.paths import check_writable
 
     request = PipelineRequest(
         data=data,
@@ -127,9 +126,7 @@ def pipeline(
         run_file=run_file,
     )
     request.check()
-    for option, path in (("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file)):
-        if path is not None:  # before any work: an unwritable output would lose it
-            check_writable(path, option)
+    check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
     quiet_loaders()
     results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
     if results.reranker:
