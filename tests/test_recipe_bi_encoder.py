@@ -110,3 +110,64 @@ def test_a_bi_encoder_recipe_evaluates_nanobeir_retrieval_without_a_bm25_depth()
     assert "evaluation.nanobeir.rerank_k: a bi-encoder searches each subset's whole corpus" in refused(
         "evaluation={nanobeir: {datasets: [nq], rerank_k: 50}}"
     )
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def detected(kind: str):
+    """A kind detector that finds ``kind`` and pins the base model to SHA, recording what it was asked."""
+    asked: list[Ref] = []
+
+    def detect(ref: Ref) -> tuple[ResolvedRef, str]:
+        asked.append(ref)
+        return ResolvedRef(ref.repo_id, SHA, "model", ref.revision or "main"), kind
+
+    detect.asked = asked
+    return detect
+
+
+def test_auto_kind_takes_the_base_models_kind_and_pins_it():
+    detect = detected("bi-encoder")
+    document = apply_overrides(parse_yaml(BI_ENCODER, "r.yaml"), ["model.kind=auto"], "r.yaml")
+    loaded = validate(document, "r.yaml", detect_kind=detect)
+    assert detect.asked == [Ref("ORG/base", "main", "model")]
+    assert loaded.model == {"kind": "bi-encoder", "max_length": None}
+    assert loaded.base_model == {"repo": "ORG/base", "revision": SHA, "requested": "main"}
+    assert loaded.as_requested()["base_model"] == {"repo": "ORG/base", "revision": "main"}
+    # the recorded recipe names the kind found, so re-reading it asks nothing
+    assert validate(yaml.safe_load(loaded.to_yaml()), "again").document == loaded.document
+
+
+def test_auto_kind_checks_the_loss_against_the_kind_found():
+    overrides = ["model.kind=auto", "loss.name=TripletLoss"]
+    document = apply_overrides(parse_yaml(BI_ENCODER, "r.yaml"), overrides, "r.yaml")
+    with pytest.raises(RecipeError) as error:
+        validate(document, "r.yaml", detect_kind=detected("cross-encoder"))
+    assert str(error.value).startswith("r.yaml: loss.name 'TripletLoss' is not a cross-encoder loss")
+    assert str(error.value).endswith(
+        f"(model.kind: auto found base_model ORG/base@{SHA[:12]} to be a cross-encoder)"
+    )
+    assert validate(
+        apply_overrides(document, ["loss.name=BCE"], "r.yaml"),
+        "r.yaml",
+        detect_kind=detected("cross-encoder"),
+    ).model == {"max_length": None, "num_labels": 1}
+
+
+def test_auto_kind_refuses_a_plain_checkpoint_in_one_line():
+    document = apply_overrides(parse_yaml(BI_ENCODER, "r.yaml"), ["model.kind=auto"], "r.yaml")
+    with pytest.raises(RecipeError) as error:
+        validate(document, "r.yaml", detect_kind=detected("base"))
+    assert str(error.value) == (
+        f"r.yaml: model.kind: auto: base_model ORG/base@{SHA[:12]} is a plain transformers checkpoint (no "
+        "Pooling module, no scoring head) that can become either kind; set model.kind to cross-encoder or "
+        "bi-encoder"
+    )
+
+
+def test_a_named_kind_is_never_detected():
+    detect = detected("cross-encoder")
+    assert recipe().kind.name == "bi-encoder"
+    validate(parse_yaml(BI_ENCODER, "r.yaml"), "r.yaml", detect_kind=detect)
+    assert detect.asked == []

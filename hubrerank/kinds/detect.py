@@ -6,47 +6,79 @@ transformers checkpoint, which is a cross-encoder with a sequence-classification
 sentence-transformers loads it (``CrossEncoder._load_default_modules``), when its first architecture is a
 ``*ForCausalLM``: an LLM reranker scoring the "yes" against the "no" logit after the prompt
 (bge-reranker-v2-gemma, Qwen3-Reranker). Layerwise LLM rerankers run their own code and are refused.
+:func:`hub_model_kind` reads the same three files of a Hub model without its weights (``model.kind:
+auto`` in a recipe).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hubrerank.errors import InputError
 
+if TYPE_CHECKING:
+    from hubrerank.refs import Ref, ResolvedRef
+
 ModelKind = Literal["cross-encoder", "bi-encoder", "base"]
+KIND_FILES = ("config_sentence_transformers.json", "modules.json", "config.json")
 
 
-def model_kind(path: Path) -> ModelKind:
-    """``cross-encoder``, ``bi-encoder`` or ``base`` (a transformers checkpoint without a scoring head)."""
-    model_type = read_json(path / "config_sentence_transformers.json").get("model_type")
+def model_kind(path: Path, name: str | None = None) -> ModelKind:
+    """``cross-encoder``, ``bi-encoder`` or ``base`` (a transformers checkpoint without a scoring head);
+    ``name`` names the model in messages (default: its folder)."""
+    name = name or str(path)
+    model_type = _object(path / "config_sentence_transformers.json").get("model_type")
     if model_type == "CrossEncoder":
         return "cross-encoder"
     if model_type == "SentenceTransformer":
         return "bi-encoder"
     if model_type is not None:
         raise InputError(
-            f"{path} is a {model_type} (config_sentence_transformers.json model_type); "
+            f"{name} is a {model_type} (config_sentence_transformers.json model_type); "
             "give a cross-encoder or a bi-encoder (SentenceTransformer)"
         )
     modules = read_json(path / "modules.json", default=[])
-    if any(str(module.get("type", "")).endswith("Pooling") for module in modules):
+    module_types = [str(module.get("type", "")) for module in _list(modules) if isinstance(module, dict)]
+    if any(module_type.endswith("Pooling") for module_type in module_types):
         return "bi-encoder"
-    architectures = read_json(path / "config.json").get("architectures") or []
-    if any(name.endswith("ForSequenceClassification") for name in architectures):
+    architectures = [
+        arch for arch in _list(_object(path / "config.json").get("architectures")) if isinstance(arch, str)
+    ]
+    if any(arch.endswith("ForSequenceClassification") for arch in architectures):
         return "cross-encoder"
     if architectures and architectures[0].endswith("ForCausalLM"):
         if "layerwise" in architectures[0].lower():
             raise InputError(
-                f"{path} is a layerwise LLM reranker ({architectures[0]}): it scores from intermediate "
+                f"{name} is a layerwise LLM reranker ({architectures[0]}): it scores from intermediate "
                 "layers with its own code, which sentence-transformers' CrossEncoder cannot run; "
                 "use FlagEmbedding's LayerWiseFlagLLMReranker, or a yes/no LLM reranker such as "
                 "bge-reranker-v2-gemma"
             )
         return "cross-encoder"
     return "base"
+
+
+def hub_model_kind(ref: Ref) -> tuple[ResolvedRef, ModelKind]:
+    """The Hub model ``ref`` pinned to its sha, and its kind read from its config files alone."""
+    from hubrerank.hub import download, resolve
+
+    resolved = resolve(ref)
+    folder = download(resolved, allow_patterns=list(KIND_FILES))
+    return resolved, model_kind(folder, name=str(resolved))
+
+
+def _object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object (a model config), ``{}`` when absent."""
+    content = read_json(path)
+    if not isinstance(content, dict):
+        raise InputError(f"{path} holds a JSON {type(content).__name__}, not an object; re-save the model")
+    return content
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def read_json(path: Path, default: Any = None) -> Any:

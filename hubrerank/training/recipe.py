@@ -1,12 +1,13 @@
 """Training recipes: a YAML document of data (never code) that says what to train and how to judge it.
 
-A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, or ``bi-encoder``), a base
-model, training and evaluation datasets (each at a revision), a loss of that kind with plain-data
-parameters, the kind's training arguments and an evaluation plan. It is read
-with a safe YAML loader, validated against ``recipe.schema.json`` and then checked for meaning: loss
-names and parameters against the loss signatures, argument keys against the training arguments, and
-the keys hubrerank sets itself. Every problem is a :class:`RecipeError` naming the file and key path.
-The resolved recipe written next to a trained model (``hubrerank.yaml``) is itself a valid recipe.
+A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, ``bi-encoder``, or ``auto``:
+the base model's kind, read from its config files on the Hub and written into the recipe), a base model,
+training and evaluation datasets (each at a revision), a loss of that kind with plain-data parameters,
+the kind's training arguments and an evaluation plan. It is read with a safe YAML loader, validated
+against ``recipe.schema.json`` and then checked for meaning: loss names and parameters against the loss
+signatures, argument keys against the training arguments, and the keys hubrerank sets itself. Every
+problem is a :class:`RecipeError` naming the file and key path. The resolved recipe written next to a
+trained model (``hubrerank.yaml``) is itself a valid recipe.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ from hubrerank.training.losses import (
 
 SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
 DEFAULT_SEED = 42
+AUTO_KIND = "auto"
+
+# ``model.kind: auto``: the base model's reference -> its pinned ref and kind (hubrerank.kinds.detect).
+KindDetector = Callable[[Ref], tuple[ResolvedRef, str]]
 
 # Training-argument keys hubrerank sets itself, and where the user says the same thing instead.
 CONTROLLED_ARGS: dict[str, str] = {
@@ -104,7 +109,8 @@ class Recipe:
 
     @property
     def kind(self) -> KindSpec:
-        """The model kind this recipe trains: ``model.kind``, cross-encoder when absent."""
+        """The model kind this recipe trains: ``model.kind`` (``auto`` was resolved when validated),
+        cross-encoder when absent."""
         return get_kind(self.model.get("kind", DEFAULT_KIND))
 
     @property
@@ -255,8 +261,12 @@ def apply_overrides(document: Any, overrides: Sequence[str], source: str) -> Any
     return document
 
 
-def validate(document: Any, source: str) -> Recipe:
-    """Check ``document`` against the schema and for meaning; return it normalized, defaults written out."""
+def validate(document: Any, source: str, detect_kind: KindDetector | None = None) -> Recipe:
+    """Check ``document`` against the schema and for meaning; return it normalized, defaults written out.
+
+    ``model.kind: auto`` is replaced by the base model's kind, found by ``detect_kind`` (default: read
+    from its config files on the Hub), with the base model pinned to the sha that was read.
+    """
     if not isinstance(document, Mapping):
         raise RecipeError(f"{source}: a recipe is a YAML mapping (hubrerank: 1, name: ..., ...)")
     for path in _paths_of_key(document, "trust_remote_code"):
@@ -265,7 +275,22 @@ def validate(document: Any, source: str) -> Recipe:
             "pass --trust-remote-code to hubrerank train"
         )
     _check_schema(document, source)
-    document = _normalize(copy.deepcopy(dict(document)), source)
+    detected = document.get("model", {}).get("kind") == AUTO_KIND
+    document = _detected_kind(copy.deepcopy(dict(document)), source, detect_kind)
+    try:
+        return _checked(_normalize(document, source), source)
+    except RecipeError as error:
+        if not detected:
+            raise
+        base = document["base_model"]
+        raise RecipeError(
+            f"{error} (model.kind: auto found base_model {base['repo']}@{base['revision'][:12]} to be a "
+            f"{document['model']['kind']})"
+        ) from None
+
+
+def _checked(document: dict[str, Any], source: str) -> Recipe:
+    """The normalized ``document`` checked for meaning against its kind."""
     kind = get_kind(document["model"].get("kind", DEFAULT_KIND))
     info = _check_loss(document["loss"], kind, source)
     if "num_labels" in kind.model_keys:
@@ -276,6 +301,28 @@ def validate(document: Any, source: str) -> Recipe:
     recipe = Recipe(source, document)
     recipe.training_arguments()
     return recipe
+
+
+def _detected_kind(document: dict[str, Any], source: str, detect_kind: KindDetector | None) -> dict[str, Any]:
+    """``document`` with ``model.kind: auto`` replaced by the base model's kind; the base model is pinned
+    to the sha its configs were read at, so the run trains what was looked at."""
+    model = document.get("model") or {}
+    if model.get("kind") != AUTO_KIND:
+        return document
+    if detect_kind is None:
+        from hubrerank.kinds.detect import hub_model_kind as detect_kind
+    node = document["base_model"]
+    requested = node.get("requested", node.get("revision", "main"))
+    resolved, found = detect_kind(Ref(node["repo"], node.get("revision", "main"), "model"))
+    if found == "base":
+        raise RecipeError(
+            f"{source}: model.kind: auto: base_model {resolved.repo_id}@{resolved.sha[:12]} is a plain "
+            "transformers checkpoint (no Pooling module, no scoring head) that can become either kind; "
+            "set model.kind to cross-encoder or bi-encoder"
+        )
+    document["model"] = {**model, "kind": found}
+    document["base_model"] = {**node, "revision": resolved.sha, "requested": requested}
+    return document
 
 
 @cache

@@ -94,6 +94,7 @@ def train(
     for path, node, _ in pinned.refs():
         repo = node.get("repo") or node["dataset"]
         say(f"{path}: {repo}@{node['requested']} -> {node['revision']}")
+    say(f"model.kind: {pinned.kind.name}")
     model_path = _main_first(state, lambda: fetch_base_model(pinned, trust_remote_code))
     check_base_kind(pinned, model_path)
     guide_path = (

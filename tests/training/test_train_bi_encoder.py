@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import run_cli
 from test_resume import RESUME_ARGS, SLOW_CLI, _wait_for_checkpoint
-from training_helpers import TOPICS, make_recipe, training_repos, weights_sha256
+from training_helpers import TOPICS, make_recipe, push_folder, training_repos, weights_sha256
 
 BI_ENCODER = {"kind": "bi-encoder", "max_length": 32}
 NO_DUPLICATES = {"batch_sampler": "no_duplicates"}
@@ -152,3 +152,74 @@ def test_bi_encoder_resume_after_kill_equals_uninterrupted_run(hub, tiny_bi_enco
     assert "resuming from " in resumed.output
     assert uninterrupted.exit_code == 0, uninterrupted.output
     assert weights_sha256(killed) == weights_sha256(reference)
+
+
+def test_auto_kind_trains_the_base_models_kind_and_records_it(hub, tiny_bi_encoder, tmp_path):
+    recipe = bi_recipe(tmp_path, tiny_bi_encoder.repo_id)
+    document = yaml.safe_load(recipe.read_text())
+    document["model"] = {"kind": "auto", "max_length": 32}
+    recipe.write_text(yaml.safe_dump(document, sort_keys=False))
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert f"base_model: {tiny_bi_encoder.repo_id}@main -> {tiny_bi_encoder.sha}" in result.output
+    assert "model.kind: bi-encoder" in result.output
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["model"] == BI_ENCODER
+    assert record["base_model"] == {
+        "repo": tiny_bi_encoder.repo_id,
+        "revision": tiny_bi_encoder.sha,
+        "requested": "main",
+    }
+
+
+def test_auto_kind_refuses_a_plain_checkpoint_before_any_work(hub, tmp_path):
+    from factories import build_tiny_bert_base
+
+    from hubrerank.kinds.detect import hub_model_kind
+    from hubrerank.refs import Ref
+
+    repo_id = "alice/tiny-plain-bert"
+    sha = push_folder(repo_id, build_tiny_bert_base(tmp_path / "plain-bert"))
+    recipe = bi_recipe(tmp_path, repo_id)
+    document = yaml.safe_load(recipe.read_text())
+    document["model"] = {"kind": "auto"}
+    recipe.write_text(yaml.safe_dump(document, sort_keys=False))
+    out = tmp_path / "out"
+
+    result = run_cli("train", str(recipe), "--out", str(out))
+
+    assert result.exit_code == 2, result.output
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .endswith(
+            f"model.kind: auto: base_model {repo_id}@{sha[:12]} is a plain transformers checkpoint (no "
+            "Pooling module, no scoring head) that can become either kind; set model.kind to cross-encoder "
+            "or bi-encoder"
+        )
+    )
+    assert not out.exists()
+    resolved, kind = hub_model_kind(Ref(repo_id, "main"))
+    assert (resolved.sha, kind) == (sha, "base")
+
+
+def test_kind_detection_reads_configs_only(hub, tiny_cross_encoder, tiny_bi_encoder, monkeypatch):
+    import hubrerank.hub
+    from hubrerank.kinds.detect import KIND_FILES, hub_model_kind
+    from hubrerank.refs import Ref
+
+    fetched = []
+    download = hubrerank.hub.download
+
+    def recorded(ref, allow_patterns=None, local_dir=None):
+        fetched.append(allow_patterns)
+        return download(ref, allow_patterns, local_dir)
+
+    monkeypatch.setattr(hubrerank.hub, "download", recorded)
+    for model, kind in ((tiny_cross_encoder, "cross-encoder"), (tiny_bi_encoder, "bi-encoder")):
+        resolved, found = hub_model_kind(Ref(model.repo_id))
+        assert (resolved.sha, found) == (model.sha, kind)
+    assert fetched == [list(KIND_FILES)] * 2  # never the weights
