@@ -42,6 +42,13 @@ DEFAULTS = PipelineRequest(data="")
 )
 @click.option("--bm25", is_flag=True, help="Add BM25 (bm25s) over the whole corpus as a first stage.")
 @click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    help="The corpus language for BM25 (--bm25, --hybrid): en removes English stopwords, any other code "
+    "keeps every word; Chinese, Japanese and Korean text is split into characters either way.",
+)
+@click.option(
     "--hybrid",
     "hybrid_weight",
     type=float,
@@ -85,6 +92,7 @@ def pipeline(
     retrievers: tuple[str, ...],
     retriever_names: tuple[str, ...],
     bm25: bool,
+    language: str,
     hybrid_weight: float | None,
     reranker: str | None,
     reranker_name: str | None,
@@ -114,6 +122,7 @@ def pipeline(
         split=split,
         config=config,
         bm25=bm25,
+        language=language,
         hybrid_weight=hybrid_weight,
         reranker=reranker,
         reranker_name=reranker_name,

@@ -62,8 +62,10 @@ class PipelineRequest:
 
     ``data`` is retrieval-form or reranking data (a Hub dataset ``REPO[@REV]`` or a local file or
     folder); ``retrievers`` bi-encoders (``MODEL[@REV]`` or local folders) named by ``retriever_names``
-    (default: as given); ``hybrid_weight`` adds, per retriever, its fusion with BM25 (the bi-encoder's
-    weight, BM25 gets the rest); ``reranker`` a cross-encoder reranking each first stage's ``top_k``,
+    (default: as given); ``bm25`` adds BM25, with English stopwords removed when ``language`` is ``en``
+    (as ``hubrerank data build --language``); ``hybrid_weight`` adds, per retriever, its fusion with
+    BM25 (the bi-encoder's weight, BM25 gets the rest); ``reranker`` a cross-encoder reranking each first
+    stage's ``top_k``,
     named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
     against (default: the first); ``run_file`` writes each pipeline's ranking as a TREC run
     (:func:`write_pipeline_runs`).
@@ -75,6 +77,7 @@ class PipelineRequest:
     split: str = "test"
     config: str | None = None
     bm25: bool = False
+    language: str = "en"
     hybrid_weight: float | None = None
     reranker: str | None = None
     reranker_name: str | None = None
@@ -348,7 +351,7 @@ def _first_stages(
     from hubrerank.data.retrieval import Bm25Index
 
     say(f"Ranking {len(corpus_ids)} documents with BM25 ...")
-    found, found_scores = Bm25Index(list(corpus.corpus.values())).search(
+    found, found_scores = Bm25Index(list(corpus.corpus.values()), request.language).search(
         list(corpus.queries.values()), len(corpus_ids)
     )
     scores = np.full((len(found), len(corpus_ids)), -np.inf)

@@ -285,3 +285,19 @@ def test_an_unknown_split_exits_2_naming_the_option(reranking_repo):
     result = run_cli("pipeline", "--data", f"{repo_id}@{sha}", "--split", "nope", "--bm25")
     assert result.exit_code == 2, result.output
     assert "has no split 'nope'; it has test (--split)" in result.output
+
+
+def test_bm25_keeps_english_stopwords_for_another_language(tmp_path):
+    """Spanish "no" is an English stopword: BM25 finds the answer only when stopwords are kept."""
+    documents = ["no hay agua", "la casa grande", "el perro pequeño"]
+    rows = [{"query_id": "q", "query": "no", "positive": [documents[0]], "negative": documents[1:]}]
+    data = tmp_path / "es.parquet"
+    data.write_bytes(parquet_bytes(rows))
+    metrics = {}
+    for language in ("en", "es"):
+        result = run_cli("pipeline", "--data", str(data), "--bm25", "--language", language, "--no-cache")
+        assert result.exit_code == 0, result.output
+        request = PipelineRequest(data=str(data), bm25=True, language=language, cache=False)
+        [pipeline] = evaluate_pipelines(request).pipelines
+        metrics[language] = pipeline.metrics["hit_rate@1"]
+    assert metrics == {"en": 0.0, "es": 1.0}
