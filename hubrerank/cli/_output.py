@@ -1,4 +1,4 @@
-"""What the evaluation commands share: their scoring options, quiet loaders, output files."""
+"""What the evaluation commands share: their scoring and BM25 options, quiet loaders, output files."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ def scoring_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+bm25_language_option = click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    help="The corpus language for BM25: en removes English stopwords, any other code keeps every word; "
+    "Chinese, Japanese and Korean text is split into characters either way.",
+)
 
 
 def check_outputs(*outputs: tuple[str, Path | None]) -> None:

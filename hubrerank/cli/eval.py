@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import check_outputs, quiet_loaders, scoring_options, write_output
+from hubrerank.cli._output import (
+    bm25_language_option,
+    check_outputs,
+    quiet_loaders,
+    scoring_options,
+    write_output,
+)
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
@@ -82,6 +88,7 @@ DEFAULTS = ComparisonRequest(models=())
 )
 @scoring_options
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
+@bm25_language_option
 @click.option(
     "--fuse-first-stage",
     is_flag=True,
@@ -123,6 +130,7 @@ def eval_command(
     max_length: int | None,
     no_cache: bool,
     bm25: bool,
+    language: str,
     fuse_first_stage: bool,
     fuse_with: str | None,
     fusion_weight: float,
@@ -154,6 +162,7 @@ def eval_command(
         max_length=max_length,
         cache=not no_cache,
         bm25=bm25,
+        language=language,
         fuse_first_stage=fuse_first_stage,
         fuse_with=fuse_with,
         fusion_weight=fusion_weight,

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from hubrerank.cli._output import check_outputs, quiet_loaders, scoring_options, write_output
+from hubrerank.cli._output import (
+    bm25_language_option,
+    check_outputs,
+    quiet_loaders,
+    scoring_options,
+    write_output,
+)
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 
 DEFAULTS = PipelineRequest(data="")
@@ -41,13 +47,7 @@ DEFAULTS = PipelineRequest(data="")
     help="The row name of each --retriever, in the same order (default: the reference as given).",
 )
 @click.option("--bm25", is_flag=True, help="Add BM25 (bm25s) over the whole corpus as a first stage.")
-@click.option(
-    "--language",
-    default="en",
-    show_default=True,
-    help="The corpus language for BM25 (--bm25, --hybrid): en removes English stopwords, any other code "
-    "keeps every word; Chinese, Japanese and Korean text is split into characters either way.",
-)
+@bm25_language_option
 @click.option(
     "--hybrid",
     "hybrid_weight",

@@ -56,6 +56,7 @@ class ComparisonRequest:
     (None: no NanoBEIR). ``cache`` reads and fills ``$HUBRERANK_HOME/scores.sqlite``; without it, a
     fusion still scores each pair once through an in-memory cache. ``run_file`` writes the reranked
     (a bi-encoder's: retrieved) lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
+    ``bm25`` adds a BM25 row, English stopwords removed when ``language`` is ``en``.
     """
 
     models: tuple[str, ...]
@@ -71,6 +72,7 @@ class ComparisonRequest:
     max_length: int | None = None
     cache: bool = True
     bm25: bool = False
+    language: str = "en"
     fuse_first_stage: bool = False
     fuse_with: str | None = None
     fusion_weight: float = 0.3
@@ -146,7 +148,7 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
         if cache is not None:
             cache.close()
     if request.bm25 and plan["reranking"]:
-        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan), None, None)))
+        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan, request.language), None, None)))
     return Comparison(evaluations, tables(evaluations, request.first_stage_name))
 
 

@@ -37,3 +37,32 @@ def test_eval_adds_a_bm25_row(
     assert "\nBM25 " in result.stdout
     labels = [entry["label"] for entry in json.loads(out.read_text())["models"]]
     assert labels == [tiny_cross_encoder.ref, "BM25"]
+
+
+def test_bm25_keeps_stopwords_outside_english() -> None:
+    """Spanish "no" is an English stopword: with ``en`` the query scores nothing."""
+    rows = [RerankingRow("q", "no", ["no hay agua"], documents=["la casa", "no hay agua"])]
+    pair = [("no", "no hay agua")]
+    assert bm25_score_function(rows, "en")(pair)[0] == 0
+    assert bm25_score_function(rows, "es")(pair)[0] > 0
+
+
+def test_eval_passes_the_language_to_the_bm25_row(tiny_cross_encoder: HubModel, tmp_path: Path) -> None:
+    from evaluation_fixtures import parquet_bytes
+
+    data = tmp_path / "es.parquet"
+    documents = ["la casa grande", "el perro", "no hay agua"]  # the first stage put the answer last
+    rows = [{"query_id": "q", "query": "no", "positive": [documents[2]], "documents": documents}]
+    data.write_bytes(parquet_bytes(rows))
+    ndcg = {}
+    for language in ("en", "es"):
+        out = tmp_path / f"{language}.json"
+        result = run_cli(
+            "eval", tiny_cross_encoder.ref, "--data", str(data), "--bm25", "--language", language,
+            "--json", str(out),
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        [_, bm25] = json.loads(out.read_text())["models"]
+        ndcg[language] = bm25["results"][0]["metrics"]["ndcg@10"]
+    # en: "no" is dropped, every document scores 0 and the tie is averaged; es: the answer is first
+    assert ndcg["en"] < 1.0 and ndcg["es"] == 1.0

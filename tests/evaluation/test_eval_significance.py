@@ -41,6 +41,13 @@ def test_a_clear_gain_is_significant_and_no_change_is_not() -> None:
     assert versus_first_stage(noise, stage, "m") == again  # seeded: the same p-value every time
 
 
+def test_one_query_has_the_exact_p_value_of_one() -> None:
+    """Both sign flips of a single pair give the same |mean|: p = 1 (scipy refuses one observation)."""
+    result = versus_first_stage([1.0], [0.5], "m")
+    assert (result["p_value"], result["wins"], result["delta"]) == (1.0, 1, 0.5)
+    assert versus_first_stage([], [], "m")["p_value"] == 1.0
+
+
 def test_lengths_must_match() -> None:
     with pytest.raises(ValueError, match="3 reranked values against 2"):
         versus_first_stage([1.0, 0.0, 0.5], [1.0, 0.0], "m")
