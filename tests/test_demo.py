@@ -33,17 +33,18 @@ def test_the_release_workflow_trains_the_demo_recipe(tmp_path: Path) -> None:
     assert release.as_requested() == demo.as_requested()
 
 
-def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path) -> None:
+def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path, tiny_bi_encoder) -> None:
     path = tmp_path / "retriever.yaml"
     path.write_text(
         RETRIEVER_RECIPE.format(
-            base="me/all-MiniLM-L6-v2",
+            base=tiny_bi_encoder.repo_id,  # model.kind: auto reads the base model's kind from the Hub
             pairs="me/construction-faq-pairs",
             retrieval="me/construction-faq-retrieval",
         )
     )
     recipe = load_recipe(path)
     assert recipe.kind.name == "bi-encoder"
+    assert recipe.base_model["revision"] == tiny_bi_encoder.sha
     assert recipe.loss.name == "MultipleNegativesRankingLoss"
     assert recipe.args["batch_sampler"] == "no_duplicates"
     assert recipe.args["num_train_epochs"] == 3 and recipe.args["per_device_train_batch_size"] == 32
