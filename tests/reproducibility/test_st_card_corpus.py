@@ -304,9 +304,17 @@ def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated
         assert match_claims(parse_card(card.text), document["evaluation"]) == {
             "NanoMSMARCO": ("nanobeir", None, "")
         }
-    elif evaluator:  # TripletEvaluator: claims hubrerank does not re-run, named
-        assert claims and "evaluation" not in document
-        assert {f"evaluator {claim.dataset}" for claim in claims} <= set(unknown)
+    elif evaluator == "TripletEvaluator":  # guessed like the retrieval data: acme/toy-rerank, no cut-off
+        assert "guessed evaluation.triplet (toy-rerank-dev)" in unknown
+        assert not any(key.startswith("evaluator ") for key in unknown)
+        entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
+        assert document["evaluation"] == {"triplet": [entry]}
+        assert {(claim.dataset, claim.metric) for claim in claims} == {("toy-rerank-dev", "cosine_accuracy")}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "toy-rerank-dev": ("triplet", 0, "")
+        }
+    elif evaluator:
+        raise AssertionError(f"no expectation for the evaluator {evaluator}")
     else:
         assert "evaluation" not in document
     _validate_filled(document, built.missing)
