@@ -78,7 +78,10 @@ class Claim:
 
     @property
     def headline(self) -> bool:
-        """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage)."""
+        """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage),
+        and a triplet evaluation's accuracies (all it measures)."""
+        if self.result.get("task") == "triplet":
+            return True
         at_k = self.result.get("at_k", 10)
         nanobeir = self.result.get("task") in NANOBEIR_TASKS
         name = self.metric.rsplit("_", 1)[-1] if nanobeir else self.metric

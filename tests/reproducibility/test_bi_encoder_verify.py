@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -318,11 +320,33 @@ def test_from_card_and_verify_re_measure_a_bi_encoder_cards_triplet_claims(st_tr
     assert "guessed evaluation.triplet (faq-triplets-test)" in recipe["unknown"]
     assert not any(key.startswith("evaluator ") for key in recipe["unknown"])
     assert verified.exit_code == 0, verified.output
+    assert f"{TRIPLETS}:test/cosine_accuracy" in verified.output and "PASS" in verified.output
     report = json.loads(report_path.read_text())
     assert report["verdict"] == "PASS"
     [row] = report["rows"]
     assert row["metric"] == f"{TRIPLETS}:test/cosine_accuracy" and row["source"] == "README.md model-index"
     assert row["delta"] == 0
+
+
+@pytest.mark.slow
+def test_a_tampered_triplet_claim_fails(st_triplet_retriever, tmp_path):
+    from huggingface_hub import hf_hub_download
+
+    from hubrerank.hub import publish
+
+    card = Path(hf_hub_download(ST_TRIPLET_RETRIEVER, "README.md", revision=st_triplet_retriever)).read_text()
+    claimed = re.search(r"- type: cosine_accuracy\n      value: ([\d.]+)", card)
+    assert claimed is not None
+    value = float(claimed.group(1))
+    tampered = card.replace(claimed.group(0), claimed.group(0).replace(claimed.group(1), str(value - 0.25)))
+    sha = publish(ST_TRIPLET_RETRIEVER, {"README.md": tampered.encode()}, message="tamper").sha
+    report_path = tmp_path / "report.json"
+
+    verified = run_cli("verify", f"{ST_TRIPLET_RETRIEVER}@{sha}", "--json", str(report_path))
+
+    assert verified.exit_code == 1, verified.output
+    [row] = json.loads(report_path.read_text())["rows"]
+    assert row["delta"] == pytest.approx(0.25) and not row["ok"]
 
 
 @pytest.mark.slow
