@@ -27,7 +27,7 @@ from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
-from hubrerank.kinds.spec import SPLIT_TASKS, kind_of_model
+from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
@@ -289,7 +289,7 @@ def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
         )
     tasks: dict[str, Any] = {}
     for task in SPLIT_TASKS:
-        keys, cut = (TRIPLET_KEYS, {}) if task == "triplet" else (RERANKING_KEYS, {"at_k": 10})
+        keys, cut = (RERANKING_KEYS, {"at_k": 10}) if task in RANKED_TASKS else (TRIPLET_KEYS, {})
         entries = plan.get(task) or []
         if not isinstance(entries, list):
             raise RecipeError(f"evaluation.{task} must be a list of {{{', '.join(sorted(keys))}}}")

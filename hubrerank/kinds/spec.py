@@ -17,8 +17,10 @@ from typing import Any
 from hubrerank.errors import RecipeError
 
 DEFAULT_KIND = "cross-encoder"  # what a recipe without model.kind trains
-# the evaluation-plan tasks that are lists of dataset splits ({dataset, revision, config, split, ...})
+# the evaluation-plan tasks that are lists of dataset splits ({dataset, revision, config, split, ...}), and
+# those of them that rank documents and so take a cut-off at_k (a triplet's accuracy has none)
 SPLIT_TASKS = ("reranking", "retrieval", "triplet")
+RANKED_TASKS = ("reranking", "retrieval")
 
 
 @dataclass(frozen=True)

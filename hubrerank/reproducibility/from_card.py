@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, get_kind, kind_of_st_card
+from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, KindSpec, get_kind, kind_of_st_card
 from hubrerank.refs import Ref, ResolvedRef
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
@@ -83,8 +83,6 @@ _NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
 # split-task evaluator parameters that change its numbers and hubrerank's re-run does not take (it runs
 # TripletEvaluator with no margin, on whole embeddings); a card prints them only when they are set
 _UNSET_SETTINGS = {"triplet": frozenset(("margin", "truncate_dim"))}
-# the columns a split task's data must show (reranking form); a triplet split's are any three strings
-_TASK_COLUMNS = {"reranking": RERANKING_COLUMNS, "retrieval": RERANKING_COLUMNS, "triplet": ()}
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -318,6 +316,12 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             for (name, prefix), (index, _) in zip(names, entries[task], strict=True):
                 matches[name] = (task, index, prefix)
     return matches
+
+
+def _task_columns(task: str) -> tuple[str, ...]:
+    """The columns a split task's data must show: the reranking form for a ranked task (reranking,
+    retrieval); none by name for triplets (any three string columns, checked when they run)."""
+    return RERANKING_COLUMNS if task in RANKED_TASKS else ()
 
 
 def _unset_settings(task: str, evaluator: CardEvaluator) -> list[str]:
@@ -895,7 +899,7 @@ def _add_split_evaluation(
     namespace (listed), else a gap."""
     found = _evaluator_data(task, sources, name, built.unknown)
     if found is None and f"evaluation.{task} ({name})" not in built.unknown:
-        found = _guess_evaluator_data(built.source.repo_id, name, _TASK_COLUMNS[task])
+        found = _guess_evaluator_data(built.source.repo_id, name, _task_columns(task))
         if found is not None:
             built.unknown[f"guessed evaluation.{task} ({name})"] = (
                 f"the card names the evaluator data {name!r} only; the recipe guesses split {found[3]!r} of "
@@ -910,7 +914,7 @@ def _add_split_evaluation(
         return
     dataset, revision, config, split = found
     entry = {"dataset": dataset, "revision": revision, "config": config, "split": split}
-    if task != "triplet":  # a reranking evaluator's at_k; InformationRetrievalEvaluator's NDCG cut-offs
+    if task in RANKED_TASKS:  # a reranking evaluator's at_k; InformationRetrievalEvaluator's NDCG cut-offs
         entry["at_k"] = int(evaluator.config.get("at_k", max(evaluator.config.get("ndcg_at_k") or [10])))
     evaluation.setdefault(task, []).append(entry)
 
@@ -980,7 +984,7 @@ def _evaluator_data(
             split = name[len(stem) :]
             try:
                 found = _find_split(
-                    dataset_id, revision, _TASK_COLUMNS[task], None, prefer=split, split=split
+                    dataset_id, revision, _task_columns(task), None, prefer=split, split=split
                 )
             except HubrerankError as error:
                 unknown[f"evaluation.{task} ({name})"] = (

@@ -30,7 +30,7 @@ import yaml
 
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
-from hubrerank.kinds.spec import DEFAULT_KIND, SPLIT_TASKS, KindSpec, get_kind
+from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, SPLIT_TASKS, KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.suggestions import did_you_mean
 from hubrerank.training.losses import (
@@ -411,7 +411,7 @@ def _normalize_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source:
     normalized: dict[str, Any] = {}
     for task in SPLIT_TASKS:
         if task in evaluation:
-            cut = {} if task == "triplet" else {"at_k": 10}  # a triplet's accuracy has no cut-off
+            cut = {"at_k": 10} if task in RANKED_TASKS else {}
             normalized[task] = [_dataset(node, "test", config=None, **cut) for node in evaluation[task]]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
