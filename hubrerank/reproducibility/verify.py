@@ -315,7 +315,7 @@ def read_subject(
         if override is not None:
             subject = Subject(override, override.evaluation, override.source, [], card.versions)
         elif built.missing:  # verify: the card's evaluations are known, its training is not
-            evaluation = validate_evaluation(built.document.get("evaluation") or {}, source)
+            evaluation = validate_evaluation(built.document.get("evaluation") or {}, source, card.kind)
             subject = Subject(None, evaluation, source, [], card.versions)
         else:
             recipe = validate(built.document, source)

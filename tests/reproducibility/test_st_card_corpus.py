@@ -469,6 +469,23 @@ def test_a_triplet_evaluator_with_a_margin_is_not_re_run(toy_data):
     assert match_claims(parse_card(text), {"triplet": [TRIPLET_ENTRY]}) == {}
 
 
+def test_verify_re_runs_a_bi_encoder_cards_triplets_when_its_training_is_not_known(toy_data, tmp_path):
+    """A card without its base model cannot be retrained, but verify still re-runs its evaluations, checked
+    for the card's kind (a bi-encoder's triplet task)."""
+    from hubrerank.reproducibility.verify import read_subject
+
+    text = (CORPUS / "bi-encoder" / "6.2.0" / "triplet" / "README.md").read_text()
+    (tmp_path / "README.md").write_text(text.replace("base_model: corpus/tiny-bert-st\n", ""))
+    ref = ResolvedRef("acme/triplet-card", "f" * 40, "model", "main")
+
+    subject = read_subject(ref, tmp_path, training=False)
+
+    assert subject.recipe is None
+    assert subject.evaluation["triplet"][0]["dataset"] == "acme/toy-rerank"
+    claims = [(claim.result["task"], claim.metric) for claim in subject.claims]
+    assert claims == [("triplet", "cosine_accuracy")]
+
+
 def test_a_crlf_card_keeps_no_carriage_returns():
     from hubrerank.reproducibility.from_card import parse_card
 
