@@ -59,9 +59,9 @@ def load_triplet_split(
     where = f"{dataset}@{revision[:12]}" if revision else dataset
     if len(strings) < 3:
         raise InputError(
-            f"{where} split {split!r} has {len(strings)} string column(s) ({', '.join(strings) or 'none'} "
-            f"of {', '.join(records.column_names)}); evaluation.triplet needs anchor, positive and negative "
-            "as its first three string columns"
+            f"{where} split {split!r} has {len(strings)} string column(s) among its columns "
+            f"{', '.join(records.column_names)}; evaluation.triplet reads anchor, positive and negative from "
+            "the first three string columns"
         )
     if len(records) == 0:
         raise InputError(f"{where} split {split!r} has no rows; choose a split with triplets")

@@ -86,8 +86,8 @@ def test_a_split_without_three_string_columns_is_refused_in_one_line(bi_encoder,
     message = str(error.value)
     assert "\n" not in message
     assert message == (
-        f"{path} split 'dev' has 1 string column(s) (query of query, positive, negative); evaluation.triplet "
-        "needs anchor, positive and negative as its first three string columns"
+        f"{path} split 'dev' has 1 string column(s) among its columns query, positive, negative; "
+        "evaluation.triplet reads anchor, positive and negative from the first three string columns"
     )
 
 
