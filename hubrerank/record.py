@@ -61,7 +61,7 @@ class VersusFirstStage(TypedDict):
 class EvalResult(TypedDict, total=False):
     """One evaluation: which data (``RESULT_KEYS``) and the metrics measured on it."""
 
-    task: str  # "reranking" or "nanobeir"
+    task: str  # "reranking", "retrieval", "triplet", "nanobeir" or "nanobeir-retrieval"
     dataset: str
     revision: str
     config: str | None
@@ -71,6 +71,10 @@ class EvalResult(TypedDict, total=False):
     rerank_k: int
     num_queries: int
     queries_without_positives: int
+    corpus_size: int  # retrieval: the documents each query searched
+    columns: list[str]  # triplet: the anchor, positive and negative columns read
+    num_triplets: int
+    similarity: str  # nanobeir-retrieval: the model's similarity function
     metrics: dict[str, float]
     versus_first_stage: VersusFirstStage
 

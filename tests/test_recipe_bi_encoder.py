@@ -112,6 +112,34 @@ def test_a_bi_encoder_recipe_evaluates_nanobeir_retrieval_without_a_bm25_depth()
     )
 
 
+def test_a_bi_encoder_recipe_evaluates_triplets_and_pins_their_data():
+    loaded = recipe(
+        "evaluation={triplet: [{dataset: ORG/triplets, split: dev}], retrieval: [{dataset: ORG/eval}]}"
+    )
+
+    assert loaded.evaluation["triplet"] == [
+        {"dataset": "ORG/triplets", "revision": "main", "config": None, "split": "dev"}  # no cut-off
+    ]
+    assert ("evaluation.triplet[0]", loaded.evaluation["triplet"][0], "dataset") in list(loaded.refs())
+    assert validate(yaml.safe_load(loaded.to_yaml()), "again").document == loaded.document
+    assert "evaluation.triplet[0].at_k is not a recipe key" in refused(
+        "evaluation={triplet: [{dataset: ORG/triplets, at_k: 10}]}"
+    )
+
+
+def test_a_cross_encoder_recipe_with_triplets_is_refused_naming_the_key():
+    message = refused(
+        "model.kind=cross-encoder",
+        "loss.name=BCE",
+        "args.batch_sampler=batch_sampler",
+        "evaluation={triplet: [{dataset: ORG/triplets}]}",
+    )
+
+    assert message == (
+        "r.yaml: evaluation.triplet does not evaluate a cross-encoder; use nanobeir or reranking"
+    )
+
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 

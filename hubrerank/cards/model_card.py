@@ -35,6 +35,7 @@ from hubrerank.cards.sections import (
     retrieval_view,
     summary,
     train_dataset_rows,
+    triplet_view,
     versions,
 )
 from hubrerank.errors import InputError
@@ -126,6 +127,7 @@ def render_model_card(
     reranking = [reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]
     nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") in NANOBEIR_TASKS]
     retrieval = [retrieval_view(r, baseline_results) for r in eval_results if r.get("task") == "retrieval"]
+    triplet = [triplet_view(r, baseline_results) for r in eval_results if r.get("task") == "triplet"]
     text = render_template(
         MODEL_CARD_TEMPLATE,
         card_data=card_data.to_yaml(),
@@ -140,11 +142,12 @@ def render_model_card(
         train_datasets=train_datasets,
         eval_datasets=eval_datasets,
         kind=kind.name,
-        summary=summary(reranking, nanobeir, retrieval),
+        summary=summary(reranking, nanobeir, retrieval, triplet),
         baseline_label=baseline_label(baselines[0]) if baselines else None,
         reranking=reranking,
         nanobeir=nanobeir,
         retrieval=retrieval,
+        triplet=triplet,
         recipe=recipe_rows(recipe, base),
         hyperparameters=hyperparameters(recipe),
         versions=versions(recipe),

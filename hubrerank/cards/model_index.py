@@ -58,6 +58,18 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     "metrics": result["metrics"],
                 }
             }
+        elif result.get("task") == "triplet":
+            split = result.get("split")
+            groups = {
+                "triplet": {
+                    "task_name": "Triplet",
+                    "dataset_name": f"{result['dataset']} ({split})",
+                    "dataset_config": result.get("config"),
+                    "dataset_split": split,
+                    "dataset_args": {"num_triplets": result.get("num_triplets")},
+                    "metrics": result["metrics"],
+                }
+            }
         elif result.get("task") in NANOBEIR_TASKS:
             subsets = result.get("datasets", [])
             args = (
@@ -92,7 +104,7 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     metric_name=metric_label(metric)
                     if group is None
                     else metric_label(metric, setting=False)
-                    if group == "retrieval"
+                    if group in ("retrieval", "triplet")
                     else nanobeir_key(result, group, metric),
                     metric_value=value,
                     **fields,
@@ -159,6 +171,22 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                 for metric in (f"ndcg@{at_k}", f"mrr@{at_k}", "accuracy@1", "accuracy@10")
                 if metric in result["metrics"]
             ]
+        elif result.get("task") == "triplet":
+            name = f"triplet-{slug(result['dataset'])}-{result.get('config')}-{result.get('split')}"
+            accuracy = f"{result.get('similarity') or 'cosine'}_accuracy"
+            entries = (
+                [
+                    EvalResultEntry(
+                        dataset_id=result["dataset"],
+                        task_id=f"{result.get('config')}/{result.get('split')}/triplet/{accuracy}",
+                        value=result["metrics"][accuracy],
+                        dataset_revision=result.get("revision"),
+                        notes="anchor more similar to the positive than to the negative (TripletEvaluator)",
+                    )
+                ]
+                if accuracy in result["metrics"]
+                else []
+            )
         else:
             continue
         if entries:

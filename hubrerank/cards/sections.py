@@ -113,19 +113,11 @@ def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     """One retrieval evaluation: each metric of the model, and of the base model when measured."""
     metrics = result["metrics"]
     base = matching(result, baselines)
-    rows = [
-        {
-            "metric": metric_label(name, setting=False),
-            "model": fmt(value),
-            "baseline": fmt(base["metrics"].get(name)) if base else MISSING,
-        }
-        for name, value in metrics.items()
-    ]
     ndcg = f"ndcg@{result.get('at_k', 10)}"
     return {
         **data_fields(result),
         "corpus_size": result.get("corpus_size", MISSING),
-        "rows": rows,
+        "rows": metric_rows(metrics, base),
         "baseline": base is not None,
         "headline": {
             "evaluation": f"{result['dataset']} ({result.get('split')}), retrieval",
@@ -135,6 +127,40 @@ def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
             "baseline": base["metrics"].get(ndcg) if base else None,
         },
     }
+
+
+def triplet_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
+    """One triplet evaluation: each accuracy of the model, and of the base model when measured; the
+    headline is the accuracy under the model's own similarity."""
+    metrics = result["metrics"]
+    base = matching(result, baselines)
+    accuracy = f"{result.get('similarity') or 'cosine'}_accuracy"
+    return {
+        **data_fields(result),
+        "columns": ", ".join(f"`{column}`" for column in result.get("columns", [])),
+        "num_triplets": result.get("num_triplets", MISSING),
+        "rows": metric_rows(metrics, base),
+        "baseline": base is not None,
+        "headline": {
+            "evaluation": f"{result['dataset']} ({result.get('split')}), triplets",
+            "metric": accuracy,
+            "first_stage": None,
+            "model": metrics.get(accuracy),
+            "baseline": base["metrics"].get(accuracy) if base else None,
+        },
+    }
+
+
+def metric_rows(metrics: dict[str, float], base: dict | None) -> list[dict[str, str]]:
+    """A row per metric of a retrieval or triplet result: the model's value and the base model's."""
+    return [
+        {
+            "metric": metric_label(name, setting=False),
+            "model": fmt(value),
+            "baseline": fmt(base["metrics"].get(name)) if base else MISSING,
+        }
+        for name, value in metrics.items()
+    ]
 
 
 def data_fields(result: dict) -> dict[str, Any]:
@@ -224,10 +250,11 @@ def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     }
 
 
-def summary(reranking: list[dict], nanobeir: list[dict], retrieval: list[dict]) -> list[dict[str, str]]:
-    """One headline row per evaluation: the model against the first stage and the base model."""
+def summary(*views: list[dict]) -> list[dict[str, str]]:
+    """One headline row per evaluation (the views of each task in turn): the model against the first stage
+    and the base model."""
     rows = []
-    for view in reranking + nanobeir + retrieval:
+    for view in (view for task_views in views for view in task_views):
         head = view["headline"]
         rows.append(
             {

@@ -26,9 +26,11 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
-from hubrerank.kinds.spec import kind_of_model
+from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
+from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
+TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
 NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k"}
 
 
@@ -53,10 +55,11 @@ def run_evaluations(
                         "split": "test", "at_k": 10}, ...],
          "nanobeir": {"dataset": "sentence-transformers/NanoBEIR-en", "revision": sha,
                       "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10},
-         "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...]}
+         "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...],
+         "triplet": [{"dataset": ..., "revision": sha, "config": None, "split": "test"}, ...]}
 
-    Every key is optional; reranking judges a cross-encoder, retrieval a bi-encoder, and nanobeir
-    either (as the model's kind says: NanoBEIR reranking or retrieval).
+    Every key is optional; reranking judges a cross-encoder, retrieval and triplet a bi-encoder, and
+    nanobeir either (as the model's kind says: NanoBEIR reranking or retrieval).
     ``model_sha`` is the commit the weights came from (None for a local folder),
     recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
     so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
@@ -89,12 +92,18 @@ def run_evaluations(
     - ``{"task": "nanobeir-retrieval", "dataset", "revision", "datasets", "at_k", "similarity",
       "metrics"}`` for a bi-encoder: NanoBEIREvaluator's keys (``NanoMSMARCO_cosine_ndcg@10``,
       ``NanoBEIR_mean_cosine_ndcg@10``, ...), each subset's whole corpus searched.
+    - ``{"task": "triplet", "dataset", "revision", "config", "split", "columns", "num_triplets",
+      "similarity", "metrics"}`` for a bi-encoder: TripletEvaluator's accuracies (``cosine_accuracy``,
+      ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``, ``max_accuracy``) on the split's
+      first three string ``columns`` (:mod:`hubrerank.evaluation.triplet`); ``similarity`` is the model's.
     """
     tasks = check_plan(plan)
-    if tasks.get("retrieval") or kind_of_model(model_path).evaluation_task == "retrieval":
+    retriever = next((task for task in ("retrieval", "triplet") if tasks.get(task)), None)
+    if retriever or kind_of_model(model_path).evaluation_task == "retrieval":
         if tasks.get("reranking"):
             raise RecipeError(
-                "evaluation: retrieval judges a bi-encoder, reranking a cross-encoder; not both"
+                f"evaluation: {retriever or 'retrieval'} judges a bi-encoder, reranking a cross-encoder; "
+                "not both"
             )
         embeddings = EmbeddingCache(cache.path if isinstance(cache, ScoreCache) else None) if cache else None
         try:
@@ -184,8 +193,9 @@ def evaluate_retrieval_tasks(
     run_file: Path | None = None,
     run_tag: str = "hubrerank",
 ) -> list[dict[str, Any]]:
-    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
-    loaded bi-encoder; ``per_query`` receives each retrieval task's per-query NDCG@k (for a paired test).
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval, NanoBEIR and triplet tasks
+    and a loaded bi-encoder; ``per_query`` receives each retrieval task's per-query NDCG@k (for a paired
+    test).
 
     With ``run_file``, what was retrieved goes to one TREC run file: each retrieval task's top
     ``max(100, at_k)`` per query, query ids the split's (prefixed by the task's index, ``0:``, when the plan
@@ -219,6 +229,12 @@ def evaluate_retrieval_tasks(
                 rankings=rankings if run_file is not None else None,
             )
         )
+    for task in tasks.get("triplet", []):
+        triplets = load_triplet_split(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        metrics = evaluate_triplets(embedder, triplets)
+        results.append(triplet_result(triplets, metrics, embedder.similarity_fn_name))
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
     return results
@@ -265,29 +281,29 @@ def reranking_result(
 
 def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
     """``plan`` with defaults filled in; RecipeError naming the key for anything unknown or missing."""
-    unknown = set(plan) - {"reranking", "nanobeir", "retrieval"}
+    unknown = set(plan) - {*SPLIT_TASKS, "nanobeir"}
     if unknown:
         raise RecipeError(
-            f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir, retrieval"
+            f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir, retrieval, "
+            "triplet"
         )
     tasks: dict[str, Any] = {}
-    for task in ("reranking", "retrieval"):
+    for task in SPLIT_TASKS:
+        keys, cut = (RERANKING_KEYS, {"at_k": 10}) if task in RANKED_TASKS else (TRIPLET_KEYS, {})
         entries = plan.get(task) or []
         if not isinstance(entries, list):
-            raise RecipeError(
-                f"evaluation.{task} must be a list of {{dataset, revision, config, split, at_k}}"
-            )
-        if task == "retrieval" and not entries:
+            raise RecipeError(f"evaluation.{task} must be a list of {{{', '.join(sorted(keys))}}}")
+        if task != "reranking" and not entries:
             continue
         tasks[task] = [
             _with_defaults(
                 entry,
-                RERANKING_KEYS,
+                keys,
                 f"evaluation.{task}[{index}]",
                 revision=None,
                 config=None,
                 split="test",
-                at_k=10,
+                **cut,
             )
             for index, entry in enumerate(entries)
         ]

@@ -87,20 +87,29 @@ def load_reranking_data(
     resolves ``main`` to its sha first). Without ``config``, the one config that has ``split`` is used
     (hubrerank's built datasets keep train in ``default`` and eval/test in ``reranking``); it is recorded.
     """
-    path = Path(dataset)
-    if path.exists():
-        records, config = _load_local(path, config, split)
-        revision = None
-    else:
-        if revision is None:
-            revision = resolve(Ref(dataset, None, "dataset")).sha
-        records, config = _load_hub(dataset, revision, config, split)
+    records, revision, config = load_split(dataset, revision, config=config, split=split)
     source = f"{dataset}@{revision}" if revision else dataset
     validate_columns(records.column_names, f"{source} split {split!r}")
     rows = [_row(record, index) for index, record in enumerate(records)]
     if not rows:
         raise InputError(f"{source} split {split!r} has no rows; choose a split with queries (--split)")
     return RerankingData(rows, dataset, revision, config, split)
+
+
+def load_split(
+    dataset: str, revision: str | None = None, *, config: str | None = None, split: str = "test"
+) -> tuple[Any, str | None, str]:
+    """``split`` of ``dataset`` (a local file or folder, or a Hub dataset id at ``revision``, None resolving
+    ``main``) as a ``datasets.Dataset``, with the revision (None for local data) and config it was read at;
+    without ``config``, the one config that has ``split``. Any evaluation task's data is read here."""
+    path = Path(dataset)
+    if path.exists():
+        records, config = _load_local(path, config, split)
+        return records, None, config
+    if revision is None:
+        revision = resolve(Ref(dataset, None, "dataset")).sha
+    records, config = _load_hub(dataset, revision, config, split)
+    return records, revision, config
 
 
 def validate_columns(columns: Sequence[str], source: str) -> None:

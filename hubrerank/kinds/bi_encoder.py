@@ -24,7 +24,7 @@ BI_ENCODER = KindSpec(
     ),
     task_type="sentence-similarity",
     st_model_type="SentenceTransformer",
-    st_evaluators=("InformationRetrievalEvaluator",),
+    st_evaluators=("InformationRetrievalEvaluator", "TripletEvaluator"),
     st_card_tag="sentence-similarity",
     # the base model's own stack is loaded as it is; these are what a plain checkpoint gets, or a Normalize
     st_card_modules=(("Transformer", "Pooling"), ("Transformer", "Pooling", "Normalize")),
@@ -35,4 +35,5 @@ BI_ENCODER = KindSpec(
     nanobeir_evaluator=f"{_ST}.evaluation:NanoBEIREvaluator",
     ddp_find_unused_parameters=True,
     nanobeir_task="nanobeir-retrieval",
+    extra_evaluations=(("triplet", f"{_ST}.evaluation:TripletEvaluator"),),
 )

@@ -17,6 +17,10 @@ from typing import Any
 from hubrerank.errors import RecipeError
 
 DEFAULT_KIND = "cross-encoder"  # what a recipe without model.kind trains
+# the evaluation-plan tasks that are lists of dataset splits ({dataset, revision, config, split, ...}), and
+# those of them that rank documents and so take a cut-off at_k (a triplet's accuracy has none)
+SPLIT_TASKS = ("reranking", "retrieval", "triplet")
+RANKED_TASKS = ("reranking", "retrieval")
 
 
 @dataclass(frozen=True)
@@ -46,19 +50,47 @@ class KindSpec:
     # DDP: whether some parameters take no part in the loss (a BERT pooler under a bi-encoder's mean
     # pooling does not); True for a cross-encoder makes DDP fail ("marked ready twice")
     ddp_find_unused_parameters: bool = False
+    # evaluation-plan tasks besides evaluation_task and nanobeir that judge this kind, each with the
+    # "module:Class" of the sentence-transformers evaluator it re-runs (a bi-encoder's triplet accuracy)
+    extra_evaluations: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def evaluation_tasks(self) -> tuple[str, ...]:
+        """The evaluation-plan tasks a recipe of this kind may name."""
+        return (self.evaluation_task, "nanobeir", *(task for task, _ in self.extra_evaluations))
+
+    @property
+    def split_evaluators(self) -> dict[str, str]:
+        """The evaluator class name each split task re-runs (``InformationRetrievalEvaluator``:
+        ``retrieval``), as a sentence-transformers card names it."""
+        evaluators = ((self.evaluation_task, self.in_training_evaluator), *self.extra_evaluations)
+        return {path.rpartition(":")[2]: task for task, path in evaluators}
 
     def load(self, attribute: str) -> Any:
         """The class named by one of the ``*_class`` / ``*_evaluator`` fields, imported now."""
-        module, _, name = getattr(self, attribute).partition(":")
-        return getattr(importlib.import_module(module), name)
+        return load_class(getattr(self, attribute))
+
+    def task_evaluator(self, task: str) -> Any:
+        """The evaluator class an extra evaluation task (``triplet``) re-runs, imported now."""
+        return load_class(dict(self.extra_evaluations)[task])
+
+
+def load_class(path: str) -> Any:
+    """The class named ``"module:Class"``, imported now."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def kind_of_task(task: str) -> KindSpec:
-    """The kind a result's task judges (retrieval and nanobeir-retrieval: bi-encoder); the default kind
-    for the others (reranking and NanoBEIR reranking judge cross-encoders)."""
+    """The kind a result's task judges (retrieval, nanobeir-retrieval and triplet: bi-encoder); the
+    default kind for the others (reranking and NanoBEIR reranking judge cross-encoders)."""
     kinds = _kinds()
     return next(
-        (spec for spec in kinds.values() if task in (spec.evaluation_task, spec.nanobeir_task)),
+        (
+            spec
+            for spec in kinds.values()
+            if task in (spec.evaluation_task, spec.nanobeir_task, *dict(spec.extra_evaluations))
+        ),
         kinds[DEFAULT_KIND],
     )
 

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, get_kind, kind_of_st_card
+from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, KindSpec, get_kind, kind_of_st_card
 from hubrerank.refs import Ref, ResolvedRef
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
@@ -80,6 +80,9 @@ _SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
 # a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
 # NanoBEIREvaluator parameters hubrerank's NanoBEIR retrieval does not take (it encodes as the model does)
 _NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
+# split-task evaluator parameters that change its numbers and hubrerank's re-run does not take (it runs
+# TripletEvaluator with no margin, on whole embeddings); a card prints them only when they are set
+_UNSET_SETTINGS = {"triplet": frozenset(("margin", "truncate_dim"))}
 _BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
@@ -270,18 +273,19 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
 def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
     """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
 
-    The in-training evaluator of the card's kind (reranking for a cross-encoder, information retrieval for
-    a bi-encoder) ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset
-    ``ORG/<name>``; evaluators left over match the entries left over in order, when they are as many
-    (one evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
+    An evaluator of a split task of the card's kind (the in-training evaluator: reranking for a
+    cross-encoder, information retrieval for a bi-encoder; a bi-encoder's TripletEvaluator: triplet)
+    ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset ``ORG/<name>``;
+    evaluators left over match the entries of their task left over in order, when they are as many (one
+    evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
     their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
-    with ``always_rerank_positives=False``. Claimed evaluators that match nothing are left out.
+    with ``always_rerank_positives=False``. Claimed evaluators that match nothing, or ran with settings
+    the re-run does not take (a TripletEvaluator's margin), are left out.
     """
     spec = get_kind(card.kind)
-    task, rerun = spec.evaluation_task, spec.in_training_evaluator.rpartition(":")[2]
     matches: dict[str, tuple[str, int | None, str]] = {}
-    entries = list(enumerate(plan.get(task) or []))
-    pending = []
+    entries = {task: list(enumerate(plan.get(task) or [])) for task in spec.split_evaluators.values()}
+    pending: dict[str, list[tuple[str, str]]] = {task: [] for task in entries}
     for name in dict.fromkeys(claim.dataset for claim in card.claims):
         evaluator = card.evaluator_of(name)
         if evaluator is None:
@@ -296,20 +300,33 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             if plan.get("nanobeir") and (subset is None or subset in plan["nanobeir"]["datasets"]):
                 matches[name] = ("nanobeir", None, "")
             continue
-        if evaluator.class_name != rerun or _BI_NANO_NAME.match(name):
+        task = spec.split_evaluators.get(evaluator.class_name)
+        if task is None or _BI_NANO_NAME.match(name) or _unset_settings(task, evaluator):
             continue
         index = next(
-            (i for i, e in entries if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
+            (i for i, e in entries[task] if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
         )
         if index is None:
-            pending.append((name, prefix))
+            pending[task].append((name, prefix))
         else:
             matches[name] = (task, index, prefix)
-            entries = [(i, e) for i, e in entries if i != index]
-    if pending and len(pending) == len(entries):
-        for (name, prefix), (index, _) in zip(pending, entries, strict=True):
-            matches[name] = (task, index, prefix)
+            entries[task] = [(i, e) for i, e in entries[task] if i != index]
+    for task, names in pending.items():
+        if names and len(names) == len(entries[task]):
+            for (name, prefix), (index, _) in zip(names, entries[task], strict=True):
+                matches[name] = (task, index, prefix)
     return matches
+
+
+def _task_columns(task: str) -> tuple[str, ...]:
+    """The columns a split task's data must show: the reranking form for a ranked task (reranking,
+    retrieval); none by name for triplets (any three string columns, checked when they run)."""
+    return RERANKING_COLUMNS if task in RANKED_TASKS else ()
+
+
+def _unset_settings(task: str, evaluator: CardEvaluator) -> list[str]:
+    """The parameters the card's evaluator ran with that hubrerank's re-run of ``task`` does not set."""
+    return sorted(_UNSET_SETTINGS.get(task, frozenset()) & set(evaluator.config))
 
 
 def nanobeir_subset(name: str) -> str | None:
@@ -798,12 +815,12 @@ def _same_value(value: Any, default: Any) -> bool:
 
 
 def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[str, Any]:
-    """The evaluation plan of the card's evaluators hubrerank re-runs: the kind's in-training evaluator
-    (reranking for a cross-encoder, information retrieval for a bi-encoder) on a split of a Hub dataset, and
-    NanoBEIR (CrossEncoderNanoBEIREvaluator, or a bi-encoder's NanoBEIREvaluator, its subsets read from the
-    names of their claims); the others are listed in ``unknown``."""
+    """The evaluation plan of the card's evaluators hubrerank re-runs: the kind's split evaluators (reranking
+    for a cross-encoder; information retrieval and TripletEvaluator for a bi-encoder) on a split of a Hub
+    dataset, and NanoBEIR (CrossEncoderNanoBEIREvaluator, or a bi-encoder's NanoBEIREvaluator, its subsets
+    read from the names of their claims); the others are listed in ``unknown``."""
     spec = get_kind(card.kind)
-    rerun = spec.in_training_evaluator.rpartition(":")[2]
+    rerun = " and ".join(spec.split_evaluators)
     evaluation: dict[str, Any] = {}
     claimed = {claim.dataset for claim in card.claims}
     subsets: list[str] = []  # a retriever's NanoBEIR subsets, by the names of their claims
@@ -832,8 +849,15 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
                     f"{name!r} is named like a NanoBEIR dataset, but is no NanoBEIR subset hubrerank re-runs "
                     f"for a {spec.name}; its claims are not checked"
                 )
-            elif evaluator.class_name == rerun:
-                _add_split_evaluation(spec.evaluation_task, sources, evaluator, name, evaluation, built)
+            elif evaluator.class_name in spec.split_evaluators:
+                task = spec.split_evaluators[evaluator.class_name]
+                if unset := _unset_settings(task, evaluator):
+                    built.unknown[f"evaluator {name}"] = (
+                        f"{evaluator.class_name} on {name!r} ran with {', '.join(unset)}, which hubrerank's "
+                        f"evaluation.{task} does not set; its claims are not checked"
+                    )
+                else:
+                    _add_split_evaluation(task, sources, evaluator, name, evaluation, built)
             else:
                 built.unknown[f"evaluator {name}"] = (
                     f"{evaluator.class_name or 'an unnamed evaluator'} on {name!r} is not one hubrerank "
@@ -870,12 +894,12 @@ def _add_split_evaluation(
     evaluation: dict[str, Any],
     built: CardRecipe,
 ) -> None:
-    """An ``evaluation.<task>`` entry (reranking or retrieval) for evaluator ``name``, found by hubrerank's
-    ``<dataset name>-<split>`` convention among the card's datasets, else guessed in the model's
+    """An ``evaluation.<task>`` entry (reranking, retrieval or triplet) for evaluator ``name``, found by
+    hubrerank's ``<dataset name>-<split>`` convention among the card's datasets, else guessed in the model's
     namespace (listed), else a gap."""
     found = _evaluator_data(task, sources, name, built.unknown)
     if found is None and f"evaluation.{task} ({name})" not in built.unknown:
-        found = _guess_evaluator_data(built.source.repo_id, name)
+        found = _guess_evaluator_data(built.source.repo_id, name, _task_columns(task))
         if found is not None:
             built.unknown[f"guessed evaluation.{task} ({name})"] = (
                 f"the card names the evaluator data {name!r} only; the recipe guesses split {found[3]!r} of "
@@ -890,14 +914,16 @@ def _add_split_evaluation(
         return
     dataset, revision, config, split = found
     entry = {"dataset": dataset, "revision": revision, "config": config, "split": split}
-    # a reranking evaluator's at_k; InformationRetrievalEvaluator's NDCG cut-offs (10 unless given)
-    at_k = evaluator.config.get("at_k", max(evaluator.config.get("ndcg_at_k") or [10]))
-    evaluation.setdefault(task, []).append({**entry, "at_k": int(at_k)})
+    if task in RANKED_TASKS:  # a reranking evaluator's at_k; InformationRetrievalEvaluator's NDCG cut-offs
+        entry["at_k"] = int(evaluator.config.get("at_k", max(evaluator.config.get("ndcg_at_k") or [10])))
+    evaluation.setdefault(task, []).append(entry)
 
 
-def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] | None:
+def _guess_evaluator_data(
+    repo_id: str, name: str, columns: tuple[str, ...]
+) -> tuple[str, str, str, str] | None:
     """(dataset, "main", config, split) for evaluator ``<dataset name>-<split>`` when the model's namespace
-    has a dataset of that name with that split in the reranking form (the card names neither)."""
+    has a dataset of that name with that split showing ``columns`` (the card names neither)."""
     if "/" not in repo_id:
         return None
     parts = name.split("-")
@@ -906,7 +932,7 @@ def _guess_evaluator_data(repo_id: str, name: str) -> tuple[str, str, str, str] 
         if not _REPO_ID.match(guess):
             continue
         try:
-            found = _find_split(guess, "main", RERANKING_COLUMNS, None, prefer=split, split=split)
+            found = _find_split(guess, "main", columns, None, prefer=split, split=split)
         except HubrerankError:
             continue
         if found is not None:
@@ -957,7 +983,9 @@ def _evaluator_data(
         if name.startswith(stem):
             split = name[len(stem) :]
             try:
-                found = _find_split(dataset_id, revision, RERANKING_COLUMNS, None, prefer=split, split=split)
+                found = _find_split(
+                    dataset_id, revision, _task_columns(task), None, prefer=split, split=split
+                )
             except HubrerankError as error:
                 unknown[f"evaluation.{task} ({name})"] = (
                     f"the evaluator data {name!r} is split {split!r} of {dataset_id}@{revision}, which "

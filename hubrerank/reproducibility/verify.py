@@ -25,6 +25,7 @@ from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
 from hubrerank.hub import download, fetch_model, list_files, resolve
+from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
     CARD_FILE,
     RECIPE_FILE,
@@ -69,15 +70,18 @@ class Claim:
 
     @property
     def label(self) -> str:
-        """``<dataset>:<split>/<metric>`` for reranking and retrieval (as hubrerank.yaml's metrics), NanoBEIR
-        keys as is."""
-        if self.result.get("task") in ("reranking", "retrieval"):
+        """``<dataset>:<split>/<metric>`` for reranking, retrieval and triplet (as hubrerank.yaml's metrics),
+        NanoBEIR keys as is."""
+        if self.result.get("task") in SPLIT_TASKS:
             return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}"
         return self.metric
 
     @property
     def headline(self) -> bool:
-        """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage)."""
+        """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage),
+        and a triplet evaluation's accuracies (all it measures)."""
+        if self.result.get("task") == "triplet":
+            return True
         at_k = self.result.get("at_k", 10)
         nanobeir = self.result.get("task") in NANOBEIR_TASKS
         name = self.metric.rsplit("_", 1)[-1] if nanobeir else self.metric
@@ -271,7 +275,7 @@ class Subject:
         from hubrerank.training.trainer import evaluation_plan
 
         plan = evaluation_plan(self.evaluation)
-        if not any(plan.get(task) for task in ("reranking", "nanobeir", "retrieval")):
+        if not any(plan.get(task) for task in (*SPLIT_TASKS, "nanobeir")):
             raise InputError(f"{self.source} has no evaluation section: there is nothing to re-run")
         return plan
 
@@ -311,7 +315,7 @@ def read_subject(
         if override is not None:
             subject = Subject(override, override.evaluation, override.source, [], card.versions)
         elif built.missing:  # verify: the card's evaluations are known, its training is not
-            evaluation = validate_evaluation(built.document.get("evaluation") or {}, source)
+            evaluation = validate_evaluation(built.document.get("evaluation") or {}, source, card.kind)
             subject = Subject(None, evaluation, source, [], card.versions)
         else:
             recipe = validate(built.document, source)
@@ -379,7 +383,7 @@ def pin_plan(plan: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, st
             )
         return {**entry, "revision": found.sha}
 
-    for task in ("reranking", "retrieval"):
+    for task in SPLIT_TASKS:
         if plan.get(task):
             pinned[task] = [
                 pin(entry, f"evaluation.{task}[{index}]") for index, entry in enumerate(plan[task])
@@ -465,6 +469,9 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
         if claim.dataset not in matches:
             continue
         task, index, prefix = matches[claim.dataset]
+        if task == "triplet" and not _remeasured_triplet_metric(card, claim.dataset, claim.metric):
+            unchecked.append(f"{claim.dataset} {claim.metric}")
+            continue
         entry = plan["nanobeir"] if task == "nanobeir" else plan[task][index]
         if task == "nanobeir":
             metric = f"{claim.dataset}_{claim.metric}"
@@ -480,6 +487,18 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
             )
         )
     return claims, unchecked
+
+
+def _remeasured_triplet_metric(card: StCard, name: str, metric: str) -> bool:
+    """True when the triplet re-run measures the card's ``metric`` of evaluator ``name``: an accuracy under
+    one similarity, or ``max_accuracy`` when the card's evaluator ran with all four similarities (its
+    maximum over fewer is another number)."""
+    from hubrerank.evaluation.triplet import ACCURACY_METRICS, MAX_ACCURACY
+
+    if metric != MAX_ACCURACY:
+        return metric in ACCURACY_METRICS
+    claimed = {claim.metric for claim in card.claims if claim.dataset == name}
+    return set(ACCURACY_METRICS) <= claimed
 
 
 def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: Tolerances) -> list[Check]:

@@ -30,7 +30,7 @@ import yaml
 
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
-from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, get_kind
+from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, SPLIT_TASKS, KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.suggestions import did_you_mean
 from hubrerank.training.losses import (
@@ -154,7 +154,7 @@ class Recipe:
             yield f"train[{index}]", node, "dataset"
         if self.eval is not None:
             yield "eval", self.eval, "dataset"
-        for task in ("reranking", "retrieval"):
+        for task in SPLIT_TASKS:
             for index, node in enumerate(self.evaluation.get(task, [])):
                 yield f"evaluation.{task}[{index}]", node, "dataset"
         if "nanobeir" in self.evaluation:
@@ -409,9 +409,10 @@ def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
 def _normalize_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> dict[str, Any]:
     """The ``evaluation`` section with every default written out."""
     normalized: dict[str, Any] = {}
-    for task in ("reranking", "retrieval"):
+    for task in SPLIT_TASKS:
         if task in evaluation:
-            normalized[task] = [_dataset(node, "test", config=None, at_k=10) for node in evaluation[task]]
+            cut = {"at_k": 10} if task in RANKED_TASKS else {}
+            normalized[task] = [_dataset(node, "test", config=None, **cut) for node in evaluation[task]]
     if "nanobeir" in evaluation:
         nanobeir = evaluation["nanobeir"]
         # a retriever searches each subset's whole corpus: only a reranker has a BM25 depth
@@ -511,9 +512,9 @@ def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
 
 
 def _check_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> None:
-    """A bi-encoder is judged by retrieval and NanoBEIR retrieval, a cross-encoder by reranking and NanoBEIR
-    reranking."""
-    allowed = {kind.evaluation_task, "nanobeir"}
+    """A bi-encoder is judged by retrieval, NanoBEIR retrieval and triplets, a cross-encoder by reranking and
+    NanoBEIR reranking (the tasks its :class:`KindSpec` names)."""
+    allowed = set(kind.evaluation_tasks)
     for task in evaluation:
         if task not in allowed:
             raise RecipeError(

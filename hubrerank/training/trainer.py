@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubrerank.errors import HubrerankError, InputError, RecipeError
 from hubrerank.hub import check_can_publish, first_line, resolve
+from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.paths import check_writable
 from hubrerank.record import (
     CARD_FILE,
@@ -124,7 +125,7 @@ def train(
     trainer.model.save(str(out), create_model_card=False)  # the card is rendered from the record
     tasks = [
         f"{node['dataset']}:{node['split']}"
-        for task in ("reranking", "retrieval")
+        for task in SPLIT_TASKS
         for node in pinned.evaluation.get(task, [])
     ]
     tasks += ["NanoBEIR"] if pinned.evaluation.get("nanobeir") else []
@@ -132,12 +133,15 @@ def train(
     results = evaluate(out, pinned.evaluation, progress=not trainer.args.disable_tqdm)
     from hubrerank.evaluation.report import headline
     from hubrerank.evaluation.retrieval import retrieval_headline
+    from hubrerank.evaluation.triplet import triplet_headline
 
     for result in results["results"]:
         if result["task"] == "reranking":
             say(headline(result))
         elif result["task"] == "retrieval":
             say(retrieval_headline(result))
+        elif result["task"] == "triplet":
+            say(triplet_headline(result))
     record = _record(pinned, trainer, output.metrics, train_data, state, results)
     _write_outputs(out, record, results, trainer.state.log_history)
     shutil.rmtree(out / CHECKPOINTS)
@@ -409,13 +413,11 @@ def _without_requested(node: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
-    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking and retrieval,
-    NanoBEIR as is."""
+    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking, retrieval and
+    triplet, NanoBEIR as is."""
     flat: dict[str, float] = {}
     for result in results.get("results", []):
-        prefix = (
-            f"{result['dataset']}:{result['split']}/" if result["task"] in ("reranking", "retrieval") else ""
-        )
+        prefix = f"{result['dataset']}:{result['split']}/" if result["task"] in SPLIT_TASKS else ""
         flat.update({f"{prefix}{key}": value for key, value in result["metrics"].items()})
     return flat
 

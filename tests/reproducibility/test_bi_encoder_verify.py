@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -259,3 +261,126 @@ def train_and_push(tiny_bi_encoder, train, evaluator, work, repo: str) -> str:
     evaluator(model)
     model.push_to_hub(repo)
     return resolve(repo).sha
+
+
+TRIPLETS = "alice/faq-triplets"
+ST_TRIPLET_RETRIEVER = "alice/st-triplet-retriever"
+TRIPLET_METRICS = ("cosine_accuracy", "dot_accuracy", "euclidean_accuracy", "manhattan_accuracy")
+
+
+@pytest.fixture(scope="module")
+def faq_triplets(hub) -> str:
+    """``alice/faq-triplets``: each FAQ question, its answer and another topic's answer (split ``test``,
+    columns anchor, positive, negative), pushed; returns its sha."""
+    from datasets import Dataset
+
+    from hubrerank.hub import resolve
+    from hubrerank.refs import Ref
+
+    rows = [
+        {"anchor": question, "positive": answer, "negative": TOPICS[(index + 1) % len(TOPICS)][1]}
+        for index, (question, answer) in enumerate(TOPICS)
+    ]
+    Dataset.from_list(rows).push_to_hub(TRIPLETS, split="test")
+    return resolve(Ref(TRIPLETS, None, "dataset")).sha
+
+
+@pytest.fixture(scope="module")
+def st_triplet_retriever(hub, tiny_bi_encoder, faq_data, faq_triplets, tmp_path_factory) -> str:
+    """A bi-encoder trained by a plain sentence-transformers script (SentenceTransformerTrainer, CoSENTLoss),
+    its final model evaluated by a TripletEvaluator named ``<dataset name>-<split>`` on the triplets read
+    from the Hub by revision (the card claims its ``cosine_accuracy``, as 4.0 to 6.2 do), pushed with
+    ``push_to_hub``; returns its sha."""
+    from datasets import load_dataset
+    from sentence_transformers.evaluation import TripletEvaluator
+
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
+    test = load_dataset(TRIPLETS, split="test", revision=faq_triplets)
+    evaluator = TripletEvaluator(
+        test["anchor"], test["positive"], test["negative"], name="faq-triplets-test", write_csv=False
+    )
+    return train_and_push(
+        tiny_bi_encoder, train, evaluator, tmp_path_factory.mktemp("st-triplet"), ST_TRIPLET_RETRIEVER
+    )
+
+
+@pytest.mark.slow
+def test_from_card_and_verify_re_measure_a_bi_encoder_cards_triplet_claims(st_triplet_retriever, tmp_path):
+    path = tmp_path / "recipe.yaml"
+    report_path = tmp_path / "report.json"
+    ref = f"{ST_TRIPLET_RETRIEVER}@{st_triplet_retriever}"
+
+    written = run_cli("recipe", "from-card", ref, "-o", str(path))
+    verified = run_cli("verify", ref, "--json", str(report_path))
+
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load(path.read_text())
+    entry = {"dataset": TRIPLETS, "revision": "main", "config": "default", "split": "test"}
+    assert recipe["evaluation"] == {"triplet": [entry]}
+    assert "guessed evaluation.triplet (faq-triplets-test)" in recipe["unknown"]
+    assert not any(key.startswith("evaluator ") for key in recipe["unknown"])
+    assert verified.exit_code == 0, verified.output
+    assert f"{TRIPLETS}:test/cosine_accuracy" in verified.output and "PASS" in verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    [row] = report["rows"]
+    assert row["metric"] == f"{TRIPLETS}:test/cosine_accuracy" and row["source"] == "README.md model-index"
+    assert row["delta"] == 0
+
+
+@pytest.mark.slow
+def test_a_tampered_triplet_claim_fails(st_triplet_retriever, tmp_path):
+    from huggingface_hub import hf_hub_download
+
+    from hubrerank.hub import publish
+
+    card = Path(hf_hub_download(ST_TRIPLET_RETRIEVER, "README.md", revision=st_triplet_retriever)).read_text()
+    claimed = re.search(r"- type: cosine_accuracy\n      value: ([\d.]+)", card)
+    assert claimed is not None
+    value = float(claimed.group(1))
+    tampered = card.replace(claimed.group(0), claimed.group(0).replace(claimed.group(1), str(value - 0.25)))
+    sha = publish(ST_TRIPLET_RETRIEVER, {"README.md": tampered.encode()}, message="tamper").sha
+    report_path = tmp_path / "report.json"
+
+    verified = run_cli("verify", f"{ST_TRIPLET_RETRIEVER}@{sha}", "--json", str(report_path))
+
+    assert verified.exit_code == 1, verified.output
+    [row] = json.loads(report_path.read_text())["rows"]
+    assert row["delta"] == pytest.approx(0.25) and not row["ok"]
+
+
+@pytest.mark.slow
+def test_a_trained_retriever_records_triplet_accuracy_and_verify_re_measures_it(
+    hub, tiny_bi_encoder, faq_data, faq_triplets, tmp_path
+):
+    recipe = write_recipe(
+        tmp_path,
+        tiny_bi_encoder.repo_id,
+        model={"kind": "bi-encoder", "max_length": 32},
+        loss={"name": "CoSENTLoss"},
+        evaluation={"triplet": [{"dataset": TRIPLETS}]},
+    )
+    out = tmp_path / "out"
+    result = run_cli("train", str(recipe), "--out", str(out), "--push", "alice/triplet-retriever")
+    assert result.exit_code == 0, result.output
+
+    [triplet] = json.loads((out / "eval_results.json").read_text())["results"]
+    assert triplet["task"] == "triplet" and triplet["revision"] == faq_triplets
+    assert triplet["columns"] == ["anchor", "positive", "negative"] and triplet["num_triplets"] == len(TOPICS)
+    assert set(triplet["metrics"]) == {*TRIPLET_METRICS, "max_accuracy"}
+    recorded = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert f"{TRIPLETS}:test/cosine_accuracy" in recorded["metrics"]
+    card = (out / "README.md").read_text()
+    assert f"### Triplets: {TRIPLETS} (test)" in card and "| cosine_accuracy |" in card
+    assert "name: Triplet" in card  # the model-index entries
+    ref = next(line for line in result.output.splitlines() if line.startswith("alice/triplet-retriever@"))
+
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", ref, "--json", str(report_path))
+
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert metrics == {f"{TRIPLETS}:test/{name}" for name in (*TRIPLET_METRICS, "max_accuracy")}
+    assert all(row["delta"] == 0 for row in report["rows"])

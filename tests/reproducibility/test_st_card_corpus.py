@@ -304,9 +304,17 @@ def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated
         assert match_claims(parse_card(card.text), document["evaluation"]) == {
             "NanoMSMARCO": ("nanobeir", None, "")
         }
-    elif evaluator:  # TripletEvaluator: claims hubrerank does not re-run, named
-        assert claims and "evaluation" not in document
-        assert {f"evaluator {claim.dataset}" for claim in claims} <= set(unknown)
+    elif evaluator == "TripletEvaluator":  # guessed like the retrieval data: acme/toy-rerank, no cut-off
+        assert "guessed evaluation.triplet (toy-rerank-dev)" in unknown
+        assert not any(key.startswith("evaluator ") for key in unknown)
+        entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
+        assert document["evaluation"] == {"triplet": [entry]}
+        assert {(claim.dataset, claim.metric) for claim in claims} == {("toy-rerank-dev", "cosine_accuracy")}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "toy-rerank-dev": ("triplet", 0, "")
+        }
+    elif evaluator:
+        raise AssertionError(f"no expectation for the evaluator {evaluator}")
     else:
         assert "evaluation" not in document
     _validate_filled(document, built.missing)
@@ -374,6 +382,108 @@ def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(vers
     assert all(claim.result == {"task": "retrieval", **entry} for claim in claims)
     ndcg = next(c.value for c in card.claims if c.metric == "cosine_ndcg@10")
     assert next(c.value for c in claims if c.metric == "ndcg@10") == ndcg
+
+
+TRIPLET_ENTRY = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
+
+
+@pytest.mark.parametrize("version", sorted({folder.parent.name for folder in BI_FOLDERS}))
+def test_verify_checks_every_bi_encoder_cards_triplet_claims_against_the_plan(version: str):
+    """Every release's TripletEvaluator card claims cosine_accuracy (the model's similarity), which the
+    plan's triplet entry re-measures under that name."""
+    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
+
+    card = parse_card(Generated(CORPUS / "bi-encoder" / version / "triplet").text)
+
+    claims, unchecked = claims_from_st_card(card, {"triplet": [TRIPLET_ENTRY]})
+
+    assert unchecked == []
+    assert [(claim.metric, claim.value) for claim in claims] == [
+        ("cosine_accuracy", c.value) for c in card.claims
+    ]
+    assert all(claim.result == {"task": "triplet", **TRIPLET_ENTRY} for claim in claims)
+
+
+def _triplet_card(metrics: list[str], parameters: dict[str, Any] | None = None) -> str:
+    """The 6.2.0 triplet card claiming ``metrics`` (as cards whose evaluator ran with several similarity
+    functions do) and, with ``parameters``, printing the evaluator's parameters."""
+    text = (CORPUS / "bi-encoder" / "6.2.0" / "triplet" / "README.md").read_text()
+    claimed = "".join(f"    - type: {name}\n      value: 0.5\n      name: {name}\n" for name in metrics)
+    text = text.replace(
+        "    - type: cosine_accuracy\n      value: 1.0\n      name: Cosine Accuracy\n", claimed
+    )
+    if parameters:
+        evaluated = "* Evaluated with [<code>TripletEvaluator</code>]"
+        start = text.index(evaluated)
+        end = text.index("\n", start)
+        text = (
+            text[:end]
+            + " with these parameters:\n  ```json\n  "
+            + json.dumps(parameters)
+            + "\n  ```"
+            + text[end:]
+        )
+    return text
+
+
+@pytest.mark.parametrize(
+    ("metrics", "unchecked"),
+    [
+        # all four similarities and their maximum: what a TripletEvaluator given every similarity claims
+        (["cosine_accuracy", "dot_accuracy", "euclidean_accuracy", "manhattan_accuracy", "max_accuracy"], []),
+        # a maximum over two similarities is not the re-run's maximum over four: left unchecked, not failed
+        (["cosine_accuracy", "dot_accuracy", "max_accuracy"], ["toy-rerank-dev max_accuracy"]),
+        (["cosine_accuracy", "accuracy"], ["toy-rerank-dev accuracy"]),  # a name the evaluator never gives
+    ],
+)
+def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[str], unchecked: list[str]):
+    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
+
+    card = parse_card(_triplet_card(metrics))
+
+    claims, left = claims_from_st_card(card, {"triplet": [TRIPLET_ENTRY]})
+
+    assert left == unchecked
+    assert [claim.metric for claim in claims] == [
+        name for name in metrics if f"toy-rerank-dev {name}" not in left
+    ]
+
+
+def test_a_triplet_evaluator_with_a_margin_is_not_re_run(toy_data):
+    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+
+    text = _triplet_card(
+        ["cosine_accuracy"], {"margin": {"cosine": 0.1, "dot": 0, "euclidean": 0, "manhattan": 0}}
+    )
+    ref = ResolvedRef("acme/triplet-margin", "f" * 40, "model", "main")
+
+    built = recipe_from_card(ref, text)
+
+    assert "evaluation" not in built.document
+    assert built.unknown["evaluator toy-rerank-dev"] == (
+        "TripletEvaluator on 'toy-rerank-dev' ran with margin, which hubrerank's evaluation.triplet does not "
+        "set; its claims are not checked"
+    )
+    assert match_claims(parse_card(text), {"triplet": [TRIPLET_ENTRY]}) == {}
+
+
+def test_verify_re_runs_a_bi_encoder_cards_triplets_when_its_training_is_not_known(toy_data, tmp_path):
+    """A card without its base model cannot be retrained, but verify still re-runs its evaluations, checked
+    for the card's kind (a bi-encoder's triplet task)."""
+    from hubrerank.reproducibility.verify import read_subject
+
+    text = (CORPUS / "bi-encoder" / "6.2.0" / "triplet" / "README.md").read_text()
+    (tmp_path / "README.md").write_text(text.replace("base_model: corpus/tiny-bert-st\n", ""))
+    ref = ResolvedRef("acme/triplet-card", "f" * 40, "model", "main")
+
+    subject = read_subject(ref, tmp_path, training=False)
+
+    assert subject.recipe is None
+    assert subject.evaluation["triplet"][0]["dataset"] == "acme/toy-rerank"
+    claims = [(claim.result["task"], claim.metric) for claim in subject.claims]
+    assert claims == [("triplet", "cosine_accuracy")]
 
 
 def test_a_crlf_card_keeps_no_carriage_returns():
