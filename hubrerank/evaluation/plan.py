@@ -98,6 +98,8 @@ def run_evaluations(
       first three string ``columns`` (:mod:`hubrerank.evaluation.triplet`); ``similarity`` is the model's.
     """
     tasks = check_plan(plan)
+    if not any(tasks.values()):  # nothing to measure: the model is not even loaded
+        return results_document([], model_repo, model_sha)
     retriever = next((task for task in ("retrieval", "triplet") if tasks.get(task)), None)
     if retriever or kind_of_model(model_path).evaluation_task == "retrieval":
         if tasks.get("reranking"):

@@ -70,3 +70,11 @@ def test_rank_documents_returns_what_rerank_prints(
     ranked = rank_documents(tiny_cross_encoder.ref, query, docs, **kwargs)  # type: ignore[arg-type]
     assert [dataclasses.asdict(item) for item in ranked] == json.loads(cli.stdout)
     assert [item.rank for item in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_an_empty_plan_measures_nothing_and_loads_no_model(tmp_path: Path) -> None:
+    from hubrerank.evaluation import run_evaluations
+
+    missing = tmp_path / "no-model-here"  # loading it would fail
+    document = run_evaluations(missing, None, {})
+    assert document["results"] == [] and document["model"] is None
