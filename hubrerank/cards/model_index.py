@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry
 
 
+def _split_group(result: dict, task_name: str, *args: str) -> dict:
+    """The model-index fields of a result on one dataset split; ``args`` name the result's keys that go
+    into ``dataset.args``."""
+    split = result.get("split")
+    return {
+        "task_name": task_name,
+        "dataset_name": f"{result['dataset']} ({split})",
+        "dataset_config": result.get("config"),
+        "dataset_split": split,
+        "dataset_args": {key: result.get(key) for key in args},
+        "metrics": result["metrics"],
+    }
+
+
 def model_index_results(results: dict) -> list[EvalResult]:
     """Every measured metric of the model as ``EvalResult``s, for the card's ``model-index``.
 
@@ -30,47 +44,14 @@ def model_index_results(results: dict) -> list[EvalResult]:
 
     out = []
     for result in results["results"]:
-        if result.get("task") == "reranking":
-            split = result.get("split")
-            groups = {
-                None: {
-                    "task_name": "Reranking",
-                    "dataset_name": f"{result['dataset']} ({split})",
-                    "dataset_config": result.get("config"),
-                    "dataset_split": split,
-                    "dataset_args": {"at_k": result.get("at_k"), "num_queries": result.get("num_queries")},
-                    "metrics": result["metrics"],
-                }
-            }
-        elif result.get("task") == "retrieval":
-            split = result.get("split")
-            groups = {
-                "retrieval": {
-                    "task_name": "Retrieval",
-                    "dataset_name": f"{result['dataset']} ({split})",
-                    "dataset_config": result.get("config"),
-                    "dataset_split": split,
-                    "dataset_args": {
-                        "at_k": result.get("at_k"),
-                        "num_queries": result.get("num_queries"),
-                        "corpus_size": result.get("corpus_size"),
-                    },
-                    "metrics": result["metrics"],
-                }
-            }
-        elif result.get("task") == "triplet":
-            split = result.get("split")
-            groups = {
-                "triplet": {
-                    "task_name": "Triplet",
-                    "dataset_name": f"{result['dataset']} ({split})",
-                    "dataset_config": result.get("config"),
-                    "dataset_split": split,
-                    "dataset_args": {"num_triplets": result.get("num_triplets")},
-                    "metrics": result["metrics"],
-                }
-            }
-        elif result.get("task") in NANOBEIR_TASKS:
+        task = result.get("task")
+        if task == "reranking":
+            groups = {None: _split_group(result, "Reranking", "at_k", "num_queries")}
+        elif task == "retrieval":
+            groups = {"retrieval": _split_group(result, "Retrieval", "at_k", "num_queries", "corpus_size")}
+        elif task == "triplet":
+            groups = {"triplet": _split_group(result, "Triplet", "num_triplets")}
+        elif task in NANOBEIR_TASKS:
             subsets = result.get("datasets", [])
             args = (
                 {"similarity": result["similarity"], "at_k": result.get("at_k")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -98,11 +99,7 @@ def test_a_trained_retriever_claims_nanobeir_retrieval_and_verify_re_measures_it
     assert "NanoNQ_cosine_ndcg@10" in card and "NanoBEIR retrieval" in card  # model-index entries
     ref = next(line for line in result.output.splitlines() if line.startswith("alice/nano-retriever@"))
 
-    report_path = tmp_path / "report.json"
-    verified = run_cli("verify", ref, "--json", str(report_path))
-    assert verified.exit_code == 0, verified.output
-    report = json.loads(report_path.read_text())
-    assert report["verdict"] == "PASS"
+    _, report = verify_passes(ref, tmp_path)
     metrics = {row["metric"] for row in report["rows"]}
     assert {"NanoNQ_cosine_ndcg@10", "NanoBEIR_mean_cosine_ndcg@10", "NanoNQ_cosine_accuracy@1"} <= metrics
     assert all(row["delta"] == 0 for row in report["rows"])
@@ -134,14 +131,8 @@ def st_retriever(hub, tiny_bi_encoder, faq_data, tmp_path_factory) -> str:
 
 
 def test_from_card_and_verify_on_a_sentence_transformers_bi_encoder_card(st_retriever, tmp_path):
-    path = tmp_path / "recipe.yaml"
-    report_path = tmp_path / "report.json"
+    recipe, _, report = from_card_and_verify(f"{ST_RETRIEVER}@{st_retriever}", tmp_path)
 
-    written = run_cli("recipe", "from-card", f"{ST_RETRIEVER}@{st_retriever}", "-o", str(path))
-    verified = run_cli("verify", f"{ST_RETRIEVER}@{st_retriever}", "--json", str(report_path))
-
-    assert written.exit_code == 0, written.output
-    recipe = yaml.safe_load(path.read_text())
     assert recipe["model"] == {"kind": "bi-encoder", "max_length": 32}
     assert recipe["loss"] == {"name": "CoSENTLoss"}
     assert recipe["evaluation"] == {
@@ -149,9 +140,6 @@ def test_from_card_and_verify_on_a_sentence_transformers_bi_encoder_card(st_retr
             {"dataset": DATASET, "revision": "main", "config": "rerank", "split": "test", "at_k": 10}
         ]
     }
-    assert verified.exit_code == 0, verified.output
-    report = json.loads(report_path.read_text())
-    assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
     assert {f"{DATASET}:test/ndcg@10", f"{DATASET}:test/accuracy@1", f"{DATASET}:test/map@100"} <= metrics
     assert len(metrics) == 15  # accuracy, precision, recall @1,3,5,10; ndcg@10, mrr@10, map@100
@@ -207,21 +195,11 @@ def st_nano_retriever(hub, tiny_bi_encoder, faq_data, nanobeir_en, tmp_path_fact
 def test_from_card_and_verify_re_check_a_bi_encoder_cards_nanobeir_claims(
     st_nano_retriever, nanobeir_en, tmp_path
 ):
-    path = tmp_path / "recipe.yaml"
-    report_path = tmp_path / "report.json"
-    ref = f"{ST_NANO_RETRIEVER}@{st_nano_retriever}"
+    recipe, _, report = from_card_and_verify(f"{ST_NANO_RETRIEVER}@{st_nano_retriever}", tmp_path)
 
-    written = run_cli("recipe", "from-card", ref, "-o", str(path))
-    verified = run_cli("verify", ref, "--json", str(report_path))
-
-    assert written.exit_code == 0, written.output
-    recipe = yaml.safe_load(path.read_text())
     nanobeir = {"dataset": NANOBEIR_EN, "revision": "main", "datasets": ["msmarco", "nq"], "at_k": 10}
     assert recipe["evaluation"] == {"nanobeir": nanobeir}
     assert "nanobeir_revision" in recipe["unknown"]
-    assert verified.exit_code == 0, verified.output
-    report = json.loads(report_path.read_text())
-    assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
     for name in ("NanoMSMARCO", "NanoNQ", "NanoBEIR_mean"):
         assert {f"{name}_cosine_ndcg@10", f"{name}_cosine_accuracy@1", f"{name}_cosine_map@100"} <= metrics
@@ -261,6 +239,25 @@ def train_and_push(tiny_bi_encoder, train, evaluator, work, repo: str) -> str:
     evaluator(model)
     model.push_to_hub(repo)
     return resolve(repo).sha
+
+
+def verify_passes(ref: str, tmp_path) -> tuple[Any, dict]:
+    """``verify REF`` (no recipe), which must PASS: its CLI result and JSON report."""
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", ref, "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    return verified, report
+
+
+def from_card_and_verify(ref: str, tmp_path) -> tuple[dict, Any, dict]:
+    """``recipe from-card REF``, which must succeed, then :func:`verify_passes`: the recipe written,
+    verify's CLI result and its JSON report."""
+    path = tmp_path / "recipe.yaml"
+    written = run_cli("recipe", "from-card", ref, "-o", str(path))
+    assert written.exit_code == 0, written.output
+    return yaml.safe_load(path.read_text()), *verify_passes(ref, tmp_path)
 
 
 TRIPLETS = "alice/faq-triplets"
@@ -306,23 +303,15 @@ def st_triplet_retriever(hub, tiny_bi_encoder, faq_data, faq_triplets, tmp_path_
 
 @pytest.mark.slow
 def test_from_card_and_verify_re_measure_a_bi_encoder_cards_triplet_claims(st_triplet_retriever, tmp_path):
-    path = tmp_path / "recipe.yaml"
-    report_path = tmp_path / "report.json"
-    ref = f"{ST_TRIPLET_RETRIEVER}@{st_triplet_retriever}"
+    recipe, verified, report = from_card_and_verify(
+        f"{ST_TRIPLET_RETRIEVER}@{st_triplet_retriever}", tmp_path
+    )
 
-    written = run_cli("recipe", "from-card", ref, "-o", str(path))
-    verified = run_cli("verify", ref, "--json", str(report_path))
-
-    assert written.exit_code == 0, written.output
-    recipe = yaml.safe_load(path.read_text())
     entry = {"dataset": TRIPLETS, "revision": "main", "config": "default", "split": "test"}
     assert recipe["evaluation"] == {"triplet": [entry]}
     assert "guessed evaluation.triplet (faq-triplets-test)" in recipe["unknown"]
     assert not any(key.startswith("evaluator ") for key in recipe["unknown"])
-    assert verified.exit_code == 0, verified.output
     assert f"{TRIPLETS}:test/cosine_accuracy" in verified.output and "PASS" in verified.output
-    report = json.loads(report_path.read_text())
-    assert report["verdict"] == "PASS"
     [row] = report["rows"]
     assert row["metric"] == f"{TRIPLETS}:test/cosine_accuracy" and row["source"] == "README.md model-index"
     assert row["delta"] == 0
@@ -375,12 +364,7 @@ def test_a_trained_retriever_records_triplet_accuracy_and_verify_re_measures_it(
     assert "name: Triplet" in card  # the model-index entries
     ref = next(line for line in result.output.splitlines() if line.startswith("alice/triplet-retriever@"))
 
-    report_path = tmp_path / "report.json"
-    verified = run_cli("verify", ref, "--json", str(report_path))
-
-    assert verified.exit_code == 0, verified.output
-    report = json.loads(report_path.read_text())
-    assert report["verdict"] == "PASS"
+    _, report = verify_passes(ref, tmp_path)
     metrics = {row["metric"] for row in report["rows"]}
     assert metrics == {f"{TRIPLETS}:test/{name}" for name in (*TRIPLET_METRICS, "max_accuracy")}
     assert all(row["delta"] == 0 for row in report["rows"])
