@@ -71,6 +71,26 @@ def test_misaligned_document_ids_are_refused(tmp_path: Path) -> None:
         load_reranking_data(str(path))
 
 
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ('{"query_id": "a", "query": null, "positive": ["x"], "negative": ["y"]}', "query is None"),
+        ('{"query_id": "a", "query": 7, "positive": ["x"], "negative": ["y"]}', "query is 7"),
+        ('{"query_id": "a", "query": "q", "positive": ["x", null], "negative": []}', "positive holds None"),
+        ('{"query_id": "a", "query": "q", "positive": ["x"], "negative": [null]}', "negative holds None"),
+    ],
+)
+def test_a_null_or_non_text_query_or_document_is_refused_naming_the_file_and_row(
+    tmp_path: Path, row: str, expected: str
+) -> None:
+    """A NaN/null text reached the encoders and crashed (exit 3: 'NoneType' has no attribute 'encode')."""
+    path = tmp_path / "nulls.jsonl"
+    path.write_text('{"query_id": "z", "query": "fine", "positive": ["x"], "negative": ["y"]}\n' + row + "\n")
+    with pytest.raises(InputError) as error:
+        load_reranking_data(str(path))
+    assert str(error.value).startswith(f"{path} split 'test', row 1 (query_id a): {expected}, not text")
+
+
 def test_the_config_holding_the_split_is_chosen_and_recorded(tmp_path: Path) -> None:
     folder = tmp_path / "built"  # hubrerank's layout: train in default, eval/test in reranking
     (folder / "default").mkdir(parents=True)
