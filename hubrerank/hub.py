@@ -349,12 +349,19 @@ def load_dataset_split(dataset: str, config: str | None, split: str, revision: s
     """``datasets.load_dataset(dataset, config, split=split, revision=revision)`` for a Hub dataset id at a
     sha (or a local dataset folder, ``revision`` None), with one-line errors naming what is missing."""
     import datasets
-    from datasets.exceptions import DatasetNotFoundError
+    from datasets.exceptions import DatasetGenerationError, DatasetNotFoundError
 
     where = f"{dataset}@{revision[:12]}" if revision else dataset
     try:
         with hub_errors(dataset, "dataset", revision):
             return datasets.load_dataset(dataset, config, split=split, revision=revision)
+    except DatasetGenerationError as error:  # a data file unreadable or unlike the card's features
+        cause = error.__cause__ or error
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise InputError(
+            f"cannot read dataset {where} (config {config or 'default'}, split {split}): "
+            f"{type(cause).__name__}: {reason}; fix or rebuild that data file"
+        ) from None
     except (DatasetNotFoundError, FileNotFoundError, ValueError) as error:
         raise InputError(
             f"cannot load dataset {where} (config {config or 'default'}, split {split}): {first_line(error)}"

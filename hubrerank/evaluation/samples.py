@@ -183,7 +183,7 @@ def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
             return loaded[split], "default"
         return loaded, "default"
     config = _config_with_split(str(path), config, split)
-    return datasets.load_dataset(str(path), config, split=split), config
+    return load_dataset_split(str(path), config, split), config
 
 
 def _load_hub(repo_id: str, revision: str, config: str | None, split: str) -> tuple[Any, str]:
