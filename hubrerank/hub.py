@@ -15,6 +15,7 @@ family (each carrying the repo id, type and revision it is about).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -354,7 +355,14 @@ def load_dataset_split(dataset: str, config: str | None, split: str, revision: s
     where = f"{dataset}@{revision[:12]}" if revision else dataset
     try:
         with hub_errors(dataset, "dataset", revision):
-            return datasets.load_dataset(dataset, config, split=split, revision=revision)
+            if not Path(dataset).is_dir():
+                return datasets.load_dataset(dataset, config, split=split, revision=revision)
+            # datasets caches a local folder by its name and card alone (files and their info), so a
+            # folder rebuilt in place would be read as its previous contents: read it through a fresh cache
+            with tempfile.TemporaryDirectory(prefix="hubrerank-dataset-") as cache:
+                return datasets.load_dataset(
+                    dataset, config, split=split, cache_dir=cache, keep_in_memory=True
+                )
     except DatasetGenerationError as error:  # a data file unreadable or unlike the card's features
         cause = error.__cause__ or error
         reason = " ".join(str(cause).split()) or type(cause).__name__

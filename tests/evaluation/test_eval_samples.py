@@ -53,6 +53,31 @@ def test_local_folders_hub_layout_and_save_to_disk(tmp_path: Path) -> None:
         load_reranking_data(str(saved), split="eval")
 
 
+def test_a_local_folder_rebuilt_in_place_is_read_afresh(tmp_path: Path) -> None:
+    """datasets caches a folder by its name and card: the second read returned the first contents."""
+    folder = tmp_path / tmp_path.name
+    (folder / "default").mkdir(parents=True)
+    (folder / "README.md").write_bytes(dataset_card({"default": ["test"]}))
+    (folder / "default" / "test.parquet").write_bytes(parquet_bytes(reranking_records()))
+    assert len(load_reranking_data(str(folder)).rows) == 30
+    (folder / "default" / "test.parquet").write_bytes(parquet_bytes(reranking_records()[:3]))
+    assert len(load_reranking_data(str(folder)).rows) == 3
+
+
+def test_a_data_file_unlike_its_config_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Two files of one config with different columns: DatasetGenerationError, exit 3."""
+    folder = tmp_path / tmp_path.name
+    (folder / "default").mkdir(parents=True)
+    (folder / "README.md").write_bytes(dataset_card({"default": ["eval", "test"]}))
+    (folder / "default" / "eval.parquet").write_bytes(parquet_bytes(reranking_records()))
+    (folder / "default" / "test.parquet").write_bytes(parquet_bytes([{"question": "q", "answer": "a"}]))
+    with pytest.raises(InputError) as error:
+        load_reranking_data(str(folder))
+    message = str(error.value)
+    assert message.startswith(f"cannot read dataset {folder} (config default, split test): CastError: ")
+    assert "\n" not in message and message.endswith("; fix or rebuild that data file")
+
+
 def test_data_not_in_reranking_form_names_the_missing_columns(tmp_path: Path) -> None:
     path = tmp_path / "pairs.jsonl"
     path.write_text('{"query": "q", "passage": "p", "label": 1}\n')
