@@ -15,6 +15,7 @@ family (each carrying the repo id, type and revision it is about).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -349,12 +350,26 @@ def load_dataset_split(dataset: str, config: str | None, split: str, revision: s
     """``datasets.load_dataset(dataset, config, split=split, revision=revision)`` for a Hub dataset id at a
     sha (or a local dataset folder, ``revision`` None), with one-line errors naming what is missing."""
     import datasets
-    from datasets.exceptions import DatasetNotFoundError
+    from datasets.exceptions import DatasetGenerationError, DatasetNotFoundError
 
     where = f"{dataset}@{revision[:12]}" if revision else dataset
     try:
         with hub_errors(dataset, "dataset", revision):
-            return datasets.load_dataset(dataset, config, split=split, revision=revision)
+            if not Path(dataset).is_dir():
+                return datasets.load_dataset(dataset, config, split=split, revision=revision)
+            # datasets caches a local folder by its name and card alone (files and their info), so a
+            # folder rebuilt in place would be read as its previous contents: read it through a fresh cache
+            with tempfile.TemporaryDirectory(prefix="hubrerank-dataset-") as cache:
+                return datasets.load_dataset(
+                    dataset, config, split=split, cache_dir=cache, keep_in_memory=True
+                )
+    except DatasetGenerationError as error:  # a data file unreadable or unlike the card's features
+        cause = error.__cause__ or error
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise InputError(
+            f"cannot read dataset {where} (config {config or 'default'}, split {split}): "
+            f"{type(cause).__name__}: {reason}; fix or rebuild that data file"
+        ) from None
     except (DatasetNotFoundError, FileNotFoundError, ValueError) as error:
         raise InputError(
             f"cannot load dataset {where} (config {config or 'default'}, split {split}): {first_line(error)}"

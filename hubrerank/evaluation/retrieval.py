@@ -118,20 +118,47 @@ def retrieval_layout(dataset: str, revision: str | None) -> dict[str, list[str]]
 def retrieval_form_corpus(corpus: Any, queries: Any, qrels: Any, source: str) -> RetrievalCorpus:
     """A RetrievalCorpus from the retrieval form's tables (``_id``/``text`` rows and ``query-id``/
     ``corpus-id`` rows); InputError when a qrel names a document the corpus lacks."""
-    documents = {str(i): text for i, text in zip(corpus["_id"], corpus["text"], strict=True)}
-    texts = {str(i): text for i, text in zip(queries["_id"], queries["text"], strict=True)}
+    documents = _texts_by_id(corpus, f"{source} config corpus")
+    texts = _texts_by_id(queries, f"{source} config queries")
+    _require_columns(qrels, ("query-id", "corpus-id"), f"{source} config qrels")
+    grades = qrels["score"] if "score" in qrels.column_names else [1] * len(qrels)
     relevant: dict[str, set[str]] = {}
-    for qid, cid in zip(qrels["query-id"], qrels["corpus-id"], strict=True):
+    for qid, cid, grade in zip(qrels["query-id"], qrels["corpus-id"], grades, strict=True):
         if str(cid) not in documents:
             raise InputError(
                 f"{source}: qrels name corpus-id {cid!r}, which the corpus lacks; rebuild the data"
             )
+        if isinstance(grade, (int, float)) and grade <= 0:
+            continue  # a judged non-relevant document (BEIR's score 0), as MTEB reads qrels
         if str(qid) in texts:
             relevant.setdefault(str(qid), set()).add(str(cid))
     if not relevant:
         raise InputError(f"{source} has no query with a relevant document in this split")
     without = sum(qid not in relevant for qid in texts)
     return RetrievalCorpus({qid: texts[qid] for qid in relevant}, documents, relevant, without)
+
+
+def _require_columns(table: Any, columns: tuple[str, ...], where: str) -> None:
+    missing = [name for name in columns if name not in table.column_names]
+    if missing:
+        raise InputError(
+            f"{where} lacks column(s) {', '.join(missing)} (has {', '.join(table.column_names) or 'none'}); "
+            "the retrieval form is corpus/queries (_id, text) and qrels (query-id, corpus-id, score)"
+        )
+
+
+def _texts_by_id(table: Any, where: str) -> dict[str, str]:
+    """``{_id: text}`` of a corpus or queries table; InputError on a missing column, a text that is
+    not a string (null) or an ``_id`` given twice."""
+    _require_columns(table, ("_id", "text"), where)
+    texts: dict[str, str] = {}
+    for key, text in zip(table["_id"], table["text"], strict=True):
+        if not isinstance(text, str):
+            raise InputError(f"{where}: _id {key!r} has text {text!r}, not a string; fill it or drop the row")
+        if str(key) in texts:
+            raise InputError(f"{where}: _id {key!r} occurs twice; give each row its own _id")
+        texts[str(key)] = text
+    return texts
 
 
 def retrieval_corpus(data: RerankingData) -> RetrievalCorpus:

@@ -90,7 +90,10 @@ def load_reranking_data(
     records, revision, config = load_split(dataset, revision, config=config, split=split)
     source = f"{dataset}@{revision}" if revision else dataset
     validate_columns(records.column_names, f"{source} split {split!r}")
-    rows = [_row(record, index) for index, record in enumerate(records)]
+    try:
+        rows = [_row(record, index) for index, record in enumerate(records)]
+    except InputError as error:  # name the file: a row's message alone does not
+        raise InputError(f"{source} split {split!r}, {error}") from None
     if not rows:
         raise InputError(f"{source} split {split!r} has no rows; choose a split with queries (--split)")
     return RerankingData(rows, dataset, revision, config, split)
@@ -144,7 +147,7 @@ def _row(record: dict[str, Any], index: int) -> RerankingRow:
             f"row {index}: scores has {len(scores)} values for {len(documents)} documents; "
             "they must be aligned (null where a document has no teacher score)"
         )
-    return RerankingRow(
+    row = RerankingRow(
         query_id=str(record.get("query_id") if record.get("query_id") is not None else f"q{index}"),
         query=record["query"],
         positive=[positive] if isinstance(positive, str) else list(positive or []),
@@ -153,6 +156,24 @@ def _row(record: dict[str, Any], index: int) -> RerankingRow:
         document_ids=document_ids,
         scores=scores,
     )
+    _check_texts(row, index)
+    return row
+
+
+def _check_texts(row: RerankingRow, index: int) -> None:
+    """Raise InputError naming the row and column of a query or document that is not text (null, NaN)."""
+    if not isinstance(row.query, str):
+        raise InputError(
+            f"row {index} (query_id {row.query_id}): query is {row.query!r}, not text; "
+            "fill it or drop the row"
+        )
+    for column in ("positive", "negative", "documents"):
+        bad = next((doc for doc in getattr(row, column) if not isinstance(doc, str)), "")
+        if not isinstance(bad, str):
+            raise InputError(
+                f"row {index} (query_id {row.query_id}): {column} holds {bad!r}, not text; "
+                "every document must be a string (drop the null entries)"
+            )
 
 
 def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
@@ -171,7 +192,7 @@ def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
             return loaded[split], "default"
         return loaded, "default"
     config = _config_with_split(str(path), config, split)
-    return datasets.load_dataset(str(path), config, split=split), config
+    return load_dataset_split(str(path), config, split), config
 
 
 def _load_hub(repo_id: str, revision: str, config: str | None, split: str) -> tuple[Any, str]:

@@ -192,3 +192,74 @@ def test_eval_cli_refuses_reranking_options_for_a_bi_encoder(reranking_file, bi_
     result = run_cli("eval", str(bi_encoder_path), "--data", str(reranking_file), "--fuse-first-stage")
     assert result.exit_code == 2
     assert "--fuse-first-stage reranks with cross-encoders, but" in result.output
+
+
+def _retrieval_folder(folder, qrels_test: list[dict], corpus: list[dict] | None = None):
+    """A retrieval-form dataset folder (Hub layout) with one train and one test split."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    corpus = corpus or [{"_id": "d1", "text": "apple tree"}, {"_id": "d2", "text": "garden hose"}]
+    tables = {
+        "corpus-corpus": corpus,
+        "queries-train": [{"_id": "q1", "text": "apple"}],
+        "queries-test": [{"_id": "q1", "text": "apple"}, {"_id": "q2", "text": "hose"}],
+        "qrels-train": [{"query-id": "q1", "corpus-id": "d1", "score": 1}],
+        "qrels-test": qrels_test,
+    }
+    (folder / "data").mkdir(parents=True)
+    for name, rows in tables.items():
+        pq.write_table(pa.Table.from_pylist(rows), folder / "data" / f"{name}-00000-of-00001.parquet")
+    configs = "".join(
+        f"- config_name: {config}\n  data_files:\n"
+        + "".join(
+            f"  - split: {split}\n    path: data/{config}-{split}-00000-of-00001.parquet\n"
+            for split in splits
+        )
+        for config, splits in {
+            "corpus": ["corpus"],
+            "queries": ["train", "test"],
+            "qrels": ["train", "test"],
+        }.items()
+    )
+    (folder / "README.md").write_text(f"---\nconfigs:\n{configs}---\n")
+    return folder
+
+
+def test_retrieval_form_qrels_of_score_0_are_not_relevant(tmp_path):
+    """BEIR qrels may judge a document non-relevant (score 0); it counted as relevant."""
+    from hubrerank.evaluation.retrieval import load_retrieval_split
+
+    qrels = [
+        {"query-id": "q1", "corpus-id": "d1", "score": 1},
+        {"query-id": "q1", "corpus-id": "d2", "score": 0},
+        {"query-id": "q2", "corpus-id": "d1", "score": 0},
+    ]
+    split = load_retrieval_split(str(_retrieval_folder(tmp_path / "ds", qrels)))
+    assert split.corpus.relevant_docs == {"q1": {"d1"}}
+    assert split.corpus.queries == {"q1": "apple"} and split.corpus.queries_without_positives == 1
+
+
+@pytest.mark.parametrize(
+    ("corpus", "qrels_columns", "expected"),
+    [
+        ([{"_id": "d1", "text": None}], None, "config corpus: _id 'd1' has text None, not a string"),
+        (
+            [{"_id": "d1", "text": "a"}, {"_id": "d1", "text": "b"}],
+            None,
+            "config corpus: _id 'd1' occurs twice",
+        ),
+        ([{"id": "d1", "contents": "a"}], None, "config corpus lacks column(s) _id, text (has id, contents)"),
+        (None, ("query_id", "corpus_id"), "(config qrels, split test): CastError: Couldn't cast"),
+    ],
+)
+def test_a_broken_retrieval_form_is_refused_in_one_line(tmp_path, corpus, qrels_columns, expected):
+    """Each of these was exit 3 (AttributeError in the encoder, ValueError, DatasetGenerationError)."""
+    from hubrerank.evaluation.retrieval import load_retrieval_split
+
+    query_id, corpus_id = qrels_columns or ("query-id", "corpus-id")
+    qrels = [{query_id: "q1", corpus_id: "d1", "score": 1}]
+    folder = _retrieval_folder(tmp_path / tmp_path.name, qrels, corpus)  # datasets caches by folder name
+    with pytest.raises(InputError) as error:
+        load_retrieval_split(str(folder))
+    assert expected in str(error.value) and "\n" not in str(error.value)
