@@ -168,12 +168,12 @@ def _check_texts(row: RerankingRow, index: int) -> None:
             "fill it or drop the row"
         )
     for column in ("positive", "negative", "documents"):
-        bad = next((doc for doc in getattr(row, column) if not isinstance(doc, str)), "")
-        if not isinstance(bad, str):
-            raise InputError(
-                f"row {index} (query_id {row.query_id}): {column} holds {bad!r}, not text; "
-                "every document must be a string (drop the null entries)"
-            )
+        for document in getattr(row, column):
+            if not isinstance(document, str):
+                raise InputError(
+                    f"row {index} (query_id {row.query_id}): {column} holds {document!r}, not text; "
+                    "every document must be a string (drop the null entries)"
+                )
 
 
 def _load_local(path: Path, config: str | None, split: str) -> tuple[Any, str]:
