@@ -35,7 +35,17 @@ CARD_SOURCES = [RECIPE_FILE, RESULTS_FILE, LOG_FILE, f"{REPORTS_DIR}/*.json"]
 # A model snapshot: configs, tokenizers and safetensors weights; never pickled weights or code.
 MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "README.md"]
 # The keys that say which evaluation a result is (data, revision, split, cut-offs), without its numbers.
-RESULT_KEYS = ("task", "dataset", "revision", "config", "split", "at_k", "datasets", "rerank_k")
+RESULT_KEYS = (
+    "task",
+    "dataset",
+    "revision",
+    "config",
+    "split",
+    "at_k",
+    "datasets",
+    "rerank_k",
+    "always_rerank_positives",
+)
 
 
 class ModelPointer(TypedDict):
@@ -75,6 +85,11 @@ class EvalResult(TypedDict, total=False):
     columns: list[str]  # triplet: the anchor, positive and negative columns read
     num_triplets: int
     similarity: str  # nanobeir-retrieval: the model's similarity function
+    always_rerank_positives: bool  # nanobeir: written only when false (the evaluator's default is true)
+    # reranking, nanobeir: the definition of NDCG and MAP in ``metrics`` (absent: listed-positives, see
+    # hubrerank.evaluation.definitions) and the metrics each other definition gives differently
+    metric_definition: str
+    other_definitions: dict[str, dict[str, float]]
     metrics: dict[str, float]
     versus_first_stage: VersusFirstStage
 

@@ -17,6 +17,7 @@ from hubrerank.cli._output import (
 )
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
+from hubrerank.evaluation.definitions import DEFINITIONS
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
 
 DEFAULTS = ComparisonRequest(models=())
@@ -108,6 +109,21 @@ DEFAULTS = ComparisonRequest(models=())
     help="--fuse-with: the weight of the evaluated model (the other gets 1 - weight).",
 )
 @click.option(
+    "--metric-definition",
+    type=click.Choice(DEFINITIONS),
+    default=None,
+    help="How NDCG and MAP count positives the first stage missed: listed-positives (sentence-transformers "
+    "<= 6.2) or all-positives (>= 6.3, trec_eval). Default: the installed sentence-transformers'. "
+    "See docs/metrics.md.",
+)
+@click.option(
+    "--always-rerank-positives/--no-always-rerank-positives",
+    default=True,
+    show_default=True,
+    help="NanoBEIR (cross-encoders): inject the positives BM25 missed into the reranked list, as "
+    "CrossEncoderNanoBEIREvaluator does by default; --no-... reranks what BM25 returned (realistic).",
+)
+@click.option(
     "--first-stage-name",
     default=DEFAULTS.first_stage_name,
     show_default=True,
@@ -134,19 +150,28 @@ def eval_command(
     fuse_first_stage: bool,
     fuse_with: str | None,
     fusion_weight: float,
+    metric_definition: str | None,
+    always_rerank_positives: bool,
     first_stage_name: str,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
 
     Reports MAP, MRR@k and NDCG@k exactly as sentence-transformers' CrossEncoderRerankingEvaluator
     computes them, with all positives injected and in the realistic setting (only what the first
-    stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers. A bi-encoder
+    stage returned), plus hit rate and MRR at 1..5 and the first stage's own numbers; NDCG and MAP under
+    the installed release's definition (--metric-definition; a line says when the other differs). A bi-encoder
     (SentenceTransformer) among the models is judged by retrieval over each --data split's whole corpus,
     with InformationRetrievalEvaluator's metrics (NDCG@k, MRR@k, MAP@100, hit rate), and on --nanobeir
     by NanoBEIREvaluator. Its embeddings, like the cross-encoders' scores, are cached by the model's bytes.
     """
     from hubrerank.evaluation import compare_models
-    from hubrerank.evaluation.report import json_document, plot, render_markdown, render_text
+    from hubrerank.evaluation.report import (
+        definition_differences,
+        json_document,
+        plot,
+        render_markdown,
+        render_text,
+    )
 
     request = ComparisonRequest(
         models=models,
@@ -168,6 +193,8 @@ def eval_command(
         fusion_weight=fusion_weight,
         first_stage_name=first_stage_name,
         progress=True,
+        metric_definition=metric_definition,
+        always_rerank_positives=always_rerank_positives,
     )
     try:
         request.check()
@@ -176,6 +203,8 @@ def eval_command(
     check_outputs(("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path))
     quiet_loaders()
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
+    for line in definition_differences(comparison.evaluations):
+        click.echo(line, err=True)
     click.echo(render_text(comparison.tables), nl=False)
     if json_path:
         write_output(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")

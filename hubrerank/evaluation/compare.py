@@ -57,6 +57,8 @@ class ComparisonRequest:
     fusion still scores each pair once through an in-memory cache. ``run_file`` writes the reranked
     (a bi-encoder's: retrieved) lists as TREC runs (``NAME.MODEL.EXT`` per model when there are several).
     ``bm25`` adds a BM25 row, English stopwords removed when ``language`` is ``en``.
+    ``metric_definition`` is the definition of reranking NDCG and MAP (None: the installed
+    sentence-transformers'); ``always_rerank_positives`` is NanoBEIR's (the evaluator's default, true).
     """
 
     models: tuple[str, ...]
@@ -78,6 +80,8 @@ class ComparisonRequest:
     fusion_weight: float = 0.3
     first_stage_name: str = "first stage"
     progress: bool = False
+    metric_definition: str | None = None
+    always_rerank_positives: bool = True
 
     def check(self) -> None:
         """InputError naming the missing option when the request cannot run (before anything loads)."""
@@ -148,7 +152,8 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
         if cache is not None:
             cache.close()
     if request.bm25 and plan["reranking"]:
-        evaluations.append((BM25_LABEL, results_document(evaluate_bm25(plan, request.language), None, None)))
+        bm25_results = evaluate_bm25(plan, request.language, request.metric_definition)
+        evaluations.append((BM25_LABEL, results_document(bm25_results, None, None)))
     return Comparison(evaluations, tables(evaluations, request.first_stage_name))
 
 
@@ -205,6 +210,7 @@ def _plan(request: ComparisonRequest) -> tuple[dict[str, Any], list[str]]:
             "datasets": subsets,
             "rerank_k": request.rerank_k,
             "at_k": request.at_k,
+            "always_rerank_positives": request.always_rerank_positives,
         }
     return plan, retrieval_form
 
@@ -249,15 +255,19 @@ def _evaluate(
             progress=request.progress,
         )
         run_file = run_path(request.run_file, model.label, len(models))
-        results = evaluate_model(scorer, plan, run_file=run_file, run_tag=model.label)
+        results = evaluate_model(
+            scorer, plan, run_file=run_file, run_tag=model.label, metric_definition=request.metric_definition
+        )
         say(f"  {scorer.computed} pairs scored, {scorer.reused} from the cache")
         evaluations.append((model.label, results_document(results, model.repo, model.sha)))
         if request.fuse_first_stage:
-            fused = results_document(evaluate_fused(scorer, plan), None, None)
+            fused = results_document(
+                evaluate_fused(scorer, plan, metric_definition=request.metric_definition), None, None
+            )
             evaluations.append((fusion_label(model.label, request.first_stage_name), fused))
         if other is not None:
             assert request.fuse_with is not None
-            mixed = evaluate_mixed(scorer, plan, other, request.fusion_weight)
+            mixed = evaluate_mixed(scorer, plan, other, request.fusion_weight, request.metric_definition)
             label = mix_label(model.label, request.fuse_with, request.fusion_weight)
             evaluations.append((label, results_document(mixed, None, None)))
     _test_first_retriever(retrievers)

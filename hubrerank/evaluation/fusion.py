@@ -88,7 +88,9 @@ def check_fusable(data: RerankingData) -> None:
         )
 
 
-def evaluate_fused(scorer: Scorer, plan: Mapping[str, Any], k: int = RRF_K) -> list[dict[str, Any]]:
+def evaluate_fused(
+    scorer: Scorer, plan: Mapping[str, Any], k: int = RRF_K, metric_definition: str | None = None
+) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`~hubrerank.evaluation.run_evaluations` for ``scorer``'s model fused
     with the first stage by RRF, on the plan's reranking tasks (data without first-stage lists is refused)."""
     from hubrerank.evaluation.plan import evaluate_reranking_with
@@ -97,7 +99,7 @@ def evaluate_fused(scorer: Scorer, plan: Mapping[str, Any], k: int = RRF_K) -> l
         check_fusable(data)
         return rrf_score_function(data.rows, scorer.predict, k)
 
-    return evaluate_reranking_with(plan, score_for)
+    return evaluate_reranking_with(plan, score_for, metric_definition)
 
 
 def mix_score_function(score: ScoreFunction, other: ScoreFunction, weight: float) -> ScoreFunction:
@@ -148,10 +150,16 @@ def model_score_function(model_path: Path, batch_size: int = 32) -> ScoreFunctio
 
 
 def evaluate_mixed(
-    scorer: Scorer, plan: Mapping[str, Any], other: ScoreFunction, weight: float
+    scorer: Scorer,
+    plan: Mapping[str, Any],
+    other: ScoreFunction,
+    weight: float,
+    metric_definition: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`~hubrerank.evaluation.run_evaluations` for ``scorer``'s model mixed
     with ``other``'s scores (:func:`mix_score_function`), on the plan's reranking tasks."""
     from hubrerank.evaluation.plan import evaluate_reranking_with
 
-    return evaluate_reranking_with(plan, lambda _: mix_score_function(scorer.predict, other, weight))
+    return evaluate_reranking_with(
+        plan, lambda _: mix_score_function(scorer.predict, other, weight), metric_definition
+    )

@@ -39,10 +39,14 @@ def bm25_score_function(rows: Sequence[RerankingRow], language: str = "en") -> S
     return score
 
 
-def evaluate_bm25(plan: Mapping[str, Any], language: str = "en") -> list[dict[str, Any]]:
+def evaluate_bm25(
+    plan: Mapping[str, Any], language: str = "en", metric_definition: str | None = None
+) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`~hubrerank.evaluation.run_evaluations` with BM25 as the reranker,
     for the plan's reranking tasks (NanoBEIR already reports its BM25 order as ``base_``); ``language``
     as ``Bm25Index`` takes it."""
     from hubrerank.evaluation.plan import evaluate_reranking_with
 
-    return evaluate_reranking_with(plan, lambda data: bm25_score_function(data.rows, language))
+    return evaluate_reranking_with(
+        plan, lambda data: bm25_score_function(data.rows, language), metric_definition
+    )

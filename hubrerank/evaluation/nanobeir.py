@@ -1,10 +1,10 @@
-"""NanoBEIR on a dataset pinned to a revision: reranking through CrossEncoderNanoBEIREvaluator for a
-cross-encoder, retrieval through NanoBEIREvaluator for a bi-encoder (the kind names its evaluator,
-``KindSpec.nanobeir_evaluator``).
+"""NanoBEIR on a dataset pinned to a revision: reranking as CrossEncoderNanoBEIREvaluator measures it for a
+cross-encoder (under either metric definition), retrieval through NanoBEIREvaluator for a bi-encoder (the
+kind names its evaluator, ``KindSpec.nanobeir_evaluator``).
 
-The evaluators have no ``revision`` argument, but accept a local folder as ``dataset_id``: so the dataset
-is downloaded at its commit sha and the folder is passed instead (../notes/anchors.md §1.6). The
-reranker reranks the BM25 top ``rerank_k`` of each subset with all positives injected; the retriever
+The datasets are downloaded at their commit sha and read from the local folder (the evaluators have no
+``revision`` argument, ../notes/anchors.md §1.6). The reranker reranks the BM25 top ``rerank_k`` of each
+subset, with the positives BM25 missed injected unless ``always_rerank_positives`` is false; the retriever
 searches each subset's whole corpus. Either "mean" covers only the subsets asked for: the result records
 that list next to the mean.
 """
@@ -17,8 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
+from hubrerank.evaluation.definitions import DEFINITIONS, installed_definition
+from hubrerank.evaluation.metrics import candidates, evaluate_rows
+from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.hub import locate, resolve
 from hubrerank.kinds.spec import get_kind
@@ -45,34 +50,122 @@ def evaluate_nanobeir(
     *,
     rerank_k: int = 100,
     at_k: int = 10,
+    always_rerank_positives: bool = True,
     rankings: dict[str, Ranking] | None = None,
+    metric_definition: str | None = None,
 ) -> dict[str, Any]:
-    """Run the NanoBEIR evaluator on ``subsets`` of ``dataset`` at ``revision`` (a sha; None = ``main``,
-    resolved and recorded) and return the eval_results.json entry of task ``nanobeir``.
+    """CrossEncoderNanoBEIREvaluator's metrics for ``subsets`` of ``dataset`` at ``revision`` (a sha; None =
+    ``main``, resolved and recorded) under ``metric_definition`` (None: the installed
+    sentence-transformers'); the eval_results.json entry of task ``nanobeir``.
 
-    With ``rankings``, the lists the evaluator reranked are added to it for a TREC run file: see
-    :func:`nanobeir_rankings` for the query-id scheme.
+    The evaluator reranks each query's BM25 top ``rerank_k`` (with the positives BM25 missed injected when
+    ``always_rerank_positives``) and averages each metric over the subsets. hubrerank builds the same lists
+    from the same tables and measures them with :mod:`hubrerank.evaluation.metrics`, so the numbers are
+    the evaluator's under either definition whichever release is installed; the metrics the other
+    definition gives differently go to ``other_definitions``. With ``rankings``, the reranked lists are
+    added to it for a TREC run file, query ids ``Nano{Name}:{query-id}`` and documents by corpus ``_id``.
     """
+    definition = metric_definition or installed_definition()
     folder, revision = nanobeir_folder(dataset, revision, subsets)
-    evaluator = get_kind("cross-encoder").load("nanobeir_evaluator")(
-        dataset_names=list(subsets),
-        dataset_id=str(folder),
-        rerank_k=rerank_k,
-        at_k=at_k,
-        write_csv=False,
-    )
-    metrics = evaluator(scorer)
-    if rankings is not None:
-        rankings.update(nanobeir_rankings(scorer, folder, subsets, rerank_k))
-    return {
+    by_definition: dict[str, dict[str, float]] = {name: {} for name in DEFINITIONS}
+    per_metric: dict[str, dict[str, list[float]]] = {name: {} for name in DEFINITIONS}
+    setting = "" if always_rerank_positives else "realistic_"
+    for subset in subsets:
+        rows, ids = nanobeir_rows(folder, subset, rerank_k)
+        name = f"{subset_split(subset)}_R{rerank_k}"
+        outcome = evaluate_rows(rows, scorer.predict, at_k, definition)
+        for definition_name in DEFINITIONS:
+            values = outcome.metrics | outcome.other_definitions.get(definition_name, {})
+            for metric in _evaluator_metrics(at_k):
+                value = values[metric if metric.startswith("base_") else setting + metric]
+                by_definition[definition_name][f"{name}_{metric}"] = value
+                per_metric[definition_name].setdefault(metric, []).append(value)
+        if rankings is not None:
+            rankings.update(_reranked_lists(scorer, rows, ids, setting))
+    for definition_name, metrics in per_metric.items():
+        for metric, values in metrics.items():
+            by_definition[definition_name][f"NanoBEIR_R{rerank_k}_mean_{metric}"] = float(np.mean(values))
+    metrics = by_definition[definition]
+    result: dict[str, Any] = {
         "task": "nanobeir",
         "dataset": dataset,
         "revision": revision,
         "datasets": list(subsets),
         "rerank_k": rerank_k,
         "at_k": at_k,
-        "metrics": {key: float(value) for key, value in metrics.items()},
     }
+    if not always_rerank_positives:
+        result["always_rerank_positives"] = False
+    result["metric_definition"] = definition
+    result["metrics"] = metrics
+    others = {
+        other: {key: value for key, value in values.items() if value != metrics[key]}
+        for other, values in by_definition.items()
+        if other != definition
+    }
+    if any(others.values()):
+        result["other_definitions"] = {other: values for other, values in others.items() if values}
+    return result
+
+
+def _evaluator_metrics(at_k: int) -> tuple[str, ...]:
+    """The metrics CrossEncoderRerankingEvaluator reports for each subset, in its order."""
+    return ("map", f"mrr@{at_k}", f"ndcg@{at_k}", "base_map", f"base_mrr@{at_k}", f"base_ndcg@{at_k}")
+
+
+def subset_split(subset: str) -> str:
+    """A subset's split name, as the evaluator names it (``msmarco`` -> ``NanoMSMARCO``)."""
+    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    return f"Nano{DATASET_NAME_TO_HUMAN_READABLE[subset.lower()]}"
+
+
+def nanobeir_rows(folder: Path, subset: str, rerank_k: int) -> tuple[list[RerankingRow], dict[str, str]]:
+    """One subset's queries as CrossEncoderNanoBEIREvaluator builds its samples (``_load_dataset``): one per
+    ``bm25`` row, ``positive`` the texts of the query's qrels, ``documents`` the texts of its BM25 top
+    ``rerank_k``; and every document text's corpus ``_id``. Query ids are ``Nano{Name}:{query-id}``."""
+    import datasets
+
+    split = subset_split(subset)
+    tables = {config: datasets.load_dataset(str(folder), config, split=split) for config in CONFIGS}
+    corpus = dict(zip(tables["corpus"]["_id"], tables["corpus"]["text"], strict=True))
+    queries = dict(zip(tables["queries"]["_id"], tables["queries"]["text"], strict=True))
+    relevant: dict[str, list[str]] = {}
+    for row in tables["qrels"]:
+        ids = row["corpus-id"] if isinstance(row["corpus-id"], list) else [row["corpus-id"]]
+        relevant.setdefault(row["query-id"], []).extend(ids)
+    rows = []
+    for row in tables["bm25"]:
+        query_id = row["query-id"]
+        if query_id not in relevant:
+            raise InputError(f"NanoBEIR {split}: query {query_id} has a BM25 list but no qrels")
+        top = list(row["corpus-ids"][:rerank_k])
+        rows.append(
+            RerankingRow(
+                query_id=f"{split}:{query_id}",
+                query=queries[query_id],
+                positive=[corpus[doc] for doc in dict.fromkeys(relevant[query_id])],
+                documents=[corpus[doc] for doc in top],
+                document_ids=[str(doc) for doc in top],
+            )
+        )
+    return rows, {text: str(doc) for doc, text in corpus.items()}
+
+
+def _reranked_lists(
+    scorer: Scorer, rows: Sequence[RerankingRow], ids: dict[str, str], setting: str
+) -> dict[str, Ranking]:
+    """Each row's list in ``setting`` scored by the model (from its cache: the metrics just scored them),
+    best first, documents by corpus ``_id``."""
+    lists: dict[str, Ranking] = {}
+    for row in rows:
+        found = candidates(row, setting)
+        if found is None or not found.scored:
+            continue
+        scores = scorer.predict([(row.query, doc) for doc in found.documents])
+        ranked = sorted(zip(found.documents, scores.tolist(), strict=True), key=lambda pair: -pair[1])
+        lists[row.query_id] = [(ids[doc], score) for doc, score in ranked]
+    return lists
 
 
 def evaluate_nanobeir_retrieval(
@@ -91,7 +184,7 @@ def evaluate_nanobeir_retrieval(
     Its metrics are the evaluator's keys as is (``NanoMSMARCO_cosine_ndcg@10``,
     ``NanoBEIR_mean_cosine_ndcg@10``, ...); ``similarity`` records the model's similarity function they
     carry. With ``rankings``, each query's top 100 as the evaluator ranked it (its predictions) is added
-    for a TREC run file, with the query ids of :func:`nanobeir_rankings`.
+    for a TREC run file, with the query ids of :func:`evaluate_nanobeir`'s lists.
     """
     kind = get_kind("bi-encoder")
     folder, revision = nanobeir_folder(dataset, revision, subsets, RETRIEVAL_CONFIGS)
@@ -130,43 +223,6 @@ def _predictions(evaluator: Any, folder: Path, similarity: str) -> dict[str, Ran
             rankings[f"{subset.name}:{prediction['query_id']}"] = [
                 (hit["corpus_id"], float(hit["score"])) for hit in prediction["results"]
             ]
-    return rankings
-
-
-def nanobeir_rankings(
-    scorer: Scorer, folder: Path, subsets: Sequence[str], rerank_k: int
-) -> dict[str, Ranking]:
-    """What the NanoBEIR evaluator reranks, as TREC run lists: for each query of each subset, its BM25
-    top ``rerank_k`` plus any relevant document BM25 missed (the evaluator injects them), scored by the
-    model and sorted best first, documents by their corpus ``_id``.
-
-    Query ids are ``Nano{Name}:{query-id}`` (``NanoMSMARCO:1002``), so one run file holds every subset
-    and matches qrels written with the same prefix. The pairs were just scored by the evaluator, so with
-    a score cache nothing is scored twice.
-    """
-    import datasets
-    from sentence_transformers.cross_encoder.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
-
-    rankings: dict[str, Ranking] = {}
-    for name in subsets:
-        split = f"Nano{DATASET_NAME_TO_HUMAN_READABLE[name.lower()]}"
-        tables = {
-            config: datasets.load_dataset(str(folder), config, split=split).to_list()
-            for config in ("corpus", "queries", "qrels", "bm25")
-        }
-        corpus = {row["_id"]: row["text"] for row in tables["corpus"]}
-        queries = {row["_id"]: row["text"] for row in tables["queries"]}
-        relevant: dict[str, list[str]] = {}
-        for row in tables["qrels"]:
-            ids = row["corpus-id"] if isinstance(row["corpus-id"], list) else [row["corpus-id"]]
-            relevant.setdefault(row["query-id"], []).extend(ids)
-        for row in tables["bm25"]:
-            query_id = row["query-id"]
-            candidates = list(row["corpus-ids"][:rerank_k])
-            candidates += [doc for doc in dict.fromkeys(relevant.get(query_id, [])) if doc not in candidates]
-            scores = scorer.predict([(queries[query_id], corpus[doc]) for doc in candidates])
-            ranked = sorted(zip(candidates, scores.tolist(), strict=True), key=lambda pair: -pair[1])
-            rankings[f"{split}:{query_id}"] = ranked
     return rankings
 
 

@@ -31,7 +31,7 @@ from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
-NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k"}
+NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k", "always_rerank_positives"}
 
 
 def run_evaluations(
@@ -46,6 +46,7 @@ def run_evaluations(
     run_file: Path | None = None,
     trust_remote_code: bool = False,
     progress: bool = False,
+    metric_definition: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate the model in ``model_path`` as ``plan`` says; return the eval_results.json dict.
 
@@ -67,6 +68,10 @@ def run_evaluations(
     load (only on the user's word). ``run_file`` also writes the reranked (or, for a bi-encoder, the
     retrieved) lists as a TREC run (:func:`evaluate_model`,
     :func:`evaluate_retrieval_tasks`). ``progress`` shows a progress bar of the pairs being scored.
+    ``metric_definition`` is the definition of reranking and NanoBEIR NDCG and MAP
+    (:mod:`hubrerank.evaluation.definitions`; None: the installed sentence-transformers'); each such result
+    records it as ``metric_definition`` and the metrics another definition gives differently in
+    ``other_definitions``.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -131,7 +136,7 @@ def run_evaluations(
             trust_remote_code=trust_remote_code,
             progress=progress,
         )
-        results = evaluate_model(scorer, tasks, run_file=run_file)
+        results = evaluate_model(scorer, tasks, run_file=run_file, metric_definition=metric_definition)
     finally:
         if store is not None and cache is True:
             store.close()
@@ -147,7 +152,12 @@ def results_document(
 
 
 def evaluate_model(
-    scorer: Scorer, plan: Mapping[str, Any], *, run_file: Path | None = None, run_tag: str = "hubrerank"
+    scorer: Scorer,
+    plan: Mapping[str, Any],
+    *,
+    run_file: Path | None = None,
+    run_tag: str = "hubrerank",
+    metric_definition: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`run_evaluations` for a loaded :class:`Scorer`.
 
@@ -165,7 +175,7 @@ def evaluate_model(
         data = load_reranking_data(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        outcome = evaluate_rows(data.rows, scorer.predict, task["at_k"])
+        outcome = evaluate_rows(data.rows, scorer.predict, task["at_k"], metric_definition)
         prefix = f"{index}:" if len(reranking) > 1 else ""
         rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
         results.append(reranking_result(task, data, outcome))
@@ -179,7 +189,9 @@ def evaluate_model(
                 nano["datasets"],
                 rerank_k=nano["rerank_k"],
                 at_k=nano["at_k"],
+                always_rerank_positives=nano["always_rerank_positives"],
                 rankings=rankings if run_file is not None else None,
+                metric_definition=metric_definition,
             )
         )
     if run_file is not None:
@@ -245,6 +257,7 @@ def evaluate_retrieval_tasks(
 def evaluate_reranking_with(
     plan: Mapping[str, Any],
     score_for: Callable[[RerankingData], ScoreFunction],
+    metric_definition: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`run_evaluations` for the plan's reranking tasks, each scored by
     ``score_for(data)`` (a baseline or a fusion that is not one loaded model: BM25, RRF, ...)."""
@@ -253,7 +266,7 @@ def evaluate_reranking_with(
         data = load_reranking_data(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        outcome = evaluate_rows(data.rows, score_for(data), task["at_k"])
+        outcome = evaluate_rows(data.rows, score_for(data), task["at_k"], metric_definition)
         results.append(reranking_result(task, data, outcome))
     return results
 
@@ -272,8 +285,11 @@ def reranking_result(
         "at_k": task["at_k"],
         "num_queries": len(data.rows),
         "queries_without_positives": outcome.queries_without_positives,
+        "metric_definition": outcome.definition,
         "metrics": outcome.metrics,
     }
+    if outcome.other_definitions:
+        result["other_definitions"] = outcome.other_definitions
     if outcome.versus_first_stage is not None:
         result["versus_first_stage"] = outcome.versus_first_stage
     if "pearson" in outcome.metrics:
@@ -319,7 +335,10 @@ def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
             datasets=list(DEFAULT_SUBSETS),
             rerank_k=100,
             at_k=10,
+            always_rerank_positives=True,
         )
+        if not isinstance(tasks["nanobeir"]["always_rerank_positives"], bool):
+            raise RecipeError("evaluation.nanobeir.always_rerank_positives must be true or false")
     return tasks
 
 

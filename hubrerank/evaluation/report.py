@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank import __version__
+from hubrerank.evaluation.definitions import UNRECORDED
 from hubrerank.evaluation.metrics import HIT_KS
 
 Evaluation = tuple[str, dict[str, Any]]  # (model label, eval_results dict)
@@ -221,8 +222,9 @@ def _reranking_tables(
         )
         top_rows.append((first_stage_name, [first.get(f"realistic_base_{key}") for key in top]))
     queries = f"{result['num_queries']} queries"
+    note = f"{INJECTED_NOTE}; {definition_note(result)}"
     return [
-        Table(f"Reranking {source} ({queries})", headers, model_rows, INJECTED_NOTE),
+        Table(f"Reranking {source} ({queries})", headers, model_rows, note),
         Table(
             f"Top-5 hit rate and MRR, realistic: {source}",
             [f"Hit@{j}" for j in HIT_KS] + [f"MRR@{j}" for j in HIT_KS],
@@ -298,7 +300,12 @@ def _nanobeir_table(result: dict[str, Any], rows: list[tuple[str, dict[str, floa
         f"NanoBEIR {result['dataset']}{_at(result.get('revision'))}: BM25 top-{r} reranked, "
         f"mean over {', '.join(result['datasets'])}"
     )
-    return Table(title, headers, table_rows, "all positives injected (the evaluator's default)")
+    injected = (
+        "all positives injected (the evaluator's default)"
+        if result.get("always_rerank_positives", True)
+        else "realistic: only what BM25 returned (always_rerank_positives=False)"
+    )
+    return Table(title, headers, table_rows, f"{injected}; {definition_note(result)}")
 
 
 def _nanobeir_retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
@@ -317,8 +324,47 @@ def _nanobeir_retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict
     return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
 
 
+def definition_note(result: dict[str, Any]) -> str:
+    """Which definition a reranking or NanoBEIR result's NDCG and MAP follow (docs/metrics.md)."""
+    return f"NDCG and MAP: {result.get('metric_definition', UNRECORDED)} (docs/metrics.md)"
+
+
+def definition_differences(evaluations: Sequence[Evaluation]) -> list[str]:
+    """One line per task whose NDCG or MAP differ under another definition on this data: the headline
+    numbers of the first model under each, so a reader knows which number to compare with which."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for label, results in evaluations:
+        for result in results["results"]:
+            others = result.get("other_definitions") or {}
+            key = _task_key(result)
+            if not others or key in seen:
+                continue
+            seen.add(key)
+            where = _source(result) if result["task"] == "reranking" else f"NanoBEIR {result['dataset']}"
+            ours = result.get("metric_definition", UNRECORDED)
+            for other, values in others.items():
+                shown = ", ".join(f"{metric} {value:.4f}" for metric, value in list(values.items())[:3])
+                lines.append(
+                    f"note: on {where} NDCG and MAP differ under the two definitions: {label} {ours} (shown) "
+                    f"vs {other}: {shown}; --metric-definition chooses"
+                )
+    return lines
+
+
 def _task_key(result: dict[str, Any]) -> str:
-    fields = ("task", "dataset", "revision", "config", "split", "datasets", "rerank_k", "at_k")
+    fields = (
+        "task",
+        "dataset",
+        "revision",
+        "config",
+        "split",
+        "datasets",
+        "rerank_k",
+        "at_k",
+        "always_rerank_positives",
+        "metric_definition",
+    )
     return json.dumps([result.get(field) for field in fields])
 
 

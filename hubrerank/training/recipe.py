@@ -417,11 +417,12 @@ def _normalize_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source:
         nanobeir = evaluation["nanobeir"]
         # a retriever searches each subset's whole corpus: only a reranker has a BM25 depth
         reranks = kind.evaluation_task == "reranking"
-        if not reranks and "rerank_k" in nanobeir:
-            raise RecipeError(
-                f"{source}: evaluation.nanobeir.rerank_k: a {kind.name} searches each subset's whole "
-                "corpus and reranks no BM25 list; drop rerank_k"
-            )
+        for key in ("rerank_k", "always_rerank_positives"):
+            if not reranks and key in nanobeir:
+                raise RecipeError(
+                    f"{source}: evaluation.nanobeir.{key}: a {kind.name} searches each subset's whole "
+                    f"corpus and reranks no BM25 list; drop {key}"
+                )
         normalized["nanobeir"] = {
             "dataset": nanobeir.get("dataset", NANOBEIR_DATASET),
             **_revision(nanobeir),
@@ -429,6 +430,9 @@ def _normalize_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source:
             **({"rerank_k": nanobeir.get("rerank_k", 100)} if reranks else {}),
             "at_k": nanobeir.get("at_k", 10),
         }
+        # the evaluator's default (true) is left unwritten, so records made before the key existed read alike
+        if nanobeir.get("always_rerank_positives") is False:
+            normalized["nanobeir"]["always_rerank_positives"] = False
     return normalized
 
 

@@ -1,0 +1,61 @@
+"""The two definitions of reranking NDCG and MAP, named, and which sentence-transformers release uses which.
+
+sentence-transformers 6.3 changed what ``CrossEncoderRerankingEvaluator`` (and so
+``CrossEncoderNanoBEIREvaluator``) means by NDCG@k and MAP when a query's known positives are not all in
+the ranked list (a first stage missed some, ``always_rerank_positives=False`` or the first-stage ``base_``
+numbers). The same scores on the same data give two numbers, so every such number hubrerank computes,
+writes or reads carries the name of its definition (docs/metrics.md):
+
+- ``listed-positives`` (sentence-transformers <= 6.2): NDCG@k and AP are normalised by the positives the
+  ranked list contains; the evaluator's first-stage ``base_`` list has the missed positives appended.
+- ``all-positives`` (sentence-transformers >= 6.3, and trec_eval over the full qrels): normalised by every
+  known positive, those missing from the list included; ``base_`` is the list as retrieved.
+
+MRR@k, hit rates, and every metric of a list that holds all the positives (the evaluator's default
+``always_rerank_positives=True``) are the same under both.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from packaging.version import InvalidVersion, Version
+
+LISTED_POSITIVES: Final = "listed-positives"
+ALL_POSITIVES: Final = "all-positives"
+DEFINITIONS: Final = (LISTED_POSITIVES, ALL_POSITIVES)
+# The first sentence-transformers release that normalises by all known positives.
+ALL_POSITIVES_SINCE: Final = Version("6.3.0")
+# What a record or result without a ``metric_definition`` was computed under: every hubrerank release
+# before definitions were named implemented sentence-transformers 6.2's by hand.
+UNRECORDED: Final = LISTED_POSITIVES
+DESCRIPTIONS: Final = {
+    LISTED_POSITIVES: "NDCG and MAP over the positives in the ranked list (sentence-transformers <= 6.2)",
+    ALL_POSITIVES: "NDCG and MAP over all known positives (sentence-transformers >= 6.3, trec_eval)",
+}
+
+
+def definition_of_release(version: str) -> str:
+    """The definition sentence-transformers ``version`` computes (``6.2.0`` -> listed-positives).
+
+    A version that does not parse raises ValueError: the caller names where it came from.
+    """
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        raise ValueError(f"{version!r} is not a sentence-transformers version") from None
+    return ALL_POSITIVES if parsed.release >= ALL_POSITIVES_SINCE.release else LISTED_POSITIVES
+
+
+def installed_definition() -> str:
+    """The definition of the installed sentence-transformers: what its evaluators compute today."""
+    from importlib.metadata import version
+
+    return definition_of_release(version("sentence-transformers"))
+
+
+def check_definition(name: str, where: str) -> str:
+    """``name`` when it is a known definition; ValueError naming ``where`` and the choices otherwise."""
+    if name not in DEFINITIONS:
+        raise ValueError(f"{where}: unknown metric definition {name!r}; use {' or '.join(DEFINITIONS)}")
+    return name
