@@ -76,7 +76,9 @@ test-latest:
 	rm -rf $(LATEST_VENV)
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/python -m pip install -q $(PIP_OPTS) "$(LATEST_TORCH_SPEC)"
-	$(LATEST_VENV)/bin/python -m pip install -q $(PIP_OPTS) --upgrade --upgrade-strategy eager -e '.[test,demo]'
+	echo "$(LATEST_TORCH_SPEC)" > $(LATEST_VENV)/torch-constraint.txt
+	$(LATEST_VENV)/bin/python -m pip install -q $(PIP_OPTS) --upgrade --upgrade-strategy eager \
+		-c $(LATEST_VENV)/torch-constraint.txt -e '.[test,demo]'
 	$(LATEST_VENV)/bin/python tools/drift_canary.py --lock $(LOCK) -- -q $(PYTEST_ARGS)
 
 clean:
