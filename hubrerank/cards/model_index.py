@@ -34,6 +34,18 @@ def _split_group(result: dict, task_name: str, *args: str) -> dict:
     }
 
 
+def _definition_args(result: dict) -> tuple[str, ...]:
+    """The keys that say how a reranking result's NDCG and MAP were computed, when it records them: its
+    metric definition and NanoBEIR's ``always_rerank_positives`` (written only when false)."""
+    return tuple(key for key in ("always_rerank_positives", "metric_definition") if key in result)
+
+
+def _definition_note(result: dict) -> str:
+    """The ``.eval_results`` note naming the metric definition of a reranking result's NDCG and MAP."""
+    definition = result.get("metric_definition")
+    return f"; NDCG and MAP: {definition} (hubrerank docs/metrics.md)" if definition else ""
+
+
 def model_index_results(results: dict) -> list[EvalResult]:
     """Every measured metric of the model as ``EvalResult``s, for the card's ``model-index``.
 
@@ -46,7 +58,8 @@ def model_index_results(results: dict) -> list[EvalResult]:
     for result in results["results"]:
         task = result.get("task")
         if task == "reranking":
-            groups = {None: _split_group(result, "Reranking", "at_k", "num_queries")}
+            args = ("at_k", "num_queries", *_definition_args(result))
+            groups = {None: _split_group(result, "Reranking", *args)}
         elif task == "retrieval":
             groups = {"retrieval": _split_group(result, "Retrieval", "at_k", "num_queries", "corpus_size")}
         elif task == "triplet":
@@ -57,6 +70,7 @@ def model_index_results(results: dict) -> list[EvalResult]:
                 {"similarity": result["similarity"], "at_k": result.get("at_k")}
                 if result.get("similarity")
                 else {"rerank_k": result.get("rerank_k"), "at_k": result.get("at_k")}
+                | {key: result[key] for key in _definition_args(result)}
             )
             groups = {
                 group: {
@@ -112,7 +126,8 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                     task_id=f"{result.get('config')}/{result.get('split')}/{prefix}{metric}",
                     value=result["metrics"][prefix + metric],
                     dataset_revision=result.get("revision"),
-                    notes=f"{metric_label(prefix + metric)}; first-stage candidates reranked, cut at {at_k}",
+                    notes=f"{metric_label(prefix + metric)}; first-stage candidates reranked, cut at {at_k}"
+                    + _definition_note(result),
                 )
                 for prefix in (SETTINGS["realistic"], SETTINGS["all_positives"])
                 for metric in headline
@@ -125,6 +140,7 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                 f"each subset's whole corpus searched ({result['similarity']})"
                 if result.get("similarity")
                 else f"BM25 top {result.get('rerank_k')} reranked"
+                + ("" if result.get("always_rerank_positives", True) else ", missed positives not injected")
             )
             entries = [
                 EvalResultEntry(
@@ -133,7 +149,9 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
                     + (f"[{','.join(result.get('datasets', []))}]" if group == "mean" else ""),
                     value=value,
                     dataset_revision=result.get("revision"),
-                    notes=(f"mean over {subsets}; " if group == "mean" else "") + searched,
+                    notes=(f"mean over {subsets}; " if group == "mean" else "")
+                    + searched
+                    + _definition_note(result),
                 )
                 for group, metrics in nanobeir_groups(result).items()
                 for metric, value in metrics.items()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.cards.metrics import MISSING, SETTINGS, fmt, metric_label, nanobeir_groups
+from hubrerank.evaluation.definitions import DESCRIPTIONS, LISTED_POSITIVES, UNRECORDED
 
 MAX_LOG_ROWS = 25
 HIDDEN_ARGS = {
@@ -84,7 +85,11 @@ def reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "versus": versus_view(result.get("versus_first_stage")),
         "correlation": correlation_view(result),
         "baseline": base is not None,
-        "appended": any(m.startswith(SETTINGS["first_stage_appended"]) for m in metrics),
+        **definition_fields(result),
+        # sentence-transformers <= 6.2's "base": the first stage with the missed positives appended (under
+        # all-positives its base is the first stage's own list, the First stage column)
+        "appended": result_definition(result) == LISTED_POSITIVES
+        and any(m.startswith(SETTINGS["first_stage_appended"]) for m in metrics),
         "headline": {
             "evaluation": f"{result['dataset']} ({result.get('split')})",
             "metric": metric_label(headline),
@@ -177,6 +182,17 @@ def data_fields(result: dict) -> dict[str, Any]:
     }
 
 
+def result_definition(result: dict) -> str:
+    """The metric definition of a reranking or NanoBEIR reranking result (unrecorded: listed-positives)."""
+    return str(result.get("metric_definition") or UNRECORDED)
+
+
+def definition_fields(result: dict) -> dict[str, str]:
+    """The definition a result's NDCG and MAP follow, named and described, for its table's text."""
+    definition = result_definition(result)
+    return {"definition": definition, "definition_text": DESCRIPTIONS[definition]}
+
+
 def versus_view(versus: dict | None) -> dict[str, Any] | None:
     """The paired test against the first stage (eval_results ``versus_first_stage``), ready to print."""
     if not versus:
@@ -232,6 +248,8 @@ def nanobeir_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         "revision": result.get("revision"),
         "subsets": subsets,
         "rerank_k": result.get("rerank_k"),
+        "always_rerank_positives": result.get("always_rerank_positives", True),
+        **({} if retrieval else definition_fields(result)),
         "retrieval": retrieval,
         "similarity": result.get("similarity"),
         "at_k": at_k,

@@ -15,7 +15,7 @@ from hubrerank.cli._errors import ExitCode
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
-    from hubrerank.reproducibility.verify import Report
+    from hubrerank.reproducibility.verify import Check, Report
 
 _REF = "REPO[@REV]"
 
@@ -223,6 +223,8 @@ def format_report(report: Report) -> str:
         lines += _weights_lines(report.weights)
     for key, text in report.caveats.items():
         lines.append(f"caveat ({key}): {text}")
+    lines += _definition_lines(rows)
+    lines += [f"likely cause: {cause}" for cause in report.likely_causes]
     failed = sum(not check.ok for check in report.checks)
     within = len(report.checks) - failed
     verdict = f"{report.verdict}: {within} of {len(report.checks)} claimed metrics within tolerance"
@@ -230,6 +232,19 @@ def format_report(report: Report) -> str:
         verdict += ", but the weights differ"
     lines.append(verdict)
     return "\n".join(lines)
+
+
+def _definition_lines(checks: list[Check]) -> list[str]:
+    """Which definition NDCG and MAP were compared under, and what the other gives where it differs."""
+    definitions = sorted({check.claim.definition for check in checks if check.claim.definition})
+    if not definitions:
+        return []
+    used = ", ".join(definitions)
+    lines = [f"NDCG and MAP compared under the claims' definition: {used} (docs/metrics.md)"]
+    for check in checks:
+        for name, value in check.other_definitions.items():
+            lines.append(f"  {check.claim.label} under {name}: {value:.4f}")
+    return lines
 
 
 def _environment_lines(report: Report) -> list[str]:

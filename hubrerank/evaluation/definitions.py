@@ -30,8 +30,8 @@ ALL_POSITIVES_SINCE: Final = Version("6.3.0")
 # before definitions were named implemented sentence-transformers 6.2's by hand.
 UNRECORDED: Final = LISTED_POSITIVES
 DESCRIPTIONS: Final = {
-    LISTED_POSITIVES: "NDCG and MAP over the positives in the ranked list (sentence-transformers <= 6.2)",
-    ALL_POSITIVES: "NDCG and MAP over all known positives (sentence-transformers >= 6.3, trec_eval)",
+    LISTED_POSITIVES: "normalised by the positives in the ranked list (sentence-transformers <= 6.2)",
+    ALL_POSITIVES: "normalised by all known positives, also those not listed (sentence-transformers >= 6.3)",
 }
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
+from hubrerank.evaluation.definitions import UNRECORDED, definition_of_release
 from hubrerank.hub import download, fetch_model, list_files, resolve
 from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
@@ -44,8 +45,10 @@ from hubrerank.record import (
 )
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import Tolerances, verify_tolerances
+from hubrerank.reproducibility.upstream import TRAINING, likely_causes
 
 ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
+DEFINED_TASKS = ("reranking", "nanobeir")  # the tasks whose NDCG and MAP have two definitions
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
@@ -59,7 +62,9 @@ class Claim:
     """A metric a repo claims: the evaluation it comes from, its key in that result's metrics, its value.
 
     ``decimals`` is how far the claimed value was rounded (None: not rounded), which widens the tolerance
-    by half a unit in the last place.
+    by half a unit in the last place. ``definition`` is the metric definition the claim was made under
+    (:mod:`hubrerank.evaluation.definitions`; None for a task whose metrics have one definition): the
+    re-measured value it is compared with is the one under the same definition.
     """
 
     result: Mapping[str, Any]
@@ -67,6 +72,7 @@ class Claim:
     value: float
     source: str
     decimals: int | None = None
+    definition: str | None = None
 
     @property
     def label(self) -> str:
@@ -99,6 +105,8 @@ class Check:
     claim: Claim
     measured: float | None
     tolerance: float
+    # the re-measured value under each other definition, where it differs from ``measured``
+    other_definitions: dict[str, float] = field(default_factory=dict)
 
     @property
     def delta(self) -> float | None:
@@ -118,6 +126,8 @@ class Check:
             "ok": self.ok,
             "source": self.claim.source,
             "headline": self.claim.headline,
+            "metric_definition": self.claim.definition,
+            "measured_under_other_definitions": self.other_definitions,
         }
 
 
@@ -190,6 +200,25 @@ class Report:
             if key not in NOT_VERSIONS
         ]
 
+    @property
+    def likely_causes(self) -> list[str]:
+        """Why checks failed, where a known cause fits: a claim that equals the re-measured value under
+        another metric definition, and (``reproduce``) a library release between the original run and this
+        one that is known to change training."""
+        if self.verdict != FAIL:
+            return []
+        causes = []
+        for check in self.checks:
+            for name, value in check.other_definitions.items():
+                if not check.ok and abs(value - check.claim.value) <= check.tolerance:
+                    causes.append(
+                        f"{check.claim.label}: the claim {check.claim.value:.4f} is the {name} value "
+                        f"({value:.4f}), not the {check.claim.definition} one the claim's source implies"
+                    )
+        if self.kind == "reproduce":
+            causes += likely_causes(self.claimed_environment, self.environment, (TRAINING,))
+        return causes
+
     def as_dict(self) -> dict[str, Any]:
         rows = [check.as_row() for check in self.checks]
         return {
@@ -213,6 +242,7 @@ class Report:
             "weights": self.weights,
             "unpinned": self.unpinned,
             "caveats": self.caveats,
+            "likely_causes": self.likely_causes,
             "warnings": self.warnings,
             "ci_run_url": ci_run_url(),
         }
@@ -324,6 +354,9 @@ def read_subject(
         if override is None:
             subject.caveats = {k: v for k, v in built.unknown.items() if k not in built.missing}
         subject.claims, unchecked = claims_from_st_card(card, pin_plan(subject.plan)[0])
+        read_as = card_definition(card)
+        if read_as.guessed and any(claim.definition for claim in subject.claims):
+            subject.caveats["metric definition"] = f"{read_as.definition}: {read_as.why}"
         if unchecked:
             subject.caveats["unchecked claims"] = (
                 f"the card's claims for {', '.join(unchecked)} are not re-run: the recipe has no evaluation "
@@ -418,13 +451,23 @@ def fetch_model_and_record(ref: ResolvedRef, trust_remote_code: bool = False) ->
 
 
 def claims_from_results(results: EvalResults, source: str) -> list[Claim]:
-    """Every model metric of an eval_results.json document (first-stage ``base_`` metrics are not claims)."""
+    """Every model metric of an eval_results.json document (first-stage ``base_`` metrics are not claims),
+    under the definition its result records (a result from before definitions were named: the one
+    hubrerank computed then, listed-positives)."""
     return [
-        Claim(result_identity(result), metric, float(value), source)
+        Claim(result_identity(result), metric, float(value), source, definition=result_definition(result))
         for result in results.get("results", [])
         for metric, value in result.get("metrics", {}).items()
         if "base_" not in metric and isinstance(value, int | float)
     ]
+
+
+def result_definition(result: Mapping[str, Any]) -> str | None:
+    """The metric definition of a recorded result: its ``metric_definition``, else for the tasks that
+    depend on one (reranking, NanoBEIR reranking) the definition hubrerank used before recording it."""
+    if result.get("task") not in DEFINED_TASKS:
+        return None
+    return str(result.get("metric_definition") or UNRECORDED)
 
 
 def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
@@ -450,14 +493,48 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
         if found is not None and found[2] != entry.metric_value:
             result, metric, _ = found
             claims.append(
-                Claim(result_identity(result), metric, float(entry.metric_value), f"{CARD_FILE} model-index")
+                Claim(
+                    result_identity(result),
+                    metric,
+                    float(entry.metric_value),
+                    f"{CARD_FILE} model-index",
+                    definition=result_definition(result),
+                )
             )
     return claims
 
 
+@dataclass(frozen=True)
+class CardDefinition:
+    """The metric definition a sentence-transformers card's numbers were computed under, the release it is
+    read from, and whether that release is a guess (the card records none), with why."""
+
+    definition: str
+    release: str | None
+    guessed: bool
+    why: str
+
+
+def card_definition(card: StCard) -> CardDefinition:
+    """The definition of the sentence-transformers release that wrote ``card`` (its Framework Versions)."""
+    release = card.versions.get("sentence_transformers")
+    if release:
+        try:
+            definition = definition_of_release(release)
+        except ValueError:
+            pass
+        else:
+            return CardDefinition(definition, release, False, "the card's Framework Versions")
+    return CardDefinition(
+        UNRECORDED, None, True, "the card records no sentence-transformers version; read as <= 6.2"
+    )
+
+
 def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
-    """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it,
-    and the names of the claimed evaluators the plan does not re-run (their claims are left out)."""
+    """A sentence-transformers card's model-index claims, each pointed at the plan entry re-measuring it
+    and made under the definition of the card's release (:func:`card_definition`), and the names of the
+    claimed evaluators the plan does not re-run (their claims are left out)."""
+    definition = card_definition(card).definition
     from hubrerank.kinds.spec import get_kind
     from hubrerank.reproducibility.from_card import match_claims, retrieval_metric
 
@@ -477,13 +554,15 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
             metric = f"{claim.dataset}_{claim.metric}"
         else:
             metric = prefix + (retrieval_metric(claim.metric) if task == "retrieval" else claim.metric)
+        result_task = nanobeir_task if task == "nanobeir" else task
         claims.append(
             Claim(
-                result_identity({"task": nanobeir_task if task == "nanobeir" else task, **entry}),
+                result_identity({"task": result_task, **entry}),
                 metric,
                 claim.value,
                 f"{CARD_FILE} model-index",
                 ST_DECIMALS,
+                definition if result_task in DEFINED_TASKS else None,
             )
         )
     return claims, unchecked
@@ -502,16 +581,35 @@ def _remeasured_triplet_metric(card: StCard, name: str, metric: str) -> bool:
 
 
 def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: Tolerances) -> list[Check]:
-    """One check per claim: its re-measured value (None when the re-run did not produce it)."""
+    """One check per claim: its re-measured value under the claim's definition (None when the re-run did
+    not produce it), and the value under each other definition where that differs."""
     checks = []
     for claim in claims:
         result = next((r for r in measured.get("results", []) if _same_evaluation(claim.result, r)), None)
-        value = None if result is None else result.get("metrics", {}).get(claim.metric)
+        by_definition = {} if result is None else measured_by_definition(result)
+        plain = {} if result is None else result.get("metrics", {})
+        values = by_definition.get(claim.definition or "", plain)
+        value = values.get(claim.metric)
+        others = {
+            name: float(other[claim.metric])
+            for name, other in by_definition.items()
+            if name != claim.definition and claim.metric in other and other[claim.metric] != value
+        }
         tolerance = tolerances.for_metric(claim.metric, claim.label)
         if claim.decimals is not None:
             tolerance += 0.5 * 10**-claim.decimals
-        checks.append(Check(claim, None if value is None else float(value), tolerance))
+        checks.append(Check(claim, None if value is None else float(value), tolerance, others))
     return checks
+
+
+def measured_by_definition(result: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """A re-measured result's metrics under each definition it carries (none for a task without one)."""
+    definition = result.get("metric_definition")
+    if not definition:
+        return {}
+    metrics = dict(result.get("metrics", {}))
+    others = result.get("other_definitions") or {}
+    return {definition: metrics} | {name: metrics | values for name, values in others.items()}
 
 
 def current_environment() -> dict[str, Any]:
