@@ -104,7 +104,8 @@ def test_the_corpus_covers_the_releases():
 @pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
 def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
 
     case = card.case
     if case["api"] == "untrained":
@@ -262,7 +263,9 @@ def test_the_corpus_covers_bi_encoder_releases_and_losses():
 @pytest.mark.parametrize("card", BI_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in BI_CARDS])
 def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
 
     case = card.case
     if case.get("api") == "untrained":
@@ -363,7 +366,7 @@ def test_cli_writes_bi_encoder_recipes_and_refuses_other_cards(version: str, hub
 
 @pytest.mark.parametrize("version", ["4.1.0", "6.2.0"])
 def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(version: str):
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "mnrl-ir").text)
@@ -391,7 +394,7 @@ TRIPLET_ENTRY = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "
 def test_verify_checks_every_bi_encoder_cards_triplet_claims_against_the_plan(version: str):
     """Every release's TripletEvaluator card claims cosine_accuracy (the model's similarity), which the
     plan's triplet entry re-measures under that name."""
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "triplet").text)
@@ -438,7 +441,7 @@ def _triplet_card(metrics: list[str], parameters: dict[str, Any] | None = None) 
     ],
 )
 def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[str], unchecked: list[str]):
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(_triplet_card(metrics))
@@ -452,7 +455,9 @@ def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[
 
 
 def test_a_triplet_evaluator_with_a_margin_is_not_re_run(toy_data):
-    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     text = _triplet_card(
         ["cosine_accuracy"], {"margin": {"cosine": 0.1, "dot": 0, "euclidean": 0, "manhattan": 0}}
@@ -487,7 +492,7 @@ def test_verify_re_runs_a_bi_encoder_cards_triplets_when_its_training_is_not_kno
 
 
 def test_a_crlf_card_keeps_no_carriage_returns():
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     card = Generated(CORPUS / "6.2.0" / "bce-reranking")
 
@@ -509,7 +514,9 @@ def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re
 ) -> None:
     """A NanoBEIREvaluator section (the mean's, as a card of several subsets prints it) names the dataset;
     one run with settings hubrerank's NanoBEIR retrieval does not take is not re-run at all."""
-    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     text = (CORPUS / "bi-encoder" / "6.2.0" / "nanobeir" / "README.md").read_text()
     name = "NanoBEIR_mean_16" if "truncate_dim" in parameters else "NanoBEIR_mean"
