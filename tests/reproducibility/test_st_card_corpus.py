@@ -100,6 +100,33 @@ def test_the_corpus_covers_the_releases():
     assert len(FOLDERS) >= 30
 
 
+def test_the_tool_selects_the_releases_the_corpus_lacks():
+    """The pure half of release discovery: final releases from 4.0, oldest first (by version, not by
+    text), then the +contemporary entries; those the corpus holds are left out unless asked for."""
+    tool = _script()
+    contemporary = ["4.0.2+contemporary", "4.1.0+contemporary", "5.0.0+contemporary"]
+    available = ["6.10.0", "6.3.0", "6.3.0rc1", "6.4.0.dev0", "6.2.0", "4.1.0", "4.0.0", "3.4.1", "0.4.1.2"]
+    available.append("not-a-version")
+    present = {"4.0.0", "4.1.0", "6.2.0", *contemporary}
+
+    assert tool.select_versions(available, present) == ["6.3.0", "6.10.0"]
+    everything = ["4.0.0", "4.1.0", "6.2.0", "6.3.0", "6.10.0", *contemporary]
+    assert tool.select_versions(available, present, everything=True) == everything
+    assert tool.select_versions(available, set()) == everything
+    assert tool.select_versions([], present) == []
+
+
+def test_the_corpus_holds_the_same_releases_for_both_kinds():
+    """Both kinds hold the same releases (so the next one is new to both), and the tool asked for the
+    releases the corpus already holds has nothing to do."""
+    tool = _script()
+    held = tool.corpus_releases(CORPUS)
+
+    assert held == tool.corpus_releases(CORPUS / "bi-encoder")
+    assert tool.select_versions(held, held) == []
+    assert set(tool.CONTEMPORARY) <= held
+
+
 @pytest.mark.slow  # 468 cards: about 2 minutes; make test runs them, make test-fast does not
 @pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
 def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
