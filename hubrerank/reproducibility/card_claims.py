@@ -45,7 +45,7 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
         evaluator = card.evaluator_of(name)
         if evaluator is None:
             continue
-        prefix = "realistic_" if evaluator.config.get("always_rerank_positives") is False else ""
+        prefix = "realistic_" if evaluator.always_rerank_positives is False else ""
         if evaluator.class_name == NANOBEIR_EVALUATOR or NANO_SUBSET.match(name):
             if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
                 matches[name] = ("nanobeir", None, prefix)

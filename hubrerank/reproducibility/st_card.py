@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ import yaml
 
 from hubrerank.errors import InputError
 from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, kind_of_st_card
+
+OLDEST_TEMPLATE = "4.0.0"  # the oldest release whose card layout the template guess tells apart
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class CardEvaluator:
     class_name: str
     names: tuple[str, ...]
     config: dict[str, Any]
+    # a reranking evaluator's (CrossEncoderRerankingEvaluator, CrossEncoderNanoBEIREvaluator) setting as the
+    # card prints it: True when every positive was added to the candidates it reranks, False for the
+    # "realistic" run on the first stage's candidates alone; None when the card does not print it
+    always_rerank_positives: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,19 @@ class CardClaim:
     dataset: str
     metric: str
     value: float
+
+
+@dataclass(frozen=True)
+class CardLibraryVersion:
+    """The sentence-transformers release that wrote a card: the one its Framework Versions section records
+    (``guessed`` False), else the first release of the card template the card's layout matches best
+    (``guessed`` True: the card was written by that release or a later one of the same template).
+    ``why`` says which, in a sentence. Metric definitions change with releases (6.3.0 normalised
+    CrossEncoderRerankingEvaluator's NDCG and MAP anew), so a claim is read under its card's release."""
+
+    version: str
+    guessed: bool
+    why: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ class StCard:
     all_args: dict[str, Any]
     versions: dict[str, str]
     claims: list[CardClaim]
+    library_version: CardLibraryVersion  # the sentence-transformers release that wrote the card
     modules: tuple[str, ...] = ()  # the "Full Model Architecture" module classes, in order
     kind: str = DEFAULT_KIND  # the model kind the card describes (its kind's card tag)
 
@@ -111,11 +132,101 @@ def parse_card(text: str, source: str = "README.md") -> StCard:
         all_args=_arguments(_section(text, 4, "All Hyperparameters")),
         versions=_versions(_section(text, 3, "Framework Versions")),
         claims=_claims(metadata),
+        library_version=library_version(text, kind.name),
         modules=tuple(
             re.findall(r"^\s*\(\w+\): (\w+)\(", _section(text, 3, "Full Model Architecture"), re.M)
         ),
         kind=kind.name,
     )
+
+
+@dataclass(frozen=True)
+class _TemplateChange:
+    """A change of sentence-transformers' card template: from ``release`` on, the cards of ``kinds`` show
+    ``what`` (``shows`` tells whether a card does), and earlier releases' cards do not."""
+
+    release: str
+    kinds: frozenset[str]
+    what: str
+    shows: Callable[[str], bool]
+
+
+_BOTH = frozenset(("cross-encoder", "bi-encoder"))
+# every change of the layout of the cards the trainers wrote from 4.0 on, as the corpus of real cards shows
+# them (tests/fixtures/st_cards; 5.5.0 to 6.2.0 and 5.7.0 to 6.2.0 write the same layout, data aside)
+_TEMPLATE_CHANGES = (
+    _TemplateChange(
+        "5.0.0",
+        frozenset(("cross-encoder",)),
+        "the 'reranker' tag",
+        lambda text: "reranker" in (front_matter(text).get("tags") or []),
+    ),
+    _TemplateChange(
+        "5.0.0",
+        frozenset(("bi-encoder",)),
+        "a usage example with encode_query",
+        lambda text: "encode_query(" in text,
+    ),
+    _TemplateChange(
+        "5.1.2",
+        _BOTH,
+        "the repository link to huggingface/sentence-transformers",
+        lambda text: "github.com/huggingface/sentence-transformers" in text,
+    ),
+    _TemplateChange(
+        "5.4.0", _BOTH, "a 'Supported Modality' line", lambda text: "**Supported Modality:**" in text
+    ),
+    _TemplateChange(
+        "5.5.0",
+        frozenset(("cross-encoder",)),
+        "an 'Additional Resources' section",
+        lambda text: "## Additional Resources" in text,
+    ),
+    _TemplateChange(
+        "5.7.0",
+        frozenset(("bi-encoder",)),
+        "an 'Additional Resources' section",
+        lambda text: "## Additional Resources" in text,
+    ),
+    _TemplateChange(
+        "6.3.0",
+        _BOTH,
+        "no 'Direct Usage (Transformers)' section",
+        lambda text: "### Direct Usage (Transformers)" not in text,
+    ),
+)
+
+
+def library_version(text: str, kind: str) -> CardLibraryVersion:
+    """The sentence-transformers release that wrote the card ``text`` of a model of ``kind``: as its
+    Framework Versions section records it, else guessed from its layout: the template era (the releases
+    between two template changes) whose changes the card agrees with most; among equals, the newest."""
+    text = _lines(text)
+    recorded = _versions(_section(text, 3, "Framework Versions"))
+    if "sentence_transformers" in recorded:
+        return CardLibraryVersion(
+            recorded["sentence_transformers"], False, "the card's Framework Versions section records it"
+        )
+    changes = [change for change in _TEMPLATE_CHANGES if kind in change.kinds]
+    shown = {change: change.shows(text) for change in changes}
+    eras = sorted({OLDEST_TEMPLATE, *(change.release for change in changes)}, key=_release)
+
+    def disagreeing(era: str) -> list[_TemplateChange]:
+        return [c for c in changes if shown[c] != (_release(era) >= _release(c.release))]
+
+    best = min(reversed(eras), key=lambda era: len(disagreeing(era)))
+    later = [era for era in eras if _release(era) > _release(best)]
+    span = f"{best} <= release < {later[0]}" if later else f"release >= {best}"
+    why = f"the card records no sentence-transformers version; its layout is the template of {span}"
+    shows = [change.what for change in changes if shown[change]]
+    why += f" ({', '.join(shows)})" if shows else " (none of the later templates' changes)"
+    if wrong := disagreeing(best):
+        why += "; but it disagrees on " + ", ".join(change.what for change in wrong)
+    return CardLibraryVersion(best, True, why)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _lines(text: str) -> str:
@@ -171,10 +282,13 @@ def _dataset(block: str) -> CardDataset:
 def _evaluator(block: str) -> CardEvaluator:
     names = re.search(r"^\* Datasets?: (.*)$", block, re.M)
     class_name = re.search(r"^\* Evaluated with .*?<code>([\w.]+)</code>", block, re.M)
+    config = _json_after(block, "* Evaluated with")
+    always = config.get("always_rerank_positives")
     return CardEvaluator(
         class_name=class_name.group(1).rsplit(".", 1)[-1] if class_name else "",
         names=tuple(re.findall(r"`([^`]+)`", names.group(1))) if names else (),
-        config=_json_after(block, "* Evaluated with"),
+        config=config,
+        always_rerank_positives=always if isinstance(always, bool) else None,
     )
 
 
