@@ -96,7 +96,7 @@ def toy_data(hub) -> None:
 
 def test_the_corpus_covers_the_releases():
     versions = {folder.parent.name for folder in FOLDERS}
-    assert {"4.1.0", "6.2.0"} <= versions
+    assert {"4.1.0", "6.2.0", "6.3.0"} <= versions
     assert len(FOLDERS) >= 30
 
 
@@ -127,7 +127,7 @@ def test_the_corpus_holds_the_same_releases_for_both_kinds():
     assert set(tool.CONTEMPORARY) <= held
 
 
-@pytest.mark.slow  # 468 cards: about 2 minutes; make test runs them, make test-fast does not
+@pytest.mark.slow  # 487 cards: about 2 minutes; make test runs them, make test-fast does not
 @pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
 def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
@@ -280,7 +280,7 @@ def test_cli_writes_trainer_recipes_and_refuses_other_cards(version: str, hub, t
 
 def test_the_corpus_covers_bi_encoder_releases_and_losses():
     versions = {folder.parent.name for folder in BI_FOLDERS}
-    assert {"4.1.0", "5.0.0", "5.4.1", "6.0.1", "6.2.0"} <= versions
+    assert {"4.1.0", "5.0.0", "5.4.1", "6.0.1", "6.2.0", "6.3.0"} <= versions
     losses = {card.case["loss"]["name"] for card in BI_CARDS if "loss" in card.case}
     assert {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"} <= losses
     assert {"MatryoshkaLoss", "TripletLoss", "CoSENTLoss"} <= losses
@@ -391,7 +391,7 @@ def test_cli_writes_bi_encoder_recipes_and_refuses_other_cards(version: str, hub
             assert "kind: bi-encoder" in (tmp_path / f"{name}.yaml").read_text()
 
 
-@pytest.mark.parametrize("version", ["4.1.0", "6.2.0"])
+@pytest.mark.parametrize("version", ["4.1.0", "6.2.0", "6.3.0"])
 def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(version: str):
     from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
