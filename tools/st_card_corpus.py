@@ -1,8 +1,9 @@
 """Generate model cards with the real sentence-transformers releases, for `hubrerank recipe from-card`.
 
-For each release (4.0 ... 6.2) this makes a throwaway venv under the work dir (torch 2.13.0 CPU from a
-shared base venv, sentence-transformers[train]==X with the newest transformers/datasets that work with it),
-trains a tiny randomly initialised BERT cross-encoder for a few steps per case (losses, evaluators, fit(),
+For each release (every one from 4.0 that the corpus lacks, as the package index lists them) this makes
+a throwaway venv under the work dir (torch 2.13.0 CPU from a shared base venv,
+sentence-transformers[train]==X with the newest transformers/datasets that work with it), trains a tiny
+randomly initialised BERT cross-encoder for a few steps per case (losses, evaluators, fit(),
 a custom head, fp16/bf16, non-default arguments) and keeps the README.md the library wrote, beside a
 case.json holding exactly the arguments the script gave. With ``--kind bi-encoder`` it trains a tiny
 SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTrainer instead
@@ -11,8 +12,9 @@ SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTr
 hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and loaded
 back by id and revision, as a user would. See docs/st-card-corpus.md.
 
-    /work/main/.venv/bin/python tools/st_card_corpus.py [--versions 4.0.2,6.2.0] [--cases bce-reranking]
-    /work/main/.venv/bin/python tools/st_card_corpus.py --kind bi-encoder [--versions 6.2.0]
+    .venv/bin/python tools/st_card_corpus.py                  # both kinds, every release not in the corpus
+    .venv/bin/python tools/st_card_corpus.py --all            # every release from 4.0, and the +contemporary
+    .venv/bin/python tools/st_card_corpus.py --kind bi-encoder --versions 6.2.0 [--cases gist]
 
 The same file is the worker the driver runs inside each venv (``worker`` subcommand); the worker half
 imports only what the venv's sentence-transformers release brings.
@@ -32,21 +34,20 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# every release from 4.0 to 6.2, then three with the libraries of their time
-DEFAULT_VERSIONS = (
-    "4.0.0,4.0.1,4.0.2,4.1.0,5.0.0,5.1.0,5.1.1,5.1.2,5.2.0,5.2.1,5.2.2,5.2.3,5.3.0,5.4.0,5.4.1,5.5.0,5.5.1,"
-    "5.6.0,5.6.1,5.7.0,6.0.0,6.0.1,6.1.0,6.2.0,4.0.2+contemporary,4.1.0+contemporary,5.0.0+contemporary"
-)
+PACKAGE = "sentence-transformers"
+FIRST_RELEASE = "4.0.0"  # the first release whose CrossEncoderTrainer writes a card
 TOKEN = "hrk_corpus_" + "c" * 30
 NAMESPACE = "corpus"
 BASE_MODEL = f"{NAMESPACE}/tiny-bert"
 BI_BASE_MODEL = f"{NAMESPACE}/tiny-bert-st"  # the same BERT with mean Pooling: a SentenceTransformer
 KINDS = ("cross-encoder", "bi-encoder")
+ALL_KINDS = "all"
 DL19 = Path("/work/shared/data/trec-dl19/derived")
 # pins tried in turn until `import` of the trainer works; the first is sentence-transformers' own ranges
 PIN_ATTEMPTS: tuple[tuple[str, ...], ...] = (
@@ -65,6 +66,7 @@ CONTEMPORARY_PINS: dict[str, tuple[str, ...]] = {
 # calls Trainer._nested_gather, which transformers 5 removed): the pins tried first
 _BEFORE_TRANSFORMERS_5 = ("transformers<5", "huggingface_hub<1.0")
 TRAIN_PINS: dict[str, tuple[str, ...]] = dict.fromkeys(("5.2.0", "5.2.1", "5.2.2"), _BEFORE_TRANSFORMERS_5)
+CONTEMPORARY = tuple(f"{version}+contemporary" for version in CONTEMPORARY_PINS)
 SMOKE = "from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer"
 
 
@@ -244,6 +246,57 @@ COMMON_ARGS = {
 
 
 # ==== driver (the hubrerank venv) =========================================================================
+
+
+def released_versions() -> list[str]:
+    """sentence-transformers' releases as the package index lists them (``pip index versions``: the
+    registry pip is configured with, the only network this needs); SystemExit when it cannot be asked."""
+    command = [sys.executable, "-m", "pip", "index", "versions", "--json", PACKAGE]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"cannot list the releases of {PACKAGE} ({why}); give them with --versions")
+    return list(json.loads(done.stdout)["versions"])
+
+
+def corpus_releases(out: Path) -> set[str]:
+    """The releases a kind's corpus folder holds (each ``<release>/`` that has its results.json)."""
+    return {path.parent.name for path in out.glob("*/results.json")}
+
+
+def select_versions(available: Iterable[str], present: Iterable[str], everything: bool = False) -> list[str]:
+    """The corpus entries to generate: every final release from 4.0 among ``available``, oldest first, then
+    the ``+contemporary`` entries; only those not in ``present`` (the corpus' release folders) unless
+    ``everything``."""
+    from packaging.version import InvalidVersion, Version
+
+    releases = []
+    for text in available:
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if version >= Version(FIRST_RELEASE) and not version.is_prerelease and not version.is_devrelease:
+            releases.append((version, text))
+    wanted = [text for _, text in sorted(releases)] + list(CONTEMPORARY)
+    skip = set() if everything else set(present)
+    return [entry for entry in wanted if entry not in skip]
+
+
+def plan_runs(args: argparse.Namespace) -> list[tuple[str, Path, list[str]]]:
+    """(kind, corpus folder, releases) to generate: ``--versions`` as given, else found on the index."""
+    kinds = KINDS if args.kind == ALL_KINDS else (args.kind,)
+    available = released_versions() if not args.versions else []
+    runs = []
+    for kind in kinds:
+        out = Path(args.out) / ("bi-encoder" if kind == "bi-encoder" else "")
+        versions = (
+            args.versions.split(",")
+            if args.versions
+            else select_versions(available, corpus_releases(out), args.all)
+        )
+        runs.append((kind, out, versions))
+    return runs
 
 
 def _words(texts: list[str]) -> list[str]:
@@ -564,7 +617,11 @@ def _run(command: list[str], log: Path, env: dict[str, str] | None = None) -> in
 
 def driver(args: argparse.Namespace) -> int:
     work = Path(args.work)
-    out = Path(args.out) / ("bi-encoder" if args.kind == "bi-encoder" else "")
+    runs = plan_runs(args)
+    for kind, out, versions in runs:
+        print(f"{kind}: {', '.join(versions) or 'the corpus holds every release'} ({out})", flush=True)
+    if not any(versions for _, _, versions in runs):
+        return 0
     work.mkdir(parents=True, exist_ok=True)
     env = {
         "HF_HUB_DISABLE_XET": "1",
@@ -583,37 +640,42 @@ def driver(args: argparse.Namespace) -> int:
     try:
         published = publish(work)
         print(f"local Hub {hub.url}: published {', '.join(published['datasets'])}", flush=True)
-        for version in args.versions.split(","):
-            started = time.monotonic()
-            log = work / f"st-{version}.log"
-            log.unlink(missing_ok=True)
-            made = make_venv(work, version, log)
-            if isinstance(made, str):
-                print(f"{version}: cannot install: {made}", flush=True)
-                (out / version).mkdir(parents=True, exist_ok=True)  # the reason stays beside the corpus
-                failed = {"error": f"cannot install: {made}", "cases": {}}
-                (out / version / "results.json").write_text(json.dumps(failed, indent=2) + "\n")
-                continue
-            python, pins = made
-            spec = work / f"spec-{version}.json"
-            spec.write_text(
-                json.dumps({**published, "pins": list(pins), "cases": args.cases, "kind": args.kind})
-            )
-            worker_env = {**os.environ, "HF_HOME": str(work / f"hf-home-{version}")}
-            command = [str(python), __file__, "worker", "--spec", str(spec), "--out", str(out / version)]
-            code = _run(command, log, worker_env)
-            results = out / version / "results.json"
-            got = json.loads(results.read_text()) if results.exists() else {}
-            got.setdefault("error", None if code == 0 else f"worker exited {code}: see {log}")
-            print(f"{version} ({time.monotonic() - started:.0f} s, pins {list(pins)}):", flush=True)
-            for case, outcome in got.get("cases", {}).items():
-                print(f"  {case}: {outcome}", flush=True)
-            if got["error"]:
-                print(f"  error: {got['error']}", flush=True)
+        for kind, out, versions in runs:
+            for version in versions:
+                generate(kind, version, out / version, work, {**published, "cases": args.cases})
     finally:
         hub.process.terminate()
         hub.process.wait(30)
     return 0
+
+
+def generate(kind: str, version: str, out: Path, work: Path, spec: dict[str, Any]) -> None:
+    """One release's cards of ``kind`` into ``out``, by the worker in the release's venv; what became of
+    each case (or why the venv could not be made) is printed and kept in ``out``/results.json."""
+    started = time.monotonic()
+    log = work / f"st-{version}-{kind}.log"
+    log.unlink(missing_ok=True)
+    made = make_venv(work, version, log)
+    if isinstance(made, str):
+        print(f"{kind} {version}: cannot install: {made}", flush=True)
+        out.mkdir(parents=True, exist_ok=True)  # the reason stays beside the corpus
+        failed = {"error": f"cannot install: {made}", "cases": {}}
+        (out / "results.json").write_text(json.dumps(failed, indent=2) + "\n")
+        return
+    python, pins = made
+    spec_file = work / f"spec-{version}-{kind}.json"
+    spec_file.write_text(json.dumps({**spec, "pins": list(pins), "kind": kind}))
+    worker_env = {**os.environ, "HF_HOME": str(work / f"hf-home-{version}")}
+    command = [str(python), __file__, "worker", "--spec", str(spec_file), "--out", str(out)]
+    code = _run(command, log, worker_env)
+    results = out / "results.json"
+    got = json.loads(results.read_text()) if results.exists() else {}
+    got.setdefault("error", None if code == 0 else f"worker exited {code}: see {log}")
+    print(f"{kind} {version} ({time.monotonic() - started:.0f} s, pins {list(pins)}):", flush=True)
+    for case, outcome in got.get("cases", {}).items():
+        print(f"  {case}: {outcome}", flush=True)
+    if got["error"]:
+        print(f"  error: {got['error']}", flush=True)
 
 
 # ==== worker (inside a version's venv) ====================================================================
@@ -881,13 +943,22 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="generate the corpus (the default)")
     for target in (parser, run):
-        target.add_argument("--versions", default=DEFAULT_VERSIONS, help="comma-separated releases")
+        target.add_argument(
+            "--versions",
+            default="",
+            help="comma-separated releases (default: every release from 4.0 the corpus lacks, on the index)",
+        )
+        target.add_argument(
+            "--all",
+            action="store_true",
+            help="every release from 4.0 on the index and the +contemporary entries, present or not",
+        )
         target.add_argument("--cases", default="", help="comma-separated case names (default: all)")
         target.add_argument(
             "--kind",
-            choices=KINDS,
-            default="cross-encoder",
-            help="train CrossEncoders or SentenceTransformers",
+            choices=(*KINDS, ALL_KINDS),
+            default=ALL_KINDS,
+            help="train CrossEncoders, SentenceTransformers or both (the default)",
         )
         target.add_argument("--work", default="/tmp/st-card-corpus", help="venvs, Hub data, logs")
         target.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "st_cards"))

@@ -1,12 +1,10 @@
-"""Recipes and claims from a model card written by sentence-transformers' trainer.
+"""A hubrerank recipe rebuilt from a model card written by sentence-transformers' trainer.
 
-A repo hubrerank did not make has no hubrerank.yaml, but when sentence-transformers' trainer wrote its
-card, the card records most of a run: the base model and its revision, each training dataset's id and
-revision (with its size and columns), the loss and its parameters, the non-default training arguments,
-the evaluators and, in the ``model-index``, the metrics they measured. :func:`parse_card` reads those;
-:func:`recipe_from_card` turns them into a hubrerank recipe, looks up on the Hub what the card leaves
-implicit (a dataset's config and split, from its size and columns) and lists under ``unknown`` what
-the card does not say at all (mining parameters, preprocessing, how a checkpoint was chosen, ...).
+A repo hubrerank did not make has no hubrerank.yaml, but the card sentence-transformers' trainer wrote
+records most of a run (:mod:`hubrerank.reproducibility.st_card` reads it). :func:`recipe_from_card` turns
+it into a hubrerank recipe, looks up on the Hub what the card leaves implicit (a dataset's config and
+split, from its size and columns) and lists under ``unknown`` what the card does not say at all (mining
+parameters, preprocessing, how a checkpoint was chosen, ...).
 
 An evaluator's data is found by the naming convention hubrerank itself uses: an evaluator called
 ``<name>-<split>`` ran on split ``<split>`` of a dataset ``ORG/<name>`` the card names.
@@ -14,7 +12,6 @@ An evaluator's data is found by the naming convention hubrerank itself uses: an 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import enum
 import functools
@@ -27,13 +24,21 @@ from typing import Any
 
 import yaml
 
-from hubrerank.errors import HubrerankError, InputError
-from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, KindSpec, get_kind, kind_of_st_card
+from hubrerank.errors import HubrerankError
+from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
+from hubrerank.reproducibility.card_claims import (
+    BI_NANO_NAME,
+    NANO_SUBSET,
+    NANOBEIR_EVALUATOR,
+    is_retrieval_nanobeir,
+    nanobeir_subset,
+    unset_settings,
+)
+from hubrerank.reproducibility.st_card import CardDataset, CardEvaluator, StCard, parse_card
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
 
-NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 RERANKING_COLUMNS = ("query", "positive")
 # CardRecipe.unknown keys naming these recipe keys must be filled in before the recipe can run; the
 # other keys (data_preparation, checkpoint_selection, guessed ..., ...) are caveats
@@ -73,72 +78,11 @@ _FIT_COLUMNS = ("sentence_0", "sentence_1")  # fit() turns its InputExamples int
 # number of labels as fit() chose it (BCEWithLogitsLoss for one label, CrossEntropyLoss for more)
 _FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss": "CrossEntropyLoss",
                "MSELoss": "MSELoss"}  # fmt: skip
-_NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
-# the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
-_SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
-# a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
 # NanoBEIREvaluator parameters hubrerank's NanoBEIR retrieval does not take (it encodes as the model does)
 _NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
-# split-task evaluator parameters that change its numbers and hubrerank's re-run does not take (it runs
-# TripletEvaluator with no margin, on whole embeddings); a card prints them only when they are set
-_UNSET_SETTINGS = {"triplet": frozenset(("margin", "truncate_dim"))}
-_BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
-
-
-@dataclass(frozen=True)
-class CardDataset:
-    """A training or evaluation dataset as the card describes it."""
-
-    name: str | None
-    id: str | None
-    revision: str | None
-    size: int | None
-    columns: tuple[str, ...]
-    loss: str | None
-    loss_params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class CardEvaluator:
-    """An evaluator section of the card: its class, the dataset names it ran on and its parameters."""
-
-    class_name: str
-    names: tuple[str, ...]
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class CardClaim:
-    """One number of the card's ``model-index``: evaluator dataset name, metric and value (4 decimals)."""
-
-    dataset: str
-    metric: str
-    value: float
-
-
-@dataclass(frozen=True)
-class StCard:
-    """What a sentence-transformers trainer card records about a training run of a model of ``kind``."""
-
-    base_model: str | None
-    base_model_revision: str | None
-    max_length: int | None
-    num_labels: int | None
-    train_datasets: list[CardDataset]
-    eval_datasets: list[CardDataset]
-    evaluators: list[CardEvaluator]
-    non_default_args: dict[str, Any]
-    all_args: dict[str, Any]
-    versions: dict[str, str]
-    claims: list[CardClaim]
-    modules: tuple[str, ...] = ()  # the "Full Model Architecture" module classes, in order
-    kind: str = DEFAULT_KIND  # the model kind the card describes (its kind's card tag)
-
-    def evaluator_of(self, dataset_name: str) -> CardEvaluator | None:
-        return next((e for e in self.evaluators if dataset_name in e.names), None)
 
 
 @dataclass
@@ -171,55 +115,6 @@ class CardRecipe:
 def is_required(key: str) -> bool:
     """True when an ``unknown`` entry names a recipe key a run needs (base_model, train, loss, evaluation)."""
     return _REQUIRED.match(key) is not None
-
-
-def is_st_card(text: str) -> bool:
-    """True when ``text`` is a card sentence-transformers' trainer wrote for a kind hubrerank trains."""
-    return _card_kind(text) is not None
-
-
-def _card_kind(text: str) -> KindSpec | None:
-    tags = front_matter(_lines(text)).get("tags") or []
-    return kind_of_st_card([str(tag) for tag in tags] if isinstance(tags, list) else [])
-
-
-def parse_card(text: str, source: str = "README.md") -> StCard:
-    """Read a sentence-transformers trainer card; InputError when ``text`` is not one."""
-    kind = _card_kind(text)
-    if kind is None:
-        raise InputError(
-            f"{source} was not written by sentence-transformers' trainer (no 'generated_from_trainer' tag "
-            "beside 'cross-encoder' or 'sentence-similarity'); only such cards record a training run"
-        )
-    text = _lines(text)
-    metadata = front_matter(text)
-    base = metadata.get("base_model")
-    base = base[0] if isinstance(base, list) and base else base
-    revision = re.search(r"\*\*Base model:\*\*.*<!-- at revision (\S+) -->", text)
-    training = _section(text, 3, r"Training Datasets?")
-    evaluation = _section(text, 3, r"Evaluation Datasets?")
-    return StCard(
-        base_model=base if isinstance(base, str) else None,
-        base_model_revision=revision.group(1) if revision else None,
-        max_length=_int(re.search(r"\*\*Maximum Sequence Length:\*\* (\d+) tokens", text)),
-        num_labels=_int(re.search(r"\*\*Number of Output Labels:\*\* (\d+) label", text)),
-        train_datasets=[_dataset(block) for block in _subsections(training)],
-        eval_datasets=[_dataset(block) for block in _subsections(evaluation)],
-        evaluators=[_evaluator(block) for block in _subsections(_section(text, 3, "Metrics"))],
-        non_default_args=_arguments(_section(text, 4, "Non-Default Hyperparameters")),
-        all_args=_arguments(_section(text, 4, "All Hyperparameters")),
-        versions=_versions(_section(text, 3, "Framework Versions")),
-        claims=_claims(metadata),
-        modules=tuple(
-            re.findall(r"^\s*\(\w+\): (\w+)\(", _section(text, 3, "Full Model Architecture"), re.M)
-        ),
-        kind=kind.name,
-    )
-
-
-def _lines(text: str) -> str:
-    """``text`` with CRLF (or CR) line endings made LF, so that no value keeps a trailing ``\\r``."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
@@ -268,233 +163,6 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
     if card.versions:
         document["environment"] = dict(card.versions)  # what the card's run used; ignored as input
     return built
-
-
-def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
-    """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
-
-    An evaluator of a split task of the card's kind (the in-training evaluator: reranking for a
-    cross-encoder, information retrieval for a bi-encoder; a bi-encoder's TripletEvaluator: triplet)
-    ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset ``ORG/<name>``;
-    evaluators left over match the entries of their task left over in order, when they are as many (one
-    evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
-    their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
-    with ``always_rerank_positives=False``. Claimed evaluators that match nothing, or ran with settings
-    the re-run does not take (a TripletEvaluator's margin), are left out.
-    """
-    spec = get_kind(card.kind)
-    matches: dict[str, tuple[str, int | None, str]] = {}
-    entries = {task: list(enumerate(plan.get(task) or [])) for task in spec.split_evaluators.values()}
-    pending: dict[str, list[tuple[str, str]]] = {task: [] for task in entries}
-    for name in dict.fromkeys(claim.dataset for claim in card.claims):
-        evaluator = card.evaluator_of(name)
-        if evaluator is None:
-            continue
-        prefix = "realistic_" if evaluator.config.get("always_rerank_positives") is False else ""
-        if evaluator.class_name == NANOBEIR_EVALUATOR or _NANO_SUBSET.match(name):
-            if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
-                matches[name] = ("nanobeir", None, prefix)
-            continue
-        if _is_retrieval_nanobeir(spec, evaluator, name):
-            subset = nanobeir_subset(name)
-            if plan.get("nanobeir") and (subset is None or subset in plan["nanobeir"]["datasets"]):
-                matches[name] = ("nanobeir", None, "")
-            continue
-        task = spec.split_evaluators.get(evaluator.class_name)
-        if task is None or _BI_NANO_NAME.match(name) or _unset_settings(task, evaluator):
-            continue
-        index = next(
-            (i for i, e in entries[task] if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
-        )
-        if index is None:
-            pending[task].append((name, prefix))
-        else:
-            matches[name] = (task, index, prefix)
-            entries[task] = [(i, e) for i, e in entries[task] if i != index]
-    for task, names in pending.items():
-        if names and len(names) == len(entries[task]):
-            for (name, prefix), (index, _) in zip(names, entries[task], strict=True):
-                matches[name] = (task, index, prefix)
-    return matches
-
-
-def _task_columns(task: str) -> tuple[str, ...]:
-    """The columns a split task's data must show: the reranking form for a ranked task (reranking,
-    retrieval); none by name for triplets (any three string columns, checked when they run)."""
-    return RERANKING_COLUMNS if task in RANKED_TASKS else ()
-
-
-def _unset_settings(task: str, evaluator: CardEvaluator) -> list[str]:
-    """The parameters the card's evaluator ran with that hubrerank's re-run of ``task`` does not set."""
-    return sorted(_UNSET_SETTINGS.get(task, frozenset()) & set(evaluator.config))
-
-
-def nanobeir_subset(name: str) -> str | None:
-    """The NanoBEIR subset (``msmarco``) a bi-encoder card's evaluator ``name`` stands for: NanoBEIREvaluator
-    names each subset's InformationRetrievalEvaluator ``Nano{Name}`` (``NanoMSMARCO``); None for others."""
-    from sentence_transformers.sentence_transformer.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
-
-    subsets = {f"Nano{human}": subset for subset, human in DATASET_NAME_TO_HUMAN_READABLE.items()}
-    return subsets.get(name)
-
-
-def _is_retrieval_nanobeir(spec: KindSpec, evaluator: CardEvaluator, name: str) -> bool:
-    """True when ``name`` is a retriever's NanoBEIR result on the card: the mean of the kind's NanoBEIR
-    evaluator (``NanoBEIR_mean``, NanoBEIREvaluator), or one of its subsets (``NanoMSMARCO``, measured by
-    the kind's in-training evaluator, InformationRetrievalEvaluator)."""
-    if evaluator.class_name == spec.nanobeir_evaluator.rpartition(":")[2]:
-        return True
-    rerun = spec.in_training_evaluator.rpartition(":")[2]
-    return evaluator.class_name == rerun and nanobeir_subset(name) is not None
-
-
-def retrieval_metric(card_metric: str) -> str:
-    """hubrerank's name of an InformationRetrievalEvaluator metric (``cosine_ndcg@10``: ``ndcg@10``):
-    hubrerank measures with the model's own similarity, the one the evaluator names by default."""
-    return _SIMILARITY_PREFIX.sub("", card_metric)
-
-
-# ---- reading the card ----------------------------------------------------------------------------------
-
-
-def front_matter(text: str) -> dict[str, Any]:
-    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.S)
-    if not match:
-        return {}
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _section(text: str, level: int, title: str) -> str:
-    """The body under the first heading of ``level`` whose title matches ``title``, up to the next one."""
-    hashes = "#" * level
-    match = re.search(rf"^{hashes} {title}\s*$", text, re.M)
-    if not match:
-        return ""
-    end = re.search(rf"^#{{1,{level}}} ", text[match.end() :], re.M)
-    return text[match.end() : match.end() + end.start()] if end else text[match.end() :]
-
-
-def _subsections(body: str) -> list[str]:
-    """The ``#### ...`` blocks of a section, each with its heading line."""
-    starts = [m.start() for m in re.finditer(r"^#### ", body, re.M)]
-    return [body[start:end] for start, end in zip(starts, [*starts[1:], len(body)], strict=False)]
-
-
-def _dataset(block: str) -> CardDataset:
-    heading = block.splitlines()[0].removeprefix("#### ").strip()
-    link = re.search(r"^\* Dataset: \[[^\]]*\]\([^)]*/datasets/([^)\s]+)\)", block, re.M)
-    revision = re.search(r"/tree/([0-9a-f]{40})\)", block)
-    size = re.search(r"^\* Size: ([\d,]+) ", block, re.M)
-    columns = re.search(r"^\* Columns: (.*)$", block, re.M)
-    loss = re.search(r"^\* Loss: .*?<code>([\w.]+)</code>", block, re.M)
-    return CardDataset(
-        name=None if heading == "Unnamed Dataset" else heading,
-        id=link.group(1) if link else None,
-        revision=revision.group(1) if revision else None,
-        size=int(size.group(1).replace(",", "")) if size else None,
-        columns=tuple(re.findall(r"<code>(.*?)</code>", columns.group(1))) if columns else (),
-        loss=loss.group(1).rsplit(".", 1)[-1] if loss else None,
-        loss_params=_json_after(block, "* Loss:"),
-    )
-
-
-def _evaluator(block: str) -> CardEvaluator:
-    names = re.search(r"^\* Datasets?: (.*)$", block, re.M)
-    class_name = re.search(r"^\* Evaluated with .*?<code>([\w.]+)</code>", block, re.M)
-    return CardEvaluator(
-        class_name=class_name.group(1).rsplit(".", 1)[-1] if class_name else "",
-        names=tuple(re.findall(r"`([^`]+)`", names.group(1))) if names else (),
-        config=_json_after(block, "* Evaluated with"),
-    )
-
-
-def _json_after(block: str, marker: str) -> dict[str, Any]:
-    """The ```json block that follows the line starting with ``marker``, if the line ends in 'parameters:'."""
-    start = block.find(marker)
-    if start < 0:
-        return {}
-    match = re.match(r"[^\n]*with these parameters:\s*\n\s*```json\s*\n(.*?)\n\s*```", block[start:], re.S)
-    if not match:
-        return {}
-    try:
-        value = json.loads(match.group(1))
-    except json.JSONDecodeError:
-        value = _python_dict(match.group(1))
-    return value if isinstance(value, dict) else {}
-
-
-def _python_dict(text: str) -> Any:
-    """A dict some releases print with Python's repr instead of JSON (GISTEmbedLoss's parameters in 4.x:
-    ``{'guide': SentenceTransformer(...), 'temperature': 0.05}``): each object call becomes the string of its
-    class name and call, the rest is read as a Python literal; None when it still is not one."""
-    out, depth, start = [], 0, 0
-    for match in re.finditer(r"\b[A-Z]\w*\(|[()]", text):
-        token = match.group()
-        if token.endswith("(") and token != "(":
-            if depth == 0:
-                out.append(text[start : match.start()])
-                start = match.start()
-            depth += 1
-        elif token == "(" and depth:
-            depth += 1
-        elif token == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                out.append(repr(" ".join(text[start : match.end()].split())))
-                start = match.end()
-    out.append(text[start:])
-    try:
-        return ast.literal_eval("".join(out))
-    except (ValueError, SyntaxError):
-        return None
-
-
-def _arguments(body: str) -> dict[str, Any]:
-    """``- `key`: value`` lines; values are Python literals as the card printed them, else strings."""
-    arguments = {}
-    for key, text in re.findall(r"^- `(\w+)`: (.*)$", body, re.M):
-        try:
-            arguments[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            arguments[key] = text
-    return arguments
-
-
-def _versions(body: str) -> dict[str, str]:
-    names = {
-        "Python": "python",
-        "Sentence Transformers": "sentence_transformers",
-        "Transformers": "transformers",
-        "PyTorch": "torch",
-        "Accelerate": "accelerate",
-        "Datasets": "datasets",
-        "Tokenizers": "tokenizers",
-    }
-    found = dict(re.findall(r"^- ([\w ]+): (\S+)\s*$", body, re.M))
-    return {key: found[label] for label, key in names.items() if label in found}
-
-
-def _claims(metadata: dict[str, Any]) -> list[CardClaim]:
-    claims = []
-    for entry in metadata.get("model-index") or []:
-        for result in (entry or {}).get("results") or []:
-            dataset = str((result.get("dataset") or {}).get("type", ""))
-            for metric in result.get("metrics") or []:
-                value = metric.get("value")
-                if isinstance(value, int | float) and not isinstance(value, bool) and metric.get("type"):
-                    claims.append(CardClaim(dataset, str(metric["type"]), float(value)))
-    return claims
-
-
-def _int(match: re.Match[str] | None) -> int | None:
-    return int(match.group(1)) if match else None
-
-
-# ---- building the recipe -------------------------------------------------------------------------------
 
 
 def _run_name(repo_id: str) -> str:
@@ -830,9 +498,9 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
             _add_nanobeir(evaluator.config, int(evaluator.config.get("at_k", 10)), True, evaluation, built)
             continue
         for name in evaluator.names:
-            if name not in claimed or _NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
+            if name not in claimed or NANO_SUBSET.match(name):  # NanoBEIR's subsets come with its mean
                 continue
-            if _is_retrieval_nanobeir(spec, evaluator, name):
+            if is_retrieval_nanobeir(spec, evaluator, name):
                 subset = nanobeir_subset(name)
                 if subset is not None:
                     subsets.append(subset)
@@ -844,14 +512,14 @@ def _evaluation(card: StCard, sources: list[Place], built: CardRecipe) -> dict[s
                     settings_unset = True
                 elif evaluator.config:  # the mean's section prints the evaluator's parameters
                     _add_nanobeir(evaluator.config, _claimed_at_k(card, name), False, evaluation, built)
-            elif _BI_NANO_NAME.match(name):
+            elif BI_NANO_NAME.match(name):
                 built.unknown[f"evaluator {name}"] = (
                     f"{name!r} is named like a NanoBEIR dataset, but is no NanoBEIR subset hubrerank re-runs "
                     f"for a {spec.name}; its claims are not checked"
                 )
             elif evaluator.class_name in spec.split_evaluators:
                 task = spec.split_evaluators[evaluator.class_name]
-                if unset := _unset_settings(task, evaluator):
+                if unset := unset_settings(task, evaluator):
                     built.unknown[f"evaluator {name}"] = (
                         f"{evaluator.class_name} on {name!r} ran with {', '.join(unset)}, which hubrerank's "
                         f"evaluation.{task} does not set; its claims are not checked"
@@ -1026,3 +694,9 @@ def _find_split(
     if len(matches) > 1:
         matches = [match for match in matches if match[1] == prefer] or matches
     return matches[0] if len(matches) == 1 else None
+
+
+def _task_columns(task: str) -> tuple[str, ...]:
+    """The columns a split task's data must show: the reranking form for a ranked task (reranking,
+    retrieval); none by name for triplets (any three string columns, checked when they run)."""
+    return RERANKING_COLUMNS if task in RANKED_TASKS else ()

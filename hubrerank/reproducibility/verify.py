@@ -2,7 +2,7 @@
 
 The claims are what the repo says it measured: ``eval_results.json`` and the ``model-index`` of the card
 hubrerank rendered from it, or, for a repo whose card sentence-transformers' trainer wrote, that card's
-``model-index`` (:mod:`hubrerank.reproducibility.from_card` finds which data each of its evaluators ran on).
+``model-index`` (:mod:`hubrerank.reproducibility.card_claims` finds which data each of its evaluators ran on).
 The model is downloaded at the sha its reference resolves to, safetensors weights only and no repo code;
 every evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
 to ``reproductions/<UTC timestamp>.json`` by :func:`push_report`): a verdict of ``PASS``, ``FAIL`` or
@@ -52,8 +52,8 @@ DEFINED_TASKS = ("reranking", "nanobeir")  # the tasks whose NDCG and MAP have t
 PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
-    from hubrerank.reproducibility.from_card import StCard
     from hubrerank.reproducibility.reproduce import WeightsComparison
+    from hubrerank.reproducibility.st_card import StCard
     from hubrerank.training.recipe import Recipe
 
 
@@ -319,7 +319,8 @@ def read_subject(
     Without ``training`` (verify), a card that leaves out what retraining needs (its training data, say)
     still gives the evaluations it names, and the claims no evaluation re-runs are listed as unchecked.
     """
-    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
     from hubrerank.training.recipe import validate, validate_evaluation
 
     card_text = read_card_text(folder)
@@ -536,7 +537,7 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
     claimed evaluators the plan does not re-run (their claims are left out)."""
     definition = card_definition(card).definition
     from hubrerank.kinds.spec import get_kind
-    from hubrerank.reproducibility.from_card import match_claims, retrieval_metric
+    from hubrerank.reproducibility.card_claims import match_claims, retrieval_metric
 
     matches = match_claims(card, plan)
     nanobeir_task = get_kind(card.kind).nanobeir_task  # NanoBEIR reranking or retrieval, as the kind runs it
@@ -694,7 +695,7 @@ def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) ->
 def _card_model_index(card_text: str) -> list[Any]:
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    from hubrerank.reproducibility.from_card import front_matter
+    from hubrerank.reproducibility.st_card import front_matter
 
     index = front_matter(card_text).get("model-index")
     if not index:

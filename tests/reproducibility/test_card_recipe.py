@@ -163,7 +163,7 @@ base_model: acme/base
 
 
 def test_parse_card_reads_dataset_ids_revisions_sizes_loss_and_arguments():
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     text = (
         CARD_WITH_IDS.replace("BASESHA", "b" * 40).replace("DATASHA7", "d" * 7).replace("DATASHA", "d" * 40)

@@ -96,15 +96,43 @@ def toy_data(hub) -> None:
 
 def test_the_corpus_covers_the_releases():
     versions = {folder.parent.name for folder in FOLDERS}
-    assert {"4.1.0", "6.2.0"} <= versions
+    assert {"4.1.0", "6.2.0", "6.3.0"} <= versions
     assert len(FOLDERS) >= 30
 
 
-@pytest.mark.slow  # 468 cards: about 2 minutes; make test runs them, make test-fast does not
+def test_the_tool_selects_the_releases_the_corpus_lacks():
+    """The pure half of release discovery: final releases from 4.0, oldest first (by version, not by
+    text), then the +contemporary entries; those the corpus holds are left out unless asked for."""
+    tool = _script()
+    contemporary = ["4.0.2+contemporary", "4.1.0+contemporary", "5.0.0+contemporary"]
+    available = ["6.10.0", "6.3.0", "6.3.0rc1", "6.4.0.dev0", "6.2.0", "4.1.0", "4.0.0", "3.4.1", "0.4.1.2"]
+    available.append("not-a-version")
+    present = {"4.0.0", "4.1.0", "6.2.0", *contemporary}
+
+    assert tool.select_versions(available, present) == ["6.3.0", "6.10.0"]
+    everything = ["4.0.0", "4.1.0", "6.2.0", "6.3.0", "6.10.0", *contemporary]
+    assert tool.select_versions(available, present, everything=True) == everything
+    assert tool.select_versions(available, set()) == everything
+    assert tool.select_versions([], present) == []
+
+
+def test_the_corpus_holds_the_same_releases_for_both_kinds():
+    """Both kinds hold the same releases (so the next one is new to both), and the tool asked for the
+    releases the corpus already holds has nothing to do."""
+    tool = _script()
+    held = tool.corpus_releases(CORPUS)
+
+    assert held == tool.corpus_releases(CORPUS / "bi-encoder")
+    assert tool.select_versions(held, held) == []
+    assert set(tool.CONTEMPORARY) <= held
+
+
+@pytest.mark.slow  # 487 cards: about 2 minutes; make test runs them, make test-fast does not
 @pytest.mark.parametrize("card", CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in CARDS])
 def test_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, parse_card, recipe_from_card
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
 
     case = card.case
     if case["api"] == "untrained":
@@ -252,7 +280,7 @@ def test_cli_writes_trainer_recipes_and_refuses_other_cards(version: str, hub, t
 
 def test_the_corpus_covers_bi_encoder_releases_and_losses():
     versions = {folder.parent.name for folder in BI_FOLDERS}
-    assert {"4.1.0", "5.0.0", "5.4.1", "6.0.1", "6.2.0"} <= versions
+    assert {"4.1.0", "5.0.0", "5.4.1", "6.0.1", "6.2.0", "6.3.0"} <= versions
     losses = {card.case["loss"]["name"] for card in BI_CARDS if "loss" in card.case}
     assert {"MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"} <= losses
     assert {"MatryoshkaLoss", "TripletLoss", "CoSENTLoss"} <= losses
@@ -262,7 +290,9 @@ def test_the_corpus_covers_bi_encoder_releases_and_losses():
 @pytest.mark.parametrize("card", BI_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in BI_CARDS])
 def test_bi_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
     from hubrerank.errors import InputError
-    from hubrerank.reproducibility.from_card import is_st_card, match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
 
     case = card.case
     if case.get("api") == "untrained":
@@ -361,9 +391,9 @@ def test_cli_writes_bi_encoder_recipes_and_refuses_other_cards(version: str, hub
             assert "kind: bi-encoder" in (tmp_path / f"{name}.yaml").read_text()
 
 
-@pytest.mark.parametrize("version", ["4.1.0", "6.2.0"])
+@pytest.mark.parametrize("version", ["4.1.0", "6.2.0", "6.3.0"])
 def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(version: str):
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "mnrl-ir").text)
@@ -391,7 +421,7 @@ TRIPLET_ENTRY = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "
 def test_verify_checks_every_bi_encoder_cards_triplet_claims_against_the_plan(version: str):
     """Every release's TripletEvaluator card claims cosine_accuracy (the model's similarity), which the
     plan's triplet entry re-measures under that name."""
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "triplet").text)
@@ -438,7 +468,7 @@ def _triplet_card(metrics: list[str], parameters: dict[str, Any] | None = None) 
     ],
 )
 def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[str], unchecked: list[str]):
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
     from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(_triplet_card(metrics))
@@ -452,7 +482,9 @@ def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[
 
 
 def test_a_triplet_evaluator_with_a_margin_is_not_re_run(toy_data):
-    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     text = _triplet_card(
         ["cosine_accuracy"], {"margin": {"cosine": 0.1, "dot": 0, "euclidean": 0, "manhattan": 0}}
@@ -487,7 +519,7 @@ def test_verify_re_runs_a_bi_encoder_cards_triplets_when_its_training_is_not_kno
 
 
 def test_a_crlf_card_keeps_no_carriage_returns():
-    from hubrerank.reproducibility.from_card import parse_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     card = Generated(CORPUS / "6.2.0" / "bce-reranking")
 
@@ -509,7 +541,9 @@ def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re
 ) -> None:
     """A NanoBEIREvaluator section (the mean's, as a card of several subsets prints it) names the dataset;
     one run with settings hubrerank's NanoBEIR retrieval does not take is not re-run at all."""
-    from hubrerank.reproducibility.from_card import match_claims, parse_card, recipe_from_card
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import parse_card
 
     text = (CORPUS / "bi-encoder" / "6.2.0" / "nanobeir" / "README.md").read_text()
     name = "NanoBEIR_mean_16" if "truncate_dim" in parameters else "NanoBEIR_mean"
