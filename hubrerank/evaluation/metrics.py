@@ -47,6 +47,7 @@ from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.significance import versus_first_stage
 
 HIT_KS = (1, 2, 3, 4, 5)
+SAME_VALUE = 1e-12  # two definitions' values closer than this are one number computed two ways
 MODEL_SETTINGS = ("", "realistic_")  # metric key prefixes of the settings the model ranks
 FIRST_STAGE_SETTINGS = ("base_", "realistic_base_")
 Pair = tuple[str, str]
@@ -176,7 +177,7 @@ def evaluate_rows(
     metrics, paired, rankings = by_definition[definition]
     others = {}
     for name, (values, _, _) in by_definition.items():
-        differing = {key: value for key, value in values.items() if value != metrics[key]}
+        differing = differences(values, metrics)
         if name != definition and differing:
             others[name] = differing
     skipped = sum(not row.positive for row in rows)
@@ -187,6 +188,12 @@ def evaluate_rows(
         [value for _, value in teacher], np.array([scores[p] for p, _ in teacher])
     )
     return RerankingOutcome(metrics, rankings, skipped, versus, len(teacher), definition, others)
+
+
+def differences(values: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+    """The entries of ``values`` that differ from ``reference`` by more than float rounding (the two
+    definitions compute a list holding every positive in different orders of operations)."""
+    return {key: value for key, value in values.items() if abs(value - reference[key]) > SAME_VALUE}
 
 
 def _mean_metrics(

@@ -25,6 +25,7 @@ from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
 from hubrerank.evaluation.definitions import UNRECORDED, definition_of_release
+from hubrerank.evaluation.metrics import SAME_VALUE
 from hubrerank.hub import download, fetch_model, list_files, resolve
 from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
@@ -53,7 +54,7 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
-    from hubrerank.reproducibility.st_card import StCard
+    from hubrerank.reproducibility.st_card import CardLibraryVersion, StCard
     from hubrerank.training.recipe import Recipe
 
 
@@ -356,8 +357,10 @@ def read_subject(
             subject.caveats = {k: v for k, v in built.unknown.items() if k not in built.missing}
         subject.claims, unchecked = claims_from_st_card(card, pin_plan(subject.plan)[0])
         read_as = card_definition(card)
-        if read_as.guessed and any(claim.definition for claim in subject.claims):
-            subject.caveats["metric definition"] = f"{read_as.definition}: {read_as.why}"
+        if read_as.release.guessed and any(claim.definition for claim in subject.claims):
+            subject.caveats["metric definition"] = (
+                f"{read_as.definition}, as sentence-transformers {read_as.release.version}: {read_as.release.why}"
+            )
         if unchecked:
             subject.caveats["unchecked claims"] = (
                 f"the card's claims for {', '.join(unchecked)} are not re-run: the recipe has no evaluation "
@@ -507,28 +510,23 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
 
 @dataclass(frozen=True)
 class CardDefinition:
-    """The metric definition a sentence-transformers card's numbers were computed under, the release it is
-    read from, and whether that release is a guess (the card records none), with why."""
+    """The metric definition a sentence-transformers card's numbers were computed under, and the release
+    it is read from (recorded by the card, or guessed from its template)."""
 
     definition: str
-    release: str | None
-    guessed: bool
-    why: str
+    release: CardLibraryVersion
 
 
 def card_definition(card: StCard) -> CardDefinition:
-    """The definition of the sentence-transformers release that wrote ``card`` (its Framework Versions)."""
-    release = card.versions.get("sentence_transformers")
-    if release:
-        try:
-            definition = definition_of_release(release)
-        except ValueError:
-            pass
-        else:
-            return CardDefinition(definition, release, False, "the card's Framework Versions")
-    return CardDefinition(
-        UNRECORDED, None, True, "the card records no sentence-transformers version; read as <= 6.2"
-    )
+    """The definition of the sentence-transformers release that wrote ``card``."""
+    from hubrerank.reproducibility.st_card import CardLibraryVersion
+
+    release = card.library_version
+    try:
+        return CardDefinition(definition_of_release(release.version), release)
+    except ValueError:
+        guess = CardLibraryVersion(release.version, True, f"{release.why}; not a release, read as <= 6.2")
+        return CardDefinition(UNRECORDED, guess)
 
 
 def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Claim], list[str]]:
@@ -594,7 +592,10 @@ def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: To
         others = {
             name: float(other[claim.metric])
             for name, other in by_definition.items()
-            if name != claim.definition and claim.metric in other and other[claim.metric] != value
+            if name != claim.definition
+            and claim.metric in other
+            and value is not None
+            and abs(other[claim.metric] - value) > SAME_VALUE
         }
         tolerance = tolerances.for_metric(claim.metric, claim.label)
         if claim.decimals is not None:

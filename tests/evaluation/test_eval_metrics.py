@@ -82,3 +82,53 @@ def test_a_single_candidate_is_an_input_error() -> None:
     rows = rows_from_samples([{"query": "q", "positive": ["a"], "negative": []}])
     with pytest.raises(InputError, match="q0"):
         evaluate_rows(rows, lambda pairs: np.zeros(len(pairs)), at_k=10)
+
+
+def test_the_two_definitions_by_hand() -> None:
+    """One query, positives a and x, the first stage listing b, a, c (x missed), ranked as listed.
+
+    listed-positives: NDCG@10 = (1/log2 3) / 1 = 0.6309, AP = 1/2 (a at rank 2, the only listed positive).
+    all-positives: NDCG@10 = (1/log2 3) / (1 + 1/log2 3) = 0.3869, AP = 1/2 * 1/2 (half the positives
+    listed) = 0.25.
+    """
+    rows = rows_from_samples([{"query": "q", "positive": ["a", "x"], "documents": ["b", "a", "c"]}])
+    scores = {"b": 3.0, "a": 2.0, "c": 1.0, "x": 0.5}
+
+    def score(pairs):
+        return np.array([scores[doc] for _, doc in pairs], dtype=np.float32)
+
+    listed = evaluate_rows(rows, score, at_k=10, definition="listed-positives")
+    every = evaluate_rows(rows, score, at_k=10, definition="all-positives")
+
+    third = 1 / np.log2(3)
+    assert listed.metrics["realistic_ndcg@10"] == pytest.approx(third)
+    assert listed.metrics["realistic_map"] == pytest.approx(0.5)
+    assert every.metrics["realistic_ndcg@10"] == pytest.approx(third / (1 + third))
+    assert every.metrics["realistic_map"] == pytest.approx(0.25)
+    # the first stage: sentence-transformers <= 6.2 appends the missed x after the list; >= 6.3 does not
+    assert listed.metrics["base_map"] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert every.metrics["base_map"] == every.metrics["realistic_base_map"] == pytest.approx(0.25)
+    # MRR, hit rates and the all-positives-injected setting do not depend on the definition
+    for key in ("realistic_mrr@10", "realistic_hit_rate@1", "ndcg@10", "map", "mrr@10"):
+        assert listed.metrics[key] == pytest.approx(every.metrics[key], abs=1e-15), key
+    assert (listed.definition, every.definition) == ("listed-positives", "all-positives")
+    assert listed.other_definitions["all-positives"]["realistic_map"] == every.metrics["realistic_map"]
+    listed_ndcg = every.other_definitions["listed-positives"]["realistic_ndcg@10"]
+    assert listed_ndcg == listed.metrics["realistic_ndcg@10"]
+    assert "realistic_mrr@10" not in every.other_definitions["listed-positives"]
+
+
+def test_without_missed_positives_the_definitions_agree() -> None:
+    rows = rows_from_samples([{"query": "q", "positive": ["a"], "documents": ["b", "a", "c"]}])
+    outcome = evaluate_rows(rows, lambda pairs: np.arange(len(pairs), dtype=np.float32), at_k=10)
+    assert outcome.other_definitions == {}
+
+
+def test_the_default_is_the_installed_release_definition() -> None:
+    from importlib.metadata import version
+
+    from hubrerank.evaluation.definitions import definition_of_release
+
+    rows = rows_from_samples([{"query": "q", "positive": ["a", "x"], "documents": ["b", "a", "c"]}])
+    outcome = evaluate_rows(rows, lambda pairs: np.arange(len(pairs), dtype=np.float32), at_k=10)
+    assert outcome.definition == definition_of_release(version("sentence-transformers"))
