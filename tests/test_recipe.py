@@ -311,3 +311,14 @@ def test_a_resolved_record_is_itself_a_valid_recipe():
 
     assert again.document == record
     assert again.as_requested() == recipe().document
+
+
+def test_a_realistic_nanobeir_run_is_written_out_and_the_default_is_not():
+    """``always_rerank_positives: false`` reranks only what BM25 returned; the evaluator's default (true)
+    stays unwritten, so records made before the key existed read alike."""
+    realistic = recipe("evaluation.nanobeir.always_rerank_positives=false")
+    assert realistic.document["evaluation"]["nanobeir"]["always_rerank_positives"] is False
+    assert "always_rerank_positives" not in recipe().document["evaluation"]["nanobeir"]
+    explicit = recipe("evaluation.nanobeir.always_rerank_positives=true")
+    assert "always_rerank_positives" not in explicit.document["evaluation"]["nanobeir"]
+    assert "always_rerank_positives" in refused("evaluation.nanobeir.always_rerank_positives=sometimes")

@@ -110,6 +110,9 @@ def test_a_bi_encoder_recipe_evaluates_nanobeir_retrieval_without_a_bm25_depth()
     assert "evaluation.nanobeir.rerank_k: a bi-encoder searches each subset's whole corpus" in refused(
         "evaluation={nanobeir: {datasets: [nq], rerank_k: 50}}"
     )
+    assert "evaluation.nanobeir.always_rerank_positives: a bi-encoder searches" in refused(
+        "evaluation={nanobeir: {datasets: [nq], always_rerank_positives: false}}"
+    )
 
 
 def test_a_bi_encoder_recipe_evaluates_triplets_and_pins_their_data():

@@ -33,9 +33,10 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
     ``<name>-<split>`` matches the plan entry of that task on split ``<split>`` of a dataset ``ORG/<name>``;
     evaluators left over match the entries of their task left over in order, when they are as many (one
     evaluator the card does not place, and one entry the user added for it). NanoBEIR subsets and
-    their mean match the plan's ``nanobeir`` task. The prefix is ``realistic_`` for evaluators that ran
-    with ``always_rerank_positives=False``. Claimed evaluators that match nothing, or ran with settings
-    the re-run does not take (a TripletEvaluator's margin), are left out.
+    their mean match the plan's ``nanobeir`` task when it ran with the same ``always_rerank_positives``.
+    The prefix is ``realistic_`` for reranking evaluators that ran with ``always_rerank_positives=False``
+    (NanoBEIR's keys are the same in either setting). Claimed evaluators that match nothing, or ran with
+    settings the re-run does not take (a TripletEvaluator's margin), are left out.
     """
     spec = get_kind(card.kind)
     matches: dict[str, tuple[str, int | None, str]] = {}
@@ -47,8 +48,9 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             continue
         prefix = "realistic_" if evaluator.always_rerank_positives is False else ""
         if evaluator.class_name == NANOBEIR_EVALUATOR or NANO_SUBSET.match(name):
-            if plan.get("nanobeir") and not prefix:  # hubrerank's NanoBEIR runs inject all positives
-                matches[name] = ("nanobeir", None, prefix)
+            nano = plan.get("nanobeir")
+            if nano and nano.get("always_rerank_positives", True) == (not prefix):
+                matches[name] = ("nanobeir", None, "")
             continue
         if is_retrieval_nanobeir(spec, evaluator, name):
             subset = nanobeir_subset(name)

@@ -612,7 +612,8 @@ def _add_nanobeir(
     config: dict[str, Any], at_k: int, reranks: bool, evaluation: dict[str, Any], built: CardRecipe
 ) -> None:
     """``evaluation.nanobeir`` from a NanoBEIR evaluator's parameters (``dataset_names``, ``dataset_id``,
-    a reranker's ``rerank_k``); a dataset the card does not name is the evaluator's default, a guess."""
+    a reranker's ``rerank_k`` and ``always_rerank_positives``); a dataset the card does not name is the
+    evaluator's default, a guess."""
     from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_REPO
 
     dataset = config.get("dataset_id") or NANOBEIR_REPO
@@ -631,6 +632,8 @@ def _add_nanobeir(
         **({"rerank_k": int(config.get("rerank_k", 100))} if reranks else {}),
         "at_k": at_k,
     }
+    if reranks and config.get("always_rerank_positives") is False:  # the realistic setting, re-run as such
+        evaluation["nanobeir"]["always_rerank_positives"] = False
     if not reranks and "dataset_id" not in config:
         built.unknown["guessed evaluation.nanobeir.dataset"] = (
             f"the card does not name the NanoBEIR dataset its NanoBEIREvaluator read; the recipe reads "

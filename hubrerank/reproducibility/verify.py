@@ -358,8 +358,9 @@ def read_subject(
         subject.claims, unchecked = claims_from_st_card(card, pin_plan(subject.plan)[0])
         read_as = card_definition(card)
         if read_as.release.guessed and any(claim.definition for claim in subject.claims):
+            release = read_as.release
             subject.caveats["metric definition"] = (
-                f"{read_as.definition}, as sentence-transformers {read_as.release.version}: {read_as.release.why}"
+                f"{read_as.definition}, as sentence-transformers {release.version}: {release.why}"
             )
         if unchecked:
             subject.caveats["unchecked claims"] = (

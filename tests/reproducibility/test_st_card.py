@@ -104,6 +104,27 @@ def test_a_realistic_nanobeir_run_reads_as_false_and_its_claims_as_realistic():
     card = parse_card(realistic)
 
     assert {evaluator.always_rerank_positives for evaluator in card.evaluators} == {False}
-    plan = {"nanobeir": {"datasets": ["msmarco"]}}
-    assert set(match_claims(parse_card(text), plan).values()) == {("nanobeir", None, "")}
-    assert match_claims(card, plan) == {}  # hubrerank's NanoBEIR reranking always adds the positives
+    injected = {"nanobeir": {"datasets": ["msmarco"]}}
+    realistic_plan = {"nanobeir": {"datasets": ["msmarco"], "always_rerank_positives": False}}
+    assert set(match_claims(parse_card(text), injected).values()) == {("nanobeir", None, "")}
+    # a claim is re-measured only by a run in its own setting
+    assert match_claims(parse_card(text), realistic_plan) == {}
+    assert match_claims(card, injected) == {}
+    assert set(match_claims(card, realistic_plan).values()) == {("nanobeir", None, "")}
+
+
+def test_a_realistic_nanobeir_card_gives_a_realistic_nanobeir_recipe():
+    from hubrerank.refs import ResolvedRef
+    from hubrerank.reproducibility.from_card import recipe_from_card
+
+    text = (CORPUS / "6.3.0" / "nanobeir" / "README.md").read_text()
+    text = text.replace("/tmp/st-corpus-wt63/NanoBEIR-dl19", "sentence-transformers/NanoBEIR-en")
+    ref = ResolvedRef("acme/realistic-nano", "c" * 40, "model")
+
+    injected = recipe_from_card(ref, text).document["evaluation"]["nanobeir"]
+    realistic = recipe_from_card(
+        ref, text.replace('"always_rerank_positives": true', '"always_rerank_positives": false')
+    ).document["evaluation"]["nanobeir"]
+
+    assert "always_rerank_positives" not in injected  # the evaluator's default stays unwritten
+    assert realistic["always_rerank_positives"] is False
