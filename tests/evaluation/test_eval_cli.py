@@ -168,3 +168,39 @@ def test_an_unwritable_output_is_refused_before_scoring(word_cross_encoder, rera
         result.output.strip().splitlines()[-1].startswith(f"Error: {option} /proc/hr/out cannot be written")
     )
     assert "pairs scored" not in result.output
+
+
+@pytest.mark.parametrize("definition", ["listed-positives", "all-positives"])
+def test_the_metric_definition_is_chosen_recorded_and_its_difference_said(
+    tiny_cross_encoder: HubModel, reranking_repo: tuple[str, str], tmp_path: Path, definition: str
+) -> None:
+    """--metric-definition picks how NDCG and MAP count missed positives; the JSON, the Markdown and the
+    terminal name it, and one line says that the other definition gives other numbers on this data."""
+    other = {"listed-positives": "all-positives", "all-positives": "listed-positives"}[definition]
+    json_path, markdown_path = tmp_path / "e.json", tmp_path / "e.md"
+    result = run_cli(
+        "eval",
+        tiny_cross_encoder.ref,
+        "--data",
+        "@".join(reranking_repo),
+        "--metric-definition",
+        definition,
+        "--json",
+        str(json_path),
+        "--markdown",
+        str(markdown_path),
+    )
+    assert result.exit_code == 0, result.output
+    [reranking] = json.loads(json_path.read_text())["results"]
+    assert reranking["metric_definition"] == definition
+    assert set(reranking["other_definitions"]) == {other}
+    assert f"NDCG and MAP: {definition}" in result.stdout
+    assert f"NDCG and MAP: {definition}" in markdown_path.read_text()
+    [note] = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert f"{definition} (shown) vs {other}: " in note and "--metric-definition" in note
+
+
+def test_an_unknown_metric_definition_is_refused(tiny_cross_encoder: HubModel) -> None:
+    result = run_cli("eval", tiny_cross_encoder.ref, "--data", "x/y", "--metric-definition", "trec")
+    assert result.exit_code == 2
+    assert "'trec' is not one of 'listed-positives', 'all-positives'" in result.output
