@@ -68,6 +68,8 @@ COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile -q --g
 lock: $(LOCK_VENV)/.installed
 	$(COMPILE) $(LOCK_ARGS) --extra test --extra demo -o $(LOCK) pyproject.toml requirements/pins.in
 	$(COMPILE) $(LOCK_ARGS) -c $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/pins.in
+	@# hubrerank's own release and reproduce workflows install the lock `ci init` writes (Python 3.11)
+	if [ "$(PY_VERSION)" = "3.11" ]; then cp $(RUNTIME_LOCK) .github/hubrerank-lock.txt; fi
 
 lock-upgrade:
 	$(MAKE) lock LOCK_ARGS=--upgrade

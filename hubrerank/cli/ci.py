@@ -39,7 +39,8 @@ def ci() -> None:
 @click.option("--repo", default="", help="The Hub model repo (ORG/NAME) a v* tag push releases to.")
 @click.option("--hub-url", default="", help="The Hub the workflows talk to, if not https://huggingface.co.")
 def init(directory: Path, force: bool, install_spec: str, recipe: str, repo: str, hub_url: str) -> None:
-    """Write .github/workflows/{release,reproduce}.yml, .github/reproduce-repos.txt and a recipe."""
+    """Write .github/workflows/{release,reproduce}.yml, .github/reproduce-repos.txt,
+    .github/hubrerank-lock.txt (hubrerank's dependencies, exact versions and hashes) and a recipe."""
     settings = CiSettings(install_spec, recipe, repo, hub_url)
     for written in init_ci(directory, settings, force=force):
         click.echo(f"{written.action:9} {written.path}")

@@ -27,6 +27,10 @@ WORKFLOW_FILES = {
     ".github/workflows/reproduce.yml": "reproduce.yml",
     ".github/reproduce-repos.txt": "reproduce-repos.txt",
 }
+# The lock of hubrerank's own dependencies (every package, exact version and hash, CPU torch), made by
+# `make lock` for the Python the workflows run on: copied as is, so a workflow installs what hubrerank's
+# own CI tested, whatever the registry serves newest.
+LOCK_FILES = {".github/hubrerank-lock.txt": "hubrerank-lock-py3.11.txt"}
 RECIPE_TEMPLATE = "recipe.yaml"
 _PLAIN = re.compile(r"^[^\s'\"$`\\]+$")
 
@@ -66,8 +70,9 @@ class WrittenFile:
 
 
 def render_ci_files(settings: CiSettings = CiSettings()) -> dict[str, str]:
-    """The workflow files (repository path -> text) rendered for ``settings``."""
-    return {path: _render(name, settings) for path, name in WORKFLOW_FILES.items()}
+    """The workflow files (repository path -> text) rendered for ``settings``, and the lock they install."""
+    rendered = {path: _render(name, settings) for path, name in WORKFLOW_FILES.items()}
+    return rendered | {path: (TEMPLATE_DIR / name).read_text() for path, name in LOCK_FILES.items()}
 
 
 def recipe_template() -> str:

@@ -20,8 +20,11 @@ def test_ci_init_writes_the_workflows_and_a_recipe_and_refuses_to_overwrite(tmp_
     result = run_cli("ci", "init", "--dir", str(tmp_path), "--repo", "acme/reranker")
 
     assert result.exit_code == 0, result.output
-    for path in [*WORKFLOWS, ".github/reproduce-repos.txt", "recipe.yaml"]:
+    for path in [*WORKFLOWS, ".github/reproduce-repos.txt", ".github/hubrerank-lock.txt", "recipe.yaml"]:
         assert (tmp_path / path).is_file(), path
+    lock = (tmp_path / ".github/hubrerank-lock.txt").read_text()
+    assert "torch==2.13.0+cpu \\\n    --hash=sha256:" in lock and "sentence-transformers==" in lock
+    assert "--require-hashes --no-deps" in (tmp_path / WORKFLOWS[0]).read_text()
     release = (tmp_path / WORKFLOWS[0]).read_text()
     assert "REPO_ID: ${{ inputs.repo || 'acme/reranker' }}" in release
     assert 'HUBRERANK_SPEC: "hubrerank==' in release
