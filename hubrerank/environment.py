@@ -33,6 +33,12 @@ def capture(device: str, world_size: int) -> dict[str, str | int]:
     return environment
 
 
+# The libraries whose release can change what ``data build`` writes: mining and embedding
+# (sentence-transformers, transformers, torch), lexical mining and first stages (bm25s), reading, splitting
+# and writing (datasets, numpy). Recorded in hubrerank_dataset.json and named on the dataset card.
+DATA_LIBRARIES = ("sentence_transformers", "transformers", "torch", "bm25s", "datasets", "numpy")
+
+
 def device_name(device: str) -> str:
     """``cpu``, or the accelerator type and model, e.g. ``cuda (NVIDIA A100-SXM4-80GB)``."""
     import torch

@@ -49,6 +49,7 @@ from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import METADATA_FILE, validate_tables
 from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
+from hubrerank.environment import DATA_LIBRARIES, installed_versions
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
@@ -616,6 +617,9 @@ def _metadata(
     parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,
+        # the releases that mined, scored and split the data: a rebuild under others may differ
+        # (sentence-transformers 6.3 changed mine_hard_negatives, hubrerank.reproducibility.upstream)
+        "libraries": installed_versions(DATA_LIBRARIES),
         "source": {**data.provenance, "format": data.format, "name": data.name},
         "license": options.license or data.license or "unknown",
         "language": options.language,

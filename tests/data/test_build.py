@@ -439,3 +439,17 @@ def test_triplets_without_any_negative_exit_2(tmp_path: Path, qa_csv: Path) -> N
     )  # fmt: skip
     assert result.exit_code == 2 and "no training query has both a positive and a negative" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_record_names_the_library_releases_that_built_the_data(tmp_path: Path, qa_csv: Path) -> None:
+    """hubrerank_dataset.json says which releases mined, scored and split the data: a rebuild under
+    other releases may differ (sentence-transformers 6.3 changed mine_hard_negatives)."""
+    from importlib.metadata import version
+
+    result = run_cli("data", "build", str(qa_csv), "--out", str(tmp_path / "out"), "--test-size", "2")
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "out" / "hubrerank_dataset.json").read_text())
+    assert record["libraries"]["sentence_transformers"] == version("sentence-transformers")
+    assert record["libraries"]["datasets"] == version("datasets")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "sentence-transformers " + version("sentence-transformers") in card
