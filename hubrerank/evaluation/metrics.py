@@ -41,6 +41,7 @@ from hubrerank.evaluation.definitions import (
     ALL_POSITIVES,
     DEFINITIONS,
     LISTED_POSITIVES,
+    differing,
     installed_definition,
 )
 from hubrerank.evaluation.samples import RerankingRow
@@ -74,10 +75,11 @@ class Candidates:
 
 @dataclass(frozen=True)
 class RerankingOutcome:
-    """Mean metrics over the queries under ``definition``, the metrics that differ under each other
-    definition (``{definition: {metric: value}}``, empty when none does), per scored query its realistic
-    ranking (best first), and, when the rows have first-stage lists, the paired test of realistic NDCG@k
-    against the first stage's order (:func:`~hubrerank.evaluation.significance.versus_first_stage`)."""
+    """Mean metrics over the queries under ``definition``, the metrics that differ by more than float
+    rounding under each other definition (``{definition: {metric: value}}``, empty when none does), per
+    scored query its realistic ranking (best first), and, when the rows have first-stage lists, the
+    paired test of realistic NDCG@k against the first stage's order
+    (:func:`~hubrerank.evaluation.significance.versus_first_stage`)."""
 
     metrics: dict[str, float]
     rankings: dict[str, list[tuple[str, float]]]
@@ -176,9 +178,9 @@ def evaluate_rows(
     metrics, paired, rankings = by_definition[definition]
     others = {}
     for name, (values, _, _) in by_definition.items():
-        differing = {key: value for key, value in values.items() if value != metrics[key]}
-        if name != definition and differing:
-            others[name] = differing
+        different = differing(values, metrics)
+        if name != definition and different:
+            others[name] = different
     skipped = sum(not row.positive for row in rows)
     versus = None
     if any(row.documents for row in rows):
