@@ -55,8 +55,8 @@ WORDS = (
     "bakery", "volcano", "cloud", "mirror", "ladder", "pepper", "copper", "velvet", "engine",
 )  # fmt: skip
 
-# A reranking row: the first stage's list ("p" a positive, "n" a negative) and how many more positives
-# the query has that the list misses; or (with ``negatives``) a row with ``negative`` instead.
+# A row with ``documents``: the first stage's list ("p" a positive, "n" a negative) and how many more
+# positives the query has that the list misses.
 DocumentsRow = tuple[str, int]
 # The mixed set covers: one positive missed, two missed of four, none listed, all listed, a positive
 # beyond at_k, the only listed positive beyond at_k 10, a query without positives, two lists of 2.
