@@ -41,13 +41,13 @@ from hubrerank.evaluation.definitions import (
     ALL_POSITIVES,
     DEFINITIONS,
     LISTED_POSITIVES,
+    differing,
     installed_definition,
 )
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.significance import versus_first_stage
 
 HIT_KS = (1, 2, 3, 4, 5)
-SAME_VALUE = 1e-12  # two definitions' values closer than this are one number computed two ways
 MODEL_SETTINGS = ("", "realistic_")  # metric key prefixes of the settings the model ranks
 FIRST_STAGE_SETTINGS = ("base_", "realistic_base_")
 Pair = tuple[str, str]
@@ -75,10 +75,11 @@ class Candidates:
 
 @dataclass(frozen=True)
 class RerankingOutcome:
-    """Mean metrics over the queries under ``definition``, the metrics that differ under each other
-    definition (``{definition: {metric: value}}``, empty when none does), per scored query its realistic
-    ranking (best first), and, when the rows have first-stage lists, the paired test of realistic NDCG@k
-    against the first stage's order (:func:`~hubrerank.evaluation.significance.versus_first_stage`)."""
+    """Mean metrics over the queries under ``definition``, the metrics that differ by more than float
+    rounding under each other definition (``{definition: {metric: value}}``, empty when none does), per
+    scored query its realistic ranking (best first), and, when the rows have first-stage lists, the
+    paired test of realistic NDCG@k against the first stage's order
+    (:func:`~hubrerank.evaluation.significance.versus_first_stage`)."""
 
     metrics: dict[str, float]
     rankings: dict[str, list[tuple[str, float]]]
@@ -177,9 +178,9 @@ def evaluate_rows(
     metrics, paired, rankings = by_definition[definition]
     others = {}
     for name, (values, _, _) in by_definition.items():
-        differing = differences(values, metrics)
-        if name != definition and differing:
-            others[name] = differing
+        different = differing(values, metrics)
+        if name != definition and different:
+            others[name] = different
     skipped = sum(not row.positive for row in rows)
     versus = None
     if any(row.documents for row in rows):
@@ -188,12 +189,6 @@ def evaluate_rows(
         [value for _, value in teacher], np.array([scores[p] for p, _ in teacher])
     )
     return RerankingOutcome(metrics, rankings, skipped, versus, len(teacher), definition, others)
-
-
-def differences(values: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
-    """The entries of ``values`` that differ from ``reference`` by more than float rounding (the two
-    definitions compute a list holding every positive in different orders of operations)."""
-    return {key: value for key, value in values.items() if abs(value - reference[key]) > SAME_VALUE}
 
 
 def _mean_metrics(

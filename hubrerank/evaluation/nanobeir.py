@@ -21,8 +21,8 @@ import numpy as np
 
 from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
-from hubrerank.evaluation.definitions import DEFINITIONS, installed_definition
-from hubrerank.evaluation.metrics import candidates, differences, evaluate_rows
+from hubrerank.evaluation.definitions import DEFINITIONS, differing, installed_definition
+from hubrerank.evaluation.metrics import candidates, evaluate_rows
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.hub import locate, resolve
@@ -99,7 +99,7 @@ def evaluate_nanobeir(
     result["metric_definition"] = definition
     result["metrics"] = metrics
     others = {
-        other: differences(values, metrics) for other, values in by_definition.items() if other != definition
+        other: differing(values, metrics) for other, values in by_definition.items() if other != definition
     }
     if any(others.values()):
         result["other_definitions"] = {other: values for other, values in others.items() if values}

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.evaluation.definitions import UNRECORDED, definition_of_release
-from hubrerank.evaluation.metrics import SAME_VALUE
+from hubrerank.evaluation.definitions import ROUNDING, UNRECORDED, definition_of_release
 from hubrerank.hub import download, fetch_model, list_files, resolve
 from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
@@ -596,7 +595,7 @@ def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: To
             if name != claim.definition
             and claim.metric in other
             and value is not None
-            and abs(other[claim.metric] - value) > SAME_VALUE
+            and abs(other[claim.metric] - value) > ROUNDING
         }
         tolerance = tolerances.for_metric(claim.metric, claim.label)
         if claim.decimals is not None:
