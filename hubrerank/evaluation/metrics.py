@@ -94,7 +94,7 @@ def candidates(row: RerankingRow, setting: str, definition: str = LISTED_POSITIV
     """The list ``setting`` ranks for ``row`` under ``definition``; None for a first-stage setting on a row
     without documents."""
     positive, documents = row.positive, row.documents
-    total = len(positive)
+    total = len(positive) + row.unlisted_positives
     if setting == "":
         if documents:
             docs = positive + [doc for doc in documents if doc not in positive]

@@ -91,7 +91,9 @@ def rows_from_trec(
     corpus: Path, queries: Path, qrels: Path, run: Path, *, min_grade: int = 2, depth: int = 100
 ) -> list[RerankingRow]:
     """Reranking rows for the queries of ``run``: its top ``depth`` as ``documents``, judged texts with
-    grade >= ``min_grade`` as ``positive`` (judged documents without a text in ``corpus`` are left out)."""
+    grade >= ``min_grade`` as ``positive``; judged documents without a text in ``corpus`` cannot be
+    ranked, and are counted as ``unlisted_positives`` (the all-positives definition, like trec_eval,
+    normalises by them)."""
     texts, questions, judgments = read_texts(corpus), read_texts(queries), read_qrels(qrels)
     rows = []
     for qid, ranking in read_run(run).items():
@@ -101,11 +103,8 @@ def rows_from_trec(
         missing = [doc_id for doc_id in ids if doc_id not in texts]
         if missing:
             raise InputError(f"{run}: document {missing[0]} of query {qid} is not in {corpus}")
-        positive_ids = [
-            doc_id
-            for doc_id, grade in judgments.get(qid, {}).items()
-            if grade >= min_grade and doc_id in texts
-        ]
+        judged = [doc_id for doc_id, grade in judgments.get(qid, {}).items() if grade >= min_grade]
+        positive_ids = [doc_id for doc_id in judged if doc_id in texts]
         rows.append(
             RerankingRow(
                 query_id=qid,
@@ -113,6 +112,7 @@ def rows_from_trec(
                 positive=[texts[doc_id] for doc_id in positive_ids],
                 documents=[texts[doc_id] for doc_id in ids],
                 document_ids=ids,
+                unlisted_positives=len(judged) - len(positive_ids),
             )
         )
     return rows

@@ -37,6 +37,9 @@ class RerankingRow:
     documents: list[str] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)
     scores: list[float | None] = field(default_factory=list)
+    # judged positives with no text to rank (a TREC corpus holding only the first stage's passages):
+    # never listed nor injected, but counted by the all-positives definition, as trec_eval counts them
+    unlisted_positives: int = 0
 
     def sample(self) -> dict[str, Any]:
         """The row as CrossEncoderRerankingEvaluator expects it (``documents`` wins when non-empty)."""
