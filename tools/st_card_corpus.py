@@ -496,11 +496,12 @@ class LocalHub:
     url: str
 
 
-def start_hub(data: Path) -> LocalHub:
-    """``hubrerank hub serve`` of this checkout (run with the driver's Python), on a free port."""
+def start_hub(data: Path, orgs: tuple[str, ...] = ("sentence-transformers",)) -> LocalHub:
+    """``hubrerank hub serve`` of this checkout (run with the driver's Python), on a free port; the user
+    ``corpus`` (token ``TOKEN``) may also write to ``orgs``."""
     port_file = data.parent / "hub.port"
     port_file.unlink(missing_ok=True)
-    user = f"{NAMESPACE}:{TOKEN}:sentence-transformers"
+    user = f"{NAMESPACE}:{TOKEN}:{','.join(orgs)}"
     log = (data.parent / "hub.log").open("w")
     command = [sys.executable, "-m", "hubrerank", "hub", "serve", "--data", str(data), "--port", "0"]
     command += ["--port-file", str(port_file), "--user", user]
@@ -615,6 +616,20 @@ def _run(command: list[str], log: Path, env: dict[str, str] | None = None) -> in
         return subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
 
 
+# the driver's and workers' environment besides HF_ENDPOINT/HF_HOME: the local Hub's token, no telemetry,
+# progress bars, Xet transfers, tracking integrations or pip version checks
+DRIVER_ENV = {
+    "HF_HUB_DISABLE_XET": "1",
+    "HF_TOKEN": TOKEN,
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "WANDB_DISABLED": "true",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+}
+
+
 def driver(args: argparse.Namespace) -> int:
     work = Path(args.work)
     runs = plan_runs(args)
@@ -623,20 +638,10 @@ def driver(args: argparse.Namespace) -> int:
     if not any(versions for _, _, versions in runs):
         return 0
     work.mkdir(parents=True, exist_ok=True)
-    env = {
-        "HF_HUB_DISABLE_XET": "1",
-        "HF_TOKEN": TOKEN,
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-        "WANDB_DISABLED": "true",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
     hub_data = work / "hub"
     shutil.rmtree(hub_data, ignore_errors=True)
     hub = start_hub(hub_data)
-    os.environ.update(env, HF_ENDPOINT=hub.url, HF_HOME=str(work / "hf-home-driver"))
+    os.environ.update(DRIVER_ENV, HF_ENDPOINT=hub.url, HF_HOME=str(work / "hf-home-driver"))
     try:
         published = publish(work)
         print(f"local Hub {hub.url}: published {', '.join(published['datasets'])}", flush=True)
