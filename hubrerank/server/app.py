@@ -17,6 +17,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import errno
 import json
 import logging
 import mimetypes
@@ -74,6 +75,7 @@ access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
+OUT_OF_FDS = "The embedded Hub is out of file descriptors (ulimit -n); nothing was written. Retry shortly"
 _STREAM_CHUNK = 1024 * 1024
 MiB = 1024 * 1024
 # Parsed JSON takes up to ~20x its size (``[[],[],...]``): routes open to anonymous callers get less.
@@ -287,9 +289,13 @@ class HubApp(AdminRoutes):
             except ClientDisconnect:
                 return Response(status_code=400)
             except OSError as error:
-                if error.errno not in DISK_FULL_ERRNOS:
+                if error.errno in DISK_FULL_ERRNOS:
+                    failure = Failure(507, DISK_FULL)
+                elif error.errno in (errno.EMFILE, errno.ENFILE):
+                    failure = Failure(503, OUT_OF_FDS, headers={"Retry-After": "1"})
+                else:
                     raise
-                response = _error_response(Failure(507, DISK_FULL), anonymous=user is None)
+                response = _error_response(failure, anonymous=user is None)
             if not await body.discard(DRAIN_LIMIT):
                 response.headers["Connection"] = "close"  # not worth reading the rest: drop the connection
             return response
