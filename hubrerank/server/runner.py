@@ -30,6 +30,7 @@ from hubrerank.errors import ServerError
 from hubrerank.server.app import build_app
 from hubrerank.server.auth import Users, UserSpec
 from hubrerank.server.connections import LISTEN_BACKLOG, ConnectionGuard, ConnectionLimits
+from hubrerank.server.gc import DEFAULT_GRACE_S, GcSchedule
 from hubrerank.server.storage import Store
 
 _START_TIMEOUT_S = 30.0
@@ -211,7 +212,9 @@ class HubServer:
     """The embedded Hugging Face Hub-compatible server, serving ``data_dir``.
 
     ``users`` are merged into the data dir's users (same name: the new token wins). ``start()``
-    returns once the server accepts connections; ``url`` is then its address.
+    returns once the server accepts connections; ``url`` is then its address. ``gc_every_s``: run
+    the gc pass (server/gc.py) whenever none ran on the data dir for that long, keeping what is
+    younger than ``gc_grace_s``; None (the default in Python, for tests) never runs it.
     """
 
     def __init__(
@@ -221,11 +224,14 @@ class HubServer:
         host: str = "127.0.0.1",
         port: int = 0,
         users: Sequence[UserSpec] = (),
+        gc_every_s: float | None = None,
+        gc_grace_s: float = DEFAULT_GRACE_S,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
         self._users = tuple(users)
+        self._gc = None if gc_every_s is None else GcSchedule(self.data_dir, gc_every_s, gc_grace_s)
         self.limits: ConnectionLimits | None = None  # read at start
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -280,6 +286,8 @@ class HubServer:
                 self.stop()
                 raise ServerError(f"the embedded Hub on {self.host}:{self.port} did not start; see the log")
             time.sleep(0.005)
+        if self._gc is not None:
+            self._gc.start()
         return self
 
     def wait(self) -> None:
@@ -288,6 +296,8 @@ class HubServer:
             self._thread.join(0.5)
 
     def stop(self) -> None:
+        if self._gc is not None:
+            self._gc.stop()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
