@@ -71,7 +71,7 @@ def serve(
     """
     from hubrerank.server import HubServer, ensure_local_user, parse_user
     from hubrerank.server.auth import LOCAL_USER_FILE, token_in_argv
-    from hubrerank.server.storage import write_atomic
+    from hubrerank.server.storage import write_atomic, write_error
 
     specs = [parse_user(text) for text in users]
     for text in users:
@@ -95,23 +95,29 @@ def serve(
     ).start()
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, beyond this machine; tokens travel unencrypted", err=True)
-    if port_file is not None:
-        write_atomic(port_file, f"{server.port}\n".encode())
-    click.echo(f"Embedded Hub serving {data_dir} at {server.url}")
-    click.echo(
-        f"Users: {', '.join(server.user_names())} (manage them with: hubrerank hub user add|remove|list)"
-    )
-    click.echo(f"The local user {local.name}'s token is in {data_dir / LOCAL_USER_FILE}. Use the Hub with:")
-    token = local.token if local_is_new else "<your token>"
-    click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
-    if gc_every_s is not None:
-        click.echo(f"Reclaiming disk whenever no gc pass ran for {gc_every:.0f} s (--no-gc to turn off)")
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if port_file is not None:
+            try:
+                write_atomic(port_file, f"{server.port}\n".encode())
+            except OSError as error:
+                message = f"cannot write the port file {write_error(error)}"
+                raise ServerError(f"{message}; free space or choose another --port-file") from None
+        click.echo(f"Embedded Hub serving {data_dir} at {server.url}")
+        click.echo(
+            f"Users: {', '.join(server.user_names())} (manage them with: hubrerank hub user add|remove|list)"
+        )
+        click.echo(
+            f"The local user {local.name}'s token is in {data_dir / LOCAL_USER_FILE}. Use the Hub with:"
+        )
+        token = local.token if local_is_new else "<your token>"
+        click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
+        if gc_every_s is not None:
+            click.echo(f"Reclaiming disk whenever no gc pass ran for {gc_every:.0f} s (--no-gc to turn off)")
         server.wait()
     except KeyboardInterrupt:
         pass

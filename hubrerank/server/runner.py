@@ -31,7 +31,7 @@ from hubrerank.server.app import build_app
 from hubrerank.server.auth import Users, UserSpec
 from hubrerank.server.connections import LISTEN_BACKLOG, ConnectionGuard, ConnectionLimits
 from hubrerank.server.gc import DEFAULT_GRACE_S, GcSchedule
-from hubrerank.server.storage import Store
+from hubrerank.server.storage import Store, data_dir_error
 
 _START_TIMEOUT_S = 30.0
 HEAD_TIMEOUT_S = 30.0  # a request line + headers must arrive within this, counted from their first byte
@@ -251,13 +251,10 @@ class HubServer:
         self.limits = ConnectionLimits.read()
         try:
             Store(self.data_dir).initialize()
+            Users(self.data_dir).merge(self._users)
+            app = build_app(self.data_dir)
         except OSError as error:
-            raise ServerError(
-                f"data dir {self.data_dir} is not writable ({error.strerror or error}); "
-                "choose another with --data"
-            ) from None
-        Users(self.data_dir).merge(self._users)
-        app = build_app(self.data_dir)
+            raise ServerError(data_dir_error(self.data_dir, error)) from None
         self._socket = _bind(self.host, self.port)
         self.port = self._socket.getsockname()[1]
         guard = ConnectionGuard(self.limits)

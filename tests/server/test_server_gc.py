@@ -3,11 +3,13 @@ restarts still work."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import socket
+import subprocess
 import time
 from urllib.parse import urlsplit
 
@@ -17,7 +19,7 @@ from hubserver_helpers import ServerProcess, lfs_upload_href, ndjson_commit, req
 
 import hubrerank.server as server_package
 from hubrerank.errors import ServerError
-from hubrerank.server import HubServer, UserSpec, storage
+from hubrerank.server import HubServer, UserSpec, ensure_local_user, storage
 from hubrerank.server.gc import GcSchedule, collect
 
 TOKEN = "hrk_carol_" + "c" * 20
@@ -207,3 +209,60 @@ def test_serve_schedules_gc_unless_told_not_to(tmp_path, monkeypatch, flags, exp
     result = run_cli("hub", "serve", "--data", str(tmp_path / "hub"), "--port", "0", *flags)
     assert result.exit_code == 2 and "recorded" in result.output
     assert seen["gc_every_s"] == expected and seen["gc_grace_s"] == 3600.0
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 256 KiB tmpfs (needs root): a disk that really fills up."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _fill(folder) -> None:
+    """Write to ``folder``'s file system until it is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with contextlib.suppress(OSError):
+            for _ in range(10_000):  # 40 MB at most: the file system is far smaller
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+
+
+def test_start_on_a_full_disk_is_exit_2_naming_what_could_not_be_written(tmp_path, small_fs):
+    data = small_fs  # a data dir alone on its disk (ServerProcess writes beside it)
+    with HubServer(data, users=[ensure_local_user(data)]):  # as `hub serve` leaves it
+        pass
+    _fill(small_fs)
+    result = run_cli(
+        "hub", "serve", "--data", str(data), "--port", "0", "--port-file", str(small_fs / "port")
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"Error: cannot write the port file {small_fs / 'port'}: the disk is full (No space left on device); "
+        "free space or choose another --port-file"
+    )
+    assert not list(small_fs.glob("*port*")) and not list(small_fs.glob(".*"))  # nothing half-written
+    result = run_cli("hub", "serve", "--data", str(small_fs / "new-hub"), "--port", "0")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: cannot write {small_fs / 'new-hub' / 'local-user.json'}: the disk is full"
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+    server = ServerProcess(data, [])  # the port file on another disk: it serves, reads only
+    try:
+        assert request(server.url, "GET", "/api/models/carol/none")[0] == 401
+    finally:
+        server.stop()
