@@ -213,6 +213,10 @@ class Users:
     def names(self) -> list[str]:
         return sorted(self._load())
 
+    def fullnames(self) -> dict[str, str]:
+        """Every user's name and full name ("" if none was given)."""
+        return {name: record.get("fullname", "") for name, record in sorted(self._load().items())}
+
 
 class UploadSigner:
     """Signs and checks the URLs LFS uploads are PUT to."""
