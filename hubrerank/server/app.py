@@ -26,6 +26,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
@@ -537,7 +538,21 @@ class HubApp(AdminRoutes, LikeRoutes):
         if entry.lfs:
             headers.update({"X-Linked-Etag": f'"{entry.sha256}"', "X-Linked-Size": str(entry.size)})
         media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        response = FileResponse(self.store.blob_path(entry.sha256), headers=headers, media_type=media_type)
+        blob = self.store.blob_path(entry.sha256)
+        stat = blob.stat()
+        head = call.request.method == "HEAD"
+        if "range" not in call.request.headers and (head or stat.st_size <= _STREAM_CHUNK):
+            # Answered from this thread: FileResponse would stat, open, read and close the file on
+            # four more threads, which made serving many small files cost twice the CPU.
+            headers.update(
+                {
+                    "Content-Length": str(stat.st_size),
+                    "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+                    "Accept-Ranges": "bytes",
+                }
+            )
+            return Response(b"" if head else blob.read_bytes(), headers=headers, media_type=media_type)
+        response = FileResponse(blob, headers=headers, media_type=media_type, stat_result=stat)
         response.chunk_size = _STREAM_CHUNK  # Starlette's 64 KB default halves the download rate
         return response
 
