@@ -267,6 +267,7 @@ class HubServer:
             http=functools.partial(HubProtocol, guard=guard),  # type: ignore[arg-type]
             timeout_keep_alive=30,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            proxy_headers=False,  # nothing reads the client address a proxy would forward
             backlog=self.limits.accept_batch,  # asyncio: accepts per loop tick (see _GuardedServer)
         )
         self._server = _GuardedServer(config, guard)
