@@ -8,6 +8,7 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
     repos/<type>s/<ns>/<name>/lfs/<aa>/<sha256>   empty: an LFS object some commit of the repo holds
     uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
+    likes/<user>.json                           the repos the user likes (server/likes.py)
     locks/  tmp/  trash/
 
 ``hubrerank hub gc`` (server/gc.py) removes what nothing references any more.
