@@ -7,8 +7,9 @@ default 629f891, the last commit before issue 28) on fresh data dirs, commits ``
 ``max_workers`` 8, classic HTTP downloads, progress bars off) into an empty cache, and into an empty
 ``local_dir`` (which costs the client about twice the work per file: it writes a metadata file for
 each). Runs alternate between the two servers; each figure is the median of ``--repeat`` runs, with
-the client's and the server's CPU seconds, so that a busy machine shows as CPU rather than as a
-slower server.
+the client's and the server's CPU seconds and the load average, so that a busy machine shows as
+such rather than as a slower server: both processes need a core, so on 2 cores the time is about the
+larger of the two CPU figures on an idle machine, and their sum when other work takes a core.
 
 Prints one JSON object; ratios are the baseline's time over this checkout's.
 
@@ -122,6 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     import huggingface_hub
 
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="hubrerank-snapshot-") as tmp:
         work = Path(tmp)
         archive = subprocess.run(
@@ -153,6 +155,7 @@ def main() -> None:
         "repeat": args.repeat,
         "client": f"huggingface_hub {huggingface_hub.__version__} in its own process, progress bars off",
         "baseline_code": args.baseline_commit,
+        "load_average": {"start": round(load_at_start, 1), "end": round(os.getloadavg()[0], 1)},  # 2 cores
     }
     for name in servers:
         result[name] = {mode: _median(runs[name][mode]) for mode in MODES}
