@@ -18,6 +18,7 @@ T = TypeVar("T")
 TOKEN_ENV = "HUBRERANK_TOKEN"
 
 _DATA_HELP = "The embedded Hub's data dir. Default: $HUBRERANK_HOME/hub (~/.cache/hubrerank/hub)."
+_GRACE_HELP = "Keep staging files, blobs and commits younger than this many seconds (uploads in flight)."
 
 
 def _data_dir(data: Path | None) -> Path:
@@ -43,15 +44,34 @@ def hub() -> None:
     "(repeatable; same as `hub user add`). A token written in place of @TOKEN_FILE still works but "
     "shows in `ps`.",
 )
-def serve(data: Path | None, host: str, port: int, port_file: Path | None, users: tuple[str, ...]) -> None:
+@click.option(
+    "--gc-every",
+    type=click.FloatRange(min=1),
+    default=3600,
+    show_default=True,
+    help="Reclaim disk (as `hub gc` does) whenever no pass ran on the data dir for this many seconds.",
+)
+@click.option("--gc-grace", type=click.FloatRange(min=0), default=3600, show_default=True, help=_GRACE_HELP)
+@click.option("--no-gc", is_flag=True, help="Never reclaim disk by itself (run `hub gc` instead).")
+def serve(
+    data: Path | None,
+    host: str,
+    port: int,
+    port_file: Path | None,
+    users: tuple[str, ...],
+    gc_every: float,
+    gc_grace: float,
+    no_gc: bool,
+) -> None:
     """Serve the embedded Hub in the foreground until Ctrl-C.
 
     Users are kept in the data dir (`hubrerank hub user add|remove|list`); the local user is always
-    there. Point clients at the server with the export line it prints.
+    there. Point clients at the server with the export line it prints. Disk is reclaimed by itself
+    (stale uploads, deleted repos' bytes: see `hub gc`) unless --no-gc.
     """
     from hubrerank.server import HubServer, ensure_local_user, parse_user
     from hubrerank.server.auth import LOCAL_USER_FILE, token_in_argv
-    from hubrerank.server.storage import write_atomic
+    from hubrerank.server.storage import write_atomic, write_error
 
     specs = [parse_user(text) for text in users]
     for text in users:
@@ -69,24 +89,35 @@ def serve(data: Path | None, host: str, port: int, port_file: Path | None, users
         specs.append(local)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("hubrerank.server.access").setLevel(logging.INFO)
-    server = HubServer(data_dir, host=host, port=port, users=specs).start()
+    gc_every_s = None if no_gc else gc_every
+    server = HubServer(
+        data_dir, host=host, port=port, users=specs, gc_every_s=gc_every_s, gc_grace_s=gc_grace
+    ).start()
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, beyond this machine; tokens travel unencrypted", err=True)
-    if port_file is not None:
-        write_atomic(port_file, f"{server.port}\n".encode())
-    click.echo(f"Embedded Hub serving {data_dir} at {server.url}")
-    click.echo(
-        f"Users: {', '.join(server.user_names())} (manage them with: hubrerank hub user add|remove|list)"
-    )
-    click.echo(f"The local user {local.name}'s token is in {data_dir / LOCAL_USER_FILE}. Use the Hub with:")
-    token = local.token if local_is_new else "<your token>"
-    click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
 
     def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if port_file is not None:
+            try:
+                write_atomic(port_file, f"{server.port}\n".encode())
+            except OSError as error:
+                message = f"cannot write the port file {write_error(error)}"
+                raise ServerError(f"{message}; free space or choose another --port-file") from None
+        click.echo(f"Embedded Hub serving {data_dir} at {server.url}")
+        click.echo(
+            f"Users: {', '.join(server.user_names())} (manage them with: hubrerank hub user add|remove|list)"
+        )
+        click.echo(
+            f"The local user {local.name}'s token is in {data_dir / LOCAL_USER_FILE}. Use the Hub with:"
+        )
+        token = local.token if local_is_new else "<your token>"
+        click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
+        if gc_every_s is not None:
+            click.echo(f"Reclaiming disk whenever no gc pass ran for {gc_every:.0f} s (--no-gc to turn off)")
         server.wait()
     except KeyboardInterrupt:
         pass
@@ -171,13 +202,7 @@ def _writable(data_dir: Path, change: Callable[[], T]) -> T:
 @hub.command()
 @click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
 @click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
-@click.option(
-    "--grace",
-    type=click.FloatRange(min=0),
-    default=3600,
-    show_default=True,
-    help="Keep staging files, blobs and commits younger than this many seconds (uploads in flight).",
-)
+@click.option("--grace", type=click.FloatRange(min=0), default=3600, show_default=True, help=_GRACE_HELP)
 def gc(data: Path | None, dry_run: bool, grace: float) -> None:
     """Reclaim disk: blobs and commits no branch or tag reaches, stale staging, deleted repos' leftovers.
 

@@ -17,6 +17,8 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import errno
+import html
 import json
 import logging
 import mimetypes
@@ -24,6 +26,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
@@ -41,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.gitignore import GitIgnore
+from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
     DISK_FULL_ERRNOS,
@@ -51,6 +55,7 @@ from hubrerank.server.storage import (
     DeleteFolder,
     Entry,
     EntryNotFound,
+    Invalid,
     Operation,
     Repo,
     RepoNotFound,
@@ -74,6 +79,7 @@ access_log = logging.getLogger("hubrerank.server.access")
 access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
+OUT_OF_FDS = "The embedded Hub is out of file descriptors (ulimit -n); nothing was written. Retry shortly"
 _STREAM_CHUNK = 1024 * 1024
 MiB = 1024 * 1024
 # Parsed JSON takes up to ~20x its size (``[[],[],...]``): routes open to anonymous callers get less.
@@ -237,7 +243,7 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes):
+class HubApp(AdminRoutes, LikeRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -287,9 +293,13 @@ class HubApp(AdminRoutes):
             except ClientDisconnect:
                 return Response(status_code=400)
             except OSError as error:
-                if error.errno not in DISK_FULL_ERRNOS:
+                if error.errno in DISK_FULL_ERRNOS:
+                    failure = Failure(507, DISK_FULL)
+                elif error.errno in (errno.EMFILE, errno.ENFILE):
+                    failure = Failure(503, OUT_OF_FDS, headers={"Retry-After": "1"})
+                else:
                     raise
-                response = _error_response(Failure(507, DISK_FULL), anonymous=user is None)
+                response = _error_response(failure, anonymous=user is None)
             if not await body.discard(DRAIN_LIMIT):
                 response.headers["Connection"] = "close"  # not worth reading the rest: drop the connection
             return response
@@ -494,20 +504,23 @@ class HubApp(AdminRoutes):
         return JSONResponse({"branches": branches, "converts": [], "tags": tags, "pullRequests": []})
 
     def commits(self, call: Call, repo_type: str) -> Response:
+        """A branch's history, newest first; ``?expand[]=formatted`` adds HTML of titles and messages."""
         state = self.readable(call, repo_type)
         head = self.store.resolve(state, call.params["rev"])
-        return JSONResponse(
-            [
-                {
-                    "id": c.id,
-                    "title": c.title,
-                    "message": c.message,
-                    "date": c.date,
-                    "authors": [{"user": c.author, "avatar": None}],
-                }
-                for c in self.store.history(state.repo, head)
-            ]
-        )
+        formatted = "formatted" in call.request.query_params.getlist("expand[]")
+        commits = []
+        for c in self.store.history(state.repo, head):
+            item: dict[str, Any] = {
+                "id": c.id,
+                "title": c.title,
+                "message": c.message,
+                "date": c.date,
+                "authors": [{"user": c.author, "avatar": None}],
+            }
+            if formatted:  # the Hub renders markdown; escaped text is HTML a page can show as is
+                item["formatted"] = {"title": html.escape(c.title), "message": html.escape(c.message)}
+            commits.append(item)
+        return JSONResponse(commits)
 
     def resolve(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -525,7 +538,21 @@ class HubApp(AdminRoutes):
         if entry.lfs:
             headers.update({"X-Linked-Etag": f'"{entry.sha256}"', "X-Linked-Size": str(entry.size)})
         media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        response = FileResponse(self.store.blob_path(entry.sha256), headers=headers, media_type=media_type)
+        blob = self.store.blob_path(entry.sha256)
+        stat = blob.stat()
+        head = call.request.method == "HEAD"
+        if "range" not in call.request.headers and (head or stat.st_size <= _STREAM_CHUNK):
+            # Answered from this thread: FileResponse would stat, open, read and close the file on
+            # four more threads, which made serving many small files cost twice the CPU.
+            headers.update(
+                {
+                    "Content-Length": str(stat.st_size),
+                    "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+                    "Accept-Ranges": "bytes",
+                }
+            )
+            return Response(b"" if head else blob.read_bytes(), headers=headers, media_type=media_type)
+        response = FileResponse(blob, headers=headers, media_type=media_type, stat_result=stat)
         response.chunk_size = _STREAM_CHUNK  # Starlette's 64 KB default halves the download rate
         return response
 
@@ -538,7 +565,7 @@ class HubApp(AdminRoutes):
         ignore = GitIgnore(self.store, commit, body.get("gitIgnore", str))
         answers = []
         for item in body.objects("files"):
-            path = validate_path(item.get("path", str, required=True))
+            path = _path_to_write(item.get("path", str, required=True))
             try:
                 sample = base64.b64decode(item.get("sample", str) or "", validate=True)
             except binascii.Error:
@@ -686,7 +713,7 @@ class HubApp(AdminRoutes):
             if key not in ("file", "lfsFile", "deletedFile", "deletedFolder"):
                 raise Failure(400, f"commit line {number}: unknown 'key' {key!r}")
             path = value.get("path", str, required=True)
-            path = validate_path(path.rstrip("/") if key == "deletedFolder" else path)
+            path = _path_to_write(path.rstrip("/") if key == "deletedFolder" else path)
             if key == "file":
                 if (value.get("encoding", str) or "base64") != "base64":
                     raise Failure(400, f"{value.name('encoding')} of {path!r}: only base64 is supported")
@@ -786,6 +813,7 @@ class HubApp(AdminRoutes):
             ),
             Route("/api/repos/move", self.endpoint(self.move_repo, **write), methods=["POST"]),
             Route("/api/lfs-upload/{oid}", self.endpoint(self.lfs_upload, streaming=True), methods=["PUT"]),
+            Route("/api/users/{user}/likes", self.endpoint(self.liked_repos), methods=["GET"]),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
             api = f"/api/{repo_type}s/{{ns}}/{{name}}"
@@ -810,6 +838,8 @@ class HubApp(AdminRoutes):
                 (f"{api}/lfs-files/batch", self.delete_lfs_files, ["POST"], {**write, "limit": LIST_LIMIT}),
                 (f"{api}/auth-check", self.auth_check, ["GET"], {}),
                 (f"{api}/auth-check/write", self.auth_check, ["GET"], {}),
+                (f"{api}/like", self.like, ["POST", "DELETE"], user),
+                (f"{api}/likers", self.likers, ["GET"], {}),
                 (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"], {}),
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"], lists),
             ]
@@ -824,12 +854,23 @@ class HubApp(AdminRoutes):
                 (f"{api}/{{name}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/revision/{{rev}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/tree/{{rest:path}}", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/commits/{{rest:path}}", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/like", self.unnamespaced, ["POST", "DELETE"]),
+                (f"{api}/{{name}}/likers", self.unnamespaced, ["GET"]),
                 (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
             ]
             routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in listing]
         not_found = self.endpoint(self.not_found, streaming=True)
         routes.append(Route("/{rest:path}", not_found, methods=_ALL_METHODS))
         return routes
+
+
+def _path_to_write(path: str) -> str:
+    """A file path a preupload or commit names; 422 if invalid, as the Hub answers (400 in a URL)."""
+    try:
+        return validate_path(path)
+    except Invalid as error:
+        raise Failure(422, str(error)) from None
 
 
 def _error_response(error: Exception, anonymous: bool) -> Response:

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubrerank.errors import ServerError
-from hubrerank.server.storage import RESERVED_NAMESPACES, Invalid, file_lock, validate_name, write_json_atomic
+from hubrerank.server.storage import (
+    RESERVED_NAMESPACES,
+    Invalid,
+    data_dir_error,
+    file_lock,
+    validate_name,
+    write_atomic,
+    write_json_atomic,
+)
 
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces: safe in a header
 _USER_FORM = "NAME:@TOKEN_FILE[:ORG,ORG...]"
@@ -131,10 +139,7 @@ def ensure_local_user(data_dir: Path) -> UserSpec:
                 write_json_atomic(path, {"name": name, "token": token}, mode=0o600)
             data = json.loads(path.read_text())
     except OSError as error:
-        raise ServerError(
-            f"data dir {data_dir} is not writable ({error.strerror or error}); "
-            "choose another with --data or $HUBRERANK_HOME"
-        ) from None
+        raise ServerError(f"{data_dir_error(data_dir, error)} or $HUBRERANK_HOME") from None
     return UserSpec(data["name"], data["token"])
 
 
@@ -208,6 +213,10 @@ class Users:
     def names(self) -> list[str]:
         return sorted(self._load())
 
+    def fullnames(self) -> dict[str, str]:
+        """Every user's name and full name ("" if none was given)."""
+        return {name: record.get("fullname", "") for name, record in sorted(self._load().items())}
+
 
 class UploadSigner:
     """Signs and checks the URLs LFS uploads are PUT to."""
@@ -216,21 +225,18 @@ class UploadSigner:
 
     def __init__(self, data_dir: Path) -> None:
         path = Path(data_dir) / SECRET_FILE
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-                handle.flush()
-                os.fsync(handle.fileno())
-        secret = ""
-        for _ in range(50):  # another process may be writing it right now
-            secret = path.read_text().strip()
-            if secret:
-                break
-            time.sleep(0.01)
+        if not path.exists():
+            # Written whole under a temp name, then linked into place unless another process was
+            # first: the secret is never seen half-written, nor replaced once signed URLs use it.
+            staged = Path(data_dir) / "tmp" / f"{SECRET_FILE}-{secrets.token_hex(8)}"
+            write_atomic(staged, secrets.token_hex(32).encode())
+            try:
+                os.link(staged, path)
+            except FileExistsError:
+                pass
+            finally:
+                staged.unlink(missing_ok=True)
+        secret = path.read_text().strip()
         if not secret:
             raise ServerError(f"{path} is empty; delete it and restart the server")
         self._key = secret.encode()

@@ -8,6 +8,7 @@ Layout under the data dir::
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
     repos/<type>s/<ns>/<name>/lfs/<aa>/<sha256>   empty: an LFS object some commit of the repo holds
     uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
+    likes/<user>.json                           the repos the user likes (server/likes.py)
     locks/  tmp/  trash/
 
 ``hubrerank hub gc`` (server/gc.py) removes what nothing references any more.
@@ -325,20 +326,42 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
-    """Write ``data`` to ``path`` so that readers (and a crash) see either the old or the new file."""
-    make_dirs(path.parent)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    """Write ``data`` to ``path`` so that readers (and a crash) see either the old or the new file.
+
+    An OSError names ``path`` (not the temp file it was writing), so that messages say what could
+    not be written.
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+        make_dirs(path.parent)
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+def write_error(error: OSError) -> str:
+    """What could not be written and why, for a one-line message: ``PATH: reason``."""
+    reason = error.strerror or str(error)
+    if error.errno in DISK_FULL_ERRNOS:
+        reason = f"the disk is full ({reason})"
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+def data_dir_error(data_dir: Path, error: OSError) -> str:
+    """The one-line message for data dir ``data_dir`` that could not be written at start."""
+    if error.errno in DISK_FULL_ERRNOS:
+        return f"cannot write {write_error(error)}; free space, or choose another data dir with --data"
+    return f"data dir {data_dir} is not writable ({write_error(error)}); choose another with --data"
 
 
 def write_json_atomic(path: Path, data: Any, mode: int = _FILE_MODE) -> None:

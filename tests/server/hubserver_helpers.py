@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -73,9 +74,21 @@ def lfs_upload_href(url: str, repo_path: str, data: bytes, token: str) -> str | 
 
 
 class ServerProcess:
-    """``hubrerank hub serve`` in a subprocess on a free port (so that it can be SIGKILLed)."""
+    """``hubrerank hub serve`` in a subprocess on a free port (so that it can be SIGKILLed).
 
-    def __init__(self, data_dir: Path, users: list[str]) -> None:
+    ``fd_limit``: start it under ``ulimit -n fd_limit``. ``log``: its output goes to this file (else
+    to a pipe, read only when it fails to start). ``extra``: more ``hub serve`` options.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        users: list[str],
+        *,
+        fd_limit: int | None = None,
+        log: Path | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = data_dir
         port_file = data_dir.parent / f"{data_dir.name}-{time.monotonic_ns()}.port"
         args = [
@@ -90,6 +103,7 @@ class ServerProcess:
             "0",
             "--port-file",
             str(port_file),
+            *extra,
         ]
         for user in users:  # NAME:TOKEN[:ORGS], passed as NAME:@FILE[:ORGS] (a token in argv shows in ps)
             name, token, *orgs = user.split(":")
@@ -97,13 +111,30 @@ class ServerProcess:
             token_file.write_text(token)
             args += ["--user", ":".join([name, f"@{token_file}", *orgs])]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        self.proc = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+
+        def limit_fds() -> None:
+            if fd_limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
+        out = None if log is None else log.open("wb")
+        try:
+            self.proc = subprocess.Popen(
+                args,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=out or subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                preexec_fn=limit_fds,
+            )
+        finally:
+            if out is not None:
+                out.close()
         deadline = time.monotonic() + 60
         while not port_file.exists() or not port_file.read_text().strip():
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                output = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                self.proc.kill()
+                self.proc.wait(10)
+                output = log.read_text() if log is not None else self.proc.stdout.read().decode()  # type: ignore[union-attr]
                 raise RuntimeError(f"hub serve did not start: {output}")
             time.sleep(0.05)
         self.url = f"http://127.0.0.1:{int(port_file.read_text())}"

@@ -227,3 +227,43 @@ def test_list_and_permanently_delete_lfs_files(api, repo):
         assert "a.bin" not in api.list_repo_files(repo, revision=revision)
     assert "t.txt" in api.list_repo_files(repo, revision="v1")
     assert len(api.list_repo_commits(repo)) == 4  # history kept, rewritten without the files
+
+
+def test_likes_follow_their_repo_and_respect_privacy(hub, api, repo):
+    bob = HfApi(endpoint=hub.url, token=hub.bob_token)
+    private = api.create_repo(f"{repo}-private", private=True).repo_id
+    for liked in (repo, private):
+        assert request(hub.url, "POST", f"/api/models/{liked}/like", token=hub.alice_token)[0] == 200
+    assert request(hub.url, "POST", f"/api/models/{repo}/like", token=hub.bob_token)[0] == 200
+    assert request(hub.url, "POST", f"/api/models/{repo}/like")[0] == 401  # anonymous
+    assert {repo, private} <= set(api.list_liked_repos().models)
+    seen_by_bob = bob.list_liked_repos("alice").models
+    assert repo in seen_by_bob and private not in seen_by_bob
+    assert {u.username for u in api.list_repo_likers(repo)} == {"alice", "bob"}
+    api.move_repo(repo, f"{repo}-moved")
+    assert f"{repo}-moved" in api.list_liked_repos().models  # a like follows a moved repo
+    bob.unlike(f"{repo}-moved")
+    assert [u.username for u in api.list_repo_likers(f"{repo}-moved")] == ["alice"]
+    api.delete_repo(f"{repo}-moved")
+    assert f"{repo}-moved" not in api.list_liked_repos().models
+    with pytest.raises(RepositoryNotFoundError):
+        api.unlike("alice/never-created")
+    with pytest.raises(RepositoryNotFoundError):
+        api.unlike("no-namespace")
+    assert request(hub.url, "GET", "/api/users/nobody/likes")[0] == 404
+
+
+def test_commits_formatted_and_unnamespaced(api, repo):
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo, commit_message="a <b> & c")
+    plain = api.list_repo_commits(repo)
+    assert all(c.formatted_title is None for c in plain)
+    formatted = api.list_repo_commits(repo, formatted=True)
+    assert formatted[0].formatted_title == "a &lt;b&gt; &amp; c" and formatted[0].formatted_message == ""
+    with pytest.raises(RepositoryNotFoundError):
+        api.list_repo_commits("no-namespace")
+
+
+def test_invalid_paths_to_write_are_422_as_on_the_hub(api, repo):
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.upload_file(path_or_fileobj=b"content", path_in_repo="..\\ddd", repo_id=repo)
+    assert caught.value.response.status_code == 422

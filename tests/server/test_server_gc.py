@@ -1,18 +1,26 @@
-"""`hubrerank hub gc`, and a full disk: writes answer 507, reads and restarts still work."""
+"""`hubrerank hub gc`, the gc pass `hub serve` schedules, and a full disk: writes answer 507, reads and
+restarts still work."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
+import socket
+import subprocess
+import time
+from urllib.parse import urlsplit
 
 import pytest
 from helpers import run_cli
-from hubserver_helpers import lfs_upload_href, ndjson_commit, request
+from hubserver_helpers import ServerProcess, lfs_upload_href, ndjson_commit, request
 
-from hubrerank.server import HubServer, UserSpec, storage
-from hubrerank.server.gc import collect
+import hubrerank.server as server_package
+from hubrerank.errors import ServerError
+from hubrerank.server import HubServer, UserSpec, ensure_local_user, storage
+from hubrerank.server.gc import GcSchedule, collect
 
 TOKEN = "hrk_carol_" + "c" * 20
 CAROL = UserSpec("carol", TOKEN)
@@ -126,3 +134,139 @@ def test_full_disk_writes_answer_507_and_reads_and_restarts_still_work(tmp_path,
                 "disk is full" in json.loads(answer)["error"] and "disk is full" in headers["x-error-message"]
             )
         assert request(server.url, "GET", "/api/whoami-v2", token=TOKEN)[0] == 200  # same connection pool
+
+
+def _staged_uploads(data_dir) -> list:
+    return list((data_dir / "tmp").glob("upload-*"))
+
+
+def test_serve_reclaims_a_crashed_servers_staging_and_deleted_repos_by_itself(tmp_path):
+    data = tmp_path / "hub"
+    server = ServerProcess(data, [f"carol:{TOKEN}"], extra=("--no-gc",))
+    try:
+        for name in ("kept", "gone"):
+            request(server.url, "POST", "/api/repos/create", {"name": name}, TOKEN)
+        assert _commit(server.url, "carol/kept", {"kept.txt": b"kept bytes"}) == 200
+        assert _commit(server.url, "carol/gone", {"gone.txt": b"bytes of a deleted repo"}) == 200
+        assert request(server.url, "DELETE", "/api/repos/delete", {"name": "gone"}, TOKEN)[0] == 200
+        data_bytes = os.urandom(3 * 1024 * 1024)
+        href = urlsplit(lfs_upload_href(server.url, "carol/kept", data_bytes, TOKEN))
+        with socket.create_connection((href.hostname, href.port), timeout=10) as upload:
+            length = len(data_bytes)
+            head = f"PUT {href.path}?{href.query} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+            upload.sendall(head.encode() + data_bytes[: 2 * 1024 * 1024])  # the rest never comes
+            deadline = time.monotonic() + 30
+            while not _staged_uploads(data) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _staged_uploads(data)
+            server.kill()  # kill -9 during the upload
+    finally:
+        server.kill()
+    assert _staged_uploads(data) and _blob(data, b"bytes of a deleted repo").exists()
+    _age(data)  # an hour later: past the grace period, and no gc pass ran for an hour
+
+    log = tmp_path / "serve.log"
+    server = ServerProcess(data, [], log=log)  # default: reclaims by itself
+    try:
+        deadline = time.monotonic() + 30
+        while _blob(data, b"bytes of a deleted repo").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _blob(data, b"bytes of a deleted repo").exists() and not _staged_uploads(data)
+        status, _, body = request(server.url, "GET", "/carol/kept/resolve/main/kept.txt")
+        assert status == 200 and body == b"kept bytes"
+    finally:
+        server.stop()
+    assert "gc removed 2 item(s)" in log.read_text()  # the deleted repo's blob and the staged upload
+
+
+def test_servers_on_one_data_dir_share_the_gc_schedule(tmp_path):
+    data = tmp_path / "hub"
+    with HubServer(data, users=[CAROL]):
+        pass
+    _age(data)
+    first, second = GcSchedule(data, interval_s=600), GcSchedule(data, interval_s=600)
+    assert first.seconds_until_due() <= 0 and second.seconds_until_due() <= 0
+    first.run_pass()
+    assert 590 < second.seconds_until_due() <= 600  # a pass of any server (or hub gc) counts
+    before = second.seconds_until_due()
+    assert run_cli("hub", "gc", "--data", str(data), "--dry-run").exit_code == 0
+    assert before - 5 < second.seconds_until_due() <= before  # a dry run is not a pass
+    _age(data)
+    assert run_cli("hub", "gc", "--data", str(data)).exit_code == 0
+    assert 590 < second.seconds_until_due() <= 600  # `hub gc` is
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"), [((), 3600.0), (("--gc-every", "60"), 60.0), (("--no-gc",), None)]
+)
+def test_serve_schedules_gc_unless_told_not_to(tmp_path, monkeypatch, flags, expected):
+    seen = {}
+
+    class Recorder:
+        def __init__(self, data_dir, **kwargs) -> None:
+            seen.update(kwargs)
+
+        def start(self) -> None:
+            raise ServerError("recorded")
+
+    monkeypatch.setattr(server_package, "HubServer", Recorder)
+    result = run_cli("hub", "serve", "--data", str(tmp_path / "hub"), "--port", "0", *flags)
+    assert result.exit_code == 2 and "recorded" in result.output
+    assert seen["gc_every_s"] == expected and seen["gc_grace_s"] == 3600.0
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 256 KiB tmpfs (needs root): a disk that really fills up."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _fill(folder) -> None:
+    """Write to ``folder``'s file system until it is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with contextlib.suppress(OSError):
+            for _ in range(10_000):  # 40 MB at most: the file system is far smaller
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+
+
+def test_start_on_a_full_disk_is_exit_2_naming_what_could_not_be_written(tmp_path, small_fs):
+    data = small_fs  # a data dir alone on its disk (ServerProcess writes beside it)
+    with HubServer(data, users=[ensure_local_user(data)]):  # as `hub serve` leaves it
+        pass
+    _fill(small_fs)
+    result = run_cli(
+        "hub", "serve", "--data", str(data), "--port", "0", "--port-file", str(small_fs / "port")
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"Error: cannot write the port file {small_fs / 'port'}: the disk is full (No space left on device); "
+        "free space or choose another --port-file"
+    )
+    assert not list(small_fs.glob("*port*")) and not list(small_fs.glob(".*"))  # nothing half-written
+    result = run_cli("hub", "serve", "--data", str(small_fs / "new-hub"), "--port", "0")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: cannot write {small_fs / 'new-hub' / 'local-user.json'}: the disk is full"
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+    server = ServerProcess(data, [])  # the port file on another disk: it serves, reads only
+    try:
+        assert request(server.url, "GET", "/api/models/carol/none")[0] == 401
+    finally:
+        server.stop()

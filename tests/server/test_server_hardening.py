@@ -56,7 +56,7 @@ def test_file_over_an_existing_folder_and_folder_over_an_existing_file_are_409(h
 @pytest.mark.parametrize("path", [".GIT/config", ".Git/hooks/x", "sub/.git/config", "a/.gIt"])
 def test_dot_git_in_any_case_and_depth_is_refused(hub, repo, path):
     payload = ndjson_commit("git", {path: b"x"})
-    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 400
+    assert request(hub.url, "POST", f"{API}/commit/main", payload, hub.alice_token)[0] == 422
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,9 @@ def test_resolve_headers_head_and_ranges(hub, model_repo):
     status, headers, body = request(hub.url, "GET", "/alice/srv-model/resolve/main/config.json")
     git_oid = hashlib.sha1(b"blob 8\x00" + body).hexdigest()
     assert status == 200 and headers["etag"] == f'"{git_oid}"' and "x-linked-etag" not in headers
+    head = request(hub.url, "HEAD", "/alice/srv-model/resolve/main/config.json")[1]
+    same = ("etag", "content-length", "content-type", "last-modified", "accept-ranges", "x-repo-commit")
+    assert {k: head[k] for k in same} == {k: headers[k] for k in same}  # small files: answered inline
 
 
 def test_missing_entry_revision_and_repo_map_to_client_errors(api, model_repo):
