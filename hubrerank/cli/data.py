@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from hubrerank.cli._output import precision_options
 from hubrerank.data.build import BUILD_OPTIONS
 from hubrerank.data.splits import parse_size
 
@@ -118,6 +119,7 @@ def data() -> None:
     is_flag=True,
     help="Do not read or write the embedding cache ($HUBRERANK_HOME/scores.sqlite) of the --mine-model.",
 )
+@precision_options
 def build(
     source: str, out: Path | None, push: str | None, private: bool, tag: str | None, **values: Any
 ) -> None:
@@ -129,12 +131,13 @@ def build(
     from hubrerank.data import BuildOptions, build_dataset, check_out_folder, push_dataset, write_local
     from hubrerank.data.options import options_from_values
     from hubrerank.hub import check_can_publish
+    from hubrerank.runtime import DEFAULT_DTYPE
 
     if (out is None) == (push is None):
         raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
     if (private or tag) and push is None:
         raise click.UsageError("--private and --tag go with --push")
-    options = options_from_values(BuildOptions, values)
+    options = options_from_values(BuildOptions, {**values, "dtype": values["dtype"] or DEFAULT_DTYPE})
     if push is not None:  # before the build: a push that cannot land would lose it
         check_can_publish(push, "dataset")
     else:
