@@ -100,21 +100,31 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
              f"{r['max_abs_diff_vs_trec_eval']:.1e}", "-"),
         ]  # fmt: skip
     if name == "precision":
-        delta = r["delta_bfloat16_minus_float32"]
+        delta, load = r["delta_bfloat16_minus_float32"], r["load_average_at_start"][0]
         rows = [
-            (f"TREC DL19 eval in bfloat16, no cache ({r['pairs_scored']} pairs; load {r['load_average_at_start'][0]})",
-             f"{r['hubrerank_bfloat16']['pairs_per_s']} pairs/s",
-             f"evaluator (float32) {r['evaluator_float32']['pairs_per_s']} pairs/s",
-             f"{r['bfloat16_over_evaluator_float32']}x"),
-            ("same, bfloat16 minus float32: NDCG@10 / realistic NDCG@10 / MAP / MRR@10",
-             " / ".join(f"{delta[key]:+.4f}" for key in ("ndcg@10", "realistic_ndcg@10", "map", "mrr@10")),
-             f"float32 NDCG@10 {r['metrics_float32']['ndcg@10']}", f"max score diff {r['max_abs_score_difference']}"),
+            (
+                f"TREC DL19 eval in bfloat16, no cache ({r['pairs_scored']} pairs; load {load})",
+                f"{r['hubrerank_bfloat16']['pairs_per_s']} pairs/s",
+                f"evaluator (float32) {r['evaluator_float32']['pairs_per_s']} pairs/s",
+                f"{r['bfloat16_over_evaluator_float32']}x",
+            ),
+            (
+                "same, bfloat16 minus float32: NDCG@10 / realistic NDCG@10 / MAP / MRR@10",
+                " / ".join(f"{delta[key]:+.4f}" for key in ("ndcg@10", "realistic_ndcg@10", "map", "mrr@10")),
+                f"float32 NDCG@10 {r['metrics_float32']['ndcg@10']}",
+                f"max score diff {r['max_abs_score_difference']}",
+            ),
         ]
         for policy, c in r["concurrency"].items():
-            rows.append((f"two concurrent `hubrerank eval` ({c['queries']} queries each), OpenMP {policy}",
-                         " / ".join(f"{s} s" for s in c["concurrent_s"]), f"alone {c['alone_s']} s",
-                         " / ".join(f"{v}x" for v in c["speed_each_vs_alone"]) + " the lone speed"))
-        return rows  # fmt: skip
+            rows.append(
+                (
+                    f"two concurrent `hubrerank eval` ({c['queries']} queries each), OpenMP {policy}",
+                    " / ".join(f"{s} s" for s in c["concurrent_s"]),
+                    f"alone {c['alone_s']} s",
+                    " / ".join(f"{v}x" for v in c["speed_each_vs_alone"]) + " the lone speed",
+                )
+            )
+        return rows
     if name == "quality":
         return (
             [
