@@ -131,13 +131,12 @@ def build(
     from hubrerank.data import BuildOptions, build_dataset, check_out_folder, push_dataset, write_local
     from hubrerank.data.options import options_from_values
     from hubrerank.hub import check_can_publish
-    from hubrerank.runtime import DEFAULT_DTYPE
 
     if (out is None) == (push is None):
         raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
     if (private or tag) and push is None:
         raise click.UsageError("--private and --tag go with --push")
-    options = options_from_values(BuildOptions, {**values, "dtype": values["dtype"] or DEFAULT_DTYPE})
+    options = options_from_values(BuildOptions, values)
     if push is not None:  # before the build: a push that cannot land would lose it
         check_can_publish(push, "dataset")
     else:

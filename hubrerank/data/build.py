@@ -93,14 +93,14 @@ class BuildOptions:
     license: str | None = option("--license")
     language: str = option("--language", "en")
     no_cache: bool = option("--no-cache", False, rebuilt=False)
-    dtype: str = option("--dtype", DEFAULT_DTYPE)
+    dtype: str | None = option("--dtype")  # None: float32
     device: str | None = option("--device", rebuilt=False)
 
     @property
     def precision(self) -> Precision:
         """The dtype and device the mining model and the teacher run in (default device: cpu unless
         CUDA is there)."""
-        return Precision(self.dtype, self.device or model_device()).check()
+        return Precision(self.dtype or DEFAULT_DTYPE, self.device or model_device()).check()
 
 
 BUILD_OPTIONS = option_specs(BuildOptions)
@@ -628,7 +628,7 @@ def _metadata(
     parameters.pop("teacher")
     parameters.pop("no_cache")  # how the embeddings were obtained, not what the data is
     parameters.pop("device")  # the same in any device (hubrerank.runtime)
-    if options.dtype == DEFAULT_DTYPE:  # float32 builds' metadata reads as before precision was an option
+    if options.dtype in (None, DEFAULT_DTYPE):  # float32 builds' metadata reads as it always did
         parameters.pop("dtype")
     parameters["split"] = list(options.split)
     return {
