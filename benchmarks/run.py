@@ -115,10 +115,13 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
                 "-",
             ),
         ]
+        queries = r["concurrency"]["queries"]
         for policy, c in r["concurrency"].items():
+            if policy == "queries":
+                continue
             rows.append(
                 (
-                    f"two concurrent `hubrerank eval` ({c['queries']} queries each), OpenMP {policy}",
+                    f"two concurrent `hubrerank eval` ({queries} queries each), OpenMP {policy}",
                     " / ".join(f"{s} s" for s in c["concurrent_s"]),
                     f"alone {c['alone_s']} s",
                     " / ".join(f"{v}x" for v in c["speed_each_vs_alone"]) + " the lone speed",
