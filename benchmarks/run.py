@@ -28,6 +28,7 @@ BENCHMARKS = {
     "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
+    "precision": "Precision and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
 }
 
 
@@ -120,6 +121,35 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             ("metrics vs evaluator / vs trec_eval (max abs diff)", f"{r['max_abs_diff_vs_evaluator']}",
              f"{r['max_abs_diff_vs_trec_eval']:.1e}", "-"),
         ]  # fmt: skip
+    if name == "precision":
+        delta, load = r["delta_bfloat16_minus_float32"], r["load_average_at_start"][0]
+        rows = [
+            (
+                f"TREC DL19 eval in bfloat16, no cache ({r['pairs_scored']} pairs; load {load})",
+                f"{r['hubrerank_bfloat16']['pairs_per_s']} pairs/s",
+                f"evaluator (float32) {r['evaluator_float32']['pairs_per_s']} pairs/s",
+                f"{r['bfloat16_over_evaluator_float32']}x",
+            ),
+            (
+                "same, bfloat16 minus the evaluator's float32: NDCG@10 / MAP / MRR@10",
+                " / ".join(f"{delta[key]:+.4f}" for key in ("ndcg@10", "map", "mrr@10")),
+                f"float32 NDCG@10 {r['metrics_float32']['ndcg@10']}",
+                "-",
+            ),
+        ]
+        queries = r["concurrency"]["queries"]
+        for policy, c in r["concurrency"].items():
+            if policy == "queries":
+                continue
+            rows.append(
+                (
+                    f"two concurrent `hubrerank eval` ({queries} queries each), OpenMP {policy}",
+                    " / ".join(f"{s} s" for s in c["concurrent_s"]),
+                    f"alone {c['alone_s']} s",
+                    " / ".join(f"{v}x" for v in c["speed_each_vs_alone"]) + " the lone speed",
+                )
+            )
+        return rows
     if name == "quality":
         return (
             [

@@ -28,6 +28,7 @@ import numpy as np
 
 from hubrerank.endpoint import hubrerank_home
 from hubrerank.hashing import model_identity
+from hubrerank.runtime import FLOAT32, Precision, model_options, variant_identity
 
 Role = Literal["query", "document"]
 _CHUNK = 900  # stay under SQLite's default limit of host parameters per statement
@@ -91,6 +92,7 @@ class Embedder:
     """A loaded SentenceTransformer, the folder it was loaded from (its cache identity) and the cache.
 
     ``computed`` and ``reused`` count the texts embedded by the model and those answered by the cache.
+    ``dtype`` is the precision the model runs in; its vectors are cached apart from float32's.
     """
 
     model: Any
@@ -98,13 +100,14 @@ class Embedder:
     cache: EmbeddingCache | None = None
     batch_size: int = 32
     progress: bool = False
+    dtype: str = FLOAT32.dtype
     computed: int = field(default=0, init=False)
     reused: int = field(default=0, init=False)
 
     @cached_property
     def identity(self) -> str:
-        """The model's cache identity, computed when the cache first needs it."""
-        return model_identity(self.path)
+        """The model's cache identity in its dtype, computed when the cache first needs it."""
+        return variant_identity(model_identity(self.path), self.dtype)
 
     def encode_query(self, sentences: Sequence[str], **options: Any) -> Any:
         """``SentenceTransformer.encode_query`` for evaluators, through :func:`encode`."""
@@ -162,16 +165,17 @@ def load_embedder(
     *,
     batch_size: int = 32,
     progress: bool = False,
-    device: str | None = None,
+    precision: Precision = FLOAT32,
     trust_remote_code: bool = False,
 ) -> Embedder:
-    """A SentenceTransformer from a local folder, ready for :func:`encode` (the caller checks the kind)."""
+    """A SentenceTransformer from a local folder in ``precision`` (dtype and device), ready for
+    :func:`encode` (the caller checks the kind)."""
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(
-        str(path), device=device, trust_remote_code=trust_remote_code, local_files_only=True
+        str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
     )
-    return Embedder(model, path, cache, batch_size, progress)
+    return Embedder(model, path, cache, batch_size, progress, precision.dtype)
 
 
 def encode(

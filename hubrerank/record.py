@@ -45,6 +45,7 @@ RESULT_KEYS = (
     "datasets",
     "rerank_k",
     "always_rerank_positives",
+    "dtype",
 )
 
 
@@ -86,6 +87,7 @@ class EvalResult(TypedDict, total=False):
     num_triplets: int
     similarity: str  # nanobeir-retrieval: the model's similarity function
     always_rerank_positives: bool  # nanobeir: written only when false (the evaluator's default is true)
+    dtype: str  # the precision the model ran in: written only when not float32 (hubrerank.runtime)
     # reranking, nanobeir: the definition of NDCG and MAP in ``metrics`` (absent: listed-positives, see
     # hubrerank.evaluation.definitions) and the metrics each other definition gives differently
     metric_definition: str

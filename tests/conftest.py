@@ -33,6 +33,7 @@ os.environ.update(
     HF_TOKEN=ALICE_TOKEN,
     HUBRERANK_HOME=str(SESSION_DIR / "hubrerank-home"),
     TOKENIZERS_PARALLELISM="false",
+    HUBRERANK_THREADS="1",  # commands run in-process: tiny models gain nothing from more threads
 )
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -179,6 +179,7 @@ def data_fields(result: dict) -> dict[str, Any]:
         "split": result.get("split"),
         "num_queries": result.get("num_queries", MISSING),
         "queries_without_positives": result.get("queries_without_positives"),
+        "dtype": result.get("dtype"),  # the precision the model ran in, when not float32
     }
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -15,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 def scoring_options(command: F) -> F:
     """--batch-size, --max-length and --no-cache, as every command that scores pairs or embeds texts has
-    them (the caches live in ``$HUBRERANK_HOME/scores.sqlite``)."""
+    them (the caches live in ``$HUBRERANK_HOME/scores.sqlite``), and :func:`precision_options`."""
     options = (
         click.option(
             "--batch-size",
@@ -37,7 +38,62 @@ def scoring_options(command: F) -> F:
     )
     for option in reversed(options):
         command = option(command)
+    return precision_options(command)
+
+
+def precision_options(command: F) -> F:
+    """--dtype and --device, as every command that loads a model to score or embed has them, and the
+    command's threads set to the cores it may use (:func:`hubrerank.runtime.use_cores`) before it runs.
+
+    Both are checked while the command line is parsed, so a bad value is one line and exit 2 before any
+    model loads (:class:`hubrerank.runtime.Precision`).
+    """
+    from hubrerank.runtime import DEFAULT_DTYPE, DTYPES, check_device, check_dtype
+
+    command = on_own_cores(command)
+
+    options = (
+        click.option(
+            "--dtype",
+            default=None,
+            metavar="|".join(DTYPES),
+            callback=lambda _ctx, _param, value: value if value is None else check_dtype(value),
+            help=f"The precision models score and embed in, loaded so by sentence-transformers. Default: "
+            f"{DEFAULT_DTYPE} (verify, reproduce: each claim's own). Results record it and the caches keep "
+            "it apart; bfloat16 is much faster on CPUs with AVX-512 BF16 (BENCHMARKS.md).",
+        ),
+        click.option(
+            "--device",
+            default=None,
+            metavar="cpu|cuda|cuda:N|mps",
+            callback=lambda _ctx, _param, value: value if value is None else check_device(value),
+            help="Where models run. Default: the device sentence-transformers picks (a GPU if there is one).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
     return command
+
+
+def precision_heading(dtype: str) -> str:
+    """The line above a table of results measured in ``dtype``: none for float32, whose tables read as
+    they always did."""
+    from hubrerank.runtime import DEFAULT_DTYPE
+
+    return "" if dtype == DEFAULT_DTYPE else f"Measured in {dtype} (float32 is the reference precision).\n\n"
+
+
+def on_own_cores(command: F) -> F:
+    """``command`` running torch and the tokenizers on the cores this process may use (``$HUBRERANK_THREADS``
+    overrides), so that concurrent hubrerank processes share a machine instead of fighting over it."""
+    from hubrerank.runtime import use_cores
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        use_cores()
+        return command(*args, **kwargs)
+
+    return cast(F, run)
 
 
 bm25_language_option = click.option(

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from hubrerank.cli._output import precision_options
 from hubrerank.data.build import BUILD_OPTIONS
 from hubrerank.data.splits import parse_size
 
@@ -118,6 +119,7 @@ def data() -> None:
     is_flag=True,
     help="Do not read or write the embedding cache ($HUBRERANK_HOME/scores.sqlite) of the --mine-model.",
 )
+@precision_options
 def build(
     source: str, out: Path | None, push: str | None, private: bool, tag: str | None, **values: Any
 ) -> None:

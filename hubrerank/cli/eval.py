@@ -11,6 +11,8 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    precision_heading,
+    precision_options,
     quiet_loaders,
     scoring_options,
     write_output,
@@ -19,6 +21,7 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.definitions import DEFINITIONS
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
+from hubrerank.runtime import DEFAULT_DTYPE, Precision
 
 DEFAULTS = ComparisonRequest(models=())
 
@@ -153,6 +156,8 @@ def eval_command(
     metric_definition: str | None,
     always_rerank_positives: bool,
     first_stage_name: str,
+    dtype: str | None,
+    device: str | None,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
 
@@ -195,6 +200,7 @@ def eval_command(
         progress=True,
         metric_definition=metric_definition,
         always_rerank_positives=always_rerank_positives,
+        precision=Precision(dtype or DEFAULT_DTYPE, device),
     )
     try:
         request.check()
@@ -205,11 +211,12 @@ def eval_command(
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     for line in definition_differences(comparison.evaluations):
         click.echo(line, err=True)
-    click.echo(render_text(comparison.tables), nl=False)
+    heading = precision_heading(dtype or DEFAULT_DTYPE)
+    click.echo(heading + render_text(comparison.tables), nl=False)
     if json_path:
         write_output(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")
     if markdown_path:
-        write_output(markdown_path, render_markdown(comparison.tables))
+        write_output(markdown_path, heading + render_markdown(comparison.tables))
     if plot_path:
         plot(comparison.tables, plot_path)
 
@@ -244,6 +251,7 @@ def eval_command(
     is_flag=True,
     help="Rank by the reciprocal rank fusion (k=60) of the scores and the order the documents came in.",
 )
+@precision_options
 def rerank(
     model: str,
     query: str | None,
@@ -255,6 +263,8 @@ def rerank(
     as_json: bool,
     max_length: int | None,
     fuse_first_stage: bool,
+    dtype: str | None,
+    device: str | None,
 ) -> None:
     """Score DOCUMENTS against a query with a cross-encoder and print them best first, or score a batch
     of (query, passage) pairs (--pairs FILE) and print their scores in input order.
@@ -266,13 +276,16 @@ def rerank(
     """
     from hubrerank.evaluation import rank_documents
 
+    precision = Precision(dtype or DEFAULT_DTYPE, device)
+    if not precision.is_default:
+        click.echo(f"Scores computed in {precision.dtype}.", err=True)
     if pairs_file is not None:
         if query is not None or docs or docs_file or top_k or fuse_first_stage:
             raise click.UsageError(
                 "--pairs scores pairs in input order: "
                 "drop --query, --doc, --docs, --top-k and --fuse-first-stage"
             )
-        _score_pairs(model, pairs_file, raw=raw, as_json=as_json, max_length=max_length)
+        _score_pairs(model, pairs_file, raw=raw, as_json=as_json, max_length=max_length, precision=precision)
         return
     if query is None:
         raise click.UsageError("give a query with --query Q, or pairs with --pairs FILE")
@@ -288,6 +301,7 @@ def rerank(
         raw=raw,
         max_length=max_length,
         fuse_first_stage=fuse_first_stage,
+        precision=precision,
     )
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(item) for item in ranked], ensure_ascii=False, indent=2))
@@ -297,13 +311,18 @@ def rerank(
         click.echo(f"{item.rank:>3}  {item.score:.6f}  [{item.index}] {text[:100]}")
 
 
-def _score_pairs(model: str, path: Path, *, raw: bool, as_json: bool, max_length: int | None) -> None:
+def _score_pairs(
+    model: str, path: Path, *, raw: bool, as_json: bool, max_length: int | None, precision: Precision
+) -> None:
     """``rerank --pairs``: read the file (before loading the model), score, print one score a line."""
     from hubrerank.evaluation import read_pairs, score_pairs
 
     pairs = read_pairs(path)
     quiet_loaders()
-    scores = [float(score) for score in score_pairs(model, pairs, raw=raw, max_length=max_length)]
+    scores = [
+        float(score)
+        for score in score_pairs(model, pairs, raw=raw, max_length=max_length, precision=precision)
+    ]
     click.echo(json.dumps(scores) if as_json else "\n".join(f"{score:.6f}" for score in scores))
 
 

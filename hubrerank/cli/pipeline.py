@@ -10,11 +10,13 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    precision_heading,
     quiet_loaders,
     scoring_options,
     write_output,
 )
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
+from hubrerank.runtime import DEFAULT_DTYPE, Precision
 
 DEFAULTS = PipelineRequest(data="")
 
@@ -104,6 +106,8 @@ def pipeline(
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
+    dtype: str | None,
+    device: str | None,
 ) -> None:
     """Evaluate retrieval pipelines over the whole corpus of a split, side by side.
 
@@ -133,6 +137,7 @@ def pipeline(
         cache=not no_cache,
         progress=True,
         run_file=run_file,
+        precision=Precision(dtype or DEFAULT_DTYPE, device),
     )
     request.check()
     check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
@@ -144,8 +149,9 @@ def pipeline(
             err=True,
         )
     tables = pipeline_tables(results)
-    click.echo(render_text(tables), nl=False)
+    heading = precision_heading(dtype or DEFAULT_DTYPE)
+    click.echo(heading + render_text(tables), nl=False)
     if markdown_path:
-        write_output(markdown_path, render_markdown(tables))
+        write_output(markdown_path, heading + render_markdown(tables))
     if json_path:
         write_output(json_path, json.dumps(results.json_document(), indent=2) + "\n")

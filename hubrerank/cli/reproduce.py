@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hubrerank.cli._errors import ExitCode
+from hubrerank.cli._output import precision_options
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
@@ -56,7 +57,7 @@ def _common(function: Any) -> Any:
     ]
     for option in reversed(options):
         function = option(function)
-    return function
+    return precision_options(function)
 
 
 @click.command("verify")
@@ -77,12 +78,16 @@ def verify(
     tag: str | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
+    dtype: str | None,
+    device: str | None,
 ) -> None:
     """Re-evaluate the published weights on their pinned data and compare with what the repo claims.
 
     Claims come from eval_results.json (models hubrerank trained) or the model-index of a card written by
-    sentence-transformers' trainer. Exit 0 when all are within tolerance, 1 when any is not, 2 when
-    nothing could be checked.
+    sentence-transformers' trainer. Each is re-measured in the precision it was made in, unless --dtype
+    is given: then in that one, with the deltas shown and at least 0.01 tolerance across precisions
+    (docs/tolerances.md). Exit 0 when all are within tolerance, 1 when any is not, 2 when nothing could
+    be checked.
     """
     from hubrerank.reproducibility.tolerances import verify_tolerances
     from hubrerank.reproducibility.verify import verify as run_verify
@@ -94,6 +99,8 @@ def verify(
         tolerances=tolerances,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
+        dtype=dtype,
+        device=device,
         echo=click.echo,
     )
     _finish(report, json_path, push_report, tag)
@@ -125,6 +132,8 @@ def reproduce(
     tag: str | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
+    dtype: str | None,
+    device: str | None,
 ) -> None:
     """Retrain the model from its recipe (same seed, data and base-model shas) and compare with its claims.
 
@@ -142,6 +151,8 @@ def reproduce(
         tolerance_file=tolerance_file,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
+        dtype=dtype,
+        device=device,
         echo=click.echo,
     )
     _finish(report, json_path, push_report, tag)
@@ -224,6 +235,7 @@ def format_report(report: Report) -> str:
     for key, text in report.caveats.items():
         lines.append(f"caveat ({key}): {text}")
     lines += _definition_lines(rows)
+    lines += _precision_lines(report.checks)
     lines += [f"likely cause: {cause}" for cause in report.likely_causes]
     failed = sum(not check.ok for check in report.checks)
     within = len(report.checks) - failed
@@ -245,6 +257,23 @@ def _definition_lines(checks: list[Check]) -> list[str]:
         for name, value in check.other_definitions.items():
             lines.append(f"  {check.claim.label} under {name}: {value:.4f}")
     return lines
+
+
+def _precision_lines(checks: list[Check]) -> list[str]:
+    """The precisions the claims were made and re-measured in, and the tolerance between different ones."""
+    if not checks:
+        return []
+    claimed = ", ".join(sorted({check.claim.dtype for check in checks}))
+    measured = ", ".join(sorted({check.dtype for check in checks}))
+    line = f"precision: claims made in {claimed}, re-measured in {measured}"
+    crossed = [check for check in checks if check.cross_precision]
+    if crossed:
+        least = min(check.tolerance for check in crossed)
+        line += (
+            f"; the deltas of {len(crossed)} claims measure the precision's cost, held to a tolerance of at "
+            f"least {least:.4g} (docs/tolerances.md)"
+        )
+    return [line]
 
 
 def _environment_lines(report: Report) -> list[str]:

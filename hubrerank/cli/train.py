@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hubrerank.cli._errors import ExitCode
+from hubrerank.cli._output import on_own_cores
 
 
 @click.command("train")
@@ -34,6 +35,7 @@ from hubrerank.cli._errors import ExitCode
     is_flag=True,
     help="Allow the base model's own Python code to run (a recipe cannot ask for this).",
 )
+@on_own_cores
 def train(
     recipe: Path,
     out: Path | None,

@@ -54,6 +54,7 @@ from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
 from hubrerank.refs import ResolvedRef
+from hubrerank.runtime import DEFAULT_DTYPE, Precision
 
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -92,6 +93,14 @@ class BuildOptions:
     license: str | None = option("--license")
     language: str = option("--language", "en")
     no_cache: bool = option("--no-cache", False, rebuilt=False)
+    dtype: str | None = option("--dtype")  # None: float32
+    device: str | None = option("--device", rebuilt=False)
+
+    @property
+    def precision(self) -> Precision:
+        """The dtype and device the mining model and the teacher run in (default device: cpu unless
+        CUDA is there)."""
+        return Precision(self.dtype or DEFAULT_DTYPE, self.device or model_device()).check()
 
 
 BUILD_OPTIONS = option_specs(BuildOptions)
@@ -237,7 +246,7 @@ def _negatives_and_candidates(
         cache = None
         if mining_model is not None and not options.no_cache:
             cache = stack.enter_context(closing(EmbeddingCache()))
-        encoder = _load_encoder(mining_model, cache, options.mining.batch_size) if mining_model else None
+        encoder = _load_encoder(mining_model, cache, options) if mining_model else None
         if options.mining.negatives and bm25_index is not None and options.bm25:
             log(f"mining {options.mining.negatives} BM25 negatives per query")
             mined = mine_with_bm25(
@@ -358,9 +367,11 @@ def _retrieval_data(
     return BuiltData(tables, metadata, options)
 
 
-def _load_encoder(model: ModelSource, cache: EmbeddingCache | None, batch_size: int) -> Embedder:
+def _load_encoder(model: ModelSource, cache: EmbeddingCache | None, options: BuildOptions) -> Embedder:
     require_sentence_transformer(model, "--mine-model")
-    return load_embedder(model.path, cache, batch_size=batch_size, progress=True, device=model_device())
+    return load_embedder(
+        model.path, cache, batch_size=options.mining.batch_size, progress=True, precision=options.precision
+    )
 
 
 def _judged(collection: Collection, threshold: float) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -529,6 +540,7 @@ def _score_splits(
         collection.queries.take(pa.array(queries)).to_pylist(),
         collection.corpus.take(pa.array(documents)).to_pylist(),
         options.mining.batch_size,
+        options.precision,
     ).tolist()
     start = 0
     for split in evaluated:
@@ -550,6 +562,7 @@ def _score_with_teacher(
         collection.queries.take(pa.array(qs)).to_pylist(),
         collection.corpus.take(pa.array(ds)).to_pylist(),
         options.mining.batch_size,
+        options.precision,
     )
     bounds = np.cumsum([0] + [len(d) for d in split.docs])
     split.scores = [scores[bounds[i] : bounds[i + 1]] for i in range(len(split.docs))]
@@ -614,6 +627,9 @@ def _metadata(
     parameters.pop("mine_model")
     parameters.pop("teacher")
     parameters.pop("no_cache")  # how the embeddings were obtained, not what the data is
+    parameters.pop("device")  # the same in any device (hubrerank.runtime)
+    if options.dtype in (None, DEFAULT_DTYPE):  # float32 builds' metadata reads as it always did
+        parameters.pop("dtype")
     parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,

@@ -18,33 +18,40 @@ from hubrerank.data.models import model_device
 from hubrerank.embeddings import Embedder, encode
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
+from hubrerank.runtime import Precision, model_options
 
 CHUNK = 65536  # pairs handed to predict at once, so the pair list stays bounded
 
 
 def teacher_scores(
-    model_path: Path, queries: list[str], passages: list[str], batch_size: int = 32
+    model_path: Path,
+    queries: list[str],
+    passages: list[str],
+    batch_size: int = 32,
+    precision: Precision | None = None,
 ) -> np.ndarray:
-    """Float32 teacher scores aligned with the (query, passage) pairs."""
+    """Float32 teacher scores aligned with the (query, passage) pairs, the teacher run in ``precision``
+    (None: float32, on cpu unless CUDA is there)."""
+    precision = precision or Precision(device=model_device())
     kind = model_kind(model_path)
     if kind == "bi-encoder":
-        return _bi_encoder_scores(model_path, queries, passages, batch_size)
+        return _bi_encoder_scores(model_path, queries, passages, batch_size, precision)
     if kind == "base":
         raise InputError(
             f"--teacher {model_path.name} is neither a cross-encoder nor a sentence-transformers bi-encoder "
             "(no modules.json, no sequence-classification head); pass a trained reranker or embedding model"
         )
-    return _cross_encoder_scores(model_path, queries, passages, batch_size)
+    return _cross_encoder_scores(model_path, queries, passages, batch_size, precision)
 
 
 def _cross_encoder_scores(
-    model_path: Path, queries: list[str], passages: list[str], batch_size: int
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Precision
 ) -> np.ndarray:
     """``CrossEncoder.predict`` with a sigmoid, in chunks."""
     import torch
     from sentence_transformers import CrossEncoder
 
-    model = _load(CrossEncoder, model_path)
+    model = _load(CrossEncoder, model_path, precision)
     if model.num_labels != 1:
         raise InputError(
             f"--teacher {model_path.name} has {model.num_labels} labels; "
@@ -65,7 +72,7 @@ def _cross_encoder_scores(
 
 
 def _bi_encoder_scores(
-    model_path: Path, queries: list[str], passages: list[str], batch_size: int
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Precision
 ) -> np.ndarray:
     """``SentenceTransformer.similarity_pairwise`` of embeddings from :func:`hubrerank.embeddings.encode`
     (each distinct text embedded once)."""
@@ -74,8 +81,8 @@ def _bi_encoder_scores(
 
     if not queries:
         return np.empty(0, np.float32)
-    model = _load(SentenceTransformer, model_path)
-    embedder = Embedder(model, model_path, batch_size=batch_size, progress=True)
+    model = _load(SentenceTransformer, model_path, precision)
+    embedder = Embedder(model, model_path, batch_size=batch_size, progress=True, dtype=precision.dtype)
     query_embeddings = torch.from_numpy(encode(embedder, queries, "query"))
     passage_embeddings = torch.from_numpy(encode(embedder, passages, "document"))
     scores = model.similarity_pairwise(query_embeddings, passage_embeddings)
@@ -83,6 +90,6 @@ def _bi_encoder_scores(
 
 
 @lru_cache(maxsize=1)
-def _load(model_class: type, model_path: Path) -> Any:
+def _load(model_class: type, model_path: Path, precision: Precision) -> Any:
     """The teacher, loaded once per build: it scores the train pairs, then the eval/test candidates."""
-    return model_class(str(model_path), device=model_device())
+    return model_class(str(model_path), **model_options(precision))

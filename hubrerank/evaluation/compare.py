@@ -43,6 +43,7 @@ from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
+from hubrerank.runtime import FLOAT32, Precision
 
 Say = Callable[[str], None]
 
@@ -59,6 +60,7 @@ class ComparisonRequest:
     ``bm25`` adds a BM25 row, English stopwords removed when ``language`` is ``en``.
     ``metric_definition`` is the definition of reranking NDCG and MAP (None: the installed
     sentence-transformers'); ``always_rerank_positives`` is NanoBEIR's (the evaluator's default, true).
+    ``precision`` is the dtype and device every model (and ``fuse_with``) runs in.
     """
 
     models: tuple[str, ...]
@@ -82,6 +84,7 @@ class ComparisonRequest:
     progress: bool = False
     metric_definition: str | None = None
     always_rerank_positives: bool = True
+    precision: Precision = FLOAT32
 
     def check(self) -> None:
         """InputError naming the missing option when the request cannot run (before anything loads)."""
@@ -92,6 +95,7 @@ class ComparisonRequest:
                 raise InputError(f"{flag} needs --data REF (reranking data)")
         if self.run_file is not None:
             check_writable(self.run_file, "--run-file")
+        self.precision.check()
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     if request.fuse_with:
         _, other_path = resolve_model(request.fuse_with)
         check_scoring_model(other_path, f"--fuse-with {request.fuse_with}")
-        other = model_score_function(other_path, request.batch_size)
+        other = model_score_function(other_path, request.batch_size, request.precision)
     cache = ScoreCache() if request.cache else None
     if not request.cache and (request.fuse_first_stage or request.fuse_with):
         cache = ScoreCache(Path(":memory:"))  # a cache for this comparison: fusion scores once
@@ -232,7 +236,11 @@ def _evaluate(
             embeddings = EmbeddingCache(cache.path) if cache is not None else None
             try:
                 embedder = load_bi_encoder(
-                    model.path, embeddings, batch_size=request.batch_size, progress=request.progress
+                    model.path,
+                    embeddings,
+                    batch_size=request.batch_size,
+                    progress=request.progress,
+                    precision=request.precision,
                 )
                 tasks = {"retrieval": plan["reranking"], "nanobeir": plan.get("nanobeir")}
                 per_query: list[dict[str, float]] = []
@@ -253,6 +261,7 @@ def _evaluate(
             batch_size=request.batch_size,
             cache=cache,
             progress=request.progress,
+            precision=request.precision,
         )
         run_file = run_path(request.run_file, model.label, len(models))
         results = evaluate_model(

@@ -26,6 +26,7 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation.metrics import Pair, ScoreFunction
 from hubrerank.evaluation.samples import RerankingData, RerankingRow
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.runtime import Precision, with_dtype
 
 RRF_K = 60
 
@@ -99,7 +100,7 @@ def evaluate_fused(
         check_fusable(data)
         return rrf_score_function(data.rows, scorer.predict, k)
 
-    return evaluate_reranking_with(plan, score_for, metric_definition)
+    return with_dtype(evaluate_reranking_with(plan, score_for, metric_definition), scorer.precision.dtype)
 
 
 def mix_score_function(score: ScoreFunction, other: ScoreFunction, weight: float) -> ScoreFunction:
@@ -133,8 +134,11 @@ def check_scoring_model(path: Path, what: str) -> None:
         )
 
 
-def model_score_function(model_path: Path, batch_size: int = 32) -> ScoreFunction:
-    """Scores of a bi-encoder (its similarity) or a cross-encoder (its sigmoid) for pairs, each pair once."""
+def model_score_function(
+    model_path: Path, batch_size: int = 32, precision: Precision | None = None
+) -> ScoreFunction:
+    """Scores of a bi-encoder (its similarity) or a cross-encoder (its sigmoid) for pairs, each pair once,
+    the model run in ``precision`` (None: float32, on cpu unless CUDA is there)."""
     from hubrerank.data.teacher import teacher_scores
 
     known: dict[Pair, float] = {}
@@ -142,7 +146,8 @@ def model_score_function(model_path: Path, batch_size: int = 32) -> ScoreFunctio
     def score(pairs: list[Pair]) -> np.ndarray:
         missing = list(dict.fromkeys(pair for pair in pairs if pair not in known))
         if missing:
-            values = teacher_scores(model_path, [q for q, _ in missing], [d for _, d in missing], batch_size)
+            queries, documents = [q for q, _ in missing], [d for _, d in missing]
+            values = teacher_scores(model_path, queries, documents, batch_size, precision)
             known.update(zip(missing, values.tolist(), strict=True))
         return np.array([known[pair] for pair in pairs], dtype=np.float64)
 
@@ -160,6 +165,7 @@ def evaluate_mixed(
     with ``other``'s scores (:func:`mix_score_function`), on the plan's reranking tasks."""
     from hubrerank.evaluation.plan import evaluate_reranking_with
 
-    return evaluate_reranking_with(
+    results = evaluate_reranking_with(
         plan, lambda _: mix_score_function(scorer.predict, other, weight), metric_definition
     )
+    return with_dtype(results, scorer.precision.dtype)

@@ -38,6 +38,7 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import labelled_run_path, write_run
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.record import VersusFirstStage
+from hubrerank.runtime import DEFAULT_DTYPE, FLOAT32, Precision
 
 HIT_KS = (1, 2, 3, 4, 5)
 NDCG_K = 10
@@ -68,7 +69,7 @@ class PipelineRequest:
     stage's ``top_k``,
     named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
     against (default: the first); ``run_file`` writes each pipeline's ranking as a TREC run
-    (:func:`write_pipeline_runs`).
+    (:func:`write_pipeline_runs`). ``precision`` is the dtype and device every model runs in.
     """
 
     data: str
@@ -88,6 +89,7 @@ class PipelineRequest:
     cache: bool = True
     progress: bool = False
     run_file: Path | None = None
+    precision: Precision = FLOAT32
 
     def retriever_labels(self) -> list[str]:
         """The retrievers' names: ``retriever_names`` when given, else the references as written."""
@@ -123,6 +125,7 @@ class PipelineRequest:
 
     def check(self) -> None:
         """InputError naming the option when the request cannot run (before anything loads)."""
+        self.precision.check()
         if not self.retrievers and not self.bm25:
             raise InputError("give a first stage: --retriever MODEL (repeatable) and/or --bm25")
         if self.retriever_names and len(self.retriever_names) != len(self.retrievers):
@@ -202,10 +205,14 @@ class PipelineResults:
     pairs_scored: int
     pairs_cached: int
     pipelines: list[PipelineResult]
+    dtype: str = DEFAULT_DTYPE  # the precision the models ran in
 
     def json_document(self) -> dict[str, Any]:
-        """What ``--json`` writes (docs/contracts.md, "Pipeline results")."""
-        return asdict(self)
+        """What ``--json`` writes (docs/contracts.md, "Pipeline results"); ``dtype`` only when not float32."""
+        document = asdict(self)
+        if self.dtype == DEFAULT_DTYPE:
+            del document["dtype"]
+        return document
 
 
 def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> PipelineResults:
@@ -230,7 +237,11 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
             "--retriever",
             text,
             lambda path: load_bi_encoder(
-                path, embeddings, batch_size=request.batch_size, progress=request.progress
+                path,
+                embeddings,
+                batch_size=request.batch_size,
+                progress=request.progress,
+                precision=request.precision,
             ),
         )
         encoders.append(encoder)
@@ -247,6 +258,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
                     batch_size=request.batch_size,
                     cache=cache,
                     progress=request.progress,
+                    precision=request.precision,
                 ),
             )
         stages = _first_stages(request, corpus, encoders, say)
@@ -280,6 +292,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         pairs_scored=scorer.computed if scorer else 0,
         pairs_cached=scorer.reused if scorer else 0,
         pipelines=_measure(request, corpus, pipelines, baseline),
+        dtype=request.precision.dtype,
     )
 
 

@@ -31,6 +31,7 @@ from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
+from hubrerank.runtime import FLOAT32, Precision
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
 MAP_K = 100
@@ -201,14 +202,20 @@ def load_bi_encoder(
     batch_size: int = 32,
     progress: bool = False,
     trust_remote_code: bool = False,
+    precision: Precision = FLOAT32,
 ) -> Embedder:
-    """A SentenceTransformer from a local folder, embedding through ``cache``; InputError unless the
-    folder holds a bi-encoder."""
+    """A SentenceTransformer from a local folder in ``precision``, embedding through ``cache``; InputError
+    unless the folder holds a bi-encoder."""
     kind = model_kind(path)
     if kind != "bi-encoder":
         raise InputError(f"{path} is a {kind} model; retrieval needs a bi-encoder (SentenceTransformer)")
     return load_embedder(
-        path, cache, batch_size=batch_size, progress=progress, trust_remote_code=trust_remote_code
+        path,
+        cache,
+        batch_size=batch_size,
+        progress=progress,
+        precision=precision,
+        trust_remote_code=trust_remote_code,
     )
 
 

@@ -21,6 +21,7 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
 from hubrerank.hashing import model_identity
 from hubrerank.kinds.detect import model_kind, read_json
+from hubrerank.runtime import FLOAT32, Precision, model_options, variant_identity
 
 Activation = Literal["model", "sigmoid", "raw"]
 
@@ -41,15 +42,23 @@ def check_cross_encoder(path: Path) -> None:
         )
 
 
-def load_cross_encoder(path: Path, max_length: int | None = None, trust_remote_code: bool = False) -> Any:
-    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`.
+def load_cross_encoder(
+    path: Path,
+    max_length: int | None = None,
+    trust_remote_code: bool = False,
+    precision: Precision = FLOAT32,
+) -> Any:
+    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`, in
+    ``precision`` (its dtype and device, through sentence-transformers' own loading).
 
     ``trust_remote_code`` lets a model with its own Python code load; only the user may ask for it.
     """
     from sentence_transformers import CrossEncoder
 
     check_cross_encoder(path)
-    model = CrossEncoder(str(path), max_length=max_length, trust_remote_code=trust_remote_code)
+    model = CrossEncoder(
+        str(path), max_length=max_length, trust_remote_code=trust_remote_code, **model_options(precision)
+    )
     if model.num_labels != 1:
         raise InputError(
             f"{path} has {model.num_labels} output labels; a reranker scores with exactly one (num_labels=1)"
@@ -62,6 +71,7 @@ class Scorer:
 
     It also has the two members sentence-transformers evaluators call on a model (``predict`` and
     ``model_card_data``), so ``CrossEncoderNanoBEIREvaluator(...)(scorer)`` scores through the cache.
+    ``precision`` is the dtype and device the model runs in; its logits are cached apart from float32's.
     """
 
     def __init__(
@@ -73,9 +83,11 @@ class Scorer:
         cache: ScoreCache | None = None,
         progress: bool = False,
         trust_remote_code: bool = False,
+        precision: Precision = FLOAT32,
     ) -> None:
-        self.model = load_cross_encoder(model_path, max_length, trust_remote_code)
+        self.model = load_cross_encoder(model_path, max_length, trust_remote_code, precision)
         self.model_path = model_path
+        self.precision = precision
         self.max_length = int(self.model.max_seq_length)
         self.batch_size = batch_size
         self.cache = cache
@@ -85,8 +97,9 @@ class Scorer:
 
     @cached_property
     def identity(self) -> str:
-        """The model's cache identity (:func:`model_identity`), computed when the cache first needs it."""
-        return model_identity(self.model_path)
+        """The cache identity of the model in its dtype (:func:`model_identity`, plus the dtype unless
+        float32), computed when the cache first needs it."""
+        return variant_identity(model_identity(self.model_path), self.precision.dtype)
 
     @property
     def model_card_data(self) -> Any:

@@ -12,7 +12,7 @@ published one, checked against the sha256 the Hub records for that LFS file (not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -25,12 +25,13 @@ from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import reproduce_tolerances
 from hubrerank.reproducibility.verify import (
     Report,
-    compare,
+    check_claims,
     fetch_model_and_record,
     read_subject,
     unpinned_refs,
     unpinned_warnings,
 )
+from hubrerank.runtime import DEFAULT_DTYPE, Precision
 
 # environment keys that may change the numbers; "platform" (OS and kernel) is shown, not compared
 SAME_ENVIRONMENT_KEYS = (
@@ -54,16 +55,22 @@ def reproduce(
     tolerance_file: Path | None = None,
     recipe_path: Path | None = None,
     trust_remote_code: bool = False,
+    dtype: str | None = None,
+    device: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> Report:
     """Retrain the model ``REPO[@REV]`` from its recipe into ``out_dir``, re-evaluate it and compare.
 
-    ``tolerance`` / ``tolerance_file`` replace the environment-dependent defaults. Problems that make
-    the check impossible (no recipe or claims, a pinned input gone, refused weights or code) give an
-    ``ERROR`` report with the reason.
+    ``tolerance`` / ``tolerance_file`` replace the environment-dependent defaults. Training evaluates the
+    retrained model in float32; a claim made in another precision, or every claim when ``dtype`` is given,
+    is re-measured in that precision on ``device`` (as :func:`~hubrerank.reproducibility.verify.verify`).
+    Problems that make the check impossible (no recipe or claims, a pinned input gone, refused weights or
+    code) give an ``ERROR`` report with the reason.
     """
-    from hubrerank.training.trainer import train
+    from hubrerank.evaluation import run_evaluations
+    from hubrerank.training.trainer import evaluation_plan, train
 
+    Precision(dtype or DEFAULT_DTYPE, device).check()
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
@@ -91,7 +98,14 @@ def reproduce(
         report.environment = {**installed_versions(others), **recorded}
         same = same_environment(report.claimed_environment, report.environment)
         report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
-        report.checks = compare(subject.claims, result.results, report.tolerances)
+
+        def measure(measured_dtype: str) -> Mapping[str, Any]:
+            if measured_dtype == DEFAULT_DTYPE and device is None:
+                return result.results
+            plan = evaluation_plan(pinned.evaluation)
+            return run_evaluations(out, None, plan, precision=Precision(measured_dtype, device))
+
+        report.checks = check_claims(subject.claims, measure, report.tolerances, dtype)
         base = ResolvedRef(pinned.base_model["repo"], pinned.base_model["revision"], "model")
         report.weights = compare_weights(
             ref,

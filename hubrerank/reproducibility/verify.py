@@ -46,6 +46,7 @@ from hubrerank.record import (
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import Tolerances, verify_tolerances
 from hubrerank.reproducibility.upstream import TRAINING, likely_causes
+from hubrerank.runtime import DEFAULT_DTYPE, Precision, result_dtype
 
 ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
 DEFINED_TASKS = ("reranking", "nanobeir")  # the tasks whose NDCG and MAP have two definitions
@@ -83,6 +84,11 @@ class Claim:
         return self.metric
 
     @property
+    def dtype(self) -> str:
+        """The precision the claim was measured in (a result without ``dtype``: float32)."""
+        return result_dtype(self.result)
+
+    @property
     def headline(self) -> bool:
         """True for the metrics a card shows first: MAP, MRR@k and NDCG@k of the model (not first stage),
         and a triplet evaluation's accuracies (all it measures)."""
@@ -107,6 +113,12 @@ class Check:
     tolerance: float
     # the re-measured value under each other definition, where it differs from ``measured``
     other_definitions: dict[str, float] = field(default_factory=dict)
+    dtype: str = DEFAULT_DTYPE  # the precision it was re-measured in
+
+    @property
+    def cross_precision(self) -> bool:
+        """True when the claim was made in another precision than it was re-measured in."""
+        return self.dtype != self.claim.dtype
 
     @property
     def delta(self) -> float | None:
@@ -128,6 +140,8 @@ class Check:
             "headline": self.claim.headline,
             "metric_definition": self.claim.definition,
             "measured_under_other_definitions": self.other_definitions,
+            "claimed_dtype": self.claim.dtype,
+            "measured_dtype": self.dtype,
         }
 
 
@@ -255,16 +269,23 @@ def verify(
     recipe_path: Path | None = None,
     trust_remote_code: bool = False,
     cache: bool = True,
+    dtype: str | None = None,
+    device: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> Report:
     """Re-evaluate the model ``REPO[@REV]`` on its pinned evaluations and compare with its claims.
 
+    Each claim is re-measured in the precision it was made in (its result's ``dtype``, absent: float32),
+    unless ``dtype`` names one for all (faster, e.g. bfloat16 for float32 claims: such checks get at least
+    the tolerances' ``cross_precision``). ``device``: where the model runs (None: sentence-transformers'
+    choice).
     ``recipe_path`` replaces the repo's own evaluation plan (a recipe's ``evaluation`` section, e.g. one
     written by ``hubrerank recipe from-card`` and completed by hand). Problems that make a check
     impossible (no claims, a data revision gone, refused weights or code) give an ``ERROR`` report.
     """
     from hubrerank.evaluation import run_evaluations
 
+    Precision(dtype or DEFAULT_DTYPE, device).check()
     ref = resolve(Ref.parse(text, "model"))
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
@@ -276,10 +297,19 @@ def verify(
         for warning in report.warnings:
             echo(warning)
         echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
-        measured = run_evaluations(
-            folder, ref.sha, plan, model_repo=ref.repo_id, cache=cache, trust_remote_code=trust_remote_code
-        )
-        report.checks = compare(subject.claims, measured, report.tolerances)
+
+        def measure(measured_dtype: str) -> dict[str, Any]:
+            return run_evaluations(
+                folder,
+                ref.sha,
+                plan,
+                model_repo=ref.repo_id,
+                cache=cache,
+                trust_remote_code=trust_remote_code,
+                precision=Precision(measured_dtype, device),
+            )
+
+        report.checks = check_claims(subject.claims, measure, report.tolerances, dtype)
         report.environment = current_environment()
     except HubrerankError as error:
         report.reason = str(error)
@@ -579,9 +609,36 @@ def _remeasured_triplet_metric(card: StCard, name: str, metric: str) -> bool:
     return set(ACCURACY_METRICS) <= claimed
 
 
-def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: Tolerances) -> list[Check]:
+def check_claims(
+    claims: Iterable[Claim],
+    measure: Callable[[str], Mapping[str, Any]],
+    tolerances: Tolerances,
+    dtype: str | None = None,
+) -> list[Check]:
+    """One check per claim, in claim order: ``measure(dtype)`` (an eval_results dict) runs once per
+    precision needed, ``dtype`` for every claim when given, else each claim's own."""
+    claims = list(claims)
+    groups: dict[str, list[Claim]] = {}
+    for claim in claims:
+        groups.setdefault(dtype or claim.dtype, []).append(claim)
+    checks = {
+        id(check.claim): check
+        for measured_dtype, group in groups.items()
+        for check in compare(group, measure(measured_dtype), tolerances, measured_dtype)
+    }
+    return [checks[id(claim)] for claim in claims]
+
+
+def compare(
+    claims: Iterable[Claim],
+    measured: Mapping[str, Any],
+    tolerances: Tolerances,
+    dtype: str = DEFAULT_DTYPE,
+) -> list[Check]:
     """One check per claim: its re-measured value under the claim's definition (None when the re-run did
-    not produce it), and the value under each other definition where that differs."""
+    not produce it), and the value under each other definition where that differs. ``dtype`` is the
+    precision ``measured`` was measured in; a claim made in another is held to at least the tolerances'
+    ``cross_precision``."""
     checks = []
     for claim in claims:
         result = next((r for r in measured.get("results", []) if _same_evaluation(claim.result, r)), None)
@@ -598,9 +655,11 @@ def compare(claims: Iterable[Claim], measured: Mapping[str, Any], tolerances: To
             and abs(other[claim.metric] - value) > ROUNDING
         }
         tolerance = tolerances.for_metric(claim.metric, claim.label)
+        if claim.dtype != dtype and tolerances.cross_precision is not None:
+            tolerance = max(tolerance, tolerances.cross_precision)
         if claim.decimals is not None:
             tolerance += 0.5 * 10**-claim.decimals
-        checks.append(Check(claim, None if value is None else float(value), tolerance, others))
+        checks.append(Check(claim, None if value is None else float(value), tolerance, others, dtype))
     return checks
 
 
@@ -689,8 +748,11 @@ def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:
 
 
 def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) -> bool:
+    """The same data and cut-offs; the precision is compared by the check, not here (module docstring)."""
     defaults = {"config": "default"}
-    return all(measured.get(key, defaults.get(key)) == value for key, value in claimed.items())
+    return all(
+        measured.get(key, defaults.get(key)) == value for key, value in claimed.items() if key != "dtype"
+    )
 
 
 def _card_model_index(card_text: str) -> list[Any]:

@@ -61,3 +61,8 @@ def test_the_rebuild_command_with_every_option() -> None:
         "--output-format n-tuple --candidates 10 --first-stage fused --license mit --language de "
         f"--mine-model acme/bi@{'b' * 40} --bm25 --teacher teacher --seed 3 --push acme/out"
     )
+
+
+def test_a_half_precision_build_is_rebuilt_in_it_and_float32_reads_as_before() -> None:
+    assert "--dtype bfloat16" in rebuild_command(LOCAL, BuildOptions(dtype="bfloat16"), push=None, out=None)
+    assert "--dtype" not in rebuild_command(LOCAL, BuildOptions(device="cpu"), push=None, out=None)

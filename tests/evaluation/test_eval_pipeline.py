@@ -186,6 +186,19 @@ def test_cli_prints_writes_and_tests_against_the_baseline(
     assert document["reranker"] == "CE" and document["pipelines"][1]["reranker"] == "CE"
     # each distinct pair of the five first stages' top 5 went through the model or came from the cache
     assert 0 < document["pairs_scored"] + document["pairs_cached"] <= 5 * 5 * document["num_queries"]
+    assert "dtype" not in document  # float32: the document reads as it always did
+
+
+def test_a_bfloat16_pipeline_says_so(reranking_file, bi_encoder_path, word_cross_encoder, tmp_path):
+    json_path = tmp_path / "pipelines.json"
+    arguments = ["pipeline", "--data", str(reranking_file), "--retriever", str(bi_encoder_path),
+                 "--reranker", str(word_cross_encoder), "--json", str(json_path), "--no-cache"]  # fmt: skip
+
+    result = run_cli(*arguments, "--dtype", "bfloat16")
+
+    assert result.exit_code == 0, result.output
+    assert "Measured in bfloat16 (float32 is the reference precision)." in result.output.splitlines()
+    assert json.loads(json_path.read_text())["dtype"] == "bfloat16"
 
 
 def test_cli_writes_a_trec_run_per_pipeline_and_trec_eval_agrees(

@@ -1,0 +1,143 @@
+"""Precision: float32 is what it always was, bfloat16 is scored apart and recorded; bad values refused;
+threads follow the cores a process may use."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from evaluation_fixtures import reranking_records
+from factories import build_tiny_bi_encoder
+from helpers import run_cli
+
+from hubrerank.embeddings import EmbeddingCache, encode, load_embedder
+from hubrerank.errors import InputError
+from hubrerank.evaluation import ScoreCache, Scorer
+from hubrerank.hashing import model_identity
+from hubrerank.runtime import Precision, core_count, use_cores
+
+BF16 = Precision("bfloat16")
+
+
+@pytest.fixture(scope="module")
+def bi_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bi_encoder(tmp_path_factory.mktemp("precision") / "bi")
+
+
+def _pairs() -> list[tuple[str, str]]:
+    return [(r["query"], doc) for r in reranking_records()[:6] for doc in r["documents"] + r["positive"]]
+
+
+def test_float32_scores_and_cache_keys_are_unchanged(word_cross_encoder: Path, tmp_path: Path) -> None:
+    from sentence_transformers import CrossEncoder
+
+    pairs = _pairs()
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    scorer = Scorer(word_cross_encoder, cache=cache)
+    assert scorer.identity == model_identity(word_cross_encoder)  # the key float32 entries always had
+    plain = CrossEncoder(str(word_cross_encoder))  # as hubrerank loaded it before precision was a setting
+    assert next(scorer.model.parameters()).dtype == next(plain.parameters()).dtype
+    np.testing.assert_allclose(scorer.scores(pairs), plain.predict(pairs), atol=1e-5)
+    assert cache._db.execute("SELECT DISTINCT model FROM logits").fetchall() == [(scorer.identity,)]
+
+
+def test_bfloat16_scores_differ_slightly_and_are_cached_apart(
+    word_cross_encoder: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    pairs = _pairs()
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    fp32 = Scorer(word_cross_encoder, cache=cache).logits(pairs)
+    half = Scorer(word_cross_encoder, cache=cache, precision=BF16)
+    assert next(half.model.parameters()).dtype == torch.bfloat16
+    bf16 = half.logits(pairs)
+    assert half.computed == len(set(pairs)) and half.reused == 0  # the float32 entries did not answer
+    assert bf16.dtype == np.float32 and not np.array_equal(bf16, fp32)
+    assert np.corrcoef(bf16, fp32)[0, 1] > 0.95  # the same model, rounded (this random one widely)
+    assert half.identity == model_identity(word_cross_encoder) + "+bfloat16"
+    warm = Scorer(word_cross_encoder, cache=cache, precision=BF16)
+    np.testing.assert_array_equal(warm.logits(pairs), bf16)
+    assert warm.computed == 0
+
+
+def test_embeddings_are_cached_per_precision(bi_encoder_path: Path, tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "scores.sqlite")
+    texts = ["a first text", "and another one"]
+    fp32 = encode(load_embedder(bi_encoder_path, cache), texts, "query")
+    half = load_embedder(bi_encoder_path, cache, precision=BF16)
+    bf16 = encode(half, texts, "query")
+    assert half.computed == 2 and not np.array_equal(bf16, fp32)
+    models = {row[0] for row in cache._db.execute("SELECT model FROM embeddings")}
+    assert models == {model_identity(bi_encoder_path), model_identity(bi_encoder_path) + "+bfloat16"}
+
+
+def test_eval_records_the_dtype_only_when_not_float32(word_cross_encoder, reranking_file, tmp_path) -> None:
+    outputs = {}
+    for dtype in ("float32", "bfloat16"):
+        path = tmp_path / f"{dtype}.json"
+        result = run_cli(
+            "eval",
+            str(word_cross_encoder),
+            "--data",
+            str(reranking_file),
+            "--dtype",
+            dtype,
+            "--json",
+            str(path),
+        )
+        assert result.exit_code == 0, result.output
+        outputs[dtype] = (result.output, json.loads(path.read_text()))
+    [fp32] = outputs["float32"][1]["results"]
+    [bf16] = outputs["bfloat16"][1]["results"]
+    assert "dtype" not in fp32 and bf16["dtype"] == "bfloat16"
+    assert "bfloat16" in outputs["bfloat16"][0] and "float32 is the reference" not in outputs["float32"][0]
+    assert fp32["metrics"].keys() == bf16["metrics"].keys()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (("--dtype", "float8"), "--dtype 'float8' is not one of float32, bfloat16, float16"),
+        (("--device", "cuda:3"), "--device cuda:3: CUDA is not available here"),
+        (("--device", "tpu"), "--device 'tpu' is not cpu, cuda, cuda:N or mps"),
+    ],
+)
+def test_a_bad_dtype_or_device_is_one_line_before_any_model_loads(tmp_path, option, message) -> None:
+    missing = str(tmp_path / "no-such-model")  # never read: the option is refused first
+    for command in (
+        ("eval", missing, "--data", missing),
+        ("rerank", missing, "-q", "q", "-d", "d"),
+        ("verify", "alice/none"),
+        ("data", "build", missing, "--out", str(tmp_path / "out")),
+    ):
+        result = run_cli(*command, *option)
+        assert result.exit_code == 2, result.output
+        [line] = result.output.strip().splitlines()
+        assert message in line
+
+
+def test_threads_follow_affinity_and_the_environment(monkeypatch) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("HUBRERANK_THREADS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2})
+    assert core_count() == 3
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two torchrun processes share the three cores
+    assert core_count() == 1
+    monkeypatch.setenv("HUBRERANK_THREADS", "2")
+    try:
+        assert use_cores() == 2 and torch.get_num_threads() == 2
+        assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+        monkeypatch.setenv("HUBRERANK_THREADS", "1")
+        use_cores()
+        assert torch.get_num_threads() == 1 and os.environ["TOKENIZERS_PARALLELISM"] == "false"
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setenv("HUBRERANK_THREADS", "many")
+    with pytest.raises(InputError, match="HUBRERANK_THREADS must be a positive integer"):
+        core_count()
