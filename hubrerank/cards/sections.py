@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.cards.metrics import MISSING, SETTINGS, fmt, metric_label, nanobeir_groups
-from hubrerank.evaluation.definitions import DESCRIPTIONS, LISTED_POSITIVES, UNRECORDED
+from hubrerank.evaluation.definitions import DESCRIPTIONS, LISTED_POSITIVES, recorded_definition
 
 MAX_LOG_ROWS = 25
 HIDDEN_ARGS = {
@@ -88,7 +88,7 @@ def reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
         **definition_fields(result),
         # sentence-transformers <= 6.2's "base": the first stage with the missed positives appended (under
         # all-positives its base is the first stage's own list, the First stage column)
-        "appended": result_definition(result) == LISTED_POSITIVES
+        "appended": recorded_definition(result) == LISTED_POSITIVES
         and any(m.startswith(SETTINGS["first_stage_appended"]) for m in metrics),
         "headline": {
             "evaluation": f"{result['dataset']} ({result.get('split')})",
@@ -183,14 +183,9 @@ def data_fields(result: dict) -> dict[str, Any]:
     }
 
 
-def result_definition(result: dict) -> str:
-    """The metric definition of a reranking or NanoBEIR reranking result (unrecorded: listed-positives)."""
-    return str(result.get("metric_definition") or UNRECORDED)
-
-
 def definition_fields(result: dict) -> dict[str, str]:
     """The definition a result's NDCG and MAP follow, named and described, for its table's text."""
-    definition = result_definition(result)
+    definition = recorded_definition(result)
     return {"definition": definition, "definition_text": DESCRIPTIONS[definition]}
 
 

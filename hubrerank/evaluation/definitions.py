@@ -17,7 +17,8 @@ MRR@k, hit rates, and every metric of a list that holds all the positives (the e
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from packaging.version import InvalidVersion, Version
 
@@ -63,3 +64,20 @@ def differing(values: dict[str, float], reference: dict[str, float]) -> dict[str
     """The entries of ``values`` that differ from ``reference`` by more than float rounding: what another
     definition gives differently (``other_definitions``)."""
     return {key: value for key, value in values.items() if abs(value - reference[key]) > ROUNDING}
+
+
+def other_definitions(
+    by_definition: Mapping[str, dict[str, float]], chosen: str
+) -> dict[str, dict[str, float]]:
+    """``other_definitions`` of a result measured under every definition: for each definition but
+    ``chosen``, the metrics that differ from ``chosen``'s beyond rounding (definitions that agree are left
+    out)."""
+    reference = by_definition[chosen]
+    others = {name: differing(values, reference) for name, values in by_definition.items() if name != chosen}
+    return {name: values for name, values in others.items() if values}
+
+
+def recorded_definition(result: Mapping[str, Any]) -> str:
+    """The definition a recorded reranking or NanoBEIR result's NDCG and MAP follow: its
+    ``metric_definition``, else ``UNRECORDED`` (written before definitions were named)."""
+    return str(result.get("metric_definition") or UNRECORDED)

@@ -41,8 +41,8 @@ from hubrerank.evaluation.definitions import (
     ALL_POSITIVES,
     DEFINITIONS,
     LISTED_POSITIVES,
-    differing,
     installed_definition,
+    other_definitions,
 )
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.significance import versus_first_stage
@@ -176,11 +176,7 @@ def evaluate_rows(
     scores = dict(zip(pairs, score(pairs), strict=True)) if pairs else {}
     by_definition = {name: _mean_metrics(rows, scores, at_k, name) for name in DEFINITIONS}
     metrics, paired, rankings = by_definition[definition]
-    others = {}
-    for name, (values, _, _) in by_definition.items():
-        different = differing(values, metrics)
-        if name != definition and different:
-            others[name] = different
+    others = other_definitions({name: values for name, (values, _, _) in by_definition.items()}, definition)
     skipped = sum(not row.positive for row in rows)
     versus = None
     if any(row.documents for row in rows):

@@ -21,7 +21,7 @@ import numpy as np
 
 from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
-from hubrerank.evaluation.definitions import DEFINITIONS, differing, installed_definition
+from hubrerank.evaluation.definitions import DEFINITIONS, installed_definition, other_definitions
 from hubrerank.evaluation.metrics import candidates, evaluate_rows
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.scoring import Scorer
@@ -70,10 +70,17 @@ def evaluate_nanobeir(
     by_definition: dict[str, dict[str, float]] = {name: {} for name in DEFINITIONS}
     per_metric: dict[str, dict[str, list[float]]] = {name: {} for name in DEFINITIONS}
     setting = "" if always_rerank_positives else "realistic_"
+    scored: dict[tuple[str, str], float] = {}  # every pair the metrics scored: the run lists reuse them
+
+    def score(pairs: list[tuple[str, str]]) -> np.ndarray:
+        values = scorer.predict(pairs)
+        scored.update(zip(pairs, values.tolist(), strict=True))
+        return values
+
     for subset in subsets:
         rows, ids = nanobeir_rows(folder, subset, rerank_k)
         name = f"{subset_split(subset)}_R{rerank_k}"
-        outcome = evaluate_rows(rows, scorer.predict, at_k, definition)
+        outcome = evaluate_rows(rows, score, at_k, definition)
         for definition_name in DEFINITIONS:
             values = outcome.metrics | outcome.other_definitions.get(definition_name, {})
             for metric in _evaluator_metrics(at_k):
@@ -81,7 +88,7 @@ def evaluate_nanobeir(
                 by_definition[definition_name][f"{name}_{metric}"] = value
                 per_metric[definition_name].setdefault(metric, []).append(value)
         if rankings is not None:
-            rankings.update(_reranked_lists(scorer, rows, ids, setting))
+            rankings.update(_reranked_lists(scored, rows, ids, setting))
     for definition_name, metrics in per_metric.items():
         for metric, values in metrics.items():
             by_definition[definition_name][f"NanoBEIR_R{rerank_k}_mean_{metric}"] = float(np.mean(values))
@@ -98,11 +105,9 @@ def evaluate_nanobeir(
         result["always_rerank_positives"] = False
     result["metric_definition"] = definition
     result["metrics"] = metrics
-    others = {
-        other: differing(values, metrics) for other, values in by_definition.items() if other != definition
-    }
-    if any(others.values()):
-        result["other_definitions"] = {other: values for other, values in others.items() if values}
+    others = other_definitions(by_definition, definition)
+    if others:
+        result["other_definitions"] = others
     return result
 
 
@@ -151,17 +156,17 @@ def nanobeir_rows(folder: Path, subset: str, rerank_k: int) -> tuple[list[Rerank
 
 
 def _reranked_lists(
-    scorer: Scorer, rows: Sequence[RerankingRow], ids: dict[str, str], setting: str
+    scored: dict[tuple[str, str], float], rows: Sequence[RerankingRow], ids: dict[str, str], setting: str
 ) -> dict[str, Ranking]:
-    """Each row's list in ``setting`` scored by the model (from its cache: the metrics just scored them),
-    best first, documents by corpus ``_id``."""
+    """Each row's list in ``setting`` with the model's scores the metrics just computed (``scored``), best
+    first, documents by corpus ``_id``."""
     lists: dict[str, Ranking] = {}
     for row in rows:
         found = candidates(row, setting)
         if found is None or not found.scored:
             continue
-        scores = scorer.predict([(row.query, doc) for doc in found.documents])
-        ranked = sorted(zip(found.documents, scores.tolist(), strict=True), key=lambda pair: -pair[1])
+        scores = [scored[(row.query, doc)] for doc in found.documents]
+        ranked = sorted(zip(found.documents, scores, strict=True), key=lambda pair: -pair[1])
         lists[row.query_id] = [(ids[doc], score) for doc, score in ranked]
     return lists
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank import __version__
-from hubrerank.evaluation.definitions import UNRECORDED
+from hubrerank.evaluation.definitions import recorded_definition
 from hubrerank.evaluation.metrics import HIT_KS
 
 Evaluation = tuple[str, dict[str, Any]]  # (model label, eval_results dict)
@@ -326,7 +326,7 @@ def _nanobeir_retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict
 
 def definition_note(result: dict[str, Any]) -> str:
     """Which definition a reranking or NanoBEIR result's NDCG and MAP follow (docs/metrics.md)."""
-    return f"NDCG and MAP: {result.get('metric_definition', UNRECORDED)} (docs/metrics.md)"
+    return f"NDCG and MAP: {recorded_definition(result)} (docs/metrics.md)"
 
 
 def definition_differences(evaluations: Sequence[Evaluation]) -> list[str]:
@@ -342,7 +342,7 @@ def definition_differences(evaluations: Sequence[Evaluation]) -> list[str]:
                 continue
             seen.add(key)
             where = _source(result) if result["task"] == "reranking" else f"NanoBEIR {result['dataset']}"
-            ours = result.get("metric_definition", UNRECORDED)
+            ours = recorded_definition(result)
             for other, values in others.items():
                 shown = ", ".join(f"{metric} {value:.4f}" for metric, value in list(values.items())[:3])
                 lines.append(

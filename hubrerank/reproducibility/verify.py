@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from hubrerank import __version__
 from hubrerank.cards.metrics import NANOBEIR_TASKS
 from hubrerank.errors import HubrerankError, InputError
-from hubrerank.evaluation.definitions import ROUNDING, UNRECORDED, definition_of_release
+from hubrerank.evaluation.definitions import (
+    ROUNDING,
+    UNRECORDED,
+    definition_of_release,
+    recorded_definition,
+)
 from hubrerank.hub import download, fetch_model, list_files, resolve
 from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
@@ -499,9 +504,7 @@ def claims_from_results(results: EvalResults, source: str) -> list[Claim]:
 def result_definition(result: Mapping[str, Any]) -> str | None:
     """The metric definition of a recorded result: its ``metric_definition``, else for the tasks that
     depend on one (reranking, NanoBEIR reranking) the definition hubrerank used before recording it."""
-    if result.get("task") not in DEFINED_TASKS:
-        return None
-    return str(result.get("metric_definition") or UNRECORDED)
+    return recorded_definition(result) if result.get("task") in DEFINED_TASKS else None
 
 
 def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
