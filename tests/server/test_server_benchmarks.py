@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 import yaml
-from hubserver_helpers import request
+from hubserver_helpers import lfs_upload_href, request
 from huggingface_hub import EvalResultEntry, HfApi, eval_result_entries_to_yaml
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RepositoryNotFoundError
 
@@ -278,3 +279,28 @@ def test_leaderboard_of_a_dataset_that_is_not_a_benchmark_or_not_readable(api, b
     api.create_repo(secret, repo_type="dataset", private=True)
     with pytest.raises(RepositoryNotFoundError):
         bob.get_dataset_leaderboard(secret)
+
+
+def test_an_eval_yaml_sent_as_an_lfs_object_is_checked_too(hub, api, name):
+    """A client may commit any file through LFS: the check then reads the uploaded object."""
+    repo_id = f"alice/lfsbench-{name}"
+    api.create_repo(repo_id, repo_type="dataset")
+    before = api.repo_info(repo_id, repo_type="dataset").sha
+    data = b"name: x\nevaluation_framework: hubrerank\ntasks: [{id: a, config: d}]\n"
+    href = lfs_upload_href(hub.url, f"datasets/{repo_id}", data, hub.alice_token)
+    assert href is not None
+    status, _, _ = request(hub.url, "PUT", href.removeprefix(hub.url), data, hub.alice_token)
+    assert status == 200
+    oid = hashlib.sha256(data).hexdigest()
+    lines = [
+        {"key": "header", "value": {"summary": "lfs eval.yaml", "description": ""}},
+        {"key": "lfsFile", "value": {"path": "eval.yaml", "algo": "sha256", "oid": oid, "size": len(data)}},
+    ]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    status, headers, answer = request(
+        hub.url, "POST", f"/api/datasets/{repo_id}/commit/main", body, hub.alice_token,
+        {"Content-Type": "application/x-ndjson"},
+    )  # fmt: skip
+    assert status == 400, answer
+    assert headers["x-error-message"] == "eval.yaml: 'tasks[0].split' is required"
+    assert api.repo_info(repo_id, repo_type="dataset").sha == before
