@@ -146,7 +146,10 @@ class Leaderboards:
                 continue
             for source in self.sources:
                 for origin, sha in source(state):
-                    results = self.results(state.repo, sha)
+                    try:
+                        results = self.results(state.repo, sha)
+                    except StoreError:  # deleted or moved since it was listed: not on this leaderboard
+                        continue
                     held += [
                         HeldEntry(state.repo, state.private, origin, file, entry, results.declares_base_model)
                         for file in results.files

@@ -304,3 +304,34 @@ def test_an_eval_yaml_sent_as_an_lfs_object_is_checked_too(hub, api, name):
     assert status == 400, answer
     assert headers["x-error-message"] == "eval.yaml: 'tasks[0].split' is required"
     assert api.repo_info(repo_id, repo_type="dataset").sha == before
+
+
+def test_entry_sources_and_the_badge_rule_are_seams(hub, api, dataset, name):
+    """Another source of entries (here a branch, standing in for a pull request's head) and another badge
+    rule plug into the aggregation; a source naming a commit that is gone is skipped, not an error."""
+    from hubrerank.server.leaderboards import Leaderboards, Origin, main_branch
+    from hubrerank.server.storage import Repo, Store
+
+    repo_id = f"alice/seams-{name}"
+    _model(api, repo_id, {".eval_results/a.yaml": _results(dataset, 0.4)})
+    api.create_branch(repo_id, branch="candidate")
+    api.upload_file(
+        path_or_fileobj=_results(dataset, 0.6), path_in_repo=".eval_results/b.yaml", repo_id=repo_id,
+        revision="candidate",
+    )  # fmt: skip
+
+    def candidate(state):
+        if state.repo.id != repo_id:
+            return []
+        return [(Origin("candidate", 7), state.branches["candidate"]), (Origin("gone", 8), "0" * 40)]
+
+    store = Store(hub.data_dir)
+    boards = Leaderboards(store, (main_branch, candidate), badge=lambda h: "test-" + h.origin.ref)
+    benchmark = boards.benchmark(store.state(Repo("dataset", *dataset.split("/"))))
+    held = boards.entries(Repo("dataset", *dataset.split("/")), benchmark, None)
+    found = sorted((boards.badge(h), h.origin.pull_request or 0, h.entry.value, h.file.path) for h in held)
+    assert found == [
+        ("test-candidate", 7, 0.4, ".eval_results/a.yaml"),
+        ("test-candidate", 7, 0.6, ".eval_results/b.yaml"),
+        ("test-main", 0, 0.4, ".eval_results/a.yaml"),
+    ]
