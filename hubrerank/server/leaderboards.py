@@ -216,7 +216,7 @@ def ranked(benchmark: Benchmark, held: list[HeldEntry]) -> list[tuple[int, Bench
 
 
 def entry_json(
-    rank: int, task: BenchmarkTask, held: HeldEntry, badge: str, base_url: str, users: dict[str, str | None]
+    rank: int, task: BenchmarkTask, held: HeldEntry, badge: str, base_url: str, users: dict[str, str]
 ) -> dict[str, Any]:
     """One leaderboard entry: the Hub's fields, then its provenance."""
     entry, ns = held.entry, held.repo.ns
