@@ -335,3 +335,17 @@ def test_entry_sources_and_the_badge_rule_are_seams(hub, api, dataset, name):
         ("test-candidate", 7, 0.6, ".eval_results/b.yaml"),
         ("test-main", 0, 0.4, ".eval_results/a.yaml"),
     ]
+
+
+def test_results_files_stored_before_the_checks_are_left_off(hub, api, dataset, name):
+    """A data dir written by an older server may hold malformed results files: the leaderboard skips
+    them and lists the model's valid ones."""
+    from hubrerank.server.storage import AddFile, Repo, Store
+
+    repo_id = f"alice/legacy-{name}"
+    _model(api, repo_id, {".eval_results/good.yaml": _results(dataset, 0.5)})
+    store = Store(hub.data_dir)
+    bad = AddFile(".eval_results/bad.yaml", store.put_blob(b"- dataset: {id: x}\n  value: high\n"))
+    store.apply(Repo("model", *repo_id.split("/")), "main", [bad], title="old", message="", author="alice")
+    board = api.get_dataset_leaderboard(dataset, base_model_only=False)
+    assert [(e.model_id, e.filename) for e in board] == [(repo_id, ".eval_results/good.yaml")]
