@@ -249,9 +249,11 @@ def test_entry_read_again_after_a_new_commit(api, dataset, name):
 
 def test_remeasured_is_what_the_entry_states(api, dataset, name):
     text = b"- dataset: {id: %s, task_id: other}\n  value: 0.25\n  remeasured: true\n" % dataset.encode()
+    text += b"  date: 2025-01-15T10:30:00Z\n"  # unquoted: YAML reads a datetime
     _model(api, f"alice/remeasured-{name}", {".eval_results/r.yaml": text})
     (entry,) = api.get_dataset_leaderboard(dataset, base_model_only=False)
     assert vars(entry)["remeasured"] is True
+    assert vars(entry)["date"] == "2025-01-15T10:30:00+00:00"
 
 
 def test_private_models_are_listed_only_to_their_readers(hub, api, bob, dataset, name):
