@@ -23,6 +23,7 @@ BENCHMARKS = {
     "hub_throughput": "Embedded Hub: push + pull of all-MiniLM-L6-v2 against `cp -r`",
     "hub_load": "Embedded Hub under load: 10k-file snapshot, kept-alive latency, RSS, against 3c79323",
     "hub_snapshot": "Embedded Hub: snapshot_download of 10k small files by a client process, against 629f891",
+    "leaderboard": "Embedded Hub: a benchmark's leaderboard over 300 model repos, cold against warm",
     "data_build": "`hubrerank data build` against a hand-written mine_hard_negatives script (WikiQA train)",
     "train_speed": "`hubrerank train` against a hand-written CrossEncoderTrainer script (samples/s)",
     "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
@@ -83,6 +84,13 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
             ("same: client CPU, cache / local_dir", f"{h['cache_dir']['client_cpu_s']} / "
              f"{h['local_dir']['client_cpu_s']} s", f"{b['cache_dir']['client_cpu_s']} / "
              f"{b['local_dir']['client_cpu_s']} s", "-"),
+        ]  # fmt: skip
+    if name == "leaderboard":
+        return [
+            (f"GET leaderboard over {r['models']} model repos, warm (median of {r['repeat']})",
+             f"{r['warm_ms']} ms", f"cold (nothing cached) {r['cold_ms']} ms",
+             f"{r['cold_over_warm_ratio']}x faster"),
+            ("same, first request after one repo's new commit", f"{r['after_one_commit_ms']} ms", "-", "-"),
         ]  # fmt: skip
     if name == "data_build":
         h, b, q = r["hubrerank"], r["baseline"], r["ratio"]

@@ -131,8 +131,16 @@ def _untrained_cross_encoder(base_dir: Path, out: Path) -> Path:
     return out
 
 
+def register_benchmark(data: str, reranker: str) -> None:
+    """Register the test split of ``data`` as a benchmark (NDCG@10 with every positive in the list, and
+    as the first stage retrieved), point the reranker's card at it, and print the leaderboard."""
+    _run("benchmark", "create", data, "--task", "test", "--task", "test:realistic_ndcg@10")
+    _run("card", reranker, "--push")
+    _run("leaderboard", data)
+
+
 def run(work: Path) -> None:
-    """Run the seven steps with ``work`` as the demo's home; raises HubrerankError on failure."""
+    """Run the eight steps with ``work`` as the demo's home; raises HubrerankError on failure."""
     from hubrerank.endpoint import configure_hub
 
     if work.exists():
@@ -148,10 +156,10 @@ def run(work: Path) -> None:
     click.echo(f"embedded Hub    {endpoint}  (data: {work / 'home' / 'hub'}, user: {user})")
     started = time.monotonic()
 
-    _step("1/7 Publish the base model and the raw FAQ")
+    _step("1/8 Publish the base model and the raw FAQ")
     base, faq = _publish_inputs(user, work)
 
-    _step("2/7 Build the reranking, retriever-training and retrieval datasets")
+    _step("2/8 Build the reranking, retriever-training and retrieval datasets")
     data = f"{user}/construction-faq-reranking"
     split = ("--test-size", "101", "--eval-size", "40", "--seed", "12", "--license", "cc-by-4.0")
     _run(
@@ -167,13 +175,13 @@ def run(work: Path) -> None:
     retrieval = f"{user}/construction-faq-retrieval"
     _run("data", "build", faq, "--format", "qa", "--output-format", "retrieval", *split, "--push", retrieval)
 
-    _step("3/7 Train a cross-encoder from MiniLM")
+    _step("3/8 Train a cross-encoder from MiniLM")
     recipe = work / "recipe.yaml"
     recipe.write_text(RECIPE.format(base=base, data=data))
     model = f"{user}/minilm-construction-faq-reranker"
     _run("train", str(recipe), "--out", str(work / "model"), "--push", model)
 
-    _step("4/7 Compare it against the untrained model, the bi-encoder and BM25")
+    _step("4/8 Compare it against the untrained model, the bi-encoder and BM25")
     from hubrerank.hub import resolve_model
 
     _, base_dir = resolve_model(base)
@@ -184,13 +192,13 @@ def run(work: Path) -> None:
         "--plot", str(work / "comparison.png"), "--json", str(work / "comparison.json"),
     )  # fmt: skip
 
-    _step("5/7 Fine-tune MiniLM as a retriever (seed 003's job)")
+    _step("5/8 Fine-tune MiniLM as a retriever (seed 003's job)")
     retriever_recipe = work / "retriever-recipe.yaml"
     retriever_recipe.write_text(RETRIEVER_RECIPE.format(base=base, pairs=pairs, retrieval=retrieval))
     retriever = f"{user}/minilm-construction-faq-retriever"
     _run("train", str(retriever_recipe), "--out", str(work / "retriever"), "--push", retriever)
 
-    _step("6/7 Two-stage pipelines over all 503 answers: each retriever, with and without the reranker")
+    _step("6/8 Two-stage pipelines over all 503 answers: each retriever, with and without the reranker")
     _run(
         "pipeline", "--data", retrieval, "--split", "test",
         "--retriever", base, "--retriever-name", "MiniLM", "--retriever", retriever,
@@ -200,13 +208,16 @@ def run(work: Path) -> None:
         "--json", str(work / "pipelines.json"),
     )  # fmt: skip
 
-    _step("7/7 Verify and reproduce both published models")
+    _step("7/8 Verify and reproduce both published models")
     for name, repo in (("reranker", model), ("retriever", retriever)):
         _run("verify", repo, "--json", str(work / f"verify-{name}.json"))
         _run(
             "reproduce", repo, "--out", str(work / f"reproduction-{name}"),
             "--json", str(work / f"reproduce-{name}.json"),
         )  # fmt: skip
+
+    _step("8/8 The FAQ test split as a Hub benchmark, and its leaderboard")
+    register_benchmark(data, model)
 
     minutes = (time.monotonic() - started) / 60
     click.secho(f"\nDone in {minutes:.1f} min. Everything is under {work}:", bold=True)

@@ -28,7 +28,7 @@ from hubrerank.refs import Ref, RepoType, ResolvedRef
 
 if TYPE_CHECKING:
     from datasets import Dataset
-    from huggingface_hub import HfApi
+    from huggingface_hub import DatasetLeaderboardEntry, HfApi
 
 FileSource = Path | bytes
 _PICKLED_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
@@ -275,6 +275,23 @@ def file_info(ref: ResolvedRef, path: str) -> RepoFile | None:
         if hasattr(entry, "blob_id"):
             return RepoFile(entry.path, entry.blob_id, entry.size, entry.lfs.sha256 if entry.lfs else None)
     return None
+
+
+def read_file(ref: ResolvedRef, path: str) -> bytes | None:
+    """The bytes of one file of the repo at the pinned commit, None when it has no such file."""
+    from huggingface_hub import hf_hub_download
+
+    if file_info(ref, path) is None:
+        return None
+    with hub_errors(ref.repo_id, ref.repo_type, ref.sha, f"cannot download {ref}/{path}"):
+        local = hf_hub_download(ref.repo_id, path, repo_type=ref.repo_type, revision=ref.sha)
+    return Path(local).read_bytes()
+
+
+def dataset_leaderboard(dataset: str) -> list[DatasetLeaderboardEntry]:
+    """The leaderboard the Hub serves for benchmark ``dataset``: every model, fine-tunes included."""
+    with hub_errors(dataset, "dataset", "main", f"cannot read the leaderboard of dataset {dataset}"):
+        return _api().get_dataset_leaderboard(dataset, base_model_only=False)
 
 
 def fetch_model(ref: ResolvedRef, *, what: str = "model", trust_remote_code: bool = False) -> Path:

@@ -55,3 +55,45 @@ def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path, tiny_b
         "split": "test",
         "at_k": 10,
     }
+
+
+def test_the_demo_ends_with_the_faq_test_split_as_a_benchmark(hub, tmp_path: Path, capsys) -> None:
+    """The demo's last step, on a FAQ dataset and a trained reranker's card sources pushed here."""
+    import importlib.util
+    import json
+
+    from huggingface_hub import HfApi
+
+    from hubrerank.demo import register_benchmark
+    from hubrerank.evaluation.definitions import installed_definition
+
+    spec = importlib.util.spec_from_file_location(
+        "card_fixtures", ROOT / "tests" / "cards" / "card_fixtures.py"
+    )
+    assert spec is not None and spec.loader is not None
+    fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixtures)  # the cards' model folder: recipe, results, log
+    api = HfApi(endpoint=hub.url, token=hub.alice_token)
+    data, model = "alice/demo-faq-reranking", "alice/demo-faq-reranker"
+    api.create_repo(data, repo_type="dataset")
+    card = "---\nconfigs: [{config_name: default, data_files: [{split: test, path: t.parquet}]}]\n---\n"
+    api.upload_file(
+        path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=data, repo_type="dataset"
+    )
+    results = json.loads(json.dumps(fixtures.EVAL_RESULTS).replace("acme/construction-faq", data))
+    for result in results["results"]:  # as a fresh training run records it
+        result.setdefault("metric_definition", installed_definition())
+    folder = fixtures.write_model_dir(tmp_path / "reranker", eval_results=results)
+    api.create_repo(model)
+    api.upload_folder(folder_path=folder, repo_id=model)
+
+    register_benchmark(data, model)
+    out = capsys.readouterr().out
+    board = out[out.index("$ hubrerank leaderboard") :].splitlines()[1:]
+    definition = installed_definition()
+    assert [line.split()[0] for line in board[1:]] == [
+        f"default/test/ndcg@10/{definition}",
+        f"default/test/realistic_ndcg@10/{definition}",
+    ]
+    head = api.repo_info(model).sha
+    assert all(f"{model}@{head[:12]}" in line and "self-reported" in line for line in board[1:])

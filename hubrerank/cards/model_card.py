@@ -169,10 +169,13 @@ def card_files(
     from huggingface_hub import eval_result_entries_to_yaml
     from huggingface_hub.constants import EVAL_RESULTS_FOLDER
 
+    from hubrerank.benchmark.spec import benchmark_task_ids
+
     card = render_model_card(model_dir, repo_id, reports, revision=revision)
     _, results, _ = read_model_files(Path(model_dir))
     files = {"README.md": str(card).encode()}
-    for name, entries in eval_result_entries(results).items():
+    hub_datasets = {r["dataset"] for r in results["results"] if "dataset" in r and not is_local(r["dataset"])}
+    for name, entries in eval_result_entries(results, benchmark_task_ids(sorted(hub_datasets))).items():
         text = yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True)
         files[f"{EVAL_RESULTS_FOLDER}/{name}.yaml"] = text.encode()
     return files

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from hubrerank.benchmark.spec import task_id
 from hubrerank.cards.metrics import (
     FIRST_STAGE,
     NANOBEIR_TASKS,
@@ -14,6 +16,7 @@ from hubrerank.cards.metrics import (
     slug,
     split_setting,
 )
+from hubrerank.evaluation.definitions import recorded_definition
 from hubrerank.kinds.spec import kind_of_task
 
 if TYPE_CHECKING:
@@ -110,10 +113,28 @@ def model_index_results(results: dict) -> list[EvalResult]:
     return out
 
 
-def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
-    """The headline metrics as Hub eval-result entries, grouped by ``.eval_results`` file name."""
+def _reranking_task(result: dict, metric: str, benchmarks: Mapping[str, frozenset[str]]) -> str:
+    """The task id of a reranking entry: the benchmark task of its dataset that ranks this metric under
+    the result's definition when there is one (hubrerank.benchmark.spec), else ``CONFIG/SPLIT/METRIC``."""
+    config, split = result.get("config"), result.get("split")
+    benchmark_task = task_id("reranking", config, split, metric, recorded_definition(result))
+    if benchmark_task in benchmarks.get(result["dataset"], frozenset()):
+        return benchmark_task
+    return f"{config}/{split}/{metric}"
+
+
+def eval_result_entries(
+    results: dict, benchmarks: Mapping[str, frozenset[str]] | None = None
+) -> dict[str, list[EvalResultEntry]]:
+    """The headline metrics as Hub eval-result entries, grouped by ``.eval_results`` file name.
+
+    ``benchmarks`` maps the datasets that are Hub benchmarks to their task ids: a reranking entry names
+    the task that ranks its metric under its definition, so it shows on that benchmark's leaderboard.
+    (A retrieval entry's id already is the benchmark task's: retrieval metrics have one definition.)
+    """
     from huggingface_hub import EvalResultEntry
 
+    benchmarks = benchmarks or {}
     files: dict[str, list[EvalResultEntry]] = {}
     for result in results["results"]:
         at_k = result.get("at_k", 10)
@@ -123,7 +144,7 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
             entries = [
                 EvalResultEntry(
                     dataset_id=result["dataset"],
-                    task_id=f"{result.get('config')}/{result.get('split')}/{prefix}{metric}",
+                    task_id=_reranking_task(result, prefix + metric, benchmarks),
                     value=result["metrics"][prefix + metric],
                     dataset_revision=result.get("revision"),
                     notes=f"{metric_label(prefix + metric)}; first-stage candidates reranked, cut at {at_k}"
@@ -162,7 +183,7 @@ def eval_result_entries(results: dict) -> dict[str, list[EvalResultEntry]]:
             entries = [
                 EvalResultEntry(
                     dataset_id=result["dataset"],
-                    task_id=f"{result.get('config')}/{result.get('split')}/retrieval/{metric}",
+                    task_id=task_id("retrieval", result.get("config"), result.get("split"), metric, None),
                     value=result["metrics"][metric],
                     dataset_revision=result.get("revision"),
                     notes=f"{metric_label(metric, setting=False)}; the split's whole corpus searched",

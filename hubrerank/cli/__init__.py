@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "reproduce": "hubrerank.cli.reproduce:reproduce",
     "ci": "hubrerank.cli.ci:ci",
     "upload": "hubrerank.cli.upload:upload",
+    "benchmark": "hubrerank.cli.benchmark:benchmark",
+    "leaderboard": "hubrerank.cli.benchmark:leaderboard",
 }
 
 

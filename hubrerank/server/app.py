@@ -43,7 +43,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
+from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
+from hubrerank.server.leaderboards import LeaderboardRoutes
 from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
@@ -243,7 +245,7 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes, LikeRoutes):
+class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -721,9 +723,12 @@ class HubApp(AdminRoutes, LikeRoutes):
                     data = base64.b64decode(value.get("content", str) or "", validate=True)
                 except binascii.Error:
                     raise Failure(400, f"{value.name('content')} of {path!r} is not base64") from None
+                check_pushed_file(repo.type, path, data)  # eval.yaml, .eval_results: before storing anything
                 operations.append(AddFile(path, self.store.put_blob(data)))
             elif key == "lfsFile":
-                operations.append(AddFile(path, self._lfs_entry(path, value, user, repo)))
+                entry = self._lfs_entry(path, value, user, repo)
+                check_pushed_object(repo.type, path, entry.size, self.store.blob_path(entry.sha256))
+                operations.append(AddFile(path, entry))
             elif key == "deletedFile":
                 operations.append(DeleteFile(path))
             else:
@@ -814,6 +819,11 @@ class HubApp(AdminRoutes, LikeRoutes):
             Route("/api/repos/move", self.endpoint(self.move_repo, **write), methods=["POST"]),
             Route("/api/lfs-upload/{oid}", self.endpoint(self.lfs_upload, streaming=True), methods=["PUT"]),
             Route("/api/users/{user}/likes", self.endpoint(self.liked_repos), methods=["GET"]),
+            Route(
+                "/api/datasets/{ns}/{name}/leaderboard",
+                self.endpoint(self.leaderboard, "dataset"),
+                methods=["GET"],
+            ),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
             api = f"/api/{repo_type}s/{{ns}}/{{name}}"
