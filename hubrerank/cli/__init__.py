@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "hubrerank.cli.reproduce:reproduce",
     "ci": "hubrerank.cli.ci:ci",
     "upload": "hubrerank.cli.upload:upload",
+    "keys": "hubrerank.cli.keys:keys",
 }
 
 

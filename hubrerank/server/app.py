@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.gitignore import GitIgnore
+from hubrerank.server.keys import KeyRoutes, VerifyKeys
 from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
@@ -243,13 +244,14 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes, LikeRoutes):
+class HubApp(AdminRoutes, LikeRoutes, KeyRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
         self.store = Store(data_dir)
         self.users = Users(data_dir)
         self.signer = UploadSigner(data_dir)
+        self.verify_keys = VerifyKeys(data_dir)
         self._write_limiter: anyio.CapacityLimiter | None = None  # created in the event loop
         self._waiting_writes = 0
 
@@ -814,6 +816,9 @@ class HubApp(AdminRoutes, LikeRoutes):
             Route("/api/repos/move", self.endpoint(self.move_repo, **write), methods=["POST"]),
             Route("/api/lfs-upload/{oid}", self.endpoint(self.lfs_upload, streaming=True), methods=["PUT"]),
             Route("/api/users/{user}/likes", self.endpoint(self.liked_repos), methods=["GET"]),
+            Route("/api/users/{user}/verify-keys", self.endpoint(self.user_keys), methods=["GET"]),
+            Route("/api/verify-keys", self.endpoint(self.add_key, **user), methods=["POST"]),
+            Route("/api/verify-keys/{kid}", self.endpoint(self.remove_key, **user), methods=["DELETE"]),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
             api = f"/api/{repo_type}s/{{ns}}/{{name}}"
