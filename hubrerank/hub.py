@@ -200,6 +200,70 @@ def _commit(
     return ResolvedRef(repo_id, sha, repo_type, branch)
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull request a publish opened: its number, page and the commit it holds."""
+
+    repo_id: str
+    number: int
+    url: str
+    sha: str
+
+
+def open_pull_request(
+    repo_id: str,
+    files: Mapping[str, FileSource],
+    *,
+    message: str,
+    description: str,
+    repo_type: RepoType = "model",
+) -> PullRequest:
+    """Open a pull request on ``repo_id`` (anyone's repo the token may read) adding ``files`` in one commit.
+
+    huggingface_hub's ``create_commit(create_pr=True)``, so it works on huggingface.co as on the embedded Hub.
+    """
+    from huggingface_hub import CommitOperationAdd
+
+    api = _api()
+    with hub_errors(repo_id, repo_type, None, f"opening a pull request on {repo_type} repo {repo_id} failed"):
+        operations = [
+            CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(src) if isinstance(src, Path) else src)
+            for path, src in sorted(files.items())
+        ]
+        info = api.create_commit(
+            repo_id,
+            operations,
+            commit_message=message,
+            commit_description=description,
+            repo_type=repo_type,
+            create_pr=True,
+        )
+    if info.pr_num is None or info.pr_url is None:
+        raise HubError(f"the Hub opened no pull request on {repo_type} repo {repo_id}", repo_id=repo_id)
+    return PullRequest(repo_id, info.pr_num, info.pr_url, info.oid)
+
+
+def register_verify_key(public_key: str) -> str:
+    """Register a verification key (``ed25519:...``) to the token's user; returns its id.
+
+    The embedded Hub's ``POST /api/verify-keys`` (docs/server.md); huggingface.co has no such route and
+    decides its own "verified" badges, which this says in one line.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    url = f"{constants.ENDPOINT}/api/verify-keys"
+    with hub_errors(None, "model", None, "registering the verification key failed"):
+        response = get_session().post(url, headers=build_hf_headers(), json={"key": public_key})
+        if response.status_code in (404, 405):
+            raise HubError(
+                f"the Hub at {constants.ENDPOINT} does not take verification keys (only hubrerank's embedded "
+                "Hub does; huggingface.co decides its own verified badges)"
+            )
+        hf_raise_for_status(response)
+    return str(response.json()["id"])
+
+
 def publish_folder(
     folder: Path,
     repo_id: str,

@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import yaml
 
 from hubrerank.errors import InputError
+from hubrerank.signatures import is_model_file
 
 RECIPE_FILE = "hubrerank.yaml"
 RESULTS_FILE = "eval_results.json"
@@ -204,8 +205,9 @@ def encode_report(report: Report) -> bytes:
 
 
 def is_report_file(path: str) -> bool:
-    """True for the files a verification report commit may change (never the model's own files)."""
-    return path in (CARD_FILE, ".gitattributes") or path.startswith((f"{REPORTS_DIR}/", ".eval_results/"))
+    """True for the files a verification report commit may change (never the model's own files, which a
+    signed result covers: :func:`hubrerank.signatures.is_model_file`)."""
+    return not is_model_file(path)
 
 
 def read_card_text(folder: Path) -> str:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "upload": "hubrerank.cli.upload:upload",
     "benchmark": "hubrerank.cli.benchmark:benchmark",
     "leaderboard": "hubrerank.cli.benchmark:leaderboard",
+    "keys": "hubrerank.cli.keys:keys",
 }
 
 

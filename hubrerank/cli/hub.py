@@ -168,12 +168,15 @@ def user_add(
 @click.argument("name")
 @click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
 def user_remove(name: str, data: Path | None) -> None:
-    """Remove user NAME: their token stops working at once, also on a running server."""
+    """Remove user NAME: their token stops working at once, also on a running server, and their
+    verification keys are forgotten."""
     from hubrerank.server.auth import Users
+    from hubrerank.server.keys import VerifyKeys
 
     data_dir = _data_dir(data)
     if not _writable(data_dir, lambda: Users(data_dir).remove(name)):
         raise InputError(f"no user {name} in {data_dir}; see: hubrerank hub user list --data {data_dir}")
+    _writable(data_dir, lambda: VerifyKeys(data_dir).drop_user(name))
     click.echo(f"Removed user {name} from {data_dir}; their token no longer works")
 
 
@@ -191,12 +194,74 @@ def user_list(data: Path | None) -> None:
         click.echo(f"{name}\t{','.join(orgs) or '-'}")
 
 
+@hub.group()
+def key() -> None:
+    """Register the public keys whose signatures make re-measured results "verified" on this Hub.
+
+    A user registers their own with `hubrerank keys register`; these commands act on the data dir.
+    """
+
+
+@key.command(name="add")
+@click.argument("user")
+@click.argument("public_key", metavar="PUBLIC_KEY")
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def key_add(user: str, public_key: str, data: Path | None) -> None:
+    """Register PUBLIC_KEY (the 'ed25519:...' line of `hubrerank keys create`) to USER."""
+    from hubrerank.server.auth import Users
+    from hubrerank.server.keys import VerifyKeys
+    from hubrerank.server.storage import StoreError
+
+    data_dir = _data_dir(data)
+    if user not in Users(data_dir).names():
+        raise InputError(f"no user {user} in {data_dir}; add them first: hubrerank hub user add {user}")
+    try:
+        added = _writable(data_dir, lambda: VerifyKeys(data_dir).add(user, public_key))
+    except StoreError as error:
+        raise InputError(f"{error}; check the key") from None
+    click.echo(f"registered key {added.id} to {user} in {data_dir}")
+
+
+@key.command(name="list")
+@click.argument("user", required=False)
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def key_list(user: str | None, data: Path | None) -> None:
+    """List registered keys (of USER, or of every user): id, user, key."""
+    from hubrerank.server.auth import Users
+    from hubrerank.server.keys import VerifyKeys
+
+    data_dir = _data_dir(data)
+    registry = VerifyKeys(data_dir)
+    found = [k for name in ([user] if user else Users(data_dir).names()) for k in registry.of_user(name)]
+    if not found:
+        click.echo(f"no verification keys in {data_dir}; add one with: hubrerank hub key add USER KEY")
+    for entry in found:
+        click.echo(f"{entry.id}\t{entry.user}\t{entry.key}")
+
+
+@key.command(name="remove")
+@click.argument("user")
+@click.argument("key_id", metavar="KEY_ID")
+@click.option("--data", type=click.Path(path_type=Path), help=_DATA_HELP)
+def key_remove(user: str, key_id: str, data: Path | None) -> None:
+    """Remove USER's key KEY_ID: what it signed no longer shows as verified."""
+    from hubrerank.server.keys import VerifyKeys
+    from hubrerank.server.storage import StoreError
+
+    data_dir = _data_dir(data)
+    try:
+        _writable(data_dir, lambda: VerifyKeys(data_dir).remove(user, key_id))
+    except StoreError as error:
+        raise InputError(f"{error}; see: hubrerank hub key list {user} --data {data_dir}") from None
+    click.echo(f"removed key {key_id} of {user} from {data_dir}")
+
+
 def _writable(data_dir: Path, change: Callable[[], T]) -> T:
     """Run ``change`` on the data dir, turning an OS error into a one-line ServerError."""
     try:
         return change()
     except OSError as error:
-        raise ServerError(f"cannot write users of {data_dir}: {error.strerror or error}") from None
+        raise ServerError(f"cannot write to the data dir {data_dir}: {error.strerror or error}") from None
 
 
 @hub.command()

@@ -6,6 +6,7 @@ checked (ERROR, or bad input); an unexpected exception is 3, never a verdict (do
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from hubrerank.cli._output import precision_options
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.reproducibility.verify import Check, Report
+    from hubrerank.signatures import SigningKey
 
 _REF = "REPO[@REV]"
 
@@ -46,6 +48,12 @@ def _common(function: Any) -> Any:
             help="With --push-report: on PASS, tag the report's commit NAME (a CI-verified release).",
         ),
         click.option(
+            "--key-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Sign the re-measured .eval_results entries with this key.  "
+            "[default: $HUBRERANK_SIGNING_KEY, else the key of `hubrerank keys create`, if any]",
+        ),
+        click.option(
             "--recipe",
             "recipe_path",
             type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -68,14 +76,22 @@ def _common(function: Any) -> Any:
     default=None,
     help="Allowed |measured - claimed| for every metric.  [default: 0.001]",
 )
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Open a pull request on the model (anyone's) with the report and the re-measured values as "
+    ".eval_results/hubrerank-<you>.yaml, signed: they show as community results until merged.",
+)
 @_common
 def verify(
     ref: str,
     tolerance: float | None,
+    open_pr: bool,
     tolerance_file: Path | None,
     json_path: Path | None,
     push_report: bool,
     tag: str | None,
+    key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
     dtype: str | None,
@@ -92,7 +108,7 @@ def verify(
     from hubrerank.reproducibility.tolerances import verify_tolerances
     from hubrerank.reproducibility.verify import verify as run_verify
 
-    _check_tag(tag, push_report)
+    publication = _publication(push_report, open_pr, tag, key_file)
     tolerances = verify_tolerances(tolerance, tolerance_file)
     report = run_verify(
         ref,
@@ -103,7 +119,7 @@ def verify(
         device=device,
         echo=click.echo,
     )
-    _finish(report, json_path, push_report, tag)
+    _finish(report, json_path, publication)
 
 
 @click.command("reproduce")
@@ -130,6 +146,7 @@ def reproduce(
     json_path: Path | None,
     push_report: bool,
     tag: str | None,
+    key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
     dtype: str | None,
@@ -143,7 +160,7 @@ def reproduce(
     """
     from hubrerank.reproducibility.reproduce import reproduce as run_reproduce
 
-    _check_tag(tag, push_report)
+    publication = _publication(push_report, False, tag, key_file)
     report = run_reproduce(
         ref,
         out_dir=out_dir,
@@ -155,18 +172,46 @@ def reproduce(
         device=device,
         echo=click.echo,
     )
-    _finish(report, json_path, push_report, tag)
+    _finish(report, json_path, publication)
 
 
-def _check_tag(tag: str | None, push_report: bool) -> None:
+@dataclass(frozen=True)
+class Publication:
+    """Where the report goes once checked: main of one's own model, a pull request, or nowhere."""
+
+    push_report: bool
+    open_pr: bool
+    tag: str | None
+    key: SigningKey | None
+
+
+def _publication(push_report: bool, open_pr: bool, tag: str | None, key_file: Path | None) -> Publication:
+    """Check the publishing options and load the signing key, before any long work."""
+    from hubrerank.hub import whoami
+    from hubrerank.reproducibility.signing import load_key
+
     if tag and not push_report:
         raise click.UsageError("--tag tags the commit of the published report: add --push-report")
+    if push_report and open_pr:
+        raise click.UsageError("--push-report publishes on main, --open-pr as a pull request: choose one")
+    if not (push_report or open_pr):
+        if key_file is not None:
+            raise click.UsageError("--key-file signs published entries: add --push-report or --open-pr")
+        return Publication(False, False, None, None)
+    loaded = load_key(key_file)
+    user = whoami()  # a token that cannot publish fails now, not after the evaluation
+    if loaded is None:
+        click.echo("note: the re-measured entries will be unsigned (no key: hubrerank keys create)", err=True)
+        return Publication(push_report, open_pr, tag, None)
+    key, source = loaded
+    click.echo(f"signing the re-measured entries as {user} with key {key.key_id} ({source})", err=True)
+    return Publication(push_report, open_pr, tag, key)
 
 
-def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str | None) -> None:
+def _finish(report: Report, json_path: Path | None, publication: Publication) -> None:
     """Print the table and verdict, write and publish the report, and exit with the verdict's code."""
-    from hubrerank.reproducibility.verify import ERROR, FAIL, PASS, write_json
-    from hubrerank.reproducibility.verify import push_report as publish_report
+    from hubrerank.reproducibility.publication import open_report_pr, push_report, write_json
+    from hubrerank.reproducibility.verify import ERROR, FAIL, PASS
 
     if report.verdict == ERROR:
         click.echo(f"Error: cannot check {report.model}: {report.reason}", err=True)
@@ -175,12 +220,16 @@ def _finish(report: Report, json_path: Path | None, push_report: bool, tag: str 
     if json_path is not None:
         write_json(report, json_path)
         click.echo(f"wrote {json_path}")
-    if push_report and report.verdict != ERROR:
-        pushed = publish_report(report, tag=tag)
-        tagged = f", tagged {tag}" if tag and report.verdict == PASS else ""
-        click.echo(f"published the report: {pushed.repo_id}@{pushed.sha}{tagged}")
-    elif push_report:
+    publishing = publication.push_report or publication.open_pr
+    if publishing and report.verdict == ERROR:
         click.echo("no report published: nothing was checked", err=True)
+    elif publication.push_report:
+        pushed = push_report(report, tag=publication.tag, key=publication.key)
+        tagged = f", tagged {publication.tag}" if publication.tag and report.verdict == PASS else ""
+        click.echo(f"published the report: {pushed.repo_id}@{pushed.sha}{tagged}")
+    elif publication.open_pr:
+        opened = open_report_pr(report, key=publication.key)
+        click.echo(f"opened pull request #{opened.number} on {opened.repo_id}: {opened.url}")
     exit_code = {PASS: ExitCode.OK, FAIL: ExitCode.FAIL, ERROR: ExitCode.BAD_INPUT}[report.verdict]
     click.get_current_context().exit(exit_code)
 

@@ -4,17 +4,14 @@ The claims are what the repo says it measured: ``eval_results.json`` and the ``m
 hubrerank rendered from it, or, for a repo whose card sentence-transformers' trainer wrote, that card's
 ``model-index`` (:mod:`hubrerank.reproducibility.card_claims` finds which data each of its evaluators ran on).
 The model is downloaded at the sha its reference resolves to, safetensors weights only and no repo code;
-every evaluation re-runs on its pinned data revision. The outcome is a :class:`Report` (also the JSON written
-to ``reproductions/<UTC timestamp>.json`` by :func:`push_report`): a verdict of ``PASS``, ``FAIL`` or
-``ERROR`` (nothing could be checked, with the one-line reason), and one row per claimed metric.
+every evaluation re-runs on its pinned data revision. The outcome is a :class:`Report`: a verdict of
+``PASS``, ``FAIL`` or ``ERROR`` (nothing could be checked, with the one-line reason), and one row per
+claimed metric. :mod:`hubrerank.reproducibility.publication` publishes it where the model lives.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +27,7 @@ from hubrerank.evaluation.definitions import (
     definition_of_release,
     recorded_definition,
 )
-from hubrerank.hub import download, fetch_model, list_files, resolve
+from hubrerank.hub import download, fetch_model, resolve
 from hubrerank.kinds.spec import SPLIT_TASKS
 from hubrerank.record import (
     CARD_FILE,
@@ -38,14 +35,10 @@ from hubrerank.record import (
     RECORD_FILES,
     RESULTS_FILE,
     EvalResults,
-    encode_report,
     has_run_record,
-    is_report_file,
     read_card_text,
-    read_reports,
     read_results,
     read_run_record,
-    report_path,
     result_identity,
 )
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
@@ -689,65 +682,6 @@ def ci_run_url() -> str | None:
     """The GitHub Actions run this process belongs to, from the variables Actions sets; None elsewhere."""
     parts = [os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
     return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
-
-
-def write_json(report: Report, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-
-
-def push_report(report: Report, tag: str | None = None) -> ResolvedRef:
-    """Publish the report as ``reproductions/<timestamp>.json`` with the card re-rendered, in one commit.
-
-    The commit holds only README.md, ``.eval_results/*`` and the report: never the weights. The card's
-    verification section lists every report in the repo. A repo without hubrerank.yaml (a card written by
-    sentence-transformers) only gets the report: hubrerank does not rewrite a card it did not render.
-    With ``tag``, a PASS also tags the new commit.
-    """
-    from hubrerank.cards.model_card import card_files
-    from hubrerank.hub import publish
-
-    if report.verdict == ERROR:
-        raise InputError(f"nothing was checked ({report.reason}); no report to publish")
-    ref = report.model
-    head = check_same_model_files(ref)
-    name = report_path(report.created.strftime("%Y%m%dT%H%M%S.%fZ"))
-    body = encode_report(report.as_dict())
-    files: dict[str, Path | bytes] = {name: body}
-    folder = download(head, allow_patterns=RECORD_FILES)
-    if has_run_record(folder) and (folder / RESULTS_FILE).is_file():
-        with tempfile.TemporaryDirectory(prefix="hubrerank-report-") as tmp:
-            sources = Path(tmp) / ref.repo_id.split("/")[-1]
-            for path in folder.rglob("*"):
-                if path.is_file():
-                    target = sources / path.relative_to(folder)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, target)
-            (sources / name).parent.mkdir(parents=True, exist_ok=True)
-            (sources / name).write_bytes(body)
-            files.update(card_files(sources, ref.repo_id, read_reports(sources), revision=ref.sha))
-    kind = "verification" if report.kind == "verify" else "reproduction"
-    message = f"hubrerank {report.kind}: {report.verdict} ({kind} report of {ref.sha[:12]})"
-    return publish(ref.repo_id, files, message=message, tag=tag if report.verdict == PASS else None)
-
-
-def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:
-    """The head of main, after checking it holds the same model files as the checked commit (else the
-    re-rendered card would describe weights it is not published beside)."""
-    head = resolve(Ref(ref.repo_id, "main"))
-    if head.sha == ref.sha:
-        return head
-
-    def model_files(commit: ResolvedRef) -> dict[str, str]:
-        files = list_files(commit).items()
-        return {path: file.content_id for path, file in files if not is_report_file(path)}
-
-    if model_files(head) != model_files(ref):
-        raise InputError(
-            f"main of {ref.repo_id} ({head.sha[:12]}) has other model files than the checked "
-            f"{ref.sha[:12]}; check the head of main to publish a report"
-        )
-    return head
 
 
 def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) -> bool:

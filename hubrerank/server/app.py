@@ -45,6 +45,7 @@ from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
+from hubrerank.server.keys import KeyRoutes, VerifyKeys
 from hubrerank.server.leaderboards import LeaderboardRoutes
 from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
@@ -245,13 +246,14 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes):
+class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
         self.store = Store(data_dir)
         self.users = Users(data_dir)
         self.signer = UploadSigner(data_dir)
+        self.verify_keys = VerifyKeys(data_dir)
         self._write_limiter: anyio.CapacityLimiter | None = None  # created in the event loop
         self._waiting_writes = 0
 
@@ -824,6 +826,9 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes):
                 self.endpoint(self.leaderboard, "dataset"),
                 methods=["GET"],
             ),
+            Route("/api/users/{user}/verify-keys", self.endpoint(self.user_keys), methods=["GET"]),
+            Route("/api/verify-keys", self.endpoint(self.add_key, **user), methods=["POST"]),
+            Route("/api/verify-keys/{kid}", self.endpoint(self.remove_key, **user), methods=["DELETE"]),
         ]
         for repo_type in ("dataset", "model"):  # datasets first: "/datasets/ns/name/..." is never a model
             api = f"/api/{repo_type}s/{{ns}}/{{name}}"

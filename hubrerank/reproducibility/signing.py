@@ -1,0 +1,155 @@
+"""Signed results: the verifier's key, and the ``.eval_results`` entries ``verify`` writes with it.
+
+``hubrerank keys create`` writes an Ed25519 key (PKCS#8 PEM, mode 0600) to
+``$HUBRERANK_HOME/keys/verify-ed25519.pem``; in CI the PEM text comes from ``$HUBRERANK_SIGNING_KEY``
+(a repository secret). Its public half is registered to the user on the Hub (``hubrerank keys
+register``, or ``hubrerank hub key add`` on the embedded Hub's machine). ``verify --open-pr`` and
+``verify --push-report`` then write ``.eval_results/hubrerank-<user>.yaml``: one entry per checked headline
+metric, with the **re-measured** value (never the claimed one) and a ``verifyToken`` signing it
+(:mod:`hubrerank.signatures`), so the Hub can show it as verified.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from hubrerank import __version__
+from hubrerank.endpoint import hubrerank_home
+from hubrerank.errors import InputError
+from hubrerank.signatures import SignedResult, SigningKey
+
+if TYPE_CHECKING:
+    from huggingface_hub import EvalResultEntry
+
+    from hubrerank.reproducibility.verify import Check, Report
+
+KEY_ENV = "HUBRERANK_SIGNING_KEY"
+EVAL_RESULTS_FOLDER = ".eval_results"
+
+
+def default_key_path() -> Path:
+    """Where ``hubrerank keys create`` writes the key and where ``verify`` looks for it."""
+    return hubrerank_home() / "keys" / "verify-ed25519.pem"
+
+
+def create_key(path: Path | None = None, *, force: bool = False) -> tuple[SigningKey, Path]:
+    """Generate a key and write it to ``path`` (default :func:`default_key_path`), readable by its owner
+    only; an existing key is kept unless ``force`` (it may already be registered)."""
+    path = path or default_key_path()
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; keep it, or pass --force to replace it (and register anew)")
+    key = SigningKey.generate()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # created 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(key.to_pem())
+        os.replace(tmp, path)
+    except OSError as error:
+        raise InputError(
+            f"cannot write the key {path}: {error.strerror or error}; choose another --key-file"
+        ) from None
+    return key, path
+
+
+def load_key(path: Path | None = None) -> tuple[SigningKey, str] | None:
+    """The signing key and where it came from: ``path``, else ``$HUBRERANK_SIGNING_KEY``, else the default
+    file; None when none is configured (an explicit ``path`` must exist)."""
+    if path is not None:
+        return SigningKey.load(path), str(path)
+    if os.environ.get(KEY_ENV, "").strip():
+        return SigningKey.from_pem(os.environ[KEY_ENV], f"${KEY_ENV}"), f"${KEY_ENV}"
+    if default_key_path().is_file():
+        return SigningKey.load(default_key_path()), str(default_key_path())
+    return None
+
+
+def results_file(user: str) -> str:
+    """The ``.eval_results`` file a verifier's entries go to: one per verifier, so several coexist."""
+    return f"{EVAL_RESULTS_FOLDER}/hubrerank-{user}.yaml"
+
+
+@dataclass(frozen=True)
+class VerifierEntry:
+    """One re-measured headline metric as an eval-results entry, with the check it came from."""
+
+    entry: EvalResultEntry
+    check: Check
+
+
+def verifier_entries(report: Report) -> list[VerifierEntry]:
+    """The report's checked headline metrics as ``.eval_results`` entries of their re-measured values.
+
+    Dataset ids and task ids are the ones hubrerank's own cards write
+    (:func:`hubrerank.cards.model_index.eval_result_entries`), so the leaderboard puts a re-measured value
+    next to the self-reported one. Claims the re-run did not produce have no entry.
+    """
+    from hubrerank.cards.model_index import eval_result_entries
+
+    found = []
+    for check in report.checks:
+        if check.measured is None:
+            continue
+        measured: dict[str, Any] = {**check.claim.result, "metrics": {check.claim.metric: check.measured}}
+        if check.claim.definition:
+            measured["metric_definition"] = check.claim.definition
+        for entries in eval_result_entries({"results": [measured]}).values():
+            found += [VerifierEntry(entry, check) for entry in entries]
+    return found
+
+
+def signed_entries(
+    report: Report, signer: str, key: SigningKey | None, source_url: str
+) -> list[EvalResultEntry]:
+    """:func:`verifier_entries`, each with its source (the report) and, with a ``key``, a verifyToken."""
+    import dataclasses
+
+    date = report.timestamp
+    out = []
+    for found in verifier_entries(report):
+        entry, check = found.entry, found.check
+        token = None
+        if key is not None:
+            token = key.sign(
+                SignedResult(
+                    model=report.model.repo_id,
+                    model_sha=report.model.sha,
+                    dataset=entry.dataset_id,
+                    dataset_revision=entry.dataset_revision,
+                    task_id=entry.task_id,
+                    metric=check.claim.metric,
+                    metric_definition=check.claim.definition,
+                    value=float(entry.value),
+                    tolerance=check.tolerance,
+                    verdict="PASS" if check.ok else "FAIL",
+                    hubrerank_version=__version__,
+                    signer=signer,
+                    signed_at=date,
+                )
+            )
+        out.append(
+            dataclasses.replace(
+                entry,
+                verify_token=token,
+                date=date,
+                source_url=source_url,
+                source_name=f"hubrerank {report.kind} ({'PASS' if check.ok else 'FAIL'})",
+                source_user=signer,
+                notes=(entry.notes or "") + "; re-measured by hubrerank verify",
+            )
+        )
+    return out
+
+
+def entries_yaml(entries: list[EvalResultEntry]) -> bytes:
+    """The ``.eval_results`` file's bytes, as huggingface_hub serialises entries."""
+    from huggingface_hub import eval_result_entries_to_yaml
+
+    data = eval_result_entries_to_yaml(entries)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()

@@ -1,0 +1,104 @@
+"""Signed re-measured results: the verifier's key, the keys commands, what `verify --push-report` signs."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import yaml
+from helpers import run_cli
+from huggingface_hub import HfApi
+from reproduce_fixtures import publish_copy
+
+from hubrerank.reproducibility.signing import KEY_ENV, create_key, load_key
+from hubrerank.server.keys import VerifyKeys
+from hubrerank.server.storage import Repo, Store
+from hubrerank.server.verification import EntryFields, check_entry
+from hubrerank.signatures import SigningKey, read_token
+
+
+def test_a_created_key_is_private_kept_unless_forced_and_found_in_order(tmp_path, monkeypatch):
+    path = tmp_path / "keys" / "k.pem"
+    key, written = create_key(path)
+    assert written == path and stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run_cli("keys", "create", "--key-file", str(path))
+    assert again.exit_code == 2 and "already exists; keep it, or pass --force" in again.output
+    assert load_key(path)[0].key_id == key.key_id
+    monkeypatch.setenv(KEY_ENV, SigningKey.generate().to_pem())
+    from_env, source = load_key()
+    assert source == f"${KEY_ENV}" and from_env.key_id != key.key_id
+    monkeypatch.setenv(KEY_ENV, "not a key")
+    result = run_cli("keys", "show")
+    assert result.exit_code == 2 and "$HUBRERANK_SIGNING_KEY is not an Ed25519 private key" in result.output
+
+
+def test_keys_create_show_and_register_on_the_embedded_hub(hub, tmp_path):
+    path = tmp_path / "alice.pem"
+    created = run_cli("keys", "create", "--key-file", str(path))
+    assert created.exit_code == 0, created.output
+    public = created.output.splitlines()[1]
+    assert run_cli("keys", "show", "--key-file", str(path)).output.strip() == public
+    registered = run_cli("keys", "register", "--key-file", str(path))
+    assert registered.exit_code == 0, registered.output
+    kid = SigningKey.load(path).key_id
+    assert registered.output.strip() == f"registered key {kid} to alice"
+    assert VerifyKeys(hub.data_dir).get(kid).user == "alice"
+
+
+def test_key_file_without_publishing_and_both_publications_are_usage_errors(trained):
+    alone = run_cli("verify", trained.ref, "--key-file", "k.pem")
+    assert alone.exit_code == 2 and "add --push-report or --open-pr" in alone.output
+    both = run_cli("verify", trained.ref, "--push-report", "--open-pr")
+    assert both.exit_code == 2 and "choose one" in both.output
+    missing = run_cli("verify", trained.ref, "--push-report", "--key-file", "missing.pem")
+    assert missing.exit_code == 2 and "cannot read the signing key missing.pem" in missing.output
+
+
+def test_push_report_signs_the_re_measured_values_and_the_hub_verifies_them(hub, trained, tmp_path):
+    path = tmp_path / "alice.pem"
+    key, _ = create_key(path)
+    VerifyKeys(hub.data_dir).add("alice", key.public_text)
+    repo_id = "alice/repro-signed"
+    sha = publish_copy(trained, repo_id, tmp_path)
+
+    result = run_cli("verify", f"{repo_id}@{sha}", "--push-report", "--key-file", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert f"signing the re-measured entries as alice with key {key.key_id}" in result.output
+    api = HfApi()
+    entries = yaml.safe_load(
+        Path(api.hf_hub_download(repo_id, ".eval_results/hubrerank-alice.yaml")).read_text()
+    )
+    [own_file] = [
+        path
+        for path in api.list_repo_files(repo_id)
+        if path.startswith(".eval_results/reranking-")  # the card's own, self-reported entries
+    ]
+    own = yaml.safe_load(Path(api.hf_hub_download(repo_id, own_file)).read_text())
+    claimed = {(e["dataset"]["task_id"]): e["value"] for e in own}
+    assert {e["dataset"]["task_id"] for e in entries} <= set(claimed) and entries
+    store = Store(hub.data_dir)
+    state = store.state(Repo("model", "alice", "repro-signed"))
+    head = store.resolve(state, "main")
+    for entry in entries:
+        token = read_token(entry["verifyToken"])
+        signed = token.result
+        assert (signed.model, signed.model_sha, signed.signer, signed.verdict) == (
+            repo_id,
+            sha,
+            "alice",
+            "PASS",
+        )
+        assert (
+            signed.value == entry["value"]
+            and abs(entry["value"] - claimed[entry["dataset"]["task_id"]]) <= 1e-3
+        )
+        assert entry["source"]["user"] == "alice" and "re-measured by hubrerank verify" in entry["notes"]
+        fields = EntryFields(
+            entry["dataset"]["id"],
+            entry["dataset"]["task_id"],
+            entry["dataset"].get("revision"),
+            entry["value"],
+            entry["verifyToken"],
+        )
+        assert check_entry(store, VerifyKeys(hub.data_dir), state.repo, head, fields).verified
