@@ -87,11 +87,16 @@ def verifier_entries(report: Report) -> list[VerifierEntry]:
     """The report's checked headline metrics as ``.eval_results`` entries of their re-measured values.
 
     Dataset ids and task ids are the ones hubrerank's own cards write
-    (:func:`hubrerank.cards.model_index.eval_result_entries`), so the leaderboard puts a re-measured value
-    next to the self-reported one. Claims the re-run did not produce have no entry.
+    (:func:`hubrerank.cards.model_index.eval_result_entries`, naming a benchmark's task where the dataset
+    is one), so the leaderboard puts a re-measured value next to the self-reported one. Claims the re-run
+    did not produce have no entry.
     """
+    from hubrerank.benchmark.spec import benchmark_task_ids
     from hubrerank.cards.model_index import eval_result_entries
+    from hubrerank.cards.sections import is_local
 
+    datasets = {str(check.claim.result.get("dataset", "")) for check in report.checks}
+    benchmarks = benchmark_task_ids(sorted(d for d in datasets if d and not is_local(d)))
     found = []
     for check in report.checks:
         if check.measured is None:
@@ -99,7 +104,7 @@ def verifier_entries(report: Report) -> list[VerifierEntry]:
         measured: dict[str, Any] = {**check.claim.result, "metrics": {check.claim.metric: check.measured}}
         if check.claim.definition:
             measured["metric_definition"] = check.claim.definition
-        for entries in eval_result_entries({"results": [measured]}).values():
+        for entries in eval_result_entries({"results": [measured]}, benchmarks).values():
             found += [VerifierEntry(entry, check) for entry in entries]
     return found
 
@@ -148,8 +153,9 @@ def signed_entries(
 
 
 def entries_yaml(entries: list[EvalResultEntry]) -> bytes:
-    """The ``.eval_results`` file's bytes, as huggingface_hub serialises entries."""
+    """The ``.eval_results`` file's bytes, as huggingface_hub serialises entries, each marked
+    ``remeasured: true`` (hubrerank's field: the value was measured again, not copied from a claim)."""
     from huggingface_hub import eval_result_entries_to_yaml
 
-    data = eval_result_entries_to_yaml(entries)
+    data = [{**item, "remeasured": True} for item in eval_result_entries_to_yaml(entries)]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()

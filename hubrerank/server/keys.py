@@ -97,6 +97,14 @@ class VerifyKeys:
             del keys[kid]
             self._write(keys)
 
+    def version(self) -> tuple[int, int] | None:
+        """What changes whenever the registry does (its file's mtime and size); None while it is empty."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
     def get(self, kid: str) -> VerifyKey | None:
         return self._read().get(kid)
 

@@ -13,9 +13,10 @@ only to callers who may read it. A dataset without ``eval.yaml`` is a 404: it ha
 
 Where entries come from and which badge they get are two seams (:class:`Leaderboards`): an entry
 source yields the commits to read per model repo (today :func:`main_branch`; an open pull request's
-head is another source), and a badge rule names each entry's badge (today :func:`self_reported`:
-``community`` belongs to entries from open pull requests and ``verified`` to a valid ``verifyToken``,
-which this server has neither of yet).
+head is another source), and a badge rule names each entry's badge (:func:`hub_badges`: ``verified``
+for an entry whose ``verifyToken`` checks (:mod:`hubrerank.server.verification`; each entry with a token
+also says why it is or is not, ``verification``), ``community`` for one read from an open pull request,
+else ``self-reported``).
 
 Reading a commit's ``.eval_results`` costs a few file reads and a walk of its history; the result is
 cached per (repo, commit sha), which never changes, so a leaderboard over hundreds of model repos
@@ -42,7 +43,9 @@ from hubrerank.server.eval_files import (
     parse_benchmark,
     parse_results,
 )
+from hubrerank.server.keys import VerifyKeys
 from hubrerank.server.storage import Commit, Repo, RepoState, Store, StoreError
+from hubrerank.server.verification import EntryFields, Verifier
 from hubrerank.server.views import card_data
 
 if TYPE_CHECKING:
@@ -86,7 +89,8 @@ class CommitResults:
 
 @dataclass(frozen=True)
 class HeldEntry:
-    """An entry as a leaderboard lists it: the model repo, where it was read, the file that holds it."""
+    """An entry as a leaderboard lists it: the model repo, where it was read (the branch or pull request,
+    and the commit ``read_at``), the file that holds it."""
 
     repo: Repo
     private: bool
@@ -94,6 +98,7 @@ class HeldEntry:
     file: ResultsFile
     entry: ResultEntry
     declares_base_model: bool
+    read_at: str
 
 
 EntrySource = Callable[[RepoState], list[tuple[Origin, str]]]
@@ -109,6 +114,30 @@ def main_branch(state: RepoState) -> list[tuple[Origin, str]]:
 def self_reported(held: HeldEntry) -> str:
     """The badge rule while only main branches are read: every entry is the model owner's own claim."""
     return SELF_REPORTED
+
+
+def entry_fields(held: HeldEntry) -> EntryFields | None:
+    """What a held entry states, for checking its verifyToken (None without one)."""
+    entry = held.entry
+    if entry.verify_token is None:
+        return None
+    return EntryFields(
+        entry.dataset_id, entry.task_id, entry.dataset_revision, entry.value, entry.verify_token
+    )
+
+
+def hub_badges(verifier: Verifier) -> BadgeRule:
+    """The embedded Hub's badge rule: ``verified`` for an entry whose verifyToken checks
+    (:mod:`hubrerank.server.verification`), else ``community`` for an entry read from an open pull
+    request, else ``self-reported``."""
+
+    def badge(held: HeldEntry) -> str:
+        fields = entry_fields(held)
+        if fields is not None and verifier.check(held.repo, held.read_at, fields).verified:
+            return VERIFIED
+        return COMMUNITY if held.origin.pull_request is not None else SELF_REPORTED
+
+    return badge
 
 
 class Leaderboards:
@@ -151,7 +180,9 @@ class Leaderboards:
                     except StoreError:  # deleted or moved since it was listed: not on this leaderboard
                         continue
                     held += [
-                        HeldEntry(state.repo, state.private, origin, file, entry, results.declares_base_model)
+                        HeldEntry(
+                            state.repo, state.private, origin, file, entry, results.declares_base_model, sha
+                        )
                         for file in results.files
                         for entry in file.entries
                         if entry.dataset_id.lower() == dataset.id.lower() and entry.task_id in wanted
@@ -216,9 +247,16 @@ def ranked(benchmark: Benchmark, held: list[HeldEntry]) -> list[tuple[int, Bench
 
 
 def entry_json(
-    rank: int, task: BenchmarkTask, held: HeldEntry, badge: str, base_url: str, users: dict[str, str]
+    rank: int,
+    task: BenchmarkTask,
+    held: HeldEntry,
+    badge: str,
+    base_url: str,
+    users: dict[str, str],
+    verification: str | None = None,
 ) -> dict[str, Any]:
-    """One leaderboard entry: the Hub's fields, then its provenance."""
+    """One leaderboard entry: the Hub's fields, then its provenance (``verification``: why its
+    verifyToken does or does not make it verified; None without one)."""
     entry, ns = held.entry, held.repo.ns
     source = None
     if entry.source is not None:
@@ -253,7 +291,8 @@ def entry_json(
         "evaluationFramework": entry.evaluation_framework,
         "metric": metric,
         "badge": badge,
-        "remeasured": entry.remeasured,
+        "remeasured": entry.remeasured or badge == VERIFIED,
+        "verification": verification,
         "private": held.private,
     }
 
@@ -263,13 +302,25 @@ class LeaderboardRoutes:
 
     store: Store
     users: Users
+    verify_keys: VerifyKeys
     _leaderboards: Leaderboards | None = None
+    _verifier: Verifier | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(self.store, self.verify_keys)
+        return self._verifier
 
     @property
     def leaderboards(self) -> Leaderboards:
         if self._leaderboards is None:
-            self._leaderboards = Leaderboards(self.store)
+            self._leaderboards = Leaderboards(self.store, badge=hub_badges(self.verifier))
         return self._leaderboards
+
+    def _verification(self, held: HeldEntry) -> str | None:
+        fields = entry_fields(held)
+        return None if fields is None else self.verifier.check(held.repo, held.read_at, fields).reason
 
     def leaderboard(self, call: Call, repo_type: str) -> Response:
         state = self.readable(call, repo_type)
@@ -281,7 +332,7 @@ class LeaderboardRoutes:
         users = self.users.fullnames()
         return JSONResponse(
             [
-                entry_json(rank, task, h, boards.badge(h), call.base_url, users)
+                entry_json(rank, task, h, boards.badge(h), call.base_url, users, self._verification(h))
                 for rank, task, h in ranked(benchmark, held)
             ]
         )

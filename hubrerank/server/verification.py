@@ -14,6 +14,8 @@ An entry is verified when all of these hold (:func:`check_entry`), and the reaso
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from hubrerank.server.keys import VerifyKeys
@@ -21,6 +23,7 @@ from hubrerank.server.storage import Commit, Repo, RevisionNotFound, Store
 from hubrerank.signatures import SignedResult, TokenError, is_model_file, read_token
 
 MAX_ANCESTRY = 10_000  # commits walked back from the holder to find the signed one
+CACHE_SIZE = 8192  # checks kept: (repo, holder commit, entry, key registry version) never changes its answer
 
 
 @dataclass(frozen=True)
@@ -108,3 +111,26 @@ def _is_ancestor(store: Store, repo: Repo, sha: str, head: Commit) -> bool:
         except RevisionNotFound:
             continue
     return False
+
+
+class Verifier:
+    """:func:`check_entry` with its answers cached: a check depends only on the repo, the holding commit,
+    the entry and the key registry, so it is kept until the registry file changes."""
+
+    def __init__(self, store: Store, keys: VerifyKeys) -> None:
+        self.store, self.keys = store, keys
+        self._cache: OrderedDict[tuple, TokenCheck] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, repo: Repo, holder_sha: str, entry: EntryFields) -> TokenCheck:
+        key = (repo.type, repo.id, holder_sha, entry, self.keys.version())
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        found = check_entry(self.store, self.keys, repo, self.store.commit(repo, holder_sha), entry)
+        with self._lock:
+            self._cache[key] = found
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return found

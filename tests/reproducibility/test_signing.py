@@ -94,6 +94,7 @@ def test_push_report_signs_the_re_measured_values_and_the_hub_verifies_them(hub,
             and abs(entry["value"] - claimed[entry["dataset"]["task_id"]]) <= 1e-3
         )
         assert entry["source"]["user"] == "alice" and "re-measured by hubrerank verify" in entry["notes"]
+        assert entry["remeasured"] is True
         fields = EntryFields(
             entry["dataset"]["id"],
             entry["dataset"]["task_id"],

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from huggingface_hub import CommitOperationAdd, HfApi
+import yaml
+from huggingface_hub import CommitOperationAdd, EvalResultEntry, HfApi, eval_result_entries_to_yaml
 
 from hubrerank.server import HubServer, UserSpec
 from hubrerank.server.keys import VerifyKeys
@@ -115,3 +116,49 @@ def test_a_commit_that_is_not_an_ancestor_is_not_verified(hub, signed):
 def _commit_on(api: HfApi, branch: str) -> str:
     operation = [CommitOperationAdd("notes.txt", b"side")]
     return api.create_commit("alice/model", operation, commit_message="side", revision=branch).oid
+
+
+EVAL_YAML = b"""name: FAQ test
+evaluation_framework: hubrerank
+tasks:
+  - id: default/test/ndcg@10
+    config: default
+    split: test
+"""
+
+
+def test_the_leaderboard_shows_a_valid_token_as_verified_and_says_why_another_is_not(hub, signed):
+    server = hub[0]
+    _, key, result = signed
+    api = HfApi(endpoint=server.url, token=ALICE)
+    api.create_repo("alice/faq-bench", repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=EVAL_YAML, path_in_repo="eval.yaml", repo_id="alice/faq-bench", repo_type="dataset"
+    )
+    api.create_repo("alice/graded")
+    sha = _commit(api, "alice/graded", {"model.safetensors": b"w", "config.json": b"{}"})
+    good = dataclasses.replace(
+        result, model="alice/graded", model_sha=sha, dataset="alice/faq-bench", task_id="default/test/ndcg@10"
+    )
+    edited = dataclasses.replace(good, value=0.5)
+
+    def entry(signed_result: SignedResult, value: float) -> EvalResultEntry:
+        return EvalResultEntry(
+            dataset_id="alice/faq-bench", task_id="default/test/ndcg@10", value=value,
+            dataset_revision=signed_result.dataset_revision, verify_token=key.sign(signed_result),
+        )  # fmt: skip
+
+    entries = [
+        entry(good, good.value),
+        entry(edited, 0.9),
+        EvalResultEntry("alice/faq-bench", "default/test/ndcg@10", 0.1),
+    ]
+    for index, item in enumerate(entries):
+        text = yaml.safe_dump(eval_result_entries_to_yaml([item])).encode()
+        _commit(api, "alice/graded", {f".eval_results/{index}.yaml": text})
+    board = {e.value: e for e in api.get_dataset_leaderboard("alice/faq-bench", base_model_only=False)}
+    assert board[0.75].verified and board[0.75].badge == "verified" and board[0.75].remeasured
+    assert board[0.75].verification == "re-measured by bob (PASS)"
+    assert not board[0.9].verified and board[0.9].badge == "self-reported"
+    assert board[0.9].verification == "the entry's value differs from the signed 0.5"
+    assert board[0.1].badge == "self-reported" and board[0.1].verification is None
