@@ -43,6 +43,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
+from hubrerank.server.discussion_routes import DiscussionRoutes
+from hubrerank.server.discussions import Discussions, apply_operations
 from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
 from hubrerank.server.keys import KeyRoutes, VerifyKeys
@@ -51,6 +53,7 @@ from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
     DISK_FULL_ERRNOS,
+    PR_REF_RE,
     REPO_TYPES,
     SHA256_RE,
     AddFile,
@@ -246,7 +249,7 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
+class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -367,6 +370,18 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
         if not user.owns(state.repo.ns):
             raise Failure(403, f"You don't have the rights to write to {repo_type} repo {state.repo.id}")
         return state
+
+    def committable(self, call: Call, repo_type: str, ref: str) -> RepoState:
+        """The repo named by the URL if the caller may commit to ``ref``: a writer, or for
+        ``refs/pr/N`` also the pull request's author. ``?create_pr=1``: any signed-in reader."""
+        user = call.require_user()
+        if call.flag("create_pr"):
+            return self.readable(call, repo_type)
+        if PR_REF_RE.match(ref):
+            state = self.readable(call, repo_type)
+            Discussions(self.store).check_committer(state, ref, user.name, user.owns(state.repo.ns))
+            return state
+        return self.writable(call, repo_type)
 
     def _namespace_for(self, call: Call, body: JsonObject) -> tuple[Account, Repo]:
         user = call.require_user()
@@ -505,7 +520,12 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
             {"name": name, "ref": f"refs/tags/{name}", "targetCommit": tag["target"]}
             for name, tag in sorted(state.tags.items())
         ]
-        return JSONResponse({"branches": branches, "converts": [], "tags": tags, "pullRequests": []})
+        pulls = [
+            {"name": num, "ref": f"refs/pr/{num}", "targetCommit": sha}
+            for num, sha in sorted(state.pulls.items(), key=lambda item: int(item[0]))
+        ]
+        answer = {"branches": branches, "converts": [], "tags": tags}
+        return JSONResponse({**answer, "pullRequests": pulls if call.flag("include_prs") else []})
 
     def commits(self, call: Call, repo_type: str) -> Response:
         """A branch's history, newest first; ``?expand[]=formatted`` adds HTML of titles and messages."""
@@ -562,7 +582,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
 
     # ---- writing
     def preupload(self, call: Call, repo_type: str) -> Response:
-        state = self.writable(call, repo_type)
+        state = self.committable(call, repo_type, call.params["rev"])
         commit = self.store.resolve(state, call.params["rev"])
         rules = LfsRules(self.store, commit, repo_type)
         body = call.json()
@@ -607,10 +627,19 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
         return False
 
     def lfs_batch(self, call: Call, repo_type: str) -> Response:
-        """Upload actions for every object the caller may not reference yet (stored or not)."""
-        state = self.writable(call, repo_type)
+        """Upload actions for every object the caller may not reference yet (stored or not).
+
+        For the ``ref`` named (``{"ref": {"name": ...}}``) the caller must be able to commit to it;
+        without one (what huggingface_hub sends for ``create_pr=True``) any signed-in reader may
+        upload, as on the Hub: the commit route checks what the objects then go into.
+        """
         user = call.require_user()
         body = call.json()
+        ref = JsonObject(body.get("ref", dict) or {}, "ref").get("name", str)
+        if ref is None:
+            state = self.readable(call, repo_type)
+        else:
+            state = self.committable(call, repo_type, ref.removeprefix("refs/heads/"))
         if body.get("operation", str) != "upload":
             raise Failure(400, "'operation': the embedded Hub's LFS endpoint only accepts uploads")
         objects = []
@@ -676,19 +705,35 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
         return Response(status_code=200)
 
     def commit(self, call: Call, repo_type: str) -> Response:
-        state = self.writable(call, repo_type)
+        """An NDJSON commit to a branch or ``refs/pr/N``; with ``?create_pr=1``, a new pull request
+        against branch ``rev`` holding it (started at ``parentCommit`` if given)."""
+        user = call.require_user()
+        ref = call.params["rev"].removeprefix("refs/heads/")
+        state = self.committable(call, repo_type, ref)
+        header, operations = self._parse_commit(call.body, user, state.repo)
+        title = header.get("summary", str) or "Update"
+        message = header.get("description", str) or ""
+        parent = header.get("parentCommit", str)
+        pull_url = None
         if call.flag("create_pr"):
-            raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
-        header, operations = self._parse_commit(call.body, call.require_user(), state.repo)
-        commit = self.store.apply(
-            state.repo,
-            call.params["rev"].removeprefix("refs/heads/"),
-            operations,
-            title=header.get("summary", str) or "Update",
-            message=header.get("description", str) or "",
-            author=call.require_user().name,
-            parent=header.get("parentCommit", str),
-        )
+            write = apply_operations(self.store, operations, title=title, message=message, author=user.name)
+            discussion, commit = Discussions(self.store).create(
+                state.repo,
+                user.name,
+                title,
+                message,
+                pull_request=True,
+                status="open",
+                target=ref,
+                commit=write,
+                start=parent,
+            )
+            assert commit is not None
+            pull_url = f"{call.base_url}/{state.repo.url_path}/discussions/{discussion.num}"
+        else:
+            commit = self.store.apply(
+                state.repo, ref, operations, title=title, message=message, author=user.name, parent=parent
+            )
         url = f"{call.base_url}/{state.repo.url_path}/commit/{commit.id}"
         return JSONResponse(
             {
@@ -696,7 +741,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
                 "commitOid": commit.id,
                 "commitUrl": url,
                 "hookOutput": "",
-                "pullRequestUrl": None,
+                "pullRequestUrl": pull_url,
             }
         )
 
@@ -857,6 +902,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
                 (f"{api}/likers", self.likers, ["GET"], {}),
                 (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"], {}),
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"], lists),
+                *self.discussion_table(api),
             ]
             routes += [
                 Route(path, self.endpoint(fn, repo_type, **kw), methods=m) for path, fn, m, kw in table
