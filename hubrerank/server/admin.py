@@ -101,10 +101,12 @@ def super_squash(store: Store, repo: Repo, branch: str, message: str, author: st
 
 
 def lfs_files(store: Store, state: RepoState) -> list[dict[str, Any]]:
-    """Every LFS object the repo's branches reach: where and when it was first pushed."""
+    """Every LFS object the repo's branches and pull requests reach: where and when it was first pushed."""
     found: dict[str, dict[str, Any]] = {}
-    for branch in sorted(state.branches, key=lambda name: (name != "main", name)):
-        head = store.commit(state.repo, state.branches[branch])
+    refs = [f"refs/heads/{name}" for name in sorted(state.branches, key=lambda name: (name != "main", name))]
+    refs += [f"refs/pr/{num}" for num in sorted(state.pulls, key=int)]
+    for ref in refs:
+        head = store.commit(state.repo, state.head(ref.removeprefix("refs/heads/")) or "")
         for commit in reversed(list(store.history(state.repo, head))):  # oldest first
             for path, entry in sorted(commit.tree.items()):
                 if entry.lfs and entry.sha256 not in found:
@@ -114,7 +116,7 @@ def lfs_files(store: Store, state: RepoState) -> list[dict[str, Any]]:
                         "filename": path,
                         "size": entry.size,
                         "pushedAt": commit.date,
-                        "ref": f"refs/heads/{branch}",
+                        "ref": ref,
                     }
     return list(found.values())
 
