@@ -153,21 +153,16 @@ class DiscussionRoutes:
             raise Invalid(f"'status' must be one of {', '.join(_STATUS_FILTERS)}, not {status!r}")
         author = query.get("author")
         store = Discussions(self.store)
-        if kind == "all" and status == "all" and author is None:  # read only the page's files
-            nums = store.numbers(state)
-            start = int(page_text) * PAGE_SIZE
-            page = [store.get(state, num) for num in nums[start : start + PAGE_SIZE]]
-            total = len(nums)
-        else:
-            matching = [
-                d
-                for d in store.all(state)
-                if d.is_pull_request in _TYPE_FILTERS[kind]
-                and d.status in _STATUS_FILTERS[status]
-                and (author is None or d.author == author)
-            ]
-            start = int(page_text) * PAGE_SIZE
-            page, total = matching[start : start + PAGE_SIZE], len(matching)
+        nums = [
+            summary.num
+            for summary in store.summaries(state)
+            if summary.is_pull_request in _TYPE_FILTERS[kind]
+            and summary.status in _STATUS_FILTERS[status]
+            and (author is None or summary.author == author)
+        ]
+        start = int(page_text) * PAGE_SIZE
+        page = [store.get(state, num) for num in nums[start : start + PAGE_SIZE]]
+        total = len(nums)
         return JSONResponse(
             {
                 "discussions": [self._summary(state, d) for d in page],

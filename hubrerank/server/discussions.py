@@ -16,7 +16,9 @@ history back to the commit it was opened on, so they can never disagree with the
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -171,6 +173,25 @@ class Discussion:
         raise DiscussionNotFound(f"discussion #{self.num} has no comment {comment_id!r}")
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What listings filter on: a discussion's status, author and kind."""
+
+    num: int
+    status: str
+    author: str
+    is_pull_request: bool
+
+
+@functools.lru_cache(maxsize=65536)
+def _read_summary(path: str, inode: int, mtime_ns: int, size: int) -> Summary:
+    """The summary of discussion file ``path``; the key changes whenever the file is replaced, so
+    filtering thousands of discussions reads only the files written since the last listing."""
+    with open(path, "rb") as handle:
+        data = json.loads(handle.read())
+    return Summary(data["num"], data["status"], data["author"], data["isPullRequest"])
+
+
 class Discussions:
     """The discussions of every repo of one data dir."""
 
@@ -192,16 +213,27 @@ class Discussions:
                 f"{state.repo.type} repo {state.repo.id} has no discussion #{num}"
             ) from None
 
+    def _entries(self, state: RepoState) -> list[tuple[int, os.DirEntry[str]]]:
+        """The repo's discussion files with their numbers, newest first."""
+        try:
+            with os.scandir(self._folder(state.repo)) as found:
+                entries = [
+                    (int(e.name[:-5]), e) for e in found if e.name.endswith(".json") and e.name[:-5].isdigit()
+                ]
+        except FileNotFoundError:
+            return []
+        return sorted(entries, key=lambda pair: pair[0], reverse=True)
+
     def numbers(self, state: RepoState) -> list[int]:
         """The numbers of the repo's discussions, newest first."""
-        nums = [int(p.stem) for p in self._folder(state.repo).glob("*.json") if p.stem.isdigit()]
-        return sorted(nums, reverse=True)
+        return [num for num, _ in self._entries(state)]
 
-    def all(self, state: RepoState) -> Iterator[Discussion]:
-        """The repo's discussions, newest first."""
-        for num in self.numbers(state):
-            with contextlib.suppress(DiscussionNotFound):
-                yield self.get(state, num)
+    def summaries(self, state: RepoState) -> Iterator[Summary]:
+        """The summaries of the repo's discussions, newest first."""
+        for _, entry in self._entries(state):
+            with contextlib.suppress(FileNotFoundError):
+                stat = entry.stat()
+                yield _read_summary(entry.path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def create(
         self,

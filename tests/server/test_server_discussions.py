@@ -316,3 +316,32 @@ def test_moving_or_deleting_a_repo_takes_its_discussions(server):
     assert list(alice.get_repo_discussions("alice/moved-discussions")) == []
     with pytest.raises(HfHubHTTPError):
         alice.get_discussion_details("alice/moved-discussions", 1)
+
+
+def test_two_servers_on_one_data_dir_number_discussions_without_collisions(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from huggingface_hub import CommitOperationAdd
+
+    from hubrerank.server import HubServer, UserSpec
+
+    users = [UserSpec("alice", ALICE), UserSpec("bob", BOB)]
+    servers = [HubServer(tmp_path / "data", users=users).start() for _ in range(2)]
+    try:
+        _api(servers[0], ALICE).create_repo("alice/busy")
+
+        def open_one(i: int) -> int:
+            api = _api(servers[i % 2], BOB)
+            if i % 3:
+                return api.create_discussion("alice/busy", title=f"Question {i}").num
+            change = [CommitOperationAdd(f"{i}.txt", b"x")]
+            return api.create_commit("alice/busy", change, commit_message=f"PR {i}", create_pr=True).pr_num
+
+        with ThreadPoolExecutor(8) as pool:
+            nums = list(pool.map(open_one, range(24)))
+        assert sorted(nums) == list(range(1, 25))
+        refs = _api(servers[1], ALICE).list_repo_refs("alice/busy", include_pull_requests=True)
+        assert len(refs.pull_requests) == 8
+    finally:
+        for server in servers:
+            server.stop()
