@@ -918,6 +918,8 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
                 (f"{api}/{{name}}/commits/{{rest:path}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/like", self.unnamespaced, ["POST", "DELETE"]),
                 (f"{api}/{{name}}/likers", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/discussions", self.unnamespaced, ["GET", "POST"]),
+                (f"{api}/{{name}}/discussions/{{rest:path}}", self.unnamespaced, ["GET", "POST"]),
                 (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
             ]
             routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in listing]

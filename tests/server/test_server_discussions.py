@@ -244,6 +244,16 @@ def test_bad_input_is_one_clear_error_and_stores_nothing(server, repo, path, bod
     assert [d.num for d in _api(server, ALICE).get_repo_discussions(repo)] == [1]
 
 
+def test_unknown_repos_are_repo_not_found(server):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    for repo_id in ("alice/no-such-repo", "no-namespace"):
+        with pytest.raises(RepositoryNotFoundError):
+            list(_api(server, BOB).get_repo_discussions(repo_id))
+        with pytest.raises(RepositoryNotFoundError):
+            _api(server, BOB).create_discussion(repo_id, title="Anyone?")
+
+
 def test_listing_pages_and_filters(server, repo):
     code, _, answer = request(server.url, "GET", f"/api/models/{repo}/discussions?p=x")
     assert code == 400 and b"'p' must be a page number" in answer
