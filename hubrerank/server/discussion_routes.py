@@ -168,7 +168,6 @@ class DiscussionRoutes:
                 "discussions": [self._summary(state, d) for d in page],
                 "count": total,
                 "start": start,
-                "numClosedDiscussions": 0,
             }
         )
 

@@ -291,6 +291,19 @@ def test_gc_keeps_a_pull_requests_blobs_and_refs_survive_history_rewrites(server
     assert alice.hf_hub_download(repo, "pr.bin", cache_dir=tmp_path) and len(alice.list_repo_files(repo)) == 4
 
 
+def test_permanently_deleting_lfs_files_rewrites_pull_requests_too(server, repo):
+    alice, bob = _api(server, ALICE), _api(server, BOB)
+    bob.upload_file(path_or_fileobj=b"secret" * 100, path_in_repo="leak.bin", repo_id=repo, create_pr=True)
+    pr_head = alice.list_repo_refs(repo, include_pull_requests=True).pull_requests[0].target_commit
+    lfs = list(alice.list_lfs_files(repo))
+    assert [(f.filename, f.ref) for f in lfs] == [("leak.bin", "refs/pr/1")]
+    alice.permanently_delete_lfs_files(repo, lfs)
+    refs = alice.list_repo_refs(repo, include_pull_requests=True)
+    assert refs.pull_requests[0].target_commit != pr_head
+    assert "leak.bin" not in alice.list_repo_files(repo, revision="refs/pr/1")
+    assert alice.list_repo_files(repo, revision="refs/pr/1") == alice.list_repo_files(repo)
+
+
 def test_discussions_survive_a_restart(tmp_path):
     from hubrerank.server import HubServer, UserSpec
 
