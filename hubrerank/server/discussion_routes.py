@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from hubrerank.server.discussions import STATUSES, Discussion, Discussions, Event, Forbidden
+from hubrerank.server.admin import Forbidden
+from hubrerank.server.discussions import STATUSES, Discussion, Discussions, Event
 from hubrerank.server.pulls import diff, files_with_conflicts, merge
 from hubrerank.server.storage import Invalid, RepoState, Store
 

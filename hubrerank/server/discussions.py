@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hubrerank.server.admin import Forbidden
 from hubrerank.server.storage import (
     Commit,
     Operation,
@@ -43,10 +44,6 @@ MAX_COMMIT_EVENTS = 1000  # a pull request's details list at most this many of i
 
 class DiscussionNotFound(StoreError):
     status = 404
-
-
-class Forbidden(StoreError):
-    status = 403
 
 
 @dataclass
@@ -132,10 +129,6 @@ class Discussion:
     target: str | None = None
     start: str | None = None  # the commit the pull request was opened on
     merge_commit: str | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"refs/pr/{self.num}"
 
     def to_json(self) -> dict[str, Any]:
         return {
