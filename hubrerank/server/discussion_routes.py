@@ -78,7 +78,7 @@ class DiscussionRoutes:
                 "hidden": event.hidden,
                 "latest": versions[-1],
                 "numEdits": len(versions) - 1,
-                "editors": sorted({v.author for v in event.versions}),
+                "editors": sorted({v.author for v in event.versions[1:]}),  # who edited it
                 "editReactions": [],
                 "reactions": [],
                 "isReport": False,
