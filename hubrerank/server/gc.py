@@ -1,7 +1,7 @@
 """Reclaim the embedded Hub's disk: what no branch, tag or pull request of any repo can reach any more.
 
 Removed: blobs that no reachable commit of any repo holds (deleted repos, rejected or squashed
-commits, uploads never committed), commit files no branch or tag reaches (deleted branches,
+commits, uploads never committed), commit files no branch, tag or ``refs/pr/N`` reaches (deleted branches,
 ``super_squash_history``, a crash between writing a commit and moving its branch), staging files
 and folders in ``tmp/``, and what a crashed repo deletion left in ``trash/``.
 
