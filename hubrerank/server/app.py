@@ -44,7 +44,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.discussion_routes import DiscussionRoutes
-from hubrerank.server.discussions import Discussions, apply_operations
 from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
 from hubrerank.server.keys import KeyRoutes, VerifyKeys
@@ -53,7 +52,6 @@ from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.storage import (
     DISK_FULL_ERRNOS,
-    PR_REF_RE,
     REPO_TYPES,
     SHA256_RE,
     AddFile,
@@ -370,18 +368,6 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         if not user.owns(state.repo.ns):
             raise Failure(403, f"You don't have the rights to write to {repo_type} repo {state.repo.id}")
         return state
-
-    def committable(self, call: Call, repo_type: str, ref: str) -> RepoState:
-        """The repo named by the URL if the caller may commit to ``ref``: a writer, or for
-        ``refs/pr/N`` also the pull request's author. ``?create_pr=1``: any signed-in reader."""
-        user = call.require_user()
-        if call.flag("create_pr"):
-            return self.readable(call, repo_type)
-        if PR_REF_RE.match(ref):
-            state = self.readable(call, repo_type)
-            Discussions(self.store).check_committer(state, ref, user.name, user.owns(state.repo.ns))
-            return state
-        return self.writable(call, repo_type)
 
     def _namespace_for(self, call: Call, body: JsonObject) -> tuple[Account, Repo]:
         user = call.require_user()
@@ -716,20 +702,7 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         parent = header.get("parentCommit", str)
         pull_url = None
         if call.flag("create_pr"):
-            write = apply_operations(self.store, operations, title=title, message=message, author=user.name)
-            discussion, commit = Discussions(self.store).create(
-                state.repo,
-                user.name,
-                title,
-                message,
-                pull_request=True,
-                status="open",
-                target=ref,
-                commit=write,
-                start=parent,
-            )
-            assert commit is not None
-            pull_url = f"{call.base_url}/{state.repo.url_path}/discussions/{discussion.num}"
+            commit, pull_url = self.open_with_commit(call, state, ref, operations, title, message, parent)
         else:
             commit = self.store.apply(
                 state.repo, ref, operations, title=title, message=message, author=user.name, parent=parent

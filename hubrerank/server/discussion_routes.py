@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 
 from hubrerank.server.admin import Forbidden
-from hubrerank.server.discussions import STATUSES, Discussion, Discussions, Event
+from hubrerank.server.discussions import STATUSES, Discussion, Discussions, Event, apply_operations
 from hubrerank.server.pulls import diff, files_with_conflicts, merge
-from hubrerank.server.storage import Invalid, RepoState, Store
+from hubrerank.server.storage import PR_REF_RE, Commit, Invalid, Operation, RepoState, Store
 
 if TYPE_CHECKING:
     from hubrerank.server.app import Call, JsonObject
@@ -56,7 +56,8 @@ def _text(body: JsonObject, key: str, *, required: bool) -> str:
 
 
 class DiscussionRoutes:
-    """The handlers (mixed into HubApp, which provides ``store``, ``users``, ``readable``)."""
+    """The handlers, and who may commit where (mixed into HubApp, which provides ``store``, ``users``,
+    ``readable`` and ``writable``)."""
 
     store: Store
     users: Users
@@ -178,6 +179,46 @@ class DiscussionRoutes:
         return JSONResponse(self._details(state, discussion, with_diff=call.flag("diff")))
 
     # ---- writing
+    def committable(self, call: Call, repo_type: str, ref: str) -> RepoState:
+        """The repo named by the URL if the caller may commit to ``ref``: a writer, or for
+        ``refs/pr/N`` also the pull request's author. ``?create_pr=1``: any signed-in reader."""
+        user = call.require_user()
+        if call.flag("create_pr"):
+            return self.readable(call, repo_type)
+        if PR_REF_RE.match(ref):
+            state = self.readable(call, repo_type)
+            Discussions(self.store).check_committer(state, ref, user.name, self._may_write(user, state))
+            return state
+        return self.writable(call, repo_type)
+
+    def open_with_commit(
+        self,
+        call: Call,
+        state: RepoState,
+        target: str,
+        operations: list[Operation],
+        title: str,
+        message: str,
+        start: str | None,
+    ) -> tuple[Commit, str]:
+        """A commit's ``?create_pr=1``: a pull request against branch ``target`` (from ``start`` if
+        given) holding the commit of ``operations``, both or neither; returns the commit and its URL."""
+        user = call.require_user()
+        write = apply_operations(self.store, operations, title=title, message=message, author=user.name)
+        discussion, commit = Discussions(self.store).create(
+            state.repo,
+            user.name,
+            title,
+            message,
+            pull_request=True,
+            status="open",
+            target=target,
+            commit=write,
+            start=start,
+        )
+        assert commit is not None
+        return commit, f"{call.base_url}/{state.repo.url_path}/discussions/{discussion.num}"
+
     def create_discussion(self, call: Call, repo_type: str) -> Response:
         user = call.require_user()
         state = self.readable(call, repo_type)
@@ -323,3 +364,5 @@ class DiscussionRoutes:
     if TYPE_CHECKING:
 
         def readable(self, call: Call, repo_type: str) -> RepoState: ...
+
+        def writable(self, call: Call, repo_type: str) -> RepoState: ...
