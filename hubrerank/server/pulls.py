@@ -11,7 +11,6 @@ request's own commits stay reachable through ``refs/pr/N``), titled ``<title> (#
 from __future__ import annotations
 
 import difflib
-from collections import deque
 
 from hubrerank.server.discussions import Discussion, Event
 from hubrerank.server.storage import (
@@ -31,23 +30,14 @@ MAX_DIFF_CHARS = 4 * 1024 * 1024  # the whole diff is cut (with a last line sayi
 Tree = dict[str, Entry]
 
 
-def _ancestors(store: Store, state: RepoState, sha: str) -> set[str]:
-    """Every commit reachable from ``sha`` (all parents)."""
-    seen: set[str] = set()
-    pending = [sha]
-    while pending:
-        current = pending.pop()
-        if current not in seen:
-            seen.add(current)
-            pending += store.commit(state.repo, current).parents
-    return seen
-
-
 def merge_base(store: Store, state: RepoState, discussion: Discussion) -> Commit | None:
-    """The newest commit of the pull request that its target branch also reaches.
+    """The newest commit of the pull request's history that its target branch also reaches.
 
-    Without the target branch (deleted since), the commit the pull request was opened on; None if
-    they share no commit (a squashed pull request): then everything counts as added.
+    Histories here are chains (every commit the embedded Hub writes has one parent, merges
+    included), so this walks the pull request's history back to where it started, then the
+    branch's until it meets one of those commits: a few steps for a pull request on a branch that
+    moved a little. Without the target branch (deleted since), the commit the pull request was
+    opened on; None if they share no commit (both squashed since): everything counts as added.
     """
     head = state.pulls.get(str(discussion.num))
     target = state.branches.get(discussion.target or "")
@@ -55,16 +45,14 @@ def merge_base(store: Store, state: RepoState, discussion: Discussion) -> Commit
         return None
     if target is None:
         return store.commit(state.repo, discussion.start) if discussion.start else None
-    reached = _ancestors(store, state, target)
-    pending, seen = deque([head]), {head}
-    while pending:
-        sha = pending.popleft()
-        if sha in reached:
-            return store.commit(state.repo, sha)
-        for parent in store.commit(state.repo, sha).parents:
-            if parent not in seen:
-                seen.add(parent)
-                pending.append(parent)
+    own: dict[str, Commit] = {}
+    for commit in store.history(state.repo, store.commit(state.repo, head)):
+        own[commit.id] = commit
+        if commit.id == discussion.start:
+            break
+    for commit in store.history(state.repo, store.commit(state.repo, target)):
+        if commit.id in own:
+            return commit
     return None
 
 
