@@ -189,3 +189,18 @@ def test_upload_refuses_before_uploading(hub, tmp_path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "holds no files to publish" in run_cli("upload", str(empty), "alice/empty").output
+
+
+def test_open_pull_request_on_someone_elses_repo(hub, monkeypatch) -> None:
+    """bob, who cannot write to alice's repo, proposes a file there; resolving refs/pr/N reads it."""
+    from huggingface_hub import HfApi
+
+    publish("alice/pr-target", {"README.md": b"# target\n"}, message="start")
+    monkeypatch.setattr(hub_api, "_api", lambda token=None: HfApi(token=hub.bob_token))
+    opened = hub_api.open_pull_request(
+        "alice/pr-target", {"notes.txt": b"from bob"}, message="A note", description="Please merge"
+    )
+    assert (opened.number, opened.url) == (1, f"{hub.url}/alice/pr-target/discussions/1")
+    details = HfApi(token=hub.alice_token).get_discussion_details("alice/pr-target", 1)
+    assert (details.author, details.status, details.events[0].content) == ("bob", "open", "Please merge")
+    assert resolve(Ref("alice/pr-target", "refs/pr/1")).sha == opened.sha

@@ -81,25 +81,32 @@ def move_repo(store: Store, source: Repo, target: Repo) -> Repo:
 
 
 def super_squash(store: Store, repo: Repo, branch: str, message: str, author: str) -> Commit:
-    """Replace ``branch``'s history by one commit holding its current tree."""
+    """Replace ``branch``'s (or ``refs/pr/N``'s) history by one commit holding its current tree.
+
+    As on the Hub, a pull request's ref may be squashed too (other refs keep their history); the pull
+    request then shows the squashed commit, and merging it compares trees as always.
+    """
     with store._lock(repo):
         state = store.state(repo)
-        if branch not in state.branches:
+        head_sha = state.head(branch)
+        if head_sha is None:
             raise Invalid(
                 f"Invalid rev id: {branch} is not a branch of {state.repo.id}; only branches squash"
             )
-        head = store.commit(state.repo, state.branches[branch])
+        head = store.commit(state.repo, head_sha)
         commit = Commit.create((), message, "", author, dict(head.tree))
         write_json_atomic(store._dir(state.repo) / "commits" / f"{commit.id}.json", commit.to_json())
-        store._write_refs(state, branches={**state.branches, branch: commit.id})
+        store.move_ref(state, branch, commit.id)
     return commit
 
 
 def lfs_files(store: Store, state: RepoState) -> list[dict[str, Any]]:
-    """Every LFS object the repo's branches reach: where and when it was first pushed."""
+    """Every LFS object the repo's branches and pull requests reach: where and when it was first pushed."""
     found: dict[str, dict[str, Any]] = {}
-    for branch in sorted(state.branches, key=lambda name: (name != "main", name)):
-        head = store.commit(state.repo, state.branches[branch])
+    refs = [f"refs/heads/{name}" for name in sorted(state.branches, key=lambda name: (name != "main", name))]
+    refs += [f"refs/pr/{num}" for num in sorted(state.pulls, key=int)]
+    for ref in refs:
+        head = store.commit(state.repo, state.head(ref.removeprefix("refs/heads/")) or "")
         for commit in reversed(list(store.history(state.repo, head))):  # oldest first
             for path, entry in sorted(commit.tree.items()):
                 if entry.lfs and entry.sha256 not in found:
@@ -109,13 +116,14 @@ def lfs_files(store: Store, state: RepoState) -> list[dict[str, Any]]:
                         "filename": path,
                         "size": entry.size,
                         "pushedAt": commit.date,
-                        "ref": f"refs/heads/{branch}",
+                        "ref": ref,
                     }
     return list(found.values())
 
 
 def drop_lfs_files(store: Store, repo: Repo, sha256s: set[str]) -> None:
-    """Rewrite every branch's and tag's history without the files whose bytes are ``sha256s``."""
+    """Rewrite every branch's, tag's and pull request's history without the files whose bytes are
+    ``sha256s``."""
     with store._lock(repo):
         state = store.state(repo)
         rewritten: dict[str, str] = {}
@@ -139,7 +147,8 @@ def drop_lfs_files(store: Store, repo: Repo, sha256s: set[str]) -> None:
 
         branches = {name: rewrite(sha) for name, sha in state.branches.items()}
         tags = {name: {**tag, "target": rewrite(tag["target"])} for name, tag in state.tags.items()}
-        store._write_refs(state, branches=branches, tags=tags)
+        pulls = {num: rewrite(sha) for num, sha in state.pulls.items()}
+        store._write_refs(state, branches=branches, tags=tags, pulls=pulls)
 
 
 class AdminRoutes:

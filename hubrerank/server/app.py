@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
+from hubrerank.server.discussion_routes import DiscussionRoutes
 from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
 from hubrerank.server.keys import KeyRoutes, VerifyKeys
@@ -246,7 +247,7 @@ class Call:
         return self.user
 
 
-class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
+class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -505,7 +506,12 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
             {"name": name, "ref": f"refs/tags/{name}", "targetCommit": tag["target"]}
             for name, tag in sorted(state.tags.items())
         ]
-        return JSONResponse({"branches": branches, "converts": [], "tags": tags, "pullRequests": []})
+        pulls = [
+            {"name": num, "ref": f"refs/pr/{num}", "targetCommit": sha}
+            for num, sha in sorted(state.pulls.items(), key=lambda item: int(item[0]))
+        ]
+        answer = {"branches": branches, "converts": [], "tags": tags}
+        return JSONResponse({**answer, "pullRequests": pulls if call.flag("include_prs") else []})
 
     def commits(self, call: Call, repo_type: str) -> Response:
         """A branch's history, newest first; ``?expand[]=formatted`` adds HTML of titles and messages."""
@@ -562,7 +568,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
 
     # ---- writing
     def preupload(self, call: Call, repo_type: str) -> Response:
-        state = self.writable(call, repo_type)
+        state = self.committable(call, repo_type, call.params["rev"])
         commit = self.store.resolve(state, call.params["rev"])
         rules = LfsRules(self.store, commit, repo_type)
         body = call.json()
@@ -607,10 +613,19 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
         return False
 
     def lfs_batch(self, call: Call, repo_type: str) -> Response:
-        """Upload actions for every object the caller may not reference yet (stored or not)."""
-        state = self.writable(call, repo_type)
+        """Upload actions for every object the caller may not reference yet (stored or not).
+
+        For the ``ref`` named (``{"ref": {"name": ...}}``) the caller must be able to commit to it;
+        without one (what huggingface_hub sends for ``create_pr=True``) any signed-in reader may
+        upload, as on the Hub: the commit route checks what the objects then go into.
+        """
         user = call.require_user()
         body = call.json()
+        ref = JsonObject(body.get("ref", dict) or {}, "ref").get("name", str)
+        if ref is None:
+            state = self.readable(call, repo_type)
+        else:
+            state = self.committable(call, repo_type, ref.removeprefix("refs/heads/"))
         if body.get("operation", str) != "upload":
             raise Failure(400, "'operation': the embedded Hub's LFS endpoint only accepts uploads")
         objects = []
@@ -676,19 +691,22 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
         return Response(status_code=200)
 
     def commit(self, call: Call, repo_type: str) -> Response:
-        state = self.writable(call, repo_type)
+        """An NDJSON commit to a branch or ``refs/pr/N``; with ``?create_pr=1``, a new pull request
+        against branch ``rev`` holding it (started at ``parentCommit`` if given)."""
+        user = call.require_user()
+        ref = call.params["rev"].removeprefix("refs/heads/")
+        state = self.committable(call, repo_type, ref)
+        header, operations = self._parse_commit(call.body, user, state.repo)
+        title = header.get("summary", str) or "Update"
+        message = header.get("description", str) or ""
+        parent = header.get("parentCommit", str)
+        pull_url = None
         if call.flag("create_pr"):
-            raise Failure(400, "pull requests are not supported by the embedded Hub; commit to a branch")
-        header, operations = self._parse_commit(call.body, call.require_user(), state.repo)
-        commit = self.store.apply(
-            state.repo,
-            call.params["rev"].removeprefix("refs/heads/"),
-            operations,
-            title=header.get("summary", str) or "Update",
-            message=header.get("description", str) or "",
-            author=call.require_user().name,
-            parent=header.get("parentCommit", str),
-        )
+            commit, pull_url = self.open_with_commit(call, state, ref, operations, title, message, parent)
+        else:
+            commit = self.store.apply(
+                state.repo, ref, operations, title=title, message=message, author=user.name, parent=parent
+            )
         url = f"{call.base_url}/{state.repo.url_path}/commit/{commit.id}"
         return JSONResponse(
             {
@@ -696,7 +714,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
                 "commitOid": commit.id,
                 "commitUrl": url,
                 "hookOutput": "",
-                "pullRequestUrl": None,
+                "pullRequestUrl": pull_url,
             }
         )
 
@@ -857,6 +875,7 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
                 (f"{api}/likers", self.likers, ["GET"], {}),
                 (f"{web}/resolve/{{rev}}/{{path:path}}", self.resolve, ["GET", "HEAD"], {}),
                 (f"{web}.git/info/lfs/objects/batch", self.lfs_batch, ["POST"], lists),
+                *self.discussion_table(api),
             ]
             routes += [
                 Route(path, self.endpoint(fn, repo_type, **kw), methods=m) for path, fn, m, kw in table
@@ -872,6 +891,8 @@ class HubApp(AdminRoutes, LikeRoutes, LeaderboardRoutes, KeyRoutes):
                 (f"{api}/{{name}}/commits/{{rest:path}}", self.unnamespaced, ["GET"]),
                 (f"{api}/{{name}}/like", self.unnamespaced, ["POST", "DELETE"]),
                 (f"{api}/{{name}}/likers", self.unnamespaced, ["GET"]),
+                (f"{api}/{{name}}/discussions", self.unnamespaced, ["GET", "POST"]),
+                (f"{api}/{{name}}/discussions/{{rest:path}}", self.unnamespaced, ["GET", "POST"]),
                 (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
             ]
             routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in listing]

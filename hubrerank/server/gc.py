@@ -1,7 +1,7 @@
-"""Reclaim the embedded Hub's disk: what no branch or tag of any repo can reach any more.
+"""Reclaim the embedded Hub's disk: what no branch, tag or pull request of any repo can reach any more.
 
 Removed: blobs that no reachable commit of any repo holds (deleted repos, rejected or squashed
-commits, uploads never committed), commit files no branch or tag reaches (deleted branches,
+commits, uploads never committed), commit files no branch, tag or ``refs/pr/N`` reaches (deleted branches,
 ``super_squash_history``, a crash between writing a commit and moving its branch), staging files
 and folders in ``tmp/``, and what a crashed repo deletion left in ``trash/``.
 
@@ -58,9 +58,10 @@ def _size(path: Path) -> int:
 
 
 def _reachable(repo_dir: Path) -> tuple[set[str], set[str]]:
-    """The commits reachable from ``repo_dir``'s branches and tags, and the blobs they hold."""
+    """The commits reachable from ``repo_dir``'s branches, tags and ``refs/pr/N``, and their blobs."""
     refs = json.loads((repo_dir / "refs.json").read_bytes())
     pending = [*refs["branches"].values(), *(tag["target"] for tag in refs["tags"].values())]
+    pending += refs.get("pulls", {}).values()  # refs/pr/N: a pull request's commits, merged or not
     commits: set[str] = set()
     blobs: set[str] = set()
     while pending:

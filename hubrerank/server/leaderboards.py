@@ -12,11 +12,11 @@ it, models whose card declares a ``base_model`` are left out. A private model's 
 only to callers who may read it. A dataset without ``eval.yaml`` is a 404: it has no leaderboard.
 
 Where entries come from and which badge they get are two seams (:class:`Leaderboards`): an entry
-source yields the commits to read per model repo (today :func:`main_branch`; an open pull request's
-head is another source), and a badge rule names each entry's badge (:func:`hub_badges`: ``verified``
-for an entry whose ``verifyToken`` checks (:mod:`hubrerank.server.verification`; each entry with a token
-also says why it is or is not, ``verification``), ``community`` for one read from an open pull request,
-else ``self-reported``).
+source yields the commits to read per model repo (:func:`main_branch`, and
+:func:`open_pull_requests`: the results files an open pull request adds or changes), and a badge rule
+names each entry's badge (:func:`hub_badges`: ``community`` for one read from an open pull request,
+else ``verified`` for an entry whose ``verifyToken`` checks (:mod:`hubrerank.server.verification`;
+each entry with a token also says why it is or is not, ``verification``), else ``self-reported``).
 
 Reading a commit's ``.eval_results`` costs a few file reads and a walk of its history; the result is
 cached per (repo, commit sha), which never changes, so a leaderboard over hundreds of model repos
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
+from hubrerank.server.discussions import Discussions
 from hubrerank.server.eval_files import (
     EVAL_YAML,
     Benchmark,
@@ -63,10 +64,15 @@ class NotABenchmark(StoreError):
 
 @dataclass(frozen=True)
 class Origin:
-    """Where entries were read: a model repo's branch (``main``), or later an open pull request."""
+    """Where entries were read: a model repo's branch (``main``), or an open pull request (``refs/pr/N``).
+
+    ``base``: a commit whose files are not read again from here (a pull request's target branch
+    head: only the results files the pull request adds or changes are its entries).
+    """
 
     ref: str
     pull_request: int | None = None
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,23 @@ def main_branch(state: RepoState) -> list[tuple[Origin, str]]:
     return [(Origin("main"), head)] if head else []
 
 
+def open_pull_requests(store: Store) -> EntrySource:
+    """The entry source of community results: the heads of a model repo's open (or draft) pull requests,
+    each read for the results files it adds or changes against its target branch's head."""
+    discussions = Discussions(store)
+
+    def source(state: RepoState) -> list[tuple[Origin, str]]:
+        found = []
+        for pull in discussions.summaries(state):
+            head = state.pulls.get(str(pull.num))
+            if pull.is_pull_request and pull.status in ("open", "draft") and head is not None:
+                base = state.branches.get(discussions.get(state, pull.num).target or "")
+                found.append((Origin(f"refs/pr/{pull.num}", pull.num, base), head))
+        return found
+
+    return source
+
+
 def self_reported(held: HeldEntry) -> str:
     """The badge rule while only main branches are read: every entry is the model owner's own claim."""
     return SELF_REPORTED
@@ -127,15 +150,17 @@ def entry_fields(held: HeldEntry) -> EntryFields | None:
 
 
 def hub_badges(verifier: Verifier) -> BadgeRule:
-    """The embedded Hub's badge rule: ``verified`` for an entry whose verifyToken checks
-    (:mod:`hubrerank.server.verification`), else ``community`` for an entry read from an open pull
-    request, else ``self-reported``."""
+    """The embedded Hub's badge rule: ``community`` for an entry read from an open pull request (as on
+    the Hub, until it is merged, whatever its token), else ``verified`` for an entry whose verifyToken
+    checks (:mod:`hubrerank.server.verification`), else ``self-reported``."""
 
     def badge(held: HeldEntry) -> str:
+        if held.origin.pull_request is not None:
+            return COMMUNITY
         fields = entry_fields(held)
         if fields is not None and verifier.check(held.repo, held.read_at, fields).verified:
             return VERIFIED
-        return COMMUNITY if held.origin.pull_request is not None else SELF_REPORTED
+        return SELF_REPORTED
 
     return badge
 
@@ -177,6 +202,7 @@ class Leaderboards:
                 for origin, sha in source(state):
                     try:
                         results = self.results(state.repo, sha)
+                        unchanged = self._unchanged(state.repo, sha, origin.base)
                     except StoreError:  # deleted or moved since it was listed: not on this leaderboard
                         continue
                     held += [
@@ -184,10 +210,20 @@ class Leaderboards:
                             state.repo, state.private, origin, file, entry, results.declares_base_model, sha
                         )
                         for file in results.files
+                        if file.path not in unchanged
                         for entry in file.entries
                         if entry.dataset_id.lower() == dataset.id.lower() and entry.task_id in wanted
                     ]
         return held
+
+    def _unchanged(self, repo: Repo, sha: str, base: str | None) -> set[str]:
+        """The results files commit ``sha`` holds exactly as commit ``base`` does (none without a base)."""
+        if base is None:
+            return set()
+        tree, base_tree = self.store.commit(repo, sha).tree, self.store.commit(repo, base).tree
+        return {
+            path for path, entry in tree.items() if is_results_file(path) and base_tree.get(path) == entry
+        }
 
     def results(self, repo: Repo, sha: str) -> CommitResults:
         """The results files of commit ``sha`` of ``repo`` (cached: a commit never changes)."""
@@ -315,7 +351,8 @@ class LeaderboardRoutes:
     @property
     def leaderboards(self) -> Leaderboards:
         if self._leaderboards is None:
-            self._leaderboards = Leaderboards(self.store, badge=hub_badges(self.verifier))
+            sources = (main_branch, open_pull_requests(self.store))
+            self._leaderboards = Leaderboards(self.store, sources, badge=hub_badges(self.verifier))
         return self._leaderboards
 
     def _verification(self, held: HeldEntry) -> str | None:

@@ -4,7 +4,9 @@ Layout under the data dir::
 
     objects/<aa>/<bb>/<sha256>                  every file's bytes, named by their sha256 (LFS or not)
     repos/<type>s/<ns>/<name>/repo.json         {"private": bool, "createdAt": iso date}
-    repos/<type>s/<ns>/<name>/refs.json         {"branches": {name: sha}, "tags": {name: {...}}}
+    repos/<type>s/<ns>/<name>/refs.json         {"branches": {name: sha}, "tags": {name: {...}},
+                                                 "pulls": {num: sha}}  (refs/pr/<num>)
+    repos/<type>s/<ns>/<name>/discussions/<num>.json  a discussion or pull request (server/discussions.py)
     repos/<type>s/<ns>/<name>/commits/<sha>.json  one immutable commit holding its full tree
     repos/<type>s/<ns>/<name>/lfs/<aa>/<sha256>   empty: an LFS object some commit of the repo holds
     uploads/<user>/<aa>/<sha256>                 empty: an object the user uploaded (bytes verified)
@@ -53,6 +55,7 @@ _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # NUL, newlines, ...: never valid in a path
+PR_REF_RE = re.compile(r"^refs/pr/([1-9][0-9]{0,8})$")
 _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _FILE_MODE, _DIR_MODE = 0o600, 0o700
 # Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
@@ -292,6 +295,12 @@ class RepoState:
     created_at: str
     branches: dict[str, str]
     tags: dict[str, dict[str, str]]
+    pulls: dict[str, str] = field(default_factory=dict)  # pull request number (as text) -> head sha
+
+    def head(self, ref: str) -> str | None:
+        """The commit a branch or ``refs/pr/N`` points at (None if there is no such ref)."""
+        match = PR_REF_RE.match(ref)
+        return self.pulls.get(match.group(1)) if match else self.branches.get(ref)
 
 
 @dataclass(frozen=True)
@@ -565,6 +574,16 @@ class Store:
     def _dir(self, repo: Repo) -> Path:
         return self._repos / f"{repo.type}s" / repo.ns / repo.name
 
+    def repo_dir(self, repo: Repo) -> Path:
+        """The folder of ``repo`` as stored (its discussions live there too)."""
+        return self._dir(repo)
+
+    @contextlib.contextmanager
+    def lock(self, repo: Repo) -> Iterator[None]:
+        """The repo's writer lock (see :meth:`_lock`), for modules that keep per-repo files."""
+        with self._lock(repo):
+            yield
+
     @contextlib.contextmanager
     def _lock(self, repo: Repo) -> Iterator[None]:
         """The repo's writer lock, taken under gc's lock held shared: gc excludes every writer."""
@@ -594,7 +613,14 @@ class Store:
             refs = json.loads((folder / "refs.json").read_bytes())
         except FileNotFoundError:
             raise RepoNotFound(f"{repo.type} repo {repo.id} not found") from None
-        return RepoState(repo, bool(meta["private"]), meta["createdAt"], refs["branches"], refs["tags"])
+        return RepoState(
+            repo,
+            bool(meta["private"]),
+            meta["createdAt"],
+            refs["branches"],
+            refs["tags"],
+            refs.get("pulls", {}),
+        )
 
     def list_repos(self, namespace: str | None = None) -> list[RepoState]:
         """Every repo (of ``namespace`` if given), sorted by type then id."""
@@ -656,7 +682,11 @@ class Store:
         return _read_commit(path, stat.st_mtime_ns, stat.st_size)
 
     def resolve(self, state: RepoState, revision: str) -> Commit:
-        """A branch, tag (also as refs/heads/.. or refs/tags/..) or commit sha (>= 7 chars) -> its commit."""
+        """A branch, tag (also as refs/heads/.. or refs/tags/..), ``refs/pr/N`` or commit sha (>= 7
+        chars) -> its commit."""
+        pull = PR_REF_RE.match(revision)
+        if pull and pull.group(1) in state.pulls:
+            return self.commit(state.repo, state.pulls[pull.group(1)])
         name = revision
         for prefix in ("refs/heads/", "refs/tags/"):
             name = name.removeprefix(prefix)
@@ -690,60 +720,85 @@ class Store:
         author: str,
         parent: str | None = None,
     ) -> Commit:
-        """Commit ``operations`` on top of ``branch``; StaleParent if ``parent`` is not its head.
+        """Commit ``operations`` on top of ``branch`` (or ``refs/pr/N``); StaleParent if ``parent`` is not
+        its head.
 
         LFS entries must already be stored (uploaded through :meth:`blob_writer`), regular files too
         (:meth:`put_blob`): this only writes the commit and then moves the branch.
         """
         with self._lock(repo):
-            for op in operations:
-                if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
-                    raise Invalid(
-                        f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first"
-                    )
             state = self.state(repo)
             repo = state.repo
-            if branch not in state.branches:
+            head_sha = state.head(branch)
+            if head_sha is None:
                 if branch in state.tags or SHA_RE.match(branch):
                     raise Invalid(f"cannot commit to {branch!r}: only branches can receive commits")
                 raise RevisionNotFound(f"{repo.type} repo {repo.id} has no branch {branch!r}")
-            head = self.commit(repo, state.branches[branch])
+            head = self.commit(repo, head_sha)
             if parent is not None and parent != head.id:
                 raise StaleParent(
                     "The branch was updated since you opened this page. Please refresh and try again. "
                     f"(parent commit {parent} is not the head of {branch}, {head.id})"
                 )
-            tree = dict(head.tree)
-            for op in operations:
-                if isinstance(op, AddFile):
-                    tree[op.path] = op.entry
-                elif isinstance(op, DeleteFile) and op.path not in tree and op.path in _folders(tree):
-                    for path in [p for p in tree if p.startswith(op.path + "/")]:
-                        del tree[path]  # the Hub deletes a folder named without its trailing '/'
-                elif isinstance(op, DeleteFile):
-                    if tree.pop(op.path, None) is None:
-                        raise EntryNotFound(f"cannot delete {op.path!r}: no such file in {repo.id}@{branch}")
-                else:
-                    prefix = op.path.rstrip("/") + "/"
-                    for path in [p for p in tree if p.startswith(prefix)]:
-                        del tree[path]
-            _check_file_folder_clash(tree)
-            self._mark_lfs(
-                repo, (op.entry.sha256 for op in operations if isinstance(op, AddFile) and op.entry.lfs)
-            )
-            commit = Commit.create((head.id,), title, message, author, tree)
-            write_json_atomic(self._dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
-            self._write_refs(state, branches={**state.branches, branch: commit.id})
+            commit = self.write_commit(repo, head, operations, title=title, message=message, author=author)
+            self.move_ref(state, branch, commit.id)
         return commit
+
+    def write_commit(
+        self, repo: Repo, head: Commit, operations: list[Operation], *, title: str, message: str, author: str
+    ) -> Commit:
+        """Write the commit of ``operations`` on top of ``head`` (with the repo's lock held); no ref moves.
+
+        Raises before writing anything if an object is missing, a deleted file does not exist or the
+        tree would hold a path as a file and a folder.
+        """
+        for op in operations:
+            if isinstance(op, AddFile) and not self.has_blob(op.entry.sha256):
+                raise Invalid(f"object {op.entry.sha256} for {op.path!r} was not uploaded; upload it first")
+        tree = dict(head.tree)
+        for op in operations:
+            if isinstance(op, AddFile):
+                tree[op.path] = op.entry
+            elif isinstance(op, DeleteFile) and op.path not in tree and op.path in _folders(tree):
+                for path in [p for p in tree if p.startswith(op.path + "/")]:
+                    del tree[path]  # the Hub deletes a folder named without its trailing '/'
+            elif isinstance(op, DeleteFile):
+                if tree.pop(op.path, None) is None:
+                    raise EntryNotFound(f"cannot delete {op.path!r}: no such file in {repo.id}")
+            else:
+                prefix = op.path.rstrip("/") + "/"
+                for path in [p for p in tree if p.startswith(prefix)]:
+                    del tree[path]
+        _check_file_folder_clash(tree)
+        self._mark_lfs(
+            repo, (op.entry.sha256 for op in operations if isinstance(op, AddFile) and op.entry.lfs)
+        )
+        commit = Commit.create((head.id,), title, message, author, tree)
+        self.save_commit(repo, commit)
+        return commit
+
+    def save_commit(self, repo: Repo, commit: Commit) -> None:
+        """Store commit file ``commit`` (its blobs must be stored; no ref moves)."""
+        write_json_atomic(self._dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
+
+    def move_ref(self, state: RepoState, ref: str, sha: str) -> None:
+        """Point branch or ``refs/pr/N`` ``ref`` at ``sha`` (call with the repo's lock held)."""
+        pull = PR_REF_RE.match(ref)
+        if pull:
+            self._write_refs(state, pulls={**state.pulls, pull.group(1): sha})
+        else:
+            self._write_refs(state, branches={**state.branches, ref: sha})
 
     def _write_refs(
         self,
         state: RepoState,
         branches: dict[str, str] | None = None,
         tags: dict[str, dict[str, str]] | None = None,
+        pulls: dict[str, str] | None = None,
     ) -> None:
-        refs = {"branches": branches if branches is not None else state.branches}
+        refs: dict[str, Any] = {"branches": branches if branches is not None else state.branches}
         refs["tags"] = tags if tags is not None else state.tags
+        refs["pulls"] = pulls if pulls is not None else state.pulls
         write_json_atomic(self._dir(state.repo) / "refs.json", refs)
 
     def create_branch(self, repo: Repo, name: str, start: str | None) -> None:

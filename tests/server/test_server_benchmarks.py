@@ -351,3 +351,45 @@ def test_results_files_stored_before_the_checks_are_left_off(hub, api, dataset, 
     store.apply(Repo("model", *repo_id.split("/")), "main", [bad], title="old", message="", author="alice")
     board = api.get_dataset_leaderboard(dataset, base_model_only=False)
     assert [(e.model_id, e.filename) for e in board] == [(repo_id, ".eval_results/good.yaml")]
+
+
+def test_open_pull_requests_are_community_until_merged_then_verified(hub, api, bob, dataset, name):
+    """bob re-measures alice's model and proposes the signed entry as a pull request: community while
+    it is open (only the files it adds, not main's again), verified once alice merges it."""
+    from huggingface_hub import CommitOperationAdd
+
+    from hubrerank.server.keys import VerifyKeys
+    from hubrerank.signatures import SignedResult, SigningKey
+
+    repo_id = f"alice/pr-{name}"
+    sha = _model(
+        api, repo_id, {"model.safetensors": b"weights", ".eval_results/a.yaml": _results(dataset, 0.4)}
+    )
+    key = SigningKey.generate()
+    VerifyKeys(hub.data_dir).add("bob", key.public_text)
+    task = "default/test/ndcg@10/all-positives"
+    signed = SignedResult(
+        repo_id, sha, dataset, None, task, "ndcg@10", "all-positives", 0.6, 0.001, "NEW", "0.1.0", "bob",
+        "2026-12-07T10:00:00Z",
+    )  # fmt: skip
+    entry = _results(dataset, 0.6, verify_token=key.sign(signed))
+    path = ".eval_results/hubrerank-bob.yaml"
+    pr = bob.create_commit(
+        repo_id, [CommitOperationAdd(path, entry)], commit_message="re-measured", create_pr=True
+    )
+    closed = bob.create_commit(
+        repo_id, [CommitOperationAdd(path, entry)], commit_message="again", create_pr=True
+    )
+    bob.change_discussion_status(repo_id, closed.pr_num, "closed")
+
+    def board() -> list[tuple[float, str, int | None, str]]:
+        entries = api.get_dataset_leaderboard(dataset, base_model_only=False)
+        found = [vars(e) for e in entries if e.model_id == repo_id]
+        return [(e["value"], e["badge"], e["pull_request"], e["ref"]) for e in found]
+
+    assert board() == [
+        (0.6, "community", pr.pr_num, f"refs/pr/{pr.pr_num}"),
+        (0.4, "self-reported", None, "main"),
+    ]
+    api.merge_pull_request(repo_id, pr.pr_num)
+    assert board() == [(0.6, "verified", None, "main"), (0.4, "self-reported", None, "main")]

@@ -195,10 +195,12 @@ def test_lfs_upload_needs_a_valid_signature_and_matching_bytes(hub, public_repo)
 
 def test_lfs_batch_refuses_non_owners(hub, public_repo):
     oid = hashlib.sha256(b"x").hexdigest()
-    body = {"operation": "upload", "objects": [{"oid": oid, "size": 1}]}
+    body = {"operation": "upload", "objects": [{"oid": oid, "size": 1}], "ref": {"name": "main"}}
     batch = "/alice/sec-public.git/info/lfs/objects/batch"
     assert request(hub.url, "POST", batch, body, hub.bob_token)[0] == 403
     assert request(hub.url, "POST", batch, body)[0] == 401
+    del body["ref"]  # the upload of a pull request's files (create_pr=True): open to readers, as on the Hub
+    assert request(hub.url, "POST", batch, body, hub.bob_token)[0] == 200
 
 
 def test_tokens_are_stored_hashed_and_never_logged(hub, public_repo, caplog):
