@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
 import yaml
+from datasets import load_dataset
 from helpers import run_cli
 from huggingface_hub import HfApi
 from reproduce_fixtures import publish_copy
 
+from hubrerank.hub import resolve
 from hubrerank.reproducibility.signing import KEY_ENV, create_key, load_key
 from hubrerank.server.keys import VerifyKeys
 from hubrerank.server.storage import Repo, Store
@@ -103,3 +106,59 @@ def test_push_report_signs_the_re_measured_values_and_the_hub_verifies_them(hub,
             entry["verifyToken"],
         )
         assert check_entry(store, VerifyKeys(hub.data_dir), state.repo, head, fields).verified
+
+
+def test_open_pr_by_another_user_is_community_until_merged_then_verified(
+    hub, trained, faq_data, tmp_path, monkeypatch
+):
+    """bob re-measures alice's model and proposes his signed values; the leaderboard shows them as
+    community while the pull request is open and as verified once alice merges it."""
+    bench = "alice/repro-bench-faq"
+    load_dataset("alice/repro-faq", "rerank", split="test", revision=faq_data).push_to_hub(
+        bench, config_name="rerank", split="test"
+    )
+    revision = resolve(bench, "dataset").sha
+
+    def point_at_bench(folder):
+        record = yaml.safe_load((folder / "hubrerank.yaml").read_text())
+        record["evaluation"]["reranking"][0].update(dataset=bench, revision=revision)
+        (folder / "hubrerank.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+        results = json.loads((folder / "eval_results.json").read_text())
+        results["results"][0].update(dataset=bench, revision=revision)
+        (folder / "eval_results.json").write_text(json.dumps(results))
+
+    repo_id = "alice/repro-open-pr"
+    sha = publish_copy(trained, repo_id, tmp_path, point_at_bench)
+    created = run_cli("benchmark", "create", bench, "--task", "rerank/test")
+    assert created.exit_code == 0, created.output
+    key_file = tmp_path / "bob.pem"
+    create_key(key_file)
+    monkeypatch.setenv("HF_TOKEN", hub.bob_token)
+    assert run_cli("keys", "register", "--key-file", str(key_file)).exit_code == 0
+
+    result = run_cli("verify", f"{repo_id}@{sha}", "--open-pr", "--key-file", str(key_file))
+
+    assert result.exit_code == 0, result.output
+    assert f"opened pull request #1 on {repo_id}" in result.output
+    api = HfApi(token=hub.alice_token)
+    assert ".eval_results/hubrerank-bob.yaml" not in api.list_repo_files(repo_id)  # main untouched
+    pr_files = api.list_repo_files(repo_id, revision="refs/pr/1")
+    assert ".eval_results/hubrerank-bob.yaml" in pr_files and any(
+        p.startswith("reproductions/") for p in pr_files
+    )
+
+    def bobs() -> list:
+        board = api.get_dataset_leaderboard(bench, base_model_only=False)
+        return [entry for entry in board if entry.filename == ".eval_results/hubrerank-bob.yaml"]
+
+    [proposed] = bobs()
+    assert (proposed.badge, proposed.pull_request, proposed.verified) == ("community", 1, False)
+    api.merge_pull_request(repo_id, 1)
+    [merged] = bobs()
+    assert (merged.badge, merged.pull_request, merged.verified, merged.remeasured) == (
+        "verified",
+        None,
+        True,
+        True,
+    )
+    assert merged.verification == "re-measured by bob (PASS)"
