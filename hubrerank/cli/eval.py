@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,11 +18,15 @@ from hubrerank.cli._output import (
     scoring_options,
     write_output,
 )
+from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.definitions import DEFINITIONS
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
 from hubrerank.runtime import DEFAULT_DTYPE, Precision
+
+if TYPE_CHECKING:
+    from hubrerank.signatures import SigningKey
 
 DEFAULTS = ComparisonRequest(models=())
 
@@ -132,6 +137,13 @@ DEFAULTS = ComparisonRequest(models=())
     show_default=True,
     help="Row label of the first-stage ranking the models rerank (e.g. BM25).",
 )
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Open a pull request on each evaluated Hub model (anyone's) with its headline results as "
+    ".eval_results/hubrerank-<you>.yaml, signed: community results until merged.",
+)
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help=KEY_FILE_HELP)
 def eval_command(
     models: tuple[str, ...],
     data_refs: tuple[str, ...],
@@ -156,6 +168,8 @@ def eval_command(
     metric_definition: str | None,
     always_rerank_positives: bool,
     first_stage_name: str,
+    open_pr: bool,
+    key_file: Path | None,
     dtype: str | None,
     device: str | None,
 ) -> None:
@@ -168,6 +182,7 @@ def eval_command(
     (SentenceTransformer) among the models is judged by retrieval over each --data split's whole corpus,
     with InformationRetrievalEvaluator's metrics (NDCG@k, MRR@k, MAP@100, hit rate), and on --nanobeir
     by NanoBEIREvaluator. Its embeddings, like the cross-encoders' scores, are cached by the model's bytes.
+    With --open-pr, each Hub model gets a pull request with its results (README "Signed results").
     """
     from hubrerank.evaluation import compare_models
     from hubrerank.evaluation.report import (
@@ -207,6 +222,7 @@ def eval_command(
     except InputError as error:
         raise click.UsageError(str(error)) from None
     check_outputs(("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path))
+    key = _results_publication(models, open_pr, key_file)
     quiet_loaders()
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     for line in definition_differences(comparison.evaluations):
@@ -219,6 +235,29 @@ def eval_command(
         write_output(markdown_path, heading + render_markdown(comparison.tables))
     if plot_path:
         plot(comparison.tables, plot_path)
+    if open_pr:
+        from hubrerank.reproducibility.publication import open_results_pr
+
+        for _, results in comparison.evaluations:
+            if (results.get("model") or {}).get("repo"):
+                opened = open_results_pr(results, key)
+                click.echo(f"opened pull request #{opened.number} on {opened.repo_id}: {opened.url}")
+
+
+def _results_publication(models: tuple[str, ...], open_pr: bool, key_file: Path | None) -> SigningKey | None:
+    """Check, before any evaluation, that --open-pr has Hub models to open pull requests on; the key."""
+    if not open_pr:
+        if key_file is not None:
+            raise click.UsageError("--key-file signs the results of --open-pr: add --open-pr")
+        return None
+    from hubrerank.hub import locate
+
+    local = [text for text in models if locate(text).ref is None]
+    if local:
+        raise click.UsageError(
+            f"--open-pr opens pull requests on Hub models; {local[0]} is a local folder (push it first)"
+        )
+    return signing_key(key_file)
 
 
 @click.command("rerank")

@@ -14,6 +14,7 @@ import click
 
 from hubrerank.cli._errors import ExitCode
 from hubrerank.cli._output import precision_options
+from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
@@ -50,8 +51,7 @@ def _common(function: Any) -> Any:
         click.option(
             "--key-file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Sign the re-measured .eval_results entries with this key.  "
-            "[default: $HUBRERANK_SIGNING_KEY, else the key of `hubrerank keys create`, if any]",
+            help=KEY_FILE_HELP,
         ),
         click.option(
             "--recipe",
@@ -187,9 +187,6 @@ class Publication:
 
 def _publication(push_report: bool, open_pr: bool, tag: str | None, key_file: Path | None) -> Publication:
     """Check the publishing options and load the signing key, before any long work."""
-    from hubrerank.hub import whoami
-    from hubrerank.reproducibility.signing import load_key
-
     if tag and not push_report:
         raise click.UsageError("--tag tags the commit of the published report: add --push-report")
     if push_report and open_pr:
@@ -198,14 +195,7 @@ def _publication(push_report: bool, open_pr: bool, tag: str | None, key_file: Pa
         if key_file is not None:
             raise click.UsageError("--key-file signs published entries: add --push-report or --open-pr")
         return Publication(False, False, None, None)
-    loaded = load_key(key_file)
-    user = whoami()  # a token that cannot publish fails now, not after the evaluation
-    if loaded is None:
-        click.echo("note: the re-measured entries will be unsigned (no key: hubrerank keys create)", err=True)
-        return Publication(push_report, open_pr, tag, None)
-    key, source = loaded
-    click.echo(f"signing the re-measured entries as {user} with key {key.key_id} ({source})", err=True)
-    return Publication(push_report, open_pr, tag, key)
+    return Publication(push_report, open_pr, tag, signing_key(key_file))
 
 
 def _finish(report: Report, json_path: Path | None, publication: Publication) -> None:

@@ -7,6 +7,8 @@ Two ways, both one commit that never touches the model's files:
 - :func:`open_report_pr`, on anyone's model (``verify --open-pr``): a pull request with the report and
   ``.eval_results/hubrerank-<user>.yaml`` (:mod:`hubrerank.reproducibility.signing`); the owner merges it,
   and until then the Hub shows the entries as "community".
+- :func:`open_results_pr` (``eval --open-pr``): the same with what ``eval`` measured, for results a
+  model's repo does not claim at all (a base model on a new benchmark).
 
 Both refuse when main's model files differ from the checked commit's: the entries and the card would
 describe weights they are not published beside.
@@ -17,8 +19,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+from hubrerank import __version__
 from hubrerank.errors import InputError
 from hubrerank.hub import PullRequest, download, list_files, open_pull_request, publish, resolve, whoami
 from hubrerank.record import (
@@ -31,8 +37,15 @@ from hubrerank.record import (
     report_path,
 )
 from hubrerank.refs import Ref, ResolvedRef
-from hubrerank.reproducibility.signing import entries_yaml, results_file, signed_entries
-from hubrerank.reproducibility.verify import ERROR, PASS, Report
+from hubrerank.reproducibility.signing import (
+    Provenance,
+    entries_yaml,
+    report_measurements,
+    result_measurements,
+    results_file,
+    signed_entries,
+)
+from hubrerank.reproducibility.verify import ERROR, PASS, Report, ci_run_url
 from hubrerank.signatures import SigningKey
 
 
@@ -52,8 +65,10 @@ def _entries_file(report: Report, signer: str, key: SigningKey | None, name: str
     checked metric has an entry."""
     from huggingface_hub import constants
 
-    source = f"{constants.ENDPOINT}/{report.model.repo_id}/blob/main/{name}"
-    entries = signed_entries(report, signer, key, source)
+    verdicts = f"hubrerank {report.kind} ({report.verdict})"
+    url = ci_run_url() or f"{constants.ENDPOINT}/{report.model.repo_id}/blob/main/{name}"
+    provenance = Provenance(signer, url, verdicts, report.timestamp)
+    entries = signed_entries(report_measurements(report), report.model, provenance, key)
     return {results_file(signer): entries_yaml(entries)} if entries else {}
 
 
@@ -108,6 +123,40 @@ def open_report_pr(report: Report, key: SigningKey | None = None) -> PullRequest
     )
     message = f"hubrerank {report.kind}: {report.verdict} ({ref.sha[:12]}, by {signer})"
     return open_pull_request(ref.repo_id, files, message=message, description=description)
+
+
+def open_results_pr(results: Mapping[str, Any], key: SigningKey | None = None) -> PullRequest:
+    """Open a pull request on the evaluated Hub model with what ``hubrerank eval`` measured (an
+    eval_results document) as the evaluator's ``.eval_results`` entries, signed with ``key``: results for
+    anyone's model, shown as community until its owner merges them."""
+    from huggingface_hub import constants
+
+    model = results.get("model") or {}
+    if not model.get("repo") or not model.get("revision"):
+        raise InputError(
+            "only a model read from the Hub (REPO[@REV]) can get a pull request, not a local folder"
+        )
+    ref = ResolvedRef(model["repo"], model["revision"])
+    check_same_model_files(ref)
+    signer = whoami()
+    name = results_file(signer)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    url = ci_run_url() or f"{constants.ENDPOINT}/{ref.repo_id}/blob/main/{name}"
+    entries = signed_entries(
+        result_measurements(results), ref, Provenance(signer, url, "hubrerank eval", date), key
+    )
+    if not entries:
+        raise InputError(f"the evaluation of {ref.repo_id} has no headline metric to propose")
+    signed = "signed" if key is not None else "unsigned"
+    description = (
+        f"Results of {ref.repo_id}@{ref.sha[:12]} measured by {signer} with hubrerank {__version__} "
+        f"(`hubrerank eval`): {len(entries)} values in `{name}` ({signed}), so they show on the benchmark "
+        "leaderboards once merged."
+    )
+    message = f"hubrerank eval: {len(entries)} results ({ref.sha[:12]}, by {signer})"
+    return open_pull_request(
+        ref.repo_id, {name: entries_yaml(entries)}, message=message, description=description
+    )
 
 
 def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:

@@ -6,13 +6,16 @@
 register``, or ``hubrerank hub key add`` on the embedded Hub's machine). ``verify --open-pr`` and
 ``verify --push-report`` then write ``.eval_results/hubrerank-<user>.yaml``: one entry per checked headline
 metric, with the **re-measured** value (never the claimed one) and a ``verifyToken`` signing it
-(:mod:`hubrerank.signatures`), so the Hub can show it as verified.
+(:mod:`hubrerank.signatures`), so the Hub can show it as verified; ``eval --open-pr`` does the same with
+what it measured on a model that claims nothing for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +30,8 @@ from hubrerank.signatures import SignedResult, SigningKey
 if TYPE_CHECKING:
     from huggingface_hub import EvalResultEntry
 
-    from hubrerank.reproducibility.verify import Check, Report
+    from hubrerank.refs import ResolvedRef
+    from hubrerank.reproducibility.verify import Report
 
 KEY_ENV = "HUBRERANK_SIGNING_KEY"
 EVAL_RESULTS_FOLDER = ".eval_results"
@@ -75,15 +79,43 @@ def results_file(user: str) -> str:
     return f"{EVAL_RESULTS_FOLDER}/hubrerank-{user}.yaml"
 
 
+NEW = "NEW"  # the verdict of a value measured where the repo claims nothing (``eval --open-pr``)
+
+
 @dataclass(frozen=True)
-class VerifierEntry:
-    """One re-measured headline metric as an eval-results entry, with the check it came from."""
+class Measurement:
+    """One measured headline metric as an eval-results entry: the metric and its definition, and how it
+    compares with the repo's claim (``tolerance`` and ``verdict``; NEW and 0 where there is no claim)."""
 
     entry: EvalResultEntry
-    check: Check
+    metric: str
+    definition: str | None
+    tolerance: float
+    verdict: str
 
 
-def verifier_entries(report: Report) -> list[VerifierEntry]:
+def _entries(result: Mapping[str, Any], metric: str, value: float, benchmarks: Mapping) -> list:
+    """The entries hubrerank's cards write for ``metric`` of ``result``, with ``value``."""
+    from hubrerank.cards.model_index import eval_result_entries
+
+    measured = {**result, "metrics": {metric: value}}
+    return [
+        entry
+        for entries in eval_result_entries({"results": [measured]}, benchmarks).values()
+        for entry in entries
+    ]
+
+
+def _benchmarks(results: Iterable[Mapping[str, Any]]) -> dict[str, frozenset[str]]:
+    """The benchmark task ids of the Hub datasets ``results`` were measured on."""
+    from hubrerank.benchmark.spec import benchmark_task_ids
+    from hubrerank.cards.sections import is_local
+
+    datasets = {str(result.get("dataset", "")) for result in results}
+    return benchmark_task_ids(sorted(d for d in datasets if d and not is_local(d)))
+
+
+def report_measurements(report: Report) -> list[Measurement]:
     """The report's checked headline metrics as ``.eval_results`` entries of their re-measured values.
 
     Dataset ids and task ids are the ones hubrerank's own cards write
@@ -91,62 +123,77 @@ def verifier_entries(report: Report) -> list[VerifierEntry]:
     is one), so the leaderboard puts a re-measured value next to the self-reported one. Claims the re-run
     did not produce have no entry.
     """
-    from hubrerank.benchmark.spec import benchmark_task_ids
-    from hubrerank.cards.model_index import eval_result_entries
-    from hubrerank.cards.sections import is_local
-
-    datasets = {str(check.claim.result.get("dataset", "")) for check in report.checks}
-    benchmarks = benchmark_task_ids(sorted(d for d in datasets if d and not is_local(d)))
+    benchmarks = _benchmarks(check.claim.result for check in report.checks)
     found = []
     for check in report.checks:
         if check.measured is None:
             continue
-        measured: dict[str, Any] = {**check.claim.result, "metrics": {check.claim.metric: check.measured}}
-        if check.claim.definition:
-            measured["metric_definition"] = check.claim.definition
-        for entries in eval_result_entries({"results": [measured]}, benchmarks).values():
-            found += [VerifierEntry(entry, check) for entry in entries]
+        claim = check.claim
+        result = {**claim.result, **({"metric_definition": claim.definition} if claim.definition else {})}
+        verdict = "PASS" if check.ok else "FAIL"
+        found += [
+            Measurement(entry, claim.metric, claim.definition, check.tolerance, verdict)
+            for entry in _entries(result, claim.metric, check.measured, benchmarks)
+        ]
     return found
 
 
-def signed_entries(
-    report: Report, signer: str, key: SigningKey | None, source_url: str
-) -> list[EvalResultEntry]:
-    """:func:`verifier_entries`, each with its source (the report) and, with a ``key``, a verifyToken."""
-    import dataclasses
+def result_measurements(results: Mapping[str, Any]) -> list[Measurement]:
+    """Every headline metric of an evaluation (an eval_results document, ``hubrerank eval --json``) as
+    ``.eval_results`` entries: values measured where the repo may claim nothing (verdict NEW)."""
+    benchmarks = _benchmarks(results["results"])
+    return [
+        Measurement(entry, metric, result.get("metric_definition"), 0.0, NEW)
+        for result in results["results"]
+        for metric, value in result.get("metrics", {}).items()
+        for entry in _entries(result, metric, value, benchmarks)
+    ]
 
-    date = report.timestamp
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who measured, where the record of it is, what it is called, and when."""
+
+    signer: str
+    source_url: str
+    source_name: str
+    date: str
+
+
+def signed_entries(
+    measurements: Iterable[Measurement], model: ResolvedRef, provenance: Provenance, key: SigningKey | None
+) -> list[EvalResultEntry]:
+    """The measurements' entries, each with its source and, with a ``key``, a verifyToken."""
     out = []
-    for found in verifier_entries(report):
-        entry, check = found.entry, found.check
-        token = None
+    for found in measurements:
+        entry, token = found.entry, None
         if key is not None:
             token = key.sign(
                 SignedResult(
-                    model=report.model.repo_id,
-                    model_sha=report.model.sha,
+                    model=model.repo_id,
+                    model_sha=model.sha,
                     dataset=entry.dataset_id,
                     dataset_revision=entry.dataset_revision,
                     task_id=entry.task_id,
-                    metric=check.claim.metric,
-                    metric_definition=check.claim.definition,
+                    metric=found.metric,
+                    metric_definition=found.definition,
                     value=float(entry.value),
-                    tolerance=check.tolerance,
-                    verdict="PASS" if check.ok else "FAIL",
+                    tolerance=found.tolerance,
+                    verdict=found.verdict,
                     hubrerank_version=__version__,
-                    signer=signer,
-                    signed_at=date,
+                    signer=provenance.signer,
+                    signed_at=provenance.date,
                 )
             )
         out.append(
             dataclasses.replace(
                 entry,
                 verify_token=token,
-                date=date,
-                source_url=source_url,
-                source_name=f"hubrerank {report.kind} ({'PASS' if check.ok else 'FAIL'})",
-                source_user=signer,
-                notes=(entry.notes or "") + "; re-measured by hubrerank verify",
+                date=provenance.date,
+                source_url=provenance.source_url,
+                source_name=provenance.source_name,
+                source_user=provenance.signer,
+                notes=(entry.notes or "") + f"; {provenance.source_name} by {provenance.signer}",
             )
         )
     return out

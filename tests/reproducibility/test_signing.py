@@ -67,7 +67,7 @@ def test_push_report_signs_the_re_measured_values_and_the_hub_verifies_them(hub,
     result = run_cli("verify", f"{repo_id}@{sha}", "--push-report", "--key-file", str(path))
 
     assert result.exit_code == 0, result.output
-    assert f"signing the re-measured entries as alice with key {key.key_id}" in result.output
+    assert f"signing the measured entries as alice with key {key.key_id}" in result.output
     api = HfApi()
     entries = yaml.safe_load(
         Path(api.hf_hub_download(repo_id, ".eval_results/hubrerank-alice.yaml")).read_text()
@@ -96,7 +96,7 @@ def test_push_report_signs_the_re_measured_values_and_the_hub_verifies_them(hub,
             signed.value == entry["value"]
             and abs(entry["value"] - claimed[entry["dataset"]["task_id"]]) <= 1e-3
         )
-        assert entry["source"]["user"] == "alice" and "re-measured by hubrerank verify" in entry["notes"]
+        assert entry["source"]["user"] == "alice" and "hubrerank verify (PASS) by alice" in entry["notes"]
         assert entry["remeasured"] is True
         fields = EntryFields(
             entry["dataset"]["id"],
@@ -162,3 +162,36 @@ def test_open_pr_by_another_user_is_community_until_merged_then_verified(
         True,
     )
     assert merged.verification == "re-measured by bob (PASS)"
+
+
+def test_eval_open_pr_proposes_what_it_measured_on_anyone_s_model(hub, trained, tmp_path, monkeypatch):
+    key_file = tmp_path / "bob.pem"
+    key, _ = create_key(key_file)
+    monkeypatch.setenv("HF_TOKEN", hub.bob_token)
+    data = ("--data", "alice/repro-faq", "--config", "rerank", "--split", "test")
+    local = run_cli("eval", str(trained.out), *data, "--open-pr")
+    assert local.exit_code == 2 and "is a local folder (push it first)" in local.output
+    alone = run_cli("eval", trained.ref, *data, "--key-file", str(key_file))
+    assert alone.exit_code == 2 and "add --open-pr" in alone.output
+
+    result = run_cli("eval", trained.ref, *data, "--open-pr", "--key-file", str(key_file))
+
+    assert result.exit_code == 0, result.output
+    number = int(result.output.split("opened pull request #")[1].split()[0])
+    api = HfApi(token=hub.alice_token)
+    path = api.hf_hub_download(
+        trained.repo_id, ".eval_results/hubrerank-bob.yaml", revision=f"refs/pr/{number}"
+    )
+    entries = yaml.safe_load(Path(path).read_text())
+    assert entries and all(entry["remeasured"] and entry["source"]["user"] == "bob" for entry in entries)
+    for entry in entries:
+        signed = read_token(entry["verifyToken"]).result
+        assert (signed.model_sha, signed.verdict, signed.signer, signed.value) == (
+            trained.sha,
+            "NEW",
+            "bob",
+            entry["value"],
+        )
+        assert read_token(entry["verifyToken"]).signed_by(key.public_text)
+    details = api.get_discussion_details(trained.repo_id, number)
+    assert details.is_pull_request and details.status == "open" and details.author == "bob"
