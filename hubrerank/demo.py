@@ -16,7 +16,13 @@
    training pairs), pushed with its card;
 6. ``hubrerank pipeline``: base and fine-tuned retriever over all 503 answers, each alone and with the
    cross-encoder reranking its top-20 (seed 000's hit-rate/MRR table, each tested against base MiniLM);
-7. ``hubrerank verify`` and ``hubrerank reproduce`` on both pushed repos.
+7. ``hubrerank verify`` and ``hubrerank reproduce`` on both pushed repos;
+8. ``hubrerank benchmark create``: the reranking and the retrieval test splits as Hub benchmarks
+   (``eval.yaml``), the two cards pointed at them, ``hubrerank leaderboard`` of each (self-reported);
+9. a second user, ``reviewer``, with a signing key (``hubrerank keys create`` / ``register``), re-measures
+   the reranker (``verify --open-pr``) and measures base MiniLM on the retrieval benchmark (``eval
+   --open-pr``): pull requests of signed ``.eval_results``, community on the leaderboards until the owner
+   merges them, then verified.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.
 Everything goes under ``demo-output/`` (or ``$HUBRERANK_DEMO_DIR``); running it again starts over.
@@ -26,10 +32,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -139,6 +148,69 @@ def register_benchmark(data: str, reranker: str) -> None:
     _run("leaderboard", data)
 
 
+def register_retrieval_benchmark(retrieval: str, retriever: str) -> None:
+    """Register the retrieval form's test split (NDCG@10 over all 503 answers) as a benchmark, point the
+    fine-tuned retriever's card at it, and print the leaderboard."""
+    _run("benchmark", "create", retrieval, "--task", "test")
+    _run("card", retriever, "--push")
+    _run("leaderboard", retrieval)
+
+
+@contextmanager
+def acting_as(token: str) -> Iterator[None]:
+    """Run the commands inside as the user of ``token`` (HF_TOKEN), then as before."""
+    before = os.environ.get("HF_TOKEN")
+    os.environ["HF_TOKEN"] = token
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HF_TOKEN", None)
+        else:
+            os.environ["HF_TOKEN"] = before
+
+
+def community_results(
+    reviewer_token: str, key_file: Path, reranker: str, base: str, retrieval: str, boards: list[str]
+) -> None:
+    """A second user re-measures: a signing key registered to them, ``verify --open-pr`` on the reranker
+    and ``eval --open-pr`` of the base model on the retrieval benchmark (results it never claimed). The
+    leaderboards show both as community while the pull requests are open; the owner merges them and
+    they show as verified."""
+    from hubrerank.hub import merge_pull_request
+
+    with acting_as(reviewer_token):
+        _run("keys", "create", "--key-file", str(key_file))
+        _run("keys", "register", "--key-file", str(key_file))
+        _run("verify", reranker, "--open-pr", "--key-file", str(key_file))
+        _run("eval", base, "--data", retrieval, "--split", "test", "--open-pr", "--key-file", str(key_file))
+    for board in boards:
+        _run("leaderboard", board)
+    for repo in (reranker, base):
+        click.secho(f"# the owner merges the pull request on {repo}", fg="cyan")
+        merge_pull_request(repo, _open_pull_request(repo))
+    for board in boards:
+        _run("leaderboard", board)
+
+
+def _add_reviewer(work: Path) -> str:
+    """A second user of the embedded Hub, ``reviewer``; returns their token."""
+    token = "hrk_reviewer_" + secrets.token_hex(16)
+    os.environ["HUBRERANK_TOKEN"] = token
+    try:
+        _run("hub", "user", "add", "reviewer", "--data", str(work / "home" / "hub"))
+    finally:
+        del os.environ["HUBRERANK_TOKEN"]
+    return token
+
+
+def _open_pull_request(repo: str) -> int:
+    """The newest open pull request of ``repo`` (the one the reviewer just opened)."""
+    from hubrerank.hub import open_pull_requests
+
+    return max(open_pull_requests(repo))
+
+
 def run(work: Path) -> None:
     """Run the eight steps with ``work`` as the demo's home; raises HubrerankError on failure."""
     from hubrerank.endpoint import configure_hub
@@ -156,10 +228,10 @@ def run(work: Path) -> None:
     click.echo(f"embedded Hub    {endpoint}  (data: {work / 'home' / 'hub'}, user: {user})")
     started = time.monotonic()
 
-    _step("1/8 Publish the base model and the raw FAQ")
+    _step("1/9 Publish the base model and the raw FAQ")
     base, faq = _publish_inputs(user, work)
 
-    _step("2/8 Build the reranking, retriever-training and retrieval datasets")
+    _step("2/9 Build the reranking, retriever-training and retrieval datasets")
     data = f"{user}/construction-faq-reranking"
     split = ("--test-size", "101", "--eval-size", "40", "--seed", "12", "--license", "cc-by-4.0")
     _run(
@@ -175,13 +247,13 @@ def run(work: Path) -> None:
     retrieval = f"{user}/construction-faq-retrieval"
     _run("data", "build", faq, "--format", "qa", "--output-format", "retrieval", *split, "--push", retrieval)
 
-    _step("3/8 Train a cross-encoder from MiniLM")
+    _step("3/9 Train a cross-encoder from MiniLM")
     recipe = work / "recipe.yaml"
     recipe.write_text(RECIPE.format(base=base, data=data))
     model = f"{user}/minilm-construction-faq-reranker"
     _run("train", str(recipe), "--out", str(work / "model"), "--push", model)
 
-    _step("4/8 Compare it against the untrained model, the bi-encoder and BM25")
+    _step("4/9 Compare it against the untrained model, the bi-encoder and BM25")
     from hubrerank.hub import resolve_model
 
     _, base_dir = resolve_model(base)
@@ -192,13 +264,13 @@ def run(work: Path) -> None:
         "--plot", str(work / "comparison.png"), "--json", str(work / "comparison.json"),
     )  # fmt: skip
 
-    _step("5/8 Fine-tune MiniLM as a retriever (seed 003's job)")
+    _step("5/9 Fine-tune MiniLM as a retriever (seed 003's job)")
     retriever_recipe = work / "retriever-recipe.yaml"
     retriever_recipe.write_text(RETRIEVER_RECIPE.format(base=base, pairs=pairs, retrieval=retrieval))
     retriever = f"{user}/minilm-construction-faq-retriever"
     _run("train", str(retriever_recipe), "--out", str(work / "retriever"), "--push", retriever)
 
-    _step("6/8 Two-stage pipelines over all 503 answers: each retriever, with and without the reranker")
+    _step("6/9 Two-stage pipelines over all 503 answers: each retriever, with and without the reranker")
     _run(
         "pipeline", "--data", retrieval, "--split", "test",
         "--retriever", base, "--retriever-name", "MiniLM", "--retriever", retriever,
@@ -208,7 +280,7 @@ def run(work: Path) -> None:
         "--json", str(work / "pipelines.json"),
     )  # fmt: skip
 
-    _step("7/8 Verify and reproduce both published models")
+    _step("7/9 Verify and reproduce both published models")
     for name, repo in (("reranker", model), ("retriever", retriever)):
         _run("verify", repo, "--json", str(work / f"verify-{name}.json"))
         _run(
@@ -216,8 +288,13 @@ def run(work: Path) -> None:
             "--json", str(work / f"reproduce-{name}.json"),
         )  # fmt: skip
 
-    _step("8/8 The FAQ test split as a Hub benchmark, and its leaderboard")
+    _step("8/9 The FAQ test splits as Hub benchmarks, and their leaderboards")
     register_benchmark(data, model)
+    register_retrieval_benchmark(retrieval, retriever)
+
+    _step("9/9 A second user re-measures: community results until merged, then verified")
+    reviewer = _add_reviewer(work)
+    community_results(reviewer, work / "reviewer-key.pem", model, base, retrieval, [data, retrieval])
 
     minutes = (time.monotonic() - started) / 60
     click.secho(f"\nDone in {minutes:.1f} min. Everything is under {work}:", bold=True)

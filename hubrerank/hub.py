@@ -243,6 +243,21 @@ def open_pull_request(
     return PullRequest(repo_id, info.pr_num, info.pr_url, info.oid)
 
 
+def merge_pull_request(repo_id: str, number: int, *, repo_type: RepoType = "model") -> None:
+    """Merge pull request ``number`` of ``repo_id`` (the repo's writers only, as on the Hub)."""
+    with hub_errors(repo_id, repo_type, f"refs/pr/{number}", f"merging pull request #{number} failed"):
+        _api().merge_pull_request(repo_id, number, repo_type=repo_type)
+
+
+def open_pull_requests(repo_id: str, *, repo_type: RepoType = "model") -> list[int]:
+    """The numbers of ``repo_id``'s open pull requests."""
+    with hub_errors(repo_id, repo_type, None, f"cannot list the pull requests of {repo_type} repo {repo_id}"):
+        found = _api().get_repo_discussions(
+            repo_id, repo_type=repo_type, discussion_type="pull_request", discussion_status="open"
+        )
+        return [discussion.num for discussion in found]
+
+
 def register_verify_key(public_key: str) -> str:
     """Register a verification key (``ed25519:...``) to the token's user; returns its id.
 
