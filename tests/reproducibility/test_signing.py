@@ -195,3 +195,14 @@ def test_eval_open_pr_proposes_what_it_measured_on_anyone_s_model(hub, trained, 
         assert read_token(entry["verifyToken"]).signed_by(key.public_text)
     details = api.get_discussion_details(trained.repo_id, number)
     assert details.is_pull_request and details.status == "open" and details.author == "bob"
+
+
+def test_register_on_a_hub_without_verification_keys_says_so_in_one_line(hub, tmp_path, monkeypatch):
+    """huggingface.co has no verify-keys route (its badges are its own decision): a 404 there is one line."""
+    from huggingface_hub import constants
+
+    create_key(tmp_path / "k.pem")
+    monkeypatch.setattr(constants, "ENDPOINT", f"{hub.url}/elsewhere")  # every path below it is a 404
+    result = run_cli("keys", "register", "--key-file", str(tmp_path / "k.pem"))
+    assert result.exit_code == 2
+    assert "does not take verification keys (only hubrerank's embedded Hub does" in result.output
