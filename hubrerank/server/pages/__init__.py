@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubrerank.server.pages import repo
+from hubrerank.server.pages import files, repo
 from hubrerank.server.pages.routes import Pages
 
 if TYPE_CHECKING:
@@ -36,6 +36,11 @@ def page_routes(hub: HubApp) -> list[Route]:
         web = "/{ns}/{name}" if repo_type == "model" else "/datasets/{ns}/{name}"
         table: list[tuple[str, Callable[..., Response]]] = [
             (web, repo.repo_page),
+            (f"{web}/tree/{{rev}}", files.tree),
+            (f"{web}/tree/{{rev}}/{{path:path}}", files.tree),
+            (f"{web}/blob/{{rev}}/{{path:path}}", files.blob),
+            (f"{web}/commits/{{rev}}", files.commits),
+            (f"{web}/commit/{{sha}}", files.commit),
         ]
         routes += [Route(path, pages.page(pages.bind(fn), repo_type), methods=["GET"]) for path, fn in table]
     routes.append(Route("/{ns}", pages.page(pages.namespace), methods=["GET"]))

@@ -9,7 +9,7 @@ import pytest
 
 from hubrerank.server.pages.routes import CSP, PAGE_SIZE, SESSION_COOKIE
 
-PRIVATE_PATHS = ("",)  # pages of a repo, each a 404 for those who may not read it
+PRIVATE_PATHS = ("", "/tree/main", "/commits/main", "/blob/main/.gitattributes", "/commit/main")
 
 
 @pytest.fixture
