@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubrerank.server.pages import files, repo
+from hubrerank.server.pages import files, repo, viewer
 from hubrerank.server.pages.routes import Pages
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def page_routes(hub: HubApp) -> list[Route]:
             (f"{web}/commits/{{rev}}", files.commits),
             (f"{web}/commit/{{sha}}", files.commit),
         ]
+        if repo_type == "dataset":
+            table.append((f"{web}/viewer", viewer.viewer))
         routes += [Route(path, pages.page(pages.bind(fn), repo_type), methods=["GET"]) for path, fn in table]
     routes.append(Route("/{ns}", pages.page(pages.namespace), methods=["GET"]))
     return routes
