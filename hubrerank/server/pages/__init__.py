@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubrerank.server.pages import files, repo, viewer
+from hubrerank.server.pages import community, files, leaderboard, repo, viewer
 from hubrerank.server.pages.routes import Pages
 
 if TYPE_CHECKING:
@@ -41,9 +41,11 @@ def page_routes(hub: HubApp) -> list[Route]:
             (f"{web}/blob/{{rev}}/{{path:path}}", files.blob),
             (f"{web}/commits/{{rev}}", files.commits),
             (f"{web}/commit/{{sha}}", files.commit),
+            (f"{web}/discussions", community.discussions),
+            (f"{web}/discussions/{{num}}", community.discussion),
         ]
         if repo_type == "dataset":
-            table.append((f"{web}/viewer", viewer.viewer))
+            table += [(f"{web}/viewer", viewer.viewer), (f"{web}/leaderboard", leaderboard.leaderboard)]
         routes += [Route(path, pages.page(pages.bind(fn), repo_type), methods=["GET"]) for path, fn in table]
     routes.append(Route("/{ns}", pages.page(pages.namespace), methods=["GET"]))
     return routes

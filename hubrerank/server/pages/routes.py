@@ -145,15 +145,15 @@ class Pages:
 
         return run
 
-    def render(self, call: Call, template: str, status: int = 200, **context: Any) -> Response:
-        return self._render(call.request, call.user, template, status, **context)
+    def render(self, call: Call, template: str, *, http_status: int = 200, **context: Any) -> Response:
+        return self._render(call.request, call.user, template, http_status, **context)
 
     def _render(
-        self, request: Request, user: Account | None, template: str, status: int = 200, **context: Any
+        self, request: Request, user: Account | None, template: str, http_status: int, **context: Any
     ) -> Response:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         text = self.templates.get_template(template).render(visitor=user, here=path, **context)
-        return Response(text, status, headers=PAGE_HEADERS, media_type="text/html")
+        return Response(text, http_status, headers=PAGE_HEADERS, media_type="text/html")
 
     def error(self, request: Request, user: Account | None, status: int, message: str) -> Response:
         return self._render(request, user, "error.html", status, code=status, message=message)
@@ -180,7 +180,7 @@ class Pages:
         token, target = (form.get("token") or [""])[-1].strip(), safe_next((form.get("next") or ["/"])[-1])
         opened = self.sessions.open(token)
         if opened is None:
-            return self.render(call, "login.html", 401, next=target, failed=True)
+            return self.render(call, "login.html", http_status=401, next=target, failed=True)
         response = RedirectResponse(target, 303, headers=PAGE_HEADERS)
         response.set_cookie(
             SESSION_COOKIE, opened[1], max_age=self.sessions.lifetime_s, httponly=True, samesite="strict"

@@ -9,7 +9,14 @@ import pytest
 
 from hubrerank.server.pages.routes import CSP, PAGE_SIZE, SESSION_COOKIE
 
-PRIVATE_PATHS = ("", "/tree/main", "/commits/main", "/blob/main/.gitattributes", "/commit/main")
+PRIVATE_PATHS = (
+    "",
+    "/tree/main",
+    "/commits/main",
+    "/blob/main/.gitattributes",
+    "/commit/main",
+    "/discussions",
+)
 
 
 @pytest.fixture
