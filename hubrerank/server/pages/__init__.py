@@ -27,7 +27,7 @@ def page_routes(hub: HubApp) -> list[Route]:
     pages = Pages(hub)
     routes = [
         Route("/", pages.page(pages.index), methods=["GET"]),
-        Route("/front/style.css", pages.stylesheet, methods=["GET"]),
+        Route("/front/{name}", pages.static, methods=["GET"]),
         Route("/login", pages.page(pages.login_form), methods=["GET"]),
         Route("/login", pages.page(pages.login, form=True), methods=["POST"]),
         Route("/logout", pages.page(pages.logout, form=True), methods=["POST"]),

@@ -36,6 +36,7 @@ PAGE_SIZE = 30  # repos per page of a listing
 MAX_SEARCH = 200  # characters of a search
 SESSION_COOKIE = "hubrerank_session"
 STATIC = __file__.rsplit("/", 1)[0] + "/static"
+STATIC_FILES = {"style.css": "text/css", "favicon.svg": "image/svg+xml"}
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
@@ -192,8 +193,12 @@ class Pages:
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
         return response
 
-    async def stylesheet(self, request: Request) -> Response:
-        response = FileResponse(f"{STATIC}/style.css", media_type="text/css")
+    async def static(self, request: Request) -> Response:
+        """``/front/style.css`` and ``/front/favicon.svg``, the pages' only files."""
+        name = request.path_params["name"]
+        if name not in STATIC_FILES:
+            return self.error(request, None, 404, f"no file {name[:100]!r} here")
+        response = FileResponse(f"{STATIC}/{name}", media_type=STATIC_FILES[name])
         response.headers.update({"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
         return response
 

@@ -133,9 +133,12 @@ def test_every_page_carries_a_policy_without_script(web, path):
     assert "<script" not in answer.text
 
 
-def test_the_stylesheet_is_served(web):
+def test_the_stylesheet_and_icon_are_served_and_nothing_else(web):
     answer = web.get("/front/style.css")
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/css")
+    assert web.get("/front/favicon.svg").headers["content-type"] == "image/svg+xml"
+    assert web.get("/front/..%2Frender.py").status == 404
+    assert web.get("/front/routes.py").status == 404
 
 
 def test_pages_never_shadow_the_api_or_downloads(web, api, name, hub):
