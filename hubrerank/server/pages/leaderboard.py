@@ -34,7 +34,8 @@ BADGES = {
 }
 SORTS = ("rank", "model", "value", "badge", "date")
 MAX_CHART_MODELS = 8  # the chart's colours; further models are in the tables only
-CHART_HEIGHT, PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT = 340, 30, 250, 50
+PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, LEGEND_TOP = 30, 250, 50, 290
+MIN_CHART_WIDTH = 640
 GROUP_WIDTH = 200
 
 
@@ -53,6 +54,13 @@ class Row:
     pull_request: int | None
     private: bool
     verification: str | None
+
+    @property
+    def series(self) -> str:
+        """The chart's series this row belongs to: the model, or its pull request."""
+        return (
+            self.model if self.pull_request is None else f"{self.model} (pull request #{self.pull_request})"
+        )
 
 
 @dataclass(frozen=True)
@@ -85,35 +93,34 @@ class Chart:
 
 
 def chart(tables: list[TaskTable]) -> Chart | None:
-    """The scores of the first ``MAX_CHART_MODELS`` models (by best rank) as grouped bars per task."""
-    models: list[str] = []
+    """The scores of the first ``MAX_CHART_MODELS`` series (a model's main branch, or one of its pull
+    requests; by best rank) as grouped bars per task, the legend one series a line below."""
+    series_names: list[str] = []
     for table in tables:
         for row in sorted(table.rows, key=lambda r: r.rank):
-            if row.model not in models:
-                models.append(row.model)
-    models = models[:MAX_CHART_MODELS]
-    if not models:
+            if row.series not in series_names:
+                series_names.append(row.series)
+    series_names = series_names[:MAX_CHART_MODELS]
+    if not series_names:
         return None
     top = max([1.0, *(row.value for table in tables for row in table.rows)])
     scale = (PLOT_BOTTOM - PLOT_TOP) / top
-    width = PLOT_LEFT + GROUP_WIDTH * len(tables) + 20
-    bar_width = (GROUP_WIDTH * 0.8) / len(models)
+    width = max(MIN_CHART_WIDTH, PLOT_LEFT + GROUP_WIDTH * len(tables) + 20)
+    bar_width = (GROUP_WIDTH * 0.8) / len(series_names)
     bars, groups = [], []
     for number, table in enumerate(tables):
         left = PLOT_LEFT + number * GROUP_WIDTH + GROUP_WIDTH * 0.1
-        values = {row.model: row.value for row in sorted(table.rows, key=lambda r: -r.rank)}
-        for series, model in enumerate(models):
-            if model in values:
-                value = max(values[model], 0.0)
-                height = value * scale
+        values = {row.series: row.value for row in table.rows}
+        for series, name in enumerate(series_names):
+            if name in values:
+                height = max(values[name], 0.0) * scale
                 x = left + series * bar_width
-                bars.append(
-                    Bar(x, PLOT_BOTTOM - height, bar_width * 0.9, height, series, f"{values[model]:.4f}")
-                )
+                label = f"{values[name]:.4f}"
+                bars.append(Bar(x, PLOT_BOTTOM - height, bar_width * 0.9, height, series, label))
         groups.append((PLOT_LEFT + number * GROUP_WIDTH + GROUP_WIDTH / 2, table.task.id))
     ticks = [(PLOT_BOTTOM - top * i / 4 * scale, f"{top * i / 4:.2f}") for i in range(5)]
-    legend = list(enumerate(models))
-    return Chart(width, CHART_HEIGHT + 18 * ((len(models) + 1) // 2), bars, groups, legend, ticks)
+    legend = list(enumerate(series_names))
+    return Chart(width, LEGEND_TOP + 18 * len(series_names), bars, groups, legend, ticks)
 
 
 def _row(rank: int, held: HeldEntry, badge: str, reason: str | None) -> Row:
