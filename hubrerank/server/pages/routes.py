@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from hubrerank.server.app import Body, Call, Failure
@@ -121,28 +121,33 @@ class Pages:
 
         async def run(request: Request) -> Response:
             user = None
+            stream = Body(request)
             try:
+                body = await stream.read(FORM_LIMIT, f"{request.method} {request.url.path}") if form else b""
                 user = self.visitor(request)
-                body = b""
-                if form:
-                    origin = request.headers.get("origin")
-                    if origin is not None and origin != str(request.base_url).rstrip("/"):
-                        raise Failure(403, "this form may only be sent from this Hub's own pages")
-                    body = await Body(request).read(FORM_LIMIT, f"{request.method} {request.url.path}")
+                origin = request.headers.get("origin")
+                if form and origin is not None and origin != str(request.base_url).rstrip("/"):
+                    raise Failure(403, "this form may only be sent from this Hub's own pages")
                 params = {k: unquote(v) for k, v in request.path_params.items()}
-                call = Call(request, params, body, user, Body(request))
+                call = Call(request, params, body, user, stream)
                 args = (call,) if repo_type is None else (call, repo_type)
-                return await run_in_threadpool(handler, *args)
+                response = await run_in_threadpool(handler, *args)
+            except ClientDisconnect:
+                return Response(status_code=400)
             except Failure as failure:
                 if 300 <= failure.status < 400 and "Location" in failure.headers:
-                    return RedirectResponse(failure.headers["Location"], failure.status)
-                return self.error(request, user, failure.status, failure.message)
+                    response = RedirectResponse(failure.headers["Location"], failure.status)
+                else:
+                    response = self.error(request, user, failure.status, failure.message)
             except RepoNotFound:
-                return self.error(request, user, 404, "Repository not found")
+                response = self.error(request, user, 404, "Repository not found")
             except Invalid as error:
-                return self.error(request, user, 404, str(error))
+                response = self.error(request, user, 404, str(error))
             except StoreError as error:
-                return self.error(request, user, error.status, str(error))
+                response = self.error(request, user, error.status, str(error))
+            if not stream.done:  # a body this page did not read (too large, or sent with a GET)
+                response.headers["Connection"] = "close"
+            return response
 
         return run
 

@@ -163,3 +163,11 @@ def test_pages_never_shadow_the_api_or_downloads(web, api, name, hub):
 def test_odd_paths_are_one_line_404s(web, path):
     answer = web.get(path)
     assert answer.status in (404, 405), (path, answer.status)
+
+
+def test_an_unread_body_closes_the_connection(web, hub):
+    big = web.post("/login", {"token": "x" * 10_000})
+    assert big.status == 413 and big.headers["connection"] == "close"
+    answer = web.request("GET", "/", b"x" * 100, {"Content-Length": "100"})
+    assert answer.status == 200 and answer.headers["connection"] == "close"
+    assert "connection" not in web.get("/").headers
