@@ -281,7 +281,7 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
             user = None
             body = Body(request)
             try:
-                user = self._authenticate(request)
+                user = self.authenticate(request)
                 if needs_user and user is None:
                     raise Failure(401, "You must be authenticated (send a token) to do this")
                 what = f"{request.method} {request.url.path}"
@@ -325,7 +325,8 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         finally:
             self._waiting_writes -= 1
 
-    def _authenticate(self, request: Request) -> Account | None:
+    def authenticate(self, request: Request) -> Account | None:
+        """The account of the request's Bearer token (None without one); 401 if it is not valid."""
         header = request.headers.get("authorization")
         if header is None:
             return None

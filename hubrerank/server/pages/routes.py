@@ -15,6 +15,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
@@ -35,7 +36,7 @@ FORM_LIMIT = 4096  # the login form: a token and where to go next
 PAGE_SIZE = 30  # repos per page of a listing
 MAX_SEARCH = 200  # characters of a search
 SESSION_COOKIE = "hubrerank_session"
-STATIC = __file__.rsplit("/", 1)[0] + "/static"
+STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"style.css": "text/css", "favicon.svg": "image/svg+xml"}
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -112,7 +113,7 @@ class Pages:
     def visitor(self, request: Request) -> Account | None:
         """The account of the request's Authorization header, else of its session cookie."""
         if "authorization" in request.headers:
-            return self.hub._authenticate(request)
+            return self.hub.authenticate(request)
         cookie = request.cookies.get(SESSION_COOKIE)
         return self.sessions.account(cookie) if cookie else None
 
@@ -203,7 +204,7 @@ class Pages:
         name = request.path_params["name"]
         if name not in STATIC_FILES:
             return self.error(request, None, 404, f"no file {name[:100]!r} here")
-        response = FileResponse(f"{STATIC}/{name}", media_type=STATIC_FILES[name])
+        response = FileResponse(STATIC / name, media_type=STATIC_FILES[name])
         response.headers.update({"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
         return response
 
