@@ -102,6 +102,12 @@ def test_login_only_goes_on_to_this_hub(web, hub, target):
     assert answer.headers["location"] == "/"
 
 
+def test_a_next_page_cannot_inject_headers(web, hub):
+    answer = web.post("/login", {"token": hub.alice_token, "next": "/x\r\nSet-Cookie: evil=1"})
+    assert answer.status == 303 and "\n" not in answer.headers["location"]
+    assert not any(cookie.startswith("evil") for cookie in answer.cookies)
+
+
 def test_a_forged_or_stale_cookie_is_anonymous(web, hub):
     session = web.login(hub.alice_token)
     value = session.split("=", 1)[1]
