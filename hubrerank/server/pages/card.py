@@ -69,6 +69,7 @@ def _rendered(blob: Path, where: Where) -> Rendered:
 
 
 def _values(value: Any) -> list[str]:
+    """A header value (one or a list) as the panel's texts, at most ``MAX_PANEL_VALUES``."""
     items = value if isinstance(value, list) else [value]
     return [str(item) for item in items[:MAX_PANEL_VALUES] if item not in (None, "")]
 

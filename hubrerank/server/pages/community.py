@@ -48,6 +48,7 @@ class TimelineItem:
 
 
 def discussions(pages: Pages, call: Call, repo_type: str) -> Response:
+    """The community tab: discussions and pull requests of one status, newest first."""
     state = pages.hub.readable(call, repo_type)
     status = call.request.query_params.get("status", "open")
     status = status if status in STATUS_FILTERS else "open"
@@ -69,6 +70,7 @@ def discussions(pages: Pages, call: Call, repo_type: str) -> Response:
 
 
 def discussion(pages: Pages, call: Call, repo_type: str) -> Response:
+    """One discussion or pull request: its timeline, and a pull request's conflicts and diff."""
     state = pages.hub.readable(call, repo_type)
     text = call.params["num"]
     if not text.isdigit() or len(text) > 9:

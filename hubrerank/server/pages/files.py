@@ -85,6 +85,7 @@ def breadcrumbs(path: str) -> list[tuple[str, str]]:
 
 
 def _revision(call: Call) -> str:
+    """The URL's revision; 404 if it is longer than any revision could be."""
     revision = call.params["rev"]
     if len(revision) > MAX_REVISION:
         raise Failure(404, f"revision of more than {MAX_REVISION} characters")

@@ -65,6 +65,8 @@ class Row:
 
 @dataclass(frozen=True)
 class TaskTable:
+    """One task's table: the task, what its metric definition means, the rows as sorted."""
+
     task: BenchmarkTask
     definition: str | None
     rows: list[Row]
@@ -72,6 +74,8 @@ class TaskTable:
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of the chart, in SVG user units, with its series (colour) and value label."""
+
     x: float
     y: float
     width: float
@@ -124,6 +128,7 @@ def chart(tables: list[TaskTable]) -> Chart | None:
 
 
 def _row(rank: int, held: HeldEntry, badge: str, reason: str | None) -> Row:
+    """A held entry as the table shows it."""
     entry = held.entry
     return Row(
         rank,

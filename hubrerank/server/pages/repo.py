@@ -40,6 +40,7 @@ class RepoHeader:
 
     @property
     def url(self) -> str:
+        """The repo's page: ``/ns/name`` or ``/datasets/ns/name``."""
         return f"/{self.state.repo.url_path}"
 
 
@@ -69,6 +70,7 @@ def repo_page(pages: Pages, call: Call, repo_type: str) -> Response:
     if repo_type == "model":
 
         def leaderboard_of(dataset_id: str) -> str | None:
+            """The leaderboard page of a benchmark the visitor may read."""
             return benchmark_page(pages.store, dataset_id, lambda other: pages.may_read(call, other))
 
         results = eval_results(pages.hub.leaderboards, state, revision, commit, leaderboard_of)

@@ -91,10 +91,12 @@ class ReportView:
 
 
 def _number(value: Any) -> float | None:
+    """A JSON number as a float (None for anything else, booleans included)."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _text(value: Any) -> str:
+    """A JSON string ("" for anything else)."""
     return value if isinstance(value, str) else ""
 
 
@@ -164,6 +166,7 @@ def model_index(card: dict[str, Any]) -> list[IndexResult]:
 
 
 def _report(path: str, data: Any) -> ReportView | None:
+    """A report file's JSON as the page shows it; None if it is not a verify or reproduce report."""
     if not isinstance(data, dict) or _text(data.get("kind")) not in ("verify", "reproduce"):
         return None
     rows = [

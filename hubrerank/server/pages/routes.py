@@ -62,6 +62,7 @@ class RepoItem:
 
     @property
     def kind(self) -> str:
+        """``model``, ``dataset``, or ``benchmark`` (a dataset with ``eval.yaml``)."""
         return "benchmark" if self.benchmark else self.state.repo.type
 
 
@@ -74,6 +75,7 @@ def _date(text: str) -> str:
 
 
 def _size(size: int) -> str:
+    """A size in bytes as people read it: ``2.5 kB``."""
     value = float(size)
     for unit in ("B", "kB", "MB", "GB"):
         if value < 1000 or unit == "GB":
@@ -153,6 +155,7 @@ class Pages:
         return run
 
     def render(self, call: Call, template: str, *, http_status: int = 200, **context: Any) -> Response:
+        """``template`` rendered for the call's visitor, with the pages' headers."""
         return self._render(call.request, call.user, template, http_status, **context)
 
     def _render(
@@ -163,9 +166,11 @@ class Pages:
         return Response(text, http_status, headers=PAGE_HEADERS, media_type="text/html")
 
     def error(self, request: Request, user: Account | None, status: int, message: str) -> Response:
+        """An error page: the status and its one-line message."""
         return self._render(request, user, "error.html", status, code=status, message=message)
 
     def may_read(self, call: Call, state: RepoState) -> bool:
+        """The API's rule: public, or the visitor's namespace or org."""
         return self.hub.may_read(call, state)
 
     def repo_link(self, call: Call, repo_type: str, repo_id: str) -> str | None:
@@ -179,10 +184,12 @@ class Pages:
 
     # ---- session
     def login_form(self, call: Call) -> Response:
+        """``GET /login``: the form posting a token."""
         target = safe_next(call.request.query_params.get("next"))
         return self.render(call, "login.html", next=target, failed=False)
 
     def login(self, call: Call) -> Response:
+        """``POST /login``: a valid token opens a session (the cookie) and goes on to ``next``."""
         form = parse_qs(call.body.decode("utf-8", errors="replace"))
         token, target = (form.get("token") or [""])[-1].strip(), safe_next((form.get("next") or ["/"])[-1])
         opened = self.sessions.open(token)
@@ -195,6 +202,7 @@ class Pages:
         return response
 
     def logout(self, call: Call) -> Response:
+        """``POST /logout``: the session cookie cleared."""
         response = RedirectResponse("/", 303, headers=PAGE_HEADERS)
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
         return response
@@ -224,6 +232,7 @@ class Pages:
         return sorted(items, key=lambda item: item.last_modified, reverse=True)
 
     def _listing(self, call: Call, items: list[RepoItem], template: str, **context: Any) -> Response:
+        """``items`` filtered by ``?search=`` and ``?type=``, counted per type, one page of them shown."""
         query = call.request.query_params
         search = query.get("search", "")[:MAX_SEARCH]
         kind = query.get("type", "all")
@@ -235,6 +244,7 @@ class Pages:
         number = min(page_number(query.get("p")), pages)
 
         def link(**change: Any) -> str:
+            """This listing's URL with ``change`` applied to its query."""
             params = {"search": search, "type": kind, "p": number, **change}
             kept = {k: v for k, v in params.items() if v not in ("", "all", 1)}
             return call.request.url.path + (f"?{urlencode(kept)}" if kept else "")

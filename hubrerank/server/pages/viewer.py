@@ -49,6 +49,8 @@ class Split:
 
 @dataclass(frozen=True)
 class Column:
+    """A column's name and its arrow type, as text."""
+
     name: str
     type: str
 
@@ -64,6 +66,7 @@ class Rows:
 
 
 def _from_card(card: dict[str, Any], paths: Sequence[str]) -> list[Split]:
+    """The splits the card's ``configs:`` name, each with the parquet files its patterns match."""
     splits = []
     configs = card.get("configs")
     for config in configs if isinstance(configs, list) else []:
@@ -90,6 +93,7 @@ def _from_card(card: dict[str, Any], paths: Sequence[str]) -> list[Split]:
 
 
 def _from_names(paths: Sequence[str]) -> list[Split]:
+    """Splits from file names: ``[CONFIG/]SPLIT-00000-of-00001.parquet`` or ``CONFIG/SPLIT/x.parquet``."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for path in paths:
         parts = path.split("/")
