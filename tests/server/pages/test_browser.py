@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -284,3 +285,13 @@ def test_a_5_mb_card_and_a_10000_file_tree_load(browser, hub, name):
     assert "10000 entries" in watched.page.inner_text("main")
     assert watched.problems == [] and watched.dialogs == []
     watched.context.close()
+
+
+def test_without_chromium_a_machine_skips_and_ci_fails(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        _launch()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="missing on CI"):
+        _launch()
