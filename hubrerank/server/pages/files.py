@@ -9,6 +9,7 @@ commits a page, a commit's diff as the pull requests' (cut at ``pulls.MAX_DIFF_C
 
 from __future__ import annotations
 
+import functools
 import itertools
 import posixpath
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from hubrerank.server.pages.render import Rendered, Where, render_markdown
 from hubrerank.server.pages.repo import MAX_REVISION, header
 from hubrerank.server.pages.routes import page_number
 from hubrerank.server.pulls import tree_diff
-from hubrerank.server.storage import EntryNotFound, validate_path
+from hubrerank.server.storage import EntryNotFound, Repo, Store, validate_path
 from hubrerank.server.views import folders
 
 if TYPE_CHECKING:
@@ -92,6 +93,26 @@ def _revision(call: Call) -> str:
     return revision
 
 
+@functools.lru_cache(maxsize=16)
+def folder_listing(store: Store, repo: Repo, sha: str, folder: str) -> tuple[TreeEntry, ...] | None:
+    """A folder of commit ``sha``: its folders, then its files, by name; None if there is no such
+    folder. Cached (a commit never changes): paging through a 10,000-file folder walks it once."""
+    prefix = folder + "/" if folder else ""
+    subfolders: set[str] = set()
+    found: list[TreeEntry] = []
+    for path, entry in store.commit(repo, sha).tree.items():
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if "/" in rest:
+                subfolders.add(rest.split("/", 1)[0])
+            else:
+                found.append(TreeEntry(rest, path, False, entry.size, entry.lfs))
+    if folder and not (subfolders or found):
+        return None
+    listing = [TreeEntry(name, prefix + name, True) for name in sorted(subfolders)]
+    return (*listing, *sorted(found, key=lambda item: item.name))
+
+
 def tree(pages: Pages, call: Call, repo_type: str) -> Response:
     """A folder at a revision: its folders, then its files, ``TREE_PAGE`` a page."""
     state = pages.hub.readable(call, repo_type)
@@ -100,20 +121,9 @@ def tree(pages: Pages, call: Call, repo_type: str) -> Response:
     folder = call.params.get("path", "").strip("/")
     if folder:
         validate_path(folder)
-        if folder not in folders(commit.tree):
-            raise EntryNotFound(f"no folder {folder!r} in {state.repo.id} at {revision}")
-    prefix = folder + "/" if folder else ""
-    subfolders: set[str] = set()
-    found: list[TreeEntry] = []
-    for path, entry in commit.tree.items():
-        if path.startswith(prefix):
-            rest = path[len(prefix) :]
-            if "/" in rest:
-                subfolders.add(rest.split("/", 1)[0])
-            else:
-                found.append(TreeEntry(rest, path, False, entry.size, entry.lfs))
-    listing = [TreeEntry(name, prefix + name, True) for name in sorted(subfolders)]
-    listing += sorted(found, key=lambda item: item.name)
+    listing = folder_listing(pages.store, state.repo, commit.id, folder)
+    if listing is None:
+        raise EntryNotFound(f"no folder {folder!r} in {state.repo.id} at {revision}")
     pages_count = max(1, -(-len(listing) // TREE_PAGE))
     number = min(page_number(call.request.query_params.get("p")), pages_count)
     crumbs = breadcrumbs(folder)
