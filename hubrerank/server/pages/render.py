@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 import nh3
 from markdown_it import MarkdownIt
 
-MAX_MARKDOWN_CHARS = 512 * 1024  # beyond this a card is cut (markdown-it renders ~1 MB/s here)
+MAX_MARKDOWN_CHARS = 256 * 1024  # beyond this a card is cut: its HTML (up to ~4x) stays a page
 ALLOWED_TAGS = {
     *("a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em"),
     *("h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre"),

@@ -8,6 +8,8 @@ import pytest
 import yaml
 from huggingface_hub import EvalResultEntry, eval_result_entries_to_yaml
 
+from hubrerank.server.pages.render import MAX_MARKDOWN_CHARS
+
 TASK = "default/test/ndcg@10/all-positives"
 EVAL_YAML = f"""name: Pages bench
 description: a small benchmark
@@ -173,3 +175,16 @@ def test_a_card_of_any_shape_never_breaks_the_page(web, api, name, card, hub):
     api.create_repo(repo)
     web.commit(hub.alice_token, repo, {"README.md": card.encode()})
     assert web.get(f"/{repo}").status == 200
+
+
+def test_a_5_mb_card_renders_its_first_part_and_says_so(web, api, name, hub):
+    repo = f"alice/{name}"
+    api.create_repo(repo)
+    paragraph = "Some **bold** text, a [link](x.md), `code` and <b>html</b>.\n\n"
+    web.commit(
+        hub.alice_token, repo, {"README.md": (paragraph * (5 * 1024 * 1024 // len(paragraph))).encode()}
+    )
+    page = web.get(f"/{repo}")
+    assert page.status == 200 and "This card is long: the first part is shown" in page.text
+    assert f'href="/{repo}/resolve/main/README.md"' in page.text
+    assert len(page.text) < 5 * MAX_MARKDOWN_CHARS  # a page, not the 5 MB
