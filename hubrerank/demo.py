@@ -301,6 +301,8 @@ def run(work: Path) -> None:
     outputs = ("recipe.yaml", "model", "comparison.md", "comparison.png", "retriever-recipe.yaml")
     for name in (*outputs, "retriever", "pipelines.md", "verify-*.json", "reproduce-*.json"):
         click.echo(f"  {work / name}")
+    click.echo(f"To look at its Hub in a browser: hubrerank hub serve --data {work / 'home' / 'hub'}")
+    click.echo("and open the address it prints (models, benchmarks' leaderboards, pull requests).")
 
 
 def main() -> None:
