@@ -253,7 +253,7 @@ def test_injected_script_never_runs(browser, hub, name):
         assert watched.page.is_visible("main")  # the card's <style> did not hide the page
     watched.open(f"/{repo}")
     for text in ("link", "a", "d"):
-        watched.page.click(f"main >> text={text}", timeout=2000, no_wait_after=True)
+        watched.page.click(f"main >> text={text}", timeout=15_000, no_wait_after=True)
         watched.open(f"/{repo}")
     assert watched.page.query_selector("#forged") is None
     for path in (f"/{repo}/resolve/main/evil.html", f"/{repo}/resolve/main/evil.svg"):
