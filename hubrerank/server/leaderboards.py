@@ -145,7 +145,7 @@ def entry_fields(held: HeldEntry) -> EntryFields | None:
     if entry.verify_token is None:
         return None
     return EntryFields(
-        entry.dataset_id, entry.task_id, entry.dataset_revision, entry.value, entry.verify_token
+        entry.dataset_id, entry.task_id, entry.dataset_revision, entry.value, entry.verify_token, entry.notes
     )
 
 
