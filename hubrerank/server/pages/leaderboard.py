@@ -17,6 +17,7 @@ from starlette.responses import Response
 from hubrerank.server.eval_files import Benchmark, BenchmarkTask
 from hubrerank.server.leaderboards import HeldEntry, ranked
 from hubrerank.server.pages.repo import header
+from hubrerank.signatures import stated_pipeline
 
 if TYPE_CHECKING:
     from hubrerank.server.app import Call
@@ -54,13 +55,13 @@ class Row:
     pull_request: int | None
     private: bool
     verification: str | None
+    pipeline: str | None  # the first stage a reranker was measured behind, as the entry's notes state it
 
     @property
     def series(self) -> str:
-        """The chart's series this row belongs to: the model, or its pull request."""
-        return (
-            self.model if self.pull_request is None else f"{self.model} (pull request #{self.pull_request})"
-        )
+        """The chart's series this row belongs to: the model (behind its first stage), or its pull request."""
+        name = self.model if self.pipeline is None else f"{self.model} after {self.pipeline}"
+        return name if self.pull_request is None else f"{name} (pull request #{self.pull_request})"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def _row(rank: int, held: HeldEntry, badge: str, reason: str | None) -> Row:
         held.origin.pull_request,
         held.private,
         reason,
+        stated_pipeline(entry.notes),
     )
 
 

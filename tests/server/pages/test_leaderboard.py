@@ -102,3 +102,26 @@ def test_a_dataset_without_eval_yaml_has_no_leaderboard(web, api, name):
     api.create_repo(f"alice/{name}", repo_type="dataset")
     page = web.get(f"/datasets/alice/{name}/leaderboard")
     assert page.status == 404 and "has no leaderboard" in page.text
+
+
+def test_a_reranker_behind_two_first_stages_is_a_row_and_a_bar_for_each(web, api, name):
+    dataset, model = f"alice/{name}", f"alice/{name}-reranker"
+    api.create_repo(dataset, repo_type="dataset")
+    api.upload_file(path_or_fileobj=EVAL_YAML, path_in_repo="eval.yaml", repo_id=dataset, repo_type="dataset")
+    api.create_repo(model)
+    entries = [
+        EvalResultEntry(
+            dataset_id=dataset, task_id=TASKS[0], value=value, notes=f"NDCG@10; pipeline: {stage}"
+        )
+        for value, stage in ((0.8, "alice/retriever@abc, top 20 reranked"), (0.6, "BM25, top 20 reranked"))
+    ]
+    text = yaml.safe_dump(eval_result_entries_to_yaml(entries)).encode()
+    api.upload_file(path_or_fileobj=text, path_in_repo=".eval_results/p.yaml", repo_id=model)
+
+    page = web.get(f"/datasets/{dataset}/leaderboard")
+
+    assert _models(page.text, TASKS[0]) == [model, model]
+    assert "after alice/retriever@abc, top 20 reranked</small>" in page.text
+    assert "after BM25, top 20 reranked</small>" in page.text
+    svg = page.text.split('<svg class="chart"', 1)[1].split("</svg>", 1)[0]
+    assert svg.count('<rect class="bar') == 2 + 2
