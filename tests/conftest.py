@@ -34,6 +34,10 @@ os.environ.update(
     HUBRERANK_HOME=str(SESSION_DIR / "hubrerank-home"),
     TOKENIZERS_PARALLELISM="false",
     HUBRERANK_THREADS="1",  # commands run in-process: tiny models gain nothing from more threads
+    # and what tests train or score with the library directly runs on as many (torch reads this at
+    # import): matrix kernels split over another thread count round differently, and byte-identical
+    # reproductions would then depend on which test ran first
+    OMP_NUM_THREADS="1",
 )
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from importlib.metadata import version
 
 import pytest
@@ -34,9 +33,6 @@ def st_model(hub, tiny_cross_encoder, faq_data, tmp_path_factory) -> str:
     train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
     samples = [{"query": r["query"], "positive": r["positive"], "documents": r["documents"]} for r in test]
-    # the plain script trains on as many threads as hubrerank's commands do in the tests
-    # ($HUBRERANK_THREADS=1): matrix kernels split over another thread count round otherwise
-    torch.set_num_threads(int(os.environ["HUBRERANK_THREADS"]))
     model = CrossEncoder(tiny_cross_encoder.repo_id, revision=tiny_cross_encoder.sha, max_length=32)
     args = CrossEncoderTrainingArguments(
         output_dir=str(tmp_path_factory.mktemp("st") / "checkpoints"),
