@@ -29,7 +29,7 @@ BENCHMARKS = {
     "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
-    "precision": "Precision and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
+    "precision": "Variant and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
 }
 
 

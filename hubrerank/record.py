@@ -47,6 +47,8 @@ RESULT_KEYS = (
     "rerank_k",
     "always_rerank_positives",
     "dtype",
+    "backend",
+    "model_file",
 )
 
 

@@ -16,7 +16,7 @@ from hubrerank.cli._output import (
     write_output,
 )
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
-from hubrerank.runtime import DEFAULT_DTYPE, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 DEFAULTS = PipelineRequest(data="")
 
@@ -106,8 +106,7 @@ def pipeline(
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Evaluate retrieval pipelines over the whole corpus of a split, side by side.
 
@@ -137,7 +136,7 @@ def pipeline(
         cache=not no_cache,
         progress=True,
         run_file=run_file,
-        precision=Precision(dtype or DEFAULT_DTYPE, device),
+        precision=variant or FLOAT32,
     )
     request.check()
     check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
@@ -149,7 +148,7 @@ def pipeline(
             err=True,
         )
     tables = pipeline_tables(results)
-    heading = precision_heading(dtype or DEFAULT_DTYPE)
+    heading = precision_heading(request.precision)
     click.echo(heading + render_text(tables), nl=False)
     if markdown_path:
         write_output(markdown_path, heading + render_markdown(tables))

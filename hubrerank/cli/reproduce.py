@@ -19,6 +19,7 @@ from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.reproducibility.verify import Check, Report
+    from hubrerank.runtime import Variant
     from hubrerank.signatures import SigningKey
 
 _REF = "REPO[@REV]"
@@ -94,15 +95,15 @@ def verify(
     key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Re-evaluate the published weights on their pinned data and compare with what the repo claims.
 
     Claims come from eval_results.json (models hubrerank trained) or the model-index of a card written by
-    sentence-transformers' trainer. Each is re-measured in the precision it was made in, unless --dtype
-    is given: then in that one, with the deltas shown and at least 0.01 tolerance across precisions
-    (docs/tolerances.md). Exit 0 when all are within tolerance, 1 when any is not, 2 when nothing could
+    sentence-transformers' trainer, and the variants of variants.json (hubrerank export). Each is
+    re-measured in the variant it was made in, unless --dtype or --backend is given: then in that one,
+    with the deltas shown and at least 0.01 tolerance across variants (docs/tolerances.md). Exit 0 when
+    all are within tolerance, 1 when any is not, 2 when nothing could
     be checked.
     """
     from hubrerank.reproducibility.tolerances import verify_tolerances
@@ -115,8 +116,7 @@ def verify(
         tolerances=tolerances,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
-        dtype=dtype,
-        device=device,
+        variant=variant,
         echo=click.echo,
     )
     _finish(report, json_path, publication)
@@ -149,8 +149,7 @@ def reproduce(
     key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Retrain the model from its recipe (same seed, data and base-model shas) and compare with its claims.
 
@@ -168,8 +167,7 @@ def reproduce(
         tolerance_file=tolerance_file,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
-        dtype=dtype,
-        device=device,
+        variant=variant,
         echo=click.echo,
     )
     _finish(report, json_path, publication)
@@ -302,8 +300,8 @@ def _precision_lines(checks: list[Check]) -> list[str]:
     """The precisions the claims were made and re-measured in, and the tolerance between different ones."""
     if not checks:
         return []
-    claimed = ", ".join(sorted({check.claim.dtype for check in checks}))
-    measured = ", ".join(sorted({check.dtype for check in checks}))
+    claimed = ", ".join(sorted({check.claim.variant.label for check in checks}))
+    measured = ", ".join(sorted({check.variant.label for check in checks}))
     line = f"precision: claims made in {claimed}, re-measured in {measured}"
     crossed = [check for check in checks if check.cross_precision]
     if crossed:

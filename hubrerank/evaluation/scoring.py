@@ -19,9 +19,8 @@ import numpy as np
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
-from hubrerank.hashing import model_identity
 from hubrerank.kinds.detect import model_kind, read_json
-from hubrerank.runtime import FLOAT32, Precision, model_options, variant_identity
+from hubrerank.runtime import FLOAT32, Variant
 
 Activation = Literal["model", "sigmoid", "raw"]
 
@@ -46,18 +45,21 @@ def load_cross_encoder(
     path: Path,
     max_length: int | None = None,
     trust_remote_code: bool = False,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> Any:
-    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`, in
-    ``precision`` (its dtype and device, through sentence-transformers' own loading).
+    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`, as the
+    variant ``precision`` (its dtype and device through sentence-transformers' own loading; another
+    backend's runtime attached by :mod:`hubrerank.backends`).
 
     ``trust_remote_code`` lets a model with its own Python code load; only the user may ask for it.
     """
     from sentence_transformers import CrossEncoder
 
+    from hubrerank.backends import load_model
+
     check_cross_encoder(path)
-    model = CrossEncoder(
-        str(path), max_length=max_length, trust_remote_code=trust_remote_code, **model_options(precision)
+    model = load_model(
+        CrossEncoder, path, precision, max_length=max_length, trust_remote_code=trust_remote_code
     )
     if model.num_labels != 1:
         raise InputError(
@@ -83,7 +85,7 @@ class Scorer:
         cache: ScoreCache | None = None,
         progress: bool = False,
         trust_remote_code: bool = False,
-        precision: Precision = FLOAT32,
+        precision: Variant = FLOAT32,
     ) -> None:
         self.model = load_cross_encoder(model_path, max_length, trust_remote_code, precision)
         self.model_path = model_path
@@ -97,9 +99,11 @@ class Scorer:
 
     @cached_property
     def identity(self) -> str:
-        """The cache identity of the model in its dtype (:func:`model_identity`, plus the dtype unless
-        float32), computed when the cache first needs it."""
-        return variant_identity(model_identity(self.model_path), self.precision.dtype)
+        """The cache identity of the model in its variant (its bytes' identity, plus the dtype unless
+        float32, plus the backend and variant file's bytes), computed when the cache first needs it."""
+        from hubrerank.backends import cache_identity
+
+        return cache_identity(self.model_path, self.precision)
 
     @property
     def model_card_data(self) -> Any:
