@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubrerank.backends import check_runtime
 from hubrerank.errors import InputError
 from hubrerank.runtime import Variant
 
@@ -62,6 +61,8 @@ class ExportRequest:
                 "nothing to export: give --onnx, --optimize O1..O4, --quantize TARGET, --openvino or "
                 "--openvino-int8"
             )
+        from hubrerank.backends import check_runtime
+
         if self.onnx or self.optimize or self.quantize:
             check_runtime("onnx")
         if self.openvino or self.openvino_int8:

@@ -222,6 +222,9 @@ def _finish(report: Report, json_path: Path | None, publication: Publication) ->
     click.get_current_context().exit(exit_code)
 
 
+_RECORDS = ("eval_results", "variants")  # claims from hubrerank's records, not a card's model-index
+
+
 def format_report(report: Report) -> str:
     """The verdict table (headline metrics and every failure, then, for ``reproduce``, the library versions
     of the original run beside this one's), environment differences, weights, caveats and the verdict."""
@@ -229,7 +232,7 @@ def format_report(report: Report) -> str:
     header = ("metric", "claimed", "measured", "delta", "tolerance", "ok")
     table = [header] + [
         (
-            check.claim.label + ("" if check.claim.source.startswith("eval_results") else " (card)"),
+            check.claim.label + ("" if check.claim.source.startswith(_RECORDS) else " (card)"),
             f"{check.claim.value:.4f}",
             "missing" if check.measured is None else f"{check.measured:.4f}",
             "" if check.delta is None else f"{check.delta:+.4f}",

@@ -34,6 +34,7 @@ from hubrerank.record import (
     RECIPE_FILE,
     RECORD_FILES,
     RESULTS_FILE,
+    VARIANTS_FILE,
     EvalResults,
     has_run_record,
     read_card_text,
@@ -77,9 +78,11 @@ class Claim:
     def label(self) -> str:
         """``<dataset>:<split>/<metric>`` for reranking, retrieval and triplet (as hubrerank.yaml's metrics),
         NanoBEIR keys as is."""
+        variant = self.variant
+        suffix = "" if variant.backend == DEFAULT_BACKEND else f" [{variant.file}]"
         if self.result.get("task") in SPLIT_TASKS:
-            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}"
-        return self.metric
+            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}{suffix}"
+        return self.metric + suffix
 
     @property
     def variant(self) -> Variant:
@@ -413,6 +416,8 @@ def read_subject(
             f"{ref} has no {RECIPE_FILE} and its card was not written by sentence-transformers' trainer: "
             "it records no claims hubrerank can check"
         )
+    if not training:  # verify: each published variant's claims too (reproduce retrains torch weights only)
+        subject.claims += claims_from_variants(folder)
     if not subject.claims:
         raise InputError(f"{ref} claims no metric that its evaluation plan re-measures: nothing to check")
     return subject
@@ -505,6 +510,23 @@ def claims_from_results(results: EvalResults, source: str) -> list[Claim]:
         for result in results.get("results", [])
         for metric, value in result.get("metrics", {}).items()
         if "base_" not in metric and isinstance(value, int | float)
+    ]
+
+
+def claims_from_variants(folder: Path) -> list[Claim]:
+    """The claims of every variant ``hubrerank export`` recorded in the folder's variants.json (none
+    without one); each result records the variant's backend and file, so it is re-measured in it."""
+    from hubrerank.variants import read_variants
+
+    record = read_variants(folder)
+    if record is None:
+        return []
+    return [
+        claim
+        for variant in record.variants
+        for claim in claims_from_results(
+            EvalResults(results=variant.results), f"{VARIANTS_FILE} ({variant.model_file})"
+        )
     ]
 
 
