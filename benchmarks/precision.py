@@ -1,4 +1,4 @@
-"""Variant and concurrency on TREC DL19 (BM25 top-100).
+"""Precision and concurrency on TREC DL19 (BM25 top-100).
 
 1. Speed and quality of ``hubrerank eval --dtype bfloat16``: ``run_evaluations`` in bfloat16 (no score
    cache) against CrossEncoderRerankingEvaluator called directly in float32, in this process, on the same

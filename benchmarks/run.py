@@ -29,8 +29,40 @@ BENCHMARKS = {
     "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
-    "precision": "Variant and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
+    "precision": "Precision and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
+    "backends": "Backends: ONNX / OpenVINO int8 and bfloat16 against float32 torch (DL19, embeddings)",
 }
+
+
+def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    """backends.py: each variant's pairs/s against the evaluator in float32, its NDCG@10 delta, and the
+    embedding side against SentenceTransformer.encode in float32."""
+    rows = []
+    for key, what in (("minilm_trained", "MiniLM-sized, trained"), ("bert_base_random", "BERT-base-sized")):
+        model = r[key]
+        evaluator = model["evaluator_float32"]
+        for label, v in model["variants"].items():
+            quality = f", NDCG@10 {v['delta_vs_float32']['ndcg@10']:+.4f}" if key == "minilm_trained" else ""
+            rows.append(
+                (
+                    f"TREC DL19 eval ({model['pairs']} pairs), {what}: {label}",
+                    f"{v['pairs_per_s']} pairs/s{quality}",
+                    f"evaluator float32 {evaluator['pairs_per_s']} pairs/s",
+                    f"{v['speedup_vs_evaluator_float32']}x",
+                )
+            )
+    embeddings = r["embeddings"]
+    for label, v in embeddings.items():
+        if isinstance(v, dict):
+            rows.append(
+                (
+                    f"embeddings of {embeddings['texts']} DL19 passages (MiniLM): {label}",
+                    f"{v['texts_per_s']} texts/s, min cosine {v['min_cosine_to_float32']}",
+                    f"encode float32 {embeddings['encode_float32_texts_per_s']} texts/s",
+                    f"{v['speedup_vs_encode_float32']}x",
+                )
+            )
+    return rows
 
 
 def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
@@ -158,6 +190,8 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
                 )
             )
         return rows
+    if name == "backends":
+        return _backend_rows(r)
     if name == "quality":
         return (
             [
