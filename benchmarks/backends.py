@@ -14,7 +14,7 @@
 
 Prints one JSON object; each finished stage also goes to stderr.
 
-    python benchmarks/backends.py [--data ../shared/data/trec-dl19/derived] [--steps 300]
+    python benchmarks/backends.py [--data ../shared/data/trec-dl19/derived] [--steps 100]
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED / "trec-dl19" / "derived")
     parser.add_argument("--wikiqa", type=Path, default=SHARED / "wikiqa" / "derived_reranking_samples")
-    parser.add_argument("--steps", type=int, default=300, help="training steps of the MiniLM reranker")
-    parser.add_argument("--base-queries", type=int, default=6, help="DL19 queries the BERT-base model scores")
-    parser.add_argument("--texts", type=int, default=2000, help="DL19 passages the bi-encoder embeds")
+    parser.add_argument("--steps", type=int, default=100, help="training steps of the MiniLM reranker")
+    parser.add_argument("--base-queries", type=int, default=3, help="DL19 queries the BERT-base model scores")
+    parser.add_argument("--texts", type=int, default=1000, help="DL19 passages the bi-encoder embeds")
     parser.add_argument("--queries", type=int, default=None, help="DL19 queries (default: all 43)")
     args = parser.parse_args()
     for path in (args.data, args.wikiqa):

@@ -49,6 +49,9 @@ class Variant:
     device: str | None = None
     backend: str = DEFAULT_BACKEND
     model_file: str | None = None
+    # several devices: a cross-encoder's pairs are split across one process per device (not part of what
+    # the model computes: results are the same as on one device)
+    devices: tuple[str, ...] = ()
 
     def check(self) -> Variant:
         """Raise InputError (one line) for an unknown dtype or backend, a device this machine cannot use,
@@ -57,6 +60,10 @@ class Variant:
         check_backend(self.backend)
         if self.device is not None:
             check_device(self.device)
+        for device in self.devices:
+            check_device(device)
+        if self.devices and (self.device is not None or self.backend != DEFAULT_BACKEND):
+            raise InputError("--devices splits torch scoring across processes: drop --device and --backend")
         if self.backend == DEFAULT_BACKEND and self.model_file is not None:
             raise InputError(
                 f"--model-file {self.model_file} needs --backend onnx or openvino "
@@ -110,9 +117,9 @@ class Variant:
             return {"backend": self.backend, "model_file": self.file}
         return {} if self.dtype == DEFAULT_DTYPE else {"dtype": self.dtype}
 
-    def on(self, device: str | None) -> Variant:
-        """This variant on ``device``."""
-        return Variant(self.dtype, device, self.backend, self.model_file)
+    def on(self, device: str | None, devices: tuple[str, ...] = ()) -> Variant:
+        """This variant on ``device`` (or split across ``devices``)."""
+        return Variant(self.dtype, device, self.backend, self.model_file, devices)
 
 
 FLOAT32 = Variant()
@@ -153,6 +160,23 @@ def check_device(device: str) -> str:
             raise InputError("--device mps: Apple's MPS backend is not available here")
         return device
     raise InputError(f"--device {device!r} is not cpu, cuda, cuda:N or mps")
+
+
+def parse_devices(text: str) -> tuple[str, ...]:
+    """``--devices``: a comma-separated list (``cpu,cpu``, ``cuda:0,cuda:1``), or ``cuda`` for every CUDA
+    device torch sees; each checked (:func:`check_device`), at least two."""
+    import torch
+
+    if text.strip() == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        devices = tuple(f"cuda:{index}" for index in range(count))
+    else:
+        devices = tuple(part.strip() for part in text.split(",") if part.strip())
+    for device in devices:
+        check_device(device)
+    if len(devices) < 2:
+        raise InputError(f"--devices {text}: give two devices or more (one device: --device)")
+    return devices
 
 
 def model_options(variant: Variant) -> dict[str, Any]:

@@ -57,10 +57,11 @@ def precision_options(command: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         dtype, device = kwargs.pop("dtype"), kwargs.pop("device")
         backend, model_file = kwargs.pop("backend"), kwargs.pop("model_file")
-        given = (dtype, device, backend, model_file) != (None, None, None, None)
+        devices = kwargs.pop("devices", None) or ()
+        given = (dtype, device, backend, model_file, devices) != (None, None, None, None, ())
         backend = backend or ("onnx" if model_file and model_file.endswith(".onnx") else None)
         backend = backend or ("openvino" if model_file and model_file.endswith(".xml") else None)
-        variant = Variant(dtype or DEFAULT_DTYPE, device, backend or "torch", model_file).check()
+        variant = Variant(dtype or DEFAULT_DTYPE, device, backend or "torch", model_file, devices).check()
         return command(*args, variant=variant if given else None, **kwargs)
 
     options = (
@@ -102,6 +103,21 @@ def precision_options(command: F) -> F:
     for option in reversed(options):
         wrapped = option(wrapped)
     return wrapped
+
+
+def devices_option(command: F) -> F:
+    """--devices, for the commands that score many pairs with a cross-encoder (eval, pipeline, verify):
+    one process per device, results the same as on one device. Goes with :func:`precision_options`."""
+    from hubrerank.runtime import parse_devices
+
+    return click.option(
+        "--devices",
+        default=None,
+        metavar="DEV,DEV,...|cuda",
+        callback=lambda _ctx, _param, value: None if value is None else parse_devices(value),
+        help="Split the cross-encoder's pairs across one process per device (cuda: every GPU; cpu,cpu: "
+        "two CPU processes sharing the cores), with the scores one device gives.",
+    )(command)
 
 
 def precision_heading(variant: Variant) -> str:

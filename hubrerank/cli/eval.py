@@ -12,6 +12,7 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    devices_option,
     precision_heading,
     precision_options,
     quiet_loaders,
@@ -96,6 +97,7 @@ DEFAULTS = ComparisonRequest(models=())
     "model: NAME.MODEL.EXT when several).",
 )
 @scoring_options
+@devices_option
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @bm25_language_option
 @click.option(

@@ -10,6 +10,7 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    devices_option,
     precision_heading,
     quiet_loaders,
     scoring_options,
@@ -87,6 +88,7 @@ DEFAULTS = PipelineRequest(data="")
     "when there are several pipelines).",
 )
 @scoring_options
+@devices_option
 def pipeline(
     data: str,
     config: str | None,

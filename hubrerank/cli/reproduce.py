@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hubrerank.cli._errors import ExitCode
-from hubrerank.cli._output import precision_options
+from hubrerank.cli._output import devices_option, precision_options
 from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def _common(function: Any) -> Any:
     ".eval_results/hubrerank-<you>.yaml, signed: they show as community results until merged.",
 )
 @_common
+@devices_option
 def verify(
     ref: str,
     tolerance: float | None,

@@ -10,6 +10,7 @@ or none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -147,6 +148,8 @@ class Scorer:
         order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
         identity = torch.nn.Identity()
         computed: dict[bytes, float] = {}
+        if len(self.precision.devices) > 1:
+            return self._compute_on_devices([items[index] for index in order], identity)
         starts = range(0, len(order), self.batch_size)
         for start in tqdm(starts, desc="Scoring", unit="batch", disable=not self.progress):
             batch = [items[index] for index in order[start : start + self.batch_size]]
@@ -163,3 +166,41 @@ class Scorer:
             computed.update(scored)
         self.computed += len(items)
         return computed
+
+    def _compute_on_devices(
+        self, ordered: list[tuple[bytes, Sequence[str]]], identity: Any
+    ) -> dict[bytes, float]:
+        """Score pairs already in batch order across one process per device (sentence-transformers'
+        multi-process pool, started for this call and stopped after it): each process gets whole batches
+        (``chunk_size`` = the batch size), the batches one device would score, so the logits are the same.
+        On CPU the processes share the cores this one may use."""
+        from hubrerank.runtime import core_count
+
+        devices = list(self.precision.devices)
+        threads = max(1, core_count() // max(1, devices.count("cpu")))
+        saved = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the spawned workers' torch reads it when it starts
+        try:
+            pool = self.model.start_multi_process_pool(target_devices=devices)
+        finally:
+            if saved is None:
+                os.environ.pop("OMP_NUM_THREADS")
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved
+        try:
+            logits = self.model.predict(
+                [list(pair) for _, pair in ordered],
+                pool=pool,
+                batch_size=self.batch_size,
+                chunk_size=self.batch_size,
+                activation_fn=identity,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            self.model.stop_multi_process_pool(pool)
+        scored = [(key, float(value)) for (key, _), value in zip(ordered, logits, strict=True)]
+        if self.cache:
+            self.cache.put(self.identity, self.max_length, scored)
+        self.computed += len(ordered)
+        return dict(scored)

@@ -299,6 +299,7 @@ def verify(
 
     override = variant.check() if variant is not None and not variant.is_default else None
     device = variant.device if variant is not None else None
+    devices = variant.devices if variant is not None else ()
     ref = resolve(Ref.parse(text, "model"))
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
@@ -321,7 +322,7 @@ def verify(
                 model_repo=ref.repo_id,
                 cache=cache,
                 trust_remote_code=trust_remote_code,
-                precision=measured.on(device).check(),
+                precision=measured.on(device, devices).check(),
             )
 
         report.checks = check_claims(subject.claims, measure, report.tolerances, override)
