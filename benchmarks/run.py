@@ -34,6 +34,27 @@ BENCHMARKS = {
 }
 
 
+# What a benchmark's JSON cannot say, printed under its section
+NOTES = {
+    "backends": (
+        "Measured on a machine shared with two other jobs (load average in the JSON): absolute pairs/s are "
+        "low and noisy, the ratios are against a baseline measured in the same run. `minilm_trained` is "
+        "all-MiniLM-L6-v2 with a new head fine-tuned in the run on WikiQA (its DL19 NDCG@10 is low, as "
+        "quality.py's WikiQA model: the deltas measure what each variant changes in one trained model's "
+        "order). `bert_base_random` has random weights: speed only. Two concurrent `hubrerank eval` "
+        "processes against one: the precision benchmark above."
+    ),
+}
+GPU_NOTE = """## GPUs: benchmarks/gpu.py (not run here)
+
+None of this project's machines has a GPU. On one that has, `python benchmarks/gpu.py [--model FOLDER]`
+runs as is: CrossEncoderRerankingEvaluator in float32 on cuda:0 as the baseline, then `run_evaluations` on
+cuda:0 in float32, bfloat16 and float16 (pairs/s, speedup, NDCG@10 / MAP / MRR@10 deltas), and with two GPUs
+or more the pairs split across all of them (`--devices cuda`), with a check that its metrics equal one GPU's
+float32 metrics. It prints `{"skipped": ...}` without CUDA.
+"""
+
+
 def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
     """backends.py: each variant's pairs/s against the evaluator in float32, its NDCG@10 delta, and the
     embedding side against SentenceTransformer.encode in float32."""
@@ -274,7 +295,9 @@ def main() -> None:
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
-        lines += [f"## {title}", "", "```json", path.read_text().strip(), "```", ""]
+        note = [NOTES[name], ""] if name in NOTES else []
+        lines += [f"## {title}", "", *note, "```json", path.read_text().strip(), "```", ""]
+    lines.append(GPU_NOTE)
     (HERE.parent / "BENCHMARKS.md").write_text("\n".join(lines))
     print("wrote BENCHMARKS.md", file=sys.stderr)
 
