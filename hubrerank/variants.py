@@ -185,9 +185,12 @@ def calibration_items(job: ExportJob, folder: Path) -> list[Any]:
 def _work_folder(job: ExportJob, source: Path, ref: ResolvedRef | None) -> Path:
     """Where the variants are written: ``job.out`` (a copy of the model), else the model's own folder, or
     ``export-<name>-<sha12>`` for a Hub model (its cache is never written to)."""
-    if job.out is None and ref is None:
+    if job.out is not None:
+        folder = job.out
+    elif ref is not None:
+        folder = Path(f"export-{ref.repo_id.split('/')[-1]}-{ref.sha[:12]}")
+    else:
         return source
-    folder = job.out or Path(f"export-{ref.repo_id.split('/')[-1]}-{ref.sha[:12]}")  # type: ignore[union-attr]
     if folder.resolve() != source.resolve():
         shutil.copytree(source, folder, dirs_exist_ok=True)
     return folder

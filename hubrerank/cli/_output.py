@@ -125,7 +125,7 @@ def precision_heading(variant: Variant) -> str:
     read as they always did."""
     if variant.is_default:
         return ""
-    return f"Measured in {variant.label} (float32 on torch is the reference).\n\n"
+    return f"Measured in {variant.label} (float32 is the reference precision).\n\n"
 
 
 def on_own_cores(command: F) -> F:
