@@ -289,8 +289,8 @@ def verify(
     Each claim is re-measured in the variant it was made in (its result's ``dtype``, ``backend`` and
     ``model_file``; absent: float32 on torch; the claims of ``variants.json`` each in its own), unless
     ``variant`` names a dtype or backend for all (faster, e.g. bfloat16 for float32 claims: such checks
-    get at least the tolerances' ``cross_precision``). ``variant.device``: where the models run (None:
-    sentence-transformers' choice).
+    get at least the tolerances' ``cross_precision``). ``variant.device`` / ``variant.devices``: where
+    torch runs (None: sentence-transformers' choice); a published variant's claims run on the cpu.
     ``recipe_path`` replaces the repo's own evaluation plan (a recipe's ``evaluation`` section, e.g. one
     written by ``hubrerank recipe from-card`` and completed by hand). Problems that make a check
     impossible (no claims, a data revision gone, refused weights or code) give an ``ERROR`` report.
@@ -313,7 +313,7 @@ def verify(
         echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
 
         def measure(measured: Variant) -> dict[str, Any]:
-            if measured.files:
+            if measured.files:  # an ONNX / OpenVINO variant: its files, run where its runtime runs (cpu)
                 download(ref, allow_patterns=measured.files)
             return run_evaluations(
                 folder,
@@ -322,7 +322,7 @@ def verify(
                 model_repo=ref.repo_id,
                 cache=cache,
                 trust_remote_code=trust_remote_code,
-                precision=measured.on(device, devices).check(),
+                precision=(measured.on(device, devices) if not measured.files else measured).check(),
             )
 
         report.checks = check_claims(subject.claims, measure, report.tolerances, override)
