@@ -20,6 +20,7 @@ Prints one JSON object; each finished stage also goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -106,7 +107,10 @@ def _train(folder: Path, wikiqa: Path, steps: int) -> Path:
     )  # fmt: skip
     loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(7.0))
     start = time.perf_counter()
-    CrossEncoderTrainer(model=model, args=arguments, train_dataset=data.shuffle(seed=12), loss=loss).train()
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its log rows: stdout is the JSON
+        CrossEncoderTrainer(
+            model=model, args=arguments, train_dataset=data.shuffle(seed=12), loss=loss
+        ).train()
     _stage("training", {"seconds": round(time.perf_counter() - start, 1), "steps": steps})
     model.save(str(folder))
     return folder

@@ -36,13 +36,19 @@ BENCHMARKS = {
 
 # What a benchmark's JSON cannot say, printed under its section
 NOTES = {
-    "backends": (
-        "Measured on a machine shared with two other jobs (load average in the JSON): absolute pairs/s are "
-        "low and noisy, the ratios are against a baseline measured in the same run. `minilm_trained` is "
-        "all-MiniLM-L6-v2 with a new head fine-tuned in the run on WikiQA (its DL19 NDCG@10 is low, as "
-        "quality.py's WikiQA model: the deltas measure what each variant changes in one trained model's "
-        "order). `bert_base_random` has random weights: speed only. Two concurrent `hubrerank eval` "
-        "processes against one: the precision benchmark above."
+    "backends": " ".join(
+        [
+            "Measured once, on 2 cores shared with two other jobs and this branch's own tests",
+            "(load average 7.7-10.2 in the JSON): absolute pairs/s are low and noisy, each ratio is against",
+            "a baseline measured in the same run; the float32 row (0.94x the evaluator, 1.55x in eval_speed",
+            "on a quieter machine) shows the noise. `minilm_trained` is all-MiniLM-L6-v2 with a new head",
+            "fine-tuned in the run for 100 steps on WikiQA: it learned little (DL19 NDCG@10 0.189 against",
+            "0.154 untrained), so the deltas measure what each variant changes in one weakly trained model's",
+            "order, not a strong reranker's. `bert_base_random` has random weights and 3 queries: speed",
+            "only,",
+            "its deltas mean nothing. Two concurrent `hubrerank eval` processes against one: the precision",
+            "benchmark above.",
+        ]
     ),
 }
 GPU_NOTE = """## GPUs: benchmarks/gpu.py (not run here)
