@@ -60,7 +60,7 @@ class ComparisonRequest:
     ``bm25`` adds a BM25 row, English stopwords removed when ``language`` is ``en``.
     ``metric_definition`` is the definition of reranking NDCG and MAP (None: the installed
     sentence-transformers'); ``always_rerank_positives`` is NanoBEIR's (the evaluator's default, true).
-    ``precision`` is the dtype and device every model (and ``fuse_with``) runs in.
+    ``precision`` is the variant (backend, file, dtype, device) every model (and ``fuse_with``) runs as.
     """
 
     models: tuple[str, ...]

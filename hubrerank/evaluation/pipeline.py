@@ -69,7 +69,7 @@ class PipelineRequest:
     stage's ``top_k``,
     named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
     against (default: the first); ``run_file`` writes each pipeline's ranking as a TREC run
-    (:func:`write_pipeline_runs`). ``precision`` is the dtype and device every model runs in.
+    (:func:`write_pipeline_runs`). ``precision`` is the variant every model runs as.
     """
 
     data: str

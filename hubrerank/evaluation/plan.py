@@ -73,8 +73,9 @@ def run_evaluations(
     ``metric_definition`` is the definition of reranking and NanoBEIR NDCG and MAP
     (:mod:`hubrerank.evaluation.definitions`; None: the installed sentence-transformers'); each such result
     records it as ``metric_definition`` and the metrics another definition gives differently in
-    ``other_definitions``. ``precision`` is the dtype and device the model runs in; a result measured in
-    another dtype than float32 records it as ``dtype``.
+    ``other_definitions``. ``precision`` is the variant the model runs as; a result measured in another
+    dtype than float32 records it as ``dtype``, one measured in an ONNX or OpenVINO file its ``backend``
+    and ``model_file``.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:

@@ -74,7 +74,8 @@ class Scorer:
 
     It also has the two members sentence-transformers evaluators call on a model (``predict`` and
     ``model_card_data``), so ``CrossEncoderNanoBEIREvaluator(...)(scorer)`` scores through the cache.
-    ``precision`` is the dtype and device the model runs in; its logits are cached apart from float32's.
+    ``precision`` is the variant the model runs as (backend, file, dtype, device; ``devices`` splits the
+    pairs across processes); its logits are cached apart from float32 torch's.
     """
 
     def __init__(
