@@ -24,6 +24,7 @@ BENCHMARKS = {
     "hub_load": "Embedded Hub under load: 10k-file snapshot, kept-alive latency, RSS, against 3c79323",
     "hub_snapshot": "Embedded Hub: snapshot_download of 10k small files by a client process, against 629f891",
     "leaderboard": "Embedded Hub: a benchmark's leaderboard over 300 model repos, cold against warm",
+    "pages": "Embedded Hub's pages: time to first byte and Chromium full load, against the API's JSON",
     "data_build": "`hubrerank data build` against a hand-written mine_hard_negatives script (WikiQA train)",
     "train_speed": "`hubrerank train` against a hand-written CrossEncoderTrainer script (samples/s)",
     "retriever_training": "bi-encoder `hubrerank train` against a hand-written SentenceTransformerTrainer",
@@ -151,6 +152,25 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
              f"{r['cold_over_warm_ratio']}x faster"),
             ("same, first request after one repo's new commit", f"{r['after_one_commit_ms']} ms", "-", "-"),
         ]  # fmt: skip
+    if name == "pages":
+        labels = {
+            "model_page": "model page (the demo's card, results, report)",
+            "leaderboard": "benchmark leaderboard page (3 entries, SVG chart)",
+            "tree_10000_files": "tree page of a 10,000-file folder (200 a page)",
+        }
+        browser = r["chromium_load_ms"]
+        rows = []
+        for key, label in labels.items():
+            page, api = r["http"][key], r["api_json"][key]
+            full = "skipped" if "skipped" in browser else f"{browser[key]['p50']} / {browser[key]['p99']} ms"
+            rows += [
+                (f"{label}: time to first byte p50 / p99 ({r['loads']} loads)",
+                 f"{page['ttfb_ms']['p50']} / {page['ttfb_ms']['p99']} ms",
+                 f"the API's JSON {api['whole_ms']['p50']} / {api['whole_ms']['p99']} ms",
+                 f"{r['page_over_json_p50'][key]}x the JSON's time (whole page, p50)"),
+                (f"same, Chromium full load p50 / p99 ({r['loads']} loads)", full, "-", "-"),
+            ]  # fmt: skip
+        return rows
     if name == "data_build":
         h, b, q = r["hubrerank"], r["baseline"], r["ratio"]
         return [

@@ -20,9 +20,9 @@
 8. ``hubrerank benchmark create``: the reranking and the retrieval test splits as Hub benchmarks
    (``eval.yaml``), the two cards pointed at them, ``hubrerank leaderboard`` of each (self-reported);
 9. a second user, ``reviewer``, with a signing key (``hubrerank keys create`` / ``register``), re-measures
-   the reranker (``verify --open-pr``) and measures base MiniLM on the retrieval benchmark (``eval
-   --open-pr``): pull requests of signed ``.eval_results``, community on the leaderboards until the owner
-   merges them, then verified.
+   the reranker (``verify --open-pr``), measures base MiniLM on the retrieval benchmark (``eval
+   --open-pr``) and the reranker behind each retriever there (``pipeline --open-pr``): pull requests of
+   signed ``.eval_results``, community on the leaderboards until the owner merges them, then verified.
 
 Every step is a ``hubrerank`` command, printed before it runs, so the demo doubles as a tutorial.
 Everything goes under ``demo-output/`` (or ``$HUBRERANK_DEMO_DIR``); running it again starts over.
@@ -171,24 +171,36 @@ def acting_as(token: str) -> Iterator[None]:
 
 
 def community_results(
-    reviewer_token: str, key_file: Path, reranker: str, base: str, retrieval: str, boards: list[str]
+    reviewer_token: str,
+    key_file: Path,
+    models: tuple[str, str, str],
+    retrieval: str,
+    boards: list[str],
 ) -> None:
-    """A second user re-measures: a signing key registered to them, ``verify --open-pr`` on the reranker
-    and ``eval --open-pr`` of the base model on the retrieval benchmark (results it never claimed). The
-    leaderboards show both as community while the pull requests are open; the owner merges them and
-    they show as verified."""
-    from hubrerank.hub import merge_pull_request
+    """A second user re-measures: a signing key registered to them, ``verify --open-pr`` on the reranker,
+    ``eval --open-pr`` of the base model on the retrieval benchmark (results it never claimed) and
+    ``pipeline --open-pr`` of the reranker behind each retriever on that benchmark. The leaderboards show
+    them as community while the pull requests are open; the owner merges them and they show as verified.
+    ``models``: the reranker, base MiniLM and the fine-tuned retriever."""
+    from hubrerank.hub import merge_pull_request, open_pull_requests
 
+    reranker, base, retriever = models
+    signed = ("--open-pr", "--key-file", str(key_file))
     with acting_as(reviewer_token):
         _run("keys", "create", "--key-file", str(key_file))
         _run("keys", "register", "--key-file", str(key_file))
-        _run("verify", reranker, "--open-pr", "--key-file", str(key_file))
-        _run("eval", base, "--data", retrieval, "--split", "test", "--open-pr", "--key-file", str(key_file))
+        _run("verify", reranker, *signed)
+        _run("eval", base, "--data", retrieval, "--split", "test", *signed)
+        _run(
+            "pipeline", "--data", retrieval, "--split", "test", "--retriever", base, "--retriever", retriever,
+            "--reranker", reranker, "--top-k", "20", *signed,
+        )  # fmt: skip
     for board in boards:
         _run("leaderboard", board)
     for repo in (reranker, base):
-        click.secho(f"# the owner merges the pull request on {repo}", fg="cyan")
-        merge_pull_request(repo, _open_pull_request(repo))
+        for number in sorted(open_pull_requests(repo)):
+            click.secho(f"# the owner merges pull request #{number} on {repo}", fg="cyan")
+            merge_pull_request(repo, number)
     for board in boards:
         _run("leaderboard", board)
 
@@ -202,13 +214,6 @@ def _add_reviewer(work: Path) -> str:
     finally:
         del os.environ["HUBRERANK_TOKEN"]
     return token
-
-
-def _open_pull_request(repo: str) -> int:
-    """The newest open pull request of ``repo`` (the one the reviewer just opened)."""
-    from hubrerank.hub import open_pull_requests
-
-    return max(open_pull_requests(repo))
 
 
 def run(work: Path) -> None:
@@ -294,13 +299,16 @@ def run(work: Path) -> None:
 
     _step("9/9 A second user re-measures: community results until merged, then verified")
     reviewer = _add_reviewer(work)
-    community_results(reviewer, work / "reviewer-key.pem", model, base, retrieval, [data, retrieval])
+    key_file = work / "reviewer-key.pem"
+    community_results(reviewer, key_file, (model, base, retriever), retrieval, [data, retrieval])
 
     minutes = (time.monotonic() - started) / 60
     click.secho(f"\nDone in {minutes:.1f} min. Everything is under {work}:", bold=True)
     outputs = ("recipe.yaml", "model", "comparison.md", "comparison.png", "retriever-recipe.yaml")
     for name in (*outputs, "retriever", "pipelines.md", "verify-*.json", "reproduce-*.json"):
         click.echo(f"  {work / name}")
+    click.echo(f"To look at its Hub in a browser: hubrerank hub serve --data {work / 'home' / 'hub'}")
+    click.echo("and open the address it prints (models, benchmarks' leaderboards, pull requests).")
 
 
 def main() -> None:

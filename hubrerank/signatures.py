@@ -41,6 +41,17 @@ NOT_MODEL_FILES = ("README.md", ".gitattributes")
 NOT_MODEL_FOLDERS = (".eval_results/", "reproductions/")
 
 
+PIPELINE_NOTE = "pipeline: "  # how an entry's notes state the first stage a reranker was measured on
+
+
+def stated_pipeline(notes: str | None) -> str | None:
+    """The pipeline an entry's notes state (``...; pipeline: <first stage>; ...``), None if none."""
+    for part in (notes or "").split("; "):
+        if part.startswith(PIPELINE_NOTE):
+            return part.removeprefix(PIPELINE_NOTE)
+    return None
+
+
 class TokenError(InputError):
     """A verifyToken that is not one hubrerank can read (the message says which part is wrong)."""
 
@@ -56,7 +67,10 @@ class SignedResult:
 
     ``verdict`` is the outcome of comparing it with the repo's claim (PASS within ``tolerance``, FAIL
     beyond it, NEW when the repo claimed nothing for it); ``metric_definition`` names how NDCG and MAP
-    were computed where a task has two definitions (hubrerank docs/metrics.md), else None.
+    were computed where a task has two definitions (hubrerank docs/metrics.md), else None. ``pipeline``
+    is set when the model was measured reranking another model's results (``hubrerank pipeline``): the
+    first stage at its commit and how deep it was reranked, as the entry's notes state it; tokens
+    without it (a model measured alone) leave it out of the payload.
     """
 
     model: str
@@ -72,10 +86,14 @@ class SignedResult:
     hubrerank_version: str
     signer: str
     signed_at: str
+    pipeline: str | None = None
 
     def canonical(self) -> bytes:
         """The payload's bytes: JSON with sorted keys and no spaces, so equal results sign equal."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+        payload = asdict(self)
+        if self.pipeline is None:
+            del payload["pipeline"]
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
     @classmethod
     def from_payload(cls, payload: object) -> SignedResult:
@@ -83,11 +101,11 @@ class SignedResult:
         if not isinstance(payload, dict):
             raise TokenError("verifyToken payload is not a JSON object")
         names = {f.name for f in fields(cls)}
-        if set(payload) != names:
-            odd = sorted(set(payload) ^ names)
+        if not names - {"pipeline"} <= set(payload) <= names:
+            odd = sorted((set(payload) - names) | (names - {"pipeline"} - set(payload)))
             raise TokenError(f"verifyToken payload has unexpected or missing fields: {', '.join(odd)}")
-        optional = {"dataset_revision", "metric_definition"}
-        for name in names:
+        optional = {"dataset_revision", "metric_definition", "pipeline"}
+        for name in set(payload):
             value = payload[name]
             if name in ("value", "tolerance"):
                 ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -18,6 +18,7 @@ from hubrerank.signatures import (
     key_id,
     parse_public_key,
     read_token,
+    stated_pipeline,
 )
 
 RESULT = SignedResult(
@@ -56,6 +57,19 @@ def test_the_same_result_signs_the_same_payload_and_a_key_survives_its_pem():
     assert again.key_id == key.key_id and read_token(again.sign(RESULT)).signed_by(key.public_text)
 
 
+def test_a_pipeline_is_signed_when_stated_and_absent_from_the_payload_otherwise():
+    key = SigningKey.generate()
+    assert b"pipeline" not in RESULT.canonical()  # tokens of a model measured alone keep their shape
+    behind_bm25 = dataclasses.replace(RESULT, pipeline="BM25, top 20 reranked")
+    token = read_token(key.sign(behind_bm25))
+    assert token.result == behind_bm25 and token.signed_by(key.public_text)
+    assert stated_pipeline("NDCG@10; pipeline: BM25, top 20 reranked; hubrerank pipeline by bob") == (
+        "BM25, top 20 reranked"
+    )
+    assert stated_pipeline("NDCG@10; the split's whole corpus searched") is None
+    assert stated_pipeline(None) is None
+
+
 def test_an_edited_payload_no_longer_matches_the_signature():
     key = SigningKey.generate()
     header, _, signature = key.sign(RESULT).split(".")
@@ -90,6 +104,7 @@ def test_malformed_tokens_are_refused_with_what_is_wrong(token, message):
         ({"signer": None}, "'signer' has the wrong type"),
         ({"model_sha": "main"}, "40-hex"),
         ({"extra": 1}, "unexpected or missing fields: extra"),
+        ({"pipeline": 3}, "'pipeline' has the wrong type"),
     ],
 )
 def test_payload_fields_are_checked_one_by_one(change, message):

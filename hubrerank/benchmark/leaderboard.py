@@ -1,4 +1,5 @@
-"""A benchmark's leaderboard as the Hub serves it, one row per model@sha and task, and its tables.
+"""A benchmark's leaderboard as the Hub serves it, one row per model@sha and task, and its tables (a
+reranker measured behind several first stages has a row for each, its notes naming the first stage).
 
 The rows come from the Hub's leaderboard route (huggingface_hub's ``get_dataset_leaderboard``, every
 model, not only base models). The embedded Hub adds each entry's provenance (the commit that holds it,
@@ -9,10 +10,14 @@ huggingface.co those fields are missing and the badge follows its ``verified`` a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from hubrerank.errors import InputError
+from hubrerank.signatures import stated_pipeline
+
+_SHA_RE = re.compile(r"@[0-9a-f]{40}\b")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class LeaderboardRow:
     notes: str | None
     filename: str
     pull_request: int | None
+    pipeline: str | None  # the first stage a reranker was measured behind (``pipeline --open-pr``)
 
 
 def row_of(entry: Any) -> LeaderboardRow:
@@ -63,6 +69,7 @@ def row_of(entry: Any) -> LeaderboardRow:
         notes=entry.notes,
         filename=entry.filename,
         pull_request=entry.pull_request,
+        pipeline=stated_pipeline(entry.notes),
     )
 
 
@@ -78,8 +85,8 @@ def leaderboard(dataset: str) -> list[LeaderboardRow]:
         )
     rows, seen = [], set()
     for row in map(row_of, dataset_leaderboard(dataset)):
-        key = (row.task_id, row.model_id, row.sha)
-        if key not in seen:  # one row per model@sha and task: the best-ranked entry
+        key = (row.task_id, row.model_id, row.sha, row.pipeline)
+        if key not in seen:  # one row per model@sha (and first stage) and task: the best-ranked entry
             seen.add(key)
             rows.append(row)
     return rows
@@ -95,7 +102,8 @@ def _cells(row: LeaderboardRow) -> tuple[str, ...]:
     return (
         row.task_id or "–",
         str(row.rank),
-        f"{row.model_id}@{row.sha[:12]}" if row.sha else row.model_id,
+        (f"{row.model_id}@{row.sha[:12]}" if row.sha else row.model_id)
+        + (f" after {_SHA_RE.sub(lambda m: m[0][:13], row.pipeline)}" if row.pipeline else ""),
         f"{row.value:.4f}",
         row.badge,
         metric,

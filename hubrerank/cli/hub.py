@@ -116,6 +116,7 @@ def serve(
         )
         token = local.token if local_is_new else "<your token>"
         click.echo(f"export HF_ENDPOINT={server.url} HF_HUB_DISABLE_XET=1 HF_TOKEN={token}")
+        click.echo(f"Or open {server.url}/ in a browser (log in with a token to see private repos)")
         if gc_every_s is not None:
             click.echo(f"Reclaiming disk whenever no gc pass ran for {gc_every:.0f} s (--no-gc to turn off)")
         server.wait()

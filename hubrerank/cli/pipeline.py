@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,8 +17,12 @@ from hubrerank.cli._output import (
     scoring_options,
     write_output,
 )
+from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 from hubrerank.runtime import FLOAT32, Variant
+
+if TYPE_CHECKING:
+    from hubrerank.signatures import SigningKey
 
 DEFAULTS = PipelineRequest(data="")
 
@@ -87,6 +92,13 @@ DEFAULTS = PipelineRequest(data="")
     help="Write each pipeline's top 100 per query as a TREC run tagged with its name (NAME.PIPELINE.EXT "
     "when there are several pipelines).",
 )
+@click.option(
+    "--open-pr",
+    is_flag=True,
+    help="Open a pull request on the --reranker's Hub repo with its NDCG@10 behind each first stage, as "
+    'signed .eval_results entries of the split\'s retrieval task (README "Signed results").',
+)
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help=KEY_FILE_HELP)
 @scoring_options
 @devices_option
 def pipeline(
@@ -105,6 +117,8 @@ def pipeline(
     markdown_path: Path | None,
     json_path: Path | None,
     run_file: Path | None,
+    open_pr: bool,
+    key_file: Path | None,
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
@@ -142,6 +156,7 @@ def pipeline(
     )
     request.check()
     check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
+    key = _results_publication(reranker, open_pr, key_file, request.precision)
     quiet_loaders()
     results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
     if results.reranker:
@@ -156,3 +171,32 @@ def pipeline(
         write_output(markdown_path, heading + render_markdown(tables))
     if json_path:
         write_output(json_path, json.dumps(results.json_document(), indent=2) + "\n")
+    if open_pr:
+        from hubrerank.reproducibility.publication import open_pipeline_pr
+
+        opened = open_pipeline_pr(results, key)
+        click.echo(f"opened pull request #{opened.number} on {opened.repo_id}: {opened.url}")
+
+
+def _results_publication(
+    reranker: str | None, open_pr: bool, key_file: Path | None, variant: Variant
+) -> SigningKey | None:
+    """Check, before any evaluation, that --open-pr has a Hub reranker and float32 torch results; the
+    key."""
+    if not open_pr:
+        if key_file is not None:
+            raise click.UsageError("--key-file signs the results of --open-pr: add --open-pr")
+        return None
+    from hubrerank.hub import locate
+
+    if reranker is None:
+        raise click.UsageError("--open-pr proposes the --reranker's results to its repo: add --reranker")
+    if locate(reranker).ref is None:
+        raise click.UsageError(
+            f"--open-pr opens a pull request on the --reranker's Hub repo; {reranker} is a local folder "
+            "(push it first)"
+        )
+    if not variant.is_default:
+        option = f"--dtype {variant.dtype}" if variant.backend == "torch" else f"--backend {variant.backend}"
+        raise click.UsageError(f"--open-pr proposes float32 results; drop {option}")
+    return signing_key(key_file)

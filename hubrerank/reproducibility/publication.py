@@ -9,8 +9,10 @@ Two ways, both one commit that never touches the model's files:
   and until then the Hub shows the entries as "community".
 - :func:`open_results_pr` (``eval --open-pr``): the same with what ``eval`` measured, for results a
   model's repo does not claim at all (a base model on a new benchmark).
+- :func:`open_pipeline_pr` (``pipeline --open-pr``): a reranker's NDCG@10 behind each first stage, on
+  the split's retrieval task, each entry naming (and its token signing) the first stage it reranked.
 
-Both refuse when main's model files differ from the checked commit's: the entries and the card would
+All refuse when main's model files differ from the checked commit's: the entries and the card would
 describe weights they are not published beside.
 """
 
@@ -22,7 +24,7 @@ import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubrerank import __version__
 from hubrerank.errors import InputError
@@ -40,6 +42,7 @@ from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.reproducibility.signing import (
     Provenance,
     entries_yaml,
+    pipeline_measurements,
     report_measurements,
     result_measurements,
     results_file,
@@ -47,6 +50,9 @@ from hubrerank.reproducibility.signing import (
 )
 from hubrerank.reproducibility.verify import ERROR, PASS, Report, ci_run_url
 from hubrerank.signatures import SigningKey
+
+if TYPE_CHECKING:
+    from hubrerank.evaluation.pipeline import PipelineResults
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -154,6 +160,39 @@ def open_results_pr(results: Mapping[str, Any], key: SigningKey | None = None) -
         "leaderboards once merged."
     )
     message = f"hubrerank eval: {len(entries)} results ({ref.sha[:12]}, by {signer})"
+    return open_pull_request(
+        ref.repo_id, {name: entries_yaml(entries)}, message=message, description=description
+    )
+
+
+def open_pipeline_pr(results: PipelineResults, key: SigningKey | None = None) -> PullRequest:
+    """Open a pull request on the reranker of a ``hubrerank pipeline`` run with its NDCG@10 behind each
+    first stage (:func:`~hubrerank.reproducibility.signing.pipeline_measurements`), signed with ``key``,
+    in the measurer's own pipelines file so it leaves their other results as they are."""
+    from huggingface_hub import constants
+
+    if not results.variant.is_default:
+        raise InputError(
+            f"results measured in {results.variant.label} are not proposed to a model; run in float32 "
+            "on torch"
+        )
+    ref, measurements = pipeline_measurements(results)
+    if not measurements:
+        raise InputError("the run has no reranked pipeline to propose: add --reranker")
+    check_same_model_files(ref)
+    signer = whoami()
+    name = results_file(signer).removesuffix(".yaml") + "-pipelines.yaml"
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    url = ci_run_url() or f"{constants.ENDPOINT}/{ref.repo_id}/blob/main/{name}"
+    entries = signed_entries(measurements, ref, Provenance(signer, url, "hubrerank pipeline", date), key)
+    signed = "signed" if key is not None else "unsigned"
+    stages = "\n".join(f"- {found.pipeline}: {found.entry.value:.4f}" for found in measurements)
+    description = (
+        f"NDCG@10 of {ref.repo_id}@{ref.sha[:12]} reranking first stages over the whole corpus of "
+        f"{results.dataset} ({results.config}/{results.split}), measured by {signer} with hubrerank "
+        f"{__version__} (`hubrerank pipeline`), in `{name}` ({signed}):\n{stages}"
+    )
+    message = f"hubrerank pipeline: {len(entries)} results ({ref.sha[:12]}, by {signer})"
     return open_pull_request(
         ref.repo_id, {name: entries_yaml(entries)}, message=message, description=description
     )

@@ -25,11 +25,12 @@ import yaml
 from hubrerank import __version__
 from hubrerank.endpoint import hubrerank_home
 from hubrerank.errors import InputError
-from hubrerank.signatures import SignedResult, SigningKey
+from hubrerank.signatures import PIPELINE_NOTE, SignedResult, SigningKey
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResultEntry
 
+    from hubrerank.evaluation.pipeline import PipelineResults
     from hubrerank.refs import ResolvedRef
     from hubrerank.reproducibility.verify import Report
 
@@ -92,6 +93,7 @@ class Measurement:
     definition: str | None
     tolerance: float
     verdict: str
+    pipeline: str | None = None  # the first stage a reranker was measured on (its notes say so too)
 
 
 def _entries(result: Mapping[str, Any], metric: str, value: float, benchmarks: Mapping) -> list:
@@ -153,6 +155,46 @@ def result_measurements(results: Mapping[str, Any]) -> list[Measurement]:
     ]
 
 
+PIPELINE_METRIC = "ndcg@10"  # what a retrieval benchmark ranks (InformationRetrievalEvaluator)
+
+
+def pipeline_measurements(results: PipelineResults) -> tuple[ResolvedRef, list[Measurement]]:
+    """The reranker of a ``hubrerank pipeline`` run and its NDCG@10 behind each first stage, as
+    ``.eval_results`` entries of the split's retrieval task: the whole corpus searched by the first stage,
+    its top-k reranked. Each entry's notes state the first stage (``pipeline: REPO@SHA, top K reranked``),
+    and its token signs that statement, so a leaderboard tells two pipelines of one reranker apart."""
+    from huggingface_hub import EvalResultEntry
+
+    from hubrerank.benchmark.spec import task_id
+    from hubrerank.cards.metrics import metric_label
+    from hubrerank.refs import ResolvedRef
+
+    reranker = results.models.get(results.reranker or "", "")
+    repo, _, sha = reranker.partition("@")
+    if not sha:
+        raise InputError(
+            "pipeline results are proposed to the reranker's Hub repo: give --reranker as REPO[@REV], "
+            f"not the local folder {reranker or '(none)'}"
+        )
+    task = task_id("retrieval", results.config, results.split, PIPELINE_METRIC, None)
+    measurements = []
+    for row in results.pipelines:
+        if row.reranker is None or PIPELINE_METRIC not in row.metrics:
+            continue
+        first_stage = results.models.get(row.first_stage, row.first_stage)
+        pipeline = f"{first_stage}, top {results.top_k} reranked"
+        entry = EvalResultEntry(
+            dataset_id=results.dataset,
+            task_id=task,
+            value=row.metrics[PIPELINE_METRIC],
+            dataset_revision=results.revision,
+            notes=f"{metric_label(PIPELINE_METRIC, setting=False)}; the split's whole corpus searched by "
+            f"the first stage; {PIPELINE_NOTE}{pipeline}",
+        )
+        measurements.append(Measurement(entry, PIPELINE_METRIC, None, 0.0, NEW, pipeline))
+    return ResolvedRef(repo, sha), measurements
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Who measured, where the record of it is, what it is called, and when."""
@@ -186,6 +228,7 @@ def signed_entries(
                     hubrerank_version=__version__,
                     signer=provenance.signer,
                     signed_at=provenance.date,
+                    pipeline=found.pipeline,
                 )
             )
         out.append(

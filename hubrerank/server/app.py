@@ -97,6 +97,7 @@ BODY_IDLE_TIMEOUT_S = 60.0  # a body that stops arriving for this long is answer
 WRITE_THREADS = 8  # handlers that take a repo lock run on at most this many threads ...
 MAX_WAITING_WRITES = 128  # ... and at most this many wait for one (then 503 + Retry-After)
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
+SANDBOX_CSP = b"default-src 'none'; sandbox"
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
@@ -280,7 +281,7 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
             user = None
             body = Body(request)
             try:
-                user = self._authenticate(request)
+                user = self.authenticate(request)
                 if needs_user and user is None:
                     raise Failure(401, "You must be authenticated (send a token) to do this")
                 what = f"{request.method} {request.url.path}"
@@ -324,7 +325,8 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         finally:
             self._waiting_writes -= 1
 
-    def _authenticate(self, request: Request) -> Account | None:
+    def authenticate(self, request: Request) -> Account | None:
+        """The account of the request's Bearer token (None without one); 401 if it is not valid."""
         header = request.headers.get("authorization")
         if header is None:
             return None
@@ -348,17 +350,18 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
             state = self.store.state(repo)
         except RepoNotFound:
             target = moved_to(self.store, repo)
-            if target is None or not self._may_read(call, self.store.state(target)):
+            if target is None or not self.may_read(call, self.store.state(target)):
                 raise
             path = call.request.scope["path"].replace(f"/{repo.ns}/{repo.name}", f"/{target.id}", 1)
             query = call.request.scope.get("query_string", b"").decode("latin-1")
             location = path + (f"?{query}" if query else "")
             raise Failure(307, f"Repository moved to {target.id}", headers={"Location": location}) from None
-        if not self._may_read(call, state):
+        if not self.may_read(call, state):
             raise RepoNotFound(f"{repo_type} repo {state.repo.id} not found")
         return state
 
-    def _may_read(self, call: Call, state: RepoState) -> bool:
+    def may_read(self, call: Call, state: RepoState) -> bool:
+        """True if the caller may read the repo: it is public, or theirs or their org's."""
         return not state.private or (call.user is not None and call.user.owns(state.repo.ns))
 
     def writable(self, call: Call, repo_type: str) -> RepoState:
@@ -896,9 +899,13 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
                 (f"{web}/{{name}}/resolve/{{rest:path}}", self.unnamespaced, ["GET", "HEAD"]),
             ]
             routes += [Route(path, self.endpoint(fn, repo_type), methods=m) for path, fn, m in listing]
-        not_found = self.endpoint(self.not_found, streaming=True)
-        routes.append(Route("/{rest:path}", not_found, methods=_ALL_METHODS))
         return routes
+
+    def catch_all(self, prefix: str = "") -> Route:
+        """Anything under ``prefix`` no route before it matched: a 404 naming it (``/api`` before the
+        pages, so that no page ever answers an API path; everything else last)."""
+        endpoint = self.endpoint(self.not_found, streaming=True)
+        return Route(f"{prefix}/{{rest:path}}", endpoint, methods=_ALL_METHODS)
 
 
 def _path_to_write(path: str) -> str:
@@ -992,7 +999,40 @@ class _RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+class _SandboxedContent:
+    """Answers that are not pages (JSON, a repo's files) get a Content-Security-Policy that runs nothing.
+
+    A repo's ``.html`` or ``.svg`` file opened from its download URL would otherwise run its scripts
+    with this Hub's origin, next to the pages' session; pages set their own policy, which is kept.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_sandboxed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", SANDBOX_CSP))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_sandboxed)
+
+
 def build_app(data_dir: Path) -> ASGIApp:
-    """The embedded Hub as an ASGI app serving ``data_dir`` (which must be initialized)."""
+    """The embedded Hub as an ASGI app serving ``data_dir`` (which must be initialized): the API, then
+    the pages (which build on HubApp, hence imported here), then the catch-all 404."""
+    from hubrerank.server.pages import page_routes
+
     hub = HubApp(data_dir)
-    return _AccessLog(_RequestId(_RawPathRouting(Starlette(routes=hub.routes()))))
+    routes = [*hub.routes(), hub.catch_all("/api"), *page_routes(hub), hub.catch_all()]
+    return _AccessLog(_RequestId(_SandboxedContent(_RawPathRouting(Starlette(routes=routes)))))

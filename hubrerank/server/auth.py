@@ -213,9 +213,33 @@ class Users:
     def names(self) -> list[str]:
         return sorted(self._load())
 
+    def record(self, name: str) -> dict | None:
+        """The stored record of user ``name`` (token hash, orgs, full name), or None."""
+        return self._load().get(name)
+
     def fullnames(self) -> dict[str, str]:
         """Every user's name and full name ("" if none was given)."""
         return {name: record.get("fullname", "") for name, record in sorted(self._load().items())}
+
+
+def data_dir_secret(data_dir: Path) -> bytes:
+    """The data dir's signing secret, created on first use: every process serving the dir shares it."""
+    path = Path(data_dir) / SECRET_FILE
+    if not path.exists():
+        # Written whole under a temp name, then linked into place unless another process was
+        # first: the secret is never seen half-written, nor replaced once signed URLs use it.
+        staged = Path(data_dir) / "tmp" / f"{SECRET_FILE}-{secrets.token_hex(8)}"
+        write_atomic(staged, secrets.token_hex(32).encode())
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            pass
+        finally:
+            staged.unlink(missing_ok=True)
+    secret = path.read_text().strip()
+    if not secret:
+        raise ServerError(f"{path} is empty; delete it and restart the server")
+    return secret.encode()
 
 
 class UploadSigner:
@@ -224,22 +248,7 @@ class UploadSigner:
     lifetime_s = 24 * 3600
 
     def __init__(self, data_dir: Path) -> None:
-        path = Path(data_dir) / SECRET_FILE
-        if not path.exists():
-            # Written whole under a temp name, then linked into place unless another process was
-            # first: the secret is never seen half-written, nor replaced once signed URLs use it.
-            staged = Path(data_dir) / "tmp" / f"{SECRET_FILE}-{secrets.token_hex(8)}"
-            write_atomic(staged, secrets.token_hex(32).encode())
-            try:
-                os.link(staged, path)
-            except FileExistsError:
-                pass
-            finally:
-                staged.unlink(missing_ok=True)
-        secret = path.read_text().strip()
-        if not secret:
-            raise ServerError(f"{path} is empty; delete it and restart the server")
-        self._key = secret.encode()
+        self._key = data_dir_secret(data_dir)
 
     def _signature(self, oid: str, size: int, expires: int, user: str) -> str:
         message = f"{oid}:{size}:{expires}:{user}".encode()
@@ -262,3 +271,42 @@ class UploadSigner:
             return False
         expected = self._signature(oid, size_i, expires_i, user)
         return hmac.compare_digest(expected, signature) and expires_i >= time.time()
+
+
+class Sessions:
+    """Browser sessions of the pages: a cookie naming the user, signed with the data dir's secret.
+
+    The signature covers the user's current token hash, so replacing or removing the token (``hub
+    users``) ends every session it opened; the cookie never holds the token itself.
+    """
+
+    lifetime_s = 7 * 24 * 3600
+
+    def __init__(self, data_dir: Path, users: Users) -> None:
+        self._key = data_dir_secret(data_dir)
+        self._users = users
+
+    def _signature(self, name: str, expires: int, token_sha256: str) -> str:
+        message = f"session:{name}:{expires}:{token_sha256}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def open(self, token: str) -> tuple[Account, str] | None:
+        """The account of ``token`` and a cookie value for it; None if the token is not valid."""
+        account = self._users.authenticate(token) if _TOKEN_RE.match(token) else None
+        if account is None:
+            return None
+        expires = int(time.time()) + self.lifetime_s
+        signature = self._signature(account.name, expires, _token_hash(token))
+        return account, f"{account.name}.{expires}.{signature}"
+
+    def account(self, cookie: str) -> Account | None:
+        """The account a cookie value stands for, if it is well-formed, unexpired and its token current."""
+        rest, _, signature = cookie.rpartition(".")  # user names may hold dots; the other parts never do
+        name, _, expires = rest.rpartition(".")
+        record = self._users.record(name) if expires.isdigit() else None
+        if record is None or int(expires) < time.time():
+            return None
+        expected = self._signature(name, int(expires), record["token_sha256"])
+        if not hmac.compare_digest(expected, signature):
+            return None
+        return Account(name, tuple(record["orgs"]), record.get("fullname", ""))

@@ -145,7 +145,7 @@ def entry_fields(held: HeldEntry) -> EntryFields | None:
     if entry.verify_token is None:
         return None
     return EntryFields(
-        entry.dataset_id, entry.task_id, entry.dataset_revision, entry.value, entry.verify_token
+        entry.dataset_id, entry.task_id, entry.dataset_revision, entry.value, entry.verify_token, entry.notes
     )
 
 
@@ -355,7 +355,8 @@ class LeaderboardRoutes:
             self._leaderboards = Leaderboards(self.store, sources, badge=hub_badges(self.verifier))
         return self._leaderboards
 
-    def _verification(self, held: HeldEntry) -> str | None:
+    def verification(self, held: HeldEntry) -> str | None:
+        """Why an entry's verifyToken does or does not make it verified (None without one)."""
         fields = entry_fields(held)
         return None if fields is None else self.verifier.check(held.repo, held.read_at, fields).reason
 
@@ -369,7 +370,7 @@ class LeaderboardRoutes:
         users = self.users.fullnames()
         return JSONResponse(
             [
-                entry_json(rank, task, h, boards.badge(h), call.base_url, users, self._verification(h))
+                entry_json(rank, task, h, boards.badge(h), call.base_url, users, self.verification(h))
                 for rank, task, h in ranked(benchmark, held)
             ]
         )

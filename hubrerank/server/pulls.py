@@ -99,6 +99,12 @@ def files_with_conflicts(store: Store, state: RepoState, discussion: Discussion)
 def diff(store: Store, state: RepoState, discussion: Discussion) -> str:
     """The pull request's changes since the merge base, as ``git diff`` prints them."""
     base, head, _ = _trees(store, state, discussion)
+    return tree_diff(store, base, head)
+
+
+def tree_diff(store: Store, base: Tree, head: Tree) -> str:
+    """What changed from tree ``base`` to tree ``head``, as ``git diff`` prints it (cut at
+    ``MAX_DIFF_CHARS``); a commit's page shows it against the commit's parent."""
     parts: list[str] = []
     size = 0
     for path in sorted(set(base) | set(head)):

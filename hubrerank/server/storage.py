@@ -59,7 +59,10 @@ PR_REF_RE = re.compile(r"^refs/pr/([1-9][0-9]{0,8})$")
 _REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _FILE_MODE, _DIR_MODE = 0o600, 0o700
 # Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
-RESERVED_NAMESPACES = frozenset({"api", "datasets", "models", "spaces", "organizations", "settings"})
+# Paths of the API and of the pages (``/login``, ``/front/style.css``): never a user's or org's name.
+RESERVED_NAMESPACES = frozenset(
+    {"api", "datasets", "models", "spaces", "organizations", "settings", "login", "logout", "front"}
+)
 MAX_PATH_LENGTH = 1000
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
 GC_LOCK = "gc.lock"

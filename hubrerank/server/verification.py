@@ -5,8 +5,9 @@ An entry is verified when all of these hold (:func:`check_entry`), and the reaso
 1. the token reads as a hubrerank token (:mod:`hubrerank.signatures`);
 2. its key id is registered (:mod:`hubrerank.server.keys`) to the user the token names as signer, and
    that key made the signature;
-3. it was signed for this repo, and the entry says what was signed: dataset, revision, task and value
-   (an edited value, or a token copied to another entry or repo, fails here);
+3. it was signed for this repo, and the entry says what was signed: dataset, revision, task, value, and
+   the pipeline its notes state (``pipeline: <first stage>``, for a reranker measured on another model's
+   results, none otherwise): an edited value, or a token copied to another entry or repo, fails here;
 4. the signed model sha is the commit holding the entry or one of its ancestors, and every model file
    (:func:`hubrerank.signatures.is_model_file`) is the same in both: a later commit that changes the
    weights, or the config, voids it.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from hubrerank.server.keys import VerifyKeys
 from hubrerank.server.storage import Commit, Repo, RevisionNotFound, Store
-from hubrerank.signatures import SignedResult, TokenError, is_model_file, read_token
+from hubrerank.signatures import SignedResult, TokenError, is_model_file, read_token, stated_pipeline
 
 MAX_ANCESTRY = 10_000  # commits walked back from the holder to find the signed one
 CACHE_SIZE = 8192  # checks kept: (repo, holder commit, entry, key registry version) never changes its answer
@@ -35,6 +36,7 @@ class EntryFields:
     dataset_revision: str | None
     value: float
     verify_token: str
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def check_entry(store: Store, keys: VerifyKeys, repo: Repo, holder: Commit, entr
         return TokenCheck(False, "signed for another dataset, revision or task than the entry names", signed)
     if not _same_value(entry.value, signed.value):
         return TokenCheck(False, f"the entry's value differs from the signed {signed.value!r}", signed)
+    if stated_pipeline(entry.notes) != signed.pipeline:
+        return TokenCheck(False, "signed for another pipeline than the entry's notes state", signed)
     return _check_model_files(store, repo, holder, signed)
 
 

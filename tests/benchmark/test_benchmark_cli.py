@@ -141,3 +141,26 @@ def test_leaderboard_of_a_benchmark_without_results(api) -> None:
     result = run_cli("leaderboard", dataset)
     assert result.exit_code == 0 and result.output.startswith(f"no results on {dataset} yet")
     assert json.loads(run_cli("leaderboard", dataset, "--json").output) == []
+
+
+def test_a_reranker_behind_two_first_stages_has_a_row_for_each(api) -> None:
+    dataset = "alice/cli-bench-pipelines"
+    make_dataset(api, dataset, "retrieval")
+    assert run_cli("benchmark", "create", dataset, "--task", "test").exit_code == 0
+    model, task = "alice/cli-bench-reranker", "queries/test/retrieval/ndcg@10"
+    api.create_repo(model)
+    first_stage = "alice/retriever@" + "b" * 40
+    entries = [
+        EvalResultEntry(dataset_id=dataset, task_id=task, value=value, notes=f"NDCG@10; pipeline: {stage}")
+        for value, stage in ((0.8, f"{first_stage}, top 20 reranked"), (0.7, "BM25, top 20 reranked"))
+    ]
+    text = yaml.safe_dump(eval_result_entries_to_yaml(entries)).encode()
+    api.upload_file(path_or_fileobj=text, path_in_repo=".eval_results/p.yaml", repo_id=model)
+
+    lines = run_cli("leaderboard", dataset).output.splitlines()
+
+    assert len(lines) == 3
+    assert f"{model}@" in lines[1] and f"after alice/retriever@{'b' * 12}, top 20 reranked" in lines[1]
+    assert "0.8000" in lines[1] and "after BM25, top 20 reranked" in lines[2] and "0.7000" in lines[2]
+    rows = json.loads(run_cli("leaderboard", dataset, "--json").output)
+    assert [row["pipeline"] for row in rows] == [f"{first_stage}, top 20 reranked", "BM25, top 20 reranked"]

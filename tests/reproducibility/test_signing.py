@@ -206,3 +206,51 @@ def test_register_on_a_hub_without_verification_keys_says_so_in_one_line(hub, tm
     result = run_cli("keys", "register", "--key-file", str(tmp_path / "k.pem"))
     assert result.exit_code == 2
     assert "does not take verification keys (only hubrerank's embedded Hub does" in result.output
+
+
+def test_pipeline_open_pr_signs_each_first_stage_the_reranker_was_measured_on(
+    hub, trained, tmp_path, monkeypatch
+):
+    """bob measures alice's reranker behind BM25 and proposes it; the entry's notes name the first stage,
+    the token signs it, and an entry stating another first stage (or none) with that token is not verified."""
+    key_file = tmp_path / "bob.pem"
+    create_key(key_file)
+    monkeypatch.setenv("HF_TOKEN", hub.bob_token)
+    assert run_cli("keys", "register", "--key-file", str(key_file)).exit_code == 0
+    data = ("pipeline", "--data", "alice/repro-faq", "--config", "rerank", "--split", "test", "--bm25")
+    local = run_cli(*data, "--reranker", str(trained.out), "--open-pr")
+    assert local.exit_code == 2 and "is a local folder (push it first)" in local.output
+    alone = run_cli(*data, "--open-pr")
+    assert alone.exit_code == 2 and "add --reranker" in alone.output
+
+    result = run_cli(
+        *data, "--reranker", trained.ref, "--top-k", "5", "--open-pr", "--key-file", str(key_file)
+    )
+
+    assert result.exit_code == 0, result.output
+    number = int(result.output.split("opened pull request #")[1].split()[0])
+    api = HfApi(token=hub.alice_token)
+    name = ".eval_results/hubrerank-bob-pipelines.yaml"
+    [entry] = yaml.safe_load(
+        Path(api.hf_hub_download(trained.repo_id, name, revision=f"refs/pr/{number}")).read_text()
+    )
+    assert entry["dataset"]["task_id"] == "rerank/test/retrieval/ndcg@10"
+    assert "pipeline: BM25, top 5 reranked" in entry["notes"]
+    signed = read_token(entry["verifyToken"]).result
+    assert (signed.pipeline, signed.verdict, signed.value) == ("BM25, top 5 reranked", "NEW", entry["value"])
+    api.merge_pull_request(trained.repo_id, number)
+    store = Store(hub.data_dir)
+    state = store.state(Repo("model", *trained.repo_id.split("/")))
+    head = store.resolve(state, "main")
+    keys = VerifyKeys(hub.data_dir)
+
+    def check(notes: str | None):
+        stated = (entry["dataset"]["id"], entry["dataset"]["task_id"], entry["dataset"].get("revision"))
+        return check_entry(
+            store, keys, state.repo, head, EntryFields(*stated, entry["value"], entry["verifyToken"], notes)
+        )
+
+    assert check(entry["notes"]).verified
+    other = check(entry["notes"].replace("BM25", "alice/some-retriever@" + "0" * 40))
+    assert not other.verified and other.reason == "signed for another pipeline than the entry's notes state"
+    assert not check(None).verified  # the value alone, as if the reranker had ranked every document
