@@ -51,7 +51,7 @@ def measure(data: Path, seed: int, concurrent_queries: int) -> dict:
 
     from hubrerank.evaluation import run_evaluations
     from hubrerank.evaluation.metrics import pairs_to_score
-    from hubrerank.runtime import Precision, use_cores
+    from hubrerank.runtime import Variant, use_cores
 
     threads = use_cores()
     rows, records, work, model = prepare_dl19(data, seed, "precision-")
@@ -69,7 +69,7 @@ def measure(data: Path, seed: int, concurrent_queries: int) -> dict:
     _stage("evaluator_float32", {"seconds": evaluator_s, "metrics": fp32})
 
     start = time.perf_counter()
-    results = run_evaluations(work / "model", None, plan, cache=False, precision=Precision("bfloat16"))
+    results = run_evaluations(work / "model", None, plan, cache=False, precision=Variant("bfloat16"))
     bf16_s = time.perf_counter() - start
     bf16 = results["results"][0]["metrics"]
     _stage("hubrerank_bfloat16", {"seconds": bf16_s, "metrics": {key: bf16[key] for key in METRICS}})

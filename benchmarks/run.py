@@ -31,7 +31,66 @@ BENCHMARKS = {
     "eval_speed": "`hubrerank eval` cold and warm against CrossEncoderRerankingEvaluator (TREC DL19)",
     "quality": "Quality on TREC DL19: BM25, untrained MiniLM, MiniLM fine-tuned on WikiQA by a recipe",
     "precision": "Precision and concurrency: `eval --dtype bfloat16` against the evaluator in float32 (DL19)",
+    "backends": "Backends: ONNX / OpenVINO int8 and bfloat16 against float32 torch (DL19, embeddings)",
 }
+
+
+# What a benchmark's JSON cannot say, printed under its section
+NOTES = {
+    "backends": " ".join(
+        [
+            "Measured once, on 2 cores shared with two other jobs and this branch's own tests",
+            "(load average 7.7-10.2 in the JSON): absolute pairs/s are low and noisy, each ratio is against",
+            "a baseline measured in the same run; the float32 row (0.94x the evaluator, 1.55x in eval_speed",
+            "on a quieter machine) shows the noise. `minilm_trained` is all-MiniLM-L6-v2 with a new head",
+            "fine-tuned in the run for 100 steps on WikiQA: it learned little (DL19 NDCG@10 0.189 against",
+            "0.154 untrained), so the deltas measure what each variant changes in one weakly trained model's",
+            "order, not a strong reranker's. `bert_base_random` has random weights and 3 queries: speed",
+            "only,",
+            "its deltas mean nothing. Two concurrent `hubrerank eval` processes against one: the precision",
+            "benchmark above.",
+        ]
+    ),
+}
+GPU_NOTE = """## GPUs: benchmarks/gpu.py (not run here)
+
+None of this project's machines has a GPU. On one that has, `python benchmarks/gpu.py [--model FOLDER]`
+runs as is: CrossEncoderRerankingEvaluator in float32 on cuda:0 as the baseline, then `run_evaluations` on
+cuda:0 in float32, bfloat16 and float16 (pairs/s, speedup, NDCG@10 / MAP / MRR@10 deltas), and with two GPUs
+or more the pairs split across all of them (`--devices cuda`), with a check that its metrics equal one GPU's
+float32 metrics. It prints `{"skipped": ...}` without CUDA.
+"""
+
+
+def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    """backends.py: each variant's pairs/s against the evaluator in float32, its NDCG@10 delta, and the
+    embedding side against SentenceTransformer.encode in float32."""
+    rows = []
+    for key, what in (("minilm_trained", "MiniLM-sized, trained"), ("bert_base_random", "BERT-base-sized")):
+        model = r[key]
+        evaluator = model["evaluator_float32"]
+        for label, v in model["variants"].items():
+            quality = f", NDCG@10 {v['delta_vs_float32']['ndcg@10']:+.4f}" if key == "minilm_trained" else ""
+            rows.append(
+                (
+                    f"TREC DL19 eval ({model['pairs']} pairs), {what}: {label}",
+                    f"{v['pairs_per_s']} pairs/s{quality}",
+                    f"evaluator float32 {evaluator['pairs_per_s']} pairs/s",
+                    f"{v['speedup_vs_evaluator_float32']}x",
+                )
+            )
+    embeddings = r["embeddings"]
+    for label, v in embeddings.items():
+        if isinstance(v, dict):
+            rows.append(
+                (
+                    f"embeddings of {embeddings['texts']} DL19 passages (MiniLM): {label}",
+                    f"{v['texts_per_s']} texts/s, min cosine {v['min_cosine_to_float32']}",
+                    f"encode float32 {embeddings['encode_float32_texts_per_s']} texts/s",
+                    f"{v['speedup_vs_encode_float32']}x",
+                )
+            )
+    return rows
 
 
 def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
@@ -178,6 +237,8 @@ def headline_rows(name: str, r: dict) -> list[tuple[str, str, str, str]]:
                 )
             )
         return rows
+    if name == "backends":
+        return _backend_rows(r)
     if name == "quality":
         return (
             [
@@ -260,7 +321,9 @@ def main() -> None:
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
-        lines += [f"## {title}", "", "```json", path.read_text().strip(), "```", ""]
+        note = [NOTES[name], ""] if name in NOTES else []
+        lines += [f"## {title}", "", *note, "```json", path.read_text().strip(), "```", ""]
+    lines.append(GPU_NOTE)
     (HERE.parent / "BENCHMARKS.md").write_text("\n".join(lines))
     print("wrote BENCHMARKS.md", file=sys.stderr)
 

@@ -27,8 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hubrerank.endpoint import hubrerank_home
-from hubrerank.hashing import model_identity
-from hubrerank.runtime import FLOAT32, Precision, model_options, variant_identity
+from hubrerank.runtime import FLOAT32, Variant
 
 Role = Literal["query", "document"]
 _CHUNK = 900  # stay under SQLite's default limit of host parameters per statement
@@ -92,7 +91,8 @@ class Embedder:
     """A loaded SentenceTransformer, the folder it was loaded from (its cache identity) and the cache.
 
     ``computed`` and ``reused`` count the texts embedded by the model and those answered by the cache.
-    ``dtype`` is the precision the model runs in; its vectors are cached apart from float32's.
+    ``variant`` is how the model runs (backend, file, dtype, device); its vectors are cached apart from
+    float32 torch's.
     """
 
     model: Any
@@ -100,14 +100,16 @@ class Embedder:
     cache: EmbeddingCache | None = None
     batch_size: int = 32
     progress: bool = False
-    dtype: str = FLOAT32.dtype
+    variant: Variant = FLOAT32
     computed: int = field(default=0, init=False)
     reused: int = field(default=0, init=False)
 
     @cached_property
     def identity(self) -> str:
-        """The model's cache identity in its dtype, computed when the cache first needs it."""
-        return variant_identity(model_identity(self.path), self.dtype)
+        """The model's cache identity in its variant, computed when the cache first needs it."""
+        from hubrerank.backends import cache_identity
+
+        return cache_identity(self.path, self.variant)
 
     def encode_query(self, sentences: Sequence[str], **options: Any) -> Any:
         """``SentenceTransformer.encode_query`` for evaluators, through :func:`encode`."""
@@ -165,17 +167,19 @@ def load_embedder(
     *,
     batch_size: int = 32,
     progress: bool = False,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
     trust_remote_code: bool = False,
 ) -> Embedder:
-    """A SentenceTransformer from a local folder in ``precision`` (dtype and device), ready for
+    """A SentenceTransformer from a local folder in the variant ``precision``, ready for
     :func:`encode` (the caller checks the kind)."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(
-        str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
+    from hubrerank.backends import load_model
+
+    model = load_model(
+        SentenceTransformer, path, precision, trust_remote_code=trust_remote_code, local_files_only=True
     )
-    return Embedder(model, path, cache, batch_size, progress, precision.dtype)
+    return Embedder(model, path, cache, batch_size, progress, precision)
 
 
 def encode(

@@ -87,14 +87,15 @@ def locate(text: str, repo_type: RepoType = "model", *, folder_only: bool = Fals
     return Located(text, ref=resolve(Ref.parse(text, repo_type)))
 
 
-def resolve_model(text: str) -> tuple[ResolvedRef | None, Path]:
+def resolve_model(text: str, files: Sequence[str] = ()) -> tuple[ResolvedRef | None, Path]:
     """A model given as a local folder or ``REPO[@REV]``: its pinned ref (None if local) and local folder
-    (a Hub model fetched by :func:`fetch_model`: safetensors weights, no repo code)."""
+    (a Hub model fetched by :func:`fetch_model`: safetensors weights, no repo code, and ``files``: the
+    variant files a backend runs)."""
     located = locate(text, "model", folder_only=True)
     if located.path is not None:
         return None, located.path
     assert located.ref is not None
-    return located.ref, fetch_model(located.ref)
+    return located.ref, fetch_model(located.ref, files=files)
 
 
 def check_can_publish(repo_id: str, repo_type: RepoType = "model") -> None:
@@ -373,8 +374,11 @@ def dataset_leaderboard(dataset: str) -> list[DatasetLeaderboardEntry]:
         return _api().get_dataset_leaderboard(dataset, base_model_only=False)
 
 
-def fetch_model(ref: ResolvedRef, *, what: str = "model", trust_remote_code: bool = False) -> Path:
-    """The model at the pinned commit: configs, tokenizer and safetensors weights only.
+def fetch_model(
+    ref: ResolvedRef, *, what: str = "model", trust_remote_code: bool = False, files: Sequence[str] = ()
+) -> Path:
+    """The model at the pinned commit: configs, tokenizer and safetensors weights only, and ``files`` (the
+    variant files an onnx or openvino backend runs, e.g. ``onnx/model_O3.onnx``).
 
     Refuses a repo without safetensors weights (pickled weights can run code when loaded) and, unless
     ``trust_remote_code``, one that needs its own Python code; ``what`` names the model in messages
@@ -388,8 +392,8 @@ def fetch_model(ref: ResolvedRef, *, what: str = "model", trust_remote_code: boo
             f"{what} {ref} has no model.safetensors ({found}); hubrerank only loads safetensors "
             "weights: convert the checkpoint (transformers save_pretrained) and push it"
         )
-    patterns = [*MODEL_FILES, "*.py"] if trust_remote_code else MODEL_FILES
-    folder = download(ref, allow_patterns=patterns)
+    patterns = [*MODEL_FILES, "*.py"] if trust_remote_code else list(MODEL_FILES)
+    folder = download(ref, allow_patterns=[*patterns, *files])
     reason = remote_code_reason(folder)
     if reason and not trust_remote_code:
         raise InputError(

@@ -28,11 +28,12 @@ RECIPE_FILE = "hubrerank.yaml"
 RESULTS_FILE = "eval_results.json"
 LOG_FILE = "training_log.jsonl"
 REPORTS_DIR = "reproductions"
+VARIANTS_FILE = "variants.json"  # hubrerank export's ONNX / OpenVINO variants and their measurements
 CARD_FILE = "README.md"
 WEIGHTS_FILE = "model.safetensors"
 # What a model repo's record is made of (download patterns), and what a card is rendered from.
-RECORD_FILES = [RECIPE_FILE, RESULTS_FILE, CARD_FILE, LOG_FILE, f"{REPORTS_DIR}/*.json"]
-CARD_SOURCES = [RECIPE_FILE, RESULTS_FILE, LOG_FILE, f"{REPORTS_DIR}/*.json"]
+RECORD_FILES = [RECIPE_FILE, RESULTS_FILE, CARD_FILE, LOG_FILE, VARIANTS_FILE, f"{REPORTS_DIR}/*.json"]
+CARD_SOURCES = [RECIPE_FILE, RESULTS_FILE, LOG_FILE, VARIANTS_FILE, f"{REPORTS_DIR}/*.json"]
 # A model snapshot: configs, tokenizers and safetensors weights; never pickled weights or code.
 MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "README.md"]
 # The keys that say which evaluation a result is (data, revision, split, cut-offs), without its numbers.
@@ -47,6 +48,8 @@ RESULT_KEYS = (
     "rerank_k",
     "always_rerank_positives",
     "dtype",
+    "backend",
+    "model_file",
 )
 
 

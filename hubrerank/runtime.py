@@ -1,11 +1,15 @@
-"""How models run: the precision (torch dtype) and device they score and embed in, and the CPU threads.
+"""How models run: the variant (backend, variant file, torch dtype, device) they score and embed in, and
+the CPU threads.
 
 Every model hubrerank scores or embeds with is loaded by sentence-transformers itself, with
-``model_kwargs={"dtype": ...}`` and ``device=...`` (:func:`model_options`); nothing here is a runtime of
-its own. float32 is the default: scores, cache entries and records are then exactly what they were before
-hubrerank had a precision setting. Another dtype changes scores (bfloat16 moved logits by up to 2e-4 on
+``model_kwargs={"dtype": ...}`` and ``device=...`` (:func:`model_options`); an ONNX or OpenVINO variant
+keeps sentence-transformers' tokenisation, pooling and activation and runs its file in onnxruntime or
+OpenVINO in place of the torch forward (:mod:`hubrerank.backends`). float32 on torch is the default:
+scores, cache entries and records are then exactly what they were before hubrerank had variants.
+Another dtype changes scores (bfloat16 moved logits by up to 2e-4 on
 all-MiniLM-L6-v2), so it is part of the cache key (:func:`variant_identity`) and of every result measured
-in it (``dtype`` in eval_results.json). The device is not: float32 on CPU and on a GPU differ in rounding
+in it (``dtype`` in eval_results.json); so are another backend and its file, by the file's bytes
+(``backend`` and ``model_file``). The device is not: float32 on CPU and on a GPU differ in rounding
 only (about 1e-6, far below any tolerance), and the model's bytes and dtype decide what it computes.
 
 Threads: torch and the tokenizers default to every core of the machine. Two such processes on one
@@ -25,30 +29,100 @@ from hubrerank.errors import InputError
 
 DTYPES = ("float32", "bfloat16", "float16")
 DEFAULT_DTYPE = "float32"
+BACKENDS = ("torch", "onnx", "openvino")
+DEFAULT_BACKEND = "torch"
+# the file each runtime loads when --model-file is not given, as sentence-transformers' exporters name them
+DEFAULT_FILES = {"onnx": "onnx/model.onnx", "openvino": "openvino/openvino_model.xml"}
+# the keys of an eval_results.json entry that say which variant measured it (absent: float32 on torch)
+VARIANT_KEYS = ("dtype", "backend", "model_file")
 THREADS_ENV = "HUBRERANK_THREADS"
 
 
 @dataclass(frozen=True)
-class Precision:
-    """The dtype a model runs in and the device it runs on (None: the one sentence-transformers picks)."""
+class Variant:
+    """How a model runs: its backend (torch, onnx, openvino), the variant file the runtime loads (onnx and
+    openvino only; None: the backend's default file), the torch dtype, and the device (None: the one
+    sentence-transformers picks). The default, float32 on torch, is what every record without a variant
+    was measured in."""
 
     dtype: str = DEFAULT_DTYPE
     device: str | None = None
+    backend: str = DEFAULT_BACKEND
+    model_file: str | None = None
+    # several devices: a cross-encoder's pairs are split across one process per device (not part of what
+    # the model computes: results are the same as on one device)
+    devices: tuple[str, ...] = ()
 
-    def check(self) -> Precision:
-        """Raise InputError (one line) for an unknown dtype or a device torch cannot use here; return self."""
+    def check(self) -> Variant:
+        """Raise InputError (one line) for an unknown dtype or backend, a device this machine cannot use,
+        or a combination no runtime runs (a dtype or file beside the wrong backend); return self."""
         check_dtype(self.dtype)
+        check_backend(self.backend)
         if self.device is not None:
             check_device(self.device)
+        for device in self.devices:
+            check_device(device)
+        if self.devices and (self.device is not None or self.backend != DEFAULT_BACKEND):
+            raise InputError("--devices splits torch scoring across processes: drop --device and --backend")
+        if self.backend == DEFAULT_BACKEND and self.model_file is not None:
+            raise InputError(
+                f"--model-file {self.model_file} needs --backend onnx or openvino "
+                "(torch loads the safetensors)"
+            )
+        if self.backend != DEFAULT_BACKEND:
+            if self.dtype != DEFAULT_DTYPE:
+                raise InputError(
+                    f"--dtype {self.dtype} applies to torch only; an {self.backend} variant's precision is "
+                    "its file's (--model-file)"
+                )
+            if self.device not in (None, "cpu") and not self.device.startswith("cuda"):
+                raise InputError(f"--device {self.device}: the {self.backend} backend runs on cpu or cuda")
+            if self.backend == "openvino" and self.device not in (None, "cpu"):
+                raise InputError("--device: hubrerank runs OpenVINO variants on the cpu only")
+            file = self.file
+            suffix = ".onnx" if self.backend == "onnx" else ".xml"
+            if not file.endswith(suffix):
+                raise InputError(f"--model-file {file}: an {self.backend} variant is a {suffix} file")
         return self
 
     @property
     def is_default(self) -> bool:
-        """True for float32: the precision every record without a ``dtype`` was measured in."""
-        return self.dtype == DEFAULT_DTYPE
+        """True for float32 on torch: the variant every record without a ``dtype`` or ``backend`` was
+        measured in."""
+        return self.dtype == DEFAULT_DTYPE and self.backend == DEFAULT_BACKEND
+
+    @property
+    def file(self) -> str:
+        """The variant file inside the model folder (onnx and openvino), else ``model.safetensors``."""
+        return self.model_file or DEFAULT_FILES.get(self.backend, "model.safetensors")
+
+    @property
+    def label(self) -> str:
+        """How outputs name it: ``float32``, ``bfloat16``, ``onnx onnx/model_O3.onnx``."""
+        return self.dtype if self.backend == DEFAULT_BACKEND else f"{self.backend} {self.file}"
+
+    @property
+    def files(self) -> list[str]:
+        """The files of the variant inside the model folder: none for torch (its safetensors), the file
+        itself, and an OpenVINO model's weights (``.bin`` beside its ``.xml``)."""
+        if self.backend == DEFAULT_BACKEND:
+            return []
+        file = self.file
+        return [file, file.removesuffix(".xml") + ".bin"] if self.backend == "openvino" else [file]
+
+    def record(self) -> dict[str, str]:
+        """What an eval_results.json entry measured in this variant adds: nothing for float32 torch, the
+        dtype for another torch dtype, the backend and file otherwise."""
+        if self.backend != DEFAULT_BACKEND:
+            return {"backend": self.backend, "model_file": self.file}
+        return {} if self.dtype == DEFAULT_DTYPE else {"dtype": self.dtype}
+
+    def on(self, device: str | None, devices: tuple[str, ...] = ()) -> Variant:
+        """This variant on ``device`` (or split across ``devices``)."""
+        return Variant(self.dtype, device, self.backend, self.model_file, devices)
 
 
-FLOAT32 = Precision()
+FLOAT32 = Variant()
 
 
 def check_dtype(dtype: str) -> str:
@@ -56,6 +130,13 @@ def check_dtype(dtype: str) -> str:
     if dtype not in DTYPES:
         raise InputError(f"--dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     return dtype
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` if hubrerank can run models on it, else InputError (one line)."""
+    if backend not in BACKENDS:
+        raise InputError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    return backend
 
 
 def check_device(device: str) -> str:
@@ -81,30 +162,54 @@ def check_device(device: str) -> str:
     raise InputError(f"--device {device!r} is not cpu, cuda, cuda:N or mps")
 
 
-def model_options(precision: Precision) -> dict[str, Any]:
-    """Keyword arguments of ``CrossEncoder`` / ``SentenceTransformer`` that load a model in ``precision``."""
+def parse_devices(text: str) -> tuple[str, ...]:
+    """``--devices``: a comma-separated list (``cpu,cpu``, ``cuda:0,cuda:1``), or ``cuda`` for every CUDA
+    device torch sees; each checked (:func:`check_device`), at least two."""
     import torch
 
-    return {"device": precision.device, "model_kwargs": {"dtype": getattr(torch, precision.dtype)}}
+    if text.strip() == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        devices = tuple(f"cuda:{index}" for index in range(count))
+    else:
+        devices = tuple(part.strip() for part in text.split(",") if part.strip())
+    for device in devices:
+        check_device(device)
+    if len(devices) < 2:
+        raise InputError(f"--devices {text}: give two devices or more (one device: --device)")
+    return devices
 
 
-def variant_identity(identity: str, dtype: str) -> str:
-    """The cache key of a model run in ``dtype``: its bytes' identity, plus the dtype unless float32 (so
-    float32 entries keep the keys they had before precision was a setting)."""
-    return identity if dtype == DEFAULT_DTYPE else f"{identity}+{dtype}"
+def model_options(variant: Variant) -> dict[str, Any]:
+    """Keyword arguments of ``CrossEncoder`` / ``SentenceTransformer`` that load a model in ``variant``'s
+    dtype and device (another backend's runtime is attached after loading: :mod:`hubrerank.backends`)."""
+    import torch
+
+    device = variant.device if variant.backend == DEFAULT_BACKEND else "cpu"
+    return {"device": device, "model_kwargs": {"dtype": getattr(torch, variant.dtype)}}
 
 
-def with_dtype(results: list[dict[str, Any]], dtype: str) -> list[dict[str, Any]]:
-    """``results`` (eval_results.json entries) with ``dtype`` recorded when it is not float32."""
-    if dtype != DEFAULT_DTYPE:
-        for result in results:
-            result["dtype"] = dtype
+def variant_identity(identity: str, variant: Variant, file_digest: str | None = None) -> str:
+    """The cache key of a model run as ``variant``: its bytes' identity, plus the dtype unless float32
+    (so float32 torch entries keep the keys they had before variants existed), plus the backend, the
+    file and ``file_digest`` (the variant file's bytes) for onnx and openvino."""
+    if variant.backend != DEFAULT_BACKEND:
+        return f"{identity}+{variant.backend}:{variant.file}:{file_digest}"
+    return identity if variant.dtype == DEFAULT_DTYPE else f"{identity}+{variant.dtype}"
+
+
+def with_variant(results: list[dict[str, Any]], variant: Variant) -> list[dict[str, Any]]:
+    """``results`` (eval_results.json entries) with ``variant`` recorded unless it is float32 torch."""
+    for result in results:
+        result.update(variant.record())
     return results
 
 
-def result_dtype(result: Any) -> str:
-    """The dtype a recorded result was measured in (absent: float32)."""
-    return result.get("dtype") or DEFAULT_DTYPE
+def result_variant(result: Any, device: str | None = None) -> Variant:
+    """The variant a recorded result was measured in (no ``dtype``: float32; no ``backend``: torch), to be
+    re-measured on ``device``."""
+    backend = result.get("backend") or DEFAULT_BACKEND
+    model_file = result.get("model_file") if backend != DEFAULT_BACKEND else None
+    return Variant(result.get("dtype") or DEFAULT_DTYPE, device, backend, model_file)
 
 
 def core_count() -> int:

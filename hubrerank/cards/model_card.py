@@ -102,6 +102,9 @@ def render_model_card(
     """
     from huggingface_hub import ModelCard, ModelCardData
 
+    from hubrerank.cards.variants import with_variants_section
+    from hubrerank.variants import read_variants
+
     model_dir = Path(model_dir)
     recipe, results, log = read_model_files(model_dir)
     model_id = repo_id or str(recipe.get("name") or model_dir.name)
@@ -155,6 +158,9 @@ def render_model_card(
         reproduce_ref=f"{repo_id or 'ORG/NAME'}@{revision or '<this commit>'}",
         reports=[report_view(report) for report in reports or []],
     )
+    variants = read_variants(model_dir)
+    if variants is not None:
+        text = with_variants_section(text, variants)
     return ModelCard(_redact(text, model_dir))
 
 

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "benchmark": "hubrerank.cli.benchmark:benchmark",
     "leaderboard": "hubrerank.cli.benchmark:leaderboard",
     "keys": "hubrerank.cli.keys:keys",
+    "export": "hubrerank.cli.export:export",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from hubrerank.evaluation.compare import ComparisonRequest
+from hubrerank.runtime import Variant
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -42,15 +43,26 @@ def scoring_options(command: F) -> F:
 
 
 def precision_options(command: F) -> F:
-    """--dtype and --device, as every command that loads a model to score or embed has them, and the
-    command's threads set to the cores it may use (:func:`hubrerank.runtime.use_cores`) before it runs.
+    """--dtype, --device, --backend and --model-file, as every command that loads a model to score or embed
+    has them, given to the command as one ``variant`` (:class:`hubrerank.runtime.Variant`; None when none
+    of them is given, so verify and reproduce re-measure each claim in its own), and the command's threads
+    set to the cores it may use (:func:`hubrerank.runtime.use_cores`) before it runs.
 
-    Both are checked while the command line is parsed, so a bad value is one line and exit 2 before any
-    model loads (:class:`hubrerank.runtime.Precision`).
+    They are checked before the command runs, so a bad value or combination is one line and exit 2 before
+    any model loads.
     """
-    from hubrerank.runtime import DEFAULT_DTYPE, DTYPES, check_device, check_dtype
+    from hubrerank.runtime import BACKENDS, DEFAULT_DTYPE, DTYPES, Variant, check_device, check_dtype
 
-    command = on_own_cores(command)
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        dtype, device = kwargs.pop("dtype"), kwargs.pop("device")
+        backend, model_file = kwargs.pop("backend"), kwargs.pop("model_file")
+        devices = kwargs.pop("devices", None) or ()
+        given = (dtype, device, backend, model_file, devices) != (None, None, None, None, ())
+        backend = backend or ("onnx" if model_file and model_file.endswith(".onnx") else None)
+        backend = backend or ("openvino" if model_file and model_file.endswith(".xml") else None)
+        variant = Variant(dtype or DEFAULT_DTYPE, device, backend or "torch", model_file, devices).check()
+        return command(*args, variant=variant if given else None, **kwargs)
 
     options = (
         click.option(
@@ -69,18 +81,51 @@ def precision_options(command: F) -> F:
             callback=lambda _ctx, _param, value: value if value is None else check_device(value),
             help="Where models run. Default: the device sentence-transformers picks (a GPU if there is one).",
         ),
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            default=None,
+            help="The runtime: torch (default), onnx (onnxruntime) or openvino, running a variant file of "
+            "the model (--model-file; hubrerank export writes them) with sentence-transformers' own "
+            "tokenisation and activation. Needs pip install 'hubrerank[onnx]' / '[openvino]'.",
+        ),
+        click.option(
+            "--model-file",
+            default=None,
+            metavar="PATH",
+            help="The variant file inside the model, as sentence-transformers' exporters name them: "
+            "onnx/model.onnx (the onnx default), onnx/model_O3.onnx, onnx/model_qint8_avx512_vnni.onnx, "
+            "openvino/openvino_model.xml (the openvino default), "
+            "openvino/openvino_model_qint8_quantized.xml.",
+        ),
     )
+    wrapped = on_own_cores(cast(F, run))
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
 
 
-def precision_heading(dtype: str) -> str:
-    """The line above a table of results measured in ``dtype``: none for float32, whose tables read as
-    they always did."""
-    from hubrerank.runtime import DEFAULT_DTYPE
+def devices_option(command: F) -> F:
+    """--devices, for the commands that score many pairs with a cross-encoder (eval, pipeline, verify):
+    one process per device, results the same as on one device. Goes with :func:`precision_options`."""
+    from hubrerank.runtime import parse_devices
 
-    return "" if dtype == DEFAULT_DTYPE else f"Measured in {dtype} (float32 is the reference precision).\n\n"
+    return click.option(
+        "--devices",
+        default=None,
+        metavar="DEV,DEV,...|cuda",
+        callback=lambda _ctx, _param, value: None if value is None else parse_devices(value),
+        help="Split the cross-encoder's pairs across one process per device (cuda: every GPU; cpu,cpu: "
+        "two CPU processes sharing the cores), with the scores one device gives.",
+    )(command)
+
+
+def precision_heading(variant: Variant) -> str:
+    """The line above a table of results measured in ``variant``: none for float32 torch, whose tables
+    read as they always did."""
+    if variant.is_default:
+        return ""
+    return f"Measured in {variant.label} (float32 is the reference precision).\n\n"
 
 
 def on_own_cores(command: F) -> F:

@@ -136,6 +136,14 @@ def build(
         raise click.UsageError("pass exactly one of --out DIR and --push REPO_ID")
     if (private or tag) and push is None:
         raise click.UsageError("--private and --tag go with --push")
+    variant = values.pop("variant")
+    if variant is not None:  # the mining model's and the teacher's (float32 torch: recorded as absent)
+        values.update(
+            dtype=None if variant.dtype == "float32" else variant.dtype,
+            device=variant.device,
+            backend=None if variant.backend == "torch" else variant.backend,
+            model_file=variant.model_file,
+        )
     options = options_from_values(BuildOptions, values)
     if push is not None:  # before the build: a push that cannot land would lose it
         check_can_publish(push, "dataset")

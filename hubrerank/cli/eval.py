@@ -12,6 +12,7 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    devices_option,
     precision_heading,
     precision_options,
     quiet_loaders,
@@ -23,7 +24,7 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.definitions import DEFINITIONS
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
-from hubrerank.runtime import DEFAULT_DTYPE, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 if TYPE_CHECKING:
     from hubrerank.signatures import SigningKey
@@ -96,6 +97,7 @@ DEFAULTS = ComparisonRequest(models=())
     "model: NAME.MODEL.EXT when several).",
 )
 @scoring_options
+@devices_option
 @click.option("--bm25", is_flag=True, help="Add a BM25 row: the same candidates reranked lexically (bm25s).")
 @bm25_language_option
 @click.option(
@@ -170,8 +172,7 @@ def eval_command(
     first_stage_name: str,
     open_pr: bool,
     key_file: Path | None,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Evaluate one or more cross-encoders MODEL[@REV] (Hub refs or local folders) side by side.
 
@@ -215,7 +216,7 @@ def eval_command(
         progress=True,
         metric_definition=metric_definition,
         always_rerank_positives=always_rerank_positives,
-        precision=Precision(dtype or DEFAULT_DTYPE, device),
+        precision=variant or FLOAT32,
     )
     try:
         request.check()
@@ -227,7 +228,7 @@ def eval_command(
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     for line in definition_differences(comparison.evaluations):
         click.echo(line, err=True)
-    heading = precision_heading(dtype or DEFAULT_DTYPE)
+    heading = precision_heading(request.precision)
     click.echo(heading + render_text(comparison.tables), nl=False)
     if json_path:
         write_output(json_path, json.dumps(json_document(comparison.evaluations), indent=2) + "\n")
@@ -302,8 +303,7 @@ def rerank(
     as_json: bool,
     max_length: int | None,
     fuse_first_stage: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Score DOCUMENTS against a query with a cross-encoder and print them best first, or score a batch
     of (query, passage) pairs (--pairs FILE) and print their scores in input order.
@@ -315,9 +315,9 @@ def rerank(
     """
     from hubrerank.evaluation import rank_documents
 
-    precision = Precision(dtype or DEFAULT_DTYPE, device)
+    precision = variant or FLOAT32
     if not precision.is_default:
-        click.echo(f"Scores computed in {precision.dtype}.", err=True)
+        click.echo(f"Scores computed in {precision.label}.", err=True)
     if pairs_file is not None:
         if query is not None or docs or docs_file or top_k or fuse_first_stage:
             raise click.UsageError(
@@ -351,7 +351,7 @@ def rerank(
 
 
 def _score_pairs(
-    model: str, path: Path, *, raw: bool, as_json: bool, max_length: int | None, precision: Precision
+    model: str, path: Path, *, raw: bool, as_json: bool, max_length: int | None, precision: Variant
 ) -> None:
     """``rerank --pairs``: read the file (before loading the model), score, print one score a line."""
     from hubrerank.evaluation import read_pairs, score_pairs

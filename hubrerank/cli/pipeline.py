@@ -11,6 +11,7 @@ import click
 from hubrerank.cli._output import (
     bm25_language_option,
     check_outputs,
+    devices_option,
     precision_heading,
     quiet_loaders,
     scoring_options,
@@ -18,7 +19,7 @@ from hubrerank.cli._output import (
 )
 from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
-from hubrerank.runtime import DEFAULT_DTYPE, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 if TYPE_CHECKING:
     from hubrerank.signatures import SigningKey
@@ -99,6 +100,7 @@ DEFAULTS = PipelineRequest(data="")
 )
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help=KEY_FILE_HELP)
 @scoring_options
+@devices_option
 def pipeline(
     data: str,
     config: str | None,
@@ -120,8 +122,7 @@ def pipeline(
     batch_size: int,
     max_length: int | None,
     no_cache: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Evaluate retrieval pipelines over the whole corpus of a split, side by side.
 
@@ -151,11 +152,11 @@ def pipeline(
         cache=not no_cache,
         progress=True,
         run_file=run_file,
-        precision=Precision(dtype or DEFAULT_DTYPE, device),
+        precision=variant or FLOAT32,
     )
     request.check()
     check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
-    key = _results_publication(reranker, open_pr, key_file, dtype)
+    key = _results_publication(reranker, open_pr, key_file, request.precision)
     quiet_loaders()
     results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
     if results.reranker:
@@ -164,7 +165,7 @@ def pipeline(
             err=True,
         )
     tables = pipeline_tables(results)
-    heading = precision_heading(dtype or DEFAULT_DTYPE)
+    heading = precision_heading(request.precision)
     click.echo(heading + render_text(tables), nl=False)
     if markdown_path:
         write_output(markdown_path, heading + render_markdown(tables))
@@ -178,9 +179,10 @@ def pipeline(
 
 
 def _results_publication(
-    reranker: str | None, open_pr: bool, key_file: Path | None, dtype: str | None
+    reranker: str | None, open_pr: bool, key_file: Path | None, variant: Variant
 ) -> SigningKey | None:
-    """Check, before any evaluation, that --open-pr has a Hub reranker and float32 results; the key."""
+    """Check, before any evaluation, that --open-pr has a Hub reranker and float32 torch results; the
+    key."""
     if not open_pr:
         if key_file is not None:
             raise click.UsageError("--key-file signs the results of --open-pr: add --open-pr")
@@ -194,6 +196,7 @@ def _results_publication(
             f"--open-pr opens a pull request on the --reranker's Hub repo; {reranker} is a local folder "
             "(push it first)"
         )
-    if (dtype or DEFAULT_DTYPE) != DEFAULT_DTYPE:
-        raise click.UsageError(f"--open-pr proposes float32 results; drop --dtype {dtype}")
+    if not variant.is_default:
+        option = f"--dtype {variant.dtype}" if variant.backend == "torch" else f"--backend {variant.backend}"
+        raise click.UsageError(f"--open-pr proposes float32 results; drop {option}")
     return signing_key(key_file)

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hubrerank.cli._errors import ExitCode
-from hubrerank.cli._output import precision_options
+from hubrerank.cli._output import devices_option, precision_options
 from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
     from hubrerank.reproducibility.verify import Check, Report
+    from hubrerank.runtime import Variant
     from hubrerank.signatures import SigningKey
 
 _REF = "REPO[@REV]"
@@ -83,6 +84,7 @@ def _common(function: Any) -> Any:
     ".eval_results/hubrerank-<you>.yaml, signed: they show as community results until merged.",
 )
 @_common
+@devices_option
 def verify(
     ref: str,
     tolerance: float | None,
@@ -94,15 +96,15 @@ def verify(
     key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Re-evaluate the published weights on their pinned data and compare with what the repo claims.
 
     Claims come from eval_results.json (models hubrerank trained) or the model-index of a card written by
-    sentence-transformers' trainer. Each is re-measured in the precision it was made in, unless --dtype
-    is given: then in that one, with the deltas shown and at least 0.01 tolerance across precisions
-    (docs/tolerances.md). Exit 0 when all are within tolerance, 1 when any is not, 2 when nothing could
+    sentence-transformers' trainer, and the variants of variants.json (hubrerank export). Each is
+    re-measured in the variant it was made in, unless --dtype or --backend is given: then in that one,
+    with the deltas shown and at least 0.01 tolerance across variants (docs/tolerances.md). Exit 0 when
+    all are within tolerance, 1 when any is not, 2 when nothing could
     be checked.
     """
     from hubrerank.reproducibility.tolerances import verify_tolerances
@@ -115,8 +117,7 @@ def verify(
         tolerances=tolerances,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
-        dtype=dtype,
-        device=device,
+        variant=variant,
         echo=click.echo,
     )
     _finish(report, json_path, publication)
@@ -149,8 +150,7 @@ def reproduce(
     key_file: Path | None,
     recipe_path: Path | None,
     trust_remote_code: bool,
-    dtype: str | None,
-    device: str | None,
+    variant: Variant | None,
 ) -> None:
     """Retrain the model from its recipe (same seed, data and base-model shas) and compare with its claims.
 
@@ -168,8 +168,7 @@ def reproduce(
         tolerance_file=tolerance_file,
         recipe_path=recipe_path,
         trust_remote_code=trust_remote_code,
-        dtype=dtype,
-        device=device,
+        variant=variant,
         echo=click.echo,
     )
     _finish(report, json_path, publication)
@@ -224,6 +223,9 @@ def _finish(report: Report, json_path: Path | None, publication: Publication) ->
     click.get_current_context().exit(exit_code)
 
 
+_RECORDS = ("eval_results", "variants")  # claims from hubrerank's records, not a card's model-index
+
+
 def format_report(report: Report) -> str:
     """The verdict table (headline metrics and every failure, then, for ``reproduce``, the library versions
     of the original run beside this one's), environment differences, weights, caveats and the verdict."""
@@ -231,7 +233,7 @@ def format_report(report: Report) -> str:
     header = ("metric", "claimed", "measured", "delta", "tolerance", "ok")
     table = [header] + [
         (
-            check.claim.label + ("" if check.claim.source.startswith("eval_results") else " (card)"),
+            check.claim.label + ("" if check.claim.source.startswith(_RECORDS) else " (card)"),
             f"{check.claim.value:.4f}",
             "missing" if check.measured is None else f"{check.measured:.4f}",
             "" if check.delta is None else f"{check.delta:+.4f}",
@@ -302,8 +304,8 @@ def _precision_lines(checks: list[Check]) -> list[str]:
     """The precisions the claims were made and re-measured in, and the tolerance between different ones."""
     if not checks:
         return []
-    claimed = ", ".join(sorted({check.claim.dtype for check in checks}))
-    measured = ", ".join(sorted({check.dtype for check in checks}))
+    claimed = ", ".join(sorted({check.claim.variant.label for check in checks}))
+    measured = ", ".join(sorted({check.variant.label for check in checks}))
     line = f"precision: claims made in {claimed}, re-measured in {measured}"
     crossed = [check for check in checks if check.cross_precision]
     if crossed:

@@ -54,7 +54,7 @@ from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
 from hubrerank.refs import ResolvedRef
-from hubrerank.runtime import DEFAULT_DTYPE, Precision
+from hubrerank.runtime import DEFAULT_DTYPE, Variant
 
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -95,12 +95,19 @@ class BuildOptions:
     no_cache: bool = option("--no-cache", False, rebuilt=False)
     dtype: str | None = option("--dtype")  # None: float32
     device: str | None = option("--device", rebuilt=False)
+    backend: str | None = option("--backend")  # None: torch
+    model_file: str | None = option("--model-file")
 
     @property
-    def precision(self) -> Precision:
-        """The dtype and device the mining model and the teacher run in (default device: cpu unless
-        CUDA is there)."""
-        return Precision(self.dtype or DEFAULT_DTYPE, self.device or model_device()).check()
+    def precision(self) -> Variant:
+        """The variant the mining model and the teacher run as (default device: cpu unless CUDA is
+        there)."""
+        return Variant(
+            self.dtype or DEFAULT_DTYPE,
+            self.device or model_device(),
+            self.backend or "torch",
+            self.model_file,
+        ).check()
 
 
 BUILD_OPTIONS = option_specs(BuildOptions)
@@ -158,7 +165,8 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
             data, collection, by_split, positives, judged_negatives, options, origin, dropped
         )
 
-    mining_model = resolve_model_source(options.mine_model) if options.mine_model else None
+    files = options.precision.files
+    mining_model = resolve_model_source(options.mine_model, files) if options.mine_model else None
     kind = options.first_stage or (
         "source" if collection.ranking else "embedding" if mining_model is not None else "bm25"
     )
@@ -183,7 +191,7 @@ def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None)
     for name in ("eval", "test"):
         if name in splits:
             splits[name].candidates = [ranked.get(q, []) for q in splits[name].queries]
-    teacher = resolve_model_source(options.teacher) if options.teacher else None
+    teacher = resolve_model_source(options.teacher, files) if options.teacher else None
     if teacher is not None and "train" in splits:
         _score_with_teacher(splits["train"], teacher, collection, options, log)
     if teacher is not None or collection.pair_score is not None:
@@ -630,6 +638,9 @@ def _metadata(
     parameters.pop("device")  # the same in any device (hubrerank.runtime)
     if options.dtype in (None, DEFAULT_DTYPE):  # float32 builds' metadata reads as it always did
         parameters.pop("dtype")
+    for key in ("backend", "model_file"):  # torch builds' too
+        if parameters[key] is None:
+            parameters.pop(key)
     parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,

@@ -6,6 +6,7 @@ name and the sha256 of its model.safetensors, never by its absolute path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,12 @@ class ModelSource:
         return self.record["path"]
 
 
-def resolve_model_source(text: str) -> ModelSource:
-    """Resolve ``REPO[@REV]`` or a local folder, downloading a Hub model at its pinned sha."""
+def resolve_model_source(text: str, files: Sequence[str] = ()) -> ModelSource:
+    """Resolve ``REPO[@REV]`` or a local folder, downloading a Hub model at its pinned sha (and ``files``,
+    a variant's)."""
     from hubrerank.hub import resolve_model
 
-    ref, path = resolve_model(text)
+    ref, path = resolve_model(text, files)
     if ref is not None:
         return ModelSource(path, ref.as_dict())
     weights = path / "model.safetensors"

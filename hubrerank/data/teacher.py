@@ -18,7 +18,7 @@ from hubrerank.data.models import model_device
 from hubrerank.embeddings import Embedder, encode
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import Precision, model_options
+from hubrerank.runtime import Variant
 
 CHUNK = 65536  # pairs handed to predict at once, so the pair list stays bounded
 
@@ -28,11 +28,11 @@ def teacher_scores(
     queries: list[str],
     passages: list[str],
     batch_size: int = 32,
-    precision: Precision | None = None,
+    precision: Variant | None = None,
 ) -> np.ndarray:
     """Float32 teacher scores aligned with the (query, passage) pairs, the teacher run in ``precision``
     (None: float32, on cpu unless CUDA is there)."""
-    precision = precision or Precision(device=model_device())
+    precision = precision or Variant(device=model_device())
     kind = model_kind(model_path)
     if kind == "bi-encoder":
         return _bi_encoder_scores(model_path, queries, passages, batch_size, precision)
@@ -45,7 +45,7 @@ def teacher_scores(
 
 
 def _cross_encoder_scores(
-    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Precision
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Variant
 ) -> np.ndarray:
     """``CrossEncoder.predict`` with a sigmoid, in chunks."""
     import torch
@@ -72,7 +72,7 @@ def _cross_encoder_scores(
 
 
 def _bi_encoder_scores(
-    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Precision
+    model_path: Path, queries: list[str], passages: list[str], batch_size: int, precision: Variant
 ) -> np.ndarray:
     """``SentenceTransformer.similarity_pairwise`` of embeddings from :func:`hubrerank.embeddings.encode`
     (each distinct text embedded once)."""
@@ -82,7 +82,7 @@ def _bi_encoder_scores(
     if not queries:
         return np.empty(0, np.float32)
     model = _load(SentenceTransformer, model_path, precision)
-    embedder = Embedder(model, model_path, batch_size=batch_size, progress=True, dtype=precision.dtype)
+    embedder = Embedder(model, model_path, batch_size=batch_size, progress=True, variant=precision)
     query_embeddings = torch.from_numpy(encode(embedder, queries, "query"))
     passage_embeddings = torch.from_numpy(encode(embedder, passages, "document"))
     scores = model.similarity_pairwise(query_embeddings, passage_embeddings)
@@ -90,6 +90,8 @@ def _bi_encoder_scores(
 
 
 @lru_cache(maxsize=1)
-def _load(model_class: type, model_path: Path, precision: Precision) -> Any:
+def _load(model_class: type, model_path: Path, precision: Variant) -> Any:
     """The teacher, loaded once per build: it scores the train pairs, then the eval/test candidates."""
-    return model_class(str(model_path), **model_options(precision))
+    from hubrerank.backends import load_model
+
+    return load_model(model_class, model_path, precision)

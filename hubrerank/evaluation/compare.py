@@ -43,7 +43,7 @@ from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
-from hubrerank.runtime import FLOAT32, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 Say = Callable[[str], None]
 
@@ -60,7 +60,7 @@ class ComparisonRequest:
     ``bm25`` adds a BM25 row, English stopwords removed when ``language`` is ``en``.
     ``metric_definition`` is the definition of reranking NDCG and MAP (None: the installed
     sentence-transformers'); ``always_rerank_positives`` is NanoBEIR's (the evaluator's default, true).
-    ``precision`` is the dtype and device every model (and ``fuse_with``) runs in.
+    ``precision`` is the variant (backend, file, dtype, device) every model (and ``fuse_with``) runs as.
     """
 
     models: tuple[str, ...]
@@ -84,7 +84,7 @@ class ComparisonRequest:
     progress: bool = False
     metric_definition: str | None = None
     always_rerank_positives: bool = True
-    precision: Precision = FLOAT32
+    precision: Variant = FLOAT32
 
     def check(self) -> None:
         """InputError naming the missing option when the request cannot run (before anything loads)."""
@@ -130,7 +130,7 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
         raise InputError(_retrieval_form_message(retrieval_form[0], "--bm25 reranks the data's first stage"))
     models = []
     for text in request.models:
-        ref, path = resolve_model(text)
+        ref, path = resolve_model(text, request.precision.files)
         retriever = model_kind(path) == "bi-encoder"
         if retriever:
             _check_retriever_request(request, text)
@@ -144,7 +144,7 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
         nanobeir_folder(nano["dataset"], nano["revision"], nano["datasets"])
     other = None
     if request.fuse_with:
-        _, other_path = resolve_model(request.fuse_with)
+        _, other_path = resolve_model(request.fuse_with, request.precision.files)
         check_scoring_model(other_path, f"--fuse-with {request.fuse_with}")
         other = model_score_function(other_path, request.batch_size, request.precision)
     cache = ScoreCache() if request.cache else None

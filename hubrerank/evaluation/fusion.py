@@ -26,7 +26,7 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation.metrics import Pair, ScoreFunction
 from hubrerank.evaluation.samples import RerankingData, RerankingRow
 from hubrerank.evaluation.scoring import Scorer
-from hubrerank.runtime import Precision, with_dtype
+from hubrerank.runtime import Variant, with_variant
 
 RRF_K = 60
 
@@ -100,7 +100,7 @@ def evaluate_fused(
         check_fusable(data)
         return rrf_score_function(data.rows, scorer.predict, k)
 
-    return with_dtype(evaluate_reranking_with(plan, score_for, metric_definition), scorer.precision.dtype)
+    return with_variant(evaluate_reranking_with(plan, score_for, metric_definition), scorer.precision)
 
 
 def mix_score_function(score: ScoreFunction, other: ScoreFunction, weight: float) -> ScoreFunction:
@@ -135,7 +135,7 @@ def check_scoring_model(path: Path, what: str) -> None:
 
 
 def model_score_function(
-    model_path: Path, batch_size: int = 32, precision: Precision | None = None
+    model_path: Path, batch_size: int = 32, precision: Variant | None = None
 ) -> ScoreFunction:
     """Scores of a bi-encoder (its similarity) or a cross-encoder (its sigmoid) for pairs, each pair once,
     the model run in ``precision`` (None: float32, on cpu unless CUDA is there)."""
@@ -168,4 +168,4 @@ def evaluate_mixed(
     results = evaluate_reranking_with(
         plan, lambda _: mix_score_function(scorer.predict, other, weight), metric_definition
     )
-    return with_dtype(results, scorer.precision.dtype)
+    return with_variant(results, scorer.precision)

@@ -20,7 +20,7 @@ cache (:mod:`hubrerank.evaluation.cache`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,7 +38,7 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import labelled_run_path, write_run
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.record import VersusFirstStage
-from hubrerank.runtime import DEFAULT_DTYPE, FLOAT32, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 HIT_KS = (1, 2, 3, 4, 5)
 NDCG_K = 10
@@ -69,7 +69,7 @@ class PipelineRequest:
     stage's ``top_k``,
     named ``reranker_name`` (default: as given); ``baseline`` the pipeline every other is tested
     against (default: the first); ``run_file`` writes each pipeline's ranking as a TREC run
-    (:func:`write_pipeline_runs`). ``precision`` is the dtype and device every model runs in.
+    (:func:`write_pipeline_runs`). ``precision`` is the variant every model runs as.
     """
 
     data: str
@@ -89,7 +89,7 @@ class PipelineRequest:
     cache: bool = True
     progress: bool = False
     run_file: Path | None = None
-    precision: Precision = FLOAT32
+    precision: Variant = FLOAT32
 
     def retriever_labels(self) -> list[str]:
         """The retrievers' names: ``retriever_names`` when given, else the references as written."""
@@ -205,14 +205,14 @@ class PipelineResults:
     pairs_scored: int
     pairs_cached: int
     pipelines: list[PipelineResult]
-    dtype: str = DEFAULT_DTYPE  # the precision the models ran in
+    variant: Variant = FLOAT32  # how the models ran
 
     def json_document(self) -> dict[str, Any]:
-        """What ``--json`` writes (docs/contracts.md, "Pipeline results"); ``dtype`` only when not float32."""
+        """What ``--json`` writes (docs/contracts.md, "Pipeline results"): ``dtype`` only when not float32,
+        ``backend`` and ``model_file`` only when not torch."""
         document = asdict(self)
-        if self.dtype == DEFAULT_DTYPE:
-            del document["dtype"]
-        return document
+        del document["variant"]
+        return {**document, **self.variant.record()}
 
 
 def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> PipelineResults:
@@ -243,6 +243,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
                 progress=request.progress,
                 precision=request.precision,
             ),
+            request.precision.files,
         )
         encoders.append(encoder)
     cache = ScoreCache() if request.cache and request.reranker else None
@@ -260,6 +261,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
                     progress=request.progress,
                     precision=request.precision,
                 ),
+                request.precision.files,
             )
         stages = _first_stages(request, corpus, encoders, say)
         pipelines: dict[str, tuple[str, list[Ranking]]] = {}
@@ -292,7 +294,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         pairs_scored=scorer.computed if scorer else 0,
         pairs_cached=scorer.reused if scorer else 0,
         pipelines=_measure(request, corpus, pipelines, baseline),
-        dtype=request.precision.dtype,
+        variant=request.precision,
     )
 
 
@@ -332,13 +334,13 @@ def rerank(ranking: Ranking, scores: dict[int, float], top_k: int) -> Ranking:
     return sorted(ranking[:top_k], key=lambda document: -scores[document]) + ranking[top_k:]
 
 
-def _load(option: str, text: str, load: Callable[[Path], T]) -> tuple[T, str]:
-    """``load`` the model ``text`` names (a local folder or ``REPO[@REV]``), and how it was read
-    (``REPO@SHA`` or the folder); any failure is an InputError naming ``option``."""
+def _load(option: str, text: str, load: Callable[[Path], T], files: Sequence[str]) -> tuple[T, str]:
+    """``load`` the model ``text`` names (a local folder or ``REPO[@REV]``, with ``files``), and how it
+    was read (``REPO@SHA`` or the folder); any failure is an InputError naming ``option``."""
     from hubrerank.hub import first_line, resolve_model
 
     try:
-        ref, path = resolve_model(text)
+        ref, path = resolve_model(text, files)
         return load(path), f"{ref.repo_id}@{ref.sha}" if ref else str(path)
     except HubrerankError as error:
         raise InputError(f"{option} {text}: {error}") from None

@@ -28,7 +28,7 @@ from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
 from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
-from hubrerank.runtime import FLOAT32, Precision, with_dtype
+from hubrerank.runtime import FLOAT32, Variant, with_variant
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
@@ -48,7 +48,7 @@ def run_evaluations(
     trust_remote_code: bool = False,
     progress: bool = False,
     metric_definition: str | None = None,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> dict[str, Any]:
     """Evaluate the model in ``model_path`` as ``plan`` says; return the eval_results.json dict.
 
@@ -73,8 +73,9 @@ def run_evaluations(
     ``metric_definition`` is the definition of reranking and NanoBEIR NDCG and MAP
     (:mod:`hubrerank.evaluation.definitions`; None: the installed sentence-transformers'); each such result
     records it as ``metric_definition`` and the metrics another definition gives differently in
-    ``other_definitions``. ``precision`` is the dtype and device the model runs in; a result measured in
-    another dtype than float32 records it as ``dtype``.
+    ``other_definitions``. ``precision`` is the variant the model runs as; a result measured in another
+    dtype than float32 records it as ``dtype``, one measured in an ONNX or OpenVINO file its ``backend``
+    and ``model_file``.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -201,7 +202,7 @@ def evaluate_model(
         )
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
-    return with_dtype(results, scorer.precision.dtype)
+    return with_variant(results, scorer.precision)
 
 
 def evaluate_retrieval_tasks(
@@ -256,7 +257,7 @@ def evaluate_retrieval_tasks(
         results.append(triplet_result(triplets, metrics, embedder.similarity_fn_name))
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
-    return with_dtype(results, embedder.dtype)
+    return with_variant(results, embedder.variant)
 
 
 def evaluate_reranking_with(

@@ -13,7 +13,7 @@ import numpy as np
 from hubrerank.errors import InputError
 from hubrerank.evaluation.fusion import rrf_order
 from hubrerank.evaluation.scoring import Scorer
-from hubrerank.runtime import FLOAT32, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def rank_documents(
     raw: bool = False,
     max_length: int | None = None,
     fuse_first_stage: bool = False,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> list[RankedDocument]:
     """``documents`` ranked best first for ``query`` by the cross-encoder ``model`` (``MODEL[@REV]`` or a
     folder), the best ``top_k`` only when given.
@@ -43,11 +43,11 @@ def rank_documents(
     Scores are sigmoid-normalised logits, as FlagReranker.compute_score(normalize=True) and LlamaIndex's
     SentenceTransformerRerank give them; ``raw`` keeps the logits. With ``fuse_first_stage`` the input
     order is a first stage's ranking, best first, and the order is the reciprocal rank fusion (k=60)
-    of both; the scores stay the model's. ``precision``: the dtype and device the model runs in.
+    of both; the scores stay the model's. ``precision``: the variant the model runs as.
     """
     from hubrerank.hub import resolve_model
 
-    _, path = resolve_model(model)
+    _, path = resolve_model(model, precision.files)
     scorer = Scorer(path, max_length=max_length, precision=precision.check())
     scores = scorer.scores([(query, document) for document in documents], "raw" if raw else "sigmoid")
     if fuse_first_stage:
@@ -63,14 +63,14 @@ def score_pairs(
     *,
     raw: bool = False,
     max_length: int | None = None,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> np.ndarray:
     """Scores of (query, passage) pairs with different queries, in input order, by the cross-encoder
     ``model`` (``MODEL[@REV]`` or a folder): ``FlagReranker.compute_score(pairs, normalize=True)``, sigmoid
-    of the logits; ``raw`` keeps the logits. ``precision``: the dtype and device the model runs in."""
+    of the logits; ``raw`` keeps the logits. ``precision``: the variant the model runs as."""
     from hubrerank.hub import resolve_model
 
-    _, path = resolve_model(model)
+    _, path = resolve_model(model, precision.files)
     return Scorer(path, max_length=max_length, precision=precision.check()).scores(
         list(pairs), "raw" if raw else "sigmoid"
     )

@@ -31,7 +31,7 @@ from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import FLOAT32, Precision
+from hubrerank.runtime import FLOAT32, Variant
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
 MAP_K = 100
@@ -202,7 +202,7 @@ def load_bi_encoder(
     batch_size: int = 32,
     progress: bool = False,
     trust_remote_code: bool = False,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> Embedder:
     """A SentenceTransformer from a local folder in ``precision``, embedding through ``cache``; InputError
     unless the folder holds a bi-encoder."""

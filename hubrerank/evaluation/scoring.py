@@ -10,6 +10,7 @@ or none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -19,9 +20,8 @@ import numpy as np
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache, pair_key
-from hubrerank.hashing import model_identity
 from hubrerank.kinds.detect import model_kind, read_json
-from hubrerank.runtime import FLOAT32, Precision, model_options, variant_identity
+from hubrerank.runtime import FLOAT32, Variant
 
 Activation = Literal["model", "sigmoid", "raw"]
 
@@ -46,18 +46,21 @@ def load_cross_encoder(
     path: Path,
     max_length: int | None = None,
     trust_remote_code: bool = False,
-    precision: Precision = FLOAT32,
+    precision: Variant = FLOAT32,
 ) -> Any:
-    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`, in
-    ``precision`` (its dtype and device, through sentence-transformers' own loading).
+    """Load a single-logit CrossEncoder from a local folder, after :func:`check_cross_encoder`, as the
+    variant ``precision`` (its dtype and device through sentence-transformers' own loading; another
+    backend's runtime attached by :mod:`hubrerank.backends`).
 
     ``trust_remote_code`` lets a model with its own Python code load; only the user may ask for it.
     """
     from sentence_transformers import CrossEncoder
 
+    from hubrerank.backends import load_model
+
     check_cross_encoder(path)
-    model = CrossEncoder(
-        str(path), max_length=max_length, trust_remote_code=trust_remote_code, **model_options(precision)
+    model = load_model(
+        CrossEncoder, path, precision, max_length=max_length, trust_remote_code=trust_remote_code
     )
     if model.num_labels != 1:
         raise InputError(
@@ -71,7 +74,8 @@ class Scorer:
 
     It also has the two members sentence-transformers evaluators call on a model (``predict`` and
     ``model_card_data``), so ``CrossEncoderNanoBEIREvaluator(...)(scorer)`` scores through the cache.
-    ``precision`` is the dtype and device the model runs in; its logits are cached apart from float32's.
+    ``precision`` is the variant the model runs as (backend, file, dtype, device; ``devices`` splits the
+    pairs across processes); its logits are cached apart from float32 torch's.
     """
 
     def __init__(
@@ -83,7 +87,7 @@ class Scorer:
         cache: ScoreCache | None = None,
         progress: bool = False,
         trust_remote_code: bool = False,
-        precision: Precision = FLOAT32,
+        precision: Variant = FLOAT32,
     ) -> None:
         self.model = load_cross_encoder(model_path, max_length, trust_remote_code, precision)
         self.model_path = model_path
@@ -97,9 +101,11 @@ class Scorer:
 
     @cached_property
     def identity(self) -> str:
-        """The cache identity of the model in its dtype (:func:`model_identity`, plus the dtype unless
-        float32), computed when the cache first needs it."""
-        return variant_identity(model_identity(self.model_path), self.precision.dtype)
+        """The cache identity of the model in its variant (its bytes' identity, plus the dtype unless
+        float32, plus the backend and variant file's bytes), computed when the cache first needs it."""
+        from hubrerank.backends import cache_identity
+
+        return cache_identity(self.model_path, self.precision)
 
     @property
     def model_card_data(self) -> Any:
@@ -143,6 +149,8 @@ class Scorer:
         order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
         identity = torch.nn.Identity()
         computed: dict[bytes, float] = {}
+        if len(self.precision.devices) > 1:
+            return self._compute_on_devices([items[index] for index in order], identity)
         starts = range(0, len(order), self.batch_size)
         for start in tqdm(starts, desc="Scoring", unit="batch", disable=not self.progress):
             batch = [items[index] for index in order[start : start + self.batch_size]]
@@ -159,3 +167,41 @@ class Scorer:
             computed.update(scored)
         self.computed += len(items)
         return computed
+
+    def _compute_on_devices(
+        self, ordered: list[tuple[bytes, Sequence[str]]], identity: Any
+    ) -> dict[bytes, float]:
+        """Score pairs already in batch order across one process per device (sentence-transformers'
+        multi-process pool, started for this call and stopped after it): each process gets whole batches
+        (``chunk_size`` = the batch size), the batches one device would score, so the logits are the same.
+        On CPU the processes share the cores this one may use."""
+        from hubrerank.runtime import core_count
+
+        devices = list(self.precision.devices)
+        threads = max(1, core_count() // max(1, devices.count("cpu")))
+        saved = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the spawned workers' torch reads it when it starts
+        try:
+            pool = self.model.start_multi_process_pool(target_devices=devices)
+        finally:
+            if saved is None:
+                os.environ.pop("OMP_NUM_THREADS")
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved
+        try:
+            logits = self.model.predict(
+                [list(pair) for _, pair in ordered],
+                pool=pool,
+                batch_size=self.batch_size,
+                chunk_size=self.batch_size,
+                activation_fn=identity,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            self.model.stop_multi_process_pool(pool)
+        scored = [(key, float(value)) for (key, _), value in zip(ordered, logits, strict=True)]
+        if self.cache:
+            self.cache.put(self.identity, self.max_length, scored)
+        self.computed += len(ordered)
+        return dict(scored)

@@ -171,8 +171,11 @@ def open_pipeline_pr(results: PipelineResults, key: SigningKey | None = None) ->
     in the measurer's own pipelines file so it leaves their other results as they are."""
     from huggingface_hub import constants
 
-    if results.dtype != "float32":
-        raise InputError(f"results measured in {results.dtype} are not proposed to a model; run in float32")
+    if not results.variant.is_default:
+        raise InputError(
+            f"results measured in {results.variant.label} are not proposed to a model; run in float32 "
+            "on torch"
+        )
     ref, measurements = pipeline_measurements(results)
     if not measurements:
         raise InputError("the run has no reranked pipeline to propose: add --reranker")

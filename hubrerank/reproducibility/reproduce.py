@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from hubrerank.environment import installed_versions
-from hubrerank.errors import HubrerankError
+from hubrerank.errors import HubrerankError, InputError
 from hubrerank.hashing import file_sha256
 from hubrerank.hub import fetch_model, file_info, resolve
 from hubrerank.record import WEIGHTS_FILE
@@ -31,7 +31,7 @@ from hubrerank.reproducibility.verify import (
     unpinned_refs,
     unpinned_warnings,
 )
-from hubrerank.runtime import DEFAULT_DTYPE, Precision
+from hubrerank.runtime import DEFAULT_BACKEND, Variant
 
 # environment keys that may change the numbers; "platform" (OS and kernel) is shown, not compared
 SAME_ENVIRONMENT_KEYS = (
@@ -55,22 +55,29 @@ def reproduce(
     tolerance_file: Path | None = None,
     recipe_path: Path | None = None,
     trust_remote_code: bool = False,
-    dtype: str | None = None,
-    device: str | None = None,
+    variant: Variant | None = None,
     echo: Callable[[str], None] = print,
 ) -> Report:
     """Retrain the model ``REPO[@REV]`` from its recipe into ``out_dir``, re-evaluate it and compare.
 
     ``tolerance`` / ``tolerance_file`` replace the environment-dependent defaults. Training evaluates the
-    retrained model in float32; a claim made in another precision, or every claim when ``dtype`` is given,
-    is re-measured in that precision on ``device`` (as :func:`~hubrerank.reproducibility.verify.verify`).
+    retrained model in float32; a claim made in another precision, or every claim when ``variant`` names a
+    dtype, is re-measured in that precision on ``variant.device`` (as
+    :func:`~hubrerank.reproducibility.verify.verify`). Retraining gives torch weights only: a ``variant``
+    with another backend is refused (``verify`` checks published variants).
     Problems that make the check impossible (no recipe or claims, a pinned input gone, refused weights or
     code) give an ``ERROR`` report with the reason.
     """
     from hubrerank.evaluation import run_evaluations
     from hubrerank.training.trainer import evaluation_plan, train
 
-    Precision(dtype or DEFAULT_DTYPE, device).check()
+    if variant is not None and variant.backend != DEFAULT_BACKEND:
+        raise InputError(
+            f"--backend {variant.backend}: reproduce retrains torch weights, which have no "
+            f"{variant.backend} variant; verify re-measures a published one"
+        )
+    override = variant.check() if variant is not None and not variant.is_default else None
+    device = variant.device if variant is not None else None
     ref = resolve(Ref.parse(text, "model"))
     report = Report("reproduce", ref, reproduce_tolerances(False, tolerance, tolerance_file))
     try:
@@ -99,13 +106,13 @@ def reproduce(
         same = same_environment(report.claimed_environment, report.environment)
         report.tolerances = reproduce_tolerances(same, tolerance, tolerance_file)
 
-        def measure(measured_dtype: str) -> Mapping[str, Any]:
-            if measured_dtype == DEFAULT_DTYPE and device is None:
+        def measure(measured: Variant) -> Mapping[str, Any]:
+            if measured.is_default and device is None:
                 return result.results
             plan = evaluation_plan(pinned.evaluation)
-            return run_evaluations(out, None, plan, precision=Precision(measured_dtype, device))
+            return run_evaluations(out, None, plan, precision=measured.on(device).check())
 
-        report.checks = check_claims(subject.claims, measure, report.tolerances, dtype)
+        report.checks = check_claims(subject.claims, measure, report.tolerances, override)
         base = ResolvedRef(pinned.base_model["repo"], pinned.base_model["revision"], "model")
         report.weights = compare_weights(
             ref,

@@ -123,12 +123,13 @@ def report_measurements(report: Report) -> list[Measurement]:
     Dataset ids and task ids are the ones hubrerank's own cards write
     (:func:`hubrerank.cards.model_index.eval_result_entries`, naming a benchmark's task where the dataset
     is one), so the leaderboard puts a re-measured value next to the self-reported one. Claims the re-run
-    did not produce have no entry.
+    did not produce have no entry, and neither do an ONNX or OpenVINO variant's (variants.json): they are
+    another file's numbers, not the weights' the leaderboard ranks.
     """
     benchmarks = _benchmarks(check.claim.result for check in report.checks)
     found = []
     for check in report.checks:
-        if check.measured is None:
+        if check.measured is None or check.claim.result.get("backend"):
             continue
         claim = check.claim
         result = {**claim.result, **({"metric_definition": claim.definition} if claim.definition else {})}
@@ -142,11 +143,13 @@ def report_measurements(report: Report) -> list[Measurement]:
 
 def result_measurements(results: Mapping[str, Any]) -> list[Measurement]:
     """Every headline metric of an evaluation (an eval_results document, ``hubrerank eval --json``) as
-    ``.eval_results`` entries: values measured where the repo may claim nothing (verdict NEW)."""
+    ``.eval_results`` entries: values measured where the repo may claim nothing (verdict NEW). A result
+    measured in an ONNX or OpenVINO variant gives none (another file's numbers than the weights')."""
     benchmarks = _benchmarks(results["results"])
     return [
         Measurement(entry, metric, result.get("metric_definition"), 0.0, NEW)
         for result in results["results"]
+        if not result.get("backend")
         for metric, value in result.get("metrics", {}).items()
         for entry in _entries(result, metric, value, benchmarks)
     ]

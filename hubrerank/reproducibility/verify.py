@@ -34,6 +34,7 @@ from hubrerank.record import (
     RECIPE_FILE,
     RECORD_FILES,
     RESULTS_FILE,
+    VARIANTS_FILE,
     EvalResults,
     has_run_record,
     read_card_text,
@@ -44,7 +45,7 @@ from hubrerank.record import (
 from hubrerank.refs import SHA_PATTERN, Ref, ResolvedRef
 from hubrerank.reproducibility.tolerances import Tolerances, verify_tolerances
 from hubrerank.reproducibility.upstream import TRAINING, likely_causes
-from hubrerank.runtime import DEFAULT_DTYPE, Precision, result_dtype
+from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, VARIANT_KEYS, Variant, result_variant
 
 ST_DECIMALS = 4  # sentence-transformers rounds the model-index values to 4 decimals
 DEFINED_TASKS = ("reranking", "nanobeir")  # the tasks whose NDCG and MAP have two definitions
@@ -77,14 +78,17 @@ class Claim:
     def label(self) -> str:
         """``<dataset>:<split>/<metric>`` for reranking, retrieval and triplet (as hubrerank.yaml's metrics),
         NanoBEIR keys as is."""
+        variant = self.variant
+        suffix = "" if variant.backend == DEFAULT_BACKEND else f" [{variant.file}]"
         if self.result.get("task") in SPLIT_TASKS:
-            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}"
-        return self.metric
+            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}{suffix}"
+        return self.metric + suffix
 
     @property
-    def dtype(self) -> str:
-        """The precision the claim was measured in (a result without ``dtype``: float32)."""
-        return result_dtype(self.result)
+    def variant(self) -> Variant:
+        """The variant the claim was measured in (a result without ``dtype`` or ``backend``: float32 on
+        torch)."""
+        return result_variant(self.result)
 
     @property
     def headline(self) -> bool:
@@ -111,12 +115,13 @@ class Check:
     tolerance: float
     # the re-measured value under each other definition, where it differs from ``measured``
     other_definitions: dict[str, float] = field(default_factory=dict)
-    dtype: str = DEFAULT_DTYPE  # the precision it was re-measured in
+    variant: Variant = FLOAT32  # the variant it was re-measured in
 
     @property
     def cross_precision(self) -> bool:
-        """True when the claim was made in another precision than it was re-measured in."""
-        return self.dtype != self.claim.dtype
+        """True when the claim was made in another variant (dtype, backend or file) than it was
+        re-measured in."""
+        return self.variant.on(None) != self.claim.variant
 
     @property
     def delta(self) -> float | None:
@@ -138,9 +143,18 @@ class Check:
             "headline": self.claim.headline,
             "metric_definition": self.claim.definition,
             "measured_under_other_definitions": self.other_definitions,
-            "claimed_dtype": self.claim.dtype,
-            "measured_dtype": self.dtype,
+            "claimed_dtype": self.claim.variant.dtype,
+            "measured_dtype": self.variant.dtype,
+            **_variant_fields("claimed", self.claim.variant),
+            **_variant_fields("measured", self.variant),
         }
+
+
+def _variant_fields(prefix: str, variant: Variant) -> dict[str, str]:
+    """A report row's backend and file of a variant other than torch (none for torch: rows read as before)."""
+    if variant.backend == DEFAULT_BACKEND:
+        return {}
+    return {f"{prefix}_backend": variant.backend, f"{prefix}_model_file": variant.file}
 
 
 # environment keys that are not library versions: shown in the environment block, not the versions table
@@ -267,23 +281,25 @@ def verify(
     recipe_path: Path | None = None,
     trust_remote_code: bool = False,
     cache: bool = True,
-    dtype: str | None = None,
-    device: str | None = None,
+    variant: Variant | None = None,
     echo: Callable[[str], None] = print,
 ) -> Report:
     """Re-evaluate the model ``REPO[@REV]`` on its pinned evaluations and compare with its claims.
 
-    Each claim is re-measured in the precision it was made in (its result's ``dtype``, absent: float32),
-    unless ``dtype`` names one for all (faster, e.g. bfloat16 for float32 claims: such checks get at least
-    the tolerances' ``cross_precision``). ``device``: where the model runs (None: sentence-transformers'
-    choice).
+    Each claim is re-measured in the variant it was made in (its result's ``dtype``, ``backend`` and
+    ``model_file``; absent: float32 on torch; the claims of ``variants.json`` each in its own), unless
+    ``variant`` names a dtype or backend for all (faster, e.g. bfloat16 for float32 claims: such checks
+    get at least the tolerances' ``cross_precision``). ``variant.device`` / ``variant.devices``: where
+    torch runs (None: sentence-transformers' choice); a published variant's claims run on the cpu.
     ``recipe_path`` replaces the repo's own evaluation plan (a recipe's ``evaluation`` section, e.g. one
     written by ``hubrerank recipe from-card`` and completed by hand). Problems that make a check
     impossible (no claims, a data revision gone, refused weights or code) give an ``ERROR`` report.
     """
     from hubrerank.evaluation import run_evaluations
 
-    Precision(dtype or DEFAULT_DTYPE, device).check()
+    override = variant.check() if variant is not None and not variant.is_default else None
+    device = variant.device if variant is not None else None
+    devices = variant.devices if variant is not None else ()
     ref = resolve(Ref.parse(text, "model"))
     report = Report("verify", ref, tolerances or verify_tolerances())
     try:
@@ -296,7 +312,9 @@ def verify(
             echo(warning)
         echo(f"re-evaluating {ref} ({len(subject.claims)} claimed metrics)")
 
-        def measure(measured_dtype: str) -> dict[str, Any]:
+        def measure(measured: Variant) -> dict[str, Any]:
+            if measured.files:  # an ONNX / OpenVINO variant: its files, run where its runtime runs (cpu)
+                download(ref, allow_patterns=measured.files)
             return run_evaluations(
                 folder,
                 ref.sha,
@@ -304,10 +322,10 @@ def verify(
                 model_repo=ref.repo_id,
                 cache=cache,
                 trust_remote_code=trust_remote_code,
-                precision=Precision(measured_dtype, device),
+                precision=(measured.on(device, devices) if not measured.files else measured).check(),
             )
 
-        report.checks = check_claims(subject.claims, measure, report.tolerances, dtype)
+        report.checks = check_claims(subject.claims, measure, report.tolerances, override)
         report.environment = current_environment()
     except HubrerankError as error:
         report.reason = str(error)
@@ -399,6 +417,8 @@ def read_subject(
             f"{ref} has no {RECIPE_FILE} and its card was not written by sentence-transformers' trainer: "
             "it records no claims hubrerank can check"
         )
+    if not training:  # verify: each published variant's claims too (reproduce retrains torch weights only)
+        subject.claims += claims_from_variants(folder)
     if not subject.claims:
         raise InputError(f"{ref} claims no metric that its evaluation plan re-measures: nothing to check")
     return subject
@@ -491,6 +511,23 @@ def claims_from_results(results: EvalResults, source: str) -> list[Claim]:
         for result in results.get("results", [])
         for metric, value in result.get("metrics", {}).items()
         if "base_" not in metric and isinstance(value, int | float)
+    ]
+
+
+def claims_from_variants(folder: Path) -> list[Claim]:
+    """The claims of every variant ``hubrerank export`` recorded in the folder's variants.json (none
+    without one); each result records the variant's backend and file, so it is re-measured in it."""
+    from hubrerank.variants import read_variants
+
+    record = read_variants(folder)
+    if record is None:
+        return []
+    return [
+        claim
+        for variant in record.variants
+        for claim in claims_from_results(
+            EvalResults(results=variant.results), f"{VARIANTS_FILE} ({variant.model_file})"
+        )
     ]
 
 
@@ -609,18 +646,18 @@ def check_claims(
     claims: Iterable[Claim],
     measure: Callable[[str], Mapping[str, Any]],
     tolerances: Tolerances,
-    dtype: str | None = None,
+    variant: Variant | None = None,
 ) -> list[Check]:
-    """One check per claim, in claim order: ``measure(dtype)`` (an eval_results dict) runs once per
-    precision needed, ``dtype`` for every claim when given, else each claim's own."""
+    """One check per claim, in claim order: ``measure(variant)`` (an eval_results dict) runs once per
+    variant needed, ``variant`` for every claim when given, else each claim's own."""
     claims = list(claims)
-    groups: dict[str, list[Claim]] = {}
+    groups: dict[Variant, list[Claim]] = {}
     for claim in claims:
-        groups.setdefault(dtype or claim.dtype, []).append(claim)
+        groups.setdefault(variant or claim.variant, []).append(claim)
     checks = {
         id(check.claim): check
-        for measured_dtype, group in groups.items()
-        for check in compare(group, measure(measured_dtype), tolerances, measured_dtype)
+        for measured, group in groups.items()
+        for check in compare(group, measure(measured), tolerances, measured)
     }
     return [checks[id(claim)] for claim in claims]
 
@@ -629,11 +666,11 @@ def compare(
     claims: Iterable[Claim],
     measured: Mapping[str, Any],
     tolerances: Tolerances,
-    dtype: str = DEFAULT_DTYPE,
+    variant: Variant = FLOAT32,
 ) -> list[Check]:
     """One check per claim: its re-measured value under the claim's definition (None when the re-run did
-    not produce it), and the value under each other definition where that differs. ``dtype`` is the
-    precision ``measured`` was measured in; a claim made in another is held to at least the tolerances'
+    not produce it), and the value under each other definition where that differs. ``variant`` is the
+    variant ``measured`` was measured in; a claim made in another is held to at least the tolerances'
     ``cross_precision``."""
     checks = []
     for claim in claims:
@@ -651,11 +688,11 @@ def compare(
             and abs(other[claim.metric] - value) > ROUNDING
         }
         tolerance = tolerances.for_metric(claim.metric, claim.label)
-        if claim.dtype != dtype and tolerances.cross_precision is not None:
+        if claim.variant != variant.on(None) and tolerances.cross_precision is not None:
             tolerance = max(tolerance, tolerances.cross_precision)
         if claim.decimals is not None:
             tolerance += 0.5 * 10**-claim.decimals
-        checks.append(Check(claim, None if value is None else float(value), tolerance, others, dtype))
+        checks.append(Check(claim, None if value is None else float(value), tolerance, others, variant))
     return checks
 
 
@@ -685,10 +722,12 @@ def ci_run_url() -> str | None:
 
 
 def _same_evaluation(claimed: Mapping[str, Any], measured: Mapping[str, Any]) -> bool:
-    """The same data and cut-offs; the precision is compared by the check, not here (module docstring)."""
+    """The same data and cut-offs; the variant is compared by the check, not here (module docstring)."""
     defaults = {"config": "default"}
     return all(
-        measured.get(key, defaults.get(key)) == value for key, value in claimed.items() if key != "dtype"
+        measured.get(key, defaults.get(key)) == value
+        for key, value in claimed.items()
+        if key not in VARIANT_KEYS
     )
 
 

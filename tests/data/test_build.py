@@ -453,3 +453,28 @@ def test_the_record_names_the_library_releases_that_built_the_data(tmp_path: Pat
     assert record["libraries"]["datasets"] == version("datasets")
     card = (tmp_path / "out" / "README.md").read_text()
     assert "sentence-transformers " + version("sentence-transformers") in card
+
+
+@pytest.mark.slow  # exports the mining model to ONNX first
+def test_mining_with_an_onnx_variant_is_recorded_and_rebuilt_so(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
+) -> None:
+    import shutil
+
+    from hubrerank.export import ExportRequest, write_variants
+
+    model = tmp_path / "tiny-bi-encoder"
+    shutil.copytree(local_bi_encoder, model)
+    write_variants(model, ExportRequest(onnx=True))
+    options = ("--negatives", "3", "--mine-model", str(model), "--test-size", "2", "--eval-size", "0")
+    torch_meta = build(qa_csv, tmp_path / "torch", *options)
+    onnx_meta = build(qa_csv, tmp_path / "onnx", *options, "--model-file", "onnx/model.onnx")
+
+    assert "backend" not in torch_meta["parameters"] and "--backend" not in torch_meta["command"]
+    assert (onnx_meta["parameters"]["backend"], onnx_meta["parameters"]["model_file"]) == (
+        "onnx",
+        "onnx/model.onnx",
+    )
+    assert "--backend onnx --model-file onnx/model.onnx" in onnx_meta["command"]
+    # float32 in another runtime: the same negatives
+    assert tables(tmp_path / "onnx")["train"].to_pylist() == tables(tmp_path / "torch")["train"].to_pylist()

@@ -20,7 +20,7 @@ from hubrerank.data.mining import (
 from hubrerank.data.retrieval import Bm25Index, dense_search
 from hubrerank.embeddings import EmbeddingCache, load_embedder
 from hubrerank.errors import InputError
-from hubrerank.runtime import Precision
+from hubrerank.runtime import Variant
 
 QUERIES = [q for q, _ in TOPICS]
 CORPUS = [a for _, a in TOPICS]
@@ -33,7 +33,7 @@ def test_embedding_mining_keeps_scores_and_the_corpus_embeddings(
     from sentence_transformers import SentenceTransformer
 
     cache = EmbeddingCache(tmp_path / "scores.sqlite")
-    model = load_embedder(local_bi_encoder, cache, precision=Precision(device="cpu"))
+    model = load_embedder(local_bi_encoder, cache, precision=Variant(device="cpu"))
     settings = MiningSettings(negatives=3)
     mined = mine_with_model(model, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "a")
     assert all(len(mined.docs[q]) == 3 and q not in mined.docs[q] for q in POSITIVES)
@@ -44,7 +44,7 @@ def test_embedding_mining_keeps_scores_and_the_corpus_embeddings(
     # the same as mining with the bare model, and a second run embeds nothing
     plain = SentenceTransformer(str(local_bi_encoder), device="cpu")
     direct = mine_with_model(plain, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "b")  # type: ignore[arg-type]
-    warm = load_embedder(local_bi_encoder, cache, precision=Precision(device="cpu"))
+    warm = load_embedder(local_bi_encoder, cache, precision=Variant(device="cpu"))
     again = mine_with_model(warm, QUERIES, CORPUS, POSITIVES, settings, 12, tmp_path / "c")
     assert warm.computed == 0
     for other in (direct, again):

@@ -1,4 +1,4 @@
-"""Precision: float32 is what it always was, bfloat16 is scored apart and recorded; bad values refused;
+"""Variant: float32 is what it always was, bfloat16 is scored apart and recorded; bad values refused;
 threads follow the cores a process may use."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from hubrerank.embeddings import EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation import ScoreCache, Scorer
 from hubrerank.hashing import model_identity
-from hubrerank.runtime import Precision, core_count, use_cores
+from hubrerank.runtime import Variant, core_count, use_cores
 
-BF16 = Precision("bfloat16")
+BF16 = Variant("bfloat16")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from evaluation_fixtures import reranking_records
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation import ScoreCache, Scorer, check_cross_encoder
-from hubrerank.evaluation.scoring import model_identity
+from hubrerank.hashing import model_identity
 
 
 def _pairs() -> list[tuple[str, str]]:

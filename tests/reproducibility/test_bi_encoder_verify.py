@@ -368,3 +368,29 @@ def test_a_trained_retriever_records_triplet_accuracy_and_verify_re_measures_it(
     metrics = {row["metric"] for row in report["rows"]}
     assert metrics == {f"{TRIPLETS}:test/{name}" for name in (*TRIPLET_METRICS, "max_accuracy")}
     assert all(row["delta"] == 0 for row in report["rows"])
+
+
+@pytest.mark.slow  # exports, measures and verifies two variants
+def test_export_of_a_retriever_is_measured_on_texts_and_verified(bi_trained, tmp_path):
+    result = run_cli(
+        "export", bi_trained, "--onnx", "--openvino-int8", "--out", str(tmp_path / "work"), "--push"
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "work" / "variants.json").read_text())
+    assert record["items"] == "texts" and record["count"] > 0
+    assert [v["model_file"] for v in record["variants"]] == [
+        "onnx/model.onnx",
+        "openvino/openvino_model_qint8_quantized.xml",
+    ]  # calibrated on the recorded training split
+    pushed = result.output.strip().splitlines()[-1]
+    report_path = tmp_path / "report.json"
+
+    verified = run_cli("verify", pushed, "--json", str(report_path))
+
+    assert verified.exit_code == 0, verified.output
+    rows = json.loads(report_path.read_text())["rows"]
+    assert {row.get("measured_model_file") for row in rows} == {
+        None,
+        "onnx/model.onnx",
+        "openvino/openvino_model_qint8_quantized.xml",
+    }
