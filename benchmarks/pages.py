@@ -16,9 +16,12 @@ load event, stylesheet and images included). Without Chromium the browser figure
 ``--screenshots DIR`` also saves the model page, the leaderboard and the pull request as PNGs 1000 px
 wide (the README shows them).
 
+``--demo-hub DIR`` times the real Hub a ``make demo`` run left instead (``DIR`` is its
+``home/hub``, served from a copy): its reranker's model page and its two benchmarks' leaderboards.
+
 Prints one JSON object.
 
-Usage: python benchmarks/pages.py [--loads 100] [--screenshots docs]
+Usage: python benchmarks/pages.py [--loads 100] [--screenshots docs] [--demo-hub demo-output/home/hub]
 """
 
 from __future__ import annotations
@@ -211,11 +214,40 @@ def browser_times(url: str, paths: dict[str, str], loads: int, screenshots: Path
     return found
 
 
+def demo_hub_times(demo_hub: Path, loads: int) -> dict:
+    """The demo's model page and leaderboards, over HTTP and in Chromium, served from a copy of its Hub."""
+    import shutil
+
+    from hubrerank.server import HubServer
+
+    paths = {
+        "model_page": f"/{MODEL}",
+        "leaderboard_reranking": f"/datasets/{DATASET}/leaderboard",
+        "leaderboard_retrieval": "/datasets/root/construction-faq-retrieval/leaderboard",
+    }
+    with tempfile.TemporaryDirectory(prefix="hubrerank-bench-pages-") as work:
+        data_dir = Path(work) / "hub"
+        shutil.copytree(demo_hub, data_dir)
+        server = HubServer(data_dir).start()
+        try:
+            result: dict = {"loads": loads, "hub": "a make demo run's", "load_average": os.getloadavg()[0]}
+            result["http"] = {name: http_times(server.url, path, loads) for name, path in paths.items()}
+            if os.path.exists(CHROMIUM):
+                result["chromium_load_ms"] = browser_times(server.url, paths, loads, None)
+        finally:
+            server.stop()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=100)
     parser.add_argument("--screenshots", type=Path, default=None)
+    parser.add_argument("--demo-hub", type=Path, default=None, help="a make demo run's home/hub")
     args = parser.parse_args()
+    if args.demo_hub is not None:
+        print(json.dumps(demo_hub_times(args.demo_hub, args.loads), indent=2))
+        return
     os.environ["HF_HUB_DISABLE_XET"] = "1"
 
     from hubrerank.server import HubServer, UserSpec
