@@ -26,7 +26,13 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.evaluation.sparse_retrieval import (
+    SparseRetriever,
+    evaluate_sparse_retrieval,
+    load_sparse_encoder,
+)
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
+from hubrerank.kinds.sparse_encoder import SPARSE_ENCODER
 from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 from hubrerank.runtime import FLOAT32, Precision, with_dtype
 
@@ -109,11 +115,23 @@ def run_evaluations(
     if not any(tasks.values()):  # nothing to measure: the model is not even loaded
         return results_document([], model_repo, model_sha)
     retriever = next((task for task in ("retrieval", "triplet") if tasks.get(task)), None)
-    if retriever or kind_of_model(model_path).evaluation_task == "retrieval":
+    kind = kind_of_model(model_path)
+    if retriever or kind.evaluation_task == "retrieval":
         if tasks.get("reranking"):
             raise RecipeError(
-                f"evaluation: {retriever or 'retrieval'} judges a bi-encoder, reranking a cross-encoder; "
+                f"evaluation: {retriever or 'retrieval'} judges a retriever, reranking a cross-encoder; "
                 "not both"
+            )
+        if kind.name == SPARSE_ENCODER.name:
+            sparse = load_sparse_encoder(
+                model_path,
+                batch_size=batch_size,
+                progress=progress,
+                trust_remote_code=trust_remote_code,
+                precision=precision,
+            )
+            return results_document(
+                evaluate_sparse_retrieval_tasks(sparse, tasks, run_file=run_file), model_repo, model_sha
             )
         embeddings = EmbeddingCache(cache.path if isinstance(cache, ScoreCache) else None) if cache else None
         try:
@@ -257,6 +275,39 @@ def evaluate_retrieval_tasks(
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
     return with_dtype(results, embedder.dtype)
+
+
+def evaluate_sparse_retrieval_tasks(
+    retriever: SparseRetriever,
+    plan: Mapping[str, Any],
+    per_query: list[dict[str, float]] | None = None,
+    *,
+    run_file: Path | None = None,
+    run_tag: str = "hubrerank",
+) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval tasks and a loaded sparse
+    encoder (SparseInformationRetrievalEvaluator's metrics and sparsity); ``per_query`` and ``run_file``
+    as :func:`evaluate_retrieval_tasks` takes them. A sparse encoder has no NanoBEIR or triplet task."""
+    tasks = check_plan(plan)
+    for task in ("nanobeir", "triplet"):
+        if tasks.get(task):
+            raise RecipeError(f"evaluation.{task}: hubrerank evaluates a sparse encoder by retrieval only")
+    results = []
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    retrieval = tasks.get("retrieval", [])
+    for index, task in enumerate(retrieval):
+        data = load_retrieval_split(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate_sparse_retrieval(retriever, data.corpus, task["at_k"])
+        results.append(retrieval_result(task, data, outcome) | {"similarity": retriever.similarity_fn_name})
+        prefix = f"{index}:" if len(retrieval) > 1 else ""
+        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
+    if run_file is not None:
+        write_run(run_file, rankings, run_tag)
+    return with_dtype(results, retriever.dtype)
 
 
 def evaluate_reranking_with(

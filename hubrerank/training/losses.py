@@ -3,7 +3,10 @@ columns it accepts, and the parameters a recipe may give it (its signature, plus
 ``**kwargs`` reach). The recipe reader checks recipes against this registry; the trainer builds from it.
 
 Bi-encoder losses may also wrap another loss (``MatryoshkaLoss``: the recipe's ``loss.inner``) or need
-a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo).
+a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo). A sparse encoder
+(SPLADE) trains its ranking loss inside ``SpladeLoss`` (or ``CachedSpladeLoss``), which adds the FLOPS
+regularizers that keep its vectors sparse: the recipe names the ranking loss as ``loss.inner`` and the
+regularizer weights as ``SpladeLoss``'s parameters.
 """
 
 from __future__ import annotations
@@ -83,7 +86,25 @@ BI_ENCODER_LOSSES: dict[str, LossInfo] = {
         LossInfo("MatryoshkaLoss", ("Matryoshka",), "", (), kind=_BI, wrapper=True),
     )
 }
-LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {DEFAULT_KIND: LOSSES, _BI: BI_ENCODER_LOSSES}
+
+_SPARSE = "sparse-encoder"
+SPARSE_ENCODER_LOSSES: dict[str, LossInfo] = {
+    info.name: info
+    for info in (
+        LossInfo("SpladeLoss", ("Splade",), "", (), kind=_SPARSE, wrapper=True),
+        LossInfo("CachedSpladeLoss", ("CachedSplade",), "", (), kind=_SPARSE, wrapper=True),
+        LossInfo("SparseMultipleNegativesRankingLoss", ("SparseMNRL",), "n-tuple", (), kind=_SPARSE),
+        LossInfo("SparseMarginMSELoss", ("SparseMarginMSE",), "n-tuple", ("scores",), kind=_SPARSE),
+        LossInfo("SparseDistillKLDivLoss", ("SparseDistillKLDiv",), "n-tuple", ("scores",), kind=_SPARSE),
+        LossInfo("SparseTripletLoss", ("SparseTriplet",), "triplet", (), kind=_SPARSE),
+        LossInfo("SparseCoSENTLoss", ("SparseCoSENT",), "labeled-pair", ("score", "label"), kind=_SPARSE),
+    )
+}
+LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {
+    DEFAULT_KIND: LOSSES,
+    _BI: BI_ENCODER_LOSSES,
+    _SPARSE: SPARSE_ENCODER_LOSSES,
+}
 
 # Loss parameters whose values are lists of numbers (MatryoshkaLoss's dimensions and their weights).
 NUMBER_LIST_PARAMS = frozenset({"matryoshka_dims", "matryoshka_weights"})

@@ -1,0 +1,82 @@
+"""Retrieval over a split's whole corpus with a sparse encoder equals sentence-transformers'
+SparseInformationRetrievalEvaluator: the ranking metrics and the sparsity it reports."""
+
+from __future__ import annotations
+
+import pytest
+from factories import build_tiny_bi_encoder, build_tiny_sparse_encoder
+
+from hubrerank.errors import InputError, RecipeError
+from hubrerank.evaluation import run_evaluations
+from hubrerank.evaluation.retrieval import evaluator_ks, retrieval_corpus
+from hubrerank.evaluation.samples import load_reranking_data
+from hubrerank.evaluation.sparse_retrieval import (
+    SPARSITY_KEYS,
+    evaluate_sparse_retrieval,
+    load_sparse_encoder,
+)
+
+
+@pytest.fixture(scope="module")
+def sparse_path(tmp_path_factory):
+    return build_tiny_sparse_encoder(tmp_path_factory.mktemp("sparse") / "splade")
+
+
+@pytest.mark.parametrize("at_k", [10, 5, 20])
+def test_metrics_equal_sparse_information_retrieval_evaluator(reranking_file, sparse_path, at_k):
+    from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
+
+    retriever = load_sparse_encoder(sparse_path)
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    ours = evaluate_sparse_retrieval(retriever, corpus, at_k).metrics
+    evaluator = SparseInformationRetrievalEvaluator(
+        **corpus.evaluator_inputs(), **evaluator_ks(at_k), write_csv=False
+    )
+    prefix = f"{retriever.similarity_fn_name}_"
+    theirs = {key.removeprefix(prefix): value for key, value in evaluator(retriever.model).items()}
+    assert prefix == "dot_"
+    assert set(ours) == set(theirs)
+    assert set(SPARSITY_KEYS) <= set(ours) and f"ndcg@{at_k}" in ours
+    for key, value in ours.items():
+        assert value == pytest.approx(theirs[key], abs=1e-9, rel=0), key
+
+
+def test_sparse_vectors_rank_by_the_terms_they_share(reranking_file, sparse_path):
+    """A document sharing no active dimension with a query scores 0 and ranks after every document that
+    shares one; the run keeps the scores the dot product gave."""
+    retriever = load_sparse_encoder(sparse_path)
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    outcome = evaluate_sparse_retrieval(retriever, corpus, 10)
+    for ranking in outcome.rankings.values():
+        scores = [score for _, score in ranking]
+        assert scores == sorted(scores, reverse=True) and scores[0] > 0
+
+
+def test_run_evaluations_records_the_retrieval_and_its_sparsity(reranking_file, sparse_path, tmp_path):
+    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test", "at_k": 10}]}
+    run = tmp_path / "run.txt"
+    (result,) = run_evaluations(sparse_path, None, plan, run_file=run)["results"]
+    assert result["task"] == "retrieval" and result["similarity"] == "dot"
+    assert result["num_queries"] + result["queries_without_positives"] == 30
+    assert 0 < result["metrics"]["query_active_dims"] <= result["metrics"]["corpus_active_dims"] + 200
+    lines = run.read_text().splitlines()
+    assert len(lines) == result["num_queries"] * min(100, result["corpus_size"])
+    _, q0, _, rank, score, tag = lines[0].split()
+    assert (q0, rank, tag) == ("Q0", "1", "hubrerank") and float(score) > 0
+
+
+def test_the_same_model_evaluates_to_the_same_numbers(reranking_file, sparse_path):
+    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test"}]}
+    assert run_evaluations(sparse_path, None, plan) == run_evaluations(sparse_path, None, plan)
+
+
+def test_a_sparse_encoder_has_no_triplet_or_nanobeir_task_here(reranking_file, sparse_path):
+    plan = {"triplet": [{"dataset": str(reranking_file), "split": "test"}]}
+    with pytest.raises(RecipeError, match="evaluates a sparse encoder by retrieval only"):
+        run_evaluations(sparse_path, None, plan)
+
+
+def test_loading_a_bi_encoder_as_a_sparse_encoder_is_one_line(tmp_path):
+    folder = build_tiny_bi_encoder(tmp_path / "bi")
+    with pytest.raises(InputError, match=r"is a bi-encoder model, not a sparse encoder \(SparseEncoder\)$"):
+        load_sparse_encoder(folder)
