@@ -41,7 +41,8 @@ class LossInfo:
     ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
     ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any. A ``wrapper``
     trains the recipe's ``loss.inner`` loss (whose form and labels are the data's); a loss with a
-    ``guide`` takes the recipe's ``loss.guide`` model as that parameter.
+    ``guide`` takes the recipe's ``loss.guide`` model as that parameter. A ``wrapped`` loss trains only as a
+    wrapper's inner loss (a sparse ranking loss inside SpladeLoss, which refuses it alone).
     """
 
     name: str
@@ -52,6 +53,7 @@ class LossInfo:
     kind: str = DEFAULT_KIND
     wrapper: bool = False
     guide: str | None = None
+    wrapped: bool = False
 
 
 _LISTWISE_LABELS = ("labels", "scores")
@@ -88,16 +90,17 @@ BI_ENCODER_LOSSES: dict[str, LossInfo] = {
 }
 
 _SPARSE = "sparse-encoder"
+_IN_SPLADE = {"kind": _SPARSE, "wrapped": True}  # a sparse ranking loss: SpladeLoss's loss.inner
 SPARSE_ENCODER_LOSSES: dict[str, LossInfo] = {
     info.name: info
     for info in (
         LossInfo("SpladeLoss", ("Splade",), "", (), kind=_SPARSE, wrapper=True),
         LossInfo("CachedSpladeLoss", ("CachedSplade",), "", (), kind=_SPARSE, wrapper=True),
-        LossInfo("SparseMultipleNegativesRankingLoss", ("SparseMNRL",), "n-tuple", (), kind=_SPARSE),
-        LossInfo("SparseMarginMSELoss", ("SparseMarginMSE",), "n-tuple", ("scores",), kind=_SPARSE),
-        LossInfo("SparseDistillKLDivLoss", ("SparseDistillKLDiv",), "n-tuple", ("scores",), kind=_SPARSE),
-        LossInfo("SparseTripletLoss", ("SparseTriplet",), "triplet", (), kind=_SPARSE),
-        LossInfo("SparseCoSENTLoss", ("SparseCoSENT",), "labeled-pair", ("score", "label"), kind=_SPARSE),
+        LossInfo("SparseMultipleNegativesRankingLoss", ("SparseMNRL",), "n-tuple", (), **_IN_SPLADE),
+        LossInfo("SparseMarginMSELoss", ("SparseMarginMSE",), "n-tuple", ("scores",), **_IN_SPLADE),
+        LossInfo("SparseDistillKLDivLoss", ("SparseDistillKLDiv",), "n-tuple", ("scores",), **_IN_SPLADE),
+        LossInfo("SparseTripletLoss", ("SparseTriplet",), "triplet", (), **_IN_SPLADE),
+        LossInfo("SparseCoSENTLoss", ("SparseCoSENT",), "labeled-pair", ("score", "label"), **_IN_SPLADE),
     )
 }
 LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {
