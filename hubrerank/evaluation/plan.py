@@ -285,13 +285,14 @@ def evaluate_sparse_retrieval_tasks(
     run_file: Path | None = None,
     run_tag: str = "hubrerank",
 ) -> list[dict[str, Any]]:
-    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval tasks and a loaded sparse
-    encoder (SparseInformationRetrievalEvaluator's metrics and sparsity); ``per_query`` and ``run_file``
-    as :func:`evaluate_retrieval_tasks` takes them. A sparse encoder has no NanoBEIR or triplet task."""
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
+    loaded sparse encoder (SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and
+    sparsity); ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them."""
     tasks = check_plan(plan)
-    for task in ("nanobeir", "triplet"):
-        if tasks.get(task):
-            raise RecipeError(f"evaluation.{task}: hubrerank evaluates a sparse encoder by retrieval only")
+    if tasks.get("triplet"):
+        raise RecipeError(
+            "evaluation.triplet: hubrerank evaluates a sparse encoder by retrieval and NanoBEIR"
+        )
     results = []
     rankings: dict[str, list[tuple[str, float]]] = {}
     retrieval = tasks.get("retrieval", [])
@@ -305,6 +306,19 @@ def evaluate_sparse_retrieval_tasks(
         rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
         if per_query is not None:
             per_query.append(outcome.per_query_ndcg)
+    nano = tasks.get("nanobeir")
+    if nano:
+        results.append(
+            evaluate_nanobeir_retrieval(
+                retriever,
+                nano["dataset"],
+                nano["revision"],
+                nano["datasets"],
+                at_k=nano["at_k"],
+                rankings=rankings if run_file is not None else None,
+                kind_name=SPARSE_ENCODER.name,
+            )
+        )
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
     return with_dtype(results, retriever.dtype)

@@ -45,7 +45,8 @@ SPARSITY_KEYS = (
 @dataclass
 class SparseRetriever:
     """A loaded ``SparseEncoder``, the folder it came from, and how it encodes (batch size, progress bar,
-    the dtype it runs in)."""
+    the dtype it runs in). It stands in for the model in sentence-transformers' evaluators
+    (SparseNanoBEIREvaluator): every other attribute is the model's own."""
 
     model: Any
     path: Path
@@ -58,7 +59,13 @@ class SparseRetriever:
         """The model's similarity (``dot`` for SPLADE), the prefix of the evaluator's metric names."""
         return str(self.model.similarity_fn_name)
 
-    def encode(self, texts: Sequence[str], role: str) -> Any:
+    def __getattr__(self, name: str) -> Any:
+        # "model" itself is absent only while a copy is being built, and must not recurse
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def vectors(self, texts: Sequence[str], role: str) -> Any:
         """The sparse (COO) vectors of ``texts`` as queries or documents, on the CPU, as the evaluator
         encodes them."""
         function = self.model.encode_query if role == "query" else self.model.encode_document
@@ -112,8 +119,8 @@ def evaluate_sparse_retrieval(
     """Rank the whole corpus for every query with the sparse encoder and measure it; the metrics are the
     evaluator's ranking metrics (without its ``dot_`` prefix) and its sparsity statistics, the outcome
     keeps each query's top ``max(100, at_k)`` with its scores (what a TREC run file holds)."""
-    queries = retriever.encode(list(corpus.queries.values()), "query")
-    documents = retriever.encode(list(corpus.corpus.values()), "document")
+    queries = retriever.vectors(list(corpus.queries.values()), "query")
+    documents = retriever.vectors(list(corpus.corpus.values()), "document")
     scores = retriever.model.similarity(queries, documents).cpu().numpy()
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())

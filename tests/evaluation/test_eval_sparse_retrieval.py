@@ -70,9 +70,9 @@ def test_the_same_model_evaluates_to_the_same_numbers(reranking_file, sparse_pat
     assert run_evaluations(sparse_path, None, plan) == run_evaluations(sparse_path, None, plan)
 
 
-def test_a_sparse_encoder_has_no_triplet_or_nanobeir_task_here(reranking_file, sparse_path):
+def test_a_sparse_encoder_has_no_triplet_task(reranking_file, sparse_path):
     plan = {"triplet": [{"dataset": str(reranking_file), "split": "test"}]}
-    with pytest.raises(RecipeError, match="evaluates a sparse encoder by retrieval only"):
+    with pytest.raises(RecipeError, match="evaluates a sparse encoder by retrieval and NanoBEIR"):
         run_evaluations(sparse_path, None, plan)
 
 
@@ -80,3 +80,48 @@ def test_loading_a_bi_encoder_as_a_sparse_encoder_is_one_line(tmp_path):
     folder = build_tiny_bi_encoder(tmp_path / "bi")
     with pytest.raises(InputError, match=r"is a bi-encoder model, not a sparse encoder \(SparseEncoder\)$"):
         load_sparse_encoder(folder)
+
+
+def test_trec_eval_reads_the_run_file_and_agrees(reranking_file, sparse_path, tmp_path):
+    import pytrec_eval
+
+    from hubrerank.evaluation import read_run
+
+    plan = {"retrieval": [{"dataset": str(reranking_file), "split": "test", "at_k": 10}]}
+    run_file = tmp_path / "sparse.run"
+    (result,) = run_evaluations(sparse_path, None, plan, run_file=run_file)["results"]
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    qrels = {qid: dict.fromkeys(docs, 1) for qid, docs in corpus.relevant_docs.items()}
+    run = {qid: dict(ranking) for qid, ranking in read_run(run_file).items()}
+    names = {"ndcg_cut_10": "ndcg@10", "recall_10": "recall@10", "P_10": "precision@10", "map": "map@100"}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, set(names)).evaluate(run)
+    assert len(per_query) == result["num_queries"]
+    for measure, ours in names.items():
+        mean = sum(scores[measure] for scores in per_query.values()) / len(per_query)
+        assert mean == pytest.approx(result["metrics"][ours], abs=1e-6), measure
+
+
+def test_nanobeir_retrieval_equals_sparse_nanobeir_evaluator(nanobeir_repo, sparse_path, tmp_path):
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.evaluation import SparseNanoBEIREvaluator
+
+    from hubrerank.hub import download
+    from hubrerank.refs import ResolvedRef
+
+    repo_id, sha = nanobeir_repo
+    plan = {"nanobeir": {"dataset": repo_id, "revision": sha, "datasets": ["msmarco", "nq"]}}
+    run_file = tmp_path / "nano.run"
+    (result,) = run_evaluations(sparse_path, None, plan, run_file=run_file)["results"]
+    assert (result["task"], result["similarity"], result["revision"]) == ("nanobeir-retrieval", "dot", sha)
+
+    folder = download(ResolvedRef(repo_id, sha, "dataset"))
+    direct = SparseNanoBEIREvaluator(["msmarco", "nq"], dataset_id=str(folder), write_csv=False)
+    expected = direct(SparseEncoder(str(sparse_path)))
+    assert set(result["metrics"]) == set(expected)
+    assert {"NanoBEIR_mean_dot_ndcg@10", "NanoBEIR_mean_query_active_dims"} <= set(expected)
+    for key, value in expected.items():
+        assert result["metrics"][key] == pytest.approx(value, abs=1e-9, rel=0), key
+    assert {line.split()[0].split(":")[0] for line in run_file.read_text().splitlines()} == {
+        "NanoMSMARCO",
+        "NanoNQ",
+    }
