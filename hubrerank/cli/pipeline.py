@@ -1,4 +1,5 @@
-"""``hubrerank pipeline``: first stages (BM25, bi-encoders, their hybrid), alone and with a reranker."""
+"""``hubrerank pipeline``: first stages (BM25, bi-encoders, sparse encoders, their hybrids), alone and with
+a reranker."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ DEFAULTS = PipelineRequest(data="")
     "retrievers",
     multiple=True,
     metavar="MODEL[@REV]",
-    help="A bi-encoder first stage (Hub ref or local folder). Repeatable.",
+    help="A bi-encoder or sparse encoder (SPLADE) first stage (Hub ref or local folder; the kind is read "
+    "from its configs). Repeatable.",
 )
 @click.option(
     "--retriever-name",

@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hubrerank.errors import InputError
 from hubrerank.evaluation.retrieval import (
     RetrievalCorpus,
@@ -119,9 +121,7 @@ def evaluate_sparse_retrieval(
     """Rank the whole corpus for every query with the sparse encoder and measure it; the metrics are the
     evaluator's ranking metrics (without its ``dot_`` prefix) and its sparsity statistics, the outcome
     keeps each query's top ``max(100, at_k)`` with its scores (what a TREC run file holds)."""
-    queries = retriever.vectors(list(corpus.queries.values()), "query")
-    documents = retriever.vectors(list(corpus.corpus.values()), "document")
-    scores = retriever.model.similarity(queries, documents).cpu().numpy()
+    queries, documents, scores = _score(retriever, corpus)
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
     corpus_ids = list(corpus.corpus)
@@ -135,6 +135,19 @@ def evaluate_sparse_retrieval(
     outcome = retrieval_metrics(ranked, corpus.relevant_docs, ks)
     metrics = outcome.metrics | sparsity(retriever, queries, documents)
     return replace(outcome, metrics=metrics, rankings=rankings)
+
+
+def sparse_similarity_matrix(retriever: SparseRetriever, corpus: RetrievalCorpus) -> np.ndarray:
+    """The sparse encoder's similarity of every query (rows, in ``corpus.queries`` order) to every
+    document (columns, in ``corpus.corpus`` order): a pipeline's first stage."""
+    return _score(retriever, corpus)[2]
+
+
+def _score(retriever: SparseRetriever, corpus: RetrievalCorpus) -> tuple[Any, Any, np.ndarray]:
+    """The query vectors, the document vectors and their similarity matrix (one sparse product)."""
+    queries = retriever.vectors(list(corpus.queries.values()), "query")
+    documents = retriever.vectors(list(corpus.corpus.values()), "document")
+    return queries, documents, retriever.model.similarity(queries, documents).cpu().numpy()
 
 
 def sparsity_line(metrics: Mapping[str, float]) -> str:

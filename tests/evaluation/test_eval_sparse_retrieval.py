@@ -125,3 +125,34 @@ def test_nanobeir_retrieval_equals_sparse_nanobeir_evaluator(nanobeir_repo, spar
         "NanoMSMARCO",
         "NanoNQ",
     }
+
+
+def test_eval_cli_compares_a_sparse_encoder_with_a_bi_encoder_by_retrieval(
+    reranking_file, sparse_path, tmp_path
+):
+    import json
+
+    from helpers import run_cli
+
+    bi = build_tiny_bi_encoder(tmp_path / "bi")
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval", str(sparse_path), str(bi), "--data", str(reranking_file), "--json", str(json_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"{sparse_path} against the other retrievers, NDCG@10 per query" in result.output
+    first, second = json.loads(json_path.read_text())["models"]
+    assert first["results"][0]["task"] == second["results"][0]["task"] == "retrieval"
+    assert "corpus_active_dims" in first["results"][0]["metrics"]
+    [versus] = first["results"][0]["versus_models"]
+    assert versus["model"] == str(bi)
+
+
+def test_eval_cli_refuses_reranking_options_for_a_sparse_encoder(reranking_file, sparse_path):
+    from helpers import run_cli
+
+    result = run_cli("eval", str(sparse_path), "--data", str(reranking_file), "--fuse-first-stage")
+    assert result.exit_code == 2, result.output
+    assert "--fuse-first-stage reranks with cross-encoders, but" in result.output
+    assert "is a sparse-encoder (a retriever)" in result.output
