@@ -20,7 +20,7 @@ import inspect
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -35,7 +35,10 @@ from hubrerank.reproducibility.card_claims import (
     nanobeir_subset,
     unset_settings,
 )
-from hubrerank.reproducibility.st_card import CardDataset, CardEvaluator, StCard, parse_card
+from hubrerank.reproducibility.st_card import CardDataset, CardEvaluator, StCard, parse_card, printed_call
+
+if TYPE_CHECKING:
+    from hubrerank.training.losses import LossInfo
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
 
@@ -240,7 +243,7 @@ def _note_modules(card: StCard, spec: KindSpec, unknown: dict[str, str]) -> None
 
 
 def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.training.losses import OBJECT_PARAMS, find_loss, loss_parameters
+    from hubrerank.training.losses import find_loss
 
     losses = {(d.loss, json.dumps(d.loss_params, sort_keys=True)) for d in card.train_datasets if d.loss}
     if len(losses) != 1:
@@ -257,8 +260,19 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
         loss["inner"] = inner
     if info.guide:
         loss |= _guide(card_params.pop(info.guide, None), info.name, unknown)
+    params = _loss_params(info, card_params, card.kind, unknown)
+    return {"name": info.name, "params": params, **loss} if params else loss
+
+
+def _loss_params(
+    info: LossInfo, card_params: dict[str, Any], kind: str, unknown: dict[str, str]
+) -> dict[str, Any]:
+    """The parameters a card printed for ``info``'s loss that differ from its defaults, as a recipe
+    gives them; a function-valued one is a gap in ``unknown``."""
+    from hubrerank.training.losses import OBJECT_PARAMS, loss_parameters
+
     parameters = loss_parameters(info)
-    losses_module = importlib.import_module(get_kind(card.kind).losses_module)
+    losses_module = importlib.import_module(get_kind(kind).losses_module)
     params = {}
     for key, value in card_params.items():
         if isinstance(value, str) and key in OBJECT_PARAMS:
@@ -275,25 +289,30 @@ def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[st
             )
             continue
         params[key] = value
-    return {"name": info.name, "params": params, **loss} if params else loss
+    return params
 
 
-def _inner_loss(name: Any, wrapper: str, kind: str, unknown: dict[str, str]) -> dict[str, Any] | None:
-    """The loss a wrapper (MatryoshkaLoss) trains, by the class name the card prints; its parameters are
-    not on the card, so the recipe takes their defaults (listed in ``unknown``)."""
+def _inner_loss(printed: Any, wrapper: str, kind: str, unknown: dict[str, str]) -> dict[str, Any] | None:
+    """The loss a wrapper trains, as the card prints it (:func:`printed_call`): MatryoshkaLoss's by class
+    name alone, so the recipe takes its parameters' defaults (listed in ``unknown``); SpladeLoss's with
+    its parameters, those that differ from their defaults kept."""
     from hubrerank.errors import RecipeError
     from hubrerank.training.losses import find_loss
 
+    name, card_params = printed_call(str(printed))
     try:
-        inner = find_loss(str(name), f"the card's {wrapper}", kind, "loss.inner.name")
+        inner = find_loss(name, f"the card's {wrapper}", kind, "loss.inner.name")
     except RecipeError as error:
         unknown["loss.inner"] = f"{error}; give the loss {wrapper} wraps"
         return None
-    unknown["inner_loss_params"] = (
-        f"the card names the loss {wrapper} wraps ({inner.name}) but not its parameters; the recipe takes "
-        "its defaults"
-    )
-    return {"name": inner.name}
+    if card_params is None:
+        unknown["inner_loss_params"] = (
+            f"the card names the loss {wrapper} wraps ({inner.name}) but not its parameters; the recipe "
+            "takes its defaults"
+        )
+        return {"name": inner.name}
+    params = _loss_params(inner, card_params, kind, unknown)
+    return {"name": inner.name, "params": params} if params else {"name": inner.name}
 
 
 def _guide(printed: Any, loss: str, unknown: dict[str, str]) -> dict[str, Any]:
