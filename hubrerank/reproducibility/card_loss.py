@@ -145,8 +145,8 @@ def _same_object(value: Any, default: Any, module: Any) -> bool:
     (``TripletDistanceMetric.EUCLIDEAN``)."""
     if isinstance(default, bool | int | float | str | type(None)):
         return value == default
-    if isinstance(default, tuple | list):  # JSON prints a tuple default as a list
-        return isinstance(value, list) and value == list(default)
+    if isinstance(default, tuple | list):  # JSON prints a tuple default as a list, a repr as a tuple
+        return isinstance(value, list | tuple) and list(value) == list(default)
     if inspect.isroutine(default) and isinstance(value, str):
         owner, _, member = value.rpartition(".")
         holder = getattr(module, owner, None) if owner else None
