@@ -164,3 +164,18 @@ def build_tiny_sparse_encoder(folder: Path, seed: int = 0) -> Path:
     model.max_seq_length = 128
     model.save(str(folder))
     return folder
+
+
+def build_tiny_multi_vector(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-dim BERT multi-vector (ColBERT-style) encoder, as ``MultiVectorEncoder`` builds one from
+    a plain checkpoint (Transformer -> Dense(128) -> MultiVectorMask -> Normalize), in sentence-transformers
+    layout."""
+    import torch
+    from sentence_transformers import MultiVectorEncoder
+
+    raw = build_tiny_bert_base(folder.parent / f"{folder.name}-raw", seed)
+    torch.manual_seed(seed)
+    model = MultiVectorEncoder(str(raw), local_files_only=True)
+    model.max_seq_length = 128
+    model.save(str(folder))
+    return folder

@@ -193,7 +193,7 @@ def test_auto_kind_refuses_a_plain_checkpoint_in_one_line():
     assert str(error.value) == (
         f"r.yaml: model.kind: auto: base_model ORG/base@{SHA[:12]} is a plain transformers checkpoint (no "
         "Pooling module, no scoring head) that can become any kind; set model.kind to cross-encoder, "
-        "bi-encoder or sparse-encoder"
+        "bi-encoder, sparse-encoder or multi-vector"
     )
 
 

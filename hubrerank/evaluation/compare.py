@@ -36,9 +36,10 @@ from hubrerank.evaluation.nanobeir import (
     resolve_nanobeir,
 )
 from hubrerank.evaluation.plan import (
+    ENCODER_RETRIEVERS,
+    evaluate_encoder_retrieval_tasks,
     evaluate_model,
     evaluate_retrieval_tasks,
-    evaluate_sparse_retrieval_tasks,
     results_document,
 )
 from hubrerank.evaluation.report import Evaluation, Table, tables
@@ -46,13 +47,12 @@ from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split
 from hubrerank.evaluation.runfile import run_path
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
-from hubrerank.evaluation.sparse_retrieval import load_sparse_encoder
 from hubrerank.kinds.detect import model_kind
 from hubrerank.paths import check_writable
 from hubrerank.runtime import FLOAT32, Precision
 
 Say = Callable[[str], None]
-RETRIEVER_KINDS = ("bi-encoder", "sparse-encoder")  # judged by retrieval over the data's corpus
+RETRIEVER_KINDS = ("bi-encoder", "sparse-encoder", "multi-vector")  # judged by retrieval over the corpus
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,8 @@ def _evaluate(
     retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]] = []
     for model in models:
         say(f"Evaluating {model.label} ...")
-        if model.kind == "sparse-encoder":
-            sparse = load_sparse_encoder(
+        if model.kind in ENCODER_RETRIEVERS:
+            encoder = ENCODER_RETRIEVERS[model.kind][0](
                 model.path,
                 batch_size=request.batch_size,
                 progress=request.progress,
@@ -251,8 +251,8 @@ def _evaluate(
             tasks = {"retrieval": plan["reranking"], "nanobeir": plan.get("nanobeir")}
             query_ndcg: list[dict[str, float]] = []
             run_file = run_path(request.run_file, model.label, len(models))
-            results = evaluate_sparse_retrieval_tasks(
-                sparse, tasks, query_ndcg, run_file=run_file, run_tag=model.label
+            results = evaluate_encoder_retrieval_tasks(
+                encoder, model.kind, tasks, query_ndcg, run_file=run_file, run_tag=model.label
             )
             evaluations.append((model.label, results_document(results, model.repo, model.sha)))
             retrievers.append((model.label, results, query_ndcg))

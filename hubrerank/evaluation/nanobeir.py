@@ -23,6 +23,7 @@ from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.definitions import DEFINITIONS, installed_definition, other_definitions
 from hubrerank.evaluation.metrics import candidates, evaluate_rows
+from hubrerank.evaluation.multi_vector_retrieval import MultiVectorRetriever
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.evaluation.sparse_retrieval import SparseRetriever
@@ -173,7 +174,7 @@ def _reranked_lists(
 
 
 def evaluate_nanobeir_retrieval(
-    embedder: Embedder | SparseRetriever,
+    embedder: Embedder | SparseRetriever | MultiVectorRetriever,
     dataset: str = DEFAULT_DATASET,
     revision: str | None = None,
     subsets: Sequence[str] = DEFAULT_SUBSETS,
@@ -183,7 +184,8 @@ def evaluate_nanobeir_retrieval(
     kind_name: str = "bi-encoder",
 ) -> dict[str, Any]:
     """Run the NanoBEIR retrieval evaluator of kind ``kind_name`` (NanoBEIREvaluator with a bi-encoder,
-    its embeddings through the cache of ``embedder``; SparseNanoBEIREvaluator with a sparse encoder) on
+    its embeddings through the cache of ``embedder``; SparseNanoBEIREvaluator with a sparse encoder,
+    MultiVectorNanoBEIREvaluator with a multi-vector encoder) on
     ``subsets`` of ``dataset`` at ``revision`` (a sha; None = ``main``, resolved and recorded); return the
     eval_results.json entry of task ``nanobeir-retrieval``.
 

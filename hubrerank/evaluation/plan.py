@@ -11,6 +11,11 @@ from hubrerank.embeddings import Embedder, EmbeddingCache
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
+from hubrerank.evaluation.multi_vector_retrieval import (
+    MultiVectorRetriever,
+    evaluate_multi_vector_retrieval,
+    load_multi_vector_encoder,
+)
 from hubrerank.evaluation.nanobeir import (
     DEFAULT_DATASET,
     DEFAULT_SUBSETS,
@@ -32,12 +37,17 @@ from hubrerank.evaluation.sparse_retrieval import (
     load_sparse_encoder,
 )
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
-from hubrerank.kinds.sparse_encoder import SPARSE_ENCODER
 from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 from hubrerank.runtime import FLOAT32, Precision, with_dtype
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
+# the retriever kinds sentence-transformers encodes and scores itself, without the embedding cache:
+# kind -> (load the folder, evaluate a corpus)
+ENCODER_RETRIEVERS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "sparse-encoder": (load_sparse_encoder, evaluate_sparse_retrieval),
+    "multi-vector": (load_multi_vector_encoder, evaluate_multi_vector_retrieval),
+}
 NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k", "always_rerank_positives"}
 
 
@@ -122,17 +132,16 @@ def run_evaluations(
                 f"evaluation: {retriever or 'retrieval'} judges a retriever, reranking a cross-encoder; "
                 "not both"
             )
-        if kind.name == SPARSE_ENCODER.name:
-            sparse = load_sparse_encoder(
+        if kind.name in ENCODER_RETRIEVERS:
+            encoder = ENCODER_RETRIEVERS[kind.name][0](
                 model_path,
                 batch_size=batch_size,
                 progress=progress,
                 trust_remote_code=trust_remote_code,
                 precision=precision,
             )
-            return results_document(
-                evaluate_sparse_retrieval_tasks(sparse, tasks, run_file=run_file), model_repo, model_sha
-            )
+            results = evaluate_encoder_retrieval_tasks(encoder, kind.name, tasks, run_file=run_file)
+            return results_document(results, model_repo, model_sha)
         embeddings = EmbeddingCache(cache.path if isinstance(cache, ScoreCache) else None) if cache else None
         try:
             embedder = load_bi_encoder(
@@ -277,8 +286,9 @@ def evaluate_retrieval_tasks(
     return with_dtype(results, embedder.dtype)
 
 
-def evaluate_sparse_retrieval_tasks(
-    retriever: SparseRetriever,
+def evaluate_encoder_retrieval_tasks(
+    retriever: SparseRetriever | MultiVectorRetriever,
+    kind: str,
     plan: Mapping[str, Any],
     per_query: list[dict[str, float]] | None = None,
     *,
@@ -286,13 +296,14 @@ def evaluate_sparse_retrieval_tasks(
     run_tag: str = "hubrerank",
 ) -> list[dict[str, Any]]:
     """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
-    loaded sparse encoder (SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and
-    sparsity); ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them."""
+    loaded retriever of ``kind`` that sentence-transformers encodes and scores itself (a sparse encoder:
+    SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and sparsity; a
+    multi-vector encoder: MultiVectorInformationRetrievalEvaluator's and MultiVectorNanoBEIREvaluator's);
+    ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them."""
     tasks = check_plan(plan)
     if tasks.get("triplet"):
-        raise RecipeError(
-            "evaluation.triplet: hubrerank evaluates a sparse encoder by retrieval and NanoBEIR"
-        )
+        raise RecipeError(f"evaluation.triplet: hubrerank evaluates a {kind} by retrieval and NanoBEIR")
+    evaluate = ENCODER_RETRIEVERS[kind][1]
     results = []
     rankings: dict[str, list[tuple[str, float]]] = {}
     retrieval = tasks.get("retrieval", [])
@@ -300,7 +311,7 @@ def evaluate_sparse_retrieval_tasks(
         data = load_retrieval_split(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        outcome = evaluate_sparse_retrieval(retriever, data.corpus, task["at_k"])
+        outcome = evaluate(retriever, data.corpus, task["at_k"])
         results.append(retrieval_result(task, data, outcome) | {"similarity": retriever.similarity_fn_name})
         prefix = f"{index}:" if len(retrieval) > 1 else ""
         rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
@@ -316,7 +327,7 @@ def evaluate_sparse_retrieval_tasks(
                 nano["datasets"],
                 at_k=nano["at_k"],
                 rankings=rankings if run_file is not None else None,
-                kind_name=SPARSE_ENCODER.name,
+                kind_name=kind,
             )
         )
     if run_file is not None:

@@ -25,13 +25,7 @@ from typing import Any
 import numpy as np
 
 from hubrerank.errors import InputError
-from hubrerank.evaluation.retrieval import (
-    RetrievalCorpus,
-    RetrievalOutcome,
-    evaluator_ks,
-    rank_positions,
-    retrieval_metrics,
-)
+from hubrerank.evaluation.retrieval import RetrievalCorpus, RetrievalOutcome, scored_outcome
 from hubrerank.kinds.detect import model_kind
 from hubrerank.runtime import FLOAT32, Precision, model_options
 
@@ -122,19 +116,8 @@ def evaluate_sparse_retrieval(
     evaluator's ranking metrics (without its ``dot_`` prefix) and its sparsity statistics, the outcome
     keeps each query's top ``max(100, at_k)`` with its scores (what a TREC run file holds)."""
     queries, documents, scores = _score(retriever, corpus)
-    ks = evaluator_ks(at_k)
-    depth = max(max(values) for values in ks.values())
-    corpus_ids = list(corpus.corpus)
-    rankings = {
-        qid: [(corpus_ids[index], float(scores[row, index])) for index in positions]
-        for row, (qid, positions) in enumerate(
-            zip(corpus.queries, rank_positions(scores, corpus_ids, depth), strict=True)
-        )
-    }
-    ranked = {qid: [doc for doc, _ in ranking] for qid, ranking in rankings.items()}
-    outcome = retrieval_metrics(ranked, corpus.relevant_docs, ks)
-    metrics = outcome.metrics | sparsity(retriever, queries, documents)
-    return replace(outcome, metrics=metrics, rankings=rankings)
+    outcome = scored_outcome(scores, corpus, at_k)
+    return replace(outcome, metrics=outcome.metrics | sparsity(retriever, queries, documents))
 
 
 def sparse_similarity_matrix(retriever: SparseRetriever, corpus: RetrievalCorpus) -> np.ndarray:

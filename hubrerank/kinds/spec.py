@@ -54,7 +54,7 @@ class KindSpec:
     # "module:Class" of the sentence-transformers evaluator it re-runs (a bi-encoder's triplet accuracy)
     extra_evaluations: tuple[tuple[str, str], ...] = ()
     # the similarity the in-training retrieval evaluator scores by (its metric prefix, e.g. cosine_ndcg@10):
-    # a bi-encoder's cosine, a sparse encoder's dot product (its own similarity)
+    # a bi-encoder's cosine, a sparse encoder's dot product, a multi-vector encoder's MaxSim (its own)
     retrieval_similarity: str = "cosine"
 
     @property
@@ -126,6 +126,7 @@ def get_kind(name: str) -> KindSpec:
 def _kinds() -> dict[str, KindSpec]:
     from hubrerank.kinds.bi_encoder import BI_ENCODER
     from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+    from hubrerank.kinds.multi_vector import MULTI_VECTOR
     from hubrerank.kinds.sparse_encoder import SPARSE_ENCODER
 
-    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER, SPARSE_ENCODER)}
+    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER, SPARSE_ENCODER, MULTI_VECTOR)}

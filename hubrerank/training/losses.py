@@ -103,10 +103,21 @@ SPARSE_ENCODER_LOSSES: dict[str, LossInfo] = {
         LossInfo("SparseCoSENTLoss", ("SparseCoSENT",), "labeled-pair", ("score", "label"), **_IN_SPLADE),
     )
 }
+_MV = "multi-vector"
+MULTI_VECTOR_LOSSES: dict[str, LossInfo] = {
+    name: LossInfo(name, (alias,), "n-tuple", labels, kind=_MV)
+    for name, alias, labels in (
+        ("MultiVectorMultipleNegativesRankingLoss", "MultiVectorMNRL", ()),
+        ("CachedMultiVectorMultipleNegativesRankingLoss", "CachedMultiVectorMNRL", ()),
+        ("MultiVectorMarginMSELoss", "MultiVectorMarginMSE", ("scores",)),
+        ("MultiVectorDistillKLDivLoss", "MultiVectorDistillKLDiv", ("scores",)),
+    )
+}
 LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {
     DEFAULT_KIND: LOSSES,
     _BI: BI_ENCODER_LOSSES,
     _SPARSE: SPARSE_ENCODER_LOSSES,
+    _MV: MULTI_VECTOR_LOSSES,
 }
 
 # Loss parameters whose values are lists of numbers (MatryoshkaLoss's dimensions and their weights).

@@ -1,7 +1,7 @@
 """Training recipes: a YAML document of data (never code) that says what to train and how to judge it.
 
 A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, ``bi-encoder``,
-``sparse-encoder``, or ``auto``:
+``sparse-encoder``, ``multi-vector``, or ``auto``:
 the base model's kind, read from its config files on the Hub and written into the recipe), a base model,
 training and evaluation datasets (each at a revision), a loss of that kind with plain-data parameters,
 the kind's training arguments and an evaluation plan. It is read with a safe YAML loader, validated
@@ -319,7 +319,7 @@ def _detected_kind(document: dict[str, Any], source: str, detect_kind: KindDetec
         raise RecipeError(
             f"{source}: model.kind: auto: base_model {resolved.repo_id}@{resolved.sha[:12]} is a plain "
             "transformers checkpoint (no Pooling module, no scoring head) that can become any kind; "
-            "set model.kind to cross-encoder, bi-encoder or sparse-encoder"
+            "set model.kind to cross-encoder, bi-encoder, sparse-encoder or multi-vector"
         )
     document["model"] = {**model, "kind": found}
     document["base_model"] = {**node, "revision": resolved.sha, "requested": requested}

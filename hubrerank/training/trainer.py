@@ -172,24 +172,21 @@ def fetch_base_model(recipe: Recipe, trust_remote_code: bool = False) -> Path:
 
 
 def check_base_kind(recipe: Recipe, model_path: Path) -> None:
-    """Refuse a base model the recipe's kind cannot start from: a bi-encoder or sparse-encoder recipe on a
-    cross-encoder, a sparse-encoder recipe on a bi-encoder (its mean pooling has no vocabulary to be
-    sparse over), a bi-encoder recipe on a sparse encoder. (A cross-encoder recipe may start from a
+    """Refuse a base model the recipe's kind cannot start from: a retriever recipe (bi-encoder, sparse
+    encoder, multi-vector) on a cross-encoder or on a retriever of another kind (a sparse encoder needs a
+    vocabulary to be sparse over, not a bi-encoder's mean pooling; the folder's modules are loaded as
+    they are). (A cross-encoder recipe may start from a
     bi-encoder, as the demo does from all-MiniLM-L6-v2: its encoder gets a new scoring head.)"""
     from hubrerank.kinds import model_kind
 
     found = model_kind(model_path)
     kind = recipe.kind.name
-    refused = {
-        "bi-encoder": ("cross-encoder", "sparse-encoder"),
-        "sparse-encoder": ("cross-encoder", "bi-encoder"),
-    }
-    if found in refused.get(kind, ()):
-        start = (
-            "a masked-LM checkpoint (BertForMaskedLM) or a SparseEncoder"
-            if kind == "sparse-encoder"
-            else "an embedding model or a plain checkpoint"
-        )
+    retrievers = ("bi-encoder", "sparse-encoder", "multi-vector")
+    if found != kind and (kind in retrievers and found in ("cross-encoder", *retrievers)):
+        start = {
+            "sparse-encoder": "a masked-LM checkpoint (BertForMaskedLM) or a SparseEncoder",
+            "multi-vector": "a plain checkpoint or a MultiVectorEncoder",
+        }.get(kind, "an embedding model or a plain checkpoint")
         raise RecipeError(
             f"{recipe.source}: model.kind is {kind} but base_model {recipe.base_model['repo']} is a "
             f"{found}; choose {start}, or set model.kind to {found}"
@@ -236,9 +233,10 @@ def load_eval_inputs(recipe: Recipe) -> dict[str, Any]:
     from hubrerank.evaluation.retrieval import evaluator_ks, load_retrieval_split
 
     similarity = recipe.kind.retrieval_similarity
-    score = {"cosine": cos_sim, "dot": dot_score}[similarity]
+    score = {"cosine": cos_sim, "dot": dot_score}.get(similarity)
     data = load_retrieval_split(node["dataset"], node["revision"], config=node["config"], split=node["split"])
-    scoring = {"score_functions": {similarity: score}}
+    # MaxSim is not a function of two embedding matrices: the multi-vector evaluator takes it from the model
+    scoring = {"score_functions": {similarity: score}} if score else {}
     return data.corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | scoring
 
 

@@ -108,7 +108,9 @@ def test_a_cross_encoder_is_no_first_stage(reranking_file, tmp_path):
     reranker = build_tiny_cross_encoder(tmp_path / "ce")
     result = run_cli("pipeline", "--data", str(reranking_file), "--retriever", str(reranker))
     assert result.exit_code == 2, result.output
-    assert "is a cross-encoder model; a first stage is a bi-encoder or a sparse encoder" in result.output
+    assert "is a cross-encoder model; a first stage is a bi-encoder, a sparse encoder or a multi-vector" in (
+        result.output
+    )
 
 
 def test_rerank_orders_the_top_k_by_score_and_keeps_the_rest():

@@ -11,6 +11,7 @@ from factories import (
     build_tiny_causal_lm,
     build_tiny_cross_encoder,
     build_tiny_mlm_base,
+    build_tiny_multi_vector,
     build_tiny_sparse_encoder,
 )
 
@@ -27,6 +28,7 @@ from hubrerank.kinds import model_kind
         (build_tiny_causal_lm, "cross-encoder"),
         (build_tiny_sparse_encoder, "sparse-encoder"),
         (build_tiny_mlm_base, "base"),
+        (build_tiny_multi_vector, "multi-vector"),
     ],
 )
 def test_the_kind_of_what_each_library_saves(build, kind, tmp_path):
@@ -62,7 +64,7 @@ def test_a_sparse_encoder_without_its_sentence_transformers_config_is_known_by_i
         ("config.json", [1, 2], "holds a JSON list, not an object"),
         ("config_sentence_transformers.json", "x", "holds a JSON str, not an object"),
         ("config.json", "{not json", "is not valid JSON"),
-        ("config_sentence_transformers.json", {"model_type": "MultiVectorEncoder"}, "a MultiVectorEncoder"),
+        ("config_sentence_transformers.json", {"model_type": "Router"}, "is a Router"),
     ],
 )
 def test_malformed_or_other_configs_are_refused_in_one_line(name, content, says, tmp_path):
@@ -79,3 +81,9 @@ def test_odd_shapes_inside_configs_do_not_crash(tmp_path):
     (folder / "modules.json").write_text(json.dumps([3, "x", {"type": 5}]))
     (folder / "config.json").write_text(json.dumps({"architectures": "BertForSequenceClassification"}))
     assert model_kind(folder) == "base"
+
+
+def test_a_multi_vector_encoder_without_its_sentence_transformers_config_is_known_by_its_mask(tmp_path):
+    folder = build_tiny_multi_vector(tmp_path / "model")
+    (folder / "config_sentence_transformers.json").unlink()
+    assert model_kind(folder) == "multi-vector"

@@ -198,7 +198,7 @@ def test_auto_kind_refuses_a_plain_checkpoint_before_any_work(hub, tmp_path):
         .endswith(
             f"model.kind: auto: base_model {repo_id}@{sha[:12]} is a plain transformers checkpoint (no "
             "Pooling module, no scoring head) that can become any kind; set model.kind to cross-encoder, "
-            "bi-encoder or sparse-encoder"
+            "bi-encoder, sparse-encoder or multi-vector"
         )
     )
     assert not out.exists()
