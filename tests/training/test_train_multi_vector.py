@@ -91,3 +91,65 @@ def test_a_sparse_loss_in_a_multi_vector_recipe_is_one_line(hub, tiny_bert_base,
     result = run_cli("train", str(colbert_recipe(tmp_path, tiny_bert_base, {"name": "SparseMNRL"})))
     assert result.exit_code == 2, result.output
     assert "loss.name 'SparseMNRL' is not a multi-vector loss" in result.output
+
+
+def test_from_card_and_verify_on_a_multi_vector_trainer_card(hub, tiny_bert_base, tmp_path):
+    """A plain MultiVectorEncoderTrainer script (the installed release) trains, evaluates with
+    MultiVectorInformationRetrievalEvaluator and pushes: from-card rebuilds the recipe, verify PASSes on the
+    card's MaxSim claims."""
+    from datasets import load_dataset
+    from sentence_transformers import (
+        MultiVectorEncoder,
+        MultiVectorEncoderTrainer,
+        MultiVectorEncoderTrainingArguments,
+    )
+    from sentence_transformers.multi_vector_encoder.evaluation import MultiVectorInformationRetrievalEvaluator
+    from sentence_transformers.multi_vector_encoder.losses import MultiVectorMultipleNegativesRankingLoss
+
+    from hubrerank.hub import resolve
+
+    data = training_repos()
+    train = load_dataset(data["tuples"], split="train").select_columns(["query", "positive"])
+    test = load_dataset(data["reranking"], split="test")
+    texts = sorted({text for row in test for text in row["positive"] + row["negative"]})
+    ids = {text: f"d{index}" for index, text in enumerate(texts)}
+    evaluator = MultiVectorInformationRetrievalEvaluator(
+        {row["query_id"]: row["query"] for row in test},
+        {ids[text]: text for text in texts},
+        {row["query_id"]: {ids[text] for text in row["positive"]} for row in test},
+        name="tiny-reranking-test",
+        write_csv=False,
+    )
+    model = MultiVectorEncoder(tiny_bert_base)
+    model.max_seq_length = 32
+    args = MultiVectorEncoderTrainingArguments(
+        output_dir=str(tmp_path / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    loss = MultiVectorMultipleNegativesRankingLoss(model)
+    MultiVectorEncoderTrainer(
+        model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator
+    ).train()
+    evaluator(model)
+    model.push_to_hub("alice/st-colbert")
+    ref = f"alice/st-colbert@{resolve('alice/st-colbert').sha}"
+
+    written = run_cli("recipe", "from-card", ref, "-o", str(tmp_path / "recipe.yaml"))
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load((tmp_path / "recipe.yaml").read_text())
+    assert recipe["model"] == MULTI_VECTOR
+    assert recipe["loss"]["name"] == "MultiVectorMultipleNegativesRankingLoss"
+    assert recipe["evaluation"]["retrieval"][0]["dataset"] == data["reranking"]
+    verified = run_cli("verify", ref, "--json", str(tmp_path / "report.json"))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["verdict"] == "PASS"
+    assert {f"{data['reranking']}:test/ndcg@10", f"{data['reranking']}:test/map@100"} <= {
+        row["metric"] for row in report["rows"]
+    }
