@@ -77,8 +77,10 @@ def run_evaluations(
          "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...],
          "triplet": [{"dataset": ..., "revision": sha, "config": None, "split": "test"}, ...]}
 
-    Every key is optional; reranking judges a cross-encoder, retrieval and triplet a bi-encoder, and
-    nanobeir either (as the model's kind says: NanoBEIR reranking or retrieval).
+    Every key is optional; reranking judges a cross-encoder, triplet a bi-encoder, retrieval a bi-encoder,
+    a sparse encoder or a multi-vector encoder (each scored as its kind's sentence-transformers evaluator
+    scores it, see :data:`ENCODER_RETRIEVERS`), and nanobeir any of them (as the model's kind says:
+    NanoBEIR reranking or retrieval).
     ``model_sha`` is the commit the weights came from (None for a local folder),
     recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
     so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
