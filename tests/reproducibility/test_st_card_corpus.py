@@ -117,6 +117,14 @@ def test_the_tool_selects_the_releases_the_corpus_lacks():
     assert tool.select_versions(available, present, everything=True) == everything
     assert tool.select_versions(available, set()) == everything
     assert tool.select_versions([], present) == []
+    # sparse encoders from 5.0: older releases and their +contemporary entries are left out
+    assert tool.select_versions(available, set(), first="5.0.0") == [
+        "6.2.0",
+        "6.3.0",
+        "6.10.0",
+        contemporary[2],
+    ]
+    assert tool.FIRST_RELEASES["sparse-encoder"] == "5.0.0"
 
 
 def test_the_corpus_holds_the_same_releases_for_both_kinds():
