@@ -61,7 +61,12 @@ DEFAULTS = PipelineRequest(data="")
     help="Add, per --retriever, its reciprocal rank fusion with BM25 over both full rankings; WEIGHT (0..1) "
     "is the bi-encoder's, BM25 gets 1 - WEIGHT.",
 )
-@click.option("--reranker", metavar="MODEL[@REV]", help="A cross-encoder reranking each first stage's top-k.")
+@click.option(
+    "--reranker",
+    metavar="MODEL[@REV]",
+    help="A cross-encoder reranking each first stage's top-k (or a bi-encoder, sparse or multi-vector "
+    "encoder, by its own scores).",
+)
 @click.option("--reranker-name", metavar="NAME", help="The reranker's name in the rows (default: as given).")
 @click.option(
     "--top-k",

@@ -1,5 +1,8 @@
 """Two-stage pipelines: a first stage over a whole corpus, alone and followed by a cross-encoder.
 
+A reranker is a cross-encoder, or a retriever of any kind reordering another first stage's top-k by its own
+scores (a multi-vector encoder's MaxSim over BM25's candidates, say).
+
 First stages rank every document of the corpus (:mod:`hubrerank.evaluation.retrieval` defines it: a
 retrieval-form dataset's whole corpus, or a reranking split's distinct documents) for each query, ties
 by ascending corpus id: BM25 (bm25s; documents sharing no term with the query are not ranked), a
@@ -243,26 +246,18 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
         encoders.append(encoder)
     cache = ScoreCache() if request.cache and request.reranker else None
     try:
-        scorer = None
+        reranker: Scorer | Scores | None = None
         if request.reranker:
-            scorer, models[str(request.reranker_label())] = _load(
-                "--reranker",
-                request.reranker,
-                lambda path: Scorer(
-                    path,
-                    max_length=request.max_length,
-                    batch_size=request.batch_size,
-                    cache=cache,
-                    progress=request.progress,
-                    precision=request.precision,
-                ),
+            reranker, models[str(request.reranker_label())] = _load(
+                "--reranker", request.reranker, lambda path: _reranker(request, path, cache, embeddings)
             )
         stages = _first_stages(request, corpus, encoders, say)
         pipelines: dict[str, tuple[str, list[Ranking]]] = {}
-        logits = _pair_logits(scorer, corpus, list(stages.values()), request.top_k, say) if scorer else []
+        logits = _pair_scores(reranker, corpus, list(stages.values()), request.top_k, say) if reranker else []
+        scorer = reranker if isinstance(reranker, Scorer) else None
         for stage, rankings in stages.items():
             pipelines[stage] = (stage, rankings)
-            if scorer is not None:
+            if reranker is not None:
                 reranked = [rerank(ranking, logits[q], request.top_k) for q, ranking in enumerate(rankings)]
                 pipelines[request.reranked_label(stage)] = (stage, reranked)
     finally:
@@ -404,6 +399,41 @@ def _first_stages(
                 stages[label], lexical, request.hybrid_weight
             )
     return stages
+
+
+def _reranker(request: PipelineRequest, path: Path, cache: Any, embeddings: Any) -> Scorer | Scores:
+    """The reranker in ``path``: a cross-encoder's Scorer, or a retriever's similarity (a bi-encoder, a
+    sparse or a multi-vector encoder reranks a first stage's top-k by its own scores, as
+    MultiVectorRerankingEvaluator and SparseRerankingEvaluator rerank)."""
+    from hubrerank.kinds.detect import model_kind
+
+    if model_kind(path) in ("bi-encoder", "sparse-encoder", "multi-vector"):
+        return _retriever(request, path, embeddings)
+    return Scorer(
+        path,
+        max_length=request.max_length,
+        batch_size=request.batch_size,
+        cache=cache,
+        progress=request.progress,
+        precision=request.precision,
+    )
+
+
+def _pair_scores(
+    reranker: Scorer | Scores, corpus: RetrievalCorpus, stages: list[list[Ranking]], top_k: int, say: Say
+) -> list[dict[int, float]]:
+    """The reranker's score of every (query, document) pair in some first stage's top ``top_k``, per
+    query: a cross-encoder's logits (:func:`_pair_logits`), or a retriever's similarities, read from its
+    score matrix over the corpus (each text encoded once)."""
+    if isinstance(reranker, Scorer):
+        return _pair_logits(reranker, corpus, stages, top_k, say)
+    say(f"Reranking the first stages' top {top_k} by the reranker's similarity ...")
+    scores = reranker(corpus)
+    per_query: list[dict[int, float]] = [{} for _ in corpus.queries]
+    for rankings in stages:
+        for q, ranking in enumerate(rankings):
+            per_query[q].update((document, float(scores[q, document])) for document in ranking[:top_k])
+    return per_query
 
 
 def _pair_logits(

@@ -96,3 +96,33 @@ def test_loading_a_sparse_encoder_as_a_multi_vector_encoder_is_one_line(tmp_path
     folder = build_tiny_sparse_encoder(tmp_path / "splade")
     with pytest.raises(InputError, match=r"is a sparse-encoder model, not a multi-vector encoder"):
         load_multi_vector_encoder(folder)
+
+
+def test_a_multi_vector_encoder_reranks_bm25s_top_k_by_maxsim(reranking_file, colbert_path, tmp_path):
+    """Reranking BM25's top 5 by MaxSim: each query's top 5 are BM25's five, ordered by the multi-vector
+    encoder's own scores, and the rest keep BM25's order."""
+    from hubrerank.evaluation import read_run
+    from hubrerank.evaluation.pipeline import PipelineRequest, evaluate_pipelines
+
+    run_file = tmp_path / "runs.txt"
+    request = PipelineRequest(
+        data=str(reranking_file),
+        bm25=True,
+        reranker=str(colbert_path),
+        reranker_name="ColBERT",
+        top_k=5,
+        run_file=run_file,
+    )
+    names = [pipeline.name for pipeline in evaluate_pipelines(request).pipelines]
+    assert names == ["BM25", "BM25 + ColBERT (top 5)"]
+    bm25 = read_run(tmp_path / "runs.BM25.txt")
+    reranked = read_run(next(path for path in tmp_path.glob("runs.*.txt") if "ColBERT" in path.name))
+
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    scores = load_multi_vector_encoder(colbert_path).similarity_matrix(corpus)
+    column = {doc: index for index, doc in enumerate(corpus.corpus)}
+    for row, qid in enumerate(corpus.queries):
+        first = [doc for doc, _ in bm25[qid]]
+        ours = [doc for doc, _ in reranked[qid]]
+        by_maxsim = sorted(first[:5], key=lambda doc: -scores[row, column[doc]])
+        assert ours[:5] == by_maxsim and ours[5:] == first[5:]

@@ -318,7 +318,7 @@ def test_tables_follow_the_results(reranking_file, bi_encoder_path):
         ),
         (["--bm25", "--markdown", "/proc/hr/out.md"], "--markdown /proc/hr/out.md cannot be written"),
         (["--bm25", "--baseline", "nope"], "--baseline 'nope' is no pipeline"),
-        (["--bm25", "--reranker", "{bi}"], "--reranker"),
+        (["--bm25", "--reranker", "{broken}"], "--reranker {broken}"),
         ([], "give a first stage"),
         (["--bm25", "--reranker-name", "CE"], "--reranker-name names the --reranker: add --reranker MODEL"),
         (
