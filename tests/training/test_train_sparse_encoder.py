@@ -157,3 +157,42 @@ def test_a_sparse_ranking_loss_alone_is_refused_in_one_line(mlm_base, tmp_path):
             "{document_regularizer_weight: 3.0e-5}, inner: {name: SparseMultipleNegativesRankingLoss}}"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "loss"),
+    [
+        (SPARSE, SPLADE | {"inner": {"name": "SparseMarginMSE"}}),
+        ({"kind": "multi-vector", "max_length": 32}, {"name": "MultiVectorMarginMSE"}),
+    ],
+    ids=["sparse-margin-mse", "multi-vector-margin-mse"],
+)
+def test_margin_mse_distils_the_teacher_scores_data_build_wrote(hub, tiny_bi_encoder, kind, loss, tmp_path):
+    """`data build --teacher --output-format n-tuple` writes the teacher's scores of each query's positive
+    and mined negatives; the sparse and multi-vector MarginMSE losses train on them as they are."""
+    from factories import build_tiny_bert_base, build_tiny_mlm_base
+
+    source = tmp_path / "faq.csv"
+    source.write_text("question,answer\n" + "".join(f"{q},{a}\n" for q, a in TOPICS))
+    repo = f"alice/distil-{kind['kind']}"
+    model = str(tiny_bi_encoder.path)
+    built = run_cli(
+        "data", "build", str(source), "--format", "qa", "--negatives", "2", "--mine-model", model,
+        "--teacher", model, "--output-format", "n-tuple", "--test-size", "2", "--eval-size", "0",
+        "--push", repo,
+    )  # fmt: skip
+    assert built.exit_code == 0, built.output
+    build = build_tiny_mlm_base if kind == SPARSE else build_tiny_bert_base
+    base = f"alice/distil-base-{kind['kind']}"
+    push_folder(base, build(tmp_path / "base"))
+    recipe = sparse_recipe(tmp_path, base, loss, kind=kind)
+    document = yaml.safe_load(recipe.read_text())
+    document["train"] = {"dataset": repo, "split": "train"}
+    document.pop("eval")
+    document["args"] |= {"max_steps": 3, "eval_strategy": "no"}
+    recipe.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    result = run_cli("train", str(recipe), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 0, result.output
+    assert "trained 3 steps" in result.output
