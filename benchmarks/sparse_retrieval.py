@@ -8,12 +8,12 @@ MiniLM's word embeddings, the head's transform is initialised with ``--seed``. I
 model, so the metrics say nothing of quality; the benchmark times the work and checks exactness. Its
 head's transform is untrained, so nearly every vocabulary term is active: encoding runs at a few texts
 per second on 2 cores, and the corpus is cut to the BM25 top-100 of DL19's first ``--queries`` queries
-(default 3: 300 passages), the relevant ones those judged >= 2. Each side runs twice, alternated, the
+(default 5: 500 passages), the relevant ones those judged >= 2. Each side runs twice, alternated, the
 faster run counting. Prints one JSON object: each side's seconds and texts/s, the ratio, the largest
 metric difference from the evaluator, whether hubrerank's second run gave identical metrics and
 rankings, and the sparsity.
 
-    python benchmarks/sparse_retrieval.py [--data ../shared/data/trec-dl19/derived] [--seed 12] [--queries 3]
+    python benchmarks/sparse_retrieval.py [--data ../shared/data/trec-dl19/derived] [--seed 12] [--queries 5]
 """
 
 from __future__ import annotations
