@@ -11,7 +11,9 @@ SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTr
 ``<out>/bi-encoder/<release>/``. With ``--kind sparse-encoder`` it trains a tiny SPLADE SparseEncoder (the
 same BERT with its masked-LM head) with SparseEncoderTrainer (``SPARSE_CASES``: SpladeLoss around the
 sparse ranking losses, CachedSpladeLoss, the sparse retrieval and NanoBEIR evaluators), from 5.0, the
-first release that has them, into ``<out>/sparse-encoder/<release>/``. Base model and datasets come from
+first release that has them, into ``<out>/sparse-encoder/<release>/``; ``--kind multi-vector`` a tiny
+ColBERT-style MultiVectorEncoder from the plain BERT with MultiVectorEncoderTrainer (``MULTI_VECTOR_CASES``),
+from 6.0, into ``<out>/multi-vector/<release>/``. Base model and datasets come from
 a local hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and
 loaded back by id and revision, as a user would. See docs/st-card-corpus.md.
 
@@ -51,9 +53,15 @@ NAMESPACE = "corpus"
 BASE_MODEL = f"{NAMESPACE}/tiny-bert"
 BI_BASE_MODEL = f"{NAMESPACE}/tiny-bert-st"  # the same BERT with mean Pooling: a SentenceTransformer
 MLM_BASE_MODEL = f"{NAMESPACE}/tiny-bert-mlm"  # the same BERT with a masked-LM head: what SPLADE starts from
-KINDS = ("cross-encoder", "bi-encoder", "sparse-encoder")
-# the first release whose trainer of each kind writes a card (SparseEncoder arrived in 5.0)
-FIRST_RELEASES = {"cross-encoder": FIRST_RELEASE, "bi-encoder": FIRST_RELEASE, "sparse-encoder": "5.0.0"}
+KINDS = ("cross-encoder", "bi-encoder", "sparse-encoder", "multi-vector")
+# the first release whose trainer of each kind writes a card (SparseEncoder arrived in 5.0,
+# MultiVectorEncoder in 6.0)
+FIRST_RELEASES = {
+    "cross-encoder": FIRST_RELEASE,
+    "bi-encoder": FIRST_RELEASE,
+    "sparse-encoder": "5.0.0",
+    "multi-vector": "6.0.0",
+}
 ALL_KINDS = "all"
 DL19 = Path("/work/shared/data/trec-dl19/derived")
 # pins tried in turn until `import` of the trainer works; the first is sentence-transformers' own ranges
@@ -286,6 +294,39 @@ SPARSE_CASES: tuple[SparseCase, ...] = (
         args={**NO_DUPLICATES, "seed": 13},
     ),
     SparseCase("untrained", untrained=True),
+)
+
+
+@dataclass(frozen=True)
+class MultiVectorCase:
+    """One MultiVectorEncoder (ColBERT-style) training run from the plain BERT, which MultiVectorEncoder
+    turns into Transformer -> Dense -> MultiVectorMask -> Normalize."""
+
+    name: str
+    loss: str = "MultiVectorMultipleNegativesRankingLoss"
+    train: str = "toy-triplets"
+    pin_revision: bool = True
+    evaluator: str | None = None
+    evaluator_kwargs: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    untrained: bool = False
+
+
+MULTI_VECTOR_CASES: tuple[MultiVectorCase, ...] = (
+    MultiVectorCase(
+        "mv-mnrl-ir",
+        evaluator="MultiVectorInformationRetrievalEvaluator",
+        args={**NO_DUPLICATES, "eval_strategy": "steps", "eval_steps": 1, "learning_rate": 3e-5, "seed": 7},
+    ),
+    MultiVectorCase("mv-no-revision", pin_revision=False, args={"seed": 11, "weight_decay": 0.01}),
+    MultiVectorCase("mv-margin-mse", loss="MultiVectorMarginMSELoss", train="toy-margins"),
+    MultiVectorCase(
+        "mv-nanobeir",
+        evaluator="MultiVectorNanoBEIREvaluator",
+        evaluator_kwargs={"dataset_names": ["msmarco"]},
+        args={**NO_DUPLICATES, "seed": 13},
+    ),
+    MultiVectorCase("untrained", untrained=True),
 )
 COMMON_ARGS = {
     "num_train_epochs": 1,
@@ -1056,6 +1097,71 @@ def run_sparse_case(case: SparseCase, spec: dict[str, Any], out: Path, versions:
     return _keep(target / "final", out, record)
 
 
+def run_multi_vector_case(
+    case: MultiVectorCase, spec: dict[str, Any], out: Path, versions: dict[str, str]
+) -> str:
+    """Train the MultiVectorEncoder ``case``, write its README.md and case.json into ``out``; 'ok' or why
+    it was not generated."""
+    import torch
+    from datasets import load_dataset
+    from sentence_transformers.multi_vector_encoder import (
+        MultiVectorEncoder,
+        MultiVectorEncoderTrainer,
+        MultiVectorEncoderTrainingArguments,
+        evaluation,
+        losses,
+    )
+
+    for module, name in ((losses, case.loss), (evaluation, case.evaluator)):
+        if name and _class(module, name) is None:
+            return f"not in this version: {module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+    def load(name: str, split: str) -> tuple[Any, dict[str, Any]]:
+        repo = f"{NAMESPACE}/{name}"
+        revision = spec["datasets"][repo] if case.pin_revision else None
+        kwargs = {"split": split, **({"revision": revision} if revision else {})}
+        return load_dataset(repo, **kwargs), {"id": repo, **kwargs}
+
+    base = {"id": spec["base_model"], "revision": spec["base_model_revision"]}
+    record: dict[str, Any] = {"case": case.name, "kind": "multi-vector", "versions": versions, "model": base}
+    torch.manual_seed(0)
+    model = MultiVectorEncoder(base["id"], revision=base["revision"])
+    record["model"] = {**base, "max_seq_length": model.max_seq_length}
+    target = Path(tempfile.mkdtemp(prefix=f"st-mv-{case.name}-"))
+    if case.untrained:
+        model.save_pretrained(str(target))
+        return _keep(target, out, {**record, "api": "untrained"})
+    loss = getattr(losses, case.loss)(model)
+    record["loss"] = {"name": case.loss, "kwargs": {}}
+    train, record["train"] = load(case.train, "train")
+    evaluator = None
+    if case.evaluator == "MultiVectorNanoBEIREvaluator":
+        kwargs = {**case.evaluator_kwargs, "dataset_id": spec["nanobeir_folder"]}
+        evaluator = evaluation.MultiVectorNanoBEIREvaluator(**kwargs)
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs}
+    elif case.evaluator:
+        data, where = load("toy-rerank", "dev")
+        kwargs = {**case.evaluator_kwargs, "name": "toy-rerank-dev"}  # <dataset name>-<split>
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs, "data": where}
+        texts = sorted({text for row in data for text in row["positive"] + row["negative"]})
+        ids = {text: f"d{i}" for i, text in enumerate(texts)}
+        queries = {f"q{i}": row["query"] for i, row in enumerate(data)}
+        relevant = {f"q{i}": {ids[text] for text in row["positive"]} for i, row in enumerate(data)}
+        corpus = {ids[text]: text for text in texts}
+        evaluator = evaluation.MultiVectorInformationRetrievalEvaluator(queries, corpus, relevant, **kwargs)
+    arguments = {**COMMON_ARGS, **case.args}
+    record["args"] = arguments
+    training_args = MultiVectorEncoderTrainingArguments(output_dir=str(target / "out"), **arguments)
+    trainer = MultiVectorEncoderTrainer(
+        model=model, args=training_args, train_dataset=train, loss=loss, evaluator=evaluator
+    )
+    trainer.train()
+    if evaluator is not None:  # the final model too, as the library's examples do: the card records it
+        evaluator(model)
+    model.save_pretrained(str(target / "final"))
+    return _keep(target / "final", out, record)
+
+
 def _keep(folder: Path, out: Path, record: dict[str, Any]) -> str:
     card = folder / "README.md"
     if not card.exists():
@@ -1080,14 +1186,18 @@ def worker(args: argparse.Namespace) -> int:
     known = out / "results.json"  # a run of some cases keeps the others' cards and outcomes
     results: dict[str, Any] = json.loads(known.read_text()) if known.exists() and wanted else {"cases": {}}
     results.update(versions=versions, pins=spec["pins"])
-    cases = {"bi-encoder": BI_CASES, "sparse-encoder": SPARSE_CASES}.get(spec.get("kind", ""), CASES)
+    cases = {"bi-encoder": BI_CASES, "sparse-encoder": SPARSE_CASES, "multi-vector": MULTI_VECTOR_CASES}.get(
+        spec.get("kind", ""), CASES
+    )
     for case in cases:
         if wanted and case.name not in wanted:
             continue
         shutil.rmtree(out / case.name, ignore_errors=True)
         started = time.monotonic()
         try:
-            if isinstance(case, SparseCase):
+            if isinstance(case, MultiVectorCase):
+                outcome = run_multi_vector_case(case, spec, out / case.name, versions)
+            elif isinstance(case, SparseCase):
                 outcome = run_sparse_case(case, spec, out / case.name, versions)
             elif isinstance(case, BiCase):
                 outcome = run_bi_case(case, spec, out / case.name, versions)
@@ -1124,7 +1234,8 @@ def main() -> int:
             "--kind",
             choices=(*KINDS, ALL_KINDS),
             default=ALL_KINDS,
-            help="train CrossEncoders, SentenceTransformers, SparseEncoders or all three (the default)",
+            help="train CrossEncoders, SentenceTransformers, SparseEncoders, MultiVectorEncoders or all (the "
+            "default)",
         )
         target.add_argument("--work", default="/tmp/st-card-corpus", help="venvs, Hub data, logs")
         target.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "st_cards"))

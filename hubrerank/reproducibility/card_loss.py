@@ -24,6 +24,8 @@ REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # number of labels as fit() chose it (BCEWithLogitsLoss for one label, CrossEntropyLoss for more)
 _FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss": "CrossEntropyLoss",
                "MSELoss": "MSELoss"}  # fmt: skip
+# function-valued loss parameters whose default None means "the model's own" (multi-vector losses' MaxSim)
+_MODEL_FUNCTIONS = frozenset({"similarity_fct"})
 # how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
 _GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
 
@@ -75,6 +77,13 @@ def _loss_params(
             unknown[f"loss.params.{key}"] = (
                 f"the card's {info.name} ran with {key}={value!r}, a function a recipe cannot set; the "
                 f"recipe would train with the default {getattr(default, '__name__', default)!r}"
+            )
+            continue
+        if key in _MODEL_FUNCTIONS and default is None:
+            # None: the loss takes the model's own scoring function, which the card prints by name
+            unknown[f"loss.params.{key}"] = (
+                f"the card's {info.name} ran with {key}={value!r}, a function a recipe cannot set; the "
+                "recipe leaves it unset, so the loss takes the model's own, as it does by default"
             )
             continue
         params[key] = value
