@@ -89,8 +89,3 @@ def evaluate_multi_vector_retrieval(
     """Rank the whole corpus for every query by MaxSim and measure it: the evaluator's metrics (without
     its ``maxsim_`` prefix) and each query's top ``max(100, at_k)`` with its scores."""
     return scored_outcome(retriever.similarity_matrix(corpus), corpus, at_k)
-
-
-def multi_vector_similarity_matrix(retriever: MultiVectorRetriever, corpus: RetrievalCorpus) -> np.ndarray:
-    """The multi-vector encoder's scores of the corpus for every query: a pipeline's first stage."""
-    return retriever.similarity_matrix(corpus)

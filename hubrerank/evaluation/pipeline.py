@@ -343,10 +343,7 @@ def _load(option: str, text: str, load: Callable[[Path], T]) -> tuple[T, str]:
 def _retriever(request: PipelineRequest, path: Path, embeddings: Any) -> Scores:
     """The similarity matrix function of the retriever in ``path``, by its kind: a bi-encoder's through
     the embedding cache, a sparse encoder's; InputError for any other kind."""
-    from hubrerank.evaluation.multi_vector_retrieval import (
-        load_multi_vector_encoder,
-        multi_vector_similarity_matrix,
-    )
+    from hubrerank.evaluation.multi_vector_retrieval import load_multi_vector_encoder
     from hubrerank.evaluation.retrieval import load_bi_encoder
     from hubrerank.evaluation.sparse_retrieval import load_sparse_encoder, sparse_similarity_matrix
     from hubrerank.kinds.detect import model_kind
@@ -356,7 +353,7 @@ def _retriever(request: PipelineRequest, path: Path, embeddings: Any) -> Scores:
     if kind == "sparse-encoder":
         return partial(sparse_similarity_matrix, load_sparse_encoder(path, **options))
     if kind == "multi-vector":
-        return partial(multi_vector_similarity_matrix, load_multi_vector_encoder(path, **options))
+        return load_multi_vector_encoder(path, **options).similarity_matrix
     if kind != "bi-encoder":
         raise InputError(
             f"{path} is a {kind} model; a first stage is a bi-encoder, a sparse encoder or a multi-vector "
