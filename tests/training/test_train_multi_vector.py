@@ -153,3 +153,20 @@ def test_from_card_and_verify_on_a_multi_vector_trainer_card(hub, tiny_bert_base
     assert {f"{data['reranking']}:test/ndcg@10", f"{data['reranking']}:test/map@100"} <= {
         row["metric"] for row in report["rows"]
     }
+
+
+@pytest.mark.slow
+def test_reproduce_retrains_a_pushed_multi_vector_retriever_to_the_same_bytes(hub, tiny_bert_base, tmp_path):
+    pushed = run_cli(
+        "train", str(colbert_recipe(tmp_path, tiny_bert_base)), "--out", str(tmp_path / "out"),
+        "--push", "alice/colbert-repro",
+    )  # fmt: skip
+    assert pushed.exit_code == 0, pushed.output
+    ref = next(line for line in pushed.output.splitlines() if line.startswith("alice/colbert-repro@"))
+
+    result = run_cli("reproduce", ref, "--out", str(tmp_path / "again"), "--json", str(tmp_path / "r.json"))
+
+    assert result.exit_code == 0, result.output
+    assert "model.safetensors: byte-identical to the published weights" in result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["verdict"] == "PASS" and report["weights"]["identical"]
