@@ -591,7 +591,19 @@ def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re
 
 def test_the_corpus_covers_sparse_encoder_releases_and_losses():
     versions = {folder.parent.name for folder in SPARSE_FOLDERS}
-    assert {"5.0.0", "5.4.0", "6.0.0", "6.2.0", "6.3.0"} <= versions
+    assert {
+        "5.0.0",
+        "5.1.0",
+        "5.2.0",
+        "5.3.0",
+        "5.4.0",
+        "5.5.0",
+        "5.6.0",
+        "5.7.0",
+        "6.0.0",
+        "6.3.0",
+    } <= versions
+    assert len(versions) >= 22  # every release from 5.0 (21) and 5.0.0+contemporary
     losses = {card.case["loss"]["inner"]["name"] for card in SPARSE_CARDS if "loss" in card.case}
     assert {"SparseMultipleNegativesRankingLoss", "SparseMarginMSELoss", "SparseCoSENTLoss"} <= losses
 
