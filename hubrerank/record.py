@@ -89,7 +89,7 @@ class EvalResult(TypedDict, total=False):
     corpus_size: int  # retrieval: the documents each query searched
     columns: list[str]  # triplet: the anchor, positive and negative columns read
     num_triplets: int
-    similarity: str  # nanobeir-retrieval: the model's similarity function
+    similarity: str  # nanobeir-retrieval, a sparse encoder's retrieval: the model's similarity function
     always_rerank_positives: bool  # nanobeir: written only when false (the evaluator's default is true)
     dtype: str  # the precision the model ran in: written only when not float32 (hubrerank.runtime)
     # reranking, nanobeir: the definition of NDCG and MAP in ``metrics`` (absent: listed-positives, see

@@ -138,3 +138,44 @@ def build_tiny_causal_lm(folder: Path, seed: int = 0) -> Path:
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_tiny_mlm_base(folder: Path, seed: int = 0) -> Path:
+    """A plain BertForMaskedLM checkpoint: the base a SPLADE sparse encoder starts from (its MLM head gives
+    a weight to every vocabulary term)."""
+    import torch
+    from transformers import BertForMaskedLM
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(folder)
+    torch.manual_seed(seed)
+    BertForMaskedLM(_bert_config(tokenizer.vocab_size)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_tiny_sparse_encoder(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-dim BERT SPLADE model, as ``SparseEncoder`` builds one from a masked-LM checkpoint
+    (Transformer(fill-mask) -> SpladePooling(max)), saved in sentence-transformers layout."""
+    from sentence_transformers import SparseEncoder
+
+    raw = build_tiny_mlm_base(folder.parent / f"{folder.name}-raw", seed)
+    model = SparseEncoder(str(raw), local_files_only=True)
+    model.max_seq_length = 128
+    model.save(str(folder))
+    return folder
+
+
+def build_tiny_multi_vector(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-dim BERT multi-vector (ColBERT-style) encoder, as ``MultiVectorEncoder`` builds one from
+    a plain checkpoint (Transformer -> Dense(128) -> MultiVectorMask -> Normalize), in sentence-transformers
+    layout."""
+    import torch
+    from sentence_transformers import MultiVectorEncoder
+
+    raw = build_tiny_bert_base(folder.parent / f"{folder.name}-raw", seed)
+    torch.manual_seed(seed)
+    model = MultiVectorEncoder(str(raw), local_files_only=True)
+    model.max_seq_length = 128
+    model.save(str(folder))
+    return folder

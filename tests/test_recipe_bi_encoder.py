@@ -192,8 +192,8 @@ def test_auto_kind_refuses_a_plain_checkpoint_in_one_line():
         validate(document, "r.yaml", detect_kind=detected("base"))
     assert str(error.value) == (
         f"r.yaml: model.kind: auto: base_model ORG/base@{SHA[:12]} is a plain transformers checkpoint (no "
-        "Pooling module, no scoring head) that can become either kind; set model.kind to cross-encoder or "
-        "bi-encoder"
+        "Pooling module, no scoring head) that can become any kind; set model.kind to cross-encoder, "
+        "bi-encoder, sparse-encoder or multi-vector"
     )
 
 

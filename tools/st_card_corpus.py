@@ -8,13 +8,19 @@ a custom head, fp16/bf16, non-default arguments) and keeps the README.md the lib
 case.json holding exactly the arguments the script gave. With ``--kind bi-encoder`` it trains a tiny
 SentenceTransformer (the same BERT with mean Pooling) with SentenceTransformerTrainer instead
 (``BI_CASES``: losses, a wrapped loss, a guide model, retrieval and triplet evaluators), into
-``<out>/bi-encoder/<release>/``. Base model and datasets come from a local
-hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and loaded
-back by id and revision, as a user would. See docs/st-card-corpus.md.
+``<out>/bi-encoder/<release>/``. With ``--kind sparse-encoder`` it trains a tiny SPLADE SparseEncoder (the
+same BERT with its masked-LM head) with SparseEncoderTrainer (``SPARSE_CASES``: SpladeLoss around the
+sparse ranking losses, CachedSpladeLoss, the sparse retrieval and NanoBEIR evaluators), from 5.0, the
+first release that has them, into ``<out>/sparse-encoder/<release>/``; ``--kind multi-vector`` a tiny
+ColBERT-style MultiVectorEncoder from the plain BERT with MultiVectorEncoderTrainer (``MULTI_VECTOR_CASES``),
+from 6.0, into ``<out>/multi-vector/<release>/``. Base model and datasets come from
+a local hubrerank Hub the script starts (the real Hub is never contacted): datasets are pushed there and
+loaded back by id and revision, as a user would. See docs/st-card-corpus.md.
 
-    .venv/bin/python tools/st_card_corpus.py                  # both kinds, every release not in the corpus
+    .venv/bin/python tools/st_card_corpus.py                  # every kind, every release not in the corpus
     .venv/bin/python tools/st_card_corpus.py --all            # every release from 4.0, and the +contemporary
     .venv/bin/python tools/st_card_corpus.py --kind bi-encoder --versions 6.2.0 [--cases gist]
+    .venv/bin/python tools/st_card_corpus.py --kind sparse-encoder --versions 5.0.0,6.3.0
 
 The same file is the worker the driver runs inside each venv (``worker`` subcommand); the worker half
 imports only what the venv's sentence-transformers release brings.
@@ -46,7 +52,16 @@ TOKEN = "hrk_corpus_" + "c" * 30
 NAMESPACE = "corpus"
 BASE_MODEL = f"{NAMESPACE}/tiny-bert"
 BI_BASE_MODEL = f"{NAMESPACE}/tiny-bert-st"  # the same BERT with mean Pooling: a SentenceTransformer
-KINDS = ("cross-encoder", "bi-encoder")
+MLM_BASE_MODEL = f"{NAMESPACE}/tiny-bert-mlm"  # the same BERT with a masked-LM head: what SPLADE starts from
+KINDS = ("cross-encoder", "bi-encoder", "sparse-encoder", "multi-vector")
+# the first release whose trainer of each kind writes a card (SparseEncoder arrived in 5.0,
+# MultiVectorEncoder in 6.0)
+FIRST_RELEASES = {
+    "cross-encoder": FIRST_RELEASE,
+    "bi-encoder": FIRST_RELEASE,
+    "sparse-encoder": "5.0.0",
+    "multi-vector": "6.0.0",
+}
 ALL_KINDS = "all"
 DL19 = Path("/work/shared/data/trec-dl19/derived")
 # pins tried in turn until `import` of the trainer works; the first is sentence-transformers' own ranges
@@ -234,6 +249,85 @@ BI_CASES: tuple[BiCase, ...] = (
     ),
     BiCase("untrained", untrained=True),
 )
+
+
+@dataclass(frozen=True)
+class SparseCase:
+    """One SparseEncoder (SPLADE) training run: SpladeLoss (or ``wrapper``) around ``loss`` with the
+    regularizer weights, on ``train``; what the worker builds and passes to sentence-transformers."""
+
+    name: str
+    loss: str = "SparseMultipleNegativesRankingLoss"
+    wrapper: str = "SpladeLoss"
+    wrapper_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"document_regularizer_weight": 3e-5, "query_regularizer_weight": 5e-5}
+    )
+    train: str = "toy-triplets"
+    pin_revision: bool = True
+    evaluator: str | None = None
+    evaluator_kwargs: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    untrained: bool = False  # save the base model as a SparseEncoder without training (not a trainer card)
+
+
+SPARSE_CASES: tuple[SparseCase, ...] = (
+    SparseCase(
+        "splade-mnrl-ir",
+        evaluator="SparseInformationRetrievalEvaluator",
+        args={**NO_DUPLICATES, "eval_strategy": "steps", "eval_steps": 1, "learning_rate": 3e-5, "seed": 7},
+    ),
+    SparseCase("splade-no-revision", pin_revision=False, args={"seed": 11, "weight_decay": 0.01}),
+    SparseCase(
+        "splade-margin-mse", loss="SparseMarginMSELoss", train="toy-margins", args={"learning_rate": 1e-4}
+    ),
+    SparseCase("splade-cosent", loss="SparseCoSENTLoss", train="toy-scores", args={"seed": 3}),
+    SparseCase(
+        "cached-splade",
+        wrapper="CachedSpladeLoss",
+        wrapper_kwargs={"document_regularizer_weight": 3e-5, "mini_batch_size": 4},
+        args=NO_DUPLICATES,
+    ),
+    SparseCase(
+        "sparse-nanobeir",
+        evaluator="SparseNanoBEIREvaluator",
+        evaluator_kwargs={"dataset_names": ["msmarco"]},
+        args={**NO_DUPLICATES, "seed": 13},
+    ),
+    SparseCase("untrained", untrained=True),
+)
+
+
+@dataclass(frozen=True)
+class MultiVectorCase:
+    """One MultiVectorEncoder (ColBERT-style) training run from the plain BERT, which MultiVectorEncoder
+    turns into Transformer -> Dense -> MultiVectorMask -> Normalize."""
+
+    name: str
+    loss: str = "MultiVectorMultipleNegativesRankingLoss"
+    train: str = "toy-triplets"
+    pin_revision: bool = True
+    evaluator: str | None = None
+    evaluator_kwargs: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    untrained: bool = False
+
+
+MULTI_VECTOR_CASES: tuple[MultiVectorCase, ...] = (
+    MultiVectorCase(
+        "mv-mnrl-ir",
+        evaluator="MultiVectorInformationRetrievalEvaluator",
+        args={**NO_DUPLICATES, "eval_strategy": "steps", "eval_steps": 1, "learning_rate": 3e-5, "seed": 7},
+    ),
+    MultiVectorCase("mv-no-revision", pin_revision=False, args={"seed": 11, "weight_decay": 0.01}),
+    MultiVectorCase("mv-margin-mse", loss="MultiVectorMarginMSELoss", train="toy-margins"),
+    MultiVectorCase(
+        "mv-nanobeir",
+        evaluator="MultiVectorNanoBEIREvaluator",
+        evaluator_kwargs={"dataset_names": ["msmarco"]},
+        args={**NO_DUPLICATES, "seed": 13},
+    ),
+    MultiVectorCase("untrained", untrained=True),
+)
 COMMON_ARGS = {
     "num_train_epochs": 1,
     "per_device_train_batch_size": 8,
@@ -264,10 +358,12 @@ def corpus_releases(out: Path) -> set[str]:
     return {path.parent.name for path in out.glob("*/results.json")}
 
 
-def select_versions(available: Iterable[str], present: Iterable[str], everything: bool = False) -> list[str]:
-    """The corpus entries to generate: every final release from 4.0 among ``available``, oldest first, then
-    the ``+contemporary`` entries; only those not in ``present`` (the corpus' release folders) unless
-    ``everything``."""
+def select_versions(
+    available: Iterable[str], present: Iterable[str], everything: bool = False, first: str = FIRST_RELEASE
+) -> list[str]:
+    """The corpus entries to generate: every final release from ``first`` among ``available``, oldest
+    first, then the ``+contemporary`` entries from ``first``; only those not in ``present`` (the corpus'
+    release folders) unless ``everything``."""
     from packaging.version import InvalidVersion, Version
 
     releases = []
@@ -276,9 +372,10 @@ def select_versions(available: Iterable[str], present: Iterable[str], everything
             version = Version(text)
         except InvalidVersion:
             continue
-        if version >= Version(FIRST_RELEASE) and not version.is_prerelease and not version.is_devrelease:
+        if version >= Version(first) and not version.is_prerelease and not version.is_devrelease:
             releases.append((version, text))
-    wanted = [text for _, text in sorted(releases)] + list(CONTEMPORARY)
+    contemporary = [entry for entry in CONTEMPORARY if Version(entry.split("+")[0]) >= Version(first)]
+    wanted = [text for _, text in sorted(releases)] + contemporary
     skip = set() if everything else set(present)
     return [entry for entry in wanted if entry not in skip]
 
@@ -289,11 +386,11 @@ def plan_runs(args: argparse.Namespace) -> list[tuple[str, Path, list[str]]]:
     available = released_versions() if not args.versions else []
     runs = []
     for kind in kinds:
-        out = Path(args.out) / ("bi-encoder" if kind == "bi-encoder" else "")
+        out = Path(args.out) / ("" if kind == "cross-encoder" else kind)
         versions = (
             args.versions.split(",")
             if args.versions
-            else select_versions(available, corpus_releases(out), args.all)
+            else select_versions(available, corpus_releases(out), args.all, FIRST_RELEASES[kind])
         )
         runs.append((kind, out, versions))
     return runs
@@ -465,6 +562,22 @@ def write_base_model(folder: Path, words: list[str]) -> None:
     BertModel(config).save_pretrained(folder)
 
 
+def write_mlm_base_model(bert: Path, folder: Path) -> None:
+    """``bert``'s encoder under a masked-LM head (BertForMaskedLM, the head seeded), with its tokenizer:
+    the checkpoint every release's SparseEncoder turns into MLM transformer -> SpladePooling."""
+    import torch
+    from transformers import BertForMaskedLM, BertModel
+
+    shutil.copytree(bert, folder, dirs_exist_ok=True)
+    torch.manual_seed(0)
+    encoder = BertModel.from_pretrained(str(bert), add_pooling_layer=False)
+    model = BertForMaskedLM(encoder.config)
+    model.bert.load_state_dict(encoder.state_dict())
+    for stale in folder.glob("*.safetensors"):
+        stale.unlink()
+    model.save_pretrained(folder)
+
+
 def write_bi_base_model(bert: Path, folder: Path) -> None:
     """``bert`` as a SentenceTransformer (Transformer + mean Pooling), its module files written in the
     layout every release from 4.0 reads (today's library would save 6.x module paths)."""
@@ -554,11 +667,17 @@ def publish(work: Path) -> dict[str, Any]:
     write_bi_base_model(base, bi_base)
     api.create_repo(BI_BASE_MODEL, exist_ok=True)
     api.upload_folder(repo_id=BI_BASE_MODEL, folder_path=bi_base)
+    mlm_base = work / "tiny-bert-mlm"
+    write_mlm_base_model(base, mlm_base)
+    api.create_repo(MLM_BASE_MODEL, exist_ok=True)
+    api.upload_folder(repo_id=MLM_BASE_MODEL, folder_path=mlm_base)
     return {
         "base_model": BASE_MODEL,
         "base_model_revision": api.model_info(BASE_MODEL).sha,
         "bi_base_model": BI_BASE_MODEL,
         "bi_base_model_revision": api.model_info(BI_BASE_MODEL).sha,
+        "mlm_base_model": MLM_BASE_MODEL,
+        "mlm_base_model_revision": api.model_info(MLM_BASE_MODEL).sha,
         "datasets": revisions,
         "nanobeir_folder": str(nano_folder),
     }
@@ -897,6 +1016,152 @@ def run_bi_case(case: BiCase, spec: dict[str, Any], out: Path, versions: dict[st
     return _keep(target / "final", out, record)
 
 
+def run_sparse_case(case: SparseCase, spec: dict[str, Any], out: Path, versions: dict[str, str]) -> str:
+    """Train the SparseEncoder ``case``, write its README.md and case.json into ``out``; 'ok' or why it
+    was not generated."""
+    import inspect
+
+    import torch
+    from datasets import load_dataset
+    from sentence_transformers.sparse_encoder import (
+        SparseEncoder,
+        SparseEncoderTrainer,
+        SparseEncoderTrainingArguments,
+        evaluation,
+        losses,
+    )
+
+    for module, name in ((losses, case.loss), (losses, case.wrapper), (evaluation, case.evaluator)):
+        if name and _class(module, name) is None:
+            return f"not in this version: {module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+    def load(name: str, split: str) -> tuple[Any, dict[str, Any]]:
+        repo = f"{NAMESPACE}/{name}"
+        revision = spec["datasets"][repo] if case.pin_revision else None
+        kwargs = {"split": split, **({"revision": revision} if revision else {})}
+        return load_dataset(repo, **kwargs), {"id": repo, **kwargs}
+
+    base = {"id": spec["mlm_base_model"], "revision": spec["mlm_base_model_revision"]}
+    record: dict[str, Any] = {
+        "case": case.name,
+        "kind": "sparse-encoder",
+        "versions": versions,
+        "model": base,
+    }
+    torch.manual_seed(0)
+    model = SparseEncoder(base["id"], revision=base["revision"])
+    record["model"] = {**base, "max_seq_length": model.max_seq_length}
+    target = Path(tempfile.mkdtemp(prefix=f"st-sparse-{case.name}-"))
+    if case.untrained:
+        model.save_pretrained(str(target))
+        return _keep(target, out, {**record, "api": "untrained"})
+    loss = getattr(losses, case.wrapper)(model, getattr(losses, case.loss)(model), **case.wrapper_kwargs)
+    record["loss"] = {
+        "name": case.wrapper,
+        "kwargs": case.wrapper_kwargs,
+        "inner": {"name": case.loss, "kwargs": {}},
+    }
+    train, record["train"] = load(case.train, "train")
+    evaluator = None
+    if case.evaluator == "SparseNanoBEIREvaluator":
+        kwargs = {**case.evaluator_kwargs, "dataset_id": spec["nanobeir_folder"]}
+        if "dataset_id" not in inspect.signature(evaluation.SparseNanoBEIREvaluator).parameters:
+            return (
+                "not in this version: SparseNanoBEIREvaluator(dataset_id=...) (it reads the real Hub's repos)"
+            )
+        evaluator = evaluation.SparseNanoBEIREvaluator(**kwargs)
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs}
+    elif case.evaluator:
+        data, where = load("toy-rerank", "dev")
+        kwargs = {**case.evaluator_kwargs, "name": "toy-rerank-dev"}  # <dataset name>-<split>
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs, "data": where}
+        texts = sorted({text for row in data for text in row["positive"] + row["negative"]})
+        ids = {text: f"d{i}" for i, text in enumerate(texts)}
+        queries = {f"q{i}": row["query"] for i, row in enumerate(data)}
+        relevant = {f"q{i}": {ids[text] for text in row["positive"]} for i, row in enumerate(data)}
+        corpus = {ids[text]: text for text in texts}
+        evaluator = evaluation.SparseInformationRetrievalEvaluator(queries, corpus, relevant, **kwargs)
+    arguments = {**COMMON_ARGS, **case.args}
+    fields = inspect.signature(SparseEncoderTrainingArguments).parameters
+    if "warmup_ratio" in arguments and "warmup_ratio" not in fields:  # transformers 5.0: a float warmup_steps
+        arguments["warmup_steps"] = arguments.pop("warmup_ratio")
+    record["args"] = arguments
+    training_args = SparseEncoderTrainingArguments(output_dir=str(target / "out"), **arguments)
+    trainer = SparseEncoderTrainer(
+        model=model, args=training_args, train_dataset=train, loss=loss, evaluator=evaluator
+    )
+    trainer.train()
+    if evaluator is not None:  # the final model too, as the library's examples do: the card records it
+        evaluator(model)
+    model.save_pretrained(str(target / "final"))
+    return _keep(target / "final", out, record)
+
+
+def run_multi_vector_case(
+    case: MultiVectorCase, spec: dict[str, Any], out: Path, versions: dict[str, str]
+) -> str:
+    """Train the MultiVectorEncoder ``case``, write its README.md and case.json into ``out``; 'ok' or why
+    it was not generated."""
+    import torch
+    from datasets import load_dataset
+    from sentence_transformers.multi_vector_encoder import (
+        MultiVectorEncoder,
+        MultiVectorEncoderTrainer,
+        MultiVectorEncoderTrainingArguments,
+        evaluation,
+        losses,
+    )
+
+    for module, name in ((losses, case.loss), (evaluation, case.evaluator)):
+        if name and _class(module, name) is None:
+            return f"not in this version: {module.__name__.rsplit('.', 1)[-1]}.{name}"
+
+    def load(name: str, split: str) -> tuple[Any, dict[str, Any]]:
+        repo = f"{NAMESPACE}/{name}"
+        revision = spec["datasets"][repo] if case.pin_revision else None
+        kwargs = {"split": split, **({"revision": revision} if revision else {})}
+        return load_dataset(repo, **kwargs), {"id": repo, **kwargs}
+
+    base = {"id": spec["base_model"], "revision": spec["base_model_revision"]}
+    record: dict[str, Any] = {"case": case.name, "kind": "multi-vector", "versions": versions, "model": base}
+    torch.manual_seed(0)
+    model = MultiVectorEncoder(base["id"], revision=base["revision"])
+    record["model"] = {**base, "max_seq_length": model.max_seq_length}
+    target = Path(tempfile.mkdtemp(prefix=f"st-mv-{case.name}-"))
+    if case.untrained:
+        model.save_pretrained(str(target))
+        return _keep(target, out, {**record, "api": "untrained"})
+    loss = getattr(losses, case.loss)(model)
+    record["loss"] = {"name": case.loss, "kwargs": {}}
+    train, record["train"] = load(case.train, "train")
+    evaluator = None
+    if case.evaluator == "MultiVectorNanoBEIREvaluator":
+        kwargs = {**case.evaluator_kwargs, "dataset_id": spec["nanobeir_folder"]}
+        evaluator = evaluation.MultiVectorNanoBEIREvaluator(**kwargs)
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs}
+    elif case.evaluator:
+        data, where = load("toy-rerank", "dev")
+        kwargs = {**case.evaluator_kwargs, "name": "toy-rerank-dev"}  # <dataset name>-<split>
+        record["evaluator"] = {"name": case.evaluator, "kwargs": kwargs, "data": where}
+        texts = sorted({text for row in data for text in row["positive"] + row["negative"]})
+        ids = {text: f"d{i}" for i, text in enumerate(texts)}
+        queries = {f"q{i}": row["query"] for i, row in enumerate(data)}
+        relevant = {f"q{i}": {ids[text] for text in row["positive"]} for i, row in enumerate(data)}
+        corpus = {ids[text]: text for text in texts}
+        evaluator = evaluation.MultiVectorInformationRetrievalEvaluator(queries, corpus, relevant, **kwargs)
+    arguments = {**COMMON_ARGS, **case.args}
+    record["args"] = arguments
+    training_args = MultiVectorEncoderTrainingArguments(output_dir=str(target / "out"), **arguments)
+    trainer = MultiVectorEncoderTrainer(
+        model=model, args=training_args, train_dataset=train, loss=loss, evaluator=evaluator
+    )
+    trainer.train()
+    if evaluator is not None:  # the final model too, as the library's examples do: the card records it
+        evaluator(model)
+    model.save_pretrained(str(target / "final"))
+    return _keep(target / "final", out, record)
+
+
 def _keep(folder: Path, out: Path, record: dict[str, Any]) -> str:
     card = folder / "README.md"
     if not card.exists():
@@ -921,14 +1186,20 @@ def worker(args: argparse.Namespace) -> int:
     known = out / "results.json"  # a run of some cases keeps the others' cards and outcomes
     results: dict[str, Any] = json.loads(known.read_text()) if known.exists() and wanted else {"cases": {}}
     results.update(versions=versions, pins=spec["pins"])
-    bi_encoder = spec.get("kind") == "bi-encoder"
-    for case in BI_CASES if bi_encoder else CASES:
+    cases = {"bi-encoder": BI_CASES, "sparse-encoder": SPARSE_CASES, "multi-vector": MULTI_VECTOR_CASES}.get(
+        spec.get("kind", ""), CASES
+    )
+    for case in cases:
         if wanted and case.name not in wanted:
             continue
         shutil.rmtree(out / case.name, ignore_errors=True)
         started = time.monotonic()
         try:
-            if isinstance(case, BiCase):
+            if isinstance(case, MultiVectorCase):
+                outcome = run_multi_vector_case(case, spec, out / case.name, versions)
+            elif isinstance(case, SparseCase):
+                outcome = run_sparse_case(case, spec, out / case.name, versions)
+            elif isinstance(case, BiCase):
                 outcome = run_bi_case(case, spec, out / case.name, versions)
             else:
                 outcome = run_case(case, spec, out / case.name, versions)
@@ -963,7 +1234,8 @@ def main() -> int:
             "--kind",
             choices=(*KINDS, ALL_KINDS),
             default=ALL_KINDS,
-            help="train CrossEncoders, SentenceTransformers or both (the default)",
+            help="train CrossEncoders, SentenceTransformers, SparseEncoders, MultiVectorEncoders or all (the "
+            "default)",
         )
         target.add_argument("--work", default="/tmp/st-card-corpus", help="venvs, Hub data, logs")
         target.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "st_cards"))

@@ -145,6 +145,8 @@ def render_model_card(
         train_datasets=train_datasets,
         eval_datasets=eval_datasets,
         kind=kind.name,
+        model_class=kind.st_model_type,
+        retrieval_evaluator=kind.in_training_evaluator.rpartition(":")[2],
         summary=summary(reranking, nanobeir, retrieval, triplet),
         baseline_label=baseline_label(baselines[0]) if baselines else None,
         reranking=reranking,

@@ -1,4 +1,5 @@
-"""``hubrerank pipeline``: first stages (BM25, bi-encoders, their hybrid), alone and with a reranker."""
+"""``hubrerank pipeline``: first stages (BM25, bi-encoders, sparse encoders, their hybrids), alone and with
+a reranker."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ DEFAULTS = PipelineRequest(data="")
     "retrievers",
     multiple=True,
     metavar="MODEL[@REV]",
-    help="A bi-encoder first stage (Hub ref or local folder). Repeatable.",
+    help="A bi-encoder or sparse encoder (SPLADE) first stage (Hub ref or local folder; the kind is read "
+    "from its configs). Repeatable.",
 )
 @click.option(
     "--retriever-name",
@@ -65,7 +67,12 @@ DEFAULTS = PipelineRequest(data="")
     help="Add, per --retriever, its reciprocal rank fusion with BM25 over both full rankings; WEIGHT (0..1) "
     "is the bi-encoder's, BM25 gets 1 - WEIGHT.",
 )
-@click.option("--reranker", metavar="MODEL[@REV]", help="A cross-encoder reranking each first stage's top-k.")
+@click.option(
+    "--reranker",
+    metavar="MODEL[@REV]",
+    help="A cross-encoder reranking each first stage's top-k (or a bi-encoder, sparse or multi-vector "
+    "encoder, by its own scores).",
+)
 @click.option("--reranker-name", metavar="NAME", help="The reranker's name in the rows (default: as given).")
 @click.option(
     "--top-k",

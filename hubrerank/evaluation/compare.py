@@ -35,7 +35,13 @@ from hubrerank.evaluation.nanobeir import (
     nanobeir_folder,
     resolve_nanobeir,
 )
-from hubrerank.evaluation.plan import evaluate_model, evaluate_retrieval_tasks, results_document
+from hubrerank.evaluation.plan import (
+    ENCODER_RETRIEVERS,
+    evaluate_encoder_retrieval_tasks,
+    evaluate_model,
+    evaluate_retrieval_tasks,
+    results_document,
+)
 from hubrerank.evaluation.report import Evaluation, Table, tables
 from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split, retrieval_layout
 from hubrerank.evaluation.runfile import run_path
@@ -46,6 +52,7 @@ from hubrerank.paths import check_writable
 from hubrerank.runtime import FLOAT32, Variant
 
 Say = Callable[[str], None]
+RETRIEVER_KINDS = ("bi-encoder", "sparse-encoder", "multi-vector")  # judged by retrieval over the corpus
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,11 @@ class _Model:
     repo: str | None
     sha: str | None
     path: Path
-    retriever: bool = False  # a bi-encoder: judged by retrieval, not reranking
+    kind: str = "cross-encoder"  # a bi-encoder or a sparse encoder is judged by retrieval, not reranking
+
+    @property
+    def retriever(self) -> bool:
+        return self.kind in RETRIEVER_KINDS
 
 
 def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Comparison:
@@ -131,14 +142,14 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     models = []
     for text in request.models:
         ref, path = resolve_model(text, request.precision.files)
-        retriever = model_kind(path) == "bi-encoder"
-        if retriever:
-            _check_retriever_request(request, text)
+        kind = model_kind(path)
+        if kind in RETRIEVER_KINDS:
+            _check_retriever_request(request, text, kind)
         else:
             check_cross_encoder(path)
             if retrieval_form:
                 raise InputError(_retrieval_form_message(retrieval_form[0], f"{text} is a reranker"))
-        models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path, retriever))
+        models.append(_Model(text, ref.repo_id if ref else None, ref.sha if ref else None, path, kind))
     nano = plan.get("nanobeir")
     if nano and not all(model.retriever for model in models):  # a reranker reranks the BM25 lists too
         nanobeir_folder(nano["dataset"], nano["revision"], nano["datasets"])
@@ -161,17 +172,15 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     return Comparison(evaluations, tables(evaluations, request.first_stage_name))
 
 
-def _check_retriever_request(request: ComparisonRequest, model: str) -> None:
-    """A bi-encoder is compared by retrieval on --data and NanoBEIR: refuse the reranking-only options."""
+def _check_retriever_request(request: ComparisonRequest, model: str, kind: str) -> None:
+    """A retriever is compared by retrieval on --data and NanoBEIR: refuse the reranking-only options."""
     options = {
         "--fuse-first-stage": request.fuse_first_stage,
         "--fuse-with": request.fuse_with is not None,
     }
     for option, given in options.items():
         if given:
-            raise InputError(
-                f"{option} reranks with cross-encoders, but {model} is a bi-encoder (a retriever)"
-            )
+            raise InputError(f"{option} reranks with cross-encoders, but {model} is a {kind} (a retriever)")
 
 
 def _retrieval_form_message(dataset: str, what: str) -> str:
@@ -232,6 +241,22 @@ def _evaluate(
     retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]] = []
     for model in models:
         say(f"Evaluating {model.label} ...")
+        if model.kind in ENCODER_RETRIEVERS:
+            encoder = ENCODER_RETRIEVERS[model.kind][0](
+                model.path,
+                batch_size=request.batch_size,
+                progress=request.progress,
+                precision=request.precision,
+            )
+            tasks = {"retrieval": plan["reranking"], "nanobeir": plan.get("nanobeir")}
+            query_ndcg: list[dict[str, float]] = []
+            run_file = run_path(request.run_file, model.label, len(models))
+            results = evaluate_encoder_retrieval_tasks(
+                encoder, model.kind, tasks, query_ndcg, run_file=run_file, run_tag=model.label
+            )
+            evaluations.append((model.label, results_document(results, model.repo, model.sha)))
+            retrievers.append((model.label, results, query_ndcg))
+            continue
         if model.retriever:
             embeddings = EmbeddingCache(cache.path) if cache is not None else None
             try:

@@ -23,8 +23,10 @@ from hubrerank.embeddings import Embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.definitions import DEFINITIONS, installed_definition, other_definitions
 from hubrerank.evaluation.metrics import candidates, evaluate_rows
+from hubrerank.evaluation.multi_vector_retrieval import MultiVectorRetriever
 from hubrerank.evaluation.samples import RerankingRow
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.evaluation.sparse_retrieval import SparseRetriever
 from hubrerank.hub import locate, resolve
 from hubrerank.kinds.spec import get_kind
 from hubrerank.refs import Ref
@@ -172,24 +174,28 @@ def _reranked_lists(
 
 
 def evaluate_nanobeir_retrieval(
-    embedder: Embedder,
+    embedder: Embedder | SparseRetriever | MultiVectorRetriever,
     dataset: str = DEFAULT_DATASET,
     revision: str | None = None,
     subsets: Sequence[str] = DEFAULT_SUBSETS,
     *,
     at_k: int = 10,
     rankings: dict[str, Ranking] | None = None,
+    kind_name: str = "bi-encoder",
 ) -> dict[str, Any]:
-    """Run NanoBEIREvaluator with a bi-encoder (its embeddings through the cache of ``embedder``) on
+    """Run the NanoBEIR retrieval evaluator of kind ``kind_name`` (NanoBEIREvaluator with a bi-encoder,
+    its embeddings through the cache of ``embedder``; SparseNanoBEIREvaluator with a sparse encoder,
+    MultiVectorNanoBEIREvaluator with a multi-vector encoder) on
     ``subsets`` of ``dataset`` at ``revision`` (a sha; None = ``main``, resolved and recorded); return the
     eval_results.json entry of task ``nanobeir-retrieval``.
 
     Its metrics are the evaluator's keys as is (``NanoMSMARCO_cosine_ndcg@10``,
-    ``NanoBEIR_mean_cosine_ndcg@10``, ...); ``similarity`` records the model's similarity function they
+    ``NanoBEIR_mean_cosine_ndcg@10``, a sparse encoder's ``NanoBEIR_mean_dot_ndcg@10`` and
+    ``NanoBEIR_mean_query_active_dims``, ...); ``similarity`` records the model's similarity function they
     carry. With ``rankings``, each query's top 100 as the evaluator ranked it (its predictions) is added
     for a TREC run file, with the query ids of :func:`evaluate_nanobeir`'s lists.
     """
-    kind = get_kind("bi-encoder")
+    kind = get_kind(kind_name)
     folder, revision = nanobeir_folder(dataset, revision, subsets, RETRIEVAL_CONFIGS)
     with tempfile.TemporaryDirectory(prefix="hubrerank-nanobeir-") as predictions:
         evaluator = kind.load("nanobeir_evaluator")(

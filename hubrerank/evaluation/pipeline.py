@@ -1,9 +1,13 @@
 """Two-stage pipelines: a first stage over a whole corpus, alone and followed by a cross-encoder.
 
+A reranker is a cross-encoder, or a retriever of any kind reordering another first stage's top-k by its own
+scores (a multi-vector encoder's MaxSim over BM25's candidates, say).
+
 First stages rank every document of the corpus (:mod:`hubrerank.evaluation.retrieval` defines it: a
 retrieval-form dataset's whole corpus, or a reranking split's distinct documents) for each query, ties
 by ascending corpus id: BM25 (bm25s; documents sharing no term with the query are not ranked), a
-bi-encoder (the evaluator's similarity), or a hybrid of BM25 and a bi-encoder by weighted reciprocal
+bi-encoder (the evaluator's similarity), a sparse encoder (SPLADE: its dot product, as
+``SparseInformationRetrievalEvaluator`` ranks), or a hybrid of BM25 and either by weighted reciprocal
 rank fusion over both *full* rankings (``weight / (60 + rank)`` for the bi-encoder, ``(1 - weight) /
 (60 + rank)`` for BM25; ties keep the bi-encoder's order). A reranked pipeline orders the first stage's
 top-k by the cross-encoder's logits (ties keep the first-stage order) and keeps the rest of the
@@ -13,7 +17,7 @@ Each pipeline gets seed 000's table: hit rate and MRR at 1..5 and NDCG@10, exact
 ``InformationRetrievalEvaluator`` computes ``accuracy@k``, ``mrr@k`` and ``ndcg@k`` on that ranking,
 and the paired randomization test of its per-query NDCG@10 against a baseline pipeline.
 
-Each model does its work once: a bi-encoder encodes the corpus and the queries once, and the
+Each model does its work once: a retriever encodes the corpus and the queries once, and the
 cross-encoder scores each distinct (query, document) pair once over all pipelines, through the score
 cache (:mod:`hubrerank.evaluation.cache`).
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +59,7 @@ _KS = {
 }
 Say = Callable[[str], None]
 Ranking = list[int]  # corpus positions, best first
+Scores = Callable[[RetrievalCorpus], np.ndarray]  # a retriever: its (queries, documents) similarity matrix
 T = TypeVar("T")
 
 
@@ -62,7 +68,8 @@ class PipelineRequest:
     """What ``hubrerank pipeline`` evaluates; the defaults are its own.
 
     ``data`` is retrieval-form or reranking data (a Hub dataset ``REPO[@REV]`` or a local file or
-    folder); ``retrievers`` bi-encoders (``MODEL[@REV]`` or local folders) named by ``retriever_names``
+    folder); ``retrievers`` bi-encoders or sparse encoders (``MODEL[@REV]`` or local folders, the kind read
+    from their configs) named by ``retriever_names``
     (default: as given); ``bm25`` adds BM25, with English stopwords removed when ``language`` is ``en``
     (as ``hubrerank data build --language``); ``hybrid_weight`` adds, per retriever, its fusion with
     BM25 (the bi-encoder's weight, BM25 gets the rest); ``reranker`` a cross-encoder reranking each first
@@ -222,7 +229,7 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
     """
     from hubrerank.embeddings import EmbeddingCache
     from hubrerank.evaluation.cache import ScoreCache
-    from hubrerank.evaluation.retrieval import load_bi_encoder, load_retrieval_split
+    from hubrerank.evaluation.retrieval import load_retrieval_split
     from hubrerank.evaluation.samples import resolve_data
 
     request.check()
@@ -234,41 +241,26 @@ def evaluate_pipelines(request: PipelineRequest, say: Say = lambda _: None) -> P
     embeddings = EmbeddingCache() if request.cache and request.retrievers else None
     for label, text in zip(request.retriever_labels(), request.retrievers, strict=True):
         encoder, models[label] = _load(
-            "--retriever",
-            text,
-            lambda path: load_bi_encoder(
-                path,
-                embeddings,
-                batch_size=request.batch_size,
-                progress=request.progress,
-                precision=request.precision,
-            ),
-            request.precision.files,
+            "--retriever", text, lambda path: _retriever(request, path, embeddings), request.precision.files
         )
         encoders.append(encoder)
     cache = ScoreCache() if request.cache and request.reranker else None
     try:
-        scorer = None
+        reranker: Scorer | Scores | None = None
         if request.reranker:
-            scorer, models[str(request.reranker_label())] = _load(
+            reranker, models[str(request.reranker_label())] = _load(
                 "--reranker",
                 request.reranker,
-                lambda path: Scorer(
-                    path,
-                    max_length=request.max_length,
-                    batch_size=request.batch_size,
-                    cache=cache,
-                    progress=request.progress,
-                    precision=request.precision,
-                ),
+                lambda path: _reranker(request, path, cache, embeddings),
                 request.precision.files,
             )
         stages = _first_stages(request, corpus, encoders, say)
         pipelines: dict[str, tuple[str, list[Ranking]]] = {}
-        logits = _pair_logits(scorer, corpus, list(stages.values()), request.top_k, say) if scorer else []
+        logits = _pair_scores(reranker, corpus, list(stages.values()), request.top_k, say) if reranker else []
+        scorer = reranker if isinstance(reranker, Scorer) else None
         for stage, rankings in stages.items():
             pipelines[stage] = (stage, rankings)
-            if scorer is not None:
+            if reranker is not None:
                 reranked = [rerank(ranking, logits[q], request.top_k) for q, ranking in enumerate(rankings)]
                 pipelines[request.reranked_label(stage)] = (stage, reranked)
     finally:
@@ -351,16 +343,37 @@ def _load(option: str, text: str, load: Callable[[Path], T], files: Sequence[str
         ) from None
 
 
+def _retriever(request: PipelineRequest, path: Path, embeddings: Any) -> Scores:
+    """The similarity matrix function of the retriever in ``path``, by its kind: a bi-encoder's through
+    the embedding cache, a sparse encoder's; InputError for any other kind."""
+    from hubrerank.evaluation.multi_vector_retrieval import load_multi_vector_encoder
+    from hubrerank.evaluation.retrieval import load_bi_encoder
+    from hubrerank.evaluation.sparse_retrieval import load_sparse_encoder, sparse_similarity_matrix
+    from hubrerank.kinds.detect import model_kind
+
+    options = {"batch_size": request.batch_size, "progress": request.progress, "precision": request.precision}
+    kind = model_kind(path)
+    if kind == "sparse-encoder":
+        return partial(sparse_similarity_matrix, load_sparse_encoder(path, **options))
+    if kind == "multi-vector":
+        return load_multi_vector_encoder(path, **options).similarity_matrix
+    if kind != "bi-encoder":
+        raise InputError(
+            f"{path} is a {kind} model; a first stage is a bi-encoder, a sparse encoder or a multi-vector "
+            "encoder"
+        )
+    return partial(similarity_matrix, load_bi_encoder(path, embeddings, **options))
+
+
 def _first_stages(
-    request: PipelineRequest, corpus: RetrievalCorpus, encoders: list[Any], say: Say
+    request: PipelineRequest, corpus: RetrievalCorpus, encoders: list[Scores], say: Say
 ) -> dict[str, list[Ranking]]:
     """Each first stage's full ranking of the corpus, one per query (in ``corpus.queries`` order)."""
     corpus_ids = list(corpus.corpus)
     stages: dict[str, list[Ranking]] = {}
     for label, encoder in zip(request.retriever_labels(), encoders, strict=True):
         say(f"Encoding {len(corpus_ids)} documents and {len(corpus.queries)} queries with {label} ...")
-        scores = similarity_matrix(encoder, corpus)
-        stages[label] = rank_positions(scores, corpus_ids)
+        stages[label] = rank_positions(encoder(corpus), corpus_ids)
     if not request.bm25 and request.hybrid_weight is None:
         return stages
     from hubrerank.data.retrieval import Bm25Index
@@ -386,6 +399,41 @@ def _first_stages(
                 stages[label], lexical, request.hybrid_weight
             )
     return stages
+
+
+def _reranker(request: PipelineRequest, path: Path, cache: Any, embeddings: Any) -> Scorer | Scores:
+    """The reranker in ``path``: a cross-encoder's Scorer, or a retriever's similarity (a bi-encoder, a
+    sparse or a multi-vector encoder reranks a first stage's top-k by its own scores, as
+    MultiVectorRerankingEvaluator and SparseRerankingEvaluator rerank)."""
+    from hubrerank.kinds.detect import model_kind
+
+    if model_kind(path) in ("bi-encoder", "sparse-encoder", "multi-vector"):
+        return _retriever(request, path, embeddings)
+    return Scorer(
+        path,
+        max_length=request.max_length,
+        batch_size=request.batch_size,
+        cache=cache,
+        progress=request.progress,
+        precision=request.precision,
+    )
+
+
+def _pair_scores(
+    reranker: Scorer | Scores, corpus: RetrievalCorpus, stages: list[list[Ranking]], top_k: int, say: Say
+) -> list[dict[int, float]]:
+    """The reranker's score of every (query, document) pair in some first stage's top ``top_k``, per
+    query: a cross-encoder's logits (:func:`_pair_logits`), or a retriever's similarities, read from its
+    score matrix over the corpus (each text encoded once)."""
+    if isinstance(reranker, Scorer):
+        return _pair_logits(reranker, corpus, stages, top_k, say)
+    say(f"Reranking the first stages' top {top_k} by the reranker's similarity ...")
+    scores = reranker(corpus)
+    per_query: list[dict[int, float]] = [{} for _ in corpus.queries]
+    for rankings in stages:
+        for q, ranking in enumerate(rankings):
+            per_query[q].update((document, float(scores[q, document])) for document in ranking[:top_k])
+    return per_query
 
 
 def _pair_logits(

@@ -11,6 +11,11 @@ from hubrerank.embeddings import Embedder, EmbeddingCache
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
+from hubrerank.evaluation.multi_vector_retrieval import (
+    MultiVectorRetriever,
+    evaluate_multi_vector_retrieval,
+    load_multi_vector_encoder,
+)
 from hubrerank.evaluation.nanobeir import (
     DEFAULT_DATASET,
     DEFAULT_SUBSETS,
@@ -26,12 +31,23 @@ from hubrerank.evaluation.retrieval import (
 from hubrerank.evaluation.runfile import write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
+from hubrerank.evaluation.sparse_retrieval import (
+    SparseRetriever,
+    evaluate_sparse_retrieval,
+    load_sparse_encoder,
+)
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
 from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
 from hubrerank.runtime import FLOAT32, Variant, with_variant
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
+# the retriever kinds sentence-transformers encodes and scores itself, without the embedding cache:
+# kind -> (load the folder, evaluate a corpus)
+ENCODER_RETRIEVERS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "sparse-encoder": (load_sparse_encoder, evaluate_sparse_retrieval),
+    "multi-vector": (load_multi_vector_encoder, evaluate_multi_vector_retrieval),
+}
 NANOBEIR_KEYS = {"dataset", "revision", "datasets", "rerank_k", "at_k", "always_rerank_positives"}
 
 
@@ -61,8 +77,10 @@ def run_evaluations(
          "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...],
          "triplet": [{"dataset": ..., "revision": sha, "config": None, "split": "test"}, ...]}
 
-    Every key is optional; reranking judges a cross-encoder, retrieval and triplet a bi-encoder, and
-    nanobeir either (as the model's kind says: NanoBEIR reranking or retrieval).
+    Every key is optional; reranking judges a cross-encoder, triplet a bi-encoder, retrieval a bi-encoder,
+    a sparse encoder or a multi-vector encoder (each scored as its kind's sentence-transformers evaluator
+    scores it, see :data:`ENCODER_RETRIEVERS`), and nanobeir any of them (as the model's kind says:
+    NanoBEIR reranking or retrieval).
     ``model_sha`` is the commit the weights came from (None for a local folder),
     recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
     so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
@@ -110,12 +128,23 @@ def run_evaluations(
     if not any(tasks.values()):  # nothing to measure: the model is not even loaded
         return results_document([], model_repo, model_sha)
     retriever = next((task for task in ("retrieval", "triplet") if tasks.get(task)), None)
-    if retriever or kind_of_model(model_path).evaluation_task == "retrieval":
+    kind = kind_of_model(model_path)
+    if retriever or kind.evaluation_task == "retrieval":
         if tasks.get("reranking"):
             raise RecipeError(
-                f"evaluation: {retriever or 'retrieval'} judges a bi-encoder, reranking a cross-encoder; "
+                f"evaluation: {retriever or 'retrieval'} judges a retriever, reranking a cross-encoder; "
                 "not both"
             )
+        if kind.name in ENCODER_RETRIEVERS:
+            encoder = ENCODER_RETRIEVERS[kind.name][0](
+                model_path,
+                batch_size=batch_size,
+                progress=progress,
+                trust_remote_code=trust_remote_code,
+                precision=precision,
+            )
+            results = evaluate_encoder_retrieval_tasks(encoder, kind.name, tasks, run_file=run_file)
+            return results_document(results, model_repo, model_sha)
         embeddings = EmbeddingCache(cache.path if isinstance(cache, ScoreCache) else None) if cache else None
         try:
             embedder = load_bi_encoder(
@@ -258,6 +287,55 @@ def evaluate_retrieval_tasks(
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
     return with_variant(results, embedder.variant)
+
+
+def evaluate_encoder_retrieval_tasks(
+    retriever: SparseRetriever | MultiVectorRetriever,
+    kind: str,
+    plan: Mapping[str, Any],
+    per_query: list[dict[str, float]] | None = None,
+    *,
+    run_file: Path | None = None,
+    run_tag: str = "hubrerank",
+) -> list[dict[str, Any]]:
+    """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
+    loaded retriever of ``kind`` that sentence-transformers encodes and scores itself (a sparse encoder:
+    SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and sparsity; a
+    multi-vector encoder: MultiVectorInformationRetrievalEvaluator's and MultiVectorNanoBEIREvaluator's);
+    ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them."""
+    tasks = check_plan(plan)
+    if tasks.get("triplet"):
+        raise RecipeError(f"evaluation.triplet: hubrerank evaluates a {kind} by retrieval and NanoBEIR")
+    evaluate = ENCODER_RETRIEVERS[kind][1]
+    results = []
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    retrieval = tasks.get("retrieval", [])
+    for index, task in enumerate(retrieval):
+        data = load_retrieval_split(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate(retriever, data.corpus, task["at_k"])
+        results.append(retrieval_result(task, data, outcome) | {"similarity": retriever.similarity_fn_name})
+        prefix = f"{index}:" if len(retrieval) > 1 else ""
+        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
+    nano = tasks.get("nanobeir")
+    if nano:
+        results.append(
+            evaluate_nanobeir_retrieval(
+                retriever,
+                nano["dataset"],
+                nano["revision"],
+                nano["datasets"],
+                at_k=nano["at_k"],
+                rankings=rankings if run_file is not None else None,
+                kind_name=kind,
+            )
+        )
+    if run_file is not None:
+        write_run(run_file, rankings, run_tag)
+    return with_dtype(results, retriever.dtype)
 
 
 def evaluate_reranking_with(

@@ -241,7 +241,12 @@ def similarity_matrix(embedder: Embedder, corpus: RetrievalCorpus) -> np.ndarray
 def evaluate_retrieval(embedder: Embedder, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
     """Rank the whole corpus for every query with the bi-encoder of ``embedder`` and measure it; the
     outcome keeps each query's top ``max(100, at_k)`` with its similarities (the depth MAP@100 needs)."""
-    scores = similarity_matrix(embedder, corpus)
+    return scored_outcome(similarity_matrix(embedder, corpus), corpus, at_k)
+
+
+def scored_outcome(scores: np.ndarray, corpus: RetrievalCorpus, at_k: int) -> RetrievalOutcome:
+    """The evaluator's metrics of a (queries, corpus) score matrix, each query's top ``max(100, at_k)``
+    kept with its scores: what every retriever kind's evaluation ends with."""
     ks = evaluator_ks(at_k)
     depth = max(max(values) for values in ks.values())
     corpus_ids = list(corpus.corpus)

@@ -29,10 +29,10 @@ Activation = Literal["model", "sigmoid", "raw"]
 def check_cross_encoder(path: Path) -> None:
     """Raise InputError unless ``path`` holds a cross-encoder (and not a bi-encoder or a headless base)."""
     kind = model_kind(path)
-    if kind == "bi-encoder":
+    if kind in ("bi-encoder", "sparse-encoder"):
+        model_class = "SentenceTransformer" if kind == "bi-encoder" else "SparseEncoder"
         raise InputError(
-            f"{path} is a SentenceTransformer (bi-encoder), not a cross-encoder; "
-            "give a reranker (CrossEncoder) model"
+            f"{path} is a {model_class} ({kind}), not a cross-encoder; give a reranker (CrossEncoder) model"
         )
     if kind == "base":
         architectures = read_json(path / "config.json").get("architectures") or []

@@ -1,7 +1,10 @@
-"""What a model folder holds: a cross-encoder (reranker) or a bi-encoder (embedding model).
+"""What a model folder holds: a cross-encoder (reranker), a bi-encoder (embedding model) or a sparse
+encoder (SPLADE) or a multi-vector encoder (late interaction, ColBERT-style).
 
 Read from the files sentence-transformers itself reads: ``config_sentence_transformers.json``'s
-``model_type`` when present, else a ``modules.json`` with a Pooling module (a bi-encoder), else a plain
+``model_type`` when present, else a ``modules.json`` with a sparse module (``SpladePooling``,
+``MLMTransformer``, ``SparseStaticEmbedding``, ``SparseAutoEncoder``: a sparse encoder), a
+``MultiVectorMask`` module (a multi-vector encoder) or a Pooling module (a bi-encoder), else a plain
 transformers checkpoint, which is a cross-encoder with a sequence-classification head or, as
 sentence-transformers loads it (``CrossEncoder._load_default_modules``), when its first architecture is a
 ``*ForCausalLM``: an LLM reranker scoring the "yes" against the "no" logit after the prompt
@@ -21,26 +24,38 @@ from hubrerank.errors import InputError
 if TYPE_CHECKING:
     from hubrerank.refs import Ref, ResolvedRef
 
-ModelKind = Literal["cross-encoder", "bi-encoder", "base"]
+ModelKind = Literal["cross-encoder", "bi-encoder", "sparse-encoder", "multi-vector", "base"]
 KIND_FILES = ("config_sentence_transformers.json", "modules.json", "config.json")
+# config_sentence_transformers.json's model_type of each kind sentence-transformers saves
+_MODEL_TYPES: dict[str, ModelKind] = {
+    "CrossEncoder": "cross-encoder",
+    "SentenceTransformer": "bi-encoder",
+    "SparseEncoder": "sparse-encoder",
+    "MultiVectorEncoder": "multi-vector",
+}
+# the modules only a SparseEncoder stacks (sentence_transformers.sparse_encoder.modules), by class name
+_SPARSE_MODULES = ("SpladePooling", "MLMTransformer", "SparseStaticEmbedding", "SparseAutoEncoder")
 
 
 def model_kind(path: Path, name: str | None = None) -> ModelKind:
-    """``cross-encoder``, ``bi-encoder`` or ``base`` (a transformers checkpoint without a scoring head);
-    ``name`` names the model in messages (default: its folder)."""
+    """``cross-encoder``, ``bi-encoder``, ``sparse-encoder``, ``multi-vector`` or ``base`` (a transformers
+    checkpoint without a scoring head); ``name`` names the model in messages (default: its folder)."""
     name = name or str(path)
     model_type = _object(path / "config_sentence_transformers.json").get("model_type")
-    if model_type == "CrossEncoder":
-        return "cross-encoder"
-    if model_type == "SentenceTransformer":
-        return "bi-encoder"
+    if model_type in _MODEL_TYPES:
+        return _MODEL_TYPES[model_type]
     if model_type is not None:
         raise InputError(
             f"{name} is a {model_type} (config_sentence_transformers.json model_type); "
-            "give a cross-encoder or a bi-encoder (SentenceTransformer)"
+            "give a cross-encoder, a bi-encoder (SentenceTransformer), a sparse encoder (SparseEncoder) or a "
+            "multi-vector encoder (MultiVectorEncoder)"
         )
     modules = read_json(path / "modules.json", default=[])
     module_types = [str(module.get("type", "")) for module in _list(modules) if isinstance(module, dict)]
+    if any(module_type.rpartition(".")[2] in _SPARSE_MODULES for module_type in module_types):
+        return "sparse-encoder"
+    if any(module_type.rpartition(".")[2] == "MultiVectorMask" for module_type in module_types):
+        return "multi-vector"
     if any(module_type.endswith("Pooling") for module_type in module_types):
         return "bi-encoder"
     architectures = [

@@ -53,6 +53,9 @@ class KindSpec:
     # evaluation-plan tasks besides evaluation_task and nanobeir that judge this kind, each with the
     # "module:Class" of the sentence-transformers evaluator it re-runs (a bi-encoder's triplet accuracy)
     extra_evaluations: tuple[tuple[str, str], ...] = ()
+    # the similarity the in-training retrieval evaluator scores by (its metric prefix, e.g. cosine_ndcg@10):
+    # a bi-encoder's cosine, a sparse encoder's dot product, a multi-vector encoder's MaxSim (its own)
+    retrieval_similarity: str = "cosine"
 
     @property
     def evaluation_tasks(self) -> tuple[str, ...]:
@@ -123,5 +126,7 @@ def get_kind(name: str) -> KindSpec:
 def _kinds() -> dict[str, KindSpec]:
     from hubrerank.kinds.bi_encoder import BI_ENCODER
     from hubrerank.kinds.cross_encoder import CROSS_ENCODER
+    from hubrerank.kinds.multi_vector import MULTI_VECTOR
+    from hubrerank.kinds.sparse_encoder import SPARSE_ENCODER
 
-    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER)}
+    return {spec.name: spec for spec in (CROSS_ENCODER, BI_ENCODER, SPARSE_ENCODER, MULTI_VECTOR)}

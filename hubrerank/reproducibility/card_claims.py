@@ -17,7 +17,7 @@ from hubrerank.reproducibility.st_card import CardEvaluator, StCard
 NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
 # the similarity an InformationRetrievalEvaluator metric is named by: cosine_ndcg@10
-_SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan)_")
+_SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan|maxsim)_")
 # split-task evaluator parameters that change its numbers and hubrerank's re-run does not take (it runs
 # TripletEvaluator with no margin, on whole embeddings); a card prints them only when they are set
 _UNSET_SETTINGS = {"triplet": frozenset(("margin", "truncate_dim"))}

@@ -15,9 +15,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import importlib
-import inspect
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +32,7 @@ from hubrerank.reproducibility.card_claims import (
     nanobeir_subset,
     unset_settings,
 )
+from hubrerank.reproducibility.card_loss import REPO_ID, loss_from_card
 from hubrerank.reproducibility.st_card import CardDataset, CardEvaluator, StCard, parse_card
 
 Place = tuple[str, str]  # a dataset's Hub id and revision
@@ -74,15 +72,8 @@ _FIT_DEFAULTS = {
     "optim": "adamw_torch",
 }
 _FIT_COLUMNS = ("sentence_0", "sentence_1")  # fit() turns its InputExamples into these columns
-# the loss CrossEncoder.fit() trains with (it records FitMixinLoss): by its wrapped torch loss, else by the
-# number of labels as fit() chose it (BCEWithLogitsLoss for one label, CrossEntropyLoss for more)
-_FIT_LOSSES = {"BCEWithLogitsLoss": "BinaryCrossEntropyLoss", "CrossEntropyLoss": "CrossEntropyLoss",
-               "MSELoss": "MSELoss"}  # fmt: skip
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # NanoBEIREvaluator parameters hubrerank's NanoBEIR retrieval does not take (it encodes as the model does)
 _NANOBEIR_UNSET = frozenset(("truncate_dim", "query_prompts", "corpus_prompts"))
-# how a card prints a guide model given by repo id: SentenceTransformer('ORG/NAME')
-_GUIDE_REPO = re.compile(r"^SentenceTransformer\('([^']+)'\)$")
 
 
 @dataclass
@@ -148,7 +139,7 @@ def recipe_from_card(ref: ResolvedRef, text: str) -> CardRecipe:
     ]
     if not card.train_datasets:
         unknown["train"] = "the card lists no training dataset"
-    document["loss"] = _loss(card, ref, unknown)
+    document["loss"] = loss_from_card(card, ref, unknown)
     document["args"] = _args(card, unknown)
     sources = [place for place in located if place is not None]
     sources += [(d.id, d.revision or "main") for d in card.eval_datasets if d.id]
@@ -188,7 +179,7 @@ def _locate(dataset: CardDataset, index: int, ref: ResolvedRef, unknown: dict[st
     if (
         dataset.name
         and "/" in ref.repo_id
-        and _REPO_ID.match(guess := f"{ref.repo_id.split('/')[0]}/{dataset.name}")
+        and REPO_ID.match(guess := f"{ref.repo_id.split('/')[0]}/{dataset.name}")
     ):
         try:
             resolve(Ref(guess, None, "dataset"))
@@ -237,114 +228,6 @@ def _note_modules(card: StCard, spec: KindSpec, unknown: dict[str, str]) -> None
             f"the card's model is {' -> '.join(card.modules)}; hubrerank builds a {spec.name} as {built}, "
             "so the recipe may not reproduce the other modules (nor their initialisation)"
         )
-
-
-def _loss(card: StCard, source: ResolvedRef, unknown: dict[str, str]) -> dict[str, Any]:
-    from hubrerank.training.losses import OBJECT_PARAMS, find_loss, loss_parameters
-
-    losses = {(d.loss, json.dumps(d.loss_params, sort_keys=True)) for d in card.train_datasets if d.loss}
-    if len(losses) != 1:
-        unknown["loss"] = "the card names no loss" if not losses else "the card uses one loss per dataset"
-        return {"name": None}
-    name, _ = losses.pop()
-    card_params = next(d.loss_params for d in card.train_datasets if d.loss)
-    if name == "FitMixinLoss":
-        return _fit_loss(card, card_params, unknown)
-    info = find_loss(name, f"the card of {source}", card.kind)
-    card_params = dict(card_params)
-    loss: dict[str, Any] = {"name": info.name}
-    if info.wrapper and (inner := _inner_loss(card_params.pop("loss", None), info.name, card.kind, unknown)):
-        loss["inner"] = inner
-    if info.guide:
-        loss |= _guide(card_params.pop(info.guide, None), info.name, unknown)
-    parameters = loss_parameters(info)
-    losses_module = importlib.import_module(get_kind(card.kind).losses_module)
-    params = {}
-    for key, value in card_params.items():
-        if isinstance(value, str) and key in OBJECT_PARAMS:
-            value = value.rsplit(".", 1)[-1]
-        default = parameters[key].default if key in parameters else inspect.Parameter.empty
-        if default is not inspect.Parameter.empty and _same_object(value, default, losses_module):
-            continue
-        if key == "matryoshka_weights" and value == [1] * len(card_params.get("matryoshka_dims") or []):
-            continue  # MatryoshkaLoss's default: every dimension weighs 1
-        if inspect.isroutine(default):
-            unknown[f"loss.params.{key}"] = (
-                f"the card's {info.name} ran with {key}={value!r}, a function a recipe cannot set; the "
-                f"recipe would train with the default {getattr(default, '__name__', default)!r}"
-            )
-            continue
-        params[key] = value
-    return {"name": info.name, "params": params, **loss} if params else loss
-
-
-def _inner_loss(name: Any, wrapper: str, kind: str, unknown: dict[str, str]) -> dict[str, Any] | None:
-    """The loss a wrapper (MatryoshkaLoss) trains, by the class name the card prints; its parameters are
-    not on the card, so the recipe takes their defaults (listed in ``unknown``)."""
-    from hubrerank.errors import RecipeError
-    from hubrerank.training.losses import find_loss
-
-    try:
-        inner = find_loss(str(name), f"the card's {wrapper}", kind, "loss.inner.name")
-    except RecipeError as error:
-        unknown["loss.inner"] = f"{error}; give the loss {wrapper} wraps"
-        return None
-    unknown["inner_loss_params"] = (
-        f"the card names the loss {wrapper} wraps ({inner.name}) but not its parameters; the recipe takes "
-        "its defaults"
-    )
-    return {"name": inner.name}
-
-
-def _guide(printed: Any, loss: str, unknown: dict[str, str]) -> dict[str, Any]:
-    """A guide model (GISTEmbedLoss) as ``{"guide": {repo, revision}}`` when the card prints its repo id (at
-    main, a guess: the card never prints a revision), else nothing and a gap in ``unknown``."""
-    match = _GUIDE_REPO.match(str(printed or ""))
-    if match is None or not _REPO_ID.match(match.group(1)):
-        unknown["loss.guide"] = (
-            f"the card's {loss} had a guide model the card does not name by repo id (it prints "
-            f"{str(printed)[:60]!r}); give it as {{repo: ORG/NAME, revision: SHA}}"
-        )
-        return {}
-    unknown["guessed loss.guide.revision"] = (
-        f"the card names the guide model {match.group(1)} without a revision; the recipe reads main, which "
-        "may have changed since: pin the revision the model was trained with"
-    )
-    return {"guide": {"repo": match.group(1), "revision": "main"}}
-
-
-def _fit_loss(card: StCard, params: dict[str, Any], unknown: dict[str, str]) -> dict[str, Any]:
-    """The loss a ``CrossEncoder.fit()`` run trained with: fit() wraps a torch loss in FitMixinLoss."""
-    wrapped = str(params.get("loss_fct") or "").rsplit(".", 1)[-1].split("(")[0]
-    default = "BCEWithLogitsLoss" if (card.num_labels or 1) == 1 else "CrossEntropyLoss"
-    name = _FIT_LOSSES.get(wrapped or default)
-    if name is None:
-        unknown["loss"] = (
-            f"the card's CrossEncoder.fit() run trained with {wrapped}, which has no hubrerank loss"
-        )
-        return {"name": None}
-    activation = str(params.get("activation_fct") or "Identity").rsplit(".", 1)[-1].split("(")[0]
-    unknown["fit_loss"] = (
-        f"the card was written by CrossEncoder.fit(), which trains with torch's {wrapped or default} "
-        f"(activation {activation}) wrapped as FitMixinLoss; the recipe uses {name}, the same objective"
-    )
-    return {"name": name}
-
-
-def _same_object(value: Any, default: Any, module: Any) -> bool:
-    """True when a card value equals a signature default: sequences as lists, objects by class name,
-    functions by name or as the attribute of ``module`` the card names
-    (``TripletDistanceMetric.EUCLIDEAN``)."""
-    if isinstance(default, bool | int | float | str | type(None)):
-        return value == default
-    if isinstance(default, tuple | list):  # JSON prints a tuple default as a list
-        return isinstance(value, list) and value == list(default)
-    if inspect.isroutine(default) and isinstance(value, str):
-        owner, _, member = value.rpartition(".")
-        holder = getattr(module, owner, None) if owner else None
-        named = getattr(holder, member, None) if holder is not None else None
-        return value == getattr(default, "__name__", None) or (named is not None and named == default)
-    return value == type(default).__name__
 
 
 def _args(card: StCard, unknown: dict[str, str]) -> dict[str, Any]:
@@ -597,7 +480,7 @@ def _guess_evaluator_data(
     parts = name.split("-")
     for cut in range(len(parts) - 1, 0, -1):
         guess, split = f"{repo_id.split('/')[0]}/{'-'.join(parts[:cut])}", "-".join(parts[cut:])
-        if not _REPO_ID.match(guess):
+        if not REPO_ID.match(guess):
             continue
         try:
             found = _find_split(guess, "main", columns, None, prefer=split, split=split)
@@ -618,7 +501,7 @@ def _add_nanobeir(
 
     dataset = config.get("dataset_id") or NANOBEIR_REPO
     names = config.get("dataset_names")
-    if not names or not _REPO_ID.match(str(dataset)):
+    if not names or not REPO_ID.match(str(dataset)):
         built.unknown["evaluation.nanobeir"] = (
             f"the card's NanoBEIR evaluator ran on {dataset!r}, which is not a Hub dataset"
             if names

@@ -372,3 +372,22 @@ def _claims(metadata: dict[str, Any]) -> list[CardClaim]:
 
 def _int(match: re.Match[str] | None) -> int | None:
     return int(match.group(1)) if match else None
+
+
+def printed_call(text: str) -> tuple[str, dict[str, Any] | None]:
+    """A loss as a card prints the one a wrapper trains: ``Name`` (MatryoshkaLoss's) or
+    ``Name(key=value, ...)`` (SpladeLoss's, the loss's own repr). Its class name, and its keyword values
+    when the card printed them as plain literals (None otherwise)."""
+    try:
+        call = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return text.strip(), None
+    if isinstance(call, ast.Name):
+        return call.id, None
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
+        return text.strip(), None
+    try:
+        values = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords if keyword.arg}
+    except ValueError:
+        return call.func.id, None
+    return call.func.id, values

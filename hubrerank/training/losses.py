@@ -3,7 +3,10 @@ columns it accepts, and the parameters a recipe may give it (its signature, plus
 ``**kwargs`` reach). The recipe reader checks recipes against this registry; the trainer builds from it.
 
 Bi-encoder losses may also wrap another loss (``MatryoshkaLoss``: the recipe's ``loss.inner``) or need
-a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo).
+a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo). A sparse encoder
+(SPLADE) trains its ranking loss inside ``SpladeLoss`` (or ``CachedSpladeLoss``), which adds the FLOPS
+regularizers that keep its vectors sparse: the recipe names the ranking loss as ``loss.inner`` and the
+regularizer weights as ``SpladeLoss``'s parameters.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ class LossInfo:
     ``labels`` lists the label columns it accepts, preferred first (empty: the loss takes none);
     ``torch_loss`` names the ``torch.nn`` loss its ``**kwargs`` are passed to, if any. A ``wrapper``
     trains the recipe's ``loss.inner`` loss (whose form and labels are the data's); a loss with a
-    ``guide`` takes the recipe's ``loss.guide`` model as that parameter.
+    ``guide`` takes the recipe's ``loss.guide`` model as that parameter. A ``wrapped`` loss trains only as a
+    wrapper's inner loss (a sparse ranking loss inside SpladeLoss, which refuses it alone).
     """
 
     name: str
@@ -49,6 +53,7 @@ class LossInfo:
     kind: str = DEFAULT_KIND
     wrapper: bool = False
     guide: str | None = None
+    wrapped: bool = False
 
 
 _LISTWISE_LABELS = ("labels", "scores")
@@ -83,7 +88,37 @@ BI_ENCODER_LOSSES: dict[str, LossInfo] = {
         LossInfo("MatryoshkaLoss", ("Matryoshka",), "", (), kind=_BI, wrapper=True),
     )
 }
-LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {DEFAULT_KIND: LOSSES, _BI: BI_ENCODER_LOSSES}
+
+_SPARSE = "sparse-encoder"
+_IN_SPLADE = {"kind": _SPARSE, "wrapped": True}  # a sparse ranking loss: SpladeLoss's loss.inner
+SPARSE_ENCODER_LOSSES: dict[str, LossInfo] = {
+    info.name: info
+    for info in (
+        LossInfo("SpladeLoss", ("Splade",), "", (), kind=_SPARSE, wrapper=True),
+        LossInfo("CachedSpladeLoss", ("CachedSplade",), "", (), kind=_SPARSE, wrapper=True),
+        LossInfo("SparseMultipleNegativesRankingLoss", ("SparseMNRL",), "n-tuple", (), **_IN_SPLADE),
+        LossInfo("SparseMarginMSELoss", ("SparseMarginMSE",), "n-tuple", ("scores",), **_IN_SPLADE),
+        LossInfo("SparseDistillKLDivLoss", ("SparseDistillKLDiv",), "n-tuple", ("scores",), **_IN_SPLADE),
+        LossInfo("SparseTripletLoss", ("SparseTriplet",), "triplet", (), **_IN_SPLADE),
+        LossInfo("SparseCoSENTLoss", ("SparseCoSENT",), "labeled-pair", ("score", "label"), **_IN_SPLADE),
+    )
+}
+_MV = "multi-vector"
+MULTI_VECTOR_LOSSES: dict[str, LossInfo] = {
+    name: LossInfo(name, (alias,), "n-tuple", labels, kind=_MV)
+    for name, alias, labels in (
+        ("MultiVectorMultipleNegativesRankingLoss", "MultiVectorMNRL", ()),
+        ("CachedMultiVectorMultipleNegativesRankingLoss", "CachedMultiVectorMNRL", ()),
+        ("MultiVectorMarginMSELoss", "MultiVectorMarginMSE", ("scores",)),
+        ("MultiVectorDistillKLDivLoss", "MultiVectorDistillKLDiv", ("scores",)),
+    )
+}
+LOSSES_BY_KIND: dict[str, dict[str, LossInfo]] = {
+    DEFAULT_KIND: LOSSES,
+    _BI: BI_ENCODER_LOSSES,
+    _SPARSE: SPARSE_ENCODER_LOSSES,
+    _MV: MULTI_VECTOR_LOSSES,
+}
 
 # Loss parameters whose values are lists of numbers (MatryoshkaLoss's dimensions and their weights).
 NUMBER_LIST_PARAMS = frozenset({"matryoshka_dims", "matryoshka_weights"})

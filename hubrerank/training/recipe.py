@@ -1,6 +1,7 @@
 """Training recipes: a YAML document of data (never code) that says what to train and how to judge it.
 
-A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, ``bi-encoder``, or ``auto``:
+A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, ``bi-encoder``,
+``sparse-encoder``, ``multi-vector``, or ``auto``:
 the base model's kind, read from its config files on the Hub and written into the recipe), a base model,
 training and evaluation datasets (each at a revision), a loss of that kind with plain-data parameters,
 the kind's training arguments and an evaluation plan. It is read with a safe YAML loader, validated
@@ -317,8 +318,8 @@ def _detected_kind(document: dict[str, Any], source: str, detect_kind: KindDetec
     if found == "base":
         raise RecipeError(
             f"{source}: model.kind: auto: base_model {resolved.repo_id}@{resolved.sha[:12]} is a plain "
-            "transformers checkpoint (no Pooling module, no scoring head) that can become either kind; "
-            "set model.kind to cross-encoder or bi-encoder"
+            "transformers checkpoint (no Pooling module, no scoring head) that can become any kind; "
+            "set model.kind to cross-encoder, bi-encoder, sparse-encoder or multi-vector"
         )
     document["model"] = {**model, "kind": found}
     document["base_model"] = {**node, "revision": resolved.sha, "requested": requested}
@@ -501,6 +502,13 @@ def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
         )
     if "guide" in node and not info.guide:
         raise RecipeError(f"{source}: loss.guide: {info.name} takes no guide model")
+    if info.wrapped:
+        wrappers = [other.name for other in LOSSES_BY_KIND[kind.name].values() if other.wrapper]
+        raise RecipeError(
+            f"{source}: loss.name: {info.name} trains only inside {' or '.join(wrappers)}, which keeps the "
+            f"vectors sparse; write loss: {{name: {wrappers[0]}, params: {{document_regularizer_weight: "
+            f"3.0e-5}}, inner: {{name: {info.name}}}}}"
+        )
     if info.wrapper and "inner" not in node:
         raise RecipeError(f"{source}: loss.inner is missing: {info.name} wraps a loss ({{name: MNRL}})")
     if "inner" in node and not info.wrapper:

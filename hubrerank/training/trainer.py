@@ -133,6 +133,7 @@ def train(
     results = evaluate(out, pinned.evaluation, progress=not trainer.args.disable_tqdm)
     from hubrerank.evaluation.report import headline
     from hubrerank.evaluation.retrieval import retrieval_headline
+    from hubrerank.evaluation.sparse_retrieval import sparsity_line
     from hubrerank.evaluation.triplet import triplet_headline
 
     for result in results["results"]:
@@ -140,6 +141,8 @@ def train(
             say(headline(result))
         elif result["task"] == "retrieval":
             say(retrieval_headline(result))
+            if "avg_flops" in result["metrics"]:  # a sparse encoder's retrieval reports its sparsity
+                say(sparsity_line(result["metrics"]))
         elif result["task"] == "triplet":
             say(triplet_headline(result))
     record = _record(pinned, trainer, output.metrics, train_data, state, results)
@@ -169,15 +172,24 @@ def fetch_base_model(recipe: Recipe, trust_remote_code: bool = False) -> Path:
 
 
 def check_base_kind(recipe: Recipe, model_path: Path) -> None:
-    """Refuse a bi-encoder recipe on a cross-encoder base model. (A cross-encoder recipe may start from a
+    """Refuse a base model the recipe's kind cannot start from: a retriever recipe (bi-encoder, sparse
+    encoder, multi-vector) on a cross-encoder or on a retriever of another kind (a sparse encoder needs a
+    vocabulary to be sparse over, not a bi-encoder's mean pooling; the folder's modules are loaded as
+    they are). (A cross-encoder recipe may start from a
     bi-encoder, as the demo does from all-MiniLM-L6-v2: its encoder gets a new scoring head.)"""
     from hubrerank.kinds import model_kind
 
     found = model_kind(model_path)
-    if recipe.kind.name == "bi-encoder" and found == "cross-encoder":
+    kind = recipe.kind.name
+    retrievers = ("bi-encoder", "sparse-encoder", "multi-vector")
+    if found != kind and (kind in retrievers and found in ("cross-encoder", *retrievers)):
+        start = {
+            "sparse-encoder": "a masked-LM checkpoint (BertForMaskedLM) or a SparseEncoder",
+            "multi-vector": "a plain checkpoint or a MultiVectorEncoder",
+        }.get(kind, "an embedding model or a plain checkpoint")
         raise RecipeError(
-            f"{recipe.source}: model.kind is bi-encoder but base_model {recipe.base_model['repo']} is a "
-            "cross-encoder; choose an embedding model or a plain checkpoint, or train a cross-encoder"
+            f"{recipe.source}: model.kind is {kind} but base_model {recipe.base_model['repo']} is a "
+            f"{found}; choose {start}, or set model.kind to {found}"
         )
 
 
@@ -211,18 +223,21 @@ def load_train_data(recipe: Recipe) -> Dataset | dict[str, Dataset]:
 def load_eval_inputs(recipe: Recipe) -> dict[str, Any]:
     """The in-training evaluator's keyword arguments for the eval split, by the kind's evaluation task:
     reranking samples (CrossEncoderRerankingEvaluator) or a whole-split corpus
-    (InformationRetrievalEvaluator, scored by cosine similarity like the recipe's best metric)."""
+    (InformationRetrievalEvaluator, SparseInformationRetrievalEvaluator), scored by the kind's similarity
+    (cosine, dot) like the recipe's best metric."""
     node = recipe.eval
     if recipe.kind.evaluation_task == "reranking":
         return {"samples": load_eval_samples(recipe), "at_k": node["at_k"]}
-    from sentence_transformers.util import cos_sim
+    from sentence_transformers.util import cos_sim, dot_score
 
     from hubrerank.evaluation.retrieval import evaluator_ks, load_retrieval_split
 
+    similarity = recipe.kind.retrieval_similarity
+    score = {"cosine": cos_sim, "dot": dot_score}.get(similarity)
     data = load_retrieval_split(node["dataset"], node["revision"], config=node["config"], split=node["split"])
-    return (
-        data.corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | {"score_functions": {"cosine": cos_sim}}
-    )
+    # MaxSim is not a function of two embedding matrices: the multi-vector evaluator takes it from the model
+    scoring = {"score_functions": {similarity: score}} if score else {}
+    return data.corpus.evaluator_inputs() | evaluator_ks(node["at_k"]) | scoring
 
 
 def load_eval_samples(recipe: Recipe) -> list[dict[str, Any]]:

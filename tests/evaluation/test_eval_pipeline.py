@@ -6,7 +6,7 @@ import json
 
 import pytest
 from evaluation_fixtures import parquet_bytes
-from factories import build_tiny_bi_encoder
+from factories import build_tiny_bi_encoder, build_tiny_cross_encoder, build_tiny_sparse_encoder
 from helpers import run_cli
 
 from hubrerank.data.candidates import RRF_K
@@ -52,6 +52,65 @@ def test_a_bi_encoder_alone_equals_information_retrieval_evaluator(reranking_fil
         assert result.metrics[f"mrr@{k}"] == pytest.approx(theirs[f"mrr@{k}"], abs=1e-12)
     assert result.metrics["ndcg@10"] == pytest.approx(theirs["ndcg@10"], abs=1e-9)
     assert result.versus_baseline is None and len(result.per_query_ndcg) == len(corpus.queries)
+
+
+def test_a_sparse_encoder_alone_equals_sparse_information_retrieval_evaluator(reranking_file, tmp_path):
+    from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
+
+    from hubrerank.evaluation.retrieval import retrieval_corpus
+    from hubrerank.evaluation.samples import load_reranking_data
+    from hubrerank.evaluation.sparse_retrieval import load_sparse_encoder
+
+    splade = build_tiny_sparse_encoder(tmp_path / "splade")
+    request = PipelineRequest(
+        data=str(reranking_file), retrievers=(str(splade),), bm25=True, hybrid_weight=0.5
+    )
+    sparse, bm25, hybrid = evaluate_pipelines(request).pipelines
+    assert (bm25.name, hybrid.name) == (BM25_NAME, f"{BM25_NAME} + {splade} (RRF 0.5:0.5)")
+
+    corpus = retrieval_corpus(load_reranking_data(str(reranking_file), split="test"))
+    evaluator = SparseInformationRetrievalEvaluator(
+        **corpus.evaluator_inputs(),
+        accuracy_at_k=[1, 2, 3, 4, 5],
+        precision_recall_at_k=[1],
+        mrr_at_k=[1, 2, 3, 4, 5],
+        ndcg_at_k=[10],
+        map_at_k=[10],
+        write_csv=False,
+    )
+    theirs = {
+        key.removeprefix("dot_"): value for key, value in evaluator(load_sparse_encoder(splade).model).items()
+    }
+    for k in range(1, 6):
+        assert sparse.metrics[f"hit_rate@{k}"] == pytest.approx(theirs[f"accuracy@{k}"], abs=1e-12)
+        assert sparse.metrics[f"mrr@{k}"] == pytest.approx(theirs[f"mrr@{k}"], abs=1e-12)
+    assert sparse.metrics["ndcg@10"] == pytest.approx(theirs["ndcg@10"], abs=1e-9)
+
+
+def test_cli_reranks_a_sparse_first_stage(reranking_file, bi_encoder_path, tmp_path):
+    splade = build_tiny_sparse_encoder(tmp_path / "splade")
+    reranker = build_tiny_cross_encoder(tmp_path / "ce")
+    retrievers = ("--retriever", str(splade), "--retriever", str(bi_encoder_path))
+    names = ("--retriever-name", "SPLADE", "--retriever-name", "MiniBERT")
+    reranking = ("--reranker", str(reranker), "--reranker-name", "CE")
+    json_path = tmp_path / "pipelines.json"
+    result = run_cli(
+        "pipeline", "--data", str(reranking_file), *retrievers, *names, *reranking, "--json", str(json_path)
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(json_path.read_text())
+    rows = [pipeline["name"] for pipeline in document["pipelines"]]
+    assert rows == ["SPLADE", "SPLADE + CE (top 20)", "MiniBERT", "MiniBERT + CE (top 20)"]
+    assert document["models"]["SPLADE"] == str(splade)
+
+
+def test_a_cross_encoder_is_no_first_stage(reranking_file, tmp_path):
+    reranker = build_tiny_cross_encoder(tmp_path / "ce")
+    result = run_cli("pipeline", "--data", str(reranking_file), "--retriever", str(reranker))
+    assert result.exit_code == 2, result.output
+    assert "is a cross-encoder model; a first stage is a bi-encoder, a sparse encoder or a multi-vector" in (
+        result.output
+    )
 
 
 def test_rerank_orders_the_top_k_by_score_and_keeps_the_rest():
@@ -259,7 +318,7 @@ def test_tables_follow_the_results(reranking_file, bi_encoder_path):
         ),
         (["--bm25", "--markdown", "/proc/hr/out.md"], "--markdown /proc/hr/out.md cannot be written"),
         (["--bm25", "--baseline", "nope"], "--baseline 'nope' is no pipeline"),
-        (["--bm25", "--reranker", "{bi}"], "--reranker"),
+        (["--bm25", "--reranker", "{broken}"], "--reranker {broken}"),
         ([], "give a first stage"),
         (["--bm25", "--reranker-name", "CE"], "--reranker-name names the --reranker: add --reranker MODEL"),
         (

@@ -95,5 +95,5 @@ def test_a_plan_cannot_judge_triplets_and_reranking_at_once(bi_encoder, tmp_path
     from hubrerank.errors import RecipeError
 
     plan = {"triplet": [{"dataset": "ORG/triplets"}], "reranking": [{"dataset": "ORG/rerank"}]}
-    with pytest.raises(RecipeError, match="triplet judges a bi-encoder, reranking a cross-encoder; not both"):
+    with pytest.raises(RecipeError, match="triplet judges a retriever, reranking a cross-encoder; not both"):
         run_evaluations(bi_encoder, None, plan, cache=False)

@@ -11,11 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "st_cards"
-# (kind, release folder, card) of every trainer card in the corpus
+# (kind, release folder, card) of every cross-encoder and bi-encoder trainer card in the corpus (the
+# sparse-encoder and multi-vector cards' template eras are not mapped: without versions they are not dated)
+UNDATED_KINDS = {"sparse-encoder", "multi-vector"}
 TRAINER_CARDS = [
     ("bi-encoder" if "bi-encoder" in path.parts else "cross-encoder", path.parent.parent.name, path.parent)
     for path in sorted(CORPUS.glob("**/case.json"))
     if json.loads(path.read_text()).get("api", "trainer") != "untrained"
+    and not UNDATED_KINDS & set(path.parts)
 ]
 # the first release of each card template, by kind: the release a card without versions is guessed to be
 TEMPLATE_ERAS = {

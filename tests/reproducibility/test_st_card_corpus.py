@@ -29,6 +29,10 @@ CORPUS = ROOT / "tests" / "fixtures" / "st_cards"
 FOLDERS = sorted(path.parent for path in CORPUS.glob("*/*/case.json"))  # cross-encoders
 # SentenceTransformer (bi-encoder) cards: tests/fixtures/st_cards/bi-encoder/<release>/<case>/
 BI_FOLDERS = sorted(path.parent for path in (CORPUS / "bi-encoder").glob("*/*/case.json"))
+# SparseEncoder (SPLADE) cards, from 5.0: tests/fixtures/st_cards/sparse-encoder/<release>/<case>/
+SPARSE_FOLDERS = sorted(path.parent for path in (CORPUS / "sparse-encoder").glob("*/*/case.json"))
+# MultiVectorEncoder (ColBERT-style) cards, from 6.0: tests/fixtures/st_cards/multi-vector/<release>/<case>/
+MULTI_VECTOR_FOLDERS = sorted(path.parent for path in (CORPUS / "multi-vector").glob("*/*/case.json"))
 NAMESPACE = "acme"
 # training-argument defaults that changed since the card's release: the recipe writes the card's value out
 CHANGED_DEFAULTS = {"optim": "adamw_torch"}
@@ -56,7 +60,8 @@ class Generated:
 
     @property
     def repo_id(self) -> str:
-        kind = "bi-" if self.folder.parent.parent.name == "bi-encoder" else ""
+        prefixes = {"bi-encoder": "bi-", "sparse-encoder": "sparse-", "multi-vector": "mv-"}
+        kind = prefixes.get(self.folder.parent.parent.name, "")
         return f"{NAMESPACE}/st-{kind}{self.folder.parent.name.replace('+', '-')}-{self.folder.name}"
 
     def given_args(self) -> dict[str, Any]:
@@ -73,6 +78,8 @@ class Generated:
 
 CARDS = [Generated(folder) for folder in FOLDERS]
 BI_CARDS = [Generated(folder) for folder in BI_FOLDERS]
+SPARSE_CARDS = [Generated(folder) for folder in SPARSE_FOLDERS]
+MULTI_VECTOR_CARDS = [Generated(folder) for folder in MULTI_VECTOR_FOLDERS]
 
 
 def _script() -> Any:
@@ -114,6 +121,14 @@ def test_the_tool_selects_the_releases_the_corpus_lacks():
     assert tool.select_versions(available, present, everything=True) == everything
     assert tool.select_versions(available, set()) == everything
     assert tool.select_versions([], present) == []
+    # sparse encoders from 5.0: older releases and their +contemporary entries are left out
+    assert tool.select_versions(available, set(), first="5.0.0") == [
+        "6.2.0",
+        "6.3.0",
+        "6.10.0",
+        contemporary[2],
+    ]
+    assert tool.FIRST_RELEASES["sparse-encoder"] == "5.0.0"
 
 
 def test_the_corpus_holds_the_same_releases_for_both_kinds():
@@ -572,3 +587,198 @@ def test_a_bi_encoder_cards_nanobeir_mean_section_gives_the_dataset_or_is_not_re
         assert "guessed evaluation.nanobeir.dataset" not in built.unknown
         matched = match_claims(card, built.document["evaluation"])
         assert matched == {"NanoMSMARCO": ("nanobeir", None, ""), name: ("nanobeir", None, "")}
+
+
+def test_the_corpus_covers_sparse_encoder_releases_and_losses():
+    versions = {folder.parent.name for folder in SPARSE_FOLDERS}
+    assert {
+        "5.0.0",
+        "5.1.0",
+        "5.2.0",
+        "5.3.0",
+        "5.4.0",
+        "5.5.0",
+        "5.6.0",
+        "5.7.0",
+        "6.0.0",
+        "6.3.0",
+    } <= versions
+    assert len(versions) >= 22  # every release from 5.0 (21) and 5.0.0+contemporary
+    losses = {card.case["loss"]["inner"]["name"] for card in SPARSE_CARDS if "loss" in card.case}
+    assert {"SparseMultipleNegativesRankingLoss", "SparseMarginMSELoss", "SparseCoSENTLoss"} <= losses
+
+
+@pytest.mark.parametrize(
+    "card", SPARSE_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in SPARSE_CARDS]
+)
+def test_sparse_encoder_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
+    """A SparseEncoderTrainer card: the sparse-encoder kind, SpladeLoss (or CachedSpladeLoss) with its
+    regularizer weights and the loss it wraps, read from the printed repr with its non-default parameters
+    (none here), the arguments, the training data, and the evaluator's data or NanoBEIR subsets."""
+    from hubrerank.errors import InputError
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
+
+    case = card.case
+    if case.get("api") == "untrained":
+        assert not is_st_card(card.text)
+        with pytest.raises(InputError, match="not written by sentence-transformers' trainer"):
+            parse_card(card.text)
+        return
+
+    built = recipe_from_card(ResolvedRef(card.repo_id, "f" * 40, "model", "main"), card.text)
+
+    document, unknown = built.document, built.unknown
+    model = case["model"]
+    assert document["base_model"] == {"repo": model["id"], "revision": model["revision"]}
+    assert document["model"] == {"kind": "sparse-encoder", "max_length": model["max_seq_length"]}
+    assert "model.modules" not in unknown  # MLM transformer -> SpladePooling, as SparseEncoder builds it
+    assert document["environment"]["sentence_transformers"] == case["versions"]["sentence-transformers"]
+    given = card.given_args()
+    assert document.get("seed", 42) == given.get("seed", 42)
+    assert document["loss"] == {
+        "name": case["loss"]["name"],
+        "params": case["loss"]["kwargs"],
+        "inner": {"name": case["loss"]["inner"]["name"]},
+    }
+    assert "loss.inner" not in unknown
+    _check_args(given, document["args"], unknown, "sparse-encoder")
+    _check_train(card, document["train"], unknown)
+    evaluator = (case.get("evaluator") or {}).get("name")
+    claims = parse_card(card.text).claims
+    if evaluator == "SparseInformationRetrievalEvaluator":
+        assert "guessed evaluation.retrieval (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
+        entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
+        assert document["evaluation"] == {"retrieval": [{**entry, "at_k": 10}]}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "toy-rerank-dev": ("retrieval", 0, "")
+        }
+    elif evaluator == "SparseNanoBEIREvaluator":
+        nanobeir = {
+            "dataset": "sentence-transformers/NanoBEIR-en",
+            "revision": "main",
+            "datasets": ["msmarco"],
+        }
+        assert document["evaluation"] == {"nanobeir": {**nanobeir, "at_k": 10}}
+        assert {claim.dataset for claim in claims} == {"NanoMSMARCO"}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "NanoMSMARCO": ("nanobeir", None, "")
+        }
+    elif evaluator:
+        raise AssertionError(f"no expectation for the evaluator {evaluator}")
+    else:
+        assert "evaluation" not in document
+    _validate_filled(document, built.missing)
+
+
+@pytest.mark.parametrize(
+    "version", sorted({f.parent.name for f in SPARSE_FOLDERS if f.name == "splade-mnrl-ir"})
+)
+def test_verify_checks_a_sparse_cards_retrieval_claims_against_the_plan(version: str):
+    """Every claim of the card's SparseInformationRetrievalEvaluator is placed in the plan, under
+    hubrerank's metric name, with the card's value: the ranking metrics and the sparsity."""
+    from hubrerank.reproducibility.st_card import parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
+
+    card = parse_card(Generated(CORPUS / "sparse-encoder" / version / "splade-mnrl-ir").text)
+    entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
+    entry["at_k"] = 10
+
+    claims, unchecked = claims_from_st_card(card, {"retrieval": [entry]})
+
+    assert unchecked == []
+    ranking = {
+        *(f"{name}@{k}" for name in ("accuracy", "precision", "recall") for k in (1, 3, 5, 10)),
+        "ndcg@10",
+        "mrr@10",
+        "map@100",
+    }
+    assert ranking <= {claim.metric for claim in claims}
+    assert all(claim.result == {"task": "retrieval", **entry} for claim in claims)
+    ndcg = next(c.value for c in card.claims if c.metric == "dot_ndcg@10")
+    assert next(c.value for c in claims if c.metric == "ndcg@10") == ndcg
+
+
+@pytest.mark.parametrize(
+    "card", MULTI_VECTOR_CARDS, ids=[f"{c.folder.parent.name}/{c.folder.name}" for c in MULTI_VECTOR_CARDS]
+)
+def test_multi_vector_recipe_gives_back_every_argument_or_names_it(card: Generated, toy_data):
+    """A MultiVectorEncoderTrainer card: the multi-vector kind, the loss, the arguments, the training data,
+    and the evaluator's data or NanoBEIR subset, each claim placed in the plan."""
+    from hubrerank.errors import InputError
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.from_card import recipe_from_card
+    from hubrerank.reproducibility.st_card import is_st_card, parse_card
+
+    case = card.case
+    if case.get("api") == "untrained":
+        assert not is_st_card(card.text)
+        with pytest.raises(InputError, match="not written by sentence-transformers' trainer"):
+            parse_card(card.text)
+        return
+
+    built = recipe_from_card(ResolvedRef(card.repo_id, "f" * 40, "model", "main"), card.text)
+
+    document, unknown = built.document, built.unknown
+    model = case["model"]
+    assert document["base_model"] == {"repo": model["id"], "revision": model["revision"]}
+    assert document["model"] == {"kind": "multi-vector", "max_length": model["max_seq_length"]}
+    assert "model.modules" not in unknown  # Transformer -> Dense -> MultiVectorMask -> Normalize
+    assert document["loss"] == {"name": case["loss"]["name"]}
+    printed = next(d.loss_params for d in parse_card(card.text).train_datasets if d.loss)
+    if printed.get("similarity_fct"):  # 6.0 prints the MaxSim the loss took from the model, by name
+        assert "the loss takes the model's own" in unknown["loss.params.similarity_fct"]
+    given = card.given_args()
+    assert document.get("seed", 42) == given.get("seed", 42)
+    _check_args(given, document["args"], unknown, "multi-vector")
+    _check_train(card, document["train"], unknown)
+    evaluator = (case.get("evaluator") or {}).get("name")
+    if evaluator == "MultiVectorInformationRetrievalEvaluator":
+        assert "guessed evaluation.retrieval (toy-rerank-dev)" in unknown  # the data is acme/toy-rerank
+        entry = {"dataset": "acme/toy-rerank", "revision": "main", "config": "default", "split": "dev"}
+        assert document["evaluation"] == {"retrieval": [{**entry, "at_k": 10}]}
+        assert match_claims(parse_card(card.text), document["evaluation"]) == {
+            "toy-rerank-dev": ("retrieval", 0, "")
+        }
+    elif evaluator == "MultiVectorNanoBEIREvaluator":
+        nanobeir = {
+            "dataset": "sentence-transformers/NanoBEIR-en",
+            "revision": "main",
+            "datasets": ["msmarco"],
+        }
+        assert document["evaluation"] == {"nanobeir": {**nanobeir, "at_k": 10}}
+    elif evaluator:
+        raise AssertionError(f"no expectation for the evaluator {evaluator}")
+    else:
+        assert "evaluation" not in document
+    _validate_filled(document, built.missing)
+
+
+def test_the_corpus_covers_multi_vector_releases_and_losses():
+    versions = {folder.parent.name for folder in MULTI_VECTOR_FOLDERS}
+    assert {"6.0.0", "6.0.1", "6.1.0", "6.2.0", "6.3.0"} <= versions  # every release from the first
+    losses = {card.case["loss"]["name"] for card in MULTI_VECTOR_CARDS if "loss" in card.case}
+    assert {"MultiVectorMultipleNegativesRankingLoss", "MultiVectorMarginMSELoss"} <= losses
+
+
+@pytest.mark.parametrize(
+    "version", sorted({f.parent.name for f in MULTI_VECTOR_FOLDERS if f.name == "mv-mnrl-ir"})
+)
+def test_verify_checks_a_multi_vector_cards_retrieval_claims_against_the_plan(version: str):
+    """Every claim of the card's MultiVectorInformationRetrievalEvaluator is placed in the plan, under
+    hubrerank's metric name (without ``maxsim_``), with the card's value."""
+    from hubrerank.reproducibility.st_card import parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
+
+    card = parse_card(Generated(CORPUS / "multi-vector" / version / "mv-mnrl-ir").text)
+    entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
+    entry["at_k"] = 10
+
+    claims, unchecked = claims_from_st_card(card, {"retrieval": [entry]})
+
+    assert unchecked == []
+    assert {"ndcg@10", "mrr@10", "map@100", "accuracy@1", "recall@10"} <= {claim.metric for claim in claims}
+    assert all(claim.result == {"task": "retrieval", **entry} for claim in claims)
+    ndcg = next(c.value for c in card.claims if c.metric == "maxsim_ndcg@10")
+    assert next(c.value for c in claims if c.metric == "ndcg@10") == ndcg

@@ -197,8 +197,8 @@ def test_auto_kind_refuses_a_plain_checkpoint_before_any_work(hub, tmp_path):
         .splitlines()[-1]
         .endswith(
             f"model.kind: auto: base_model {repo_id}@{sha[:12]} is a plain transformers checkpoint (no "
-            "Pooling module, no scoring head) that can become either kind; set model.kind to cross-encoder "
-            "or bi-encoder"
+            "Pooling module, no scoring head) that can become any kind; set model.kind to cross-encoder, "
+            "bi-encoder, sparse-encoder or multi-vector"
         )
     )
     assert not out.exists()

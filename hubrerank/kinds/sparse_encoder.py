@@ -1,0 +1,47 @@
+"""Sparse encoders (SPLADE retrievers): sentence-transformers' ``SparseEncoder`` and its trainer, losses
+and cards.
+
+A sparse encoder maps a text to a vocabulary-sized vector with few non-zero weights (an MLM head's
+logits, max-pooled and log-saturated by ``SpladePooling``), so retrieval is a dot product over the
+terms two texts share. It is judged like a bi-encoder, by retrieval over a split's whole corpus, and the
+evaluator also reports how sparse its vectors are (active dimensions).
+"""
+
+from __future__ import annotations
+
+from hubrerank.kinds.spec import KindSpec
+
+_SE = "sentence_transformers.sparse_encoder"
+
+SPARSE_ENCODER = KindSpec(
+    name="sparse-encoder",
+    model_class=f"{_SE}:SparseEncoder",
+    model_card_data_class=f"{_SE}:SparseEncoderModelCardData",
+    trainer_class=f"{_SE}:SparseEncoderTrainer",
+    training_arguments_class=f"{_SE}:SparseEncoderTrainingArguments",
+    losses_module=f"{_SE}.losses",
+    in_training_evaluator=f"{_SE}.evaluation:SparseInformationRetrievalEvaluator",
+    card_tags=(
+        "sentence-transformers",
+        "sparse-encoder",
+        "sparse",
+        "splade",
+        "feature-extraction",
+        "hubrerank",
+        "retriever",
+    ),
+    task_type="feature-extraction",
+    st_model_type="SparseEncoder",
+    st_evaluators=("SparseInformationRetrievalEvaluator",),
+    st_card_tag="sparse-encoder",
+    # a plain masked-LM checkpoint becomes Transformer(fill-mask) -> SpladePooling, SparseEncoder's default
+    # stack (MLMTransformer -> SpladePooling before 6.0)
+    st_card_modules=(("Transformer", "SpladePooling"), ("MLMTransformer", "SpladePooling")),
+    evaluation_task="retrieval",
+    model_keys=(),
+    max_length_attribute="max_seq_length",
+    best_metric="dot_ndcg@{k}",
+    nanobeir_evaluator=f"{_SE}.evaluation:SparseNanoBEIREvaluator",
+    nanobeir_task="nanobeir-retrieval",
+    retrieval_similarity="dot",
+)

@@ -1,0 +1,147 @@
+"""A pushed sparse encoder (SPLADE) is verified (re-evaluated) and reproduced (retrained) like the other
+kinds: its retrieval claims and its sparsity re-measured exactly, its weights retrained byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from factories import build_tiny_mlm_base
+from helpers import run_cli
+from reproduce_fixtures import DATASET, write_recipe
+
+from hubrerank.hub import publish
+
+
+@pytest.fixture(scope="module")
+def sparse_trained(hub, faq_data, tmp_path_factory) -> str:
+    """A tiny SPLADE model trained from a masked-LM base with SpladeLoss around SparseCoSENTLoss on the
+    labeled pairs, pushed; returns ``REPO@SHA``."""
+    folder = tmp_path_factory.mktemp("sparse-trained")
+    base = build_tiny_mlm_base(folder / "base")
+    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
+    publish("alice/repro-mlm-base", files, message="Add a masked-LM base")
+    recipe = write_recipe(
+        folder,
+        "alice/repro-mlm-base",
+        model={"kind": "sparse-encoder", "max_length": 32},
+        loss={
+            "name": "SpladeLoss",
+            "params": {"document_regularizer_weight": 3e-5, "query_regularizer_weight": 5e-5},
+            "inner": {"name": "SparseCoSENTLoss"},
+        },
+        evaluation={"retrieval": [{"dataset": DATASET, "config": "rerank", "split": "test"}]},
+    )
+    result = run_cli("train", str(recipe), "--out", str(folder / "out"), "--push", "alice/repro-splade")
+    assert result.exit_code == 0, result.output
+    card = (folder / "out" / "README.md").read_text()
+    assert "Retrieval: alice/repro-faq (test)" in card and "SparseInformationRetrievalEvaluator" in card
+    return next(line for line in result.output.splitlines() if line.startswith("alice/repro-splade@"))
+
+
+def test_verify_re_measures_the_retrieval_and_sparsity_claims(sparse_trained, tmp_path):
+    report_path = tmp_path / "report.json"
+
+    result = run_cli("verify", sparse_trained, "--json", str(report_path))
+
+    assert result.exit_code == 0, result.output
+    assert "alice/repro-faq:test/ndcg@10" in result.output and "PASS" in result.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert {"alice/repro-faq:test/accuracy@1", "alice/repro-faq:test/corpus_active_dims"} <= metrics
+    assert all(row["delta"] == 0 for row in report["rows"])
+
+
+@pytest.mark.slow
+def test_reproduce_retrains_to_byte_identical_weights(sparse_trained, tmp_path):
+    report_path = tmp_path / "report.json"
+
+    result = run_cli("reproduce", sparse_trained, "--out", str(tmp_path / "out"), "--json", str(report_path))
+
+    assert result.exit_code == 0, result.output
+    assert "model.safetensors: byte-identical to the published weights" in result.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS" and report["weights"]["identical"]
+    recorded = yaml.safe_load((tmp_path / "out" / "hubrerank.yaml").read_text())
+    assert recorded["model"]["kind"] == "sparse-encoder"
+
+
+ST_SPLADE = "alice/st-splade"
+
+
+@pytest.fixture(scope="module")
+def st_splade(hub, faq_data, tmp_path_factory) -> str:
+    """A SPLADE model trained by a plain sentence-transformers script (SparseEncoder from a masked-LM
+    checkpoint, SparseEncoderTrainer, SpladeLoss around SparseCoSENTLoss) on data loaded from the Hub by
+    revision, its final model evaluated by a SparseInformationRetrievalEvaluator named
+    ``<dataset name>-<split>``, pushed with ``push_to_hub``; returns its sha. The card is the one the
+    installed sentence-transformers writes."""
+    from datasets import load_dataset
+    from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
+    from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
+    from sentence_transformers.sparse_encoder.losses import SparseCoSENTLoss, SpladeLoss
+
+    from hubrerank.hub import resolve
+
+    work = tmp_path_factory.mktemp("st-splade")
+    base = build_tiny_mlm_base(work / "base")
+    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
+    base_sha = publish("alice/st-mlm-base", files, message="Add a masked-LM base").sha
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
+    test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
+    texts = sorted({text for row in test for text in row["positive"] + row["negative"] + row["documents"]})
+    ids = {text: f"d{index}" for index, text in enumerate(texts)}
+    evaluator = SparseInformationRetrievalEvaluator(
+        {row["query_id"]: row["query"] for row in test},
+        {ids[text]: text for text in texts},
+        {row["query_id"]: {ids[text] for text in row["positive"]} for row in test},
+        name="repro-faq-test",
+        write_csv=False,
+    )
+    model = SparseEncoder("alice/st-mlm-base", revision=base_sha)
+    model.max_seq_length = 32
+    loss = SpladeLoss(
+        model, SparseCoSENTLoss(model), document_regularizer_weight=3e-5, query_regularizer_weight=5e-5
+    )
+    args = SparseEncoderTrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    trainer = SparseEncoderTrainer(
+        model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator
+    )
+    trainer.train()
+    evaluator(model)
+    model.push_to_hub(ST_SPLADE)
+    return resolve(ST_SPLADE).sha
+
+
+def test_from_card_and_verify_on_a_sentence_transformers_sparse_encoder_card(st_splade, tmp_path):
+    path = tmp_path / "recipe.yaml"
+    written = run_cli("recipe", "from-card", f"{ST_SPLADE}@{st_splade}", "-o", str(path))
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load(path.read_text())
+    assert recipe["model"] == {"kind": "sparse-encoder", "max_length": 32}
+    assert recipe["loss"]["name"] == "SpladeLoss"
+    assert recipe["loss"]["inner"] == {"name": "SparseCoSENTLoss"}
+    assert recipe["evaluation"] == {
+        "retrieval": [
+            {"dataset": DATASET, "revision": "main", "config": "rerank", "split": "test", "at_k": 10}
+        ]
+    }
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", f"{ST_SPLADE}@{st_splade}", "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert {f"{DATASET}:test/ndcg@10", f"{DATASET}:test/accuracy@1", f"{DATASET}:test/map@100"} <= metrics
+    assert all(row["source"] == "README.md model-index" for row in report["rows"])
