@@ -111,3 +111,12 @@ def test_the_junit_reader_reads_what_pytest_writes(tmp_path):
     outcome = canary.read_junit(report)
     assert (outcome.passed, outcome.skipped) == (0, 0)
     assert outcome.failed[0].endswith("::test_a")
+
+
+def test_installed_versions_are_the_environment_s_not_everything_on_sys_path(tmp_path, monkeypatch):
+    """importing pkg_resources puts setuptools' vendored packages on sys.path: they are not installed."""
+    vendored = tmp_path / "packaging-0.0.1.dist-info"
+    vendored.mkdir()
+    (vendored / "METADATA").write_text("Metadata-Version: 2.1\nName: packaging\nVersion: 0.0.1\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path)])  # after site-packages, as pkg_resources does
+    assert canary.installed_versions()["packaging"] != "0.0.1"

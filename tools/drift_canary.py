@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -63,8 +64,11 @@ def read_lock(text: str) -> dict[str, str]:
 
 
 def installed_versions() -> dict[str, str]:
-    """``name -> version`` of every distribution in the running interpreter's environment."""
-    return {normalize(dist.metadata["Name"]): dist.version for dist in metadata.distributions()}
+    """``name -> version`` of every distribution installed in the running interpreter's environment: its
+    site-packages only, not whatever else is on ``sys.path`` (importing ``pkg_resources`` puts
+    setuptools' vendored copies of packaging, wheel and others there, which no one installed)."""
+    paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    return {normalize(dist.metadata["Name"]): dist.version for dist in metadata.distributions(path=paths)}
 
 
 def version_drift(locked: dict[str, str], installed: dict[str, str], ignore: frozenset[str]) -> list[Drift]:

@@ -76,7 +76,9 @@ def load_multi_vector_encoder(
     if kind != "multi-vector":
         raise InputError(f"{path} is a {kind} model, not a multi-vector encoder (MultiVectorEncoder)")
     if precision.backend != DEFAULT_BACKEND:
-        raise InputError(f"{path}: a multi-vector encoder runs on torch here; drop --backend {precision.backend}")
+        raise InputError(
+            f"{path}: a multi-vector encoder runs on torch here; drop --backend {precision.backend}"
+        )
     from sentence_transformers import MultiVectorEncoder
 
     model = MultiVectorEncoder(

@@ -335,7 +335,7 @@ def evaluate_encoder_retrieval_tasks(
         )
     if run_file is not None:
         write_run(run_file, rankings, run_tag)
-    return with_dtype(results, retriever.dtype)
+    return with_variant(results, Variant(retriever.dtype))  # these kinds run on torch only
 
 
 def evaluate_reranking_with(
