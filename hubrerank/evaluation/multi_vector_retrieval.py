@@ -13,38 +13,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from hubrerank.errors import InputError
-from hubrerank.evaluation.retrieval import RetrievalCorpus, RetrievalOutcome, scored_outcome
-from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, Variant, model_options
+from hubrerank.evaluation.retrieval import (
+    EncoderRetriever,
+    RetrievalCorpus,
+    RetrievalOutcome,
+    load_encoder_retriever,
+    scored_outcome,
+)
 
 
 @dataclass
-class MultiVectorRetriever:
-    """A loaded ``MultiVectorEncoder``, the folder it came from, and how it encodes (batch size, progress
-    bar, the dtype it runs in). It stands in for the model in sentence-transformers' evaluators: every
-    other attribute is the model's own."""
+class MultiVectorRetriever(EncoderRetriever):
+    """A loaded ``MultiVectorEncoder`` (:class:`~hubrerank.evaluation.retrieval.EncoderRetriever`)."""
 
-    model: Any
-    path: Path
-    batch_size: int = 32
-    progress: bool = False
-    dtype: str = FLOAT32.dtype
-
-    @property
-    def similarity_fn_name(self) -> str:
-        """The model's similarity (``maxsim``), the prefix of the evaluator's metric names."""
-        return str(self.model.similarity_fn_name)
-
-    def __getattr__(self, name: str) -> Any:
-        # "model" itself is absent only while a copy is being built, and must not recurse
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
+    NAME: ClassVar[str] = "multi-vector encoder"
+    KIND: ClassVar[str] = "multi-vector"
+    MODEL_CLASS: ClassVar[str] = "MultiVectorEncoder"
 
     def similarity_matrix(self, corpus: RetrievalCorpus) -> np.ndarray:
         """The model's score of every query (rows, in ``corpus.queries`` order) for every document
@@ -63,28 +51,10 @@ class MultiVectorRetriever:
         return function(list(texts), batch_size=self.batch_size, show_progress_bar=self.progress)
 
 
-def load_multi_vector_encoder(
-    path: Path,
-    *,
-    batch_size: int = 32,
-    progress: bool = False,
-    trust_remote_code: bool = False,
-    precision: Variant = FLOAT32,
-) -> MultiVectorRetriever:
-    """A MultiVectorEncoder from a local folder in ``precision``; InputError unless the folder holds one."""
-    kind = model_kind(path)
-    if kind != "multi-vector":
-        raise InputError(f"{path} is a {kind} model, not a multi-vector encoder (MultiVectorEncoder)")
-    if precision.backend != DEFAULT_BACKEND:
-        raise InputError(
-            f"{path}: a multi-vector encoder runs on torch here; drop --backend {precision.backend}"
-        )
-    from sentence_transformers import MultiVectorEncoder
-
-    model = MultiVectorEncoder(
-        str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
-    )
-    return MultiVectorRetriever(model, path, batch_size, progress, precision.dtype)
+def load_multi_vector_encoder(path: Path, **options: Any) -> MultiVectorRetriever:
+    """A MultiVectorEncoder from a local folder (``options``: those of
+    :func:`~hubrerank.evaluation.retrieval.load_encoder_retriever`); InputError unless it holds one."""
+    return load_encoder_retriever(path, MultiVectorRetriever, **options)
 
 
 def evaluate_multi_vector_retrieval(

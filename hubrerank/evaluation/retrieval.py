@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import FLOAT32, Variant
+from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, Variant, model_options
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
 MAP_K = 100
@@ -193,6 +193,62 @@ def evaluator_ks(at_k: int) -> dict[str, list[int]]:
         "ndcg_at_k": [at_k],
         "map_at_k": [MAP_K],
     }
+
+
+@dataclass
+class EncoderRetriever:
+    """A loaded retriever that sentence-transformers encodes and scores itself (a ``SparseEncoder`` or a
+    ``MultiVectorEncoder``), the folder it came from, and how it encodes (batch size, progress bar, the
+    dtype it runs in). It stands in for the model in sentence-transformers' evaluators: every other
+    attribute is the model's own."""
+
+    KIND: ClassVar[str]  # the kind detect.model_kind names
+    NAME: ClassVar[str]  # what messages call it
+    MODEL_CLASS: ClassVar[str]  # the sentence-transformers class that loads it
+
+    model: Any
+    path: Path
+    batch_size: int = 32
+    progress: bool = False
+    dtype: str = FLOAT32.dtype
+
+    @property
+    def similarity_fn_name(self) -> str:
+        """The model's similarity (``dot`` for SPLADE, ``maxsim``), the prefix of the evaluator's metrics."""
+        return str(self.model.similarity_fn_name)
+
+    def __getattr__(self, name: str) -> Any:
+        # "model" itself is absent only while a copy is being built, and must not recurse
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+
+R = TypeVar("R", bound=EncoderRetriever)
+
+
+def load_encoder_retriever(
+    path: Path,
+    retriever: type[R],
+    *,
+    batch_size: int = 32,
+    progress: bool = False,
+    trust_remote_code: bool = False,
+    precision: Variant = FLOAT32,
+) -> R:
+    """The model of ``retriever``'s kind (its ``KIND``, loaded by sentence-transformers' ``MODEL_CLASS``)
+    from a local folder in ``precision``, on torch; InputError unless the folder holds one."""
+    import sentence_transformers
+
+    kind = model_kind(path)
+    if kind != retriever.KIND:
+        raise InputError(f"{path} is a {kind} model, not a {retriever.NAME} ({retriever.MODEL_CLASS})")
+    if precision.backend != DEFAULT_BACKEND:
+        raise InputError(f"{path}: a {retriever.NAME} runs on torch here; drop --backend {precision.backend}")
+    model = getattr(sentence_transformers, retriever.MODEL_CLASS)(
+        str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
+    )
+    return retriever(model, path, batch_size, progress, precision.dtype)
 
 
 def load_bi_encoder(

@@ -20,14 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from hubrerank.errors import InputError
-from hubrerank.evaluation.retrieval import RetrievalCorpus, RetrievalOutcome, scored_outcome
-from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, Variant, model_options
+from hubrerank.evaluation.retrieval import (
+    EncoderRetriever,
+    RetrievalCorpus,
+    RetrievalOutcome,
+    load_encoder_retriever,
+    scored_outcome,
+)
 
 SPARSITY_KEYS = (
     "query_active_dims",
@@ -39,27 +42,13 @@ SPARSITY_KEYS = (
 
 
 @dataclass
-class SparseRetriever:
-    """A loaded ``SparseEncoder``, the folder it came from, and how it encodes (batch size, progress bar,
-    the dtype it runs in). It stands in for the model in sentence-transformers' evaluators
-    (SparseNanoBEIREvaluator): every other attribute is the model's own."""
+class SparseRetriever(EncoderRetriever):
+    """A loaded ``SparseEncoder`` (:class:`~hubrerank.evaluation.retrieval.EncoderRetriever`); it stands in
+    for the model in SparseNanoBEIREvaluator."""
 
-    model: Any
-    path: Path
-    batch_size: int = 32
-    progress: bool = False
-    dtype: str = FLOAT32.dtype
-
-    @property
-    def similarity_fn_name(self) -> str:
-        """The model's similarity (``dot`` for SPLADE), the prefix of the evaluator's metric names."""
-        return str(self.model.similarity_fn_name)
-
-    def __getattr__(self, name: str) -> Any:
-        # "model" itself is absent only while a copy is being built, and must not recurse
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
+    NAME: ClassVar[str] = "sparse encoder"
+    KIND: ClassVar[str] = "sparse-encoder"
+    MODEL_CLASS: ClassVar[str] = "SparseEncoder"
 
     def vectors(self, texts: Sequence[str], role: str) -> Any:
         """The sparse (COO) vectors of ``texts`` as queries or documents, on the CPU, as the evaluator
@@ -74,26 +63,10 @@ class SparseRetriever:
         )
 
 
-def load_sparse_encoder(
-    path: Path,
-    *,
-    batch_size: int = 32,
-    progress: bool = False,
-    trust_remote_code: bool = False,
-    precision: Variant = FLOAT32,
-) -> SparseRetriever:
-    """A SparseEncoder from a local folder in ``precision``; InputError unless the folder holds one."""
-    kind = model_kind(path)
-    if kind != "sparse-encoder":
-        raise InputError(f"{path} is a {kind} model, not a sparse encoder (SparseEncoder)")
-    if precision.backend != DEFAULT_BACKEND:
-        raise InputError(f"{path}: a sparse encoder runs on torch here; drop --backend {precision.backend}")
-    from sentence_transformers import SparseEncoder
-
-    model = SparseEncoder(
-        str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
-    )
-    return SparseRetriever(model, path, batch_size, progress, precision.dtype)
+def load_sparse_encoder(path: Path, **options: Any) -> SparseRetriever:
+    """A SparseEncoder from a local folder (:func:`~hubrerank.evaluation.retrieval.load_encoder_retriever`
+    takes the ``options``); InputError unless the folder holds one."""
+    return load_encoder_retriever(path, SparseRetriever, **options)
 
 
 def sparsity(retriever: SparseRetriever, queries: Any, documents: Any) -> dict[str, float]:

@@ -82,6 +82,14 @@ def test_loading_a_bi_encoder_as_a_sparse_encoder_is_one_line(tmp_path):
         load_sparse_encoder(folder)
 
 
+def test_a_sparse_encoder_on_another_backend_is_one_line(sparse_path):
+    from hubrerank.runtime import Variant
+
+    onnx = Variant(backend="onnx", model_file="onnx/model.onnx")
+    with pytest.raises(InputError, match=r"a sparse encoder runs on torch here; drop --backend onnx$"):
+        load_sparse_encoder(sparse_path, precision=onnx)
+
+
 def test_trec_eval_reads_the_run_file_and_agrees(reranking_file, sparse_path, tmp_path):
     import pytrec_eval
 
