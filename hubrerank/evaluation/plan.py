@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from hubrerank.evaluation.nanobeir import (
     evaluate_nanobeir_retrieval,
 )
 from hubrerank.evaluation.retrieval import (
+    RetrievalCorpus,
+    RetrievalOutcome,
     evaluate_retrieval,
     load_bi_encoder,
     load_retrieval_split,
@@ -253,19 +256,8 @@ def evaluate_retrieval_tasks(
     cross-encoder's NanoBEIR lists (``NanoMSMARCO:1002``).
     """
     tasks = check_plan(plan)
-    results = []
-    rankings: dict[str, list[tuple[str, float]]] = {}
-    retrieval = tasks.get("retrieval", [])
-    for index, task in enumerate(retrieval):
-        data = load_retrieval_split(
-            task["dataset"], task["revision"], config=task["config"], split=task["split"]
-        )
-        outcome = evaluate_retrieval(embedder, data.corpus, task["at_k"])
-        results.append(retrieval_result(task, data, outcome))
-        prefix = f"{index}:" if len(retrieval) > 1 else ""
-        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
-        if per_query is not None:
-            per_query.append(outcome.per_query_ndcg)
+    evaluate = partial(evaluate_retrieval, embedder)
+    results, rankings = _retrieval_results(tasks.get("retrieval", []), evaluate, per_query)
     nano = tasks.get("nanobeir")
     if nano:
         results.append(
@@ -289,6 +281,30 @@ def evaluate_retrieval_tasks(
     return with_variant(results, embedder.variant)
 
 
+def _retrieval_results(
+    retrieval: list[dict[str, Any]],
+    evaluate: Callable[[RetrievalCorpus, int], RetrievalOutcome],
+    per_query: list[dict[str, float]] | None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, float]]]]:
+    """Each retrieval task of a plan measured by ``evaluate`` (its result, with ``extra``), its per-query
+    NDCG@k appended to ``per_query``, and every query's ranking for a run file (query ids prefixed by the
+    task's index, ``0:``, when there are several tasks)."""
+    results: list[dict[str, Any]] = []
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    for index, task in enumerate(retrieval):
+        data = load_retrieval_split(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        outcome = evaluate(data.corpus, task["at_k"])
+        results.append(retrieval_result(task, data, outcome) | dict(extra or {}))
+        prefix = f"{index}:" if len(retrieval) > 1 else ""
+        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
+    return results, rankings
+
+
 def evaluate_encoder_retrieval_tasks(
     retriever: SparseRetriever | MultiVectorRetriever,
     kind: str,
@@ -306,20 +322,9 @@ def evaluate_encoder_retrieval_tasks(
     tasks = check_plan(plan)
     if tasks.get("triplet"):
         raise RecipeError(f"evaluation.triplet: hubrerank evaluates a {kind} by retrieval and NanoBEIR")
-    evaluate = ENCODER_RETRIEVERS[kind][1]
-    results = []
-    rankings: dict[str, list[tuple[str, float]]] = {}
-    retrieval = tasks.get("retrieval", [])
-    for index, task in enumerate(retrieval):
-        data = load_retrieval_split(
-            task["dataset"], task["revision"], config=task["config"], split=task["split"]
-        )
-        outcome = evaluate(retriever, data.corpus, task["at_k"])
-        results.append(retrieval_result(task, data, outcome) | {"similarity": retriever.similarity_fn_name})
-        prefix = f"{index}:" if len(retrieval) > 1 else ""
-        rankings.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
-        if per_query is not None:
-            per_query.append(outcome.per_query_ndcg)
+    evaluate = partial(ENCODER_RETRIEVERS[kind][1], retriever)
+    similarity = {"similarity": retriever.similarity_fn_name}
+    results, rankings = _retrieval_results(tasks.get("retrieval", []), evaluate, per_query, similarity)
     nano = tasks.get("nanobeir")
     if nano:
         results.append(
