@@ -24,6 +24,7 @@ from hubrerank.cards.sections import (
     as_list,
     base_model,
     baseline_label,
+    encoder_reranking_view,
     eval_dataset_rows,
     hyperparameters,
     is_local,
@@ -39,7 +40,7 @@ from hubrerank.cards.sections import (
     versions,
 )
 from hubrerank.errors import InputError
-from hubrerank.kinds.spec import DEFAULT_KIND, get_kind
+from hubrerank.kinds.spec import DEFAULT_KIND, ENCODER_RERANKING, get_kind
 from hubrerank.record import (
     CARD_SOURCES,
     RECIPE_FILE,
@@ -131,6 +132,11 @@ def render_model_card(
     nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") in NANOBEIR_TASKS]
     retrieval = [retrieval_view(r, baseline_results) for r in eval_results if r.get("task") == "retrieval"]
     triplet = [triplet_view(r, baseline_results) for r in eval_results if r.get("task") == "triplet"]
+    encoder_reranking = [
+        encoder_reranking_view(r, baseline_results)
+        for r in eval_results
+        if r.get("task") == ENCODER_RERANKING
+    ]
     text = render_template(
         MODEL_CARD_TEMPLATE,
         card_data=card_data.to_yaml(),
@@ -147,12 +153,14 @@ def render_model_card(
         kind=kind.name,
         model_class=kind.st_model_type,
         retrieval_evaluator=kind.in_training_evaluator.rpartition(":")[2],
-        summary=summary(reranking, nanobeir, retrieval, triplet),
+        summary=summary(reranking, nanobeir, retrieval, triplet, encoder_reranking),
         baseline_label=baseline_label(baselines[0]) if baselines else None,
         reranking=reranking,
         nanobeir=nanobeir,
         retrieval=retrieval,
         triplet=triplet,
+        encoder_reranking=encoder_reranking,
+        encoder_reranking_evaluator=_evaluator_name(kind.extra_evaluations, ENCODER_RERANKING),
         recipe=recipe_rows(recipe, base),
         hyperparameters=hyperparameters(recipe),
         versions=versions(recipe),
@@ -264,3 +272,8 @@ def _redact(text: str, model_dir: Path) -> str:
     if endpoint and endpoint != "https://huggingface.co":
         text = text.replace(endpoint, "")
     return text
+
+
+def _evaluator_name(evaluations: tuple[tuple[str, str], ...], task: str) -> str:
+    """The class name of the evaluator a kind re-runs for an extra evaluation ``task`` ("" for none)."""
+    return dict(evaluations).get(task, "").rpartition(":")[2]

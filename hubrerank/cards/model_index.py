@@ -17,7 +17,7 @@ from hubrerank.cards.metrics import (
     split_setting,
 )
 from hubrerank.evaluation.definitions import recorded_definition
-from hubrerank.kinds.spec import kind_of_task
+from hubrerank.kinds.spec import ENCODER_RERANKING, kind_of_task
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry
@@ -67,6 +67,9 @@ def model_index_results(results: dict) -> list[EvalResult]:
             groups = {"retrieval": _split_group(result, "Retrieval", "at_k", "num_queries", "corpus_size")}
         elif task == "triplet":
             groups = {"triplet": _split_group(result, "Triplet", "num_triplets")}
+        elif task == ENCODER_RERANKING:
+            args = ("at_k", "num_queries", "similarity")
+            groups = {ENCODER_RERANKING: _split_group(result, "Reranking", *args)}
         elif task in NANOBEIR_TASKS:
             subsets = result.get("datasets", [])
             args = (
@@ -102,7 +105,7 @@ def model_index_results(results: dict) -> list[EvalResult]:
                     metric_name=metric_label(metric)
                     if group is None
                     else metric_label(metric, setting=False)
-                    if group in ("retrieval", "triplet")
+                    if group in ("retrieval", "triplet", ENCODER_RERANKING)
                     else nanobeir_key(result, group, metric),
                     metric_value=value,
                     **fields,
@@ -207,6 +210,22 @@ def eval_result_entries(
                 if accuracy in result["metrics"]
                 else []
             )
+        elif result.get("task") == ENCODER_RERANKING:
+            config, split = result.get("config"), result.get("split")
+            name = f"{ENCODER_RERANKING}-{slug(result['dataset'])}-{config}-{split}"
+            entries = [
+                EvalResultEntry(
+                    dataset_id=result["dataset"],
+                    task_id=f"{config}/{split}/{ENCODER_RERANKING}/{metric}",
+                    value=result["metrics"][metric],
+                    dataset_revision=result.get("revision"),
+                    notes=f"{metric_label(metric, setting=False)}; each query's positives and negatives "
+                    f"ranked by the model's {result.get('similarity')} similarity "
+                    "(sentence-transformers' reranking evaluator of its kind)",
+                )
+                for metric in headline
+                if metric in result["metrics"]
+            ]
         else:
             continue
         if entries:

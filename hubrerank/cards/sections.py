@@ -134,6 +134,28 @@ def retrieval_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     }
 
 
+def encoder_reranking_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
+    """One encoder-reranking evaluation (a sparse or multi-vector encoder ranking each query's own
+    positives and negatives): each metric of the model, and of the base model when measured."""
+    metrics = result["metrics"]
+    base = matching(result, baselines)
+    ndcg = f"ndcg@{result.get('at_k', 10)}"
+    return {
+        **data_fields(result),
+        "queries_left_out": result.get("queries_left_out"),
+        "similarity": result.get("similarity"),
+        "rows": metric_rows(metrics, base),
+        "baseline": base is not None,
+        "headline": {
+            "evaluation": f"{result['dataset']} ({result.get('split')}), reranking",
+            "metric": metric_label(ndcg, setting=False),
+            "first_stage": None,
+            "model": metrics.get(ndcg),
+            "baseline": base["metrics"].get(ndcg) if base else None,
+        },
+    }
+
+
 def triplet_view(result: dict, baselines: list[dict]) -> dict[str, Any]:
     """One triplet evaluation: each accuracy of the model, and of the base model when measured; the
     headline is the accuracy under the model's own similarity."""

@@ -11,6 +11,7 @@ from hubrerank import __version__
 from hubrerank.embeddings import Embedder, EmbeddingCache
 from hubrerank.errors import RecipeError
 from hubrerank.evaluation.cache import ScoreCache
+from hubrerank.evaluation.encoder_reranking import evaluate_encoder_reranking
 from hubrerank.evaluation.metrics import RerankingOutcome, ScoreFunction, evaluate_rows
 from hubrerank.evaluation.multi_vector_retrieval import (
     MultiVectorRetriever,
@@ -40,7 +41,7 @@ from hubrerank.evaluation.sparse_retrieval import (
     load_sparse_encoder,
 )
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
-from hubrerank.kinds.spec import RANKED_TASKS, SPLIT_TASKS, kind_of_model
+from hubrerank.kinds.spec import ENCODER_RERANKING, RANKED_TASKS, SPLIT_TASKS, kind_of_model
 from hubrerank.runtime import FLOAT32, Variant, with_variant
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
@@ -78,11 +79,14 @@ def run_evaluations(
          "nanobeir": {"dataset": "sentence-transformers/NanoBEIR-en", "revision": sha,
                       "datasets": ["msmarco", "nfcorpus", "nq"], "rerank_k": 100, "at_k": 10},
          "retrieval": [{"dataset": ..., "revision": sha, "config": None, "split": "test", "at_k": 10}, ...],
-         "triplet": [{"dataset": ..., "revision": sha, "config": None, "split": "test"}, ...]}
+         "triplet": [{"dataset": ..., "revision": sha, "config": None, "split": "test"}, ...],
+         "encoder-reranking": [{"dataset": ..., "revision": sha, "config": None, "split": "test",
+                                "at_k": 10}, ...]}
 
     Every key is optional; reranking judges a cross-encoder, triplet a bi-encoder, retrieval a bi-encoder,
     a sparse encoder or a multi-vector encoder (each scored as its kind's sentence-transformers evaluator
-    scores it, see :data:`ENCODER_RETRIEVERS`), and nanobeir any of them (as the model's kind says:
+    scores it, see :data:`ENCODER_RETRIEVERS`), encoder-reranking a sparse or a multi-vector encoder on a
+    reranking split's lists, and nanobeir any of them (as the model's kind says:
     NanoBEIR reranking or retrieval).
     ``model_sha`` is the commit the weights came from (None for a local folder),
     recorded in the result; the score and embedding caches are keyed by a sha256 of the model's files,
@@ -126,12 +130,20 @@ def run_evaluations(
       "similarity", "metrics"}`` for a bi-encoder: TripletEvaluator's accuracies (``cosine_accuracy``,
       ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``, ``max_accuracy``) on the split's
       first three string ``columns`` (:mod:`hubrerank.evaluation.triplet`); ``similarity`` is the model's.
+    - ``{"task": "encoder-reranking", "dataset", "revision", "config", "split", "at_k", "num_queries",
+      "queries_left_out", "similarity", "metrics"}`` for a sparse or a multi-vector encoder:
+      SparseRerankingEvaluator's or MultiVectorRerankingEvaluator's ``map``, ``mrr@k``, ``ndcg@k`` (and a
+      sparse encoder's active dimensions; :mod:`hubrerank.evaluation.encoder_reranking`).
     """
     tasks = check_plan(plan)
     if not any(tasks.values()):  # nothing to measure: the model is not even loaded
         return results_document([], model_repo, model_sha)
     retriever = next((task for task in ("retrieval", "triplet") if tasks.get(task)), None)
     kind = kind_of_model(model_path)
+    if tasks.get(ENCODER_RERANKING) and kind.name not in ENCODER_RETRIEVERS:
+        raise RecipeError(
+            f"evaluation: {ENCODER_RERANKING} judges a sparse or a multi-vector encoder, not a {kind.name}"
+        )
     if retriever or kind.evaluation_task == "retrieval":
         if tasks.get("reranking"):
             raise RecipeError(
@@ -317,14 +329,23 @@ def evaluate_encoder_retrieval_tasks(
     """The ``results`` list of :func:`run_evaluations` for the plan's retrieval and NanoBEIR tasks and a
     loaded retriever of ``kind`` that sentence-transformers encodes and scores itself (a sparse encoder:
     SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and sparsity; a
-    multi-vector encoder: MultiVectorInformationRetrievalEvaluator's and MultiVectorNanoBEIREvaluator's);
-    ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them."""
+    multi-vector encoder: MultiVectorInformationRetrievalEvaluator's and MultiVectorNanoBEIREvaluator's),
+    and its ``encoder-reranking`` tasks (:mod:`hubrerank.evaluation.encoder_reranking`:
+    SparseRerankingEvaluator's or MultiVectorRerankingEvaluator's metrics, after the retrieval results);
+    ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them (retrieval, NanoBEIR)."""
     tasks = check_plan(plan)
     if tasks.get("triplet"):
-        raise RecipeError(f"evaluation.triplet: hubrerank evaluates a {kind} by retrieval and NanoBEIR")
+        raise RecipeError(
+            f"evaluation.triplet: hubrerank evaluates a {kind} by retrieval, encoder-reranking and NanoBEIR"
+        )
     evaluate = partial(ENCODER_RETRIEVERS[kind][1], retriever)
     similarity = {"similarity": retriever.similarity_fn_name}
     results, rankings = _retrieval_results(tasks.get("retrieval", []), evaluate, per_query, similarity)
+    for task in tasks.get(ENCODER_RERANKING, []):
+        data = load_reranking_data(
+            task["dataset"], task["revision"], config=task["config"], split=task["split"]
+        )
+        results.append(evaluate_encoder_reranking(retriever, task, data))
     nano = tasks.get("nanobeir")
     if nano:
         results.append(
@@ -392,7 +413,7 @@ def check_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise RecipeError(
             f"evaluation: unknown key(s) {', '.join(sorted(unknown))}; use reranking, nanobeir, retrieval, "
-            "triplet"
+            f"triplet, {ENCODER_RERANKING}"
         )
     tasks: dict[str, Any] = {}
     for task in SPLIT_TASKS:

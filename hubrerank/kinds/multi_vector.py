@@ -42,4 +42,5 @@ MULTI_VECTOR = KindSpec(
     nanobeir_evaluator=f"{_MV}.evaluation:MultiVectorNanoBEIREvaluator",
     nanobeir_task="nanobeir-retrieval",
     retrieval_similarity="maxsim",
+    extra_evaluations=(("encoder-reranking", f"{_MV}.evaluation:MultiVectorRerankingEvaluator"),),
 )

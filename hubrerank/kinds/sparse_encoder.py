@@ -44,4 +44,5 @@ SPARSE_ENCODER = KindSpec(
     nanobeir_evaluator=f"{_SE}.evaluation:SparseNanoBEIREvaluator",
     nanobeir_task="nanobeir-retrieval",
     retrieval_similarity="dot",
+    extra_evaluations=(("encoder-reranking", f"{_SE}.evaluation:SparseRerankingEvaluator"),),
 )

@@ -19,8 +19,10 @@ from hubrerank.errors import RecipeError
 DEFAULT_KIND = "cross-encoder"  # what a recipe without model.kind trains
 # the evaluation-plan tasks that are lists of dataset splits ({dataset, revision, config, split, ...}), and
 # those of them that rank documents and so take a cut-off at_k (a triplet's accuracy has none)
-SPLIT_TASKS = ("reranking", "retrieval", "triplet")
-RANKED_TASKS = ("reranking", "retrieval")
+# (encoder-reranking: a reranking split's lists ranked as a sparse or multi-vector kind's evaluator does)
+ENCODER_RERANKING = "encoder-reranking"
+SPLIT_TASKS = ("reranking", "retrieval", "triplet", ENCODER_RERANKING)
+RANKED_TASKS = ("reranking", "retrieval", ENCODER_RERANKING)
 
 
 @dataclass(frozen=True)

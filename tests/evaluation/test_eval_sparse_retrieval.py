@@ -72,7 +72,9 @@ def test_the_same_model_evaluates_to_the_same_numbers(reranking_file, sparse_pat
 
 def test_a_sparse_encoder_has_no_triplet_task(reranking_file, sparse_path):
     plan = {"triplet": [{"dataset": str(reranking_file), "split": "test"}]}
-    with pytest.raises(RecipeError, match="evaluates a sparse-encoder by retrieval and NanoBEIR"):
+    with pytest.raises(
+        RecipeError, match="evaluates a sparse-encoder by retrieval, encoder-reranking and NanoBEIR"
+    ):
         run_evaluations(sparse_path, None, plan)
 
 

@@ -1,0 +1,137 @@
+"""Reranking a split's lists with a sparse or a multi-vector encoder, exactly as sentence-transformers'
+``SparseRerankingEvaluator`` and ``MultiVectorRerankingEvaluator`` measure it (task ``encoder-reranking``).
+
+Both evaluators are ``RerankingEvaluator`` with their kind's encoding: a sample is ``{query, positive,
+negative}`` and its candidates are its positives followed by its negatives. A row of a reranking split
+(:mod:`hubrerank.evaluation.samples`) becomes one: its ``negative`` list, or, when it has a first-stage
+list, the ``documents`` that are not positives (the positives are always ranked: the evaluators have no
+other setting). Rows without a positive or without a negative are left out, as the evaluators drop them.
+
+Scores, as the evaluators' batched path computes them: every query encoded in one call
+(``encode_query``), every sample's candidates one after another, repeats included, in another
+(``encode_document``), with the retriever's batch size; a sparse encoder's vectors as a list of sparse
+tensors on the CPU, a multi-vector encoder's as token matrices; each query scored against its candidates
+by the model's own similarity (dot product; MaxSim, the query as a one-query batch). Metrics, named as the
+evaluators name them (``name`` empty): ``map`` (scikit-learn's ``average_precision_score`` over all
+candidates), ``mrr@k`` (the first positive in ``torch.argsort`` of the negated scores, cut at k) and
+``ndcg@k`` (scikit-learn's ``ndcg_score``, ties averaged), each a mean over the samples; a sparse encoder
+also ``query_active_dims``, ``query_sparsity_ratio``, ``corpus_active_dims`` and ``corpus_sparsity_ratio``
+(``SparseEncoder.sparsity`` of all the query and all the candidate vectors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hubrerank.errors import InputError
+from hubrerank.evaluation.multi_vector_retrieval import MultiVectorRetriever
+from hubrerank.evaluation.samples import RerankingData
+from hubrerank.evaluation.sparse_retrieval import SparseRetriever
+from hubrerank.kinds.spec import ENCODER_RERANKING
+
+
+def encoder_samples(data: RerankingData) -> list[dict[str, Any]]:
+    """The split's rows as the evaluators' samples, without those they drop (module docstring)."""
+    samples = []
+    for row in data.rows:
+        positives = set(row.positive)
+        negative = (
+            [text for text in row.documents if text not in positives] if row.documents else row.negative
+        )
+        if row.positive and negative:
+            samples.append({"query": row.query, "positive": list(row.positive), "negative": list(negative)})
+    return samples
+
+
+def candidate_scores(
+    retriever: SparseRetriever | MultiVectorRetriever, samples: Sequence[Mapping[str, Any]]
+) -> tuple[list[Any], dict[str, float]]:
+    """Each sample's scores of its positives then negatives (1-d tensors), as the evaluator scores them,
+    and a sparse encoder's sparsity of the query and candidate vectors (empty for a multi-vector one)."""
+    import torch
+
+    queries = _encode(retriever, [sample["query"] for sample in samples], "query")
+    documents = _encode(
+        retriever,
+        [text for sample in samples for text in (*sample["positive"], *sample["negative"])],
+        "document",
+    )
+    sparse = isinstance(retriever, SparseRetriever)
+    scores, start = [], 0
+    for query, sample in zip(queries, samples, strict=True):
+        end = start + len(sample["positive"]) + len(sample["negative"])
+        # the multi-vector evaluator scores the query as a one-query batch
+        score = retriever.model.similarity(query if sparse else [query], documents[start:end])
+        scores.append(score[0] if len(score.shape) > 1 else score)
+        start = end
+    stats: dict[str, float] = {}
+    if sparse:
+        for prefix, vectors in (("query", queries), ("corpus", documents)):
+            for key, value in retriever.model.sparsity(torch.stack(vectors)).items():
+                stats[f"{prefix}_{key}"] = float(value)
+    return scores, stats
+
+
+def reranking_metrics(
+    samples: Sequence[Mapping[str, Any]], scores: Sequence[Any], at_k: int
+) -> dict[str, float]:
+    """The evaluators' ``map``, ``mrr@k`` and ``ndcg@k`` of the samples' candidate scores."""
+    import numpy as np
+    import torch
+    from sklearn.metrics import average_precision_score, ndcg_score
+
+    reciprocal_ranks, ndcgs, precisions = [], [], []
+    for sample, score in zip(samples, scores, strict=True):
+        relevant = [1] * len(sample["positive"]) + [0] * len(sample["negative"])
+        order = torch.argsort(-score)
+        values = score.cpu().tolist()
+        first = next((rank for rank, index in enumerate(order[:at_k]) if relevant[index]), None)
+        reciprocal_ranks.append(0 if first is None else 1 / (first + 1))
+        ndcgs.append(ndcg_score([relevant], [values], k=at_k))
+        precisions.append(average_precision_score(relevant, values))
+    return {
+        "map": float(np.mean(precisions)),
+        f"mrr@{at_k}": float(np.mean(reciprocal_ranks)),
+        f"ndcg@{at_k}": float(np.mean(ndcgs)),
+    }
+
+
+def evaluate_encoder_reranking(
+    retriever: SparseRetriever | MultiVectorRetriever, task: Mapping[str, Any], data: RerankingData
+) -> dict[str, Any]:
+    """One ``encoder-reranking`` entry of eval_results.json: the task's split measured as its kind's
+    reranking evaluator measures it; ``num_queries`` the samples measured, ``queries_left_out`` the rows
+    without a positive or a negative, ``similarity`` the model's."""
+    samples = encoder_samples(data)
+    if not samples:
+        raise InputError(
+            f"{data.dataset} split {data.split} has no query with both a positive and a negative"
+        )
+    scores, stats = candidate_scores(retriever, samples)
+    return {
+        "task": ENCODER_RERANKING,
+        "dataset": data.dataset,
+        "revision": data.revision,
+        "config": data.config,
+        "split": data.split,
+        "at_k": task["at_k"],
+        "num_queries": len(samples),
+        "queries_left_out": len(data.rows) - len(samples),
+        "similarity": retriever.similarity_fn_name,
+        "metrics": reranking_metrics(samples, scores, task["at_k"]) | stats,
+    }
+
+
+def _encode(retriever: SparseRetriever | MultiVectorRetriever, texts: list[str], role: str) -> list[Any]:
+    """The vectors of ``texts`` as the kind's reranking evaluator encodes them (module docstring)."""
+    model = retriever.model
+    function = model.encode_query if role == "query" else model.encode_document
+    options = (
+        {"convert_to_sparse_tensor": True, "convert_to_tensor": False, "save_to_cpu": True}
+        if isinstance(retriever, SparseRetriever)
+        else {}
+    )
+    return list(
+        function(texts, batch_size=retriever.batch_size, show_progress_bar=retriever.progress, **options)
+    )
