@@ -11,6 +11,7 @@ from factories import build_tiny_mlm_base
 from helpers import run_cli
 from reproduce_fixtures import DATASET, write_recipe
 
+from hubrerank.cards.model_index import eval_result_entries
 from hubrerank.hub import publish
 
 
@@ -31,12 +32,21 @@ def sparse_trained(hub, faq_data, tmp_path_factory) -> str:
             "params": {"document_regularizer_weight": 3e-5, "query_regularizer_weight": 5e-5},
             "inner": {"name": "SparseCoSENTLoss"},
         },
-        evaluation={"retrieval": [{"dataset": DATASET, "config": "rerank", "split": "test"}]},
+        evaluation={
+            "retrieval": [{"dataset": DATASET, "config": "rerank", "split": "test"}],
+            "encoder-reranking": [{"dataset": DATASET, "config": "rerank", "split": "test"}],
+        },
     )
     result = run_cli("train", str(recipe), "--out", str(folder / "out"), "--push", "alice/repro-splade")
     assert result.exit_code == 0, result.output
     card = (folder / "out" / "README.md").read_text()
     assert "Retrieval: alice/repro-faq (test)" in card and "SparseInformationRetrievalEvaluator" in card
+    assert "Reranking: alice/repro-faq (test)" in card and "`SparseRerankingEvaluator`" in card
+    results = json.loads((folder / "out" / "eval_results.json").read_text())
+    (entries,) = [v for k, v in eval_result_entries(results).items() if k.startswith("encoder-reranking-")]
+    assert [entry.task_id for entry in entries] == [
+        f"rerank/test/encoder-reranking/{metric}" for metric in ("map", "mrr@10", "ndcg@10")
+    ]
     return next(line for line in result.output.splitlines() if line.startswith("alice/repro-splade@"))
 
 
@@ -51,6 +61,8 @@ def test_verify_re_measures_the_retrieval_and_sparsity_claims(sparse_trained, tm
     assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
     assert {"alice/repro-faq:test/accuracy@1", "alice/repro-faq:test/corpus_active_dims"} <= metrics
+    # map, mrr@10 and ndcg@10 of SparseRerankingEvaluator (retrieval reports map@100)
+    assert "alice/repro-faq:test/map" in metrics
     assert all(row["delta"] == 0 for row in report["rows"])
 
 
