@@ -1,7 +1,9 @@
 """Compare models side by side on reranking data and NanoBEIR: what ``hubrerank eval`` runs.
 
 Cross-encoders rerank; a bi-encoder (SentenceTransformer) among the models is judged by retrieval over
-each data split's whole corpus instead (:mod:`hubrerank.evaluation.retrieval`), in a table of its own.
+each data split's whole corpus instead (:mod:`hubrerank.evaluation.retrieval`), in a table of its own; a
+sparse or multi-vector encoder by retrieval and, on reranking-form data, by reranking each query's lists
+as its kind's reranking evaluator does (:mod:`hubrerank.evaluation.encoder_reranking`).
 
 :func:`compare_models` resolves every reference once, checks the data and the models before any
 scoring, evaluates each model (plus the fusion and BM25 rows asked for) and builds the tables the
@@ -18,6 +20,7 @@ from typing import Any
 from hubrerank.embeddings import EmbeddingCache
 from hubrerank.errors import InputError
 from hubrerank.evaluation.cache import ScoreCache
+from hubrerank.evaluation.encoder_reranking import encoder_samples
 from hubrerank.evaluation.fusion import (
     check_fusable,
     check_scoring_model,
@@ -48,6 +51,7 @@ from hubrerank.evaluation.runfile import run_path
 from hubrerank.evaluation.samples import load_reranking_data, resolve_data
 from hubrerank.evaluation.scoring import Scorer, check_cross_encoder
 from hubrerank.kinds.detect import model_kind
+from hubrerank.kinds.spec import ENCODER_RERANKING
 from hubrerank.paths import check_writable
 from hubrerank.runtime import FLOAT32, Variant
 
@@ -162,7 +166,7 @@ def compare_models(request: ComparisonRequest, say: Say = lambda _: None) -> Com
     if not request.cache and (request.fuse_first_stage or request.fuse_with):
         cache = ScoreCache(Path(":memory:"))  # a cache for this comparison: fusion scores once
     try:
-        evaluations = _evaluate(request, plan, models, other, cache, say)
+        evaluations = _evaluate(request, plan, retrieval_form, models, other, cache, say)
     finally:
         if cache is not None:
             cache.close()
@@ -231,14 +235,17 @@ def _plan(request: ComparisonRequest) -> tuple[dict[str, Any], list[str]]:
 def _evaluate(
     request: ComparisonRequest,
     plan: dict[str, Any],
+    retrieval_form: list[str],
     models: list[_Model],
     other: ScoreFunction | None,
     cache: ScoreCache | None,
     say: Say,
 ) -> list[Evaluation]:
-    """Each model's row, followed by its fusion rows."""
+    """Each model's row, followed by its fusion rows (``retrieval_form``: the plan's datasets in the
+    retrieval form, which have no lists to rerank)."""
     evaluations: list[Evaluation] = []
     retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]] = []
+    lists: list[dict[str, Any]] | None = None  # the encoders' reranking tasks, read once
     for model in models:
         say(f"Evaluating {model.label} ...")
         if model.kind in ENCODER_RETRIEVERS:
@@ -248,7 +255,12 @@ def _evaluate(
                 progress=request.progress,
                 precision=request.precision,
             )
-            tasks = {"retrieval": plan["reranking"], "nanobeir": plan.get("nanobeir")}
+            lists = lists if lists is not None else _ranked_lists(plan, retrieval_form)
+            tasks = {
+                "retrieval": plan["reranking"],
+                ENCODER_RERANKING: lists,
+                "nanobeir": plan.get("nanobeir"),
+            }
             query_ndcg: list[dict[str, float]] = []
             run_file = run_path(request.run_file, model.label, len(models))
             results = evaluate_encoder_retrieval_tasks(
@@ -308,6 +320,21 @@ def _evaluate(
     return evaluations
 
 
+def _ranked_lists(plan: dict[str, Any], retrieval_form: list[str]) -> list[dict[str, Any]]:
+    """The plan's reranking entries with lists a sparse or multi-vector encoder reranks: not in the
+    retrieval form, with a query that has a positive and a negative."""
+    return [
+        entry
+        for entry in plan["reranking"]
+        if entry["dataset"] not in retrieval_form
+        and encoder_samples(
+            load_reranking_data(
+                entry["dataset"], entry["revision"], config=entry["config"], split=entry["split"]
+            )
+        )
+    ]
+
+
 def _test_first_retriever(retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]]) -> None:
     """Add to each retrieval result of the first bi-encoder ``versus_models``: the paired randomization
     test of its per-query NDCG@k against each other bi-encoder's (e.g. a fine-tune against its base)."""
@@ -316,7 +343,8 @@ def _test_first_retriever(retrievers: list[tuple[str, list[dict[str, Any]], list
     if len(retrievers) < 2:
         return
     _, first_results, first_values = retrievers[0]
-    for index, result in enumerate(first_results):
+    retrieval = [result for result in first_results if result["task"] == "retrieval"]
+    for index, result in enumerate(retrieval):
         ours, metric = first_values[index], f"ndcg@{result['at_k']}"
         result["versus_models"] = [
             {

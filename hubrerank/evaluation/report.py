@@ -16,6 +16,7 @@ from typing import Any
 from hubrerank import __version__
 from hubrerank.evaluation.definitions import recorded_definition
 from hubrerank.evaluation.metrics import HIT_KS
+from hubrerank.kinds.spec import ENCODER_RERANKING
 
 Evaluation = tuple[str, dict[str, Any]]  # (model label, eval_results dict)
 INJECTED_NOTE = (
@@ -50,6 +51,8 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
             built.append(_nanobeir_table(result, metric_rows))
         elif result["task"] == "nanobeir-retrieval":
             built.append(_nanobeir_retrieval_table(result, metric_rows))
+        elif result["task"] == ENCODER_RERANKING:
+            built.append(_encoder_reranking_table(result, metric_rows))
         elif result["task"] == "retrieval":
             built.append(_retrieval_table(result, metric_rows))
             built += [
@@ -271,6 +274,17 @@ def _retrieval_table(result: dict[str, Any], rows: list[tuple[str, dict[str, flo
         f"{result['corpus_size']} documents)"
     )
     note = "the split's whole corpus searched; Hit@k is InformationRetrievalEvaluator's accuracy@k"
+    return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
+
+
+def _encoder_reranking_table(result: dict[str, Any], rows: list[tuple[str, dict[str, float]]]) -> Table:
+    k = result["at_k"]
+    keys, headers = ["map", f"mrr@{k}", f"ndcg@{k}"], ["MAP", f"MRR@{k}", f"NDCG@{k}"]
+    title = f"Reranking {_source(result)} ({result['num_queries']} queries, each ranking its own lists)"
+    note = (
+        "each query's positives and negatives (its first-stage documents with every positive) ranked by the "
+        "model's similarity, as SparseRerankingEvaluator / MultiVectorRerankingEvaluator measure it"
+    )
     return Table(title, headers, [(label, [m.get(key) for key in keys]) for label, m in rows], note)
 
 

@@ -135,3 +135,25 @@ def test_a_sparse_reranker_reorders_bm25s_top_k_by_the_evaluators_scores(reranki
         first, ours = tops[qid], [doc for doc, _ in reranked[qid]]
         by_evaluator = sorted(first[:3], key=lambda doc: -float(scores.flatten()[first.index(doc)]))
         assert ours[:3] == by_evaluator and ours[3:] == first[3:]
+
+
+def test_eval_cli_reranks_the_lists_with_sparse_and_multi_vector_encoders(reranking_file, encoders, tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    (sparse, load_sparse), (colbert, load_colbert) = encoders["sparse"], encoders["multi-vector"]
+    json_path = tmp_path / "results.json"
+    result = run_cli(
+        "eval", str(sparse), str(colbert), "--data", str(reranking_file), "--json", str(json_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "each ranking its own lists" in result.output
+    assert f"{sparse} against the other retrievers, NDCG@10 per query" in result.output
+    data = load_reranking_data(str(reranking_file), split="test")
+    models = json.loads(json_path.read_text())["models"]
+    for model, (path, load) in zip(models, [(sparse, load_sparse), (colbert, load_colbert)], strict=True):
+        retrieval, reranking = model["results"]
+        assert retrieval["task"] == "retrieval" and reranking["task"] == "encoder-reranking"
+        assert reranking["metrics"] == evaluate_encoder_reranking(load(path), {"at_k": 10}, data)["metrics"]
