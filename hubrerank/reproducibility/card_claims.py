@@ -20,7 +20,10 @@ NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator nam
 _SIMILARITY_PREFIX = re.compile(r"^(cosine|dot|euclidean|manhattan|maxsim)_")
 # split-task evaluator parameters that change its numbers and hubrerank's re-run does not take (it runs
 # TripletEvaluator with no margin, on whole embeddings); a card prints them only when they are set
-_UNSET_SETTINGS = {"triplet": frozenset(("margin", "truncate_dim"))}
+_UNSET_SETTINGS = {
+    "triplet": frozenset(("margin", "truncate_dim")),
+    "encoder-reranking": frozenset(("max_active_dims", "truncate_dim", "token_pooling")),
+}
 # a bi-encoder NanoBEIR evaluator's names: NanoMSMARCO, ..., NanoBEIR_mean
 BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 

@@ -4,6 +4,7 @@ kinds: its retrieval claims and its sparsity re-measured exactly, its weights re
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -81,27 +82,16 @@ def test_reproduce_retrains_to_byte_identical_weights(sparse_trained, tmp_path):
 
 
 ST_SPLADE = "alice/st-splade"
+ST_SPLADE_RERANKING = "alice/st-splade-reranking"
 
 
 @pytest.fixture(scope="module")
 def st_splade(hub, faq_data, tmp_path_factory) -> str:
-    """A SPLADE model trained by a plain sentence-transformers script (SparseEncoder from a masked-LM
-    checkpoint, SparseEncoderTrainer, SpladeLoss around SparseCoSENTLoss) on data loaded from the Hub by
-    revision, its final model evaluated by a SparseInformationRetrievalEvaluator named
-    ``<dataset name>-<split>``, pushed with ``push_to_hub``; returns its sha. The card is the one the
-    installed sentence-transformers writes."""
+    """A SPLADE model trained by a plain sentence-transformers script (:func:`_st_splade`), its final
+    model evaluated by a SparseInformationRetrievalEvaluator named ``<dataset name>-<split>``; its sha."""
     from datasets import load_dataset
-    from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
     from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
-    from sentence_transformers.sparse_encoder.losses import SparseCoSENTLoss, SpladeLoss
 
-    from hubrerank.hub import resolve
-
-    work = tmp_path_factory.mktemp("st-splade")
-    base = build_tiny_mlm_base(work / "base")
-    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
-    base_sha = publish("alice/st-mlm-base", files, message="Add a masked-LM base").sha
-    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
     texts = sorted({text for row in test for text in row["positive"] + row["negative"] + row["documents"]})
     ids = {text: f"d{index}" for index, text in enumerate(texts)}
@@ -112,6 +102,45 @@ def st_splade(hub, faq_data, tmp_path_factory) -> str:
         name="repro-faq-test",
         write_csv=False,
     )
+    return _st_splade(ST_SPLADE, evaluator, faq_data, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def st_splade_reranking(hub, faq_data, tmp_path_factory) -> str:
+    """The same script's model evaluated by a SparseRerankingEvaluator named ``<dataset name>-<split>``
+    on each test query's first-stage documents (every positive included); its sha."""
+    from datasets import load_dataset
+    from sentence_transformers.sparse_encoder.evaluation import SparseRerankingEvaluator
+
+    test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
+    samples = [
+        {
+            "query": row["query"],
+            "positive": row["positive"],
+            "negative": [text for text in row["documents"] if text not in row["positive"]],
+        }
+        for row in test
+    ]
+    evaluator = SparseRerankingEvaluator(samples, name="repro-faq-test", write_csv=False)
+    return _st_splade(ST_SPLADE_RERANKING, evaluator, faq_data, tmp_path_factory)
+
+
+def _st_splade(repo: str, evaluator: Any, faq_data: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SPLADE model trained by a plain sentence-transformers script (SparseEncoder from a masked-LM
+    checkpoint, SparseEncoderTrainer, SpladeLoss around SparseCoSENTLoss) on data loaded from the Hub by
+    revision, its final model evaluated by ``evaluator``, pushed to ``repo`` with ``push_to_hub``; returns
+    its sha. The card is the one the installed sentence-transformers writes."""
+    from datasets import load_dataset
+    from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
+    from sentence_transformers.sparse_encoder.losses import SparseCoSENTLoss, SpladeLoss
+
+    from hubrerank.hub import resolve
+
+    work = tmp_path_factory.mktemp("st-splade")
+    base = build_tiny_mlm_base(work / "base")
+    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
+    base_sha = publish("alice/st-mlm-base", files, message="Add a masked-LM base").sha
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
     model = SparseEncoder("alice/st-mlm-base", revision=base_sha)
     model.max_seq_length = 32
     loss = SpladeLoss(
@@ -132,8 +161,8 @@ def st_splade(hub, faq_data, tmp_path_factory) -> str:
     )
     trainer.train()
     evaluator(model)
-    model.push_to_hub(ST_SPLADE)
-    return resolve(ST_SPLADE).sha
+    model.push_to_hub(repo)
+    return resolve(repo).sha
 
 
 def test_from_card_and_verify_on_a_sentence_transformers_sparse_encoder_card(st_splade, tmp_path):
@@ -157,3 +186,20 @@ def test_from_card_and_verify_on_a_sentence_transformers_sparse_encoder_card(st_
     metrics = {row["metric"] for row in report["rows"]}
     assert {f"{DATASET}:test/ndcg@10", f"{DATASET}:test/accuracy@1", f"{DATASET}:test/map@100"} <= metrics
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
+
+
+def test_from_card_and_verify_on_a_card_with_a_sparse_reranking_evaluator(st_splade_reranking, tmp_path):
+    """A card's SparseRerankingEvaluator becomes evaluation.encoder-reranking, and verify re-measures its
+    MAP, MRR@10 and NDCG@10 (hubrerank encodes with its own batch size: within tolerance, not exact)."""
+    path = tmp_path / "recipe.yaml"
+    written = run_cli("recipe", "from-card", f"{ST_SPLADE_RERANKING}@{st_splade_reranking}", "-o", str(path))
+    assert written.exit_code == 0, written.output
+    entry = {"dataset": DATASET, "revision": "main", "config": "rerank", "split": "test", "at_k": 10}
+    assert yaml.safe_load(path.read_text())["evaluation"] == {"encoder-reranking": [entry]}
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", f"{ST_SPLADE_RERANKING}@{st_splade_reranking}", "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    metrics = {row["metric"] for row in report["rows"]}
+    assert {f"{DATASET}:test/map", f"{DATASET}:test/mrr@10", f"{DATASET}:test/ndcg@10"} <= metrics
