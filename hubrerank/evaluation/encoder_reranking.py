@@ -123,6 +123,16 @@ def evaluate_encoder_reranking(
     }
 
 
+def encoder_reranking_headline(result: Mapping[str, Any]) -> str:
+    """One line of an encoder-reranking result: MAP, MRR@k and NDCG@k."""
+    metrics, at_k = result["metrics"], result["at_k"]
+    return (
+        f"{result['dataset']}:{result['split']} reranking each query's lists, "
+        f"{result['num_queries']} queries: ndcg@{at_k} {metrics[f'ndcg@{at_k}']:.4f}  "
+        f"mrr@{at_k} {metrics[f'mrr@{at_k}']:.4f}  map {metrics['map']:.4f}"
+    )
+
+
 def _encode(retriever: SparseRetriever | MultiVectorRetriever, texts: list[str], role: str) -> list[Any]:
     """The vectors of ``texts`` as the kind's reranking evaluator encodes them (module docstring)."""
     model = retriever.model

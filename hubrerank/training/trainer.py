@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hubrerank.errors import HubrerankError, InputError, RecipeError
 from hubrerank.hub import check_can_publish, first_line, resolve
-from hubrerank.kinds.spec import SPLIT_TASKS
+from hubrerank.kinds.spec import ENCODER_RERANKING, SPLIT_TASKS
 from hubrerank.paths import check_writable
 from hubrerank.record import (
     CARD_FILE,
@@ -131,6 +131,7 @@ def train(
     tasks += ["NanoBEIR"] if pinned.evaluation.get("nanobeir") else []
     say(f"evaluating {out} on {', '.join(tasks) or 'nothing (the recipe has no evaluation section)'}")
     results = evaluate(out, pinned.evaluation, progress=not trainer.args.disable_tqdm)
+    from hubrerank.evaluation.encoder_reranking import encoder_reranking_headline
     from hubrerank.evaluation.report import headline
     from hubrerank.evaluation.retrieval import retrieval_headline
     from hubrerank.evaluation.sparse_retrieval import sparsity_line
@@ -145,6 +146,8 @@ def train(
                 say(sparsity_line(result["metrics"]))
         elif result["task"] == "triplet":
             say(triplet_headline(result))
+        elif result["task"] == ENCODER_RERANKING:
+            say(encoder_reranking_headline(result))
     record = _record(pinned, trainer, output.metrics, train_data, state, results)
     _write_outputs(out, record, results, trainer.state.log_history)
     shutil.rmtree(out / CHECKPOINTS)

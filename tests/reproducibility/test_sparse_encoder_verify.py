@@ -43,6 +43,7 @@ def sparse_trained(hub, faq_data, tmp_path_factory) -> str:
     card = (folder / "out" / "README.md").read_text()
     assert "Retrieval: alice/repro-faq (test)" in card and "SparseInformationRetrievalEvaluator" in card
     assert "Reranking: alice/repro-faq (test)" in card and "`SparseRerankingEvaluator`" in card
+    assert "alice/repro-faq:test reranking each query's lists" in result.output
     results = json.loads((folder / "out" / "eval_results.json").read_text())
     (entries,) = [v for k, v in eval_result_entries(results).items() if k.startswith("encoder-reranking-")]
     assert [entry.task_id for entry in entries] == [
