@@ -16,29 +16,11 @@ identical metrics and rankings.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from sparse_retrieval import DEFAULT_DATA, load_dl19
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="TREC DL19 derived/ folder")
-    parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument(
-        "--queries", type=int, default=10, help="DL19 queries whose BM25 top-100 is the corpus"
-    )
-    args = parser.parse_args()
-    if not (args.data / "corpus.jsonl").is_file():
-        print(json.dumps({"skipped": f"TREC DL19 not found at {args.data}"}))
-        return
-    print(json.dumps(measure(args.data, args.seed, args.queries), indent=2))
+from sparse_retrieval import against_evaluator, load_dl19, run_main
 
 
 def build_colbert(work: Path, seed: int) -> Path:
@@ -59,7 +41,6 @@ def build_colbert(work: Path, seed: int) -> Path:
 
 
 def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
-    import torch
     from sentence_transformers.multi_vector_encoder.evaluation import MultiVectorInformationRetrievalEvaluator
 
     from hubrerank.evaluation.multi_vector_retrieval import (
@@ -72,7 +53,6 @@ def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
     use_cores()
     path = build_colbert(Path(tempfile.mkdtemp(prefix="hubrerank-bench-colbert-")), seed)
     corpus = load_dl19(data, count)
-    texts = len(corpus.queries) + len(corpus.corpus)
     retriever = load_multi_vector_encoder(path, batch_size=32)
     evaluator = MultiVectorInformationRetrievalEvaluator(
         **corpus.evaluator_inputs(), **evaluator_ks(10), batch_size=32, write_csv=False
@@ -82,41 +62,16 @@ def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
         retriever.model.encode_query(list(corpus.queries.values()), batch_size=32)
         retriever.model.encode_document(list(corpus.corpus.values()), batch_size=32)
 
-    times: dict[str, list[float]] = {"evaluator": [], "hubrerank": [], "encode_only": []}
-    outcomes, theirs = [], {}
-    for order in (("evaluator", "hubrerank", "encode_only"), ("encode_only", "hubrerank", "evaluator")):
-        for side in order:
-            started = time.perf_counter()
-            if side == "evaluator":
-                theirs = evaluator(retriever.model)
-            elif side == "hubrerank":
-                outcomes.append(evaluate_multi_vector_retrieval(retriever, corpus, 10))
-            else:
-                encode_only()
-            times[side].append(time.perf_counter() - started)
-    first, second = outcomes
-    best = {side: min(values) for side, values in times.items()}
-    prefix = f"{retriever.similarity_fn_name}_"
-    theirs = {key.removeprefix(prefix): float(value) for key, value in theirs.items()}
-    differences = {key: abs(value - theirs[key]) for key, value in first.metrics.items()}
-    return {
-        "model": "all-MiniLM-L6-v2 under a seeded 128-dim projection, as MultiVectorEncoder (untrained)",
-        "queries": len(corpus.queries),
-        "corpus": len(corpus.corpus),
-        "threads": torch.get_num_threads(),
-        "runs_s": {side: [round(value, 2) for value in values] for side, values in times.items()},
-        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
-        "encode_only_s": round(best["encode_only"], 2),
-        "evaluator_s": round(best["evaluator"], 2),
-        "hubrerank_s": round(best["hubrerank"], 2),
-        "texts_per_s": {side: round(texts / value, 1) for side, value in best.items()},
-        "hubrerank_over_evaluator_time": round(best["hubrerank"] / best["evaluator"], 3),
-        "metrics_equal_to_evaluator": set(first.metrics) == set(theirs) and max(differences.values()) <= 1e-9,
-        "max_metric_difference": max(differences.values()),
-        "second_run_identical": first.metrics == second.metrics and first.rankings == second.rankings,
-        "ndcg@10": round(first.metrics["ndcg@10"], 4),
-    }
+    report, _ = against_evaluator(
+        "all-MiniLM-L6-v2 under a seeded 128-dim projection, as MultiVectorEncoder (untrained)",
+        retriever,
+        corpus,
+        evaluator,
+        lambda: evaluate_multi_vector_retrieval(retriever, corpus, 10),
+        encode_only,
+    )
+    return report
 
 
 if __name__ == "__main__":
-    main()
+    run_main(measure, queries=10, doc=__doc__)

@@ -23,24 +23,80 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec-dl19" / "derived"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run_main(measure: Callable[[Path, int, int], dict[str, Any]], queries: int, doc: str) -> None:
+    """The command line of a DL19 retrieval benchmark whose module docstring is ``doc`` (``--data``,
+    ``--seed``, ``--queries``): skipped without the data, else ``measure``'s JSON."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="TREC DL19 derived/ folder")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument(
-        "--queries", type=int, default=5, help="DL19 queries whose BM25 top-100 is the corpus"
+        "--queries", type=int, default=queries, help="DL19 queries whose BM25 top-100 is the corpus"
     )
     args = parser.parse_args()
     if not (args.data / "corpus.jsonl").is_file():
         print(json.dumps({"skipped": f"TREC DL19 not found at {args.data}"}))
         return
     print(json.dumps(measure(args.data, args.seed, args.queries), indent=2))
+
+
+def against_evaluator(
+    model: str,
+    retriever: Any,
+    corpus: Any,
+    evaluator: Callable[[Any], dict[str, float]],
+    evaluate: Callable[[], Any],
+    encode_only: Callable[[], None],
+) -> tuple[dict[str, Any], Any]:
+    """Time the library's ``evaluator`` on the model, hubrerank's ``evaluate`` and ``encode_only``, each
+    twice, alternated (evaluator, hubrerank, encode, then the reverse) so that load on the shared machine
+    hits each side alike, the faster run counting; the report, and hubrerank's first outcome."""
+    import torch
+
+    texts = len(corpus.queries) + len(corpus.corpus)
+    times: dict[str, list[float]] = {"evaluator": [], "hubrerank": [], "encode_only": []}
+    outcomes, theirs = [], {}
+    for order in (("evaluator", "hubrerank", "encode_only"), ("encode_only", "hubrerank", "evaluator")):
+        for side in order:
+            started = time.perf_counter()
+            if side == "evaluator":
+                theirs = evaluator(retriever.model)
+            elif side == "hubrerank":
+                outcomes.append(evaluate())
+            else:
+                encode_only()
+            times[side].append(time.perf_counter() - started)
+    first, second = outcomes
+    best = {side: min(values) for side, values in times.items()}
+    prefix = f"{retriever.similarity_fn_name}_"
+    theirs = {key.removeprefix(prefix): float(value) for key, value in theirs.items()}
+    differences = {key: abs(value - theirs[key]) for key, value in first.metrics.items()}
+    report = {
+        "model": model,
+        "queries": len(corpus.queries),
+        "corpus": len(corpus.corpus),
+        "threads": torch.get_num_threads(),
+        "runs_s": {side: [round(value, 2) for value in values] for side, values in times.items()},
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+        "encode_only_s": round(best["encode_only"], 2),
+        "evaluator_s": round(best["evaluator"], 2),
+        "hubrerank_s": round(best["hubrerank"], 2),
+        "texts_per_s": {
+            side: round(texts / best[side], 1) for side in ("encode_only", "evaluator", "hubrerank")
+        },
+        "hubrerank_over_evaluator_time": round(best["hubrerank"] / best["evaluator"], 3),
+        "metrics_equal_to_evaluator": set(first.metrics) == set(theirs) and max(differences.values()) <= 1e-9,
+        "max_metric_difference": max(differences.values()),
+        "second_run_identical": first.metrics == second.metrics and first.rankings == second.rankings,
+        "ndcg@10": round(first.metrics["ndcg@10"], 4),
+    }
+    return report, first
 
 
 def build_splade(work: Path, seed: int) -> Path:
@@ -82,7 +138,6 @@ def load_dl19(data: Path, count: int) -> Any:
 
 
 def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
-    import torch
     from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
 
     from hubrerank.evaluation.retrieval import evaluator_ks
@@ -92,7 +147,6 @@ def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
     use_cores()
     path = build_splade(Path(tempfile.mkdtemp(prefix="hubrerank-bench-sparse-")), seed)
     corpus = load_dl19(data, count)
-    texts = len(corpus.queries) + len(corpus.corpus)
     retriever = load_sparse_encoder(path, batch_size=32)
     evaluator = SparseInformationRetrievalEvaluator(
         **corpus.evaluator_inputs(), **evaluator_ks(10), batch_size=32, write_csv=False
@@ -103,51 +157,19 @@ def measure(data: Path, seed: int, count: int) -> dict[str, Any]:
         model.encode_query(list(corpus.queries.values()), batch_size=32, convert_to_sparse_tensor=True)
         model.encode_document(list(corpus.corpus.values()), batch_size=32, convert_to_sparse_tensor=True)
 
-    # alternated (evaluator, hubrerank, encode, then the reverse), so that load on the shared machine hits
-    # each side alike; each side's figure is the faster of its two runs
-    times: dict[str, list[float]] = {"evaluator": [], "hubrerank": [], "encode_only": []}
-    outcomes, theirs = [], {}
-    for order in (("evaluator", "hubrerank", "encode_only"), ("encode_only", "hubrerank", "evaluator")):
-        for side in order:
-            started = time.perf_counter()
-            if side == "evaluator":
-                theirs = evaluator(retriever.model)
-            elif side == "hubrerank":
-                outcomes.append(evaluate_sparse_retrieval(retriever, corpus, 10))
-            else:
-                encode_only()
-            times[side].append(time.perf_counter() - started)
-    first, second = outcomes
-    best = {side: min(values) for side, values in times.items()}
-    encode_s, evaluator_s, ours_s = best["encode_only"], best["evaluator"], best["hubrerank"]
-
-    prefix = f"{retriever.similarity_fn_name}_"
-    theirs = {key.removeprefix(prefix): float(value) for key, value in theirs.items()}
-    differences = {key: abs(value - theirs[key]) for key, value in first.metrics.items()}
-    return {
-        "model": "all-MiniLM-L6-v2 under a seeded masked-LM head, as SparseEncoder (untrained as SPLADE)",
-        "queries": len(corpus.queries),
-        "corpus": len(corpus.corpus),
-        "threads": torch.get_num_threads(),
-        "runs_s": {side: [round(value, 2) for value in values] for side, values in times.items()},
-        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
-        "encode_only_s": round(encode_s, 2),
-        "evaluator_s": round(evaluator_s, 2),
-        "hubrerank_s": round(ours_s, 2),
-        "texts_per_s": {
-            "encode_only": round(texts / encode_s, 1),
-            "evaluator": round(texts / evaluator_s, 1),
-            "hubrerank": round(texts / ours_s, 1),
-        },
-        "hubrerank_over_evaluator_time": round(ours_s / evaluator_s, 3),
-        "metrics_equal_to_evaluator": set(first.metrics) == set(theirs) and max(differences.values()) <= 1e-9,
-        "max_metric_difference": max(differences.values()),
-        "second_run_identical": first.metrics == second.metrics and first.rankings == second.rankings,
-        "ndcg@10": round(first.metrics["ndcg@10"], 4),
+    report, first = against_evaluator(
+        "all-MiniLM-L6-v2 under a seeded masked-LM head, as SparseEncoder (untrained as SPLADE)",
+        retriever,
+        corpus,
+        evaluator,
+        lambda: evaluate_sparse_retrieval(retriever, corpus, 10),
+        encode_only,
+    )
+    return report | {
         "sparsity": {key: round(first.metrics[key], 4) for key in ("query_active_dims", "corpus_active_dims")}
         | {"avg_flops": round(first.metrics["avg_flops"], 2)},
     }
 
 
 if __name__ == "__main__":
-    main()
+    run_main(measure, queries=5, doc=__doc__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -19,15 +18,12 @@ from hubrerank.cli._output import (
     scoring_options,
     write_output,
 )
-from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
+from hubrerank.cli._signing import KEY_FILE_HELP, open_pr_key
 from hubrerank.errors import InputError
 from hubrerank.evaluation.compare import ComparisonRequest
 from hubrerank.evaluation.definitions import DEFINITIONS
 from hubrerank.evaluation.nanobeir import DEFAULT_DATASET
 from hubrerank.runtime import FLOAT32, Variant
-
-if TYPE_CHECKING:
-    from hubrerank.signatures import SigningKey
 
 DEFAULTS = ComparisonRequest(models=())
 
@@ -223,7 +219,7 @@ def eval_command(
     except InputError as error:
         raise click.UsageError(str(error)) from None
     check_outputs(("--json", json_path), ("--markdown", markdown_path), ("--plot", plot_path))
-    key = _results_publication(models, open_pr, key_file)
+    key = open_pr_key(open_pr, key_file, models)
     quiet_loaders()
     comparison = compare_models(request, say=lambda line: click.echo(line, err=True))
     for line in definition_differences(comparison.evaluations):
@@ -243,22 +239,6 @@ def eval_command(
             if (results.get("model") or {}).get("repo"):
                 opened = open_results_pr(results, key)
                 click.echo(f"opened pull request #{opened.number} on {opened.repo_id}: {opened.url}")
-
-
-def _results_publication(models: tuple[str, ...], open_pr: bool, key_file: Path | None) -> SigningKey | None:
-    """Check, before any evaluation, that --open-pr has Hub models to open pull requests on; the key."""
-    if not open_pr:
-        if key_file is not None:
-            raise click.UsageError("--key-file signs the results of --open-pr: add --open-pr")
-        return None
-    from hubrerank.hub import locate
-
-    local = [text for text in models if locate(text).ref is None]
-    if local:
-        raise click.UsageError(
-            f"--open-pr opens pull requests on Hub models; {local[0]} is a local folder (push it first)"
-        )
-    return signing_key(key_file)
 
 
 @click.command("rerank")

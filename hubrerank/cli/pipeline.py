@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -18,12 +17,9 @@ from hubrerank.cli._output import (
     scoring_options,
     write_output,
 )
-from hubrerank.cli._signing import KEY_FILE_HELP, signing_key
+from hubrerank.cli._signing import KEY_FILE_HELP, open_pr_key
 from hubrerank.evaluation.pipeline import DEFAULT_TOP_K, PipelineRequest
 from hubrerank.runtime import FLOAT32, Variant
-
-if TYPE_CHECKING:
-    from hubrerank.signatures import SigningKey
 
 DEFAULTS = PipelineRequest(data="")
 
@@ -163,7 +159,8 @@ def pipeline(
     )
     request.check()
     check_outputs(("--markdown", markdown_path), ("--json", json_path), ("--run-file", run_file))
-    key = _results_publication(reranker, open_pr, key_file, request.precision)
+    _check_open_pr(open_pr, reranker, request.precision)
+    key = open_pr_key(open_pr, key_file, [reranker] if reranker else [])
     quiet_loaders()
     results = evaluate_pipelines(request, say=lambda line: click.echo(line, err=True))
     if results.reranker:
@@ -185,25 +182,12 @@ def pipeline(
         click.echo(f"opened pull request #{opened.number} on {opened.repo_id}: {opened.url}")
 
 
-def _results_publication(
-    reranker: str | None, open_pr: bool, key_file: Path | None, variant: Variant
-) -> SigningKey | None:
-    """Check, before any evaluation, that --open-pr has a Hub reranker and float32 torch results; the
-    key."""
+def _check_open_pr(open_pr: bool, reranker: str | None, variant: Variant) -> None:
+    """--open-pr proposes a Hub reranker's float32 torch results: refuse anything else before the work."""
     if not open_pr:
-        if key_file is not None:
-            raise click.UsageError("--key-file signs the results of --open-pr: add --open-pr")
-        return None
-    from hubrerank.hub import locate
-
+        return
     if reranker is None:
         raise click.UsageError("--open-pr proposes the --reranker's results to its repo: add --reranker")
-    if locate(reranker).ref is None:
-        raise click.UsageError(
-            f"--open-pr opens a pull request on the --reranker's Hub repo; {reranker} is a local folder "
-            "(push it first)"
-        )
     if not variant.is_default:
         option = f"--dtype {variant.dtype}" if variant.backend == "torch" else f"--backend {variant.backend}"
         raise click.UsageError(f"--open-pr proposes float32 results; drop {option}")
-    return signing_key(key_file)

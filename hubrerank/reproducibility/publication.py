@@ -40,6 +40,7 @@ from hubrerank.record import (
 )
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.reproducibility.signing import (
+    Measurement,
     Provenance,
     entries_yaml,
     pipeline_measurements,
@@ -52,6 +53,8 @@ from hubrerank.reproducibility.verify import ERROR, PASS, Report, ci_run_url
 from hubrerank.signatures import SigningKey
 
 if TYPE_CHECKING:
+    from huggingface_hub import EvalResultEntry
+
     from hubrerank.evaluation.pipeline import PipelineResults
 
 
@@ -135,7 +138,6 @@ def open_results_pr(results: Mapping[str, Any], key: SigningKey | None = None) -
     """Open a pull request on the evaluated Hub model with what ``hubrerank eval`` measured (an
     eval_results document) as the evaluator's ``.eval_results`` entries, signed with ``key``: results for
     anyone's model, shown as community until its owner merges them."""
-    from huggingface_hub import constants
 
     model = results.get("model") or {}
     if not model.get("repo") or not model.get("revision"):
@@ -143,14 +145,7 @@ def open_results_pr(results: Mapping[str, Any], key: SigningKey | None = None) -
             "only a model read from the Hub (REPO[@REV]) can get a pull request, not a local folder"
         )
     ref = ResolvedRef(model["repo"], model["revision"])
-    check_same_model_files(ref)
-    signer = whoami()
-    name = results_file(signer)
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    url = ci_run_url() or f"{constants.ENDPOINT}/{ref.repo_id}/blob/main/{name}"
-    entries = signed_entries(
-        result_measurements(results), ref, Provenance(signer, url, "hubrerank eval", date), key
-    )
+    signer, name, entries = _signed_measurements(ref, result_measurements(results), "eval", key)
     if not entries:
         raise InputError(f"the evaluation of {ref.repo_id} has no headline metric to propose")
     signed = "signed" if key is not None else "unsigned"
@@ -169,7 +164,6 @@ def open_pipeline_pr(results: PipelineResults, key: SigningKey | None = None) ->
     """Open a pull request on the reranker of a ``hubrerank pipeline`` run with its NDCG@10 behind each
     first stage (:func:`~hubrerank.reproducibility.signing.pipeline_measurements`), signed with ``key``,
     in the measurer's own pipelines file so it leaves their other results as they are."""
-    from huggingface_hub import constants
 
     if not results.variant.is_default:
         raise InputError(
@@ -179,12 +173,7 @@ def open_pipeline_pr(results: PipelineResults, key: SigningKey | None = None) ->
     ref, measurements = pipeline_measurements(results)
     if not measurements:
         raise InputError("the run has no reranked pipeline to propose: add --reranker")
-    check_same_model_files(ref)
-    signer = whoami()
-    name = results_file(signer).removesuffix(".yaml") + "-pipelines.yaml"
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    url = ci_run_url() or f"{constants.ENDPOINT}/{ref.repo_id}/blob/main/{name}"
-    entries = signed_entries(measurements, ref, Provenance(signer, url, "hubrerank pipeline", date), key)
+    signer, name, entries = _signed_measurements(ref, measurements, "pipeline", key, "-pipelines")
     signed = "signed" if key is not None else "unsigned"
     stages = "\n".join(f"- {found.pipeline}: {found.entry.value:.4f}" for found in measurements)
     description = (
@@ -196,6 +185,23 @@ def open_pipeline_pr(results: PipelineResults, key: SigningKey | None = None) ->
     return open_pull_request(
         ref.repo_id, {name: entries_yaml(entries)}, message=message, description=description
     )
+
+
+def _signed_measurements(
+    ref: ResolvedRef, measurements: list[Measurement], command: str, key: SigningKey | None, suffix: str = ""
+) -> tuple[str, str, list[EvalResultEntry]]:
+    """After checking main holds ``ref``'s model files: the signer, their ``.eval_results`` file (``suffix``
+    before ``.yaml``) and ``measurements`` as its entries, credited to ``hubrerank COMMAND`` and signed
+    with ``key``."""
+    from huggingface_hub import constants
+
+    check_same_model_files(ref)
+    signer = whoami()
+    name = results_file(signer).removesuffix(".yaml") + suffix + ".yaml"
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    url = ci_run_url() or f"{constants.ENDPOINT}/{ref.repo_id}/blob/main/{name}"
+    provenance = Provenance(signer, url, f"hubrerank {command}", date)
+    return signer, name, signed_entries(measurements, ref, provenance, key)
 
 
 def check_same_model_files(ref: ResolvedRef) -> ResolvedRef:
