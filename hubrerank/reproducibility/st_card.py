@@ -21,7 +21,14 @@ import yaml
 from hubrerank.errors import InputError
 from hubrerank.kinds.spec import DEFAULT_KIND, KindSpec, kind_of_st_card
 
-OLDEST_TEMPLATE = "4.0.0"  # the oldest release whose card layout the template guess tells apart
+# by kind, the oldest template the guess tells apart: 4.0.0 stands for every release before 5.0.0; the
+# sparse-encoder and multi-vector trainers first wrote cards in 5.0.0 and 6.0.0
+FIRST_TEMPLATE = {
+    "cross-encoder": "4.0.0",
+    "bi-encoder": "4.0.0",
+    "sparse-encoder": "5.0.0",
+    "multi-vector": "6.0.0",
+}
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,11 @@ class _TemplateChange:
 
 
 _BOTH = frozenset(("cross-encoder", "bi-encoder"))
+_SPARSE = frozenset(("sparse-encoder",))
+_ALL = frozenset((*_BOTH, *_SPARSE, "multi-vector"))
 # every change of the layout of the cards the trainers wrote from 4.0 on, as the corpus of real cards shows
-# them (tests/fixtures/st_cards; 5.5.0 to 6.2.0 and 5.7.0 to 6.2.0 write the same layout, data aside)
+# them (tests/fixtures/st_cards; 5.5.0 to 6.2.0 and 5.7.0 to 6.2.0 write the same layout, data aside; the
+# multi-vector cards of 6.0.0 to 6.2.0 have the 5.x changes already and no 'Additional Resources')
 _TEMPLATE_CHANGES = (
     _TemplateChange(
         "5.0.0",
@@ -169,16 +179,19 @@ _TEMPLATE_CHANGES = (
     ),
     _TemplateChange(
         "5.1.2",
-        _BOTH,
+        _BOTH | _SPARSE,
         "the repository link to huggingface/sentence-transformers",
         lambda text: "github.com/huggingface/sentence-transformers" in text,
     ),
     _TemplateChange(
-        "5.4.0", _BOTH, "a 'Supported Modality' line", lambda text: "**Supported Modality:**" in text
+        "5.4.0",
+        _BOTH | _SPARSE,
+        "a 'Supported Modality' line",
+        lambda text: "**Supported Modality:**" in text,
     ),
     _TemplateChange(
         "5.5.0",
-        frozenset(("cross-encoder",)),
+        frozenset(("cross-encoder", "sparse-encoder")),
         "an 'Additional Resources' section",
         lambda text: "## Additional Resources" in text,
     ),
@@ -190,7 +203,7 @@ _TEMPLATE_CHANGES = (
     ),
     _TemplateChange(
         "6.3.0",
-        _BOTH,
+        _ALL,
         "no 'Direct Usage (Transformers)' section",
         lambda text: "### Direct Usage (Transformers)" not in text,
     ),
@@ -209,7 +222,7 @@ def library_version(text: str, kind: str) -> CardLibraryVersion:
         )
     changes = [change for change in _TEMPLATE_CHANGES if kind in change.kinds]
     shown = {change: change.shows(text) for change in changes}
-    eras = sorted({OLDEST_TEMPLATE, *(change.release for change in changes)}, key=_release)
+    eras = sorted({FIRST_TEMPLATE[kind], *(change.release for change in changes)}, key=_release)
 
     def disagreeing(era: str) -> list[_TemplateChange]:
         return [c for c in changes if shown[c] != (_release(era) >= _release(c.release))]

@@ -11,19 +11,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "fixtures" / "st_cards"
-# (kind, release folder, card) of every cross-encoder and bi-encoder trainer card in the corpus (the
-# sparse-encoder and multi-vector cards' template eras are not mapped: without versions they are not dated)
-UNDATED_KINDS = {"sparse-encoder", "multi-vector"}
+# the corpus' kind folders; a card in none of them is a cross-encoder's
+FOLDER_KINDS = ("bi-encoder", "sparse-encoder", "multi-vector")
+
+
+def _kind_of(path: Path) -> str:
+    return next((kind for kind in FOLDER_KINDS if kind in path.parts), "cross-encoder")
+
+
+# (kind, release folder, card) of every trainer card in the corpus
 TRAINER_CARDS = [
-    ("bi-encoder" if "bi-encoder" in path.parts else "cross-encoder", path.parent.parent.name, path.parent)
+    (_kind_of(path), path.parent.parent.name, path.parent)
     for path in sorted(CORPUS.glob("**/case.json"))
     if json.loads(path.read_text()).get("api", "trainer") != "untrained"
-    and not UNDATED_KINDS & set(path.parts)
 ]
 # the first release of each card template, by kind: the release a card without versions is guessed to be
 TEMPLATE_ERAS = {
     "cross-encoder": ("4.0.0", "5.0.0", "5.1.2", "5.4.0", "5.5.0", "6.3.0"),
     "bi-encoder": ("4.0.0", "5.0.0", "5.1.2", "5.4.0", "5.7.0", "6.3.0"),
+    "sparse-encoder": ("5.0.0", "5.1.2", "5.4.0", "5.5.0", "6.3.0"),
+    "multi-vector": ("6.0.0", "6.3.0"),
 }
 
 
