@@ -35,7 +35,7 @@ from hubrerank.server.storage import (
 )
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
 
 
 class Forbidden(StoreError):

@@ -1,35 +1,27 @@
 """The embedded Hub's HTTP API: the Starlette routes huggingface_hub and datasets call.
 
-Routes match the raw, still percent-encoded path, so a revision sent as ``feature%2Fx`` stays one
-segment; handlers see unquoted parameters. The caller is authenticated from the headers before any
-of the body is read (routes that need a user refuse anonymous callers right away), and a body is
-read only up to its route's limit (413 beyond). A request answered before its body was read whole
-is drained up to ``DRAIN_LIMIT`` (keeping the connection usable) or else answered with
-``Connection: close``. Request JSON is validated field by field: a wrong type is a 400 naming the
-field, never a 500. Handlers run in worker threads (they lock and fsync); only the LFS upload
-streams in the event loop. Handlers that take a repo lock (commits, refs, settings, create/delete)
-get their own few threads: writers queued on one busy repo must never take the threads reads need.
+Routes match the raw, still percent-encoded path (:mod:`hubrerank.server.middleware`), so a revision
+sent as ``feature%2Fx`` stays one segment; handlers see unquoted parameters. The caller is authenticated
+from the headers before any of the body is read (routes that need a user refuse anonymous callers right
+away), and a body is read only up to its route's limit (413 beyond; :mod:`hubrerank.server.call`). A
+request answered before its body was read whole is drained up to ``DRAIN_LIMIT`` (keeping the connection
+usable) or else answered with ``Connection: close``. Handlers run in worker threads (they lock and
+fsync); only the LFS upload streams in the event loop (:mod:`hubrerank.server.upload_routes`). Handlers
+that take a repo lock (commits, refs, settings, create/delete) get their own few threads: writers queued
+on one busy repo must never take the threads reads need.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import contextlib
 import errno
 import html
-import json
-import logging
 import mimetypes
 import re
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode
+from urllib.parse import parse_qs, unquote
 
 import anyio
 import anyio.to_thread
@@ -39,28 +31,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
+from hubrerank.server.call import Body, Call, Failure, JsonObject
 from hubrerank.server.discussion_routes import DiscussionRoutes
-from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
-from hubrerank.server.gitignore import GitIgnore
 from hubrerank.server.keys import KeyRoutes, VerifyKeys
 from hubrerank.server.leaderboards import LeaderboardRoutes
 from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
+from hubrerank.server.middleware import wrap
 from hubrerank.server.storage import (
     DISK_FULL_ERRNOS,
     REPO_TYPES,
-    SHA256_RE,
-    AddFile,
-    DeleteFile,
-    DeleteFolder,
-    Entry,
     EntryNotFound,
-    Invalid,
-    Operation,
     Repo,
     RepoNotFound,
     RepoState,
@@ -69,9 +54,9 @@ from hubrerank.server.storage import (
     validate_name,
     validate_path,
 )
+from hubrerank.server.upload_routes import UploadRoutes
 from hubrerank.server.views import (
     LastCommits,
-    LfsRules,
     entry_json,
     folders,
     front_matter,
@@ -79,13 +64,11 @@ from hubrerank.server.views import (
     repo_info,
 )
 
-access_log = logging.getLogger("hubrerank.server.access")
-access_log.setLevel(logging.WARNING)  # `hubrerank hub serve` lowers it; in-process servers stay quiet
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 DISK_FULL = "The embedded Hub's disk is full: nothing was written. Free space (hubrerank hub gc) and retry"
 OUT_OF_FDS = "The embedded Hub is out of file descriptors (ulimit -n); nothing was written. Retry shortly"
-_STREAM_CHUNK = 1024 * 1024
 MiB = 1024 * 1024
+_STREAM_CHUNK = MiB  # file downloads are sent in pieces of this size
 # Parsed JSON takes up to ~20x its size (``[[],[],...]``): routes open to anonymous callers get less.
 JSON_LIMIT = 1 * MiB  # repo create/delete/settings, branches, tags; GET bodies
 CARD_LIMIT = 2 * MiB  # validate-yaml (anonymous): a whole README
@@ -93,162 +76,12 @@ PATHS_LIMIT = 4 * MiB  # paths-info (anonymous on public repos): tens of thousan
 LIST_LIMIT = 16 * MiB  # preupload, LFS batch (writers only): the client sends a few hundred items
 COMMIT_LIMIT = 256 * MiB  # NDJSON commit: regular files (< 10 MB each) inline, base64
 DRAIN_LIMIT = 16 * MiB  # after an early answer, read at most this much more before closing instead
-BODY_IDLE_TIMEOUT_S = 60.0  # a body that stops arriving for this long is answered 408 and closed
 WRITE_THREADS = 8  # handlers that take a repo lock run on at most this many threads ...
 MAX_WAITING_WRITES = 128  # ... and at most this many wait for one (then 503 + Retry-After)
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
-SANDBOX_CSP = b"default-src 'none'; sandbox"
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
-class Failure(Exception):
-    """An HTTP error answer: status, message (also sent as X-Error-Message) and optional X-Error-Code."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str | None = None,
-        body: dict | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-        self.body, self.headers = body or {}, headers or {}
-
-
-def parse_json(text: bytes | str, what: str) -> Any:
-    """Parse JSON; 400 if malformed or nested too deeply for the parser."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise Failure(400, f"{what} is not valid JSON") from None
-    except RecursionError:
-        raise Failure(400, f"{what} is nested too deeply") from None
-
-
-class JsonObject:
-    """A JSON object from a request, read field by field with explicit types (400 naming the field).
-
-    ``path`` is where the object sits in the request (``files[0]``; empty for the body itself) and
-    ``context`` what the request is (``commit line 2: ``): both go into error messages.
-    """
-
-    def __init__(self, data: Any, path: str = "", context: str = "") -> None:
-        self.path, self.context = path, context
-        if not isinstance(data, dict):
-            self.fail(f"'{path}' must be a JSON object" if path else "the request body must be a JSON object")
-        self.data: dict[str, Any] = data
-
-    def name(self, key: str) -> str:
-        """``key`` as error messages name it: quoted, with its path (``'files[0].size'``)."""
-        return f"'{self.path}.{key}'" if self.path else f"'{key}'"
-
-    def fail(self, message: str) -> None:
-        raise Failure(400, f"{self.context}{message}")
-
-    def get(self, key: str, kind: type, *, required: bool = False) -> Any:
-        """The field ``key`` if it is a ``kind`` (bools are not ints), None if absent or null."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{self.name(key)} is required")
-            return None
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(f"{self.name(key)} must be {_TYPE_NAMES[kind]}, not {type(value).__name__}")
-        return value
-
-    def objects(self, key: str) -> list[JsonObject]:
-        """The field ``key`` as a list of objects (absent: empty)."""
-        items = self.get(key, list) or []
-        label = f"{self.path}.{key}" if self.path else key
-        return [JsonObject(item, f"{label}[{i}]", self.context) for i, item in enumerate(items)]
-
-
-class Body:
-    """A request body read from ASGI ``receive``: counted, capped, and timed out when it stalls."""
-
-    def __init__(self, request: Request) -> None:
-        self._receive = request.receive
-        self._request = request
-        self.received = 0
-        self.stalled = False
-        framing = ("content-length", "transfer-encoding")
-        self.done = not any(name in request.headers for name in framing)  # HTTP/1.1: no body at all
-
-    def declared(self) -> int | None:
-        """The Content-Length the client announced, if any."""
-        value = self._request.headers.get("content-length", "")
-        return int(value) if value.isdigit() else None
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body's chunks as they arrive; 408 if none comes for ``BODY_IDLE_TIMEOUT_S``."""
-        while not self.done:
-            try:
-                message = await asyncio.wait_for(self._receive(), BODY_IDLE_TIMEOUT_S)
-            except asyncio.TimeoutError:
-                self.stalled = True
-                raise Failure(408, f"request body stalled for {BODY_IDLE_TIMEOUT_S:.0f} s") from None
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk = message.get("body", b"")
-            self.received += len(chunk)
-            self.done = not message.get("more_body", False)
-            if chunk:
-                yield chunk
-
-    async def read(self, limit: int, what: str) -> bytes:
-        """The whole body; 413 naming ``limit`` if it is (or is announced as) larger."""
-        too_large = Failure(413, f"request body of {what} is larger than its limit of {limit} bytes")
-        declared = self.declared()
-        if declared is not None and declared > limit:
-            raise too_large
-        data = bytearray()
-        async for chunk in self.chunks():
-            data += chunk
-            if len(data) > limit:
-                raise too_large
-        return bytes(data)
-
-    async def discard(self, limit: int) -> bool:
-        """Read and drop up to ``limit`` more bytes; True if the body was then read whole."""
-        declared = self.declared()
-        if self.stalled or (declared is not None and declared - self.received > limit):
-            return False
-        with contextlib.suppress(ClientDisconnect, Failure):
-            async for _ in self.chunks():
-                if self.received > limit:
-                    return False
-        return self.done
-
-
-@dataclass
-class Call:
-    """One request as handlers see it: unquoted path params, the body (unless streamed), the caller."""
-
-    request: Request
-    params: dict[str, str]
-    body: bytes
-    user: Account | None
-    stream: Body
-
-    @property
-    def base_url(self) -> str:
-        return str(self.request.base_url).rstrip("/")
-
-    def flag(self, name: str) -> bool:
-        return self.request.query_params.get(name, "").lower() in ("1", "true", "yes")
-
-    def json(self) -> JsonObject:
-        return JsonObject(parse_json(self.body or b"{}", "the request body"))
-
-    def require_user(self) -> Account:
-        if self.user is None:
-            raise Failure(401, "You must be authenticated (send a token) to do this")
-        return self.user
-
-
-class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRoutes):
+class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRoutes, UploadRoutes):
     """The handlers, bound to one data dir."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -569,209 +402,6 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         response.chunk_size = _STREAM_CHUNK  # Starlette's 64 KB default halves the download rate
         return response
 
-    # ---- writing
-    def preupload(self, call: Call, repo_type: str) -> Response:
-        state = self.committable(call, repo_type, call.params["rev"])
-        commit = self.store.resolve(state, call.params["rev"])
-        rules = LfsRules(self.store, commit, repo_type)
-        body = call.json()
-        ignore = GitIgnore(self.store, commit, body.get("gitIgnore", str))
-        answers = []
-        for item in body.objects("files"):
-            path = _path_to_write(item.get("path", str, required=True))
-            try:
-                sample = base64.b64decode(item.get("sample", str) or "", validate=True)
-            except binascii.Error:
-                raise Failure(400, f"{item.name('sample')} of {path!r} is not base64") from None
-            size = item.get("size", int) or 0
-            if size < 0:
-                raise Failure(400, f"{item.name('size')} of {path!r} must be a non-negative integer")
-            lfs = rules.is_lfs(path, size, sample)
-            existing = commit.tree.get(path)
-            oid = None if existing is None else (existing.sha256 if existing.lfs else existing.oid)
-            answers.append(
-                {
-                    "path": path,
-                    "uploadMode": "lfs" if lfs else "regular",
-                    "shouldIgnore": ignore.ignores(path),
-                    "oid": oid,
-                }
-            )
-        return JSONResponse({"files": answers, "commitOid": commit.id})
-
-    def may_reference(self, user: Account, repo: Repo, oid: str) -> bool:
-        """True if ``user`` may commit stored object ``oid`` into ``repo`` without uploading it.
-
-        That is: they uploaded it themselves, ``repo`` already holds it, or a repo they can read
-        does. Anything else must be uploaded (and so proven) first, as if the server lacked it.
-        """
-        if not self.store.has_blob(oid):
-            return False
-        if self.store.uploaded_by(user.name, oid) or self.store.repo_holds(repo, oid):
-            return True
-        for other in self.store.repos_holding(oid):
-            with contextlib.suppress(StoreError):
-                if not self.store.state(other).private or user.owns(other.ns):
-                    return True
-        return False
-
-    def lfs_batch(self, call: Call, repo_type: str) -> Response:
-        """Upload actions for every object the caller may not reference yet (stored or not).
-
-        For the ``ref`` named (``{"ref": {"name": ...}}``) the caller must be able to commit to it;
-        without one (what huggingface_hub sends for ``create_pr=True``) any signed-in reader may
-        upload, as on the Hub: the commit route checks what the objects then go into.
-        """
-        user = call.require_user()
-        body = call.json()
-        ref = JsonObject(body.get("ref", dict) or {}, "ref").get("name", str)
-        if ref is None:
-            state = self.readable(call, repo_type)
-        else:
-            state = self.committable(call, repo_type, ref.removeprefix("refs/heads/"))
-        if body.get("operation", str) != "upload":
-            raise Failure(400, "'operation': the embedded Hub's LFS endpoint only accepts uploads")
-        objects = []
-        for item in body.objects("objects"):
-            oid, size = item.get("oid", str, required=True), item.get("size", int, required=True)
-            answer: dict[str, Any] = {"oid": oid, "size": size}
-            if not SHA256_RE.match(oid) or size < 0:
-                answer["error"] = {"code": 422, "message": "oid must be a sha256 and size a non-negative int"}
-            elif not (self.may_reference(user, state.repo, oid) and self.store.claim_blob(oid)):
-                # claim_blob refreshes a referenced blob's mtime: gc's grace period then keeps it
-                query = urlencode(self.signer.sign(oid, size, user.name))
-                answer["authenticated"] = True
-                answer["actions"] = {
-                    "upload": {
-                        "href": f"{call.base_url}/api/lfs-upload/{oid}?{query}",
-                        "expires_in": self.signer.lifetime_s,
-                    }
-                }
-            objects.append(answer)
-        answer = {"transfer": "basic", "objects": objects}
-        return JSONResponse(answer, media_type="application/vnd.git-lfs+json")
-
-    async def lfs_upload(self, call: Call) -> Response:
-        """Stream one LFS object to disk, verify its sha256 and size, then add it to the blob store.
-
-        The bytes are always received and verified, also for objects already stored. More bytes than
-        the URL was signed for are refused as they arrive (413), and the partial file is deleted.
-        """
-        oid, query = call.params["oid"], call.request.query_params
-        user = query.get("user", "")
-        if not SHA256_RE.match(oid) or not self.signer.check(
-            oid, query.get("size", ""), query.get("expires", ""), user, query.get("sig", "")
-        ):
-            raise Failure(403, "invalid or expired upload URL; ask the LFS batch endpoint for a new one")
-        size = int(query["size"])
-        too_large = Failure(413, f"upload is larger than the {size} bytes its URL was signed for")
-        declared = call.stream.declared()
-        if declared is not None and declared > size:
-            raise too_large
-        writer = await run_in_threadpool(self.store.blob_writer)
-        pending: asyncio.Task | None = None  # one chunk is written while the next one arrives
-        try:
-            buffer = bytearray()
-            async for chunk in call.stream.chunks():
-                if call.stream.received > size:
-                    raise too_large
-                buffer += chunk
-                if len(buffer) >= _STREAM_CHUNK:
-                    if pending is not None:
-                        await pending
-                    pending = asyncio.create_task(run_in_threadpool(writer.write, bytes(buffer)))
-                    buffer.clear()
-            if pending is not None:
-                await pending
-            await run_in_threadpool(writer.write, bytes(buffer))
-            await run_in_threadpool(writer.finish, oid, size)
-            await run_in_threadpool(self.store.record_upload, user, oid)
-        finally:
-            if pending is not None and not pending.done():
-                with contextlib.suppress(Exception):
-                    await pending
-            await run_in_threadpool(writer.abort)
-        return Response(status_code=200)
-
-    def commit(self, call: Call, repo_type: str) -> Response:
-        """An NDJSON commit to a branch or ``refs/pr/N``; with ``?create_pr=1``, a new pull request
-        against branch ``rev`` holding it (started at ``parentCommit`` if given)."""
-        user = call.require_user()
-        ref = call.params["rev"].removeprefix("refs/heads/")
-        state = self.committable(call, repo_type, ref)
-        header, operations = self._parse_commit(call.body, user, state.repo)
-        title = header.get("summary", str) or "Update"
-        message = header.get("description", str) or ""
-        parent = header.get("parentCommit", str)
-        pull_url = None
-        if call.flag("create_pr"):
-            commit, pull_url = self.open_with_commit(call, state, ref, operations, title, message, parent)
-        else:
-            commit = self.store.apply(
-                state.repo, ref, operations, title=title, message=message, author=user.name, parent=parent
-            )
-        url = f"{call.base_url}/{state.repo.url_path}/commit/{commit.id}"
-        return JSONResponse(
-            {
-                "success": True,
-                "commitOid": commit.id,
-                "commitUrl": url,
-                "hookOutput": "",
-                "pullRequestUrl": pull_url,
-            }
-        )
-
-    def _parse_commit(self, body: bytes, user: Account, repo: Repo) -> tuple[JsonObject, list[Operation]]:
-        """The NDJSON commit payload: a header line, then file / lfsFile / deletedFile / deletedFolder."""
-        header: JsonObject | None = None
-        operations: list[Operation] = []
-        for number, line in enumerate(body.splitlines(), 1):
-            if not line.strip():
-                continue
-            context = f"commit line {number}: "
-            item = JsonObject(parse_json(line, f"commit line {number}"), context=context)
-            key = item.get("key", str, required=True)
-            value = JsonObject(item.get("value", dict, required=True), "value", context)
-            if key == "header":
-                header = value
-                continue
-            if key not in ("file", "lfsFile", "deletedFile", "deletedFolder"):
-                raise Failure(400, f"commit line {number}: unknown 'key' {key!r}")
-            path = value.get("path", str, required=True)
-            path = _path_to_write(path.rstrip("/") if key == "deletedFolder" else path)
-            if key == "file":
-                if (value.get("encoding", str) or "base64") != "base64":
-                    raise Failure(400, f"{value.name('encoding')} of {path!r}: only base64 is supported")
-                try:
-                    data = base64.b64decode(value.get("content", str) or "", validate=True)
-                except binascii.Error:
-                    raise Failure(400, f"{value.name('content')} of {path!r} is not base64") from None
-                check_pushed_file(repo.type, path, data)  # eval.yaml, .eval_results: before storing anything
-                operations.append(AddFile(path, self.store.put_blob(data)))
-            elif key == "lfsFile":
-                entry = self._lfs_entry(path, value, user, repo)
-                check_pushed_object(repo.type, path, entry.size, self.store.blob_path(entry.sha256))
-                operations.append(AddFile(path, entry))
-            elif key == "deletedFile":
-                operations.append(DeleteFile(path))
-            else:
-                operations.append(DeleteFolder(path))
-        if header is None:
-            raise Failure(400, "commit payload has no header line")
-        return header, operations
-
-    def _lfs_entry(self, path: str, value: JsonObject, user: Account, repo: Repo) -> Entry:
-        """The entry of an ``lfsFile`` line: an object the committer may reference (see may_reference)."""
-        oid, declared = value.get("oid", str, required=True), value.get("size", int)
-        if not SHA256_RE.match(oid):
-            raise Failure(400, f"{value.name('oid')} of {path!r} must be a sha256")
-        if not self.may_reference(user, repo, oid):
-            raise Failure(422, f"lfsFile {path!r}: object {oid} was not uploaded; upload it via LFS first")
-        size = self.store.blob_path(oid).stat().st_size
-        if declared is not None and declared != size:
-            raise Failure(422, f"lfsFile {path!r}: size {declared} is not the stored {size} bytes")
-        return Entry.large(oid, size)
-
     def create_branch(self, call: Call, repo_type: str) -> Response:
         state = self.writable(call, repo_type)
         self.store.create_branch(state.repo, call.params["branch"], call.json().get("startingPoint", str))
@@ -908,14 +538,6 @@ class HubApp(AdminRoutes, LikeRoutes, DiscussionRoutes, LeaderboardRoutes, KeyRo
         return Route(f"{prefix}/{{rest:path}}", endpoint, methods=_ALL_METHODS)
 
 
-def _path_to_write(path: str) -> str:
-    """A file path a preupload or commit names; 422 if invalid, as the Hub answers (400 in a URL)."""
-    try:
-        return validate_path(path)
-    except Invalid as error:
-        raise Failure(422, str(error)) from None
-
-
 def _error_response(error: Exception, anonymous: bool) -> Response:
     if isinstance(error, Failure):
         status, message, code = error.status, error.message, error.code
@@ -934,100 +556,6 @@ def _error_response(error: Exception, anonymous: bool) -> Response:
     return JSONResponse({"error": message, **body}, status_code=status, headers=headers)
 
 
-class _RawPathRouting:
-    """Route on the raw path, so percent-encoded slashes stay inside their segment."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("raw_path"):
-            scope = dict(scope, path=scope["raw_path"].decode("latin-1").split("?", 1)[0])
-        await self.app(scope, receive, send)
-
-
-def log_safe(text: str) -> str:
-    """``text`` with anything but printable ASCII escaped, so a request cannot forge log lines."""
-    return re.sub(r"[^\x20-\x7e]|\\", lambda m: m.group().encode("unicode_escape").decode(), text)
-
-
-class _AccessLog:
-    """One line per request: method, raw path (never the query: it may carry an upload signature), status.
-
-    The path is logged as sent (still percent-encoded) and escaped: ``%0A`` must not start a new line.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 0
-
-        async def send_logged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        finally:
-            path = scope.get("raw_path") or scope.get("path", "").encode()
-            access_log.info('"%s %s" %s', log_safe(scope["method"]), log_safe(path.decode("latin-1")), status)
-
-
-class _RequestId:
-    """An ``X-Request-Id`` on every answer, as the Hub sends: clients quote it in their error messages."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex.encode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class _SandboxedContent:
-    """Answers that are not pages (JSON, a repo's files) get a Content-Security-Policy that runs nothing.
-
-    A repo's ``.html`` or ``.svg`` file opened from its download URL would otherwise run its scripts
-    with this Hub's origin, next to the pages' session; pages set their own policy, which is kept.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_sandboxed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                if b"content-security-policy" not in names:
-                    headers.append((b"content-security-policy", SANDBOX_CSP))
-                if b"x-content-type-options" not in names:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_sandboxed)
-
-
 def build_app(data_dir: Path) -> ASGIApp:
     """The embedded Hub as an ASGI app serving ``data_dir`` (which must be initialized): the API, then
     the pages (which build on HubApp, hence imported here), then the catch-all 404."""
@@ -1035,4 +563,4 @@ def build_app(data_dir: Path) -> ASGIApp:
 
     hub = HubApp(data_dir)
     routes = [*hub.routes(), hub.catch_all("/api"), *page_routes(hub), hub.catch_all()]
-    return _AccessLog(_RequestId(_SandboxedContent(_RawPathRouting(Starlette(routes=routes)))))
+    return wrap(Starlette(routes=routes))

@@ -22,8 +22,8 @@ from hubrerank.server.pulls import diff, files_with_conflicts, merge
 from hubrerank.server.storage import PR_REF_RE, Commit, Invalid, Operation, RepoState, Store
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call, JsonObject
     from hubrerank.server.auth import Account, Users
+    from hubrerank.server.call import Call, JsonObject
 
 PAGE_SIZE = 50  # discussions per page of a listing (``?p=``), as the Hub pages them
 MIN_TITLE, MAX_TITLE = 3, 200  # characters, after stripping (huggingface_hub's documented bounds)

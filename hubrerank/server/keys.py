@@ -24,8 +24,8 @@ from hubrerank.server.storage import StoreError, file_lock, now_iso, validate_na
 from hubrerank.signatures import key_id
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
     from hubrerank.server.auth import Users
+    from hubrerank.server.call import Call
 
 KEYS_FILE = "verify-keys.json"
 MAX_KEYS_PER_USER = 32

@@ -50,8 +50,8 @@ from hubrerank.server.verification import EntryFields, Verifier
 from hubrerank.server.views import card_data
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
     from hubrerank.server.auth import Account, Users
+    from hubrerank.server.call import Call
 
 SELF_REPORTED, COMMUNITY, VERIFIED = "self-reported", "community", "verified"
 MAX_HISTORY = 10_000  # commits walked back to find which one wrote a results file

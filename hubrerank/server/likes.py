@@ -30,8 +30,8 @@ from hubrerank.server.storage import (
 )
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
     from hubrerank.server.auth import Users
+    from hubrerank.server.call import Call
 
 
 class UserNotFound(StoreError):

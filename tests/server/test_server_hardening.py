@@ -542,9 +542,9 @@ def test_incomplete_request_head_is_closed_after_the_deadline(hub, monkeypatch, 
 
 
 def test_stalled_request_body_is_408_and_closed(hub, repo, monkeypatch):
-    from hubrerank.server import app
+    from hubrerank.server import call
 
-    monkeypatch.setattr(app, "BODY_IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(call, "BODY_IDLE_TIMEOUT_S", 0.3)
     head = (
         f"POST {API}/commit/main HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {hub.alice_token}\r\n"
         "Content-Length: 1000\r\n\r\n"

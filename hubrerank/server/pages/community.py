@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 
-from hubrerank.server.app import Failure
+from hubrerank.server.call import Failure
 from hubrerank.server.discussion_routes import HIDDEN_TEXT, PAGE_SIZE
 from hubrerank.server.discussions import Discussions
 from hubrerank.server.pages.files import diff_lines
@@ -24,7 +24,7 @@ from hubrerank.server.pages.routes import page_number
 from hubrerank.server.pulls import diff, files_with_conflicts
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
     from hubrerank.server.pages.routes import Pages
 
 STATUS_FILTERS = {

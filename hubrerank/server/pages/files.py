@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from hubrerank.server.app import Failure
+from hubrerank.server.call import Failure
 from hubrerank.server.pages.render import Rendered, Where, render_markdown
 from hubrerank.server.pages.repo import MAX_REVISION, header
 from hubrerank.server.pages.routes import page_number
@@ -27,7 +27,7 @@ from hubrerank.server.storage import EntryNotFound, Repo, Store, validate_path
 from hubrerank.server.views import folders
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
     from hubrerank.server.pages.routes import Pages
 
 TREE_PAGE = 200  # entries per page of a folder

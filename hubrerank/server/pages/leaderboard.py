@@ -20,7 +20,7 @@ from hubrerank.server.pages.repo import header
 from hubrerank.signatures import stated_pipeline
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
     from hubrerank.server.pages.routes import Pages
 
 DEFINITIONS = {  # docs/metrics.md

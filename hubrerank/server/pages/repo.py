@@ -20,7 +20,7 @@ from hubrerank.server.pages.results import benchmark_page, eval_results, last_re
 from hubrerank.server.storage import Commit, RepoState
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
     from hubrerank.server.pages.routes import Pages
 
 MAX_REVISION = 256  # characters of ``?revision=``

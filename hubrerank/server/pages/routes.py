@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from hubrerank.server.app import Body, Call, Failure
 from hubrerank.server.auth import Account, Sessions
+from hubrerank.server.call import Body, Call, Failure
 from hubrerank.server.eval_files import EVAL_YAML
 from hubrerank.server.storage import Invalid, Repo, RepoNotFound, RepoState, StoreError, validate_name
 

@@ -28,7 +28,7 @@ from hubrerank.server.storage import Commit, Store
 from hubrerank.server.views import card_data
 
 if TYPE_CHECKING:
-    from hubrerank.server.app import Call
+    from hubrerank.server.call import Call
     from hubrerank.server.pages.routes import Pages
 
 ROWS_PAGE = 25
