@@ -35,7 +35,8 @@ tasks:
 
 
 def _populate(data_dir: Path, models: int) -> None:
-    from hubrerank.server.storage import AddFile, Repo, Store
+    from hubrerank.server.objects import AddFile, Repo
+    from hubrerank.server.storage import Store
 
     store = Store(data_dir)
     store.initialize()
@@ -70,7 +71,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from hubrerank.server import HubServer, UserSpec
-    from hubrerank.server.storage import AddFile, Repo, Store
+    from hubrerank.server.objects import AddFile, Repo
+    from hubrerank.server.storage import Store
 
     with tempfile.TemporaryDirectory(prefix="hubrerank-bench-leaderboard-") as work:
         data_dir = Path(work) / "data"

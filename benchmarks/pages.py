@@ -78,7 +78,8 @@ def populate(url: str, data_dir: Path) -> None:
     import zaragoza_construction_faq
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from hubrerank.server.storage import AddFile, Repo, Store
+    from hubrerank.server.objects import AddFile, Repo
+    from hubrerank.server.storage import Store
 
     root, alice = HfApi(endpoint=url, token=ROOT_TOKEN), HfApi(endpoint=url, token=ALICE_TOKEN)
     faq = zaragoza_construction_faq.load(lang="en")

@@ -71,7 +71,7 @@ def serve(
     """
     from hubrerank.server import HubServer, ensure_local_user, parse_user
     from hubrerank.server.auth import LOCAL_USER_FILE, token_in_argv
-    from hubrerank.server.storage import write_atomic, write_error
+    from hubrerank.server.disk import write_atomic, write_error
 
     specs = [parse_user(text) for text in users]
     for text in users:
@@ -211,7 +211,7 @@ def key_add(user: str, public_key: str, data: Path | None) -> None:
     """Register PUBLIC_KEY (the 'ed25519:...' line of `hubrerank keys create`) to USER."""
     from hubrerank.server.auth import Users
     from hubrerank.server.keys import VerifyKeys
-    from hubrerank.server.storage import StoreError
+    from hubrerank.server.objects import StoreError
 
     data_dir = _data_dir(data)
     if user not in Users(data_dir).names():
@@ -247,7 +247,7 @@ def key_list(user: str | None, data: Path | None) -> None:
 def key_remove(user: str, key_id: str, data: Path | None) -> None:
     """Remove USER's key KEY_ID: what it signed no longer shows as verified."""
     from hubrerank.server.keys import VerifyKeys
-    from hubrerank.server.storage import StoreError
+    from hubrerank.server.objects import StoreError
 
     data_dir = _data_dir(data)
     try:

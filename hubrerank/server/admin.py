@@ -20,19 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 
-from hubrerank.server.storage import (
-    Commit,
-    Conflict,
-    Invalid,
-    Repo,
-    RepoNotFound,
-    RepoState,
-    Store,
-    StoreError,
-    _fsync_dir,
-    make_dirs,
-    write_json_atomic,
-)
+from hubrerank.server.disk import fsync_dir, make_dirs, write_json_atomic
+from hubrerank.server.objects import Commit, Conflict, Invalid, Repo, RepoNotFound, RepoState, StoreError
+from hubrerank.server.storage import Store
 
 if TYPE_CHECKING:
     from hubrerank.server.call import Call
@@ -72,8 +62,8 @@ def move_repo(store: Store, source: Repo, target: Repo) -> Repo:
             raise Conflict(f"A {target.type} repository called {existing.id} already exists")
         make_dirs(store._dir(target).parent)  # a new namespace folder is 0700 like every other
         os.rename(store._dir(source), store._dir(target))
-        _fsync_dir(store._dir(target).parent)
-        _fsync_dir(store._dir(source).parent)
+        fsync_dir(store._dir(target).parent)
+        fsync_dir(store._dir(source).parent)
         _redirect_file(store, target).unlink(missing_ok=True)
         if source.id.lower() != target.id.lower():
             write_json_atomic(_redirect_file(store, source), {"to": target.id})

@@ -37,23 +37,23 @@ from hubrerank.server.admin import AdminRoutes, moved_to
 from hubrerank.server.auth import Account, UploadSigner, Users
 from hubrerank.server.call import Body, Call, Failure, JsonObject
 from hubrerank.server.discussion_routes import DiscussionRoutes
+from hubrerank.server.disk import DISK_FULL_ERRNOS
 from hubrerank.server.keys import KeyRoutes, VerifyKeys
 from hubrerank.server.leaderboards import LeaderboardRoutes
 from hubrerank.server.likes import LikeRoutes
 from hubrerank.server.metadata import validation_answer
 from hubrerank.server.middleware import wrap
-from hubrerank.server.storage import (
-    DISK_FULL_ERRNOS,
+from hubrerank.server.objects import (
     REPO_TYPES,
     EntryNotFound,
     Repo,
     RepoNotFound,
     RepoState,
-    Store,
     StoreError,
     validate_name,
     validate_path,
 )
+from hubrerank.server.storage import Store
 from hubrerank.server.upload_routes import UploadRoutes
 from hubrerank.server.views import (
     LastCommits,

@@ -22,15 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubrerank.errors import ServerError
-from hubrerank.server.storage import (
-    RESERVED_NAMESPACES,
-    Invalid,
-    data_dir_error,
-    file_lock,
-    validate_name,
-    write_atomic,
-    write_json_atomic,
-)
+from hubrerank.server.disk import data_dir_error, file_lock, write_atomic, write_json_atomic
+from hubrerank.server.objects import RESERVED_NAMESPACES, Invalid, validate_name
 
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]{8,512}$")  # printable ASCII, no spaces: safe in a header
 _USER_FORM = "NAME:@TOKEN_FILE[:ORG,ORG...]"

@@ -18,8 +18,9 @@ from starlette.responses import JSONResponse, Response
 
 from hubrerank.server.admin import Forbidden
 from hubrerank.server.discussions import STATUSES, Discussion, Discussions, Event, apply_operations
+from hubrerank.server.objects import PR_REF_RE, Commit, Invalid, Operation, RepoState
 from hubrerank.server.pulls import diff, files_with_conflicts, merge
-from hubrerank.server.storage import PR_REF_RE, Commit, Invalid, Operation, RepoState, Store
+from hubrerank.server.storage import Store
 
 if TYPE_CHECKING:
     from hubrerank.server.auth import Account, Users

@@ -26,17 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from hubrerank.server.admin import Forbidden
-from hubrerank.server.storage import (
-    Commit,
-    Operation,
-    Repo,
-    RepoState,
-    RevisionNotFound,
-    Store,
-    StoreError,
-    now_iso,
-    write_json_atomic,
-)
+from hubrerank.server.disk import write_json_atomic
+from hubrerank.server.objects import Commit, Operation, Repo, RepoState, RevisionNotFound, StoreError, now_iso
+from hubrerank.server.storage import Store
 
 STATUSES = ("draft", "open", "closed", "merged")
 MAX_COMMIT_EVENTS = 1000  # a pull request's details list at most this many of its commits

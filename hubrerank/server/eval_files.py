@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from hubrerank.server.storage import StoreError
+from hubrerank.server.objects import StoreError
 
 EVAL_YAML = "eval.yaml"
 RESULTS_FOLDER = ".eval_results"

@@ -31,7 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubrerank.server.storage import GC_LOCK, REPO_TYPES, SHA_RE, file_lock
+from hubrerank.server.disk import file_lock
+from hubrerank.server.objects import REPO_TYPES, SHA_RE
+from hubrerank.server.storage import GC_LOCK
 
 DEFAULT_GRACE_S = 3600.0
 DEFAULT_INTERVAL_S = 3600.0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathspec import GitIgnoreSpec
 
-from hubrerank.server.storage import Commit, Store
+from hubrerank.server.objects import Commit
+from hubrerank.server.storage import Store
 
 
 class GitIgnore:

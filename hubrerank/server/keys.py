@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse, Response
 
 from hubrerank.errors import InputError
-from hubrerank.server.storage import StoreError, file_lock, now_iso, validate_name, write_json_atomic
+from hubrerank.server.disk import file_lock, write_json_atomic
+from hubrerank.server.objects import StoreError, now_iso, validate_name
 from hubrerank.signatures import key_id
 
 if TYPE_CHECKING:

@@ -45,7 +45,8 @@ from hubrerank.server.eval_files import (
     parse_results,
 )
 from hubrerank.server.keys import VerifyKeys
-from hubrerank.server.storage import Commit, Repo, RepoState, Store, StoreError
+from hubrerank.server.objects import Commit, Repo, RepoState, StoreError
+from hubrerank.server.storage import Store
 from hubrerank.server.verification import EntryFields, Verifier
 from hubrerank.server.views import card_data
 

@@ -17,17 +17,9 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse, Response
 
 from hubrerank.server.admin import moved_to
-from hubrerank.server.storage import (
-    Repo,
-    RepoNotFound,
-    RepoState,
-    Store,
-    StoreError,
-    file_lock,
-    now_iso,
-    validate_name,
-    write_json_atomic,
-)
+from hubrerank.server.disk import file_lock, write_json_atomic
+from hubrerank.server.objects import Repo, RepoNotFound, RepoState, StoreError, now_iso, validate_name
+from hubrerank.server.storage import Store
 
 if TYPE_CHECKING:
     from hubrerank.server.auth import Users

@@ -13,17 +13,8 @@ from __future__ import annotations
 import difflib
 
 from hubrerank.server.discussions import Discussion, Event
-from hubrerank.server.storage import (
-    Commit,
-    Conflict,
-    Entry,
-    Invalid,
-    RepoState,
-    Store,
-    StoreError,
-    _check_file_folder_clash,
-    lfs_pointer,
-)
+from hubrerank.server.objects import Commit, Conflict, Entry, Invalid, RepoState, StoreError, lfs_pointer
+from hubrerank.server.storage import Store, _check_file_folder_clash
 
 MAX_DIFF_FILE_BYTES = 1024 * 1024  # larger files are listed as changed, not diffed line by line
 MAX_DIFF_CHARS = 4 * 1024 * 1024  # the whole diff is cut (with a last line saying so) beyond this

@@ -30,8 +30,9 @@ from hubrerank.errors import ServerError
 from hubrerank.server.app import build_app
 from hubrerank.server.auth import Users, UserSpec
 from hubrerank.server.connections import LISTEN_BACKLOG, ConnectionGuard, ConnectionLimits
+from hubrerank.server.disk import data_dir_error
 from hubrerank.server.gc import DEFAULT_GRACE_S, GcSchedule
-from hubrerank.server.storage import Store, data_dir_error
+from hubrerank.server.storage import Store
 
 _START_TIMEOUT_S = 30.0
 HEAD_TIMEOUT_S = 30.0  # a request line + headers must arrive within this, counted from their first byte

@@ -31,44 +31,57 @@ neither reveals that the server holds it nor lets anyone reference (and then dow
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import errno
-import fcntl
 import functools
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-REPO_TYPES = ("model", "dataset")
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")  # NUL, newlines, ...: never valid in a path
-PR_REF_RE = re.compile(r"^refs/pr/([1-9][0-9]{0,8})$")
-_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
-_FILE_MODE, _DIR_MODE = 0o600, 0o700
-# Namespaces that would make the Hub's URLs ambiguous ("/datasets/x/y/resolve/..." vs a model).
-# Paths of the API and of the pages (``/login``, ``/front/style.css``): never a user's or org's name.
-RESERVED_NAMESPACES = frozenset(
-    {"api", "datasets", "models", "spaces", "organizations", "settings", "login", "logout", "front"}
+from hubrerank.server.disk import (
+    DIR_MODE,
+    DISK_FULL_ERRNOS,
+    FILE_MODE,
+    file_lock,
+    fsync_dir,
+    make_dirs,
+    write_atomic,
+    write_json_atomic,
 )
-MAX_PATH_LENGTH = 1000
+from hubrerank.server.objects import (
+    NAME_RE,
+    PR_REF_RE,
+    REPO_TYPES,
+    SHA256_RE,
+    SHA_RE,
+    SHORT_SHA_RE,
+    AddFile,
+    Commit,
+    Conflict,
+    DeleteFile,
+    Entry,
+    EntryNotFound,
+    Invalid,
+    Operation,
+    Repo,
+    RepoNotFound,
+    RepoState,
+    RevisionNotFound,
+    StaleParent,
+    StoreError,
+    now_iso,
+    validate_name,
+    validate_ref_name,
+)
+
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
 GC_LOCK = "gc.lock"
-DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 log = logging.getLogger("hubrerank.server")
-LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 
 _LFS_PATTERNS = (
     "*.7z *.arrow *.bin *.bz2 *.ckpt *.ftz *.gz *.h5 *.joblib *.lfs.* *.mlmodel *.model *.msgpack *.npy "
@@ -88,296 +101,8 @@ def default_gitattributes(repo_type: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-class StoreError(Exception):
-    """A request the store refuses; ``status`` and ``code`` are the HTTP status and X-Error-Code."""
-
-    status = 400
-    code: str | None = None
-
-
-class Invalid(StoreError):
-    """A malformed name, path, revision or commit."""
-
-
-class RepoNotFound(StoreError):
-    status, code = 404, "RepoNotFound"
-
-
-class RevisionNotFound(StoreError):
-    status, code = 404, "RevisionNotFound"
-
-
-class EntryNotFound(StoreError):
-    status, code = 404, "EntryNotFound"
-
-
-class Conflict(StoreError):
-    status = 409
-
-
-class StaleParent(StoreError):
-    status = 412
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def validate_name(name: str, what: str = "repo name") -> str:
-    """A namespace or repo name: letters, digits, ``._-``; no ``..``, no trailing ``.git``."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name or name.endswith(".git"):
-        raise Invalid(f"invalid {what} {name!r}: use letters, digits, '-', '_' and '.' (no '..')")
-    return name
-
-
-def validate_path(path: str) -> str:
-    """A file path inside a repo: relative, '/'-separated; no '..', '.', backslash, control char, .git/.
-
-    ``.git`` is refused in any case and at any depth: git (and case-insensitive file systems) would
-    treat ``.GIT/config`` in a clone as repository metadata.
-    """
-    parts = path.split("/") if isinstance(path, str) else [""]
-    if (
-        not path
-        or len(path) > MAX_PATH_LENGTH
-        or "\\" in path
-        or _CONTROL_RE.search(path)
-        or any(part in ("", ".", "..") for part in parts)
-        or any(part.lower() == ".git" for part in parts)
-    ):
-        raise Invalid(f"invalid path in repo {path!r}: use a relative path without '..', '\\' or NUL")
-    return path
-
-
-def validate_ref_name(name: str) -> str:
-    """A branch or tag name git accepts (``git check-ref-format --branch``), in a safe character set.
-
-    Beyond the character set (which already excludes space, control chars, ``~^:?*[\\`` and ``@{``):
-    no component starting with '.' or ending with '.lock', no '..', '//', no trailing '/' or '.';
-    and not ``HEAD``, a ``refs/...`` name (it would shadow the ``refs/heads/`` spelling of another
-    branch) or a 40-hex string (that would read as a commit id).
-    """
-    components = name.split("/") if isinstance(name, str) else []
-    if (
-        not isinstance(name, str)
-        or not _REF_RE.match(name)
-        or ".." in name
-        or name.endswith((".", "/"))
-        or any(not part or part.startswith(".") or part.endswith(".lock") for part in components)
-        or name == "HEAD"
-        or components[0] == "refs"
-        or SHA_RE.match(name)
-    ):
-        raise Invalid(f"invalid branch or tag name {name!r} (git check-ref-format rules)")
-    return name
-
-
-def make_dirs(path: Path) -> None:
-    """``mkdir -p`` that creates every missing level 0700 (``Path.mkdir`` ignores the mode for parents)."""
-    if path.is_dir():
-        return
-    make_dirs(path.parent)
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=_DIR_MODE)
-
-
-def git_blob_oid(data: bytes) -> str:
-    """The git object id of a blob holding ``data``."""
-    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
-
-
-def lfs_pointer(sha256: str, size: int) -> bytes:
-    return LFS_POINTER.format(oid=sha256, size=size).encode()
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A file in a commit's tree. ``oid`` is the git blob id (of the LFS pointer for LFS files)."""
-
-    sha256: str
-    size: int
-    oid: str
-    lfs: bool
-
-    @classmethod
-    def regular(cls, data: bytes) -> Entry:
-        return cls(hashlib.sha256(data).hexdigest(), len(data), git_blob_oid(data), False)
-
-    @classmethod
-    def large(cls, sha256: str, size: int) -> Entry:
-        return cls(sha256, size, git_blob_oid(lfs_pointer(sha256, size)), True)
-
-    @property
-    def pointer_size(self) -> int:
-        return len(lfs_pointer(self.sha256, self.size))
-
-
-@dataclass(frozen=True)
-class Commit:
-    """An immutable commit: its id is the sha1 of everything else, tree included."""
-
-    id: str
-    parents: tuple[str, ...]
-    title: str
-    message: str
-    author: str
-    date: str
-    tree: dict[str, Entry] = field(repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "parents": list(self.parents),
-            "title": self.title,
-            "message": self.message,
-            "author": self.author,
-            "date": self.date,
-            "tree": {path: [e.sha256, e.size, e.oid, e.lfs] for path, e in sorted(self.tree.items())},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Commit:
-        tree = {path: Entry(*value) for path, value in data["tree"].items()}
-        return cls(
-            data["id"],
-            tuple(data["parents"]),
-            data["title"],
-            data["message"],
-            data["author"],
-            data["date"],
-            tree,
-        )
-
-    @classmethod
-    def create(
-        cls,
-        parents: Iterable[str],
-        title: str,
-        message: str,
-        author: str,
-        tree: dict[str, Entry],
-        date: str | None = None,
-    ) -> Commit:
-        draft = cls("", tuple(parents), title, message, author, date or now_iso(), tree)
-        body = json.dumps({k: v for k, v in draft.to_json().items() if k != "id"}, sort_keys=True)
-        return dataclasses.replace(draft, id=hashlib.sha1(body.encode()).hexdigest())
-
-
-@dataclass(frozen=True)
-class Repo:
-    """A repo's identity; ``id`` is ``ns/name``."""
-
-    type: str
-    ns: str
-    name: str
-
-    @classmethod
-    def parse(cls, repo_type: str, ns: str, name: str) -> Repo:
-        if repo_type not in REPO_TYPES:
-            raise Invalid(f"unknown repo type {repo_type!r}; use model or dataset")
-        if ns in RESERVED_NAMESPACES:
-            raise Invalid(f"namespace {ns!r} is reserved")
-        return cls(repo_type, validate_name(ns, "namespace"), validate_name(name))
-
-    @property
-    def id(self) -> str:
-        return f"{self.ns}/{self.name}"
-
-    @property
-    def url_path(self) -> str:
-        """The repo's path in Hub URLs: ``ns/name`` for models, ``datasets/ns/name`` for datasets."""
-        return self.id if self.type == "model" else f"{self.type}s/{self.id}"
-
-
-@dataclass(frozen=True)
-class RepoState:
-    """What a reader needs about a repo at one moment: settings and refs."""
-
-    repo: Repo
-    private: bool
-    created_at: str
-    branches: dict[str, str]
-    tags: dict[str, dict[str, str]]
-    pulls: dict[str, str] = field(default_factory=dict)  # pull request number (as text) -> head sha
-
-    def head(self, ref: str) -> str | None:
-        """The commit a branch or ``refs/pr/N`` points at (None if there is no such ref)."""
-        match = PR_REF_RE.match(ref)
-        return self.pulls.get(match.group(1)) if match else self.branches.get(ref)
-
-
-@dataclass(frozen=True)
-class AddFile:
-    path: str
-    entry: Entry
-
-
-@dataclass(frozen=True)
-class DeleteFile:
-    path: str
-
-
-@dataclass(frozen=True)
-class DeleteFolder:
-    path: str
-
-
-Operation = AddFile | DeleteFile | DeleteFolder
-
-
 def _folders(tree: dict[str, Entry]) -> set[str]:
     return {path.rsplit("/", i)[0] for path in tree for i in range(1, path.count("/") + 1)}
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
-    """Write ``data`` to ``path`` so that readers (and a crash) see either the old or the new file.
-
-    An OSError names ``path`` (not the temp file it was writing), so that messages say what could
-    not be written.
-    """
-    try:
-        make_dirs(path.parent)
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
-    except OSError as error:
-        raise OSError(error.errno, error.strerror, str(path)) from error
-
-
-def write_error(error: OSError) -> str:
-    """What could not be written and why, for a one-line message: ``PATH: reason``."""
-    reason = error.strerror or str(error)
-    if error.errno in DISK_FULL_ERRNOS:
-        reason = f"the disk is full ({reason})"
-    return f"{error.filename}: {reason}" if error.filename else reason
-
-
-def data_dir_error(data_dir: Path, error: OSError) -> str:
-    """The one-line message for data dir ``data_dir`` that could not be written at start."""
-    if error.errno in DISK_FULL_ERRNOS:
-        return f"cannot write {write_error(error)}; free space, or choose another data dir with --data"
-    return f"data dir {data_dir} is not writable ({write_error(error)}); choose another with --data"
-
-
-def write_json_atomic(path: Path, data: Any, mode: int = _FILE_MODE) -> None:
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode(), mode)
 
 
 @functools.lru_cache(maxsize=64)
@@ -389,25 +114,13 @@ def _read_commit(path: Path, mtime_ns: int, size: int) -> Commit:
     return Commit.from_json(json.loads(path.read_bytes()))
 
 
-@contextlib.contextmanager
-def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
-    """An exclusive (or shared) lock between threads and processes (flock on a dedicated lock file)."""
-    make_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
 class BlobWriter:
     """Receives one upload in chunks, hashing as it goes; ``finish`` verifies and stores it."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._tmp = store.tmp_dir / f"upload-{uuid.uuid4().hex}"
-        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         self._file: IO[bytes] = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self.size = 0
@@ -469,7 +182,7 @@ class Store:
         for folder in (self.tmp_dir, self._objects, self._repos, self._locks, self._trash, self._uploads):
             make_dirs(folder)
             with contextlib.suppress(PermissionError):  # a data dir shared with (owned by) another user
-                os.chmod(folder, _DIR_MODE)
+                os.chmod(folder, DIR_MODE)
         probe = self.tmp_dir / f"probe-{uuid.uuid4().hex}"
         try:
             write_atomic(probe, b"")
@@ -514,7 +227,7 @@ class Store:
             return
         make_dirs(target.parent)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def put_blob(self, data: bytes) -> Entry:
         """Store a regular (non-LFS) file's bytes and return its tree entry."""
@@ -540,7 +253,7 @@ class Store:
         """Remember that ``user`` uploaded (and so knows the bytes of) stored object ``sha256``."""
         marker = self._upload_marker(user, sha256)
         make_dirs(marker.parent)
-        marker.touch(mode=_FILE_MODE)
+        marker.touch(mode=FILE_MODE)
 
     def uploaded_by(self, user: str, sha256: str) -> bool:
         return self._upload_marker(user, sha256).is_file()
@@ -571,7 +284,7 @@ class Store:
         for sha256 in sha256s:
             marker = self._lfs_marker(repo, sha256)
             make_dirs(marker.parent)
-            marker.touch(mode=_FILE_MODE)
+            marker.touch(mode=FILE_MODE)
 
     # ---- repos
     def _dir(self, repo: Repo) -> Path:
@@ -627,7 +340,7 @@ class Store:
 
     def list_repos(self, namespace: str | None = None) -> list[RepoState]:
         """Every repo (of ``namespace`` if given), sorted by type then id."""
-        if namespace is not None and not _NAME_RE.match(namespace):
+        if namespace is not None and not NAME_RE.match(namespace):
             return []  # no repo has such a namespace; and it is globbed below: no '..', '*' or '/'
         states = []
         for repo_type in REPO_TYPES:
@@ -652,7 +365,7 @@ class Store:
             write_json_atomic(staging / "refs.json", {"branches": {"main": initial.id}, "tags": {}})
             make_dirs(target.parent)
             os.rename(staging, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         return self.state(repo)
 
     def delete_repo(self, repo: Repo) -> None:
@@ -660,7 +373,7 @@ class Store:
             repo = self.state(repo).repo
             trash = self._trash / uuid.uuid4().hex
             os.rename(self._dir(repo), trash)
-            _fsync_dir(self._dir(repo).parent)
+            fsync_dir(self._dir(repo).parent)
         shutil.rmtree(trash, ignore_errors=True)
 
     def set_private(self, repo: Repo, private: bool) -> None:
@@ -699,7 +412,7 @@ class Store:
             return self.commit(state.repo, state.tags[name]["target"])
         if SHA_RE.match(revision):
             return self.commit(state.repo, revision)
-        if _SHORT_SHA_RE.match(revision):  # a unique prefix of a commit id, as git and the Hub accept
+        if SHORT_SHA_RE.match(revision):  # a unique prefix of a commit id, as git and the Hub accept
             found = list((self._dir(state.repo) / "commits").glob(f"{revision}*.json"))
             if len(found) == 1:
                 return self.commit(state.repo, found[0].stem)

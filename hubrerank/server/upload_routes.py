@@ -22,7 +22,7 @@ from hubrerank.server.auth import Account, UploadSigner
 from hubrerank.server.call import Failure, JsonObject, parse_json
 from hubrerank.server.eval_files import check_pushed_file, check_pushed_object
 from hubrerank.server.gitignore import GitIgnore
-from hubrerank.server.storage import (
+from hubrerank.server.objects import (
     SHA256_RE,
     AddFile,
     DeleteFile,
@@ -31,10 +31,10 @@ from hubrerank.server.storage import (
     Invalid,
     Operation,
     Repo,
-    Store,
     StoreError,
     validate_path,
 )
+from hubrerank.server.storage import Store
 from hubrerank.server.views import LfsRules
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from hubrerank.server.keys import VerifyKeys
-from hubrerank.server.storage import Commit, Repo, RevisionNotFound, Store
+from hubrerank.server.objects import Commit, Repo, RevisionNotFound
+from hubrerank.server.storage import Store
 from hubrerank.signatures import SignedResult, TokenError, is_model_file, read_token, stated_pipeline
 
 MAX_ANCESTRY = 10_000  # commits walked back from the holder to find the signed one

@@ -12,15 +12,8 @@ from typing import Any
 
 import yaml
 
-from hubrerank.server.storage import (
-    LFS_SIZE_THRESHOLD,
-    Commit,
-    Entry,
-    Repo,
-    RepoState,
-    Store,
-    default_gitattributes,
-)
+from hubrerank.server.objects import Commit, Entry, Repo, RepoState
+from hubrerank.server.storage import LFS_SIZE_THRESHOLD, Store, default_gitattributes
 
 MAX_YAML_DEPTH = 64
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

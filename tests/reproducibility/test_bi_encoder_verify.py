@@ -160,7 +160,8 @@ def nanobeir_en(hub) -> str:
     from hubrerank.hub import resolve
     from hubrerank.refs import Ref
     from hubrerank.server.admin import move_repo
-    from hubrerank.server.storage import Repo, Store
+    from hubrerank.server.objects import Repo
+    from hubrerank.server.storage import Store
 
     subsets = {"NanoMSMARCO": range(0, 5), "NanoNQ": range(5, len(TOPICS))}
     tables = {

@@ -15,7 +15,8 @@ from reproduce_fixtures import publish_copy
 from hubrerank.hub import resolve
 from hubrerank.reproducibility.signing import KEY_ENV, create_key, load_key
 from hubrerank.server.keys import VerifyKeys
-from hubrerank.server.storage import Repo, Store
+from hubrerank.server.objects import Repo
+from hubrerank.server.storage import Store
 from hubrerank.server.verification import EntryFields, check_entry
 from hubrerank.signatures import SigningKey, read_token
 

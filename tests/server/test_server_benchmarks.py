@@ -312,7 +312,8 @@ def test_entry_sources_and_the_badge_rule_are_seams(hub, api, dataset, name):
     """Another source of entries (here a branch, standing in for a pull request's head) and another badge
     rule plug into the aggregation; a source naming a commit that is gone is skipped, not an error."""
     from hubrerank.server.leaderboards import Leaderboards, Origin, main_branch
-    from hubrerank.server.storage import Repo, Store
+    from hubrerank.server.objects import Repo
+    from hubrerank.server.storage import Store
 
     repo_id = f"alice/seams-{name}"
     _model(api, repo_id, {".eval_results/a.yaml": _results(dataset, 0.4)})
@@ -342,7 +343,8 @@ def test_entry_sources_and_the_badge_rule_are_seams(hub, api, dataset, name):
 def test_results_files_stored_before_the_checks_are_left_off(hub, api, dataset, name):
     """A data dir written by an older server may hold malformed results files: the leaderboard skips
     them and lists the model's valid ones."""
-    from hubrerank.server.storage import AddFile, Repo, Store
+    from hubrerank.server.objects import AddFile, Repo
+    from hubrerank.server.storage import Store
 
     repo_id = f"alice/legacy-{name}"
     _model(api, repo_id, {".eval_results/good.yaml": _results(dataset, 0.5)})

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hubserver_helpers import ServerProcess, request
 
-from hubrerank.server.storage import Repo, Store
+from hubrerank.server.objects import Repo
+from hubrerank.server.storage import Store
 
 CLIENTS = 8
 TOKEN = "hrk_concurrent_" + "c" * 20

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from hubserver_helpers import REPO_ROOT, ServerProcess, lfs_upload_href
 
-from hubrerank.server.storage import AddFile, Repo, Store
+from hubrerank.server.objects import AddFile, Repo
+from hubrerank.server.storage import Store
 
 TOKEN = "hrk_durable_" + "d" * 20
 REPO = Repo("model", "alice", "crash")
@@ -24,7 +25,8 @@ REPO = Repo("model", "alice", "crash")
 CRASHER = """
 import os, signal, sys
 from pathlib import Path
-from hubrerank.server.storage import AddFile, DeleteFile, Repo, Store
+from hubrerank.server.objects import AddFile, DeleteFile, Repo
+from hubrerank.server.storage import Store
 
 store, kill_at, action = Store(Path(sys.argv[1])), int(sys.argv[2]), sys.argv[3]
 calls = 0

@@ -13,7 +13,7 @@ import pytest
 from hubserver_helpers import ServerProcess, request
 
 from hubrerank.errors import ServerError
-from hubrerank.server import HubServer, UserSpec, storage
+from hubrerank.server import HubServer, UserSpec, disk
 from hubrerank.server.connections import ConnectionLimits
 
 FD_LIMIT = 256
@@ -71,7 +71,7 @@ def test_a_handler_out_of_descriptors_answers_503_with_retry_after(tmp_path, mon
         def no_descriptor(*args: object, **kwargs: object) -> None:
             raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-        monkeypatch.setattr(storage, "write_atomic", no_descriptor)
+        monkeypatch.setattr(disk, "write_atomic", no_descriptor)
         status, headers, body = request(server.url, "POST", "/api/repos/create", {"name": "r"}, token)
         assert status == 503 and headers["retry-after"] == "1"
         assert "out of file descriptors" in json.loads(body)["error"]

@@ -19,7 +19,7 @@ from hubserver_helpers import ServerProcess, lfs_upload_href, ndjson_commit, req
 
 import hubrerank.server as server_package
 from hubrerank.errors import ServerError
-from hubrerank.server import HubServer, UserSpec, ensure_local_user, storage
+from hubrerank.server import HubServer, UserSpec, disk, ensure_local_user, storage
 from hubrerank.server.gc import GcSchedule, collect
 
 TOKEN = "hrk_carol_" + "c" * 20
@@ -104,7 +104,7 @@ def full_disk(monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def enable() -> None:
-        monkeypatch.setattr(storage, "write_atomic", no_space)
+        monkeypatch.setattr(disk, "write_atomic", no_space)
         monkeypatch.setattr(storage.BlobWriter, "write", no_space)
 
     return enable

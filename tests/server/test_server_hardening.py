@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from hubserver_helpers import lfs_upload_href, ndjson_commit, request
 
-from hubrerank.server.storage import AddFile
+from hubrerank.server.objects import AddFile
 
 API = "/api/models/alice/hard"
 
@@ -126,7 +126,8 @@ def test_repo_data_is_not_readable_by_other_users(hub, repo):
 
 def test_a_repo_moved_into_a_new_namespace_keeps_its_folders_private(hub):
     from hubrerank.server.admin import move_repo
-    from hubrerank.server.storage import Repo, Store
+    from hubrerank.server.objects import Repo
+    from hubrerank.server.storage import Store
 
     store = Store(hub.data_dir)
     source = Repo("dataset", "alice", "to-be-moved")
@@ -459,7 +460,8 @@ def test_upload_urls_are_bound_to_their_user(hub, repo):
 
 
 def test_repos_committed_before_the_markers_still_hold_their_objects(tmp_path):
-    from hubrerank.server.storage import Entry, Repo, Store
+    from hubrerank.server.objects import Entry, Repo
+    from hubrerank.server.storage import Store
 
     store = Store(tmp_path)
     store.initialize()
@@ -482,7 +484,8 @@ def test_repos_committed_before_the_markers_still_hold_their_objects(tmp_path):
 
 
 def test_reads_are_served_while_many_commits_wait_for_a_repo_lock(hub, repo):
-    from hubrerank.server.storage import Repo, Store
+    from hubrerank.server.objects import Repo
+    from hubrerank.server.storage import Store
 
     assert request(hub.url, "POST", "/api/repos/create", {"name": "hard-locked"}, hub.alice_token)[0] == 200
     path = "/api/models/alice/hard-locked/commit/main"
@@ -610,7 +613,8 @@ def test_existing_world_readable_layout_is_made_private_at_start(tmp_path):
 
 def test_too_many_waiting_writes_get_503_with_retry_after(hub, repo, monkeypatch):
     from hubrerank.server import app
-    from hubrerank.server.storage import Repo, Store
+    from hubrerank.server.objects import Repo
+    from hubrerank.server.storage import Store
 
     monkeypatch.setattr(app, "MAX_WAITING_WRITES", 3)
     assert request(hub.url, "POST", "/api/repos/create", {"name": "hard-queue"}, hub.alice_token)[0] == 200

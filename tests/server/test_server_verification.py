@@ -10,7 +10,8 @@ from huggingface_hub import CommitOperationAdd, EvalResultEntry, HfApi, eval_res
 
 from hubrerank.server import HubServer, UserSpec
 from hubrerank.server.keys import VerifyKeys
-from hubrerank.server.storage import Repo, Store
+from hubrerank.server.objects import Repo
+from hubrerank.server.storage import Store
 from hubrerank.server.verification import EntryFields, check_entry
 from hubrerank.signatures import SignedResult, SigningKey
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubrerank.server.objects import Commit
 from hubrerank.server.pages.render import Rendered, Where, render_markdown
-from hubrerank.server.storage import Commit, Store
+from hubrerank.server.storage import Store
 from hubrerank.server.views import card_data, front_matter
 
 CARD_FILE = "README.md"

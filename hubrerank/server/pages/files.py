@@ -19,11 +19,12 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from hubrerank.server.call import Failure
+from hubrerank.server.objects import EntryNotFound, Repo, validate_path
 from hubrerank.server.pages.render import Rendered, Where, render_markdown
 from hubrerank.server.pages.repo import MAX_REVISION, header
 from hubrerank.server.pages.routes import page_number
 from hubrerank.server.pulls import tree_diff
-from hubrerank.server.storage import EntryNotFound, Repo, Store, validate_path
+from hubrerank.server.storage import Store
 from hubrerank.server.views import folders
 
 if TYPE_CHECKING:

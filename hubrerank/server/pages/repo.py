@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from hubrerank.server.discussions import Discussions
 from hubrerank.server.eval_files import EVAL_YAML, InvalidEvalFile
+from hubrerank.server.objects import Commit, RepoState
 from hubrerank.server.pages.card import read_card
 from hubrerank.server.pages.render import Where
 from hubrerank.server.pages.results import benchmark_page, eval_results, last_reports, model_index
-from hubrerank.server.storage import Commit, RepoState
 
 if TYPE_CHECKING:
     from hubrerank.server.call import Call

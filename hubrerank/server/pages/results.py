@@ -17,7 +17,8 @@ from typing import Any
 
 from hubrerank.server.eval_files import EVAL_YAML
 from hubrerank.server.leaderboards import HeldEntry, Leaderboards, Origin
-from hubrerank.server.storage import PR_REF_RE, Commit, Repo, RepoState, Store, StoreError
+from hubrerank.server.objects import PR_REF_RE, Commit, Repo, RepoState, StoreError
+from hubrerank.server.storage import Store
 
 REPORTS_FOLDER = "reproductions"
 MAX_REPORT_BYTES = 1024 * 1024

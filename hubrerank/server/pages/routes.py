@@ -27,7 +27,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from hubrerank.server.auth import Account, Sessions
 from hubrerank.server.call import Body, Call, Failure
 from hubrerank.server.eval_files import EVAL_YAML
-from hubrerank.server.storage import Invalid, Repo, RepoNotFound, RepoState, StoreError, validate_name
+from hubrerank.server.objects import Invalid, Repo, RepoNotFound, RepoState, StoreError, validate_name
 
 if TYPE_CHECKING:
     from hubrerank.server.app import HubApp

@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from starlette.responses import Response
 
+from hubrerank.server.objects import Commit
 from hubrerank.server.pages.repo import header
 from hubrerank.server.pages.routes import page_number
-from hubrerank.server.storage import Commit, Store
+from hubrerank.server.storage import Store
 from hubrerank.server.views import card_data
 
 if TYPE_CHECKING:
