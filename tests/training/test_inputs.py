@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import InputError
+from hubrerank.training.inputs import scale_labels, training_columns
 from hubrerank.training.losses import find_loss
-from hubrerank.training.trainer import scale_labels, training_columns
 
 
 def _dataset(**columns):
