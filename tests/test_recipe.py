@@ -8,7 +8,8 @@ import yaml
 from hubrerank.errors import RecipeError
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.training.losses import find_loss
-from hubrerank.training.recipe import Recipe, apply_overrides, load_recipe, parse_yaml, validate
+from hubrerank.training.recipe import Recipe, load_recipe, validate
+from hubrerank.training.recipe_yaml import apply_overrides, parse_yaml
 
 EXAMPLE = """\
 hubrerank: 1

@@ -7,7 +7,8 @@ import yaml
 
 from hubrerank.errors import RecipeError
 from hubrerank.refs import Ref, ResolvedRef
-from hubrerank.training.recipe import Recipe, apply_overrides, parse_yaml, validate
+from hubrerank.training.recipe import Recipe, validate
+from hubrerank.training.recipe_yaml import apply_overrides, parse_yaml
 
 BI_ENCODER = """\
 hubrerank: 1

@@ -427,7 +427,7 @@ def read_subject(
 def load_recipe_document(path: Path) -> dict[str, Any]:
     """A recipe file as a document, refusing one whose ``unknown`` still lists required entries."""
     from hubrerank.reproducibility.from_card import is_required
-    from hubrerank.training.recipe import parse_yaml
+    from hubrerank.training.recipe_yaml import parse_yaml
 
     try:
         text = Path(path).read_text(encoding="utf-8")
