@@ -53,7 +53,7 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
-    from hubrerank.reproducibility.st_card import CardLibraryVersion, StCard
+    from hubrerank.reproducibility.st_card import CardClaim, CardLibraryVersion, StCard
     from hubrerank.training.recipe import Recipe
 
 
@@ -603,11 +603,11 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
     matches = match_claims(card, plan)
     nanobeir_task = get_kind(card.kind).nanobeir_task  # NanoBEIR reranking or retrieval, as the kind runs it
     claims = []
-    unchecked = sorted({claim.dataset for claim in card.claims if claim.dataset not in matches})
+    unchecked = sorted({_source_label(card, claim) for claim in card.claims if claim.source not in matches})
     for claim in card.claims:
-        if claim.dataset not in matches:
+        if claim.source not in matches:
             continue
-        task, index, prefix = matches[claim.dataset]
+        task, index, prefix = matches[claim.source]
         if task == "triplet" and not _remeasured_triplet_metric(card, claim.dataset, claim.metric):
             unchecked.append(f"{claim.dataset} {claim.metric}")
             continue
@@ -628,6 +628,13 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
             )
         )
     return claims, unchecked
+
+
+def _source_label(card: StCard, claim: CardClaim) -> str:
+    """The evaluator of ``claim`` as a report names it: its dataset name, with its task name when another
+    evaluator of the card ran on the same name."""
+    shared = len({other.task for other in card.claims if other.dataset == claim.dataset}) > 1
+    return f"{claim.dataset} ({claim.task})" if shared else claim.dataset
 
 
 def _remeasured_triplet_metric(card: StCard, name: str, metric: str) -> bool:

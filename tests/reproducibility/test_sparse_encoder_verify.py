@@ -90,26 +90,35 @@ ST_SPLADE_RERANKING = "alice/st-splade-reranking"
 def st_splade(hub, faq_data, tmp_path_factory) -> str:
     """A SPLADE model trained by a plain sentence-transformers script (:func:`_st_splade`), its final
     model evaluated by a SparseInformationRetrievalEvaluator named ``<dataset name>-<split>``; its sha."""
+    return _st_splade(ST_SPLADE, _retrieval_evaluator(faq_data), faq_data, tmp_path_factory)
+
+
+def _retrieval_evaluator(faq_data: str) -> Any:
+    """A SparseInformationRetrievalEvaluator named ``repro-faq-test`` over every text of the test split."""
     from datasets import load_dataset
     from sentence_transformers.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
 
     test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
     texts = sorted({text for row in test for text in row["positive"] + row["negative"] + row["documents"]})
     ids = {text: f"d{index}" for index, text in enumerate(texts)}
-    evaluator = SparseInformationRetrievalEvaluator(
+    return SparseInformationRetrievalEvaluator(
         {row["query_id"]: row["query"] for row in test},
         {ids[text]: text for text in texts},
         {row["query_id"]: {ids[text] for text in row["positive"]} for row in test},
         name="repro-faq-test",
         write_csv=False,
     )
-    return _st_splade(ST_SPLADE, evaluator, faq_data, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def st_splade_reranking(hub, faq_data, tmp_path_factory) -> str:
     """The same script's model evaluated by a SparseRerankingEvaluator named ``<dataset name>-<split>``
     on each test query's first-stage documents (every positive included); its sha."""
+    return _st_splade(ST_SPLADE_RERANKING, _reranking_evaluator(faq_data), faq_data, tmp_path_factory)
+
+
+def _reranking_evaluator(faq_data: str) -> Any:
+    """A SparseRerankingEvaluator named ``repro-faq-test`` on each test query's first-stage documents."""
     from datasets import load_dataset
     from sentence_transformers.sparse_encoder.evaluation import SparseRerankingEvaluator
 
@@ -122,8 +131,7 @@ def st_splade_reranking(hub, faq_data, tmp_path_factory) -> str:
         }
         for row in test
     ]
-    evaluator = SparseRerankingEvaluator(samples, name="repro-faq-test", write_csv=False)
-    return _st_splade(ST_SPLADE_RERANKING, evaluator, faq_data, tmp_path_factory)
+    return SparseRerankingEvaluator(samples, name="repro-faq-test", write_csv=False)
 
 
 def _st_splade(repo: str, evaluator: Any, faq_data: str, tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -204,3 +212,50 @@ def test_from_card_and_verify_on_a_card_with_a_sparse_reranking_evaluator(st_spl
     assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
     assert {f"{DATASET}:test/map", f"{DATASET}:test/mrr@10", f"{DATASET}:test/ndcg@10"} <= metrics
+
+
+ST_SPLADE_BOTH = "alice/st-splade-both"
+
+
+@pytest.fixture(scope="module")
+def st_splade_both(hub, faq_data, tmp_path_factory) -> str:
+    """The same script's model evaluated by a SequentialEvaluator of a SparseInformationRetrievalEvaluator
+    and a SparseRerankingEvaluator, both named ``repro-faq-test``; its sha."""
+    from sentence_transformers.evaluation import SequentialEvaluator
+
+    retrieval = _retrieval_evaluator(faq_data)
+    reranking = _reranking_evaluator(faq_data)
+    evaluator = SequentialEvaluator([retrieval, reranking])
+    return _st_splade(ST_SPLADE_BOTH, evaluator, faq_data, tmp_path_factory)
+
+
+def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(st_splade_both, tmp_path):
+    """Each claim is matched to the evaluator that measured it (its model-index task name is the heading of
+    that evaluator's Metrics section), so the reranking evaluator's ndcg@10 is re-measured by
+    encoder-reranking, not by retrieval: verify PASSes with every delta 0."""
+    from hubrerank.hub import read_file
+    from hubrerank.refs import ResolvedRef
+    from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.st_card import ClaimSource, parse_card
+
+    ref = f"{ST_SPLADE_BOTH}@{st_splade_both}"
+    path = tmp_path / "recipe.yaml"
+    written = run_cli("recipe", "from-card", ref, "-o", str(path))
+    assert written.exit_code == 0, written.output
+    entry = {"dataset": DATASET, "revision": "main", "config": "rerank", "split": "test", "at_k": 10}
+    evaluation = yaml.safe_load(path.read_text())["evaluation"]
+    assert evaluation == {"retrieval": [entry], "encoder-reranking": [entry]}
+    text = read_file(ResolvedRef(ST_SPLADE_BOTH, st_splade_both, "model"), "README.md") or b""
+    card = parse_card(text.decode())
+    assert match_claims(card, evaluation) == {
+        ClaimSource("repro-faq-test", "Sparse Information Retrieval"): ("retrieval", 0, ""),
+        ClaimSource("repro-faq-test", "Sparse Reranking"): ("encoder-reranking", 0, ""),
+    }
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", ref, "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS" and len(report["rows"]) == len(card.claims)
+    assert all(row["delta"] == 0 for row in report["rows"])
+    ndcg = sorted(row["claimed"] for row in report["rows"] if row["metric"] == f"{DATASET}:test/ndcg@10")
+    assert len(ndcg) == 2 and ndcg[0] != ndcg[1]
