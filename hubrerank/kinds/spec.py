@@ -86,20 +86,6 @@ def load_class(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def kind_of_task(task: str) -> KindSpec:
-    """The kind a result's task judges (retrieval, nanobeir-retrieval and triplet: bi-encoder); the
-    default kind for the others (reranking and NanoBEIR reranking judge cross-encoders)."""
-    kinds = _kinds()
-    return next(
-        (
-            spec
-            for spec in kinds.values()
-            if task in (spec.evaluation_task, spec.nanobeir_task, *dict(spec.extra_evaluations))
-        ),
-        kinds[DEFAULT_KIND],
-    )
-
-
 def kind_of_model(path: Path) -> KindSpec:
     """The kind of the model in ``path``; the default (cross-encoder) for a headless base, which
     :func:`hubrerank.evaluation.scoring.check_cross_encoder` then refuses."""

@@ -28,7 +28,7 @@ from hubrerank.evaluation.definitions import (
     recorded_definition,
 )
 from hubrerank.hub import download, fetch_model, resolve
-from hubrerank.kinds.spec import SPLIT_TASKS
+from hubrerank.kinds.spec import DEFAULT_KIND, SPLIT_TASKS, KindSpec, get_kind
 from hubrerank.record import (
     CARD_FILE,
     RECIPE_FILE,
@@ -375,7 +375,8 @@ def read_subject(
         record = read_run_record(folder)
         recipe = override or validate(dict(record), f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
         results = read_results(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else EvalResults()
-        claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results)
+        kind = get_kind((record.get("model") or {}).get("kind", DEFAULT_KIND))
+        claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results, kind)
         subject = Subject(
             recipe, recipe.evaluation, recipe.source, claims, dict(record.get("environment") or {})
         )
@@ -537,12 +538,14 @@ def result_definition(result: Mapping[str, Any]) -> str | None:
     return recorded_definition(result) if result.get("task") in DEFINED_TASKS else None
 
 
-def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
+def claims_from_card(card_text: str, results: EvalResults, kind: KindSpec) -> list[Claim]:
     """The card's model-index numbers that differ from eval_results.json, as claims of their own.
 
     A card rendered by hubrerank carries the same numbers as eval_results.json; one edited by hand may
     not, and then both are checked. Each card entry is matched to a result and metric by rendering every
-    claimed metric alone through :func:`hubrerank.cards.model_index_results` and comparing the keys.
+    claimed metric alone through :func:`hubrerank.cards.model_index_results` (for a model of ``kind``)
+    and comparing the keys. The keys leave out the task type, which is the kind's on every entry (cards
+    rendered before it was wrote a sparse or multi-vector encoder's retrieval as ``sentence-similarity``).
     """
     from hubrerank.cards.model_index import model_index_results
 
@@ -552,7 +555,7 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
     by_key: dict[tuple, tuple[Mapping[str, Any], str, float]] = {}
     for result in results.get("results", []):
         for metric, value in result.get("metrics", {}).items():
-            for entry in model_index_results({"results": [{**result, "metrics": {metric: value}}]}):
+            for entry in model_index_results({"results": [{**result, "metrics": {metric: value}}]}, kind):
                 by_key[_eval_result_key(entry)] = (result, metric, value)
     claims = []
     for entry in card:
@@ -597,7 +600,6 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
     and made under the definition of the card's release (:func:`card_definition`), and the names of the
     claimed evaluators the plan does not re-run (their claims are left out)."""
     definition = card_definition(card).definition
-    from hubrerank.kinds.spec import get_kind
     from hubrerank.reproducibility.card_claims import match_claims, retrieval_metric
 
     matches = match_claims(card, plan)
@@ -757,7 +759,7 @@ def _card_model_index(card_text: str) -> list[Any]:
 
 def _eval_result_key(entry: Any) -> tuple:
     return (
-        entry.task_type,
+        entry.task_name,
         entry.dataset_type,
         entry.dataset_revision,
         entry.dataset_config,

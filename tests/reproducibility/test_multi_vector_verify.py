@@ -1,6 +1,7 @@
 """A card sentence-transformers' own MultiVectorEncoderTrainer wrote, with a MultiVectorRerankingEvaluator
 as its evaluator: `recipe from-card` rebuilds evaluation.encoder-reranking, and verify re-measures its
-MAP, MRR@10 and NDCG@10 exactly."""
+MAP, MRR@10 and NDCG@10 exactly. hubrerank's own card of a multi-vector encoder has that card's pipeline
+tag."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import json
 import pytest
 import yaml
 from factories import build_tiny_bert_base
-from helpers import run_cli
-from reproduce_fixtures import DATASET
+from helpers import card_front_matter, run_cli
+from reproduce_fixtures import DATASET, write_recipe
 
 from hubrerank.hub import publish
 
@@ -89,3 +90,48 @@ def test_from_card_and_verify_on_a_multi_vector_reranking_evaluator_card(st_colb
     assert metrics == {f"{DATASET}:test/map", f"{DATASET}:test/mrr@10", f"{DATASET}:test/ndcg@10"}
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
     assert all(row["delta"] == 0 for row in report["rows"])
+
+
+@pytest.fixture(scope="module")
+def colbert_trained(hub, faq_data, st_colbert_reranking, tmp_path_factory) -> str:
+    """A multi-vector encoder `hubrerank train` made from the same BERT base (MultiVectorMNRL on the
+    split's (query, positive) pairs), judged by retrieval and encoder-reranking on the test split, pushed;
+    returns ``REPO@SHA``."""
+    from datasets import Dataset, load_dataset
+
+    folder = tmp_path_factory.mktemp("colbert-trained")
+    test = load_dataset(DATASET, "rerank", split="test", revision=faq_data)
+    pairs = [{"query": row["query"], "positive": row["positive"][0]} for row in test]
+    Dataset.from_list(pairs).push_to_hub("alice/repro-faq-mnrl", split="train")
+    entry = {"dataset": DATASET, "config": "rerank", "split": "test"}
+    recipe = write_recipe(
+        folder,
+        "alice/st-bert-base",
+        model={"kind": "multi-vector", "max_length": 32},
+        train={"dataset": "alice/repro-faq-mnrl", "split": "train"},
+        loss={"name": "MultiVectorMNRL"},
+        evaluation={"retrieval": [entry], "encoder-reranking": [entry]},
+    )
+    result = run_cli("train", str(recipe), "--out", str(folder / "out"), "--push", "alice/repro-colbert")
+    assert result.exit_code == 0, result.output
+    return next(line for line in result.output.splitlines() if line.startswith("alice/repro-colbert@"))
+
+
+def test_the_model_index_task_type_is_the_pipeline_tag_sentence_transformers_writes(
+    colbert_trained, st_colbert_reranking, tmp_path
+):
+    """hubrerank's card of a multi-vector encoder has the pipeline tag MultiVectorEncoder's own card has
+    (feature-extraction), and so does its retrieval's model-index entry; its reranking of the same split is
+    a reranker's (text-ranking), a result of its own. verify re-measures both, every delta 0."""
+    ours = card_front_matter(*colbert_trained.split("@"))
+    theirs = card_front_matter(ST_COLBERT_RERANKING, st_colbert_reranking)
+    assert theirs["pipeline_tag"] == "feature-extraction" == ours["pipeline_tag"]
+    results = ours["model-index"][0]["results"]
+    tasks = [(result["task"]["type"], result["task"]["name"]) for result in results]
+    assert tasks == [(theirs["pipeline_tag"], "Retrieval"), ("text-ranking", "Reranking")]
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", colbert_trained, "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS" and all(row["delta"] == 0 for row in report["rows"])
+    assert not any(row["source"].endswith("model-index") for row in report["rows"])  # the card agrees

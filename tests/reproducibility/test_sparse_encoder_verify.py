@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from factories import build_tiny_mlm_base
-from helpers import run_cli
+from helpers import card_front_matter, run_cli
 from reproduce_fixtures import DATASET, write_recipe
 
 from hubrerank.cards.model_index import eval_result_entries
@@ -66,6 +66,52 @@ def test_verify_re_measures_the_retrieval_and_sparsity_claims(sparse_trained, tm
     # map, mrr@10 and ndcg@10 of SparseRerankingEvaluator (retrieval reports map@100)
     assert "alice/repro-faq:test/map" in metrics
     assert all(row["delta"] == 0 for row in report["rows"])
+
+
+def test_the_model_index_task_type_is_the_pipeline_tag_sentence_transformers_writes(
+    sparse_trained, st_splade
+):
+    """hubrerank's card of a sparse encoder has the pipeline tag SparseEncoder's own card has
+    (feature-extraction), and so does the model-index entry of its retrieval; its reranking of the same
+    split is a reranker's (text-ranking), a result of its own (the Hub groups by task type and split)."""
+    ours = card_front_matter(*sparse_trained.split("@"))
+    theirs = card_front_matter(ST_SPLADE, st_splade)
+    assert theirs["pipeline_tag"] == "feature-extraction" == ours["pipeline_tag"]
+    results = ours["model-index"][0]["results"]
+    tasks = [(result["task"]["type"], result["task"]["name"]) for result in results]
+    assert tasks == [(theirs["pipeline_tag"], "Retrieval"), ("text-ranking", "Reranking")]
+    reranking = {metric["type"] for metric in results[1]["metrics"]}
+    assert {"map", "mrr@10", "ndcg@10"} <= reranking and "accuracy@1" not in reranking
+
+
+def test_a_card_edited_by_hand_is_still_checked_whatever_task_type_it_shows(sparse_trained, tmp_path):
+    """A card rendered before the task types were the kind's (retrieval as sentence-similarity, reranking
+    as feature-extraction), its retrieval NDCG@10 edited by hand: verify still finds the edit (claims are
+    matched by task name, dataset and metric) and FAILs on it alone."""
+    import shutil
+
+    from hubrerank.hub import download
+    from hubrerank.refs import ResolvedRef
+
+    repo, sha = sparse_trained.split("@")
+    copy = tmp_path / "copy"
+    shutil.copytree(download(ResolvedRef(repo, sha, "model")), copy, ignore=shutil.ignore_patterns(".cache"))
+    header, _, body = (copy / "README.md").read_text().removeprefix("---\n").partition("\n---\n")
+    data = yaml.safe_load(header)
+    retrieval, reranking = data["model-index"][0]["results"]
+    retrieval["task"]["type"], reranking["task"]["type"] = "sentence-similarity", "feature-extraction"
+    next(m for m in retrieval["metrics"] if m["type"] == "ndcg@10")["value"] += 0.05
+    (copy / "README.md").write_text("---\n" + yaml.safe_dump(data, sort_keys=False) + "---\n" + body)
+    files = {path.relative_to(copy).as_posix(): path for path in copy.rglob("*") if path.is_file()}
+    edited = publish("alice/repro-splade-edited", files, message="an older card, edited").sha
+
+    report_path = tmp_path / "report.json"
+    result = run_cli("verify", f"alice/repro-splade-edited@{edited}", "--json", str(report_path))
+
+    assert result.exit_code == 1, result.output
+    rows = json.loads(report_path.read_text())["rows"]
+    failed = [(row["metric"], row["source"], round(row["delta"], 4)) for row in rows if not row["ok"]]
+    assert failed == [(f"{DATASET}:test/ndcg@10", "README.md model-index", -0.05)]
 
 
 @pytest.mark.slow
