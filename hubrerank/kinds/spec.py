@@ -37,7 +37,7 @@ class KindSpec:
     losses_module: str  # the module whose public classes are the kind's losses
     in_training_evaluator: str  # the evaluator that picks the best checkpoint on the eval split
     card_tags: tuple[str, ...]  # tags of the cards hubrerank renders
-    task_type: str  # pipeline tag and model-index task type
+    task_type: str  # pipeline tag and model-index task type (an encoder-reranking result's: a reranker's)
     st_model_type: str  # config_sentence_transformers.json's model_type for this kind
     st_evaluators: tuple[str, ...]  # evaluator classes a sentence-transformers trainer card may name
     st_card_tag: str  # the tag that marks a sentence-transformers trainer card of this kind

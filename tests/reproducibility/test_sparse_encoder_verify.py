@@ -283,6 +283,7 @@ def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(s
     from hubrerank.refs import ResolvedRef
     from hubrerank.reproducibility.card_claims import match_claims
     from hubrerank.reproducibility.st_card import ClaimSource, parse_card
+    from hubrerank.reproducibility.verify import claims_from_st_card
 
     ref = f"{ST_SPLADE_BOTH}@{st_splade_both}"
     path = tmp_path / "recipe.yaml"
@@ -297,6 +298,10 @@ def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(s
         ClaimSource("repro-faq-test", "Sparse Information Retrieval"): ("retrieval", 0, ""),
         ClaimSource("repro-faq-test", "Sparse Reranking"): ("encoder-reranking", 0, ""),
     }
+    # a plan without the reranking: its claims are left out, named with their task name
+    claims, unchecked = claims_from_st_card(card, {"retrieval": evaluation["retrieval"]})
+    assert unchecked == ["repro-faq-test (Sparse Reranking)"]
+    assert {claim.result["task"] for claim in claims} == {"retrieval"}
     report_path = tmp_path / "report.json"
     verified = run_cli("verify", ref, "--json", str(report_path))
     assert verified.exit_code == 0, verified.output
