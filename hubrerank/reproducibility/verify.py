@@ -37,6 +37,7 @@ from hubrerank.record import (
     VARIANTS_FILE,
     EvalResults,
     has_run_record,
+    metric_key,
     read_card_text,
     read_results,
     read_run_record,
@@ -76,13 +77,11 @@ class Claim:
 
     @property
     def label(self) -> str:
-        """``<dataset>:<split>/<metric>`` for reranking, retrieval and triplet (as hubrerank.yaml's metrics),
-        NanoBEIR keys as is."""
+        """The metric as hubrerank.yaml's metrics name it (:func:`hubrerank.record.metric_key`), and the
+        variant file it was measured in unless torch."""
         variant = self.variant
         suffix = "" if variant.backend == DEFAULT_BACKEND else f" [{variant.file}]"
-        if self.result.get("task") in SPLIT_TASKS:
-            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}{suffix}"
-        return self.metric + suffix
+        return metric_key(self.result, self.metric) + suffix
 
     @property
     def variant(self) -> Variant:

@@ -87,7 +87,8 @@ def test_from_card_and_verify_on_a_multi_vector_reranking_evaluator_card(st_colb
     report = json.loads(report_path.read_text())
     assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
-    assert metrics == {f"{DATASET}:test/map", f"{DATASET}:test/mrr@10", f"{DATASET}:test/ndcg@10"}
+    reranking = f"{DATASET}:test/encoder-reranking"
+    assert metrics == {f"{reranking}/map", f"{reranking}/mrr@10", f"{reranking}/ndcg@10"}
     assert all(row["source"] == "README.md model-index" for row in report["rows"])
     assert all(row["delta"] == 0 for row in report["rows"])
 

@@ -64,8 +64,24 @@ def test_verify_re_measures_the_retrieval_and_sparsity_claims(sparse_trained, tm
     metrics = {row["metric"] for row in report["rows"]}
     assert {"alice/repro-faq:test/accuracy@1", "alice/repro-faq:test/corpus_active_dims"} <= metrics
     # map, mrr@10 and ndcg@10 of SparseRerankingEvaluator (retrieval reports map@100)
-    assert "alice/repro-faq:test/map" in metrics
+    assert "alice/repro-faq:test/encoder-reranking/map" in metrics
     assert all(row["delta"] == 0 for row in report["rows"])
+
+
+def test_the_record_keeps_apart_retrieval_and_reranking_on_one_split(sparse_trained):
+    """hubrerank.yaml's metrics name the reranking of the split the model also retrieves from apart
+    (``<dataset>:<split>/encoder-reranking/<metric>``): neither overwrites the other."""
+    from hubrerank.hub import read_file
+    from hubrerank.refs import ResolvedRef
+
+    repo, sha = sparse_trained.split("@")
+    record = yaml.safe_load(read_file(ResolvedRef(repo, sha, "model"), "hubrerank.yaml") or b"")
+    results = json.loads(read_file(ResolvedRef(repo, sha, "model"), "eval_results.json") or b"")
+    retrieval, reranking = results["results"]
+    for metric in ("ndcg@10", "mrr@10", "query_active_dims"):
+        assert record["metrics"][f"{DATASET}:test/{metric}"] == retrieval["metrics"][metric]
+        assert record["metrics"][f"{DATASET}:test/encoder-reranking/{metric}"] == reranking["metrics"][metric]
+    assert retrieval["metrics"]["ndcg@10"] != reranking["metrics"]["ndcg@10"]
 
 
 def test_the_model_index_task_type_is_the_pipeline_tag_sentence_transformers_writes(
@@ -257,7 +273,8 @@ def test_from_card_and_verify_on_a_card_with_a_sparse_reranking_evaluator(st_spl
     report = json.loads(report_path.read_text())
     assert report["verdict"] == "PASS"
     metrics = {row["metric"] for row in report["rows"]}
-    assert {f"{DATASET}:test/map", f"{DATASET}:test/mrr@10", f"{DATASET}:test/ndcg@10"} <= metrics
+    reranking = f"{DATASET}:test/encoder-reranking"
+    assert {f"{reranking}/map", f"{reranking}/mrr@10", f"{reranking}/ndcg@10"} <= metrics
 
 
 ST_SPLADE_BOTH = "alice/st-splade-both"
@@ -308,5 +325,6 @@ def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(s
     report = json.loads(report_path.read_text())
     assert report["verdict"] == "PASS" and len(report["rows"]) == len(card.claims)
     assert all(row["delta"] == 0 for row in report["rows"])
-    ndcg = sorted(row["claimed"] for row in report["rows"] if row["metric"] == f"{DATASET}:test/ndcg@10")
-    assert len(ndcg) == 2 and ndcg[0] != ndcg[1]
+    claimed = {row["metric"]: row["claimed"] for row in report["rows"]}
+    reranking = claimed[f"{DATASET}:test/encoder-reranking/ndcg@10"]
+    assert len(claimed) == len(report["rows"]) and reranking != claimed[f"{DATASET}:test/ndcg@10"]
