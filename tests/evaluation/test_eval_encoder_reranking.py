@@ -216,18 +216,22 @@ def test_the_reranked_lists_go_beside_the_retrieved_ones(reranking_file, encoder
 
 def test_eval_cli_tests_two_encoders_query_by_query_on_their_reranking(reranking_file, encoders, tmp_path):
     """`hubrerank eval A B --data X`: A's encoder-reranking result carries the paired test of its
-    per-query NDCG@10 against B's on the same lists, and the output shows it."""
+    per-query NDCG@10 against B's on the same lists, and the output shows it; `--run-file` writes each
+    model's retrieved and reranked lists."""
     import json
 
     from helpers import run_cli
 
+    from hubrerank.evaluation import read_run
+    from hubrerank.evaluation.runfile import labelled_run_path
     from hubrerank.evaluation.significance import versus_first_stage
 
     (sparse, load_sparse), (colbert, load_colbert) = encoders["sparse"], encoders["multi-vector"]
-    json_path = tmp_path / "results.json"
+    json_path, run_file = tmp_path / "results.json", tmp_path / "runs.txt"
     result = run_cli(
-        "eval", str(sparse), str(colbert), "--data", str(reranking_file), "--json", str(json_path)
-    )
+        "eval", str(sparse), str(colbert), "--data", str(reranking_file), "--json", str(json_path),
+        "--run-file", str(run_file),
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
     title = f"{sparse} against the other retrievers, NDCG@10 per query, each ranking its own lists"
@@ -242,3 +246,8 @@ def test_eval_cli_tests_two_encoders_query_by_query_on_their_reranking(reranking
     assert reranking["versus_models"] == [{"model": str(colbert), **expected}]
     assert expected["queries"] == reranking["num_queries"] and expected["wins"] + expected["losses"] > 0
     assert "versus_models" in first["results"][0] and "versus_models" not in second["results"][1]
+    for model, load in ((sparse, load_sparse), (colbert, load_colbert)):
+        reranked = labelled_run_path(labelled_run_path(run_file, str(model)), "encoder-reranking")
+        expected_lists = evaluate_encoder_reranking(load(model), {"at_k": 10}, data).rankings
+        assert read_run(reranked) == expected_lists
+        assert read_run(labelled_run_path(run_file, str(model)))  # what it retrieved
