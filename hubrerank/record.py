@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import yaml
 
 from hubrerank.errors import InputError
+from hubrerank.kinds.spec import ENCODER_RERANKING, SPLIT_TASKS
 from hubrerank.signatures import is_model_file
 
 RECIPE_FILE = "hubrerank.yaml"
@@ -227,6 +228,18 @@ def read_json(path: Path) -> Any:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise InputError(f"{path} is not valid JSON ({error})") from None
+
+
+def metric_key(result: EvalResult | dict[str, Any], metric: str) -> str:
+    """A result's metric as hubrerank.yaml's ``metrics`` and verify's reports name it:
+    ``<dataset>:<split>/<metric>`` for a split task, ``<dataset>:<split>/encoder-reranking/<metric>`` for an
+    encoder-reranking one (a sparse or multi-vector encoder also retrieves from the split, with metrics of
+    the same names), NanoBEIR keys as is."""
+    if result["task"] == ENCODER_RERANKING:
+        return f"{result['dataset']}:{result.get('split')}/{ENCODER_RERANKING}/{metric}"
+    if result["task"] in SPLIT_TASKS:
+        return f"{result['dataset']}:{result.get('split')}/{metric}"
+    return metric
 
 
 def result_identity(result: EvalResult | dict[str, Any]) -> dict[str, Any]:

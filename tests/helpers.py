@@ -55,3 +55,12 @@ def fresh_st_org_repo(hub: LocalHub, repo_id: str, repo_type: str = "dataset") -
     Users(hub.data_dir).merge([UserSpec("stbot", ST_ORG_TOKEN, ("sentence-transformers",))])
     HfApi(endpoint=hub.url, token=ST_ORG_TOKEN).delete_repo(repo_id, repo_type=repo_type, missing_ok=True)
     return ST_ORG_TOKEN
+
+
+def card_front_matter(repo_id: str, sha: str) -> dict:
+    """The YAML front matter of the README of model ``repo_id`` at ``sha`` on the session's Hub."""
+    from hubrerank.hub import read_file
+    from hubrerank.refs import ResolvedRef
+    from hubrerank.reproducibility.st_card import front_matter
+
+    return front_matter((read_file(ResolvedRef(repo_id, sha, "model"), "README.md") or b"").decode())

@@ -126,7 +126,7 @@ def render_model_card(
         library_name="sentence-transformers",
         pipeline_tag=kind.task_type,
         tags=list(kind.card_tags),
-        eval_results=model_index_results(results) or None,
+        eval_results=model_index_results(results, kind) or None,
     )
     reranking = [reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]
     nanobeir = [nanobeir_view(r, baseline_results) for r in eval_results if r.get("task") in NANOBEIR_TASKS]

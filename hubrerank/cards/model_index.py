@@ -17,7 +17,7 @@ from hubrerank.cards.metrics import (
     split_setting,
 )
 from hubrerank.evaluation.definitions import recorded_definition
-from hubrerank.kinds.spec import ENCODER_RERANKING, kind_of_task
+from hubrerank.kinds.spec import ENCODER_RERANKING, KindSpec, get_kind
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult, EvalResultEntry
@@ -49,8 +49,13 @@ def _definition_note(result: dict) -> str:
     return f"; NDCG and MAP: {definition} (hubrerank docs/metrics.md)" if definition else ""
 
 
-def model_index_results(results: dict) -> list[EvalResult]:
-    """Every measured metric of the model as ``EvalResult``s, for the card's ``model-index``.
+def model_index_results(results: dict, kind: KindSpec) -> list[EvalResult]:
+    """Every measured metric of a model of ``kind`` as ``EvalResult``s, for the card's ``model-index``.
+
+    An entry's task type is the kind's pipeline tag, as sentence-transformers' cards of the kind have it
+    (``feature-extraction`` for a sparse or multi-vector encoder's retrieval and NanoBEIR), but
+    ``text-ranking`` (a reranker's) for an encoder-reranking result: the Hub groups a model-index by task
+    type and dataset split, and retrieval and reranking on one split are two results.
 
     First-stage (``base_``) metrics are not the model's and stay out; they appear in the card's tables.
     A NanoBEIR mean carries its subsets in ``dataset.args``: a mean over 3 and one over 11 share a name.
@@ -98,7 +103,7 @@ def model_index_results(results: dict) -> list[EvalResult]:
             metrics = fields.pop("metrics")
             out += [
                 EvalResult(
-                    task_type=kind_of_task(result["task"]).task_type,
+                    task_type=_task_type(result["task"], kind),
                     dataset_type=result["dataset"],
                     dataset_revision=result.get("revision"),
                     metric_type=metric,
@@ -114,6 +119,11 @@ def model_index_results(results: dict) -> list[EvalResult]:
                 if split_setting(metric)[0] not in FIRST_STAGE
             ]
     return out
+
+
+def _task_type(task: str, kind: KindSpec) -> str:
+    """The model-index task type of a result of ``task`` for a model of ``kind`` (model_index_results)."""
+    return get_kind("cross-encoder").task_type if task == ENCODER_RERANKING else kind.task_type
 
 
 def _reranking_task(result: dict, metric: str, benchmarks: Mapping[str, frozenset[str]]) -> str:

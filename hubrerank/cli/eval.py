@@ -90,7 +90,8 @@ DEFAULTS = ComparisonRequest(models=())
     "--run-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the reranked (a bi-encoder: retrieved, top 100 per query) lists as a TREC run (one file per "
-    "model: NAME.MODEL.EXT when several).",
+    "model: NAME.MODEL.EXT when several; a sparse or multi-vector encoder's reranked lists beside what it "
+    "retrieved, as NAME[.MODEL].encoder-reranking.EXT).",
 )
 @scoring_options
 @devices_option

@@ -57,6 +57,8 @@ from hubrerank.runtime import FLOAT32, Variant
 
 Say = Callable[[str], None]
 RETRIEVER_KINDS = ("bi-encoder", "sparse-encoder", "multi-vector")  # judged by retrieval over the corpus
+# the tasks whose per-query NDCG@k the retrievers are tested on against each other
+PAIRED_TASKS = ("retrieval", ENCODER_RERANKING)
 
 
 @dataclass(frozen=True)
@@ -336,20 +338,34 @@ def _ranked_lists(plan: dict[str, Any], retrieval_form: list[str]) -> list[dict[
 
 
 def _test_first_retriever(retrievers: list[tuple[str, list[dict[str, Any]], list[dict[str, float]]]]) -> None:
-    """Add to each retrieval result of the first bi-encoder ``versus_models``: the paired randomization
-    test of its per-query NDCG@k against each other bi-encoder's (e.g. a fine-tune against its base)."""
+    """Add to each retrieval and encoder-reranking result of the first retriever ``versus_models``: the
+    paired randomization test of its per-query NDCG@k against each other retriever's on the same task
+    (e.g. a fine-tune against its base model). ``retrievers``: (label, results, the per-query NDCG@k of
+    the results of :data:`PAIRED_TASKS`, in order)."""
     from hubrerank.evaluation.significance import versus_first_stage
 
     if len(retrievers) < 2:
         return
-    _, first_results, first_values = retrievers[0]
-    retrieval = [result for result in first_results if result["task"] == "retrieval"]
-    for index, result in enumerate(retrieval):
-        ours, metric = first_values[index], f"ndcg@{result['at_k']}"
-        result["versus_models"] = [
-            {
-                "model": label,
-                **versus_first_stage(list(ours.values()), [values[index][q] for q in ours], metric),
-            }
-            for label, _, values in retrievers[1:]
-        ]
+    (_, first), *others = [(label, _paired(results, values)) for label, results, values in retrievers]
+    for result, ours in first:
+        metric, versus = f"ndcg@{result['at_k']}", []
+        for label, paired in others:
+            theirs = next((values for other, values in paired if _same_task(other, result)), None)
+            if theirs is not None:
+                values = [theirs[query] for query in ours]
+                versus.append({"model": label, **versus_first_stage(list(ours.values()), values, metric)})
+        if versus:
+            result["versus_models"] = versus
+
+
+def _paired(
+    results: list[dict[str, Any]], per_query: list[dict[str, float]]
+) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    """Each result of :data:`PAIRED_TASKS` with its per-query NDCG@k."""
+    return list(zip([result for result in results if result["task"] in PAIRED_TASKS], per_query, strict=True))
+
+
+def _same_task(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """True when two results measure the same task on the same split with the same cut-off."""
+    keys = ("task", "dataset", "revision", "config", "split", "at_k")
+    return all(one.get(key) == other.get(key) for key in keys)

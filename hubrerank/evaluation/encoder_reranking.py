@@ -17,31 +17,56 @@ candidates), ``mrr@k`` (the first positive in ``torch.argsort`` of the negated s
 ``ndcg@k`` (scikit-learn's ``ndcg_score``, ties averaged), each a mean over the samples; a sparse encoder
 also ``query_active_dims``, ``query_sparsity_ratio``, ``corpus_active_dims`` and ``corpus_sparsity_ratio``
 (``SparseEncoder.sparsity`` of all the query and all the candidate vectors).
+
+Beside the result, :func:`evaluate_encoder_reranking` keeps each measured query's NDCG@k (for the paired
+test of two models, :mod:`hubrerank.evaluation.significance`) and its candidates in the evaluator's order
+(``torch.argsort`` of the negated scores, the order MRR is read from) with their scores, for a TREC run
+file: query ids the split's, document ids as a reranking task's run file has them
+(:meth:`~hubrerank.evaluation.samples.RerankingRow.doc_id`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hubrerank.errors import InputError
 from hubrerank.evaluation.multi_vector_retrieval import MultiVectorRetriever
-from hubrerank.evaluation.samples import RerankingData
+from hubrerank.evaluation.samples import RerankingData, RerankingRow
 from hubrerank.evaluation.sparse_retrieval import SparseRetriever
 from hubrerank.kinds.spec import ENCODER_RERANKING
+
+Ranking = list[tuple[str, float]]  # (document id, score), best first
+
+
+@dataclass(frozen=True)
+class EncoderRerankingOutcome:
+    """One ``encoder-reranking`` entry of eval_results.json, and by query id each measured query's NDCG@k
+    and its ranked candidates (module docstring)."""
+
+    result: dict[str, Any]
+    per_query_ndcg: dict[str, float]
+    rankings: dict[str, Ranking]
 
 
 def encoder_samples(data: RerankingData) -> list[dict[str, Any]]:
     """The split's rows as the evaluators' samples, without those they drop (module docstring)."""
-    samples = []
+    return [sample for _, sample in _measured(data)]
+
+
+def _measured(data: RerankingData) -> list[tuple[RerankingRow, dict[str, Any]]]:
+    """Each row the evaluators keep, with its sample."""
+    measured = []
     for row in data.rows:
         positives = set(row.positive)
         negative = (
             [text for text in row.documents if text not in positives] if row.documents else row.negative
         )
         if row.positive and negative:
-            samples.append({"query": row.query, "positive": list(row.positive), "negative": list(negative)})
-    return samples
+            sample = {"query": row.query, "positive": list(row.positive), "negative": list(negative)}
+            measured.append((row, sample))
+    return measured
 
 
 def candidate_scores(
@@ -73,54 +98,69 @@ def candidate_scores(
     return scores, stats
 
 
-def reranking_metrics(
-    samples: Sequence[Mapping[str, Any]], scores: Sequence[Any], at_k: int
-) -> dict[str, float]:
-    """The evaluators' ``map``, ``mrr@k`` and ``ndcg@k`` of the samples' candidate scores."""
-    import numpy as np
-    import torch
+def query_metrics(sample: Mapping[str, Any], score: Any, order: Any, at_k: int) -> dict[str, float]:
+    """The evaluators' ``map``, ``mrr@k`` and ``ndcg@k`` of one sample's candidate scores, ``order`` their
+    ``torch.argsort`` of the negated scores."""
     from sklearn.metrics import average_precision_score, ndcg_score
 
-    reciprocal_ranks, ndcgs, precisions = [], [], []
-    for sample, score in zip(samples, scores, strict=True):
-        relevant = [1] * len(sample["positive"]) + [0] * len(sample["negative"])
-        order = torch.argsort(-score)
-        values = score.cpu().tolist()
-        first = next((rank for rank, index in enumerate(order[:at_k]) if relevant[index]), None)
-        reciprocal_ranks.append(0 if first is None else 1 / (first + 1))
-        ndcgs.append(ndcg_score([relevant], [values], k=at_k))
-        precisions.append(average_precision_score(relevant, values))
+    relevant = [1] * len(sample["positive"]) + [0] * len(sample["negative"])
+    values = score.cpu().tolist()
+    first = next((rank for rank, index in enumerate(order[:at_k]) if relevant[index]), None)
     return {
-        "map": float(np.mean(precisions)),
-        f"mrr@{at_k}": float(np.mean(reciprocal_ranks)),
-        f"ndcg@{at_k}": float(np.mean(ndcgs)),
+        "map": float(average_precision_score(relevant, values)),
+        f"mrr@{at_k}": 0.0 if first is None else 1 / (first + 1),
+        f"ndcg@{at_k}": float(ndcg_score([relevant], [values], k=at_k)),
+    }
+
+
+def mean_metrics(per_query: Sequence[Mapping[str, float]], at_k: int) -> dict[str, float]:
+    """The evaluators' ``map``, ``mrr@k`` and ``ndcg@k``: means of the per-query values."""
+    import numpy as np
+
+    return {
+        key: float(np.mean([values[key] for values in per_query]))
+        for key in ("map", f"mrr@{at_k}", f"ndcg@{at_k}")
     }
 
 
 def evaluate_encoder_reranking(
     retriever: SparseRetriever | MultiVectorRetriever, task: Mapping[str, Any], data: RerankingData
-) -> dict[str, Any]:
-    """One ``encoder-reranking`` entry of eval_results.json: the task's split measured as its kind's
-    reranking evaluator measures it; ``num_queries`` the samples measured, ``queries_left_out`` the rows
-    without a positive or a negative, ``similarity`` the model's."""
-    samples = encoder_samples(data)
-    if not samples:
+) -> EncoderRerankingOutcome:
+    """The task's split measured as its kind's reranking evaluator measures it. The result's
+    ``num_queries`` counts the samples measured, ``queries_left_out`` the rows without a positive or a
+    negative; ``similarity`` is the model's."""
+    import torch
+
+    measured = _measured(data)
+    if not measured:
         raise InputError(
             f"{data.dataset} split {data.split} has no query with both a positive and a negative"
         )
+    samples = [sample for _, sample in measured]
     scores, stats = candidate_scores(retriever, samples)
-    return {
+    at_k = task["at_k"]
+    per_query, rankings = [], {}
+    for (row, sample), score in zip(measured, scores, strict=True):
+        order = torch.argsort(-score)
+        per_query.append(query_metrics(sample, score, order, at_k))
+        texts = [*sample["positive"], *sample["negative"]]
+        rankings[row.query_id] = [(row.doc_id(texts[index]), float(score[index])) for index in order.tolist()]
+    result = {
         "task": ENCODER_RERANKING,
         "dataset": data.dataset,
         "revision": data.revision,
         "config": data.config,
         "split": data.split,
-        "at_k": task["at_k"],
+        "at_k": at_k,
         "num_queries": len(samples),
         "queries_left_out": len(data.rows) - len(samples),
         "similarity": retriever.similarity_fn_name,
-        "metrics": reranking_metrics(samples, scores, task["at_k"]) | stats,
+        "metrics": mean_metrics(per_query, at_k) | stats,
     }
+    ndcg = {
+        row.query_id: values[f"ndcg@{at_k}"] for (row, _), values in zip(measured, per_query, strict=True)
+    }
+    return EncoderRerankingOutcome(result, ndcg, rankings)
 
 
 def encoder_reranking_headline(result: Mapping[str, Any]) -> str:

@@ -32,7 +32,7 @@ from hubrerank.evaluation.retrieval import (
     load_retrieval_split,
     retrieval_result,
 )
-from hubrerank.evaluation.runfile import write_run
+from hubrerank.evaluation.runfile import labelled_run_path, write_run
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data
 from hubrerank.evaluation.scoring import Scorer
 from hubrerank.evaluation.sparse_retrieval import (
@@ -93,8 +93,8 @@ def run_evaluations(
     so the same weights are scored once whether they come from a folder or a commit. ``cache``: True
     uses ``$HUBRERANK_HOME/scores.sqlite``, False none. ``trust_remote_code`` lets a model with its own code
     load (only on the user's word). ``run_file`` also writes the reranked (or, for a bi-encoder, the
-    retrieved) lists as a TREC run (:func:`evaluate_model`,
-    :func:`evaluate_retrieval_tasks`). ``progress`` shows a progress bar of the pairs being scored.
+    retrieved) lists as a TREC run (:func:`evaluate_model`, :func:`evaluate_retrieval_tasks`,
+    :func:`evaluate_encoder_retrieval_tasks`). ``progress`` shows a progress bar of the pairs being scored.
     ``metric_definition`` is the definition of reranking and NanoBEIR NDCG and MAP
     (:mod:`hubrerank.evaluation.definitions`; None: the installed sentence-transformers'); each such result
     records it as ``metric_definition`` and the metrics another definition gives differently in
@@ -331,8 +331,14 @@ def evaluate_encoder_retrieval_tasks(
     SparseInformationRetrievalEvaluator's and SparseNanoBEIREvaluator's metrics and sparsity; a
     multi-vector encoder: MultiVectorInformationRetrievalEvaluator's and MultiVectorNanoBEIREvaluator's),
     and its ``encoder-reranking`` tasks (:mod:`hubrerank.evaluation.encoder_reranking`:
-    SparseRerankingEvaluator's or MultiVectorRerankingEvaluator's metrics, after the retrieval results);
-    ``per_query`` and ``run_file`` as :func:`evaluate_retrieval_tasks` takes them (retrieval, NanoBEIR)."""
+    SparseRerankingEvaluator's or MultiVectorRerankingEvaluator's metrics, after the retrieval results).
+
+    ``per_query`` receives each retrieval task's, then each encoder-reranking task's per-query NDCG@k.
+    ``run_file`` receives what was retrieved, as :func:`evaluate_retrieval_tasks` writes it; the lists the
+    encoder-reranking tasks ranked go to the same file when nothing was retrieved, else beside it
+    (``NAME.encoder-reranking.EXT``, :func:`~hubrerank.evaluation.runfile.labelled_run_path`): each
+    measured query's candidates in the evaluator's order with their scores, query ids the split's
+    (prefixed by the task's index, ``0:``, when there are several), document ids as a reranking task's."""
     tasks = check_plan(plan)
     if tasks.get("triplet"):
         raise RecipeError(
@@ -341,11 +347,17 @@ def evaluate_encoder_retrieval_tasks(
     evaluate = partial(ENCODER_RETRIEVERS[kind][1], retriever)
     similarity = {"similarity": retriever.similarity_fn_name}
     results, rankings = _retrieval_results(tasks.get("retrieval", []), evaluate, per_query, similarity)
-    for task in tasks.get(ENCODER_RERANKING, []):
+    reranking, reranked = tasks.get(ENCODER_RERANKING, []), {}
+    for index, task in enumerate(reranking):
         data = load_reranking_data(
             task["dataset"], task["revision"], config=task["config"], split=task["split"]
         )
-        results.append(evaluate_encoder_reranking(retriever, task, data))
+        outcome = evaluate_encoder_reranking(retriever, task, data)
+        results.append(outcome.result)
+        prefix = f"{index}:" if len(reranking) > 1 else ""
+        reranked.update({prefix + qid: ranking for qid, ranking in outcome.rankings.items()})
+        if per_query is not None:
+            per_query.append(outcome.per_query_ndcg)
     nano = tasks.get("nanobeir")
     if nano:
         results.append(
@@ -360,7 +372,12 @@ def evaluate_encoder_retrieval_tasks(
             )
         )
     if run_file is not None:
-        write_run(run_file, rankings, run_tag)
+        if reranked and not rankings:
+            write_run(run_file, reranked, run_tag)
+        else:
+            write_run(run_file, rankings, run_tag)
+            if reranked:
+                write_run(labelled_run_path(run_file, ENCODER_RERANKING), reranked, run_tag)
     return with_variant(results, Variant(retriever.dtype))  # these kinds run on torch only
 
 

@@ -51,10 +51,11 @@ def tables(evaluations: Sequence[Evaluation], first_stage_name: str = "first sta
             built.append(_nanobeir_table(result, metric_rows))
         elif result["task"] == "nanobeir-retrieval":
             built.append(_nanobeir_retrieval_table(result, metric_rows))
-        elif result["task"] == ENCODER_RERANKING:
-            built.append(_encoder_reranking_table(result, metric_rows))
-        elif result["task"] == "retrieval":
-            built.append(_retrieval_table(result, metric_rows))
+        elif result["task"] in (ENCODER_RERANKING, "retrieval"):
+            if result["task"] == ENCODER_RERANKING:
+                built.append(_encoder_reranking_table(result, metric_rows))
+            else:
+                built.append(_retrieval_table(result, metric_rows))
             built += [
                 _versus_models_table(result, label, entry["versus_models"])
                 for label, entry in rows
@@ -290,8 +291,9 @@ def _encoder_reranking_table(result: dict[str, Any], rows: list[tuple[str, dict[
 
 def _versus_models_table(result: dict[str, Any], label: str, versus: list[dict[str, Any]]) -> Table:
     k = result["at_k"]
+    lists = "" if result["task"] == "retrieval" else ", each ranking its own lists"
     return Table(
-        f"{label} against the other retrievers, NDCG@{k} per query: {_source(result)}",
+        f"{label} against the other retrievers, NDCG@{k} per query{lists}: {_source(result)}",
         [f"mean change NDCG@{k}", "queries better", "queries worse", "queries equal", "p-value"],
         [(f"vs {v['model']}", [v["delta"], v["wins"], v["losses"], v["ties"], v["p_value"]]) for v in versus],
         f"p-value: {versus[0]['test']}; below 0.05, the change is unlikely to be luck",

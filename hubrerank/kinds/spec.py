@@ -37,7 +37,7 @@ class KindSpec:
     losses_module: str  # the module whose public classes are the kind's losses
     in_training_evaluator: str  # the evaluator that picks the best checkpoint on the eval split
     card_tags: tuple[str, ...]  # tags of the cards hubrerank renders
-    task_type: str  # pipeline tag and model-index task type
+    task_type: str  # pipeline tag and model-index task type (an encoder-reranking result's: a reranker's)
     st_model_type: str  # config_sentence_transformers.json's model_type for this kind
     st_evaluators: tuple[str, ...]  # evaluator classes a sentence-transformers trainer card may name
     st_card_tag: str  # the tag that marks a sentence-transformers trainer card of this kind
@@ -84,20 +84,6 @@ def load_class(path: str) -> Any:
     """The class named ``"module:Class"``, imported now."""
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
-
-
-def kind_of_task(task: str) -> KindSpec:
-    """The kind a result's task judges (retrieval, nanobeir-retrieval and triplet: bi-encoder); the
-    default kind for the others (reranking and NanoBEIR reranking judge cross-encoders)."""
-    kinds = _kinds()
-    return next(
-        (
-            spec
-            for spec in kinds.values()
-            if task in (spec.evaluation_task, spec.nanobeir_task, *dict(spec.extra_evaluations))
-        ),
-        kinds[DEFAULT_KIND],
-    )
 
 
 def kind_of_model(path: Path) -> KindSpec:

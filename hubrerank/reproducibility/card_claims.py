@@ -1,6 +1,8 @@
 """Where a re-run of a recipe's evaluation plan measures each claim of a sentence-transformers card.
 
-A card's claims are named by its evaluators' dataset names. An evaluator called ``<name>-<split>`` ran on
+A card's claims are named by its evaluators' dataset names, and by the evaluator's task name (its
+description, "Sparse Reranking"), which tells apart two evaluators run on one name (a retrieval and a
+reranking evaluator both called ``<name>-<split>``). An evaluator called ``<name>-<split>`` ran on
 split ``<split>`` of a dataset ``ORG/<name>`` (the naming convention hubrerank itself uses); NanoBEIR
 evaluators are recognised by their subsets' names. :func:`match_claims` pairs them with plan entries;
 the predicates here also tell :mod:`hubrerank.reproducibility.from_card` which evaluators it can re-run.
@@ -12,7 +14,7 @@ import re
 from typing import Any
 
 from hubrerank.kinds.spec import KindSpec, get_kind
-from hubrerank.reproducibility.st_card import CardEvaluator, StCard
+from hubrerank.reproducibility.st_card import CardEvaluator, ClaimSource, StCard
 
 NANOBEIR_EVALUATOR = "CrossEncoderNanoBEIREvaluator"
 NANO_SUBSET = re.compile(r"^Nano\w+_R\d+$")  # a NanoBEIR subset's evaluator name, e.g. NanoMSMARCO_R100
@@ -28,8 +30,9 @@ _UNSET_SETTINGS = {
 BI_NANO_NAME = re.compile(r"^Nano[A-Z]\w*$")
 
 
-def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int | None, str]]:
-    """Where a re-run of ``plan`` measures each claimed evaluator: name -> (task, index, metric prefix).
+def match_claims(card: StCard, plan: dict[str, Any]) -> dict[ClaimSource, tuple[str, int | None, str]]:
+    """Where a re-run of ``plan`` measures each claimed evaluator: its claims' source (dataset name and
+    task name) -> (task, index, metric prefix).
 
     An evaluator of a split task of the card's kind (the in-training evaluator: reranking for a
     cross-encoder, information retrieval for a bi-encoder; a bi-encoder's TripletEvaluator: triplet)
@@ -42,23 +45,23 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
     settings the re-run does not take (a TripletEvaluator's margin), are left out.
     """
     spec = get_kind(card.kind)
-    matches: dict[str, tuple[str, int | None, str]] = {}
+    matches: dict[ClaimSource, tuple[str, int | None, str]] = {}
     entries = {task: list(enumerate(plan.get(task) or [])) for task in spec.split_evaluators.values()}
-    pending: dict[str, list[tuple[str, str]]] = {task: [] for task in entries}
-    for name in dict.fromkeys(claim.dataset for claim in card.claims):
-        evaluator = card.evaluator_of(name)
+    pending: dict[str, list[tuple[ClaimSource, str]]] = {task: [] for task in entries}
+    for source in dict.fromkeys(claim.source for claim in card.claims):
+        name, evaluator = source.dataset, card.evaluator_of(source)
         if evaluator is None:
             continue
         prefix = "realistic_" if evaluator.always_rerank_positives is False else ""
         if evaluator.class_name == NANOBEIR_EVALUATOR or NANO_SUBSET.match(name):
             nano = plan.get("nanobeir")
             if nano and nano.get("always_rerank_positives", True) == (not prefix):
-                matches[name] = ("nanobeir", None, "")
+                matches[source] = ("nanobeir", None, "")
             continue
         if is_retrieval_nanobeir(spec, evaluator, name):
             subset = nanobeir_subset(name)
             if plan.get("nanobeir") and (subset is None or subset in plan["nanobeir"]["datasets"]):
-                matches[name] = ("nanobeir", None, "")
+                matches[source] = ("nanobeir", None, "")
             continue
         task = spec.split_evaluators.get(evaluator.class_name)
         if task is None or BI_NANO_NAME.match(name) or unset_settings(task, evaluator):
@@ -67,14 +70,14 @@ def match_claims(card: StCard, plan: dict[str, Any]) -> dict[str, tuple[str, int
             (i for i, e in entries[task] if f"{e['dataset'].split('/')[-1]}-{e.get('split')}" == name), None
         )
         if index is None:
-            pending[task].append((name, prefix))
+            pending[task].append((source, prefix))
         else:
-            matches[name] = (task, index, prefix)
+            matches[source] = (task, index, prefix)
             entries[task] = [(i, e) for i, e in entries[task] if i != index]
-    for task, names in pending.items():
-        if names and len(names) == len(entries[task]):
-            for (name, prefix), (index, _) in zip(names, entries[task], strict=True):
-                matches[name] = (task, index, prefix)
+    for task, sources in pending.items():
+        if sources and len(sources) == len(entries[task]):
+            for (source, prefix), (index, _) in zip(sources, entries[task], strict=True):
+                matches[source] = (task, index, prefix)
     return matches
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -51,19 +51,36 @@ class CardEvaluator:
     class_name: str
     names: tuple[str, ...]
     config: dict[str, Any]
+    # the heading of its Metrics section (the evaluator's description, "Sparse Reranking"): the task name of
+    # its claims in the model-index
+    description: str = ""
     # a reranking evaluator's (CrossEncoderRerankingEvaluator, CrossEncoderNanoBEIREvaluator) setting as the
     # card prints it: True when every positive was added to the candidates it reranks, False for the
     # "realistic" run on the first stage's candidates alone; None when the card does not print it
     always_rerank_positives: bool | None = None
 
 
+class ClaimSource(NamedTuple):
+    """Which evaluator made a claim: the dataset name it ran on, and the model-index task name (its
+    description, "Sparse Reranking"), which tells apart two evaluators a card runs on one dataset name."""
+
+    dataset: str
+    task: str
+
+
 @dataclass(frozen=True)
 class CardClaim:
-    """One number of the card's ``model-index``: evaluator dataset name, metric and value (4 decimals)."""
+    """One number of the card's ``model-index``: evaluator dataset name, metric and value (4 decimals), and
+    the task name of the evaluator that measured it ("" when the card has none)."""
 
     dataset: str
     metric: str
     value: float
+    task: str = ""
+
+    @property
+    def source(self) -> ClaimSource:
+        return ClaimSource(self.dataset, self.task)
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,11 @@ class StCard:
     modules: tuple[str, ...] = ()  # the "Full Model Architecture" module classes, in order
     kind: str = DEFAULT_KIND  # the model kind the card describes (its kind's card tag)
 
-    def evaluator_of(self, dataset_name: str) -> CardEvaluator | None:
-        return next((e for e in self.evaluators if dataset_name in e.names), None)
+    def evaluator_of(self, source: ClaimSource) -> CardEvaluator | None:
+        """The evaluator that made the claims of ``source``: among those that ran on its dataset name, the one
+        whose Metrics section is headed by its task name, else the first."""
+        named = [evaluator for evaluator in self.evaluators if source.dataset in evaluator.names]
+        return next((e for e in named if e.description == source.task), named[0] if named else None)
 
 
 def is_st_card(text: str) -> bool:
@@ -301,6 +321,7 @@ def _evaluator(block: str) -> CardEvaluator:
         class_name=class_name.group(1).rsplit(".", 1)[-1] if class_name else "",
         names=tuple(re.findall(r"`([^`]+)`", names.group(1))) if names else (),
         config=config,
+        description=block.splitlines()[0].removeprefix("#### ").strip(),
         always_rerank_positives=always if isinstance(always, bool) else None,
     )
 
@@ -376,10 +397,11 @@ def _claims(metadata: dict[str, Any]) -> list[CardClaim]:
     for entry in metadata.get("model-index") or []:
         for result in (entry or {}).get("results") or []:
             dataset = str((result.get("dataset") or {}).get("type", ""))
+            task = str((result.get("task") or {}).get("name") or "")
             for metric in result.get("metrics") or []:
                 value = metric.get("value")
                 if isinstance(value, int | float) and not isinstance(value, bool) and metric.get("type"):
-                    claims.append(CardClaim(dataset, str(metric["type"]), float(value)))
+                    claims.append(CardClaim(dataset, str(metric["type"]), float(value), task))
     return claims
 
 

@@ -28,7 +28,7 @@ from hubrerank.evaluation.definitions import (
     recorded_definition,
 )
 from hubrerank.hub import download, fetch_model, resolve
-from hubrerank.kinds.spec import SPLIT_TASKS
+from hubrerank.kinds.spec import DEFAULT_KIND, SPLIT_TASKS, KindSpec, get_kind
 from hubrerank.record import (
     CARD_FILE,
     RECIPE_FILE,
@@ -37,6 +37,7 @@ from hubrerank.record import (
     VARIANTS_FILE,
     EvalResults,
     has_run_record,
+    metric_key,
     read_card_text,
     read_results,
     read_run_record,
@@ -53,7 +54,7 @@ PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
 
 if TYPE_CHECKING:
     from hubrerank.reproducibility.reproduce import WeightsComparison
-    from hubrerank.reproducibility.st_card import CardLibraryVersion, StCard
+    from hubrerank.reproducibility.st_card import CardClaim, CardLibraryVersion, StCard
     from hubrerank.training.recipe import Recipe
 
 
@@ -76,13 +77,11 @@ class Claim:
 
     @property
     def label(self) -> str:
-        """``<dataset>:<split>/<metric>`` for reranking, retrieval and triplet (as hubrerank.yaml's metrics),
-        NanoBEIR keys as is."""
+        """The metric as hubrerank.yaml's metrics name it (:func:`hubrerank.record.metric_key`), and the
+        variant file it was measured in unless torch."""
         variant = self.variant
         suffix = "" if variant.backend == DEFAULT_BACKEND else f" [{variant.file}]"
-        if self.result.get("task") in SPLIT_TASKS:
-            return f"{self.result['dataset']}:{self.result.get('split')}/{self.metric}{suffix}"
-        return self.metric + suffix
+        return metric_key(self.result, self.metric) + suffix
 
     @property
     def variant(self) -> Variant:
@@ -375,7 +374,8 @@ def read_subject(
         record = read_run_record(folder)
         recipe = override or validate(dict(record), f"{ref.repo_id}@{ref.sha[:12]}/{RECIPE_FILE}")
         results = read_results(folder / RESULTS_FILE) if (folder / RESULTS_FILE).is_file() else EvalResults()
-        claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results)
+        kind = get_kind((record.get("model") or {}).get("kind", DEFAULT_KIND))
+        claims = claims_from_results(results, RESULTS_FILE) + claims_from_card(card_text, results, kind)
         subject = Subject(
             recipe, recipe.evaluation, recipe.source, claims, dict(record.get("environment") or {})
         )
@@ -537,12 +537,14 @@ def result_definition(result: Mapping[str, Any]) -> str | None:
     return recorded_definition(result) if result.get("task") in DEFINED_TASKS else None
 
 
-def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
+def claims_from_card(card_text: str, results: EvalResults, kind: KindSpec) -> list[Claim]:
     """The card's model-index numbers that differ from eval_results.json, as claims of their own.
 
     A card rendered by hubrerank carries the same numbers as eval_results.json; one edited by hand may
     not, and then both are checked. Each card entry is matched to a result and metric by rendering every
-    claimed metric alone through :func:`hubrerank.cards.model_index_results` and comparing the keys.
+    claimed metric alone through :func:`hubrerank.cards.model_index_results` (for a model of ``kind``)
+    and comparing the keys. The keys leave out the task type, which is the kind's on every entry (cards
+    rendered before it was wrote a sparse or multi-vector encoder's retrieval as ``sentence-similarity``).
     """
     from hubrerank.cards.model_index import model_index_results
 
@@ -552,7 +554,7 @@ def claims_from_card(card_text: str, results: EvalResults) -> list[Claim]:
     by_key: dict[tuple, tuple[Mapping[str, Any], str, float]] = {}
     for result in results.get("results", []):
         for metric, value in result.get("metrics", {}).items():
-            for entry in model_index_results({"results": [{**result, "metrics": {metric: value}}]}):
+            for entry in model_index_results({"results": [{**result, "metrics": {metric: value}}]}, kind):
                 by_key[_eval_result_key(entry)] = (result, metric, value)
     claims = []
     for entry in card:
@@ -597,17 +599,16 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
     and made under the definition of the card's release (:func:`card_definition`), and the names of the
     claimed evaluators the plan does not re-run (their claims are left out)."""
     definition = card_definition(card).definition
-    from hubrerank.kinds.spec import get_kind
     from hubrerank.reproducibility.card_claims import match_claims, retrieval_metric
 
     matches = match_claims(card, plan)
     nanobeir_task = get_kind(card.kind).nanobeir_task  # NanoBEIR reranking or retrieval, as the kind runs it
     claims = []
-    unchecked = sorted({claim.dataset for claim in card.claims if claim.dataset not in matches})
+    unchecked = sorted({_source_label(card, claim) for claim in card.claims if claim.source not in matches})
     for claim in card.claims:
-        if claim.dataset not in matches:
+        if claim.source not in matches:
             continue
-        task, index, prefix = matches[claim.dataset]
+        task, index, prefix = matches[claim.source]
         if task == "triplet" and not _remeasured_triplet_metric(card, claim.dataset, claim.metric):
             unchecked.append(f"{claim.dataset} {claim.metric}")
             continue
@@ -628,6 +629,13 @@ def claims_from_st_card(card: StCard, plan: Mapping[str, Any]) -> tuple[list[Cla
             )
         )
     return claims, unchecked
+
+
+def _source_label(card: StCard, claim: CardClaim) -> str:
+    """The evaluator of ``claim`` as a report names it: its dataset name, with its task name when another
+    evaluator of the card ran on the same name."""
+    shared = len({other.task for other in card.claims if other.dataset == claim.dataset}) > 1
+    return f"{claim.dataset} ({claim.task})" if shared else claim.dataset
 
 
 def _remeasured_triplet_metric(card: StCard, name: str, metric: str) -> bool:
@@ -750,7 +758,7 @@ def _card_model_index(card_text: str) -> list[Any]:
 
 def _eval_result_key(entry: Any) -> tuple:
     return (
-        entry.task_type,
+        entry.task_name,
         entry.dataset_type,
         entry.dataset_revision,
         entry.dataset_config,

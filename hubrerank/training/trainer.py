@@ -31,6 +31,7 @@ from hubrerank.record import (
     EvalResults,
     LogRow,
     RunRecord,
+    metric_key,
     read_results,
     read_run_record,
     write_log,
@@ -269,13 +270,12 @@ def _without_requested(node: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def flat_metrics(results: Mapping[str, Any]) -> dict[str, float]:
-    """Every final metric in one mapping: ``<dataset>:<split>/<metric>`` for reranking, retrieval and
-    triplet, NanoBEIR as is."""
-    flat: dict[str, float] = {}
-    for result in results.get("results", []):
-        prefix = f"{result['dataset']}:{result['split']}/" if result["task"] in SPLIT_TASKS else ""
-        flat.update({f"{prefix}{key}": value for key, value in result["metrics"].items()})
-    return flat
+    """Every final metric in one mapping, named by :func:`hubrerank.record.metric_key`."""
+    return {
+        metric_key(result, key): value
+        for result in results.get("results", [])
+        for key, value in result["metrics"].items()
+    }
 
 
 def render_card(model_dir: Path, repo_id: str | None = None) -> str:

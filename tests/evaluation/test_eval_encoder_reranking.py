@@ -46,7 +46,7 @@ def test_metrics_equal_the_kinds_reranking_evaluator(reranking_file, encoders, k
     path, load = encoders[kind]
     retriever = load(path, batch_size=8)
     data = load_reranking_data(str(reranking_file), split="test")
-    ours = evaluate_encoder_reranking(retriever, {"at_k": at_k}, data)
+    ours = evaluate_encoder_reranking(retriever, {"at_k": at_k}, data).result
     samples = [{"query": row.query, "positive": row.positive, "negative": row.negative} for row in data.rows]
     theirs = _evaluator(kind, samples, at_k, 8)(retriever.model)
     # the evaluator drops the 4 rows without a positive and the one row whose every document is positive
@@ -76,7 +76,7 @@ def test_run_evaluations_records_encoder_reranking(reranking_file, encoders, kin
     retrieval, reranking = run_evaluations(path, None, plan)["results"]
     assert retrieval["task"] == "retrieval" and reranking["task"] == "encoder-reranking"
     data = load_reranking_data(str(reranking_file), split="test")
-    expected = evaluate_encoder_reranking(load(path), {"at_k": 5}, data)
+    expected = evaluate_encoder_reranking(load(path), {"at_k": 5}, data).result
     assert {key: value for key, value in reranking.items() if key != "revision"} == {
         key: value for key, value in expected.items() if key != "revision"
     }
@@ -156,4 +156,98 @@ def test_eval_cli_reranks_the_lists_with_sparse_and_multi_vector_encoders(rerank
     for model, (path, load) in zip(models, [(sparse, load_sparse), (colbert, load_colbert)], strict=True):
         retrieval, reranking = model["results"]
         assert retrieval["task"] == "retrieval" and reranking["task"] == "encoder-reranking"
-        assert reranking["metrics"] == evaluate_encoder_reranking(load(path), {"at_k": 10}, data)["metrics"]
+        expected = evaluate_encoder_reranking(load(path), {"at_k": 10}, data).result
+        assert reranking["metrics"] == expected["metrics"]
+
+
+@pytest.mark.parametrize("kind", ["sparse", "multi-vector"])
+def test_trec_eval_reads_the_run_file_and_agrees(reranking_file, encoders, kind, tmp_path):
+    """The lists encoder-reranking ranked, as a TREC run: trec_eval's NDCG@10, MAP and reciprocal rank
+    of the top 10 equal the evaluator's ndcg@10, map and mrr@10, query by query."""
+    import pytrec_eval
+
+    from hubrerank.evaluation import read_run
+
+    path, load = encoders[kind]
+    plan = {"encoder-reranking": [{"dataset": str(reranking_file), "split": "test", "at_k": 10}]}
+    run_file = tmp_path / "reranked.run"
+    (result,) = run_evaluations(path, None, plan, run_file=run_file)["results"]
+    data = load_reranking_data(str(reranking_file), split="test")
+    outcome = evaluate_encoder_reranking(load(path), {"at_k": 10}, data)
+    run = read_run(run_file)
+    assert run == outcome.rankings and len(run) == result["num_queries"]
+    rows = {row.query_id: row for row in data.rows if row.query_id in run}
+    qrels = {qid: {row.doc_id(text): 1 for text in row.positive} for qid, row in rows.items()}
+    top10 = {qid: dict(ranking[:10]) for qid, ranking in run.items()}
+    everything = {qid: dict(ranking) for qid, ranking in run.items()}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "map"}).evaluate(everything)
+    reciprocal = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    for qid, ndcg in outcome.per_query_ndcg.items():
+        assert per_query[qid]["ndcg_cut_10"] == pytest.approx(ndcg, abs=1e-9), qid
+    for measure, ours, scores in (
+        ("ndcg_cut_10", "ndcg@10", per_query),
+        ("map", "map", per_query),
+        ("recip_rank", "mrr@10", reciprocal),
+    ):
+        mean = sum(values[measure] for values in scores.values()) / len(scores)
+        assert mean == pytest.approx(result["metrics"][ours], abs=1e-9), measure
+
+
+def test_the_reranked_lists_go_beside_the_retrieved_ones(reranking_file, encoders, tmp_path):
+    from hubrerank.evaluation import read_run
+
+    path, load = encoders["sparse"]
+    plan = {
+        "retrieval": [{"dataset": str(reranking_file), "split": "test"}],
+        "encoder-reranking": [
+            {"dataset": str(reranking_file), "split": "test", "at_k": 10},
+            {"dataset": str(reranking_file), "split": "test", "at_k": 3},
+        ],
+    }
+    run_evaluations(path, None, plan, run_file=tmp_path / "runs.txt")
+    reranked = read_run(tmp_path / "runs.encoder-reranking.txt")
+    data = load_reranking_data(str(reranking_file), split="test")
+    rankings = evaluate_encoder_reranking(load(path), {"at_k": 10}, data).rankings
+    assert reranked == {f"{index}:{qid}": ranking for index in (0, 1) for qid, ranking in rankings.items()}
+    retrieved = read_run(tmp_path / "runs.txt")
+    assert set(retrieved) == {row.query_id for row in data.rows if row.positive}
+    assert all(len(ranking) > len(rankings[qid]) for qid, ranking in retrieved.items() if qid in rankings)
+
+
+def test_eval_cli_tests_two_encoders_query_by_query_on_their_reranking(reranking_file, encoders, tmp_path):
+    """`hubrerank eval A B --data X`: A's encoder-reranking result carries the paired test of its
+    per-query NDCG@10 against B's on the same lists, and the output shows it; `--run-file` writes each
+    model's retrieved and reranked lists."""
+    import json
+
+    from helpers import run_cli
+
+    from hubrerank.evaluation import read_run
+    from hubrerank.evaluation.runfile import labelled_run_path
+    from hubrerank.evaluation.significance import versus_first_stage
+
+    (sparse, load_sparse), (colbert, load_colbert) = encoders["sparse"], encoders["multi-vector"]
+    json_path, run_file = tmp_path / "results.json", tmp_path / "runs.txt"
+    result = run_cli(
+        "eval", str(sparse), str(colbert), "--data", str(reranking_file), "--json", str(json_path),
+        "--run-file", str(run_file),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    title = f"{sparse} against the other retrievers, NDCG@10 per query, each ranking its own lists"
+    assert title in result.output
+    data = load_reranking_data(str(reranking_file), split="test")
+    ours = evaluate_encoder_reranking(load_sparse(sparse), {"at_k": 10}, data).per_query_ndcg
+    theirs = evaluate_encoder_reranking(load_colbert(colbert), {"at_k": 10}, data).per_query_ndcg
+    first, second = json.loads(json_path.read_text())["models"]
+    reranking = first["results"][1]
+    assert reranking["task"] == "encoder-reranking"
+    expected = versus_first_stage(list(ours.values()), [theirs[q] for q in ours], "ndcg@10")
+    assert reranking["versus_models"] == [{"model": str(colbert), **expected}]
+    assert expected["queries"] == reranking["num_queries"] and expected["wins"] + expected["losses"] > 0
+    assert "versus_models" in first["results"][0] and "versus_models" not in second["results"][1]
+    for model, load in ((sparse, load_sparse), (colbert, load_colbert)):
+        reranked = labelled_run_path(labelled_run_path(run_file, str(model)), "encoder-reranking")
+        expected_lists = evaluate_encoder_reranking(load(model), {"at_k": 10}, data).rankings
+        assert read_run(reranked) == expected_lists
+        assert read_run(labelled_run_path(run_file, str(model)))  # what it retrieved
