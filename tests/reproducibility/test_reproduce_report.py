@@ -7,9 +7,10 @@ import pytest
 
 from hubrerank.cli.reproduce import format_report
 from hubrerank.refs import ResolvedRef
+from hubrerank.reproducibility.claims import Claim
 from hubrerank.reproducibility.reproduce import TensorDifference, WeightsComparison
 from hubrerank.reproducibility.tolerances import Tolerances
-from hubrerank.reproducibility.verify import Check, Claim, Report
+from hubrerank.reproducibility.verify import Check, Report
 
 RESULT = {"task": "nanobeir", "dataset": "sentence-transformers/NanoBEIR-en", "revision": "b" * 40}
 

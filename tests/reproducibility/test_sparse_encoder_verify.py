@@ -299,8 +299,8 @@ def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(s
     from hubrerank.hub import read_file
     from hubrerank.refs import ResolvedRef
     from hubrerank.reproducibility.card_claims import match_claims
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import ClaimSource, parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     ref = f"{ST_SPLADE_BOTH}@{st_splade_both}"
     path = tmp_path / "recipe.yaml"

@@ -414,8 +414,8 @@ def test_cli_writes_bi_encoder_recipes_and_refuses_other_cards(version: str, hub
 
 @pytest.mark.parametrize("version", ["4.1.0", "6.2.0", "6.3.0"])
 def test_verify_checks_a_bi_encoder_cards_retrieval_claims_against_the_plan(version: str):
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "mnrl-ir").text)
     entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
@@ -442,8 +442,8 @@ TRIPLET_ENTRY = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "
 def test_verify_checks_every_bi_encoder_cards_triplet_claims_against_the_plan(version: str):
     """Every release's TripletEvaluator card claims cosine_accuracy (the model's similarity), which the
     plan's triplet entry re-measures under that name."""
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "bi-encoder" / version / "triplet").text)
 
@@ -489,8 +489,8 @@ def _triplet_card(metrics: list[str], parameters: dict[str, Any] | None = None) 
     ],
 )
 def test_a_triplet_claim_the_re_run_does_not_measure_is_unchecked(metrics: list[str], unchecked: list[str]):
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(_triplet_card(metrics))
 
@@ -684,8 +684,8 @@ def test_sparse_encoder_recipe_gives_back_every_argument_or_names_it(card: Gener
 def test_verify_checks_a_sparse_cards_retrieval_claims_against_the_plan(version: str):
     """Every claim of the card's SparseInformationRetrievalEvaluator is placed in the plan, under
     hubrerank's metric name, with the card's value: the ranking metrics and the sparsity."""
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "sparse-encoder" / version / "splade-mnrl-ir").text)
     entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}
@@ -774,8 +774,8 @@ def test_the_corpus_covers_multi_vector_releases_and_losses():
 def test_verify_checks_a_multi_vector_cards_retrieval_claims_against_the_plan(version: str):
     """Every claim of the card's MultiVectorInformationRetrievalEvaluator is placed in the plan, under
     hubrerank's metric name (without ``maxsim_``), with the card's value."""
+    from hubrerank.reproducibility.claims import claims_from_st_card
     from hubrerank.reproducibility.st_card import parse_card
-    from hubrerank.reproducibility.verify import claims_from_st_card
 
     card = parse_card(Generated(CORPUS / "multi-vector" / version / "mv-mnrl-ir").text)
     entry = {"dataset": "acme/toy-rerank", "revision": "f" * 40, "config": "default", "split": "dev"}

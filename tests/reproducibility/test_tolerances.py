@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hubrerank.errors import InputError
+from hubrerank.reproducibility.claims import claims_from_results
 from hubrerank.reproducibility.tolerances import load_tolerance_file, reproduce_tolerances, verify_tolerances
-from hubrerank.reproducibility.verify import claims_from_results, compare
+from hubrerank.reproducibility.verify import compare
 
 RERANKING = {
     "task": "reranking",

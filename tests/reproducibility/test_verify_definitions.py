@@ -11,14 +11,9 @@ import yaml
 from helpers import run_cli
 from reproduce_fixtures import publish_copy
 
+from hubrerank.reproducibility.claims import Claim, card_definition, claims_from_results
 from hubrerank.reproducibility.tolerances import verify_tolerances
-from hubrerank.reproducibility.verify import (
-    Claim,
-    Report,
-    card_definition,
-    claims_from_results,
-    compare,
-)
+from hubrerank.reproducibility.verify import Report, compare
 
 LISTED, ALL = "listed-positives", "all-positives"
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "st_cards"
