@@ -54,6 +54,7 @@ NOTES = {
         ]
     ),
 }
+METRIC_KEYS = ("ndcg@10", "map", "mrr@10")  # the reranking headline, in the evaluator's order
 GPU_NOTE = """## GPUs: benchmarks/gpu.py (not run here)
 
 None of this project's machines has a GPU. On one that has, `python benchmarks/gpu.py [--model FOLDER]`
@@ -79,6 +80,18 @@ def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
                     f"{v['pairs_per_s']} pairs/s{quality}",
                     f"evaluator float32 {evaluator['pairs_per_s']} pairs/s",
                     f"{v['speedup_vs_evaluator_float32']}x",
+                )
+            )
+    if in_domain := r["minilm_trained"].get("in_domain"):
+        float32 = " / ".join(str(in_domain["metrics_float32"][key]) for key in METRIC_KEYS)
+        where = f"{in_domain['data']} ({in_domain['queries']} queries, the trained model's domain)"
+        for label, delta in in_domain["delta_vs_float32"].items():
+            rows.append(
+                (
+                    f"{where}: {label}",
+                    "NDCG@10 / MAP / MRR@10 " + " / ".join(f"{delta[key]:+.4f}" for key in METRIC_KEYS),
+                    f"float32 {float32}",
+                    "-",
                 )
             )
     embeddings = r["embeddings"]
