@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hubrerank.demo import RECIPE, RETRIEVER_RECIPE
+from hubrerank.demo import RECIPE, RETRIEVER_RECIPE, SPARSE_RECIPE
 from hubrerank.training.recipe import Recipe, load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,30 @@ def test_the_demo_retriever_recipe_is_seed_003s_fine_tune(tmp_path: Path, tiny_b
         "split": "test",
         "at_k": 10,
     }
+
+
+def test_the_demo_sparse_recipe_trains_a_csr_model_as_the_retriever_is_trained(tmp_path: Path) -> None:
+    """The sparse first stage: MiniLM as a CSR model, CSRLoss around SparseMNRL at MiniLM's scale, on the
+    retriever's pairs with the retriever's settings, judged on the same retrieval split."""
+    names = {"base": "me/all-MiniLM-L6-v2", "pairs": "me/construction-faq-pairs"}
+    names["retrieval"] = "me/construction-faq-retrieval"
+    recipes = []
+    for name, text in (
+        ("sparse", SPARSE_RECIPE),
+        ("retriever", RETRIEVER_RECIPE.replace("auto", "bi-encoder")),
+    ):
+        (tmp_path / f"{name}.yaml").write_text(text.format(**names))
+        recipes.append(load_recipe(tmp_path / f"{name}.yaml"))
+    sparse, retriever = recipes
+    assert sparse.kind.name == "sparse-encoder"
+    assert sparse.document["loss"]["name"] == "CSRLoss"
+    assert sparse.document["loss"]["inner"] == {
+        "name": "SparseMultipleNegativesRankingLoss",
+        "params": {"scale": 20.0},
+    }
+    assert sparse.loss.name == "SparseMultipleNegativesRankingLoss"
+    for section in ("seed", "base_model", "train", "args", "evaluation"):
+        assert sparse.document[section] == retriever.document[section], section
 
 
 def test_the_demo_ends_with_the_faq_test_split_as_a_benchmark(hub, tmp_path: Path, capsys) -> None:

@@ -50,11 +50,10 @@ def model_kind(path: Path, name: str | None = None) -> ModelKind:
             "give a cross-encoder, a bi-encoder (SentenceTransformer), a sparse encoder (SparseEncoder) or a "
             "multi-vector encoder (MultiVectorEncoder)"
         )
-    modules = read_json(path / "modules.json", default=[])
-    module_types = [str(module.get("type", "")) for module in _list(modules) if isinstance(module, dict)]
-    if any(module_type.rpartition(".")[2] in _SPARSE_MODULES for module_type in module_types):
+    module_types = module_classes(path)
+    if any(module_type in _SPARSE_MODULES for module_type in module_types):
         return "sparse-encoder"
-    if any(module_type.rpartition(".")[2] == "MultiVectorMask" for module_type in module_types):
+    if "MultiVectorMask" in module_types:
         return "multi-vector"
     if any(module_type.endswith("Pooling") for module_type in module_types):
         return "bi-encoder"
@@ -73,6 +72,17 @@ def model_kind(path: Path, name: str | None = None) -> ModelKind:
             )
         return "cross-encoder"
     return "base"
+
+
+def module_classes(path: Path) -> list[str]:
+    """The class names of the modules ``modules.json`` stacks (``SparseAutoEncoder``), in order; empty for
+    a folder without one."""
+    modules = read_json(path / "modules.json", default=[])
+    return [
+        str(module.get("type", "")).rpartition(".")[2]
+        for module in _list(modules)
+        if isinstance(module, dict)
+    ]
 
 
 def hub_model_kind(ref: Ref) -> tuple[ResolvedRef, ModelKind]:

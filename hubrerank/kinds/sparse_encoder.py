@@ -2,8 +2,9 @@
 and cards.
 
 A sparse encoder maps a text to a vocabulary-sized vector with few non-zero weights (an MLM head's
-logits, max-pooled and log-saturated by ``SpladePooling``), so retrieval is a dot product over the
-terms two texts share. It is judged like a bi-encoder, by retrieval over a split's whole corpus, and the
+logits, max-pooled and log-saturated by ``SpladePooling``; or, in a CSR model, an embedding model's
+vector under a ``SparseAutoEncoder`` that keeps its top k), so retrieval is a dot product over the
+dimensions two texts share. It is judged like a bi-encoder, by retrieval over a split's whole corpus, and the
 evaluator also reports how sparse its vectors are (active dimensions).
 """
 

@@ -5,8 +5,9 @@ columns it accepts, and the parameters a recipe may give it (its signature, plus
 Bi-encoder losses may also wrap another loss (``MatryoshkaLoss``: the recipe's ``loss.inner``) or need
 a guide model (``GISTEmbedLoss``: the recipe's ``loss.guide``, a pinned model repo). A sparse encoder
 (SPLADE) trains its ranking loss inside ``SpladeLoss`` (or ``CachedSpladeLoss``), which adds the FLOPS
-regularizers that keep its vectors sparse: the recipe names the ranking loss as ``loss.inner`` and the
-regularizer weights as ``SpladeLoss``'s parameters.
+regularizers that keep its vectors sparse, or, a CSR model (a dense encoder under a ``SparseAutoEncoder``,
+sparse by its top-k), inside ``CSRLoss``, which adds the autoencoder's reconstruction losses: the recipe
+names the ranking loss as ``loss.inner`` and the wrapper's weights as its parameters.
 """
 
 from __future__ import annotations
@@ -90,12 +91,13 @@ BI_ENCODER_LOSSES: dict[str, LossInfo] = {
 }
 
 _SPARSE = "sparse-encoder"
-_IN_SPLADE = {"kind": _SPARSE, "wrapped": True}  # a sparse ranking loss: SpladeLoss's loss.inner
+_IN_SPLADE = {"kind": _SPARSE, "wrapped": True}  # a sparse ranking loss: SpladeLoss's or CSRLoss's loss.inner
 SPARSE_ENCODER_LOSSES: dict[str, LossInfo] = {
     info.name: info
     for info in (
         LossInfo("SpladeLoss", ("Splade",), "", (), kind=_SPARSE, wrapper=True),
         LossInfo("CachedSpladeLoss", ("CachedSplade",), "", (), kind=_SPARSE, wrapper=True),
+        LossInfo("CSRLoss", ("CSR",), "", (), kind=_SPARSE, wrapper=True),
         LossInfo("SparseMultipleNegativesRankingLoss", ("SparseMNRL",), "n-tuple", (), **_IN_SPLADE),
         LossInfo("SparseMarginMSELoss", ("SparseMarginMSE",), "n-tuple", ("scores",), **_IN_SPLADE),
         LossInfo("SparseDistillKLDivLoss", ("SparseDistillKLDiv",), "n-tuple", ("scores",), **_IN_SPLADE),

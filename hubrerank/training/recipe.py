@@ -477,9 +477,9 @@ def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
     if info.wrapped:
         wrappers = [other.name for other in LOSSES_BY_KIND[kind.name].values() if other.wrapper]
         raise RecipeError(
-            f"{source}: loss.name: {info.name} trains only inside {' or '.join(wrappers)}, which keeps the "
-            f"vectors sparse; write loss: {{name: {wrappers[0]}, params: {{document_regularizer_weight: "
-            f"3.0e-5}}, inner: {{name: {info.name}}}}}"
+            f"{source}: loss.name: {info.name} trains only inside {', '.join(wrappers[:-1])} or "
+            f"{wrappers[-1]}, which keep the vectors sparse; write loss: {{name: {wrappers[0]}, params: "
+            f"{{document_regularizer_weight: 3.0e-5}}, inner: {{name: {info.name}}}}}"
         )
     if info.wrapper and "inner" not in node:
         raise RecipeError(f"{source}: loss.inner is missing: {info.name} wraps a loss ({{name: MNRL}})")

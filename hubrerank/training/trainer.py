@@ -176,23 +176,34 @@ def fetch_base_model(recipe: Recipe, trust_remote_code: bool = False) -> Path:
 
 def check_base_kind(recipe: Recipe, model_path: Path) -> None:
     """Refuse a base model the recipe's kind cannot start from: a retriever recipe (bi-encoder, sparse
-    encoder, multi-vector) on a cross-encoder or on a retriever of another kind (a sparse encoder needs a
-    vocabulary to be sparse over, not a bi-encoder's mean pooling; the folder's modules are loaded as
-    they are). (A cross-encoder recipe may start from a
-    bi-encoder, as the demo does from all-MiniLM-L6-v2: its encoder gets a new scoring head.)"""
+    encoder, multi-vector) on a cross-encoder or on a retriever of another kind (the folder's modules are
+    loaded as they are), and CSRLoss on a model without a SparseAutoEncoder, whose reconstruction it
+    trains. (A cross-encoder recipe may start from a bi-encoder, as the demo does from all-MiniLM-L6-v2: its
+    encoder gets a new scoring head; so may a sparse encoder: ``SparseEncoder`` appends a
+    ``SparseAutoEncoder`` to the embedding model's modules, a CSR model.)"""
     from hubrerank.kinds import model_kind
+    from hubrerank.kinds.detect import module_classes
 
     found = model_kind(model_path)
     kind = recipe.kind.name
     retrievers = ("bi-encoder", "sparse-encoder", "multi-vector")
-    if found != kind and (kind in retrievers and found in ("cross-encoder", *retrievers)):
+    csr_base = kind == "sparse-encoder" and found == "bi-encoder"
+    if found != kind and (kind in retrievers and found in ("cross-encoder", *retrievers)) and not csr_base:
         start = {
-            "sparse-encoder": "a masked-LM checkpoint (BertForMaskedLM) or a SparseEncoder",
+            "sparse-encoder": "a masked-LM checkpoint, an embedding model or a SparseEncoder",
             "multi-vector": "a plain checkpoint or a MultiVectorEncoder",
         }.get(kind, "an embedding model or a plain checkpoint")
         raise RecipeError(
             f"{recipe.source}: model.kind is {kind} but base_model {recipe.base_model['repo']} is a "
             f"{found}; choose {start}, or set model.kind to {found}"
+        )
+    if recipe.document["loss"]["name"] == "CSRLoss" and not (
+        csr_base or "SparseAutoEncoder" in module_classes(model_path)
+    ):
+        raise RecipeError(
+            f"{recipe.source}: loss.name: CSRLoss trains a SparseAutoEncoder, which a model from base_model "
+            f"{recipe.base_model['repo']} would not have; start from an embedding model (a bi-encoder), "
+            "which becomes a CSR model, or from a SparseEncoder with one"
         )
 
 

@@ -1,6 +1,6 @@
 """`hubrerank train` of a sparse encoder (SPLADE) on the local Hub: a masked-LM base trained with
 SpladeLoss around a sparse ranking loss, its retrieval and sparsity, the record, the card, byte-identical
-re-runs, model.kind: auto, and base models of another kind."""
+re-runs, model.kind: auto, a CSR model from a bi-encoder (CSRLoss), and base models of another kind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import re
 
 import pytest
 import yaml
-from factories import build_tiny_bi_encoder, build_tiny_mlm_base, build_tiny_sparse_encoder
+from factories import (
+    build_tiny_bi_encoder,
+    build_tiny_cross_encoder,
+    build_tiny_mlm_base,
+    build_tiny_sparse_encoder,
+)
 from helpers import run_cli
 from training_helpers import TOPICS, make_recipe, push_folder, training_repos, weights_sha256
 
@@ -121,17 +126,64 @@ def test_model_kind_auto_finds_a_sparse_encoder(hub, tmp_path):
     assert record["model"]["kind"] == "sparse-encoder" and record["base_model"]["revision"] == sha
 
 
-def test_a_sparse_recipe_on_a_bi_encoder_is_refused_before_training(hub, tmp_path):
+def test_csr_loss_trains_a_csr_model_from_a_bi_encoder(hub, tmp_path):
+    """An embedding model becomes a CSR model (its modules under a seeded SparseAutoEncoder of four times
+    its dimensions, a quarter of them kept) trained with CSRLoss around a sparse ranking loss."""
     push_folder("alice/tiny-bi-for-sparse", build_tiny_bi_encoder(tmp_path / "bi"))
     out = tmp_path / "out"
-    result = run_cli("train", str(sparse_recipe(tmp_path, "alice/tiny-bi-for-sparse")), "--out", str(out))
+    loss = {
+        "name": "CSR",
+        "params": {"beta": 0.1},
+        "inner": {"name": "SparseMNRL", "params": {"scale": 20.0}},
+    }
+    recipe = sparse_recipe(tmp_path, "alice/tiny-bi-for-sparse", loss)
+
+    result = run_cli("train", str(recipe), "--out", str(out), "--set", "args.max_steps=3")
+
+    assert result.exit_code == 0, result.output
+    assert "model.kind: sparse-encoder" in result.output
+    modules = [module["type"].rpartition(".")[2] for module in json.loads((out / "modules.json").read_text())]
+    assert modules == ["Transformer", "Pooling", "SparseAutoEncoder"]
+    record = yaml.safe_load((out / "hubrerank.yaml").read_text())
+    assert record["loss"]["name"] == "CSRLoss" and record["loss"]["params"] == {"beta": 0.1}
+    assert record["loss"]["inner"] == {
+        "name": "SparseMultipleNegativesRankingLoss",
+        "params": {"scale": 20.0},
+    }
+    [retrieval] = json.loads((out / "eval_results.json").read_text())["results"]
+    # SparseAutoEncoder keeps k = 32 // 4 of its 4 x 32 dimensions
+    assert retrieval["metrics"]["corpus_active_dims"] == 32 // 4
+
+
+def test_csr_loss_on_a_masked_lm_base_is_refused_before_training(mlm_base, tmp_path):
+    out = tmp_path / "out"
+    recipe = sparse_recipe(tmp_path, mlm_base, {"name": "CSRLoss", "inner": {"name": "SparseMNRL"}})
+    result = run_cli("train", str(recipe), "--out", str(out))
     assert result.exit_code == 2, result.output
     assert (
         result.output.strip()
         .splitlines()[-1]
         .endswith(
-            "model.kind is sparse-encoder but base_model alice/tiny-bi-for-sparse is a bi-encoder; choose a "
-            "masked-LM checkpoint (BertForMaskedLM) or a SparseEncoder, or set model.kind to bi-encoder"
+            "loss.name: CSRLoss trains a SparseAutoEncoder, which a model from base_model "
+            "alice/tiny-mlm-base would not have; start from an embedding model (a bi-encoder), "
+            "which becomes a CSR model, or from a SparseEncoder with one"
+        )
+    )
+    assert not (out / "checkpoints").exists()
+
+
+def test_a_sparse_recipe_on_a_cross_encoder_is_refused_before_training(hub, tmp_path):
+    push_folder("alice/tiny-ce-for-sparse", build_tiny_cross_encoder(tmp_path / "ce"))
+    out = tmp_path / "out"
+    result = run_cli("train", str(sparse_recipe(tmp_path, "alice/tiny-ce-for-sparse")), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .endswith(
+            "model.kind is sparse-encoder but base_model alice/tiny-ce-for-sparse is a cross-encoder; "
+            "choose a masked-LM checkpoint, an embedding model or a SparseEncoder, or set model.kind to "
+            "cross-encoder"
         )
     )
     assert not (out / "checkpoints").exists()
@@ -152,9 +204,10 @@ def test_a_sparse_ranking_loss_alone_is_refused_in_one_line(mlm_base, tmp_path):
         result.output.strip()
         .splitlines()[-1]
         .endswith(
-            "loss.name: SparseMultipleNegativesRankingLoss trains only inside SpladeLoss or "
-            "CachedSpladeLoss, which keeps the vectors sparse; write loss: {name: SpladeLoss, params: "
-            "{document_regularizer_weight: 3.0e-5}, inner: {name: SparseMultipleNegativesRankingLoss}}"
+            "loss.name: SparseMultipleNegativesRankingLoss trains only inside SpladeLoss, "
+            "CachedSpladeLoss or CSRLoss, which keep the vectors sparse; write loss: {name: SpladeLoss, "
+            "params: {document_regularizer_weight: 3.0e-5}, inner: "
+            "{name: SparseMultipleNegativesRankingLoss}}"
         )
     )
 
