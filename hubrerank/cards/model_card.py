@@ -40,6 +40,7 @@ from hubrerank.cards.sections import (
     versions,
 )
 from hubrerank.errors import InputError
+from hubrerank.kinds.detect import module_classes
 from hubrerank.kinds.spec import DEFAULT_KIND, ENCODER_RERANKING, get_kind
 from hubrerank.record import (
     CARD_SOURCES,
@@ -125,7 +126,7 @@ def render_model_card(
         license=inherited.values.get("license"),
         library_name="sentence-transformers",
         pipeline_tag=kind.task_type,
-        tags=list(kind.card_tags),
+        tags=kind.card_tags_for(module_classes(model_dir)),
         eval_results=model_index_results(results, kind) or None,
     )
     reranking = [reranking_view(r, baseline_results) for r in eval_results if r.get("task") == "reranking"]

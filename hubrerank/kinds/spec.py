@@ -10,6 +10,7 @@ the HF stack.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,19 @@ class KindSpec:
     # the similarity the in-training retrieval evaluator scores by (its metric prefix, e.g. cosine_ndcg@10):
     # a bi-encoder's cosine, a sparse encoder's dot product, a multi-vector encoder's MaxSim (its own)
     retrieval_similarity: str = "cosine"
+    # the tags sentence-transformers' card adds for the modules a model stacks, in its order ((module class,
+    # tag): a sparse encoder's ``splade``, ``csr``), placed after the card tag ``architecture_tags_after``
+    architecture_tags: tuple[tuple[str, str], ...] = ()
+    architecture_tags_after: str = ""
+
+    def card_tags_for(self, modules: Sequence[str]) -> list[str]:
+        """The tags of a card hubrerank renders for a model of this kind stacking ``modules`` (the class
+        names of its ``modules.json``): the kind's, with the architecture tags of those modules."""
+        architecture = [tag for module, tag in self.architecture_tags if module in modules]
+        if not architecture:
+            return list(self.card_tags)
+        at = self.card_tags.index(self.architecture_tags_after) + 1
+        return [*self.card_tags[:at], *architecture, *self.card_tags[at:]]
 
     @property
     def evaluation_tasks(self) -> tuple[str, ...]:

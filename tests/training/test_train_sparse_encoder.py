@@ -74,6 +74,7 @@ def test_splade_trains_a_sparse_encoder_and_records_retrieval_and_sparsity(mlm_b
     assert retrieval["metrics"]["ndcg@10"] == pytest.approx(record["training"]["best_metric"], abs=1e-6)
     card = (out / "README.md").read_text()
     assert "pipeline_tag: feature-extraction" in card and "- sparse-encoder" in card
+    assert "- splade\n" in card and "- csr\n" not in card  # tagged by its modules, as the library tags it
     assert "**sparse encoder retriever**" in card and "### Retrieval: " in card
     assert "SparseEncoder(" in card and "CrossEncoder" not in card
 
@@ -153,6 +154,8 @@ def test_csr_loss_trains_a_csr_model_from_a_bi_encoder(hub, tmp_path):
     [retrieval] = json.loads((out / "eval_results.json").read_text())["results"]
     # SparseAutoEncoder keeps k = 32 // 4 of its 4 x 32 dimensions
     assert retrieval["metrics"]["corpus_active_dims"] == 32 // 4
+    tags = yaml.safe_load((out / "README.md").read_text().split("---")[1])["tags"]
+    assert "csr" in tags and "splade" not in tags  # SparseEncoderModelCardData's tag of a CSR model
 
 
 def test_csr_loss_on_a_masked_lm_base_is_refused_before_training(mlm_base, tmp_path):
