@@ -22,6 +22,8 @@ calls :func:`use_cores` before a command loads a model: torch uses the cores thi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +51,8 @@ class Variant:
     device: str | None = None
     backend: str = DEFAULT_BACKEND
     model_file: str | None = None
-    # several devices: a cross-encoder's pairs are split across one process per device (not part of what
-    # the model computes: results are the same as on one device)
+    # several devices: a cross-encoder's pairs and a bi-encoder's texts are split across one process per
+    # device (not part of what the model computes: results are the same as on one device)
     devices: tuple[str, ...] = ()
 
     def check(self) -> Variant:
@@ -235,3 +237,27 @@ def use_cores() -> int:
 
     torch.set_num_threads(threads)
     return threads
+
+
+@contextmanager
+def process_pool(model: Any, devices: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """sentence-transformers' multi-process pool of ``model`` (a ``CrossEncoder`` or
+    ``SentenceTransformer``), one process per device, started for the block and stopped after it.
+
+    CPU processes share the cores this one may use (:func:`core_count`): each spawned worker's torch reads
+    ``OMP_NUM_THREADS`` when it starts, so it is set to their share while the pool starts, then restored.
+    """
+    threads = max(1, core_count() // max(1, list(devices).count("cpu")))
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        pool = model.start_multi_process_pool(target_devices=list(devices))
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS")
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
+    try:
+        yield pool
+    finally:
+        model.stop_multi_process_pool(pool)
