@@ -70,9 +70,10 @@ def precision_options(command: F) -> F:
             default=None,
             metavar="|".join(DTYPES),
             callback=lambda _ctx, _param, value: value if value is None else check_dtype(value),
-            help=f"The precision models score and embed in, loaded so by sentence-transformers. Default: "
-            f"{DEFAULT_DTYPE} (verify, reproduce: each claim's own). Results record it and the caches keep "
-            "it apart; bfloat16 is much faster on CPUs with AVX-512 BF16 (BENCHMARKS.md).",
+            help=f"The precision models score and embed in: the Linear layers of their transformer blocks "
+            f"run in it, embeddings, norms, residual stream and head in float32. Default: {DEFAULT_DTYPE} "
+            "(verify, reproduce: each claim's own). Results record it and the caches keep it apart; "
+            "bfloat16 is much faster on CPUs with AVX-512 BF16 (BENCHMARKS.md).",
         ),
         click.option(
             "--device",

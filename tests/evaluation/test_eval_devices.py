@@ -43,6 +43,15 @@ def test_two_cpu_processes_score_as_one(
     assert outputs["two"] == outputs["one"]
 
 
+@pytest.mark.slow  # two worker processes start torch
+def test_two_cpu_processes_score_bfloat16_as_one(word_cross_encoder: Path) -> None:
+    # the half-precision hooks (runtime.in_dtype) travel with the model into the workers
+    pairs = [(r["query"], doc) for r in reranking_records()[:4] for doc in r["documents"]]
+    one = Scorer(word_cross_encoder, batch_size=4, precision=Variant("bfloat16")).logits(pairs)
+    split = Scorer(word_cross_encoder, batch_size=4, precision=Variant("bfloat16", devices=("cpu", "cpu")))
+    np.testing.assert_array_equal(split.logits(pairs), one)
+
+
 @pytest.mark.slow  # two worker processes start torch, once per encode call
 def test_two_cpu_processes_embed_as_one(reranking_file: Path, tmp_path: Path) -> None:
     path = build_tiny_bi_encoder(tmp_path / "bi")
