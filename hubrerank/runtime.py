@@ -200,8 +200,9 @@ def in_dtype(model: Any, variant: Variant) -> Any:
 
     Why not the whole model in the dtype: the matrix multiplications are where the time goes, but a model
     cast whole also rounds its residual stream, LayerNorms and head, and with them every score to 8
-    significant bits (bfloat16 scores of a reranker tie, and moved NDCG@10 by +0.0022 on TREC DL19).
-    Kept in float32 they move scores 3-4x less, at the cost of the casts (BENCHMARKS.md, "Precision").
+    significant bits (bfloat16 scores of a reranker tie, and moved NDCG@10 by +0.0023 on TREC DL19).
+    Kept in float32 they move scores 2-3.5x less (NDCG@10 -0.0004), for about 16% of the speed: the
+    casts and the float32 attention (BENCHMARKS.md, "What `--dtype bfloat16` runs in bfloat16").
     float32 leaves the model as loaded."""
     import torch
 
