@@ -148,14 +148,16 @@ def _openvino_model(file: Path) -> tuple[Any, list[str]]:
 
 def load_model(model_class: type, path: Path, variant: Variant, **options: Any) -> Any:
     """A ``CrossEncoder`` or ``SentenceTransformer`` (``model_class``) from the folder ``path``, in
-    ``variant``: loaded by sentence-transformers in its dtype and device, its runtime attached for onnx
-    and openvino (whose files and runtime are checked first, so a missing one is one line)."""
-    from hubrerank.runtime import model_options
+    ``variant``: loaded by sentence-transformers on its device, run in its dtype
+    (:func:`hubrerank.runtime.in_dtype`), its runtime attached for onnx and openvino (whose files and
+    runtime are checked first, so a missing one is one line)."""
+    from hubrerank.runtime import in_dtype, model_options
 
     if variant.backend != DEFAULT_BACKEND:
         check_runtime(variant.backend)
         check_variant_files(path, variant)
-    return attach(model_class(str(path), **options, **model_options(variant)), path, variant)
+    model = in_dtype(model_class(str(path), **options, **model_options(variant)), variant)
+    return attach(model, path, variant)
 
 
 def cache_identity(path: Path, variant: Variant) -> str:

@@ -91,8 +91,8 @@ class Embedder:
     """A loaded SentenceTransformer, the folder it was loaded from (its cache identity) and the cache.
 
     ``computed`` and ``reused`` count the texts embedded by the model and those answered by the cache.
-    ``variant`` is how the model runs (backend, file, dtype, device); its vectors are cached apart from
-    float32 torch's.
+    ``variant`` is how the model runs (backend, file, dtype, device; ``devices`` splits the texts across
+    processes, with the vectors of one device); its vectors are cached apart from float32 torch's.
     """
 
     model: Any
@@ -216,16 +216,20 @@ def encode(
     missing = [(key, text) for key, text in unique.items() if key not in known]
     embedder.reused += len(unique) - len(missing)
     if missing:
+        options = {
+            "prompt": prompt,
+            "batch_size": batch_size or embedder.batch_size,
+            "normalize_embeddings": normalize,
+            "truncate_dim": truncate_dim,
+            "convert_to_numpy": True,
+            "show_progress_bar": embedder.progress,
+        }
         function = model.encode_query if role == "query" else model.encode_document
-        vectors = function(
-            [text for _, text in missing],
-            prompt=prompt,
-            batch_size=batch_size or embedder.batch_size,
-            normalize_embeddings=normalize,
-            truncate_dim=truncate_dim,
-            convert_to_numpy=True,
-            show_progress_bar=embedder.progress,
-        )
+        texts_missing = [text for _, text in missing]
+        if len(embedder.variant.devices) > 1:
+            vectors = _encode_on_devices(model, function, texts_missing, embedder.variant.devices, options)
+        else:
+            vectors = function(texts_missing, **options)
         computed = [
             (key, np.asarray(vector, dtype=np.float32))
             for (key, _), vector in zip(missing, vectors, strict=True)
@@ -237,3 +241,25 @@ def encode(
     if not keys:
         return np.zeros((0, model.get_embedding_dimension() or 0), dtype=np.float32)
     return np.stack([known[key] for key in keys]).astype(np.float32, copy=False)
+
+
+def _encode_on_devices(
+    model: Any, function: Any, texts: list[str], devices: Sequence[str], options: dict[str, Any]
+) -> np.ndarray:
+    """``function`` (``model``'s ``encode_query`` / ``encode_document``) on ``texts`` across one process
+    per device (sentence-transformers' multi-process pool, :func:`hubrerank.runtime.process_pool`,
+    started for this call), with the vectors one device gives: the texts go out in the order one
+    device's ``encode`` batches them (longest first, as ``SentenceTransformer._inference`` sorts), in
+    chunks of one batch, so each process embeds whole batches of that device's run."""
+    from hubrerank.runtime import process_pool
+
+    order = np.argsort([-model._input_length(text) for text in texts])
+    if model._can_flatten_inputs():
+        order = model._interleave_sorted_indices(order)
+    with process_pool(model, devices) as pool:
+        ordered = function(
+            [texts[index] for index in order], pool=pool, chunk_size=options["batch_size"], **options
+        )
+    vectors = np.empty_like(ordered)
+    vectors[order] = ordered
+    return vectors

@@ -1,16 +1,17 @@
 """How models run: the variant (backend, variant file, torch dtype, device) they score and embed in, and
 the CPU threads.
 
-Every model hubrerank scores or embeds with is loaded by sentence-transformers itself, with
-``model_kwargs={"dtype": ...}`` and ``device=...`` (:func:`model_options`); an ONNX or OpenVINO variant
-keeps sentence-transformers' tokenisation, pooling and activation and runs its file in onnxruntime or
-OpenVINO in place of the torch forward (:mod:`hubrerank.backends`). float32 on torch is the default:
-scores, cache entries and records are then exactly what they were before hubrerank had variants.
-Another dtype changes scores (bfloat16 moved logits by up to 2e-4 on
-all-MiniLM-L6-v2), so it is part of the cache key (:func:`variant_identity`) and of every result measured
-in it (``dtype`` in eval_results.json); so are another backend and its file, by the file's bytes
-(``backend`` and ``model_file``). The device is not: float32 on CPU and on a GPU differ in rounding
-only (about 1e-6, far below any tolerance), and the model's bytes and dtype decide what it computes.
+Every model hubrerank scores or embeds with is loaded by sentence-transformers itself, in float32 with
+``device=...`` (:func:`model_options`), and then runs its transformer blocks' Linear layers in bfloat16
+or float16 when the variant says so, everything else in float32 (:func:`in_dtype`); an ONNX or OpenVINO
+variant keeps sentence-transformers' tokenisation, pooling and activation and runs its file in
+onnxruntime or OpenVINO in place of the torch forward (:mod:`hubrerank.backends`). float32 on torch is
+the default: scores, cache entries and records are then exactly what they were before hubrerank had
+variants. Another dtype changes scores, so it is part of the cache key (:func:`variant_identity`) and of
+every result measured in it (``dtype`` in eval_results.json); so are another backend and its file, by
+the file's bytes (``backend`` and ``model_file``). The device is not: float32 on CPU and on a GPU
+differ in rounding only (about 1e-6, far below any tolerance), and the model's bytes and dtype decide
+what it computes.
 
 Threads: torch and the tokenizers default to every core of the machine. Two such processes on one
 machine then spin against each other (a training step went from 1.8 s to 58-75 s on 2 cores). The CLI
@@ -22,6 +23,8 @@ calls :func:`use_cores` before a command loads a model: torch uses the cores thi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +52,8 @@ class Variant:
     device: str | None = None
     backend: str = DEFAULT_BACKEND
     model_file: str | None = None
-    # several devices: a cross-encoder's pairs are split across one process per device (not part of what
-    # the model computes: results are the same as on one device)
+    # several devices: a cross-encoder's pairs and a bi-encoder's texts are split across one process per
+    # device (not part of what the model computes: results are the same as on one device)
     devices: tuple[str, ...] = ()
 
     def check(self) -> Variant:
@@ -180,21 +183,60 @@ def parse_devices(text: str) -> tuple[str, ...]:
 
 
 def model_options(variant: Variant) -> dict[str, Any]:
-    """Keyword arguments of ``CrossEncoder`` / ``SentenceTransformer`` that load a model in ``variant``'s
-    dtype and device (another backend's runtime is attached after loading: :mod:`hubrerank.backends`)."""
+    """Keyword arguments of ``CrossEncoder`` / ``SentenceTransformer`` that load a model in float32 on
+    ``variant``'s device; :func:`in_dtype` then gives it the variant's dtype (another backend's runtime is
+    attached after loading: :mod:`hubrerank.backends`)."""
     import torch
 
     device = variant.device if variant.backend == DEFAULT_BACKEND else "cpu"
-    return {"device": device, "model_kwargs": {"dtype": getattr(torch, variant.dtype)}}
+    return {"device": device, "model_kwargs": {"dtype": torch.float32}}
+
+
+def in_dtype(model: Any, variant: Variant) -> Any:
+    """``model`` (loaded in float32) running in ``variant``'s dtype: the ``Linear`` layers of its
+    transformer blocks (the largest ``ModuleList``) hold their weights in bfloat16 or float16 and multiply
+    in it, their input rounded to it and their output returned as float32; everything else (embeddings,
+    norms, attention softmax, the residual stream, pooling and the scoring head) stays float32.
+
+    Why not the whole model in the dtype: the matrix multiplications are where the time goes, but a model
+    cast whole also rounds its residual stream, LayerNorms and head, and with them every score to 8
+    significant bits (bfloat16 scores of a reranker tie, and moved NDCG@10 by +0.0023 on TREC DL19).
+    Kept in float32 they move scores 2-3.5x less (NDCG@10 -0.0004), for about 16% of the speed: the
+    casts and the float32 attention (BENCHMARKS.md, "What `--dtype bfloat16` runs in bfloat16").
+    float32 leaves the model as loaded."""
+    import torch
+
+    if variant.backend != DEFAULT_BACKEND or variant.dtype == DEFAULT_DTYPE:
+        return model
+    lists = [module for module in model.modules() if isinstance(module, torch.nn.ModuleList)]
+    if not lists:
+        raise InputError(f"--dtype {variant.dtype}: the model has no transformer blocks to run in it")
+    for module in max(lists, key=len).modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(getattr(torch, variant.dtype))
+            module.register_forward_pre_hook(_input_in_weight_dtype)
+            module.register_forward_hook(_output_in_float32)
+    return model
+
+
+def _input_in_weight_dtype(module: Any, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    # module-level (not a closure), so a model with it pickles into sentence-transformers' process pool
+    return tuple(value.to(module.weight.dtype) for value in inputs)
+
+
+def _output_in_float32(module: Any, inputs: tuple[Any, ...], output: Any) -> Any:
+    return output.float()
 
 
 def variant_identity(identity: str, variant: Variant, file_digest: str | None = None) -> str:
-    """The cache key of a model run as ``variant``: its bytes' identity, plus the dtype unless float32
-    (so float32 torch entries keep the keys they had before variants existed), plus the backend, the
-    file and ``file_digest`` (the variant file's bytes) for onnx and openvino."""
+    """The cache key of a model run as ``variant``: its bytes' identity, plus the dtype and the way it
+    runs in it (``+bfloat16:linear``, :func:`in_dtype`; entries of the model cast whole, ``+bfloat16``,
+    never answer) unless float32 (so float32 torch entries keep the keys they had before variants
+    existed), plus the backend, the file and ``file_digest`` (the variant file's bytes) for onnx and
+    openvino."""
     if variant.backend != DEFAULT_BACKEND:
         return f"{identity}+{variant.backend}:{variant.file}:{file_digest}"
-    return identity if variant.dtype == DEFAULT_DTYPE else f"{identity}+{variant.dtype}"
+    return identity if variant.dtype == DEFAULT_DTYPE else f"{identity}+{variant.dtype}:linear"
 
 
 def with_variant(results: list[dict[str, Any]], variant: Variant) -> list[dict[str, Any]]:
@@ -235,3 +277,27 @@ def use_cores() -> int:
 
     torch.set_num_threads(threads)
     return threads
+
+
+@contextmanager
+def process_pool(model: Any, devices: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """sentence-transformers' multi-process pool of ``model`` (a ``CrossEncoder`` or
+    ``SentenceTransformer``), one process per device, started for the block and stopped after it.
+
+    CPU processes share the cores this one may use (:func:`core_count`): each spawned worker's torch reads
+    ``OMP_NUM_THREADS`` when it starts, so it is set to their share while the pool starts, then restored.
+    """
+    threads = max(1, core_count() // max(1, list(devices).count("cpu")))
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        pool = model.start_multi_process_pool(target_devices=list(devices))
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS")
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
+    try:
+        yield pool
+    finally:
+        model.stop_multi_process_pool(pool)

@@ -70,9 +70,10 @@ def precision_options(command: F) -> F:
             default=None,
             metavar="|".join(DTYPES),
             callback=lambda _ctx, _param, value: value if value is None else check_dtype(value),
-            help=f"The precision models score and embed in, loaded so by sentence-transformers. Default: "
-            f"{DEFAULT_DTYPE} (verify, reproduce: each claim's own). Results record it and the caches keep "
-            "it apart; bfloat16 is much faster on CPUs with AVX-512 BF16 (BENCHMARKS.md).",
+            help=f"The precision models score and embed in: the Linear layers of their transformer blocks "
+            f"run in it, embeddings, norms, residual stream and head in float32. Default: {DEFAULT_DTYPE} "
+            "(verify, reproduce: each claim's own). Results record it and the caches keep it apart; "
+            "bfloat16 is much faster on CPUs with AVX-512 BF16 (BENCHMARKS.md).",
         ),
         click.option(
             "--device",
@@ -106,8 +107,9 @@ def precision_options(command: F) -> F:
 
 
 def devices_option(command: F) -> F:
-    """--devices, for the commands that score many pairs with a cross-encoder (eval, pipeline, verify):
-    one process per device, results the same as on one device. Goes with :func:`precision_options`."""
+    """--devices, for the commands that score many pairs with a cross-encoder or embed many texts with a
+    bi-encoder (eval, pipeline, verify, data build): one process per device, results the same as on one
+    device. Goes with :func:`precision_options`."""
     from hubrerank.runtime import parse_devices
 
     return click.option(
@@ -115,8 +117,9 @@ def devices_option(command: F) -> F:
         default=None,
         metavar="DEV,DEV,...|cuda",
         callback=lambda _ctx, _param, value: None if value is None else parse_devices(value),
-        help="Split the cross-encoder's pairs across one process per device (cuda: every GPU; cpu,cpu: "
-        "two CPU processes sharing the cores), with the scores one device gives.",
+        help="Split the cross-encoder's pairs and the bi-encoder's texts across one process per device "
+        "(cuda: every GPU; cpu,cpu: two CPU processes sharing the cores), with the scores and vectors one "
+        "device gives.",
     )(command)
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hubrerank.cli._output import precision_options
+from hubrerank.cli._output import devices_option, precision_options
 from hubrerank.data.build import BUILD_OPTIONS
 from hubrerank.data.splits import parse_size
 
@@ -119,6 +119,7 @@ def data() -> None:
     is_flag=True,
     help="Do not read or write the embedding cache ($HUBRERANK_HOME/scores.sqlite) of the --mine-model.",
 )
+@devices_option
 @precision_options
 def build(
     source: str, out: Path | None, push: str | None, private: bool, tag: str | None, **values: Any
@@ -143,6 +144,7 @@ def build(
             device=variant.device,
             backend=None if variant.backend == "torch" else variant.backend,
             model_file=variant.model_file,
+            devices=variant.devices,
         )
     options = options_from_values(BuildOptions, values)
     if push is not None:  # before the build: a push that cannot land would lose it

@@ -97,16 +97,18 @@ class BuildOptions:
     device: str | None = option("--device", rebuilt=False)
     backend: str | None = option("--backend")  # None: torch
     model_file: str | None = option("--model-file")
+    devices: tuple[str, ...] = option("--devices", (), rebuilt=False)  # one process each, same results
 
     @property
     def precision(self) -> Variant:
         """The variant the mining model and the teacher run as (default device: cpu unless CUDA is
-        there)."""
+        there; with ``devices``, split across one process per device)."""
         return Variant(
             self.dtype or DEFAULT_DTYPE,
-            self.device or model_device(),
+            None if self.devices else self.device or model_device(),
             self.backend or "torch",
             self.model_file,
+            self.devices,
         ).check()
 
 
@@ -636,6 +638,7 @@ def _metadata(
     parameters.pop("teacher")
     parameters.pop("no_cache")  # how the embeddings were obtained, not what the data is
     parameters.pop("device")  # the same in any device (hubrerank.runtime)
+    parameters.pop("devices")  # the same in one process as in several
     if options.dtype in (None, DEFAULT_DTYPE):  # float32 builds' metadata reads as it always did
         parameters.pop("dtype")
     for key in ("backend", "model_file"):  # torch builds' too

@@ -31,7 +31,7 @@ from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation.samples import RerankingData, load_reranking_data, text_id
 from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, Variant, model_options
+from hubrerank.runtime import DEFAULT_BACKEND, FLOAT32, Variant, in_dtype, model_options
 
 ACCURACY_KS = (1, 3, 5, 10)  # the evaluator's defaults for accuracy@k and precision/recall@k
 MAP_K = 100
@@ -248,6 +248,7 @@ def load_encoder_retriever(
     model = getattr(sentence_transformers, retriever.MODEL_CLASS)(
         str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
     )
+    in_dtype(model, precision)
     return retriever(model, path, batch_size, progress, precision.dtype)
 
 

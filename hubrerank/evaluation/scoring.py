@@ -10,7 +10,6 @@ or none.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -172,23 +171,12 @@ class Scorer:
         self, ordered: list[tuple[bytes, Sequence[str]]], identity: Any
     ) -> dict[bytes, float]:
         """Score pairs already in batch order across one process per device (sentence-transformers'
-        multi-process pool, started for this call and stopped after it): each process gets whole batches
-        (``chunk_size`` = the batch size), the batches one device would score, so the logits are the same.
-        On CPU the processes share the cores this one may use."""
-        from hubrerank.runtime import core_count
+        multi-process pool, :func:`hubrerank.runtime.process_pool`, started for this call): each process
+        gets whole batches (``chunk_size`` = the batch size), the batches one device would score, so the
+        logits are the same."""
+        from hubrerank.runtime import process_pool
 
-        devices = list(self.precision.devices)
-        threads = max(1, core_count() // max(1, devices.count("cpu")))
-        saved = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = str(threads)  # the spawned workers' torch reads it when it starts
-        try:
-            pool = self.model.start_multi_process_pool(target_devices=devices)
-        finally:
-            if saved is None:
-                os.environ.pop("OMP_NUM_THREADS")
-            else:
-                os.environ["OMP_NUM_THREADS"] = saved
-        try:
+        with process_pool(self.model, self.precision.devices) as pool:
             logits = self.model.predict(
                 [list(pair) for _, pair in ordered],
                 pool=pool,
@@ -198,8 +186,6 @@ class Scorer:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        finally:
-            self.model.stop_multi_process_pool(pool)
         scored = [(key, float(value)) for (key, _), value in zip(ordered, logits, strict=True)]
         if self.cache:
             self.cache.put(self.identity, self.max_length, scored)

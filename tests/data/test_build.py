@@ -257,6 +257,28 @@ def test_same_source_options_and_seed_give_identical_files(
     assert set(metadata) == {b"ARROW:schema"}
 
 
+@pytest.mark.slow  # two worker processes start torch for each encode call of the mining
+def test_mining_split_across_two_cpu_processes_gives_identical_files(
+    tmp_path: Path, qa_csv: Path, local_bi_encoder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    pools: list[list[str]] = []
+    start = SentenceTransformer.start_multi_process_pool
+
+    def counted(self, target_devices=None):
+        pools.append(target_devices)
+        return start(self, target_devices)
+
+    monkeypatch.setattr(SentenceTransformer, "start_multi_process_pool", counted)
+    args = ("--negatives", "2", "--mine-model", str(local_bi_encoder), "--batch-size", "4", "--no-cache")
+    build(qa_csv, tmp_path / "one" / "ds", *args)
+    assert pools == []
+    build(qa_csv, tmp_path / "two" / "ds", *args, "--devices", "cpu,cpu")
+    assert pools and all(devices == ["cpu", "cpu"] for devices in pools)
+    assert digests(tmp_path / "two" / "ds") == digests(tmp_path / "one" / "ds")
+
+
 def test_rebuilding_into_an_existing_output_replaces_it(tmp_path: Path, qa_csv: Path) -> None:
     out = tmp_path / "out"
     build(qa_csv, out, "--test-size", "2", "--eval-size", "2")

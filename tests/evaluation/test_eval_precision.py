@@ -16,6 +16,7 @@ from helpers import run_cli
 from hubrerank.embeddings import EmbeddingCache, encode, load_embedder
 from hubrerank.errors import InputError
 from hubrerank.evaluation import ScoreCache, Scorer
+from hubrerank.evaluation.cache import pair_key
 from hubrerank.hashing import model_identity
 from hubrerank.runtime import Variant, core_count, use_cores
 
@@ -47,18 +48,19 @@ def test_float32_scores_and_cache_keys_are_unchanged(word_cross_encoder: Path, t
 def test_bfloat16_scores_differ_slightly_and_are_cached_apart(
     word_cross_encoder: Path, tmp_path: Path
 ) -> None:
-    import torch
-
     pairs = _pairs()
     cache = ScoreCache(tmp_path / "scores.sqlite")
-    fp32 = Scorer(word_cross_encoder, cache=cache).logits(pairs)
+    plain = Scorer(word_cross_encoder, cache=cache)
+    fp32 = plain.logits(pairs)
+    # an entry of the model cast whole to bfloat16 (hubrerank before in_dtype) must not answer either
+    identity = model_identity(word_cross_encoder)
+    cache.put(identity + "+bfloat16", plain.max_length, [(pair_key(*pairs[0]), 9.0)])
     half = Scorer(word_cross_encoder, cache=cache, precision=BF16)
-    assert next(half.model.parameters()).dtype == torch.bfloat16
     bf16 = half.logits(pairs)
     assert half.computed == len(set(pairs)) and half.reused == 0  # the float32 entries did not answer
     assert bf16.dtype == np.float32 and not np.array_equal(bf16, fp32)
     assert np.corrcoef(bf16, fp32)[0, 1] > 0.95  # the same model, rounded (this random one widely)
-    assert half.identity == model_identity(word_cross_encoder) + "+bfloat16"
+    assert half.identity == identity + "+bfloat16:linear"
     warm = Scorer(word_cross_encoder, cache=cache, precision=BF16)
     np.testing.assert_array_equal(warm.logits(pairs), bf16)
     assert warm.computed == 0
@@ -72,7 +74,34 @@ def test_embeddings_are_cached_per_precision(bi_encoder_path: Path, tmp_path: Pa
     bf16 = encode(half, texts, "query")
     assert half.computed == 2 and not np.array_equal(bf16, fp32)
     models = {row[0] for row in cache._db.execute("SELECT model FROM embeddings")}
-    assert models == {model_identity(bi_encoder_path), model_identity(bi_encoder_path) + "+bfloat16"}
+    assert models == {model_identity(bi_encoder_path), model_identity(bi_encoder_path) + "+bfloat16:linear"}
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_runs_the_blocks_linear_layers_in_it_and_the_rest_in_float32(
+    word_cross_encoder: Path, bi_encoder_path: Path, tmp_path: Path, dtype: str
+) -> None:
+    import torch
+    from factories import build_tiny_causal_lm
+    from sentence_transformers import CrossEncoder
+
+    half = getattr(torch, dtype)
+    scorer = Scorer(word_cross_encoder, precision=Variant(dtype))
+    reference = CrossEncoder(str(word_cross_encoder))  # float32, as loaded
+    for (name, parameter), (_, original) in zip(
+        scorer.model.named_parameters(), reference.named_parameters(), strict=True
+    ):
+        linear = ".layer." in name and "LayerNorm" not in name
+        assert parameter.dtype == (half if linear else torch.float32), name
+        assert torch.equal(parameter.float(), original.to(half).float() if linear else original), name
+    pairs = _pairs()
+    scores = scorer.logits(pairs)
+    assert np.corrcoef(scores, reference.predict(pairs, activation_fn=torch.nn.Identity()))[0, 1] > 0.95
+    # other architectures: a rotary-position causal LM reranker, and a bi-encoder's vectors
+    causal = build_tiny_causal_lm(tmp_path / "lm")
+    assert np.isfinite(Scorer(causal, precision=Variant(dtype)).logits(pairs)).all()
+    vectors = encode(load_embedder(bi_encoder_path, precision=Variant(dtype)), ["a text", "another"], "query")
+    assert vectors.dtype == np.float32 and np.isfinite(vectors).all()
 
 
 def test_eval_records_the_dtype_only_when_not_float32(word_cross_encoder, reranking_file, tmp_path) -> None:
