@@ -4,15 +4,9 @@ candidates, score with a teacher, and write or publish parquet files with a card
 Importing this package does not import the Hugging Face stack: that happens inside the functions.
 """
 
-from hubrerank.data.build import (
-    BuildOptions,
-    BuiltData,
-    build_dataset,
-    check_out_folder,
-    push_dataset,
-    write_local,
-)
+from hubrerank.data.build import BuildOptions, BuiltData, build_dataset
 from hubrerank.data.mining import MiningSettings
+from hubrerank.data.output import check_out_folder, push_dataset, write_local
 from hubrerank.data.validate import BuiltDataset, Finding, load_built, validate_tables
 
 __all__ = [

@@ -1,17 +1,12 @@
 """Build a reranker dataset from a source: read, normalise, split, mine negatives, rank first-stage
-candidates, score with a teacher, write parquet + card + metadata to a folder or publish in one commit.
-
-Everything is written to a temporary folder first: a failure leaves ``--out`` untouched and pushes nothing.
-Same source, options and seed give byte-identical parquet files (pyarrow with fixed settings, no timestamps).
+candidates, score with a teacher, into a :class:`BuiltData` that :mod:`hubrerank.data.output` writes to a
+folder or publishes in one commit.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shlex
-import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack, closing
@@ -23,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from hubrerank import __version__
-from hubrerank.cards.dataset_card import dataset_configs, render_card, retrieval_configs
+from hubrerank.cards.dataset_card import dataset_configs, retrieval_configs
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
 from hubrerank.data.candidates import FIRST_STAGES
@@ -47,23 +42,12 @@ from hubrerank.data.retrieval import Bm25Index
 from hubrerank.data.sources import FORMATS, ColumnHints, SourceData, read_source
 from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
-from hubrerank.data.validate import METADATA_FILE, validate_tables
+from hubrerank.data.validate import validate_tables
 from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.environment import DATA_LIBRARIES, installed_versions
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
-from hubrerank.paths import check_writable
-from hubrerank.refs import ResolvedRef
 from hubrerank.runtime import DEFAULT_DTYPE, Variant
-
-PARQUET_OPTIONS: dict[str, Any] = {
-    "compression": "zstd",
-    "compression_level": 3,
-    "row_group_size": 10_000,
-    "use_dictionary": True,
-    "write_statistics": True,
-    "version": "2.6",
-}
 
 
 @dataclass(frozen=True)
@@ -700,102 +684,3 @@ def rebuild_command(
 
 def _model_ref(record: dict[str, Any]) -> str:
     return f"{record['repo']}@{record['revision']}" if "repo" in record else record["path"]
-
-
-# ---------------------------------------------------------------------------------------------------- output
-
-
-def write_files(
-    built: BuiltData, folder: Path, *, push: str | None = None, out: str | None = None
-) -> list[Path]:
-    """Write the parquet files, README.md and the metadata into ``folder``; return the written paths."""
-    import pyarrow.parquet as pq
-
-    (folder / "data").mkdir(parents=True, exist_ok=True)
-    metadata = {**built.metadata, "command": built.command(push=push, out=out)}
-    written = []
-    for name, table in built.tables.items():
-        path = folder / built.metadata["files"][name]
-        pq.write_table(table, path, **PARQUET_OPTIONS)
-        written.append(path)
-    card = folder / "README.md"
-    card.write_text(render_card(metadata, built.tables, repo_id=push), encoding="utf-8")
-    meta = folder / METADATA_FILE
-    meta.write_text(
-        json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return [*written, card, meta]
-
-
-def check_out_folder(out: Path) -> None:
-    """Refuse an --out that cannot be written, or that holds files a build would delete: anything but an
-    earlier build's ``data/*.parquet``, README.md and metadata (a rebuild replaces the folder whole)."""
-    check_writable(out, "--out")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; pick a new or empty folder")
-    if not out.exists() or not any(out.iterdir()):
-        return
-    if not (out / METADATA_FILE).is_file():
-        raise InputError(
-            f"--out {out} exists and is not a hubrerank dataset folder; pick a new or empty folder"
-        )
-    ours = {out / "README.md", out / METADATA_FILE, out / "data"}
-    other = next(
-        (
-            path
-            for path in sorted(out.rglob("*"))
-            if path not in ours and not (path.parent == out / "data" and path.suffix == ".parquet")
-        ),
-        None,
-    )
-    if other is not None:
-        raise InputError(
-            f"--out {out} holds {other.relative_to(out)}, which rebuilding the dataset there would delete; "
-            "move it away or pick another folder"
-        )
-
-
-def write_local(built: BuiltData, out: Path) -> Path:
-    """Write into a temporary sibling of ``out``, then rename it into place (replacing an earlier build)."""
-    out = out.resolve()
-    check_out_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
-    try:
-        write_files(built, staging, out=out.name)
-        if out.exists():
-            previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(previous / out.name)
-            staging.rename(out)
-            shutil.rmtree(previous)
-        else:
-            staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return out
-
-
-def push_dataset(
-    built: BuiltData, repo_id: str, *, private: bool = False, tag: str | None = None
-) -> ResolvedRef:
-    """Publish data, README.md and metadata to ``repo_id`` in one commit; the repo then holds only these."""
-    from hubrerank.hub import publish
-
-    with tempfile.TemporaryDirectory(prefix="hubrerank-push-") as staging:
-        folder = Path(staging)
-        paths = write_files(built, folder, push=repo_id)
-        files = {p.relative_to(folder).as_posix(): p for p in paths}
-        source = built.metadata["source"]["name"]
-        return publish(
-            repo_id,
-            files,
-            repo_type="dataset",
-            message=f"hubrerank data build from {source}",
-            private=private,
-            tag=tag,
-            delete_missing=True,
-        )
