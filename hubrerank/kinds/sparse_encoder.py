@@ -43,8 +43,13 @@ SPARSE_ENCODER = KindSpec(
     st_evaluators=("SparseInformationRetrievalEvaluator",),
     st_card_tag="sparse-encoder",
     # a plain masked-LM checkpoint becomes Transformer(fill-mask) -> SpladePooling, SparseEncoder's default
-    # stack (MLMTransformer -> SpladePooling before 6.0)
-    st_card_modules=(("Transformer", "SpladePooling"), ("MLMTransformer", "SpladePooling")),
+    # stack (MLMTransformer -> SpladePooling before 6.0); a dense embedding model becomes a CSR model, its
+    # Transformer -> Pooling under a SparseAutoEncoder
+    st_card_modules=(
+        ("Transformer", "SpladePooling"),
+        ("MLMTransformer", "SpladePooling"),
+        ("Transformer", "Pooling", "SparseAutoEncoder"),
+    ),
     evaluation_task="retrieval",
     model_keys=(),
     max_length_attribute="max_seq_length",

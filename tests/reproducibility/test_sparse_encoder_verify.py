@@ -328,3 +328,62 @@ def test_a_retrieval_and_a_reranking_evaluator_sharing_one_name_are_told_apart(s
     claimed = {row["metric"]: row["claimed"] for row in report["rows"]}
     reranking = claimed[f"{DATASET}:test/encoder-reranking/ndcg@10"]
     assert len(claimed) == len(report["rows"]) and reranking != claimed[f"{DATASET}:test/ndcg@10"]
+
+
+ST_CSR = "alice/st-csr"
+
+
+@pytest.fixture(scope="module")
+def st_csr(hub, faq_data, tmp_path_factory) -> str:
+    """A CSR model (a bi-encoder's modules under a SparseAutoEncoder, which SparseEncoder adds to a dense
+    base) trained by a plain sentence-transformers script with CSRLoss around SparseCoSENTLoss, evaluated
+    by a SparseInformationRetrievalEvaluator, pushed with push_to_hub; its sha."""
+    from datasets import load_dataset
+    from factories import build_tiny_bi_encoder
+    from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
+    from sentence_transformers.sparse_encoder.losses import CSRLoss, SparseCoSENTLoss
+
+    from hubrerank.hub import resolve
+
+    work = tmp_path_factory.mktemp("st-csr")
+    base = build_tiny_bi_encoder(work / "base")
+    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
+    base_sha = publish("alice/st-dense-base", files, message="Add a bi-encoder base").sha
+    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
+    model = SparseEncoder("alice/st-dense-base", revision=base_sha)
+    model.max_seq_length = 32
+    loss = CSRLoss(model, loss=SparseCoSENTLoss(model))
+    args = SparseEncoderTrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        seed=12,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    evaluator = _retrieval_evaluator(faq_data)
+    SparseEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator).train()
+    evaluator(model)
+    model.push_to_hub(ST_CSR)
+    return resolve(ST_CSR).sha
+
+
+def test_from_card_and_verify_on_a_sentence_transformers_csr_card(st_csr, tmp_path):
+    """A CSR card the installed trainer wrote: its recipe starts from the dense base with CSRLoss around
+    the ranking loss, and verify re-measures its retrieval claims."""
+    path = tmp_path / "recipe.yaml"
+    written = run_cli("recipe", "from-card", f"{ST_CSR}@{st_csr}", "-o", str(path))
+    assert written.exit_code == 0, written.output
+    recipe = yaml.safe_load(path.read_text())
+    assert recipe["model"]["kind"] == "sparse-encoder"
+    assert recipe["loss"]["name"] == "CSRLoss" and recipe["loss"]["inner"] == {"name": "SparseCoSENTLoss"}
+    assert recipe["base_model"]["repo"] == "alice/st-dense-base"
+    assert "model.modules" not in recipe["unknown"]  # the recipe rebuilds Transformer -> Pooling -> SAE
+    report_path = tmp_path / "report.json"
+    verified = run_cli("verify", f"{ST_CSR}@{st_csr}", "--json", str(report_path))
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(report_path.read_text())
+    assert report["verdict"] == "PASS"
+    assert f"{DATASET}:test/ndcg@10" in {row["metric"] for row in report["rows"]}
