@@ -59,53 +59,48 @@ class _AccessLog:
             access_log.info('"%s %s" %s', log_safe(scope["method"]), log_safe(path.decode("latin-1")), status)
 
 
-class _RequestId:
-    """An ``X-Request-Id`` on every answer, as the Hub sends: clients quote it in their error messages."""
+class _ResponseHeaders:
+    """A layer that adds headers to the response start of every HTTP answer (:meth:`added`, given the
+    headers already there); other scopes pass through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    def added(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex.encode()
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id)]}
+                headers = list(message.get("headers", []))
+                message = {**message, "headers": headers + self.added(headers)}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        await self.app(scope, receive, send_with_headers)
 
 
-class _SandboxedContent:
+class _RequestId(_ResponseHeaders):
+    """An ``X-Request-Id`` on every answer, as the Hub sends: clients quote it in their error messages."""
+
+    def added(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        return [(b"x-request-id", uuid.uuid4().hex.encode())]
+
+
+class _SandboxedContent(_ResponseHeaders):
     """Answers that are not pages (JSON, a repo's files) get a Content-Security-Policy that runs nothing.
 
     A repo's ``.html`` or ``.svg`` file opened from its download URL would otherwise run its scripts
     with this Hub's origin, next to the pages' session; pages set their own policy, which is kept.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_sandboxed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                if b"content-security-policy" not in names:
-                    headers.append((b"content-security-policy", SANDBOX_CSP))
-                if b"x-content-type-options" not in names:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_sandboxed)
+    def added(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        names = {name.lower() for name, _ in headers}
+        wanted = ((b"content-security-policy", SANDBOX_CSP), (b"x-content-type-options", b"nosniff"))
+        return [(name, value) for name, value in wanted if name not in names]
 
 
 def wrap(app: ASGIApp) -> ASGIApp:

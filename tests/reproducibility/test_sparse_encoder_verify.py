@@ -4,6 +4,8 @@ kinds: its retrieval claims and its sparsity re-measured exactly, its weights re
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,26 +199,43 @@ def _reranking_evaluator(faq_data: str) -> Any:
 
 
 def _st_splade(repo: str, evaluator: Any, faq_data: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SPLADE model trained by a plain sentence-transformers script (SparseEncoder from a masked-LM
-    checkpoint, SparseEncoderTrainer, SpladeLoss around SparseCoSENTLoss) on data loaded from the Hub by
-    revision, its final model evaluated by ``evaluator``, pushed to ``repo`` with ``push_to_hub``; returns
-    its sha. The card is the one the installed sentence-transformers writes."""
+    """A SPLADE model trained by a plain sentence-transformers script (:func:`_st_sparse` from a masked-LM
+    checkpoint, SpladeLoss around SparseCoSENTLoss), evaluated by ``evaluator``, pushed to ``repo``."""
+    from sentence_transformers.sparse_encoder.losses import SparseCoSENTLoss, SpladeLoss
+
+    def splade_loss(model: Any) -> Any:
+        return SpladeLoss(
+            model, SparseCoSENTLoss(model), document_regularizer_weight=3e-5, query_regularizer_weight=5e-5
+        )
+
+    return _st_sparse(repo, build_tiny_mlm_base, splade_loss, evaluator, faq_data, tmp_path_factory)
+
+
+def _st_sparse(
+    repo: str,
+    build_base: Callable[[Path], Path],
+    make_loss: Callable[[Any], Any],
+    evaluator: Any,
+    faq_data: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """A sparse encoder trained by a plain sentence-transformers script: ``SparseEncoder`` from the base
+    ``build_base`` writes (pushed as ``<repo>-base``), ``SparseEncoderTrainer`` with ``make_loss(model)`` on
+    data loaded from the Hub by revision, its final model evaluated by ``evaluator``, pushed to ``repo``
+    with ``push_to_hub``; returns its sha. The card is the one the installed sentence-transformers writes."""
     from datasets import load_dataset
     from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
-    from sentence_transformers.sparse_encoder.losses import SparseCoSENTLoss, SpladeLoss
 
     from hubrerank.hub import resolve
 
-    work = tmp_path_factory.mktemp("st-splade")
-    base = build_tiny_mlm_base(work / "base")
+    work = tmp_path_factory.mktemp("st-sparse")
+    base = build_base(work / "base")
     files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
-    base_sha = publish("alice/st-mlm-base", files, message="Add a masked-LM base").sha
+    base_repo = f"{repo}-base"
+    base_sha = publish(base_repo, files, message="Add the base model").sha
     train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
-    model = SparseEncoder("alice/st-mlm-base", revision=base_sha)
+    model = SparseEncoder(base_repo, revision=base_sha)
     model.max_seq_length = 32
-    loss = SpladeLoss(
-        model, SparseCoSENTLoss(model), document_regularizer_weight=3e-5, query_regularizer_weight=5e-5
-    )
     args = SparseEncoderTrainingArguments(
         output_dir=str(work / "checkpoints"),
         max_steps=6,
@@ -228,7 +247,7 @@ def _st_splade(repo: str, evaluator: Any, faq_data: str, tmp_path_factory: pytes
         disable_tqdm=True,
     )
     trainer = SparseEncoderTrainer(
-        model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator
+        model=model, args=args, train_dataset=train, loss=make_loss(model), evaluator=evaluator
     )
     trainer.train()
     evaluator(model)
@@ -336,38 +355,16 @@ ST_CSR = "alice/st-csr"
 @pytest.fixture(scope="module")
 def st_csr(hub, faq_data, tmp_path_factory) -> str:
     """A CSR model (a bi-encoder's modules under a SparseAutoEncoder, which SparseEncoder adds to a dense
-    base) trained by a plain sentence-transformers script with CSRLoss around SparseCoSENTLoss, evaluated
-    by a SparseInformationRetrievalEvaluator, pushed with push_to_hub; its sha."""
-    from datasets import load_dataset
+    base) trained by the plain script (:func:`_st_sparse`) with CSRLoss around SparseCoSENTLoss, evaluated
+    by a SparseInformationRetrievalEvaluator; its sha."""
     from factories import build_tiny_bi_encoder
-    from sentence_transformers import SparseEncoder, SparseEncoderTrainer, SparseEncoderTrainingArguments
     from sentence_transformers.sparse_encoder.losses import CSRLoss, SparseCoSENTLoss
 
-    from hubrerank.hub import resolve
+    def csr_loss(model: Any) -> Any:
+        return CSRLoss(model, loss=SparseCoSENTLoss(model))
 
-    work = tmp_path_factory.mktemp("st-csr")
-    base = build_tiny_bi_encoder(work / "base")
-    files = {path.relative_to(base).as_posix(): path for path in base.rglob("*") if path.is_file()}
-    base_sha = publish("alice/st-dense-base", files, message="Add a bi-encoder base").sha
-    train = load_dataset(DATASET, "pairs", split="train", revision=faq_data)
-    model = SparseEncoder("alice/st-dense-base", revision=base_sha)
-    model.max_seq_length = 32
-    loss = CSRLoss(model, loss=SparseCoSENTLoss(model))
-    args = SparseEncoderTrainingArguments(
-        output_dir=str(work / "checkpoints"),
-        max_steps=6,
-        per_device_train_batch_size=4,
-        learning_rate=1e-3,
-        seed=12,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-    )
     evaluator = _retrieval_evaluator(faq_data)
-    SparseEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss, evaluator=evaluator).train()
-    evaluator(model)
-    model.push_to_hub(ST_CSR)
-    return resolve(ST_CSR).sha
+    return _st_sparse(ST_CSR, build_tiny_bi_encoder, csr_loss, evaluator, faq_data, tmp_path_factory)
 
 
 def test_from_card_and_verify_on_a_sentence_transformers_csr_card(st_csr, tmp_path):
@@ -379,7 +376,7 @@ def test_from_card_and_verify_on_a_sentence_transformers_csr_card(st_csr, tmp_pa
     recipe = yaml.safe_load(path.read_text())
     assert recipe["model"]["kind"] == "sparse-encoder"
     assert recipe["loss"]["name"] == "CSRLoss" and recipe["loss"]["inner"] == {"name": "SparseCoSENTLoss"}
-    assert recipe["base_model"]["repo"] == "alice/st-dense-base"
+    assert recipe["base_model"]["repo"] == f"{ST_CSR}-base"
     assert "model.modules" not in recipe["unknown"]  # the recipe rebuilds Transformer -> Pooling -> SAE
     report_path = tmp_path / "report.json"
     verified = run_cli("verify", f"{ST_CSR}@{st_csr}", "--json", str(report_path))
