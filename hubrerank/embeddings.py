@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hubrerank.endpoint import hubrerank_home
-from hubrerank.runtime import FLOAT32, Variant
+from hubrerank.runtime import DEFAULT_BACKEND, DEFAULT_DTYPE, FLOAT32, Variant
 
 Role = Literal["query", "document"]
 _CHUNK = 900  # stay under SQLite's default limit of host parameters per statement
@@ -199,6 +199,7 @@ def encode(
     runs. ``prompt`` None uses the model's prompt for the role, as those methods do.
     """
     model = embedder.model
+    by_tokens = _batches_by_tokens(embedder.variant)
     setting = json.dumps(
         {
             "role": role,
@@ -206,7 +207,8 @@ def encode(
             "max_seq_length": model.max_seq_length,
             "normalize": normalize,
             "truncate_dim": truncate_dim or model.truncate_dim,
-        },
+        }
+        | ({"batching": "tokens"} if by_tokens else {}),
         sort_keys=True,
     )
     keys = [text_key(text) for text in texts]
@@ -226,8 +228,8 @@ def encode(
         }
         function = model.encode_query if role == "query" else model.encode_document
         texts_missing = [text for _, text in missing]
-        if len(embedder.variant.devices) > 1:
-            vectors = _encode_on_devices(model, function, texts_missing, embedder.variant.devices, options)
+        if by_tokens or len(embedder.variant.devices) > 1:
+            vectors = _encode_in_order(embedder, function, texts_missing, options)
         else:
             vectors = function(texts_missing, **options)
         computed = [
@@ -243,23 +245,59 @@ def encode(
     return np.stack([known[key] for key in keys]).astype(np.float32, copy=False)
 
 
-def _encode_on_devices(
-    model: Any, function: Any, texts: list[str], devices: Sequence[str], options: dict[str, Any]
+def _encode_in_order(
+    embedder: Embedder, function: Any, texts: list[str], options: dict[str, Any]
 ) -> np.ndarray:
-    """``function`` (``model``'s ``encode_query`` / ``encode_document``) on ``texts`` across one process
-    per device (sentence-transformers' multi-process pool, :func:`hubrerank.runtime.process_pool`,
-    started for this call), with the vectors one device gives: the texts go out in the order one
-    device's ``encode`` batches them (longest first, as ``SentenceTransformer._inference`` sorts), in
-    chunks of one batch, so each process embeds whole batches of that device's run."""
+    """``function`` (the model's ``encode_query`` / ``encode_document``) on ``texts`` in batches of
+    ``options["batch_size"]`` taken in a fixed order, on one device or across one process per device.
+
+    A variant other than float32 torch batches texts of similar token count (longest first, as
+    :class:`hubrerank.evaluation.scoring.Scorer` batches pairs): sentence-transformers sorts by character
+    count, and the padding that leaves costs ONNX int8 a quarter of its time (BENCHMARKS.md). float32 keeps
+    the library's batches, so its vectors stay what they were. Across devices, each process gets whole
+    batches of that order (``chunk_size`` = the batch size, :func:`hubrerank.runtime.process_pool`), so the
+    vectors are the ones a single device gives."""
+    from tqdm.auto import tqdm
+
     from hubrerank.runtime import process_pool
 
+    model, size = embedder.model, options["batch_size"]
+    by_tokens = _batches_by_tokens(embedder.variant)
+    order = _token_order(model, texts) if by_tokens else _library_order(model, texts)
+    ordered = [texts[index] for index in order]
+    if len(embedder.variant.devices) > 1:
+        with process_pool(model, embedder.variant.devices) as pool:
+            in_order = function(ordered, pool=pool, chunk_size=size, **options)
+    else:
+        starts = range(0, len(ordered), size)
+        batches = [
+            function(ordered[start : start + size], **{**options, "show_progress_bar": False})
+            for start in tqdm(starts, desc="Embedding", unit="batch", disable=not embedder.progress)
+        ]
+        in_order = np.concatenate(batches)
+    vectors = np.empty_like(in_order)
+    vectors[order] = in_order
+    return vectors
+
+
+def _batches_by_tokens(variant: Variant) -> bool:
+    """Whether ``variant`` batches texts by token count: every variant but float32 torch, whose vectors
+    (and cache entries) stay the library's own batches'."""
+    return variant.dtype != DEFAULT_DTYPE or variant.backend != DEFAULT_BACKEND
+
+
+def _token_order(model: Any, texts: list[str]) -> np.ndarray:
+    """Indices of ``texts`` by token count after truncation, longest first (ties in input order)."""
+    encoded = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+    return np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+
+
+def _library_order(model: Any, texts: list[str]) -> np.ndarray:
+    """Indices of ``texts`` in the order one device's ``encode`` batches them: longest first by
+    sentence-transformers' own length measure, interleaved where it flattens inputs, as
+    ``SentenceTransformer._inference`` sorts (three private methods; tests/evaluation/test_eval_devices.py
+    fails if a release changes them)."""
     order = np.argsort([-model._input_length(text) for text in texts])
     if model._can_flatten_inputs():
         order = model._interleave_sorted_indices(order)
-    with process_pool(model, devices) as pool:
-        ordered = function(
-            [texts[index] for index in order], pool=pool, chunk_size=options["batch_size"], **options
-        )
-    vectors = np.empty_like(ordered)
-    vectors[order] = ordered
-    return vectors
+    return order

@@ -71,6 +71,16 @@ def test_two_cpu_processes_embed_as_one(reranking_file: Path, tmp_path: Path) ->
     assert run_evaluations(path, None, plan, cache=False, batch_size=4, precision=TWO_CPUS) == alone
 
 
+@pytest.mark.slow  # two worker processes start torch
+def test_two_cpu_processes_embed_bfloat16_as_one(tmp_path: Path) -> None:
+    # a variant batches by token count (embeddings._token_order): the workers get those batches whole
+    path = build_tiny_bi_encoder(tmp_path / "bi")
+    texts = ["x y z w", "population mountain", "q r", "concrete building", "b c d", "population", "k", "a b"]
+    one = encode(load_embedder(path, batch_size=2, precision=Variant("bfloat16")), texts, "document")
+    split = load_embedder(path, batch_size=2, precision=Variant("bfloat16", devices=("cpu", "cpu")))
+    np.testing.assert_array_equal(encode(split, texts, "document"), one)
+
+
 def test_cuda_means_every_gpu_torch_sees(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 

@@ -170,3 +170,37 @@ def test_threads_follow_affinity_and_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("HUBRERANK_THREADS", "many")
     with pytest.raises(InputError, match="HUBRERANK_THREADS must be a positive integer"):
         core_count()
+
+
+def test_a_variant_embeds_in_batches_of_similar_token_count(
+    bi_encoder_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    batches: list[list[int]] = []
+    original = SentenceTransformer.forward
+
+    def recording(self, features, *args, **kwargs):
+        batches.append(features["attention_mask"].sum(dim=1).tolist())
+        return original(self, features, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "forward", recording)
+    # character count and token count disagree: one long word is few tokens, many short words are many
+    # ("population mountain": 2 tokens, 19 characters; "x y z w": 4 tokens, 7 characters)
+    texts = ["x y z w", "population mountain", "q r", "concrete building", "b c d", "population", "k"]
+    cache = EmbeddingCache(tmp_path / "scores.sqlite")
+    half = load_embedder(bi_encoder_path, cache, batch_size=2, precision=BF16)
+    vectors = encode(half, texts, "document")
+    counts = sorted((count for batch in batches for count in batch), reverse=True)
+    assert batches == [counts[start : start + 2] for start in range(0, len(counts), 2)]
+    assert vectors.shape[0] == len(texts) and half.computed == len(texts)
+
+    batches.clear()
+    encode(load_embedder(bi_encoder_path, cache, batch_size=2), texts, "document")  # float32: the library's
+    assert batches != [counts[start : start + 2] for start in range(0, len(counts), 2)]
+    settings = {
+        model: json.loads(setting)
+        for model, setting in cache._db.execute("SELECT model, setting FROM embeddings")
+    }
+    assert settings[model_identity(bi_encoder_path) + "+bfloat16:linear"]["batching"] == "tokens"
+    assert "batching" not in settings[model_identity(bi_encoder_path)]  # float32 keys as before
