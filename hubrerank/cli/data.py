@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from hubrerank.cli._output import devices_option, precision_options
-from hubrerank.data.build import BUILD_OPTIONS
+from hubrerank.data.build_options import BUILD_OPTIONS
 from hubrerank.data.splits import parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,7 +4,8 @@ candidates, score with a teacher, and write or publish parquet files with a card
 Importing this package does not import the Hugging Face stack: that happens inside the functions.
 """
 
-from hubrerank.data.build import BuildOptions, BuiltData, build_dataset
+from hubrerank.data.build import BuiltData, build_dataset
+from hubrerank.data.build_options import BuildOptions
 from hubrerank.data.mining import MiningSettings
 from hubrerank.data.output import check_out_folder, push_dataset, write_local
 from hubrerank.data.validate import BuiltDataset, Finding, load_built, validate_tables

@@ -1,16 +1,16 @@
 """Build a reranker dataset from a source: read, normalise, split, mine negatives, rank first-stage
 candidates, score with a teacher, into a :class:`BuiltData` that :mod:`hubrerank.data.output` writes to a
-folder or publishes in one commit.
+folder or publishes in one commit. What a build is asked (:class:`~hubrerank.data.build_options.BuildOptions`,
+checked before any work) is :mod:`hubrerank.data.build_options`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +21,12 @@ from hubrerank import __version__
 from hubrerank.cards.dataset_card import dataset_configs, retrieval_configs
 from hubrerank.data import candidates as first_stage
 from hubrerank.data import forms
-from hubrerank.data.candidates import FIRST_STAGES
-from hubrerank.data.mining import (
-    Mined,
-    MiningSettings,
-    check_settings,
-    mine_with_bm25,
-    mine_with_model,
-    random_negatives,
-)
-from hubrerank.data.models import (
-    ModelSource,
-    model_device,
-    require_sentence_transformer,
-    resolve_model_source,
-)
+from hubrerank.data.build_options import BuildOptions, check_options, rebuild_command
+from hubrerank.data.mining import Mined, mine_with_bm25, mine_with_model, random_negatives
+from hubrerank.data.models import ModelSource, require_sentence_transformer, resolve_model_source
 from hubrerank.data.normalize import Collection, normalize
-from hubrerank.data.options import option, option_specs, option_values
 from hubrerank.data.retrieval import Bm25Index
-from hubrerank.data.sources import FORMATS, ColumnHints, SourceData, read_source
+from hubrerank.data.sources import ColumnHints, SourceData, read_source
 from hubrerank.data.splits import SPLITS, assign_splits
 from hubrerank.data.stats import distribution, table_statistics
 from hubrerank.data.validate import validate_tables
@@ -47,56 +34,7 @@ from hubrerank.embeddings import Embedder, EmbeddingCache, encode, load_embedder
 from hubrerank.environment import DATA_LIBRARIES, installed_versions
 from hubrerank.errors import InputError
 from hubrerank.kinds.detect import model_kind
-from hubrerank.runtime import DEFAULT_DTYPE, Variant
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """Every option of ``hubrerank data build``: the CLI reads flags, defaults and choices from these
-    fields (:mod:`hubrerank.data.options`)."""
-
-    format: str | None = option("--format", choices=FORMATS)
-    config: str | None = option("--config")
-    split: tuple[str, ...] = option("--split", (), rebuilt=False)
-    query_column: str | None = option("--query-column")
-    answer_column: str | None = option("--answer-column")
-    label_column: str | None = option("--label-column")
-    positive_threshold: float = option("--positive-threshold", 0.5)
-    test_size: float | int = option("--test-size", 0.1)
-    eval_size: float | int = option("--eval-size", 0.1)
-    mine_model: str | None = option("--mine-model", rebuilt=False)
-    bm25: bool = option("--bm25", False, rebuilt=False)
-    mining: MiningSettings = field(default_factory=MiningSettings)
-    random_negatives: int = option("--random-negatives", 0)
-    teacher: str | None = option("--teacher", rebuilt=False)
-    output_format: str = option("--output-format", "labeled-pair", choices=forms.OUTPUT_FORMS)
-    candidates: int = option("--candidates", 30)
-    first_stage: str | None = option("--first-stage", choices=FIRST_STAGES)
-    fusion_weight: float = option("--fusion-weight", 0.5)
-    seed: int = option("--seed", 12, rebuilt=False)
-    license: str | None = option("--license")
-    language: str = option("--language", "en")
-    no_cache: bool = option("--no-cache", False, rebuilt=False)
-    dtype: str | None = option("--dtype")  # None: float32
-    device: str | None = option("--device", rebuilt=False)
-    backend: str | None = option("--backend")  # None: torch
-    model_file: str | None = option("--model-file")
-    devices: tuple[str, ...] = option("--devices", (), rebuilt=False)  # one process each, same results
-
-    @property
-    def precision(self) -> Variant:
-        """The variant the mining model and the teacher run as (default device: cpu unless CUDA is
-        there; with ``devices``, split across one process per device)."""
-        return Variant(
-            self.dtype or DEFAULT_DTYPE,
-            None if self.devices else self.device or model_device(),
-            self.backend or "torch",
-            self.model_file,
-            self.devices,
-        ).check()
-
-
-BUILD_OPTIONS = option_specs(BuildOptions)
+from hubrerank.runtime import DEFAULT_DTYPE
 
 
 @dataclass
@@ -117,7 +55,7 @@ Log = Callable[[str], None]
 
 def build_dataset(source: str, options: BuildOptions, log: Log = lambda _: None) -> BuiltData:
     """Read ``source`` and build the train/eval/test tables and their metadata."""
-    _check_options(options)
+    check_options(options)
     data = read_source(
         source,
         format=options.format,
@@ -257,67 +195,6 @@ def _negatives_and_candidates(
             kind, evaluated, queries, corpus, collection, encoder, bm25_index, mined, options, log
         )
     return mined, extra, ranked
-
-
-def _check_options(options: BuildOptions) -> None:
-    if options.output_format not in forms.OUTPUT_FORMS:
-        raise InputError(
-            f"--output-format {options.output_format!r}: use one of {', '.join(forms.OUTPUT_FORMS)}"
-        )
-    if options.output_format == forms.RETRIEVAL_FORM:
-        _check_retrieval_options(options)
-    if options.first_stage is not None and options.first_stage not in first_stage.FIRST_STAGES:
-        raise InputError(
-            f"--first-stage {options.first_stage!r}: use one of {', '.join(first_stage.FIRST_STAGES)}"
-        )
-    if options.mining.negatives < 0 or options.random_negatives < 0 or options.candidates < 0:
-        raise InputError("--negatives, --random-negatives and --candidates must be 0 or more")
-    if options.mining.negatives and not (options.mine_model or options.bm25):
-        raise InputError("--negatives needs a miner: pass --mine-model REPO[@REV]|DIR or --bm25")
-    if not 0 <= options.fusion_weight <= 1:
-        raise InputError(f"--fusion-weight {options.fusion_weight}: give a weight between 0 and 1")
-    if options.fusion_weight != 0.5 and options.first_stage != "fused":
-        raise InputError(
-            "--fusion-weight weighs the rankings of --first-stage fused; add --first-stage fused"
-        )
-    if options.first_stage in ("embedding", "fused") and not options.mine_model:
-        raise InputError(
-            f"--first-stage {options.first_stage} ranks with the mining model; pass --mine-model"
-        )
-    if options.output_format == "pairs" and (options.mining.negatives or options.random_negatives):
-        raise InputError(
-            "--output-format pairs writes (query, positive) rows and no negatives; drop --negatives and "
-            "--random-negatives, or use --output-format triplets or n-tuple"
-        )
-    if options.mining.negatives:
-        check_settings(options.mining, lexical=options.bm25)
-
-
-def _check_retrieval_options(options: BuildOptions) -> None:
-    """The retrieval form holds the source's queries, documents and judgments only: refuse the options
-    that add negatives, first-stage lists or teacher scores (they belong to the reranking forms)."""
-    values = option_values(options)
-    given = [
-        spec.flag
-        for name, spec in BUILD_OPTIONS.items()
-        if name in _NOT_RETRIEVAL and values[name] not in (None, spec.default)
-    ]
-    if given:
-        raise InputError(
-            "--output-format retrieval writes the source's corpus, queries and qrels only; "
-            f"drop {', '.join(given)}"
-        )
-
-
-_NOT_RETRIEVAL = (
-    "mine_model",
-    "bm25",
-    "negatives",
-    "random_negatives",
-    "teacher",
-    "candidates",
-    "first_stage",
-)
 
 
 def _retrieval_data(
@@ -652,35 +529,3 @@ def _metadata(
         "files": {name: f"data/{name}-00000-of-00001.parquet" for name in statistics},
         "configs": dataset_configs(list(statistics)),
     }
-
-
-def rebuild_command(
-    metadata: dict[str, Any], options: BuildOptions, push: str | None, out: str | None
-) -> str:
-    """The CLI command that rebuilds the dataset: the source and models by sha, no absolute paths."""
-    source = metadata["source"]
-    args = ["hubrerank", "data", "build"]
-    args.append(f"{source['repo']}@{source['revision']}" if source["kind"] == "hub" else source["path"])
-    if options.split:
-        args += [BUILD_OPTIONS["split"].flag, ",".join(options.split)]
-    values = option_values(options)
-    for spec in BUILD_OPTIONS.values():
-        value = values[spec.name]
-        if spec.rebuilt and value is not None and value != spec.default:
-            args += [spec.flag, str(value)]
-    if metadata["mining_model"]:
-        args += [BUILD_OPTIONS["mine_model"].flag, _model_ref(metadata["mining_model"])]
-    if options.bm25:
-        args.append(BUILD_OPTIONS["bm25"].flag)
-    if metadata["teacher"]:
-        args += [BUILD_OPTIONS["teacher"].flag, _model_ref(metadata["teacher"])]
-    args += [BUILD_OPTIONS["seed"].flag, str(options.seed)]
-    if push:
-        args += ["--push", push]
-    elif out:
-        args += ["--out", Path(out).name]
-    return shlex.join(args)
-
-
-def _model_ref(record: dict[str, Any]) -> str:
-    return f"{record['repo']}@{record['revision']}" if "repo" in record else record["path"]

@@ -1,6 +1,6 @@
 """Options of ``hubrerank data build``, defined once: dataclass fields whose metadata names the CLI flag.
 
-:class:`~hubrerank.data.build.BuildOptions` and :class:`~hubrerank.data.mining.MiningSettings` declare
+:class:`~hubrerank.data.build_options.BuildOptions` and :class:`~hubrerank.data.mining.MiningSettings` declare
 each option with :func:`option` (flag, default, choices). The click command reads its flags, defaults and
 choices from :func:`option_specs`, and the rebuild command a dataset card prints walks the same specs,
 so a default or a choice is never typed twice.

@@ -4,11 +4,12 @@ A recipe names a model kind (``model.kind``: ``cross-encoder``, the default, ``b
 ``sparse-encoder``, ``multi-vector``, or ``auto``:
 the base model's kind, read from its config files on the Hub and written into the recipe), a base model,
 training and evaluation datasets (each at a revision), a loss of that kind with plain-data parameters,
-the kind's training arguments and an evaluation plan. It is read with a safe YAML loader, validated
-against ``recipe.schema.json`` and then checked for meaning: loss names and parameters against the loss
-signatures, argument keys against the training arguments, and the keys hubrerank sets itself. Every
-problem is a :class:`RecipeError` naming the file and key path. The resolved recipe written next to a
-trained model (``hubrerank.yaml``) is itself a valid recipe.
+the kind's training arguments and an evaluation plan. It is read with a safe YAML loader
+(:mod:`hubrerank.training.recipe_yaml`), checked against ``recipe.schema.json`` and for its loss and
+evaluation (:mod:`hubrerank.training.recipe_checks`), normalized with every default written out, and its
+argument keys checked here against the training arguments and the keys hubrerank sets itself
+(:meth:`Recipe.training_arguments` sets them). Every problem is a :class:`RecipeError` naming the file and
+key path. The resolved recipe written next to a trained model (``hubrerank.yaml``) is itself a valid recipe.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
-import inspect
-import json
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,18 +32,16 @@ from hubrerank.evaluation.nanobeir import DEFAULT_DATASET as NANOBEIR_DATASET
 from hubrerank.kinds.spec import DEFAULT_KIND, RANKED_TASKS, SPLIT_TASKS, KindSpec, get_kind
 from hubrerank.refs import Ref, ResolvedRef
 from hubrerank.suggestions import did_you_mean
-from hubrerank.training.losses import (
-    LOSSES_BY_KIND,
-    NUMBER_LIST_PARAMS,
-    OBJECT_PARAMS,
-    TENSOR_PARAMS,
-    LossInfo,
-    find_loss,
-    loss_parameters,
+from hubrerank.training.losses import LOSSES_BY_KIND, LossInfo
+from hubrerank.training.recipe_checks import (
+    check_evaluation,
+    check_label_columns,
+    check_labels,
+    check_loss,
+    check_schema,
 )
-from hubrerank.training.recipe_yaml import apply_overrides, format_path, parse_yaml
+from hubrerank.training.recipe_yaml import apply_overrides, parse_yaml
 
-SCHEMA_PATH = Path(__file__).with_name("recipe.schema.json")
 DEFAULT_SEED = 42
 AUTO_KIND = "auto"
 
@@ -247,7 +244,7 @@ def validate(document: Any, source: str, detect_kind: KindDetector | None = None
             f"{source}: {path}: a recipe cannot ask for remote code; "
             "pass --trust-remote-code to hubrerank train"
         )
-    _check_schema(document, source)
+    check_schema(document, source)
     detected = document.get("model", {}).get("kind") == AUTO_KIND
     document = _detected_kind(copy.deepcopy(dict(document)), source, detect_kind)
     try:
@@ -265,12 +262,12 @@ def validate(document: Any, source: str, detect_kind: KindDetector | None = None
 def _checked(document: dict[str, Any], source: str) -> Recipe:
     """The normalized ``document`` checked for meaning against its kind."""
     kind = get_kind(document["model"].get("kind", DEFAULT_KIND))
-    info = _check_loss(document["loss"], kind, source)
+    info = check_loss(document["loss"], kind, source)
     if "num_labels" in kind.model_keys:
-        _check_labels(info, document["model"]["num_labels"], source)
-    _check_label_columns(info, document["train"], source)
+        check_labels(info, document["model"]["num_labels"], source)
+    check_label_columns(info, document["train"], source)
     _check_args(document["args"], kind.name, source)
-    _check_evaluation(document["evaluation"], kind, source)
+    check_evaluation(document["evaluation"], kind, source)
     recipe = Recipe(source, document)
     recipe.training_arguments()
     return recipe
@@ -296,53 +293,6 @@ def _detected_kind(document: dict[str, Any], source: str, detect_kind: KindDetec
     document["model"] = {**model, "kind": found}
     document["base_model"] = {**node, "revision": resolved.sha, "requested": requested}
     return document
-
-
-@cache
-def _schema_validator() -> Any:
-    import jsonschema
-
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _check_schema(document: Mapping[str, Any], source: str) -> None:
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_schema_validator().iter_errors(document))
-    if error is None:
-        return
-    path = format_path(error.absolute_path)
-    if error.validator == "additionalProperties":
-        allowed = error.schema.get("properties", {})
-        extra = sorted(set(error.instance) - set(allowed))
-        key = f"{path}.{extra[0]}" if path else extra[0]
-        raise RecipeError(
-            f"{source}: {key} is not a recipe key{did_you_mean(extra[0], allowed) or '.'} "
-            f"Allowed here: {', '.join(allowed)}"
-        )
-    if error.validator == "required":
-        missing = next(key for key in error.validator_value if key not in error.instance)
-        key = f"{path}.{missing}" if path else missing
-        raise RecipeError(f"{source}: {key} is missing (see docs/recipe.md)")
-    if error.validator == "const" and path == "hubrerank":
-        raise RecipeError(
-            f"{source}: hubrerank: {error.instance!r} is not a recipe version this hubrerank reads; use 1"
-        )
-    if error.validator == "oneOf" and path == "train":
-        raise RecipeError(
-            f"{source}: train must be a dataset mapping (dataset, revision, config, split) or a list of them"
-        )
-    where = path or "(top level)"
-    raise RecipeError(f"{source}: {where}: {_schema_message(error)}")
-
-
-def _schema_message(error: Any) -> str:
-    if error.validator == "pattern":
-        return f"{error.instance!r} is not a valid name (letters, digits, '-', '_', '.'; ORG/NAME for repos)"
-    if error.validator == "anyOf" and error.schema.get("description", "").startswith("Plain data"):
-        return f"{error.instance!r} is not plain data (strings, numbers, booleans, lists and mappings)"
-    return error.message
 
 
 def _normalize(document: dict[str, Any], source: str) -> dict[str, Any]:
@@ -416,7 +366,7 @@ def validate_evaluation(
     a model needs when the rest of its recipe (its training data, say) is not known."""
     spec = get_kind(kind)
     normalized = _normalize_evaluation(evaluation, spec, source)
-    _check_evaluation(normalized, spec, source)
+    check_evaluation(normalized, spec, source)
     return normalized
 
 
@@ -460,115 +410,6 @@ def _dataset(
     }
     normalized.update({key: node.get(key, value) for key, value in defaults.items()})
     return normalized
-
-
-def _check_loss(node: dict[str, Any], kind: KindSpec, source: str) -> LossInfo:
-    """Check ``loss`` (and its ``inner`` loss and ``guide`` model) for ``kind``; write out canonical names.
-    Return the loss that reads the data."""
-    info = find_loss(node["name"], source, kind.name)
-    node["name"] = info.name
-    _check_loss_params(info, node["params"], source, "loss.params")
-    if info.guide and "guide" not in node:
-        raise RecipeError(
-            f"{source}: loss.guide is missing: {info.name} needs a guide model ({{repo: ORG/NAME}})"
-        )
-    if "guide" in node and not info.guide:
-        raise RecipeError(f"{source}: loss.guide: {info.name} takes no guide model")
-    if info.wrapped:
-        wrappers = [other.name for other in LOSSES_BY_KIND[kind.name].values() if other.wrapper]
-        raise RecipeError(
-            f"{source}: loss.name: {info.name} trains only inside {', '.join(wrappers[:-1])} or "
-            f"{wrappers[-1]}, which keep the vectors sparse; write loss: {{name: {wrappers[0]}, params: "
-            f"{{document_regularizer_weight: 3.0e-5}}, inner: {{name: {info.name}}}}}"
-        )
-    if info.wrapper and "inner" not in node:
-        raise RecipeError(f"{source}: loss.inner is missing: {info.name} wraps a loss ({{name: MNRL}})")
-    if "inner" in node and not info.wrapper:
-        raise RecipeError(f"{source}: loss.inner: {info.name} wraps no loss")
-    if not info.wrapper:
-        return info
-    inner = find_loss(node["inner"]["name"], source, kind.name, "loss.inner.name")
-    if inner.wrapper or inner.guide:
-        raise RecipeError(f"{source}: loss.inner.name: {info.name} cannot wrap {inner.name} from a recipe")
-    node["inner"]["name"] = inner.name
-    _check_loss_params(inner, node["inner"]["params"], source, "loss.inner.params")
-    return inner
-
-
-def _check_evaluation(evaluation: Mapping[str, Any], kind: KindSpec, source: str) -> None:
-    """A bi-encoder is judged by retrieval, NanoBEIR retrieval and triplets, a cross-encoder by reranking and
-    NanoBEIR reranking (the tasks its :class:`KindSpec` names)."""
-    allowed = set(kind.evaluation_tasks)
-    for task in evaluation:
-        if task not in allowed:
-            raise RecipeError(
-                f"{source}: evaluation.{task} does not evaluate a {kind.name}; "
-                f"use {' or '.join(sorted(allowed))}"
-            )
-
-
-def _check_loss_params(info: LossInfo, params: Mapping[str, Any], source: str, where: str) -> None:
-    parameters = loss_parameters(info)
-    for key, value in params.items():
-        path = f"{source}: {where}.{key}"
-        if key not in parameters:
-            raise RecipeError(
-                f"{path} is not a parameter of {info.name}{did_you_mean(key, parameters) or '.'} "
-                f"Its parameters: {', '.join(parameters) or 'none'}"
-            )
-        default = parameters[key].default
-        if key in NUMBER_LIST_PARAMS:
-            if (
-                not isinstance(value, list)
-                or not value
-                or not all(_is_number(item) and item > 0 for item in value)
-            ):
-                raise RecipeError(f"{path} must be a list of positive numbers, got {value!r}")
-        elif key in TENSOR_PARAMS:
-            if not _is_number(value) or value <= 0:
-                raise RecipeError(f"{path} must be a positive number, got {value!r}")
-        elif key in OBJECT_PARAMS:
-            allowed = OBJECT_PARAMS[key]
-            if value is not None and value not in allowed:
-                raise RecipeError(
-                    f"{path}: {value!r} is not one of {', '.join(allowed)}{did_you_mean(str(value), allowed)}"
-                )
-        elif default is not inspect.Parameter.empty and not isinstance(
-            default, (bool, int, float, str, type(None))
-        ):
-            raise RecipeError(f"{path} takes an object and cannot be set from a recipe")
-        elif isinstance(value, (list, dict)):
-            raise RecipeError(f"{path} must be a number, string, boolean or null, got {value!r}")
-        elif isinstance(default, bool) and not isinstance(value, bool):
-            raise RecipeError(f"{path} must be true or false, got {value!r}")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool) and not _is_number(value):
-            raise RecipeError(f"{path} must be a number, got {value!r}")
-
-
-def _check_labels(info: LossInfo, num_labels: int, source: str) -> None:
-    if info.name == "CrossEntropyLoss" and num_labels < 2:
-        raise RecipeError(
-            f"{source}: model.num_labels must be 2 or more for CrossEntropyLoss (one per class)"
-        )
-    if info.name != "CrossEntropyLoss" and num_labels != 1:
-        raise RecipeError(
-            f"{source}: model.num_labels must be 1 for {info.name} (one relevance score per pair)"
-        )
-
-
-def _check_label_columns(info: LossInfo, train: list[dict[str, Any]], source: str) -> None:
-    for i, node in enumerate(train):
-        chosen = [key for key in ("label_column", "label_scale") if key in node]
-        if chosen and not info.labels:
-            raise RecipeError(f"{source}: train[{i}].{chosen[0]}: {info.name} trains on no label column")
-        if "label_scale" in node and info.name == "CrossEntropyLoss":
-            raise RecipeError(f"{source}: train[{i}].label_scale: CrossEntropyLoss labels are class ids")
-        column = node.get("label_column")
-        if column is not None and column not in info.labels:
-            raise RecipeError(
-                f"{source}: train[{i}].label_column: {info.name} takes its labels from "
-                f"{' or '.join(info.labels)}, not {column!r}"
-            )
 
 
 def _check_args(args: Mapping[str, Any], kind: str, source: str) -> None:
@@ -629,10 +470,6 @@ def _training_argument_types(kind: str) -> dict[str, Any]:
 
 def _is_union(annotation: Any) -> bool:
     return typing.get_origin(annotation) in (typing.Union, types.UnionType)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _paths_of_key(node: Any, key: str, prefix: str = "") -> Iterator[str]:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from hubrerank.cli.data import build
-from hubrerank.data.build import BUILD_OPTIONS, BuildOptions, rebuild_command
+from hubrerank.data.build_options import BUILD_OPTIONS, BuildOptions, rebuild_command
 from hubrerank.data.mining import MiningSettings
 
 LOCAL = {"source": {"kind": "local", "path": "faq.csv"}, "mining_model": None, "teacher": None}
