@@ -5,9 +5,10 @@
    16 pairs, seeded), exported with hubrerank.export (ONNX float32 and int8 avx512_vnni, OpenVINO int8
    calibrated on 300 WikiQA training pairs). Each variant is scored by ``run_evaluations`` (no cache) on
    all DL19 pairs, against CrossEncoderRerankingEvaluator in float32 on the same weights: pairs/s and the
-   NDCG@10 / MAP / MRR@10 deltas. DL19 is far from what the model learned (its NDCG@10 moves little from
-   the untrained head's), so each variant is also run on WikiQA's test questions, the data it learned,
-   for the deltas of a reranker that works (``in_domain``: float32's metrics, each variant's deltas).
+   NDCG@10 / MAP / MRR@10 deltas, and the tokens per pair with padding in each side's batches. DL19 is
+   far from what the model learned (its NDCG@10 moves little from the untrained head's), so each variant
+   is also run on WikiQA's test questions, the data it learned, for the deltas of a reranker that works
+   (``in_domain``: float32's metrics, each variant's deltas).
 2. A BERT-base-sized cross-encoder built from a config (random weights: speed only), the same way on the
    first ``--base-queries`` queries.
 3. The embedding side: all-MiniLM-L6-v2 as a bi-encoder, ``SentenceTransformer.encode`` in float32
@@ -29,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from eval_speed import prepare_dl19
+from eval_speed import padded_tokens, prepare_dl19
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 METRICS = ("ndcg@10", "map", "mrr@10")
@@ -190,11 +191,14 @@ def _cross_encoder_rows(
     start = time.perf_counter()
     reference = {key.removeprefix(f"{evaluator.name}_"): value for key, value in evaluator(model).items()}
     evaluator_s = time.perf_counter() - start
+    padding = padded_tokens(model, rows)
     del model
     _stage(f"{folder.name} evaluator_float32", {"seconds": round(evaluator_s, 1)})
     result: dict = {
         "pairs": pairs,
         "export_seconds": round(export_s, 1),
+        # the padding float32's token batches remove: what exact float32 can gain over the evaluator
+        "padded_tokens_per_pair": padding,
         "evaluator_float32": {
             "pairs_per_s": round(pairs / evaluator_s, 1),
             "metrics": {key: round(reference[key], 4) for key in METRICS},

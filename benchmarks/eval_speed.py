@@ -108,7 +108,7 @@ def measure(data: Path, seed: int) -> dict:
         },
         "speedup_cold": round(direct_s / timings["cold"], 2),
         "speedup_warm": round(direct_s / timings["warm"], 1),
-        "padded_tokens_per_pair": _padding(model, rows),
+        "padded_tokens_per_pair": padded_tokens(model, rows),
         "metrics": {
             key: round(value, 6)
             for key, value in sorted(metrics.items())
@@ -144,7 +144,7 @@ def _trec_eval(qrels: dict, run: dict, queries: list[str]) -> dict[str, float]:
     }
 
 
-def _padding(model: object, rows: list) -> dict[str, float]:
+def padded_tokens(model: object, rows: list) -> dict[str, float]:
     """Tokens per pair, padding included, when batches are cut from pairs sorted by characters (as
     ``predict`` does, batch 64 like the evaluator) or by tokens (as hubrerank's Scorer, batch 32)."""
     from hubrerank.evaluation.metrics import pairs_to_score

@@ -100,6 +100,15 @@ def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
                     f"{v['speedup_vs_evaluator_float32']}x",
                 )
             )
+    if padding := r["minilm_trained"].get("padded_tokens_per_pair"):
+        rows.append(
+            (
+                "TREC DL19, MiniLM-sized, trained: tokens per pair in float32's batches, padding included",
+                f"{padding['sorted_by_tokens_batch_32']} (by tokens, batch 32)",
+                f"evaluator {padding['sorted_by_characters_batch_64']} (by characters, batch 64)",
+                f"real {padding['real']}",
+            )
+        )
     if in_domain := r["minilm_trained"].get("in_domain"):
         float32 = " / ".join(str(in_domain["metrics_float32"][key]) for key in METRIC_KEYS)
         where = f"{in_domain['data']} ({in_domain['queries']} queries, the trained model's domain)"
