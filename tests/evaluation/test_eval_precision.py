@@ -79,8 +79,12 @@ def test_embeddings_are_cached_per_precision(bi_encoder_path: Path, tmp_path: Pa
     half = load_embedder(bi_encoder_path, cache, precision=BF16)
     bf16 = encode(half, texts, "query")
     assert half.computed == 2 and not np.array_equal(bf16, fp32)
+    whole = load_embedder(bi_encoder_path, cache, precision=WHOLE_BF16)
+    cast = encode(whole, texts, "query")
+    assert whole.computed == 2 and cast.dtype == np.float32 and not np.array_equal(cast, bf16)
+    identity = model_identity(bi_encoder_path)
     models = {row[0] for row in cache._db.execute("SELECT model FROM embeddings")}
-    assert models == {model_identity(bi_encoder_path), model_identity(bi_encoder_path) + "+bfloat16:linear"}
+    assert models == {identity, identity + "+bfloat16:linear", identity + "+bfloat16"}
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
