@@ -49,6 +49,7 @@ RESULT_KEYS = (
     "rerank_k",
     "always_rerank_positives",
     "dtype",
+    "dtype_scheme",
     "backend",
     "model_file",
 )
@@ -93,6 +94,9 @@ class EvalResult(TypedDict, total=False):
     similarity: str  # nanobeir-retrieval, a sparse encoder's retrieval: the model's similarity function
     always_rerank_positives: bool  # nanobeir: written only when false (the evaluator's default is true)
     dtype: str  # the precision the model ran in: written only when not float32 (hubrerank.runtime)
+    # how it ran in it: "linear" (the transformer blocks' Linear layers) or "whole" (the model cast);
+    # absent beside a dtype: recorded before schemes were, when the whole model was cast
+    dtype_scheme: str
     # reranking, nanobeir: the definition of NDCG and MAP in ``metrics`` (absent: listed-positives, see
     # hubrerank.evaluation.definitions) and the metrics each other definition gives differently
     metric_definition: str

@@ -8,8 +8,9 @@ variant keeps sentence-transformers' tokenisation, pooling and activation and ru
 onnxruntime or OpenVINO in place of the torch forward (:mod:`hubrerank.backends`). float32 on torch is
 the default: scores, cache entries and records are then exactly what they were before hubrerank had
 variants. Another dtype changes scores, so it is part of the cache key (:func:`variant_identity`) and of
-every result measured in it (``dtype`` in eval_results.json); so are another backend and its file, by
-the file's bytes (``backend`` and ``model_file``). The device is not: float32 on CPU and on a GPU
+every result measured in it (``dtype`` in eval_results.json, with ``dtype_scheme``: the Linear layers
+only, or the whole model cast as hubrerank did before); so are another backend and its file, by the
+file's bytes (``backend`` and ``model_file``). The device is not: float32 on CPU and on a GPU
 differ in rounding only (about 1e-6, far below any tolerance), and the model's bytes and dtype decide
 what it computes.
 
@@ -32,21 +33,27 @@ from hubrerank.errors import InputError
 
 DTYPES = ("float32", "bfloat16", "float16")
 DEFAULT_DTYPE = "float32"
+# how a half dtype runs (:func:`in_dtype`): the transformer blocks' Linear layers (what --dtype gives), or
+# the whole model cast to it (what hubrerank did before, and what a result without ``dtype_scheme`` means)
+SCHEMES = ("linear", "whole")
+DEFAULT_SCHEME = "linear"
+WHOLE = "whole"
 BACKENDS = ("torch", "onnx", "openvino")
 DEFAULT_BACKEND = "torch"
 # the file each runtime loads when --model-file is not given, as sentence-transformers' exporters name them
 DEFAULT_FILES = {"onnx": "onnx/model.onnx", "openvino": "openvino/openvino_model.xml"}
 # the keys of an eval_results.json entry that say which variant measured it (absent: float32 on torch)
-VARIANT_KEYS = ("dtype", "backend", "model_file")
+VARIANT_KEYS = ("dtype", "dtype_scheme", "backend", "model_file")
 THREADS_ENV = "HUBRERANK_THREADS"
 
 
 @dataclass(frozen=True)
 class Variant:
     """How a model runs: its backend (torch, onnx, openvino), the variant file the runtime loads (onnx and
-    openvino only; None: the backend's default file), the torch dtype, and the device (None: the one
-    sentence-transformers picks). The default, float32 on torch, is what every record without a variant
-    was measured in."""
+    openvino only; None: the backend's default file), the torch dtype, the device (None: the one
+    sentence-transformers picks), and for bfloat16 or float16 the scheme it runs in (``SCHEMES``; None
+    reads as ``linear``, float32 has none). The default, float32 on torch, is what every record without a
+    variant was measured in."""
 
     dtype: str = DEFAULT_DTYPE
     device: str | None = None
@@ -55,12 +62,22 @@ class Variant:
     # several devices: a cross-encoder's pairs and a bi-encoder's texts are split across one process per
     # device (not part of what the model computes: results are the same as on one device)
     devices: tuple[str, ...] = ()
+    scheme: str | None = None
+
+    def __post_init__(self) -> None:
+        # a half dtype always names its scheme, so Variant("bfloat16") == Variant("bfloat16", scheme="linear")
+        if self.scheme is None and self.dtype != DEFAULT_DTYPE:
+            object.__setattr__(self, "scheme", DEFAULT_SCHEME)
 
     def check(self) -> Variant:
         """Raise InputError (one line) for an unknown dtype or backend, a device this machine cannot use,
         or a combination no runtime runs (a dtype or file beside the wrong backend); return self."""
         check_dtype(self.dtype)
         check_backend(self.backend)
+        if self.dtype == DEFAULT_DTYPE and self.scheme is not None:
+            raise InputError(f"the {self.scheme} scheme applies to bfloat16 and float16, not float32")
+        if self.scheme is not None and self.scheme not in SCHEMES:
+            raise InputError(f"dtype scheme {self.scheme!r} is not one of {', '.join(SCHEMES)}")
         if self.device is not None:
             check_device(self.device)
         for device in self.devices:
@@ -101,8 +118,15 @@ class Variant:
 
     @property
     def label(self) -> str:
-        """How outputs name it: ``float32``, ``bfloat16``, ``onnx onnx/model_O3.onnx``."""
-        return self.dtype if self.backend == DEFAULT_BACKEND else f"{self.backend} {self.file}"
+        """How outputs name it: ``float32``, ``bfloat16`` (its Linear layers), ``bfloat16 (whole model)``,
+        ``onnx onnx/model_O3.onnx``."""
+        return self.dtype_label if self.backend == DEFAULT_BACKEND else f"{self.backend} {self.file}"
+
+    @property
+    def dtype_label(self) -> str:
+        """How outputs name the dtype: ``bfloat16 (whole model)`` for the whole cast, else the dtype (the
+        Linear-layer scheme is what ``--dtype`` means)."""
+        return f"{self.dtype} (whole model)" if self.scheme == WHOLE else self.dtype
 
     @property
     def files(self) -> list[str]:
@@ -115,14 +139,16 @@ class Variant:
 
     def record(self) -> dict[str, str]:
         """What an eval_results.json entry measured in this variant adds: nothing for float32 torch, the
-        dtype for another torch dtype, the backend and file otherwise."""
+        dtype and its scheme for another torch dtype, the backend and file otherwise."""
         if self.backend != DEFAULT_BACKEND:
             return {"backend": self.backend, "model_file": self.file}
-        return {} if self.dtype == DEFAULT_DTYPE else {"dtype": self.dtype}
+        if self.dtype == DEFAULT_DTYPE:
+            return {}
+        return {"dtype": self.dtype, "dtype_scheme": self.scheme or DEFAULT_SCHEME}
 
     def on(self, device: str | None, devices: tuple[str, ...] = ()) -> Variant:
         """This variant on ``device`` (or split across ``devices``)."""
-        return Variant(self.dtype, device, self.backend, self.model_file, devices)
+        return Variant(self.dtype, device, self.backend, self.model_file, devices, self.scheme)
 
 
 FLOAT32 = Variant()
@@ -193,10 +219,12 @@ def model_options(variant: Variant) -> dict[str, Any]:
 
 
 def in_dtype(model: Any, variant: Variant) -> Any:
-    """``model`` (loaded in float32) running in ``variant``'s dtype: the ``Linear`` layers of its
-    transformer blocks (the largest ``ModuleList``) hold their weights in bfloat16 or float16 and multiply
-    in it, their input rounded to it and their output returned as float32; everything else (embeddings,
-    norms, attention softmax, the residual stream, pooling and the scoring head) stays float32.
+    """``model`` (loaded in float32) running in ``variant``'s dtype: in the ``linear`` scheme the
+    ``Linear`` layers of its transformer blocks (the largest ``ModuleList``) hold their weights in
+    bfloat16 or float16 and multiply in it, their input rounded to it and their output returned as
+    float32; everything else (embeddings, norms, attention softmax, the residual stream, pooling and the
+    scoring head) stays float32. In the ``whole`` scheme every parameter is cast (``model.to(dtype)``), as
+    hubrerank ran ``--dtype`` before: only to re-measure a claim made so.
 
     Why not the whole model in the dtype: the matrix multiplications are where the time goes, but a model
     cast whole also rounds its residual stream, LayerNorms and head, and with them every score to 8
@@ -208,6 +236,8 @@ def in_dtype(model: Any, variant: Variant) -> Any:
 
     if variant.backend != DEFAULT_BACKEND or variant.dtype == DEFAULT_DTYPE:
         return model
+    if variant.scheme == WHOLE:
+        return model.to(getattr(torch, variant.dtype))
     lists = [module for module in model.modules() if isinstance(module, torch.nn.ModuleList)]
     if not lists:
         raise InputError(f"--dtype {variant.dtype}: the model has no transformer blocks to run in it")
@@ -229,14 +259,17 @@ def _output_in_float32(module: Any, inputs: tuple[Any, ...], output: Any) -> Any
 
 
 def variant_identity(identity: str, variant: Variant, file_digest: str | None = None) -> str:
-    """The cache key of a model run as ``variant``: its bytes' identity, plus the dtype and the way it
-    runs in it (``+bfloat16:linear``, :func:`in_dtype`; entries of the model cast whole, ``+bfloat16``,
-    never answer) unless float32 (so float32 torch entries keep the keys they had before variants
-    existed), plus the backend, the file and ``file_digest`` (the variant file's bytes) for onnx and
+    """The cache key of a model run as ``variant``: its bytes' identity, plus the dtype and the scheme it
+    runs in unless float32 (so float32 torch entries keep the keys they had before variants existed):
+    ``+bfloat16:linear`` for the Linear layers (:func:`in_dtype`), ``+bfloat16`` for the whole model cast,
+    the key hubrerank gave it before schemes, so those entries answer whole-cast questions again and only
+    them; plus the backend, the file and ``file_digest`` (the variant file's bytes) for onnx and
     openvino."""
     if variant.backend != DEFAULT_BACKEND:
         return f"{identity}+{variant.backend}:{variant.file}:{file_digest}"
-    return identity if variant.dtype == DEFAULT_DTYPE else f"{identity}+{variant.dtype}:linear"
+    if variant.dtype == DEFAULT_DTYPE:
+        return identity
+    return f"{identity}+{variant.dtype}" if variant.scheme == WHOLE else f"{identity}+{variant.dtype}:linear"
 
 
 def with_variant(results: list[dict[str, Any]], variant: Variant) -> list[dict[str, Any]]:
@@ -248,10 +281,13 @@ def with_variant(results: list[dict[str, Any]], variant: Variant) -> list[dict[s
 
 def result_variant(result: Any, device: str | None = None) -> Variant:
     """The variant a recorded result was measured in (no ``dtype``: float32; no ``backend``: torch), to be
-    re-measured on ``device``."""
+    re-measured on ``device``. A half dtype without ``dtype_scheme`` was recorded before the scheme was,
+    when ``--dtype`` cast the whole model: it is re-measured so."""
     backend = result.get("backend") or DEFAULT_BACKEND
     model_file = result.get("model_file") if backend != DEFAULT_BACKEND else None
-    return Variant(result.get("dtype") or DEFAULT_DTYPE, device, backend, model_file)
+    dtype = result.get("dtype") or DEFAULT_DTYPE
+    scheme = None if dtype == DEFAULT_DTYPE else result.get("dtype_scheme") or WHOLE
+    return Variant(dtype, device, backend, model_file, scheme=scheme)
 
 
 def core_count() -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from hubrerank.cards.metrics import MISSING, SETTINGS, fmt, metric_label, nanobeir_groups
 from hubrerank.evaluation.definitions import DESCRIPTIONS, LISTED_POSITIVES, recorded_definition
+from hubrerank.runtime import result_variant
 
 MAX_LOG_ROWS = 25
 HIDDEN_ARGS = {
@@ -201,7 +202,8 @@ def data_fields(result: dict) -> dict[str, Any]:
         "split": result.get("split"),
         "num_queries": result.get("num_queries", MISSING),
         "queries_without_positives": result.get("queries_without_positives"),
-        "dtype": result.get("dtype"),  # the precision the model ran in, when not float32
+        # the precision the model ran in, when not float32 ("bfloat16 (whole model)" for the whole cast)
+        "dtype": result_variant(result).dtype_label if result.get("dtype") else None,
     }
 
 

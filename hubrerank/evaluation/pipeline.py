@@ -215,8 +215,8 @@ class PipelineResults:
     variant: Variant = FLOAT32  # how the models ran
 
     def json_document(self) -> dict[str, Any]:
-        """What ``--json`` writes (docs/contracts.md, "Pipeline results"): ``dtype`` only when not float32,
-        ``backend`` and ``model_file`` only when not torch."""
+        """What ``--json`` writes (docs/contracts.md, "Pipeline results"): ``dtype`` and ``dtype_scheme``
+        only when not float32, ``backend`` and ``model_file`` only when not torch."""
         document = asdict(self)
         del document["variant"]
         return {**document, **self.variant.record()}

@@ -99,8 +99,8 @@ def run_evaluations(
     (:mod:`hubrerank.evaluation.definitions`; None: the installed sentence-transformers'); each such result
     records it as ``metric_definition`` and the metrics another definition gives differently in
     ``other_definitions``. ``precision`` is the variant the model runs as; a result measured in another
-    dtype than float32 records it as ``dtype``, one measured in an ONNX or OpenVINO file its ``backend``
-    and ``model_file``.
+    dtype than float32 records it as ``dtype`` and ``dtype_scheme``, one measured in an ONNX or OpenVINO
+    file its ``backend`` and ``model_file``.
 
     Returns ``{"hubrerank_version", "model": {"repo", "revision"} or None (no ``model_repo``),
     "results": [...]}``, one result per task in plan order:
@@ -378,7 +378,8 @@ def evaluate_encoder_retrieval_tasks(
             write_run(run_file, rankings, run_tag)
             if reranked:
                 write_run(labelled_run_path(run_file, ENCODER_RERANKING), reranked, run_tag)
-    return with_variant(results, Variant(retriever.dtype))  # these kinds run on torch only
+    # these kinds run on torch only
+    return with_variant(results, Variant(retriever.dtype, scheme=retriever.scheme))
 
 
 def evaluate_reranking_with(

@@ -199,8 +199,8 @@ def evaluator_ks(at_k: int) -> dict[str, list[int]]:
 class EncoderRetriever:
     """A loaded retriever that sentence-transformers encodes and scores itself (a ``SparseEncoder`` or a
     ``MultiVectorEncoder``), the folder it came from, and how it encodes (batch size, progress bar, the
-    dtype it runs in). It stands in for the model in sentence-transformers' evaluators: every other
-    attribute is the model's own."""
+    dtype it runs in and its scheme). It stands in for the model in sentence-transformers' evaluators:
+    every other attribute is the model's own."""
 
     KIND: ClassVar[str]  # the kind detect.model_kind names
     NAME: ClassVar[str]  # what messages call it
@@ -211,6 +211,7 @@ class EncoderRetriever:
     batch_size: int = 32
     progress: bool = False
     dtype: str = FLOAT32.dtype
+    scheme: str | None = None  # how a half dtype runs (hubrerank.runtime.SCHEMES)
 
     @property
     def similarity_fn_name(self) -> str:
@@ -249,7 +250,7 @@ def load_encoder_retriever(
         str(path), trust_remote_code=trust_remote_code, local_files_only=True, **model_options(precision)
     )
     in_dtype(model, precision)
-    return retriever(model, path, batch_size, progress, precision.dtype)
+    return retriever(model, path, batch_size, progress, precision.dtype, precision.scheme)
 
 
 def load_bi_encoder(

@@ -54,7 +54,7 @@ class Claim:
     @property
     def variant(self) -> Variant:
         """The variant the claim was measured in (a result without ``dtype`` or ``backend``: float32 on
-        torch)."""
+        torch; a ``dtype`` without ``dtype_scheme``: the whole model cast, :func:`result_variant`)."""
         return result_variant(self.result)
 
     @property

@@ -68,8 +68,8 @@ class Check:
 
     @property
     def cross_precision(self) -> bool:
-        """True when the claim was made in another variant (dtype, backend or file) than it was
-        re-measured in."""
+        """True when the claim was made in another variant (dtype or its scheme, backend or file) than it
+        was re-measured in."""
         return self.variant.on(None) != self.claim.variant
 
     @property
@@ -92,8 +92,8 @@ class Check:
             "headline": self.claim.headline,
             "metric_definition": self.claim.definition,
             "measured_under_other_definitions": self.other_definitions,
-            "claimed_dtype": self.claim.variant.dtype,
-            "measured_dtype": self.variant.dtype,
+            "claimed_dtype": self.claim.variant.dtype_label,
+            "measured_dtype": self.variant.dtype_label,
             **_variant_fields("claimed", self.claim.variant),
             **_variant_fields("measured", self.variant),
         }
@@ -235,8 +235,9 @@ def verify(
 ) -> Report:
     """Re-evaluate the model ``REPO[@REV]`` on its pinned evaluations and compare with its claims.
 
-    Each claim is re-measured in the variant it was made in (its result's ``dtype``, ``backend`` and
-    ``model_file``; absent: float32 on torch; the claims of ``variants.json`` each in its own), unless
+    Each claim is re-measured in the variant it was made in (its result's ``dtype`` and ``dtype_scheme``,
+    ``backend`` and ``model_file``; absent: float32 on torch; a dtype without a scheme: the whole model
+    cast; the claims of ``variants.json`` each in its own), unless
     ``variant`` names a dtype or backend for all (faster, e.g. bfloat16 for float32 claims: such checks
     get at least the tolerances' ``cross_precision``). ``variant.device`` / ``variant.devices``: where
     torch runs (None: sentence-transformers' choice); a published variant's claims run on the cpu.

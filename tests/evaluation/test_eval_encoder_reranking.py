@@ -13,6 +13,7 @@ from hubrerank.evaluation.encoder_reranking import encoder_samples, evaluate_enc
 from hubrerank.evaluation.multi_vector_retrieval import load_multi_vector_encoder
 from hubrerank.evaluation.samples import load_reranking_data
 from hubrerank.evaluation.sparse_retrieval import load_sparse_encoder
+from hubrerank.runtime import Variant, result_variant
 
 EVALUATORS = {
     "sparse": ("sentence_transformers.sparse_encoder.evaluation", "SparseRerankingEvaluator"),
@@ -251,3 +252,14 @@ def test_eval_cli_tests_two_encoders_query_by_query_on_their_reranking(reranking
         expected_lists = evaluate_encoder_reranking(load(model), {"at_k": 10}, data).rankings
         assert read_run(reranked) == expected_lists
         assert read_run(labelled_run_path(run_file, str(model)))  # what it retrieved
+
+
+@pytest.mark.parametrize("kind", ["sparse", "multi-vector"])
+@pytest.mark.parametrize("scheme", ["linear", "whole"])
+def test_results_record_the_dtype_scheme_the_encoder_ran_in(reranking_file, encoders, kind, scheme):
+    path, _ = encoders[kind]
+    plan = {"encoder-reranking": [{"dataset": str(reranking_file), "split": "test", "at_k": 5}]}
+    precision = Variant("bfloat16", scheme=scheme)
+    [result] = run_evaluations(path, None, plan, cache=False, precision=precision)["results"]
+    assert (result["dtype"], result["dtype_scheme"]) == ("bfloat16", scheme)
+    assert result_variant(result) == precision

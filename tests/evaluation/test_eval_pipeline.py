@@ -257,7 +257,8 @@ def test_a_bfloat16_pipeline_says_so(reranking_file, bi_encoder_path, word_cross
 
     assert result.exit_code == 0, result.output
     assert "Measured in bfloat16 (float32 is the reference precision)." in result.output.splitlines()
-    assert json.loads(json_path.read_text())["dtype"] == "bfloat16"
+    document = json.loads(json_path.read_text())
+    assert (document["dtype"], document["dtype_scheme"]) == ("bfloat16", "linear")
 
 
 def test_cli_writes_a_trec_run_per_pipeline_and_trec_eval_agrees(

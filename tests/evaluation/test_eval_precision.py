@@ -1,5 +1,6 @@
-"""Variant: float32 is what it always was, bfloat16 is scored apart and recorded; bad values refused;
-threads follow the cores a process may use."""
+"""Variant: float32 is what it always was, bfloat16 is scored apart and recorded with its scheme (the
+Linear layers, or the whole model cast as before); bad values refused; threads follow the cores a process
+may use."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from hubrerank.errors import InputError
 from hubrerank.evaluation import ScoreCache, Scorer
 from hubrerank.evaluation.cache import pair_key
 from hubrerank.hashing import model_identity
-from hubrerank.runtime import Variant, core_count, use_cores
+from hubrerank.runtime import Variant, core_count, result_variant, use_cores, variant_identity
 
 BF16 = Variant("bfloat16")
+WHOLE_BF16 = Variant("bfloat16", scheme="whole")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,10 @@ def test_bfloat16_scores_differ_slightly_and_are_cached_apart(
     warm = Scorer(word_cross_encoder, cache=cache, precision=BF16)
     np.testing.assert_array_equal(warm.logits(pairs), bf16)
     assert warm.computed == 0
+    # the whole cast keeps its old key: that entry answers it, and only it
+    whole = Scorer(word_cross_encoder, cache=cache, precision=WHOLE_BF16)
+    assert whole.identity == identity + "+bfloat16"
+    assert whole.logits(pairs[:1]).tolist() == [9.0] and whole.computed == 0
 
 
 def test_embeddings_are_cached_per_precision(bi_encoder_path: Path, tmp_path: Path) -> None:
@@ -73,8 +79,12 @@ def test_embeddings_are_cached_per_precision(bi_encoder_path: Path, tmp_path: Pa
     half = load_embedder(bi_encoder_path, cache, precision=BF16)
     bf16 = encode(half, texts, "query")
     assert half.computed == 2 and not np.array_equal(bf16, fp32)
+    whole = load_embedder(bi_encoder_path, cache, precision=WHOLE_BF16)
+    cast = encode(whole, texts, "query")
+    assert whole.computed == 2 and cast.dtype == np.float32 and not np.array_equal(cast, bf16)
+    identity = model_identity(bi_encoder_path)
     models = {row[0] for row in cache._db.execute("SELECT model FROM embeddings")}
-    assert models == {model_identity(bi_encoder_path), model_identity(bi_encoder_path) + "+bfloat16:linear"}
+    assert models == {identity, identity + "+bfloat16:linear", identity + "+bfloat16"}
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
@@ -104,6 +114,64 @@ def test_half_precision_runs_the_blocks_linear_layers_in_it_and_the_rest_in_floa
     assert vectors.dtype == np.float32 and np.isfinite(vectors).all()
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_the_whole_scheme_casts_every_parameter_and_the_linear_one_leaves_norms_in_float32(
+    word_cross_encoder: Path, dtype: str
+) -> None:
+    import torch
+
+    half = getattr(torch, dtype)
+    linear = Scorer(word_cross_encoder, precision=Variant(dtype)).model
+    whole = Scorer(word_cross_encoder, precision=Variant(dtype, scheme="whole")).model
+    norms = [name for name, _ in whole.named_parameters() if "LayerNorm" in name]
+    assert norms and {parameter.dtype for parameter in whole.parameters()} == {half}
+    assert {parameter.dtype for name, parameter in linear.named_parameters() if name in norms} == {
+        torch.float32
+    }
+    pairs = _pairs()
+    scores = Scorer(word_cross_encoder, precision=Variant(dtype, scheme="whole")).logits(pairs)
+    assert scores.dtype == np.float32 and np.isfinite(scores).all()
+
+
+def test_a_variant_records_its_dtype_scheme_and_is_read_back_from_it() -> None:
+    assert Variant() == Variant("float32") and Variant().scheme is None  # float32 has no scheme
+    assert Variant().record() == {} and Variant(backend="onnx").record() == {
+        "backend": "onnx",
+        "model_file": "onnx/model.onnx",
+    }
+    assert Variant("bfloat16", scheme="linear") == BF16  # what --dtype gives
+    assert BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "linear"}
+    assert Variant("float16").record() == {"dtype": "float16", "dtype_scheme": "linear"}
+    assert WHOLE_BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "whole"}
+    assert (Variant().label, BF16.label, WHOLE_BF16.label) == (
+        "float32",
+        "bfloat16",
+        "bfloat16 (whole model)",
+    )
+    assert WHOLE_BF16.on("cpu").scheme == "whole"
+    # each record reads back as the variant that wrote it
+    onnx = Variant(backend="onnx", model_file="onnx/model.onnx")
+    for variant in (Variant(), BF16, Variant("float16"), WHOLE_BF16, onnx):
+        assert result_variant({"task": "reranking", **variant.record()}) == variant.on(None)
+    # a half dtype recorded before the scheme was: the whole cast, which --dtype was then
+    assert result_variant({"dtype": "bfloat16"}) == WHOLE_BF16
+    assert result_variant({"dtype": "float16"}) == Variant("float16", scheme="whole")
+    assert result_variant({}) == Variant()
+    with pytest.raises(InputError, match="applies to bfloat16 and float16, not float32"):
+        Variant(scheme="whole").check()
+    with pytest.raises(InputError, match="dtype scheme 'half' is not one of linear, whole"):
+        Variant("bfloat16", scheme="half").check()
+
+
+def test_the_cache_identity_names_the_scheme() -> None:
+    assert variant_identity("sha", Variant()) == "sha"  # float32: the key it always had
+    assert variant_identity("sha", BF16) == "sha+bfloat16:linear"
+    assert variant_identity("sha", WHOLE_BF16) == "sha+bfloat16"  # the whole cast's key from before
+    assert variant_identity("sha", Variant("float16", scheme="whole")) == "sha+float16"
+    onnx = Variant(backend="onnx", model_file="onnx/model_O3.onnx")
+    assert variant_identity("sha", onnx, "d1g") == "sha+onnx:onnx/model_O3.onnx:d1g"
+
+
 def test_eval_records_the_dtype_only_when_not_float32(word_cross_encoder, reranking_file, tmp_path) -> None:
     outputs = {}
     for dtype in ("float32", "bfloat16"):
@@ -122,7 +190,8 @@ def test_eval_records_the_dtype_only_when_not_float32(word_cross_encoder, rerank
         outputs[dtype] = (result.output, json.loads(path.read_text()))
     [fp32] = outputs["float32"][1]["results"]
     [bf16] = outputs["bfloat16"][1]["results"]
-    assert "dtype" not in fp32 and bf16["dtype"] == "bfloat16"
+    assert "dtype" not in fp32 and "dtype_scheme" not in fp32
+    assert (bf16["dtype"], bf16["dtype_scheme"]) == ("bfloat16", "linear")
     assert "bfloat16" in outputs["bfloat16"][0] and "float32 is the reference" not in outputs["float32"][0]
     assert fp32["metrics"].keys() == bf16["metrics"].keys()
 
