@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hubrerank.endpoint import hubrerank_home
-from hubrerank.runtime import DEFAULT_BACKEND, DEFAULT_DTYPE, FLOAT32, Variant
+from hubrerank.runtime import BY_TOKENS, FLOAT32, Variant
 
 Role = Literal["query", "document"]
 _CHUNK = 900  # stay under SQLite's default limit of host parameters per statement
@@ -254,7 +254,9 @@ def _encode_in_order(
     A variant other than float32 torch batches texts of similar token count (longest first, as
     :class:`hubrerank.evaluation.scoring.Scorer` batches pairs): sentence-transformers sorts by character
     count, and the padding that leaves costs ONNX int8 a quarter of its time (BENCHMARKS.md). float32 keeps
-    the library's batches, so its vectors stay what they were. Across devices, each process gets whole
+    the library's batches, so its vectors stay what they were, and so does a variant re-measuring a result
+    recorded before (``batching: characters``): ONNX's dynamic int8 scales each batch's activations
+    together, so its vectors depend on which texts share a batch. Across devices, each process gets whole
     batches of that order (``chunk_size`` = the batch size, :func:`hubrerank.runtime.process_pool`), so the
     vectors are the ones a single device gives."""
     from tqdm.auto import tqdm
@@ -281,9 +283,10 @@ def _encode_in_order(
 
 
 def _batches_by_tokens(variant: Variant) -> bool:
-    """Whether ``variant`` batches texts by token count: every variant but float32 torch, whose vectors
-    (and cache entries) stay the library's own batches'."""
-    return variant.dtype != DEFAULT_DTYPE or variant.backend != DEFAULT_BACKEND
+    """Whether ``variant`` batches texts by token count (:data:`hubrerank.runtime.BATCHINGS`): every variant
+    but float32 torch, whose vectors (and cache entries) stay the library's own batches', and a variant
+    re-measuring a result recorded before batching was."""
+    return variant.batching == BY_TOKENS
 
 
 def _token_order(model: Any, texts: list[str]) -> np.ndarray:

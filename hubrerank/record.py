@@ -52,6 +52,7 @@ RESULT_KEYS = (
     "dtype_scheme",
     "backend",
     "model_file",
+    "batching",
 )
 
 
@@ -97,6 +98,9 @@ class EvalResult(TypedDict, total=False):
     # how it ran in it: "linear" (the transformer blocks' Linear layers) or "whole" (the model cast);
     # absent beside a dtype: recorded before schemes were, when the whole model was cast
     dtype_scheme: str
+    # any variant but float32 torch: how a bi-encoder's texts were batched, "tokens" (by token count) or
+    # "characters" (sentence-transformers' encode); absent beside a variant: recorded before, by characters
+    batching: str
     # reranking, nanobeir: the definition of NDCG and MAP in ``metrics`` (absent: listed-positives, see
     # hubrerank.evaluation.definitions) and the metrics each other definition gives differently
     metric_definition: str

@@ -38,12 +38,18 @@ DEFAULT_DTYPE = "float32"
 SCHEMES = ("linear", "whole")
 DEFAULT_SCHEME = "linear"
 WHOLE = "whole"
+# how a variant other than float32 torch batches a bi-encoder's texts: by token count (what a new run does),
+# or by characters, as sentence-transformers' encode does (float32's batches, and every variant's before
+# hubrerank recorded this); a cross-encoder's pairs are batched by token count in every variant
+BATCHINGS = ("tokens", "characters")
+BY_TOKENS = "tokens"
+BY_CHARACTERS = "characters"
 BACKENDS = ("torch", "onnx", "openvino")
 DEFAULT_BACKEND = "torch"
 # the file each runtime loads when --model-file is not given, as sentence-transformers' exporters name them
 DEFAULT_FILES = {"onnx": "onnx/model.onnx", "openvino": "openvino/openvino_model.xml"}
 # the keys of an eval_results.json entry that say which variant measured it (absent: float32 on torch)
-VARIANT_KEYS = ("dtype", "dtype_scheme", "backend", "model_file")
+VARIANT_KEYS = ("dtype", "dtype_scheme", "backend", "model_file", "batching")
 THREADS_ENV = "HUBRERANK_THREADS"
 
 
@@ -51,9 +57,10 @@ THREADS_ENV = "HUBRERANK_THREADS"
 class Variant:
     """How a model runs: its backend (torch, onnx, openvino), the variant file the runtime loads (onnx and
     openvino only; None: the backend's default file), the torch dtype, the device (None: the one
-    sentence-transformers picks), and for bfloat16 or float16 the scheme it runs in (``SCHEMES``; None
-    reads as ``linear``, float32 has none). The default, float32 on torch, is what every record without a
-    variant was measured in."""
+    sentence-transformers picks), for bfloat16 or float16 the scheme it runs in (``SCHEMES``; None
+    reads as ``linear``, float32 has none), and but for float32 torch how a bi-encoder's texts are batched
+    (``BATCHINGS``; None reads as ``tokens``). The default, float32 on torch, is what every record without
+    a variant was measured in."""
 
     dtype: str = DEFAULT_DTYPE
     device: str | None = None
@@ -63,11 +70,15 @@ class Variant:
     # device (not part of what the model computes: results are the same as on one device)
     devices: tuple[str, ...] = ()
     scheme: str | None = None
+    batching: str | None = None
 
     def __post_init__(self) -> None:
-        # a half dtype always names its scheme, so Variant("bfloat16") == Variant("bfloat16", scheme="linear")
+        # a half dtype always names its scheme (Variant("bfloat16") == Variant("bfloat16", scheme="linear"));
+        # every variant but float32 torch names its batching
         if self.scheme is None and self.dtype != DEFAULT_DTYPE:
             object.__setattr__(self, "scheme", DEFAULT_SCHEME)
+        if self.batching is None and not self.is_default:
+            object.__setattr__(self, "batching", BY_TOKENS)
 
     def check(self) -> Variant:
         """Raise InputError (one line) for an unknown dtype or backend, a device this machine cannot use,
@@ -78,6 +89,10 @@ class Variant:
             raise InputError(f"the {self.scheme} scheme applies to bfloat16 and float16, not float32")
         if self.scheme is not None and self.scheme not in SCHEMES:
             raise InputError(f"dtype scheme {self.scheme!r} is not one of {', '.join(SCHEMES)}")
+        if self.is_default and self.batching is not None:
+            raise InputError("float32 torch embeds in sentence-transformers' own batches: give no batching")
+        if self.batching is not None and self.batching not in BATCHINGS:
+            raise InputError(f"batching {self.batching!r} is not one of {', '.join(BATCHINGS)}")
         if self.device is not None:
             check_device(self.device)
         for device in self.devices:
@@ -139,16 +154,17 @@ class Variant:
 
     def record(self) -> dict[str, str]:
         """What an eval_results.json entry measured in this variant adds: nothing for float32 torch, the
-        dtype and its scheme for another torch dtype, the backend and file otherwise."""
-        if self.backend != DEFAULT_BACKEND:
-            return {"backend": self.backend, "model_file": self.file}
-        if self.dtype == DEFAULT_DTYPE:
+        dtype and its scheme for another torch dtype, the backend and file otherwise; and the batching."""
+        if self.is_default:
             return {}
-        return {"dtype": self.dtype, "dtype_scheme": self.scheme or DEFAULT_SCHEME}
+        batching = {"batching": self.batching or BY_TOKENS}
+        if self.backend != DEFAULT_BACKEND:
+            return {"backend": self.backend, "model_file": self.file, **batching}
+        return {"dtype": self.dtype, "dtype_scheme": self.scheme or DEFAULT_SCHEME, **batching}
 
     def on(self, device: str | None, devices: tuple[str, ...] = ()) -> Variant:
         """This variant on ``device`` (or split across ``devices``)."""
-        return Variant(self.dtype, device, self.backend, self.model_file, devices, self.scheme)
+        return Variant(self.dtype, device, self.backend, self.model_file, devices, self.scheme, self.batching)
 
 
 FLOAT32 = Variant()
@@ -282,12 +298,15 @@ def with_variant(results: list[dict[str, Any]], variant: Variant) -> list[dict[s
 def result_variant(result: Any, device: str | None = None) -> Variant:
     """The variant a recorded result was measured in (no ``dtype``: float32; no ``backend``: torch), to be
     re-measured on ``device``. A half dtype without ``dtype_scheme`` was recorded before the scheme was,
-    when ``--dtype`` cast the whole model: it is re-measured so."""
+    when ``--dtype`` cast the whole model, and a variant without ``batching`` before texts were batched by
+    tokens: each is re-measured so."""
     backend = result.get("backend") or DEFAULT_BACKEND
     model_file = result.get("model_file") if backend != DEFAULT_BACKEND else None
     dtype = result.get("dtype") or DEFAULT_DTYPE
     scheme = None if dtype == DEFAULT_DTYPE else result.get("dtype_scheme") or WHOLE
-    return Variant(dtype, device, backend, model_file, scheme=scheme)
+    default = dtype == DEFAULT_DTYPE and backend == DEFAULT_BACKEND
+    batching = None if default else result.get("batching") or BY_CHARACTERS
+    return Variant(dtype, device, backend, model_file, scheme=scheme, batching=batching)
 
 
 def core_count() -> int:

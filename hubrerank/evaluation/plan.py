@@ -42,7 +42,7 @@ from hubrerank.evaluation.sparse_retrieval import (
 )
 from hubrerank.evaluation.triplet import evaluate_triplets, load_triplet_split, triplet_result
 from hubrerank.kinds.spec import ENCODER_RERANKING, RANKED_TASKS, SPLIT_TASKS, kind_of_model
-from hubrerank.runtime import FLOAT32, Variant, with_variant
+from hubrerank.runtime import BY_CHARACTERS, FLOAT32, Variant, with_variant
 
 RERANKING_KEYS = {"dataset", "revision", "config", "split", "at_k"}
 TRIPLET_KEYS = {"dataset", "revision", "config", "split"}
@@ -378,8 +378,9 @@ def evaluate_encoder_retrieval_tasks(
             write_run(run_file, rankings, run_tag)
             if reranked:
                 write_run(labelled_run_path(run_file, ENCODER_RERANKING), reranked, run_tag)
-    # these kinds run on torch only
-    return with_variant(results, Variant(retriever.dtype, scheme=retriever.scheme))
+    # these kinds run on torch only, in sentence-transformers' own batches (by characters)
+    batching = None if retriever.dtype == FLOAT32.dtype else BY_CHARACTERS
+    return with_variant(results, Variant(retriever.dtype, scheme=retriever.scheme, batching=batching))
 
 
 def evaluate_reranking_with(

@@ -135,14 +135,16 @@ def test_the_whole_scheme_casts_every_parameter_and_the_linear_one_leaves_norms_
 
 def test_a_variant_records_its_dtype_scheme_and_is_read_back_from_it() -> None:
     assert Variant() == Variant("float32") and Variant().scheme is None  # float32 has no scheme
+    tokens = {"batching": "tokens"}  # every variant but float32 torch batches texts by token count
     assert Variant().record() == {} and Variant(backend="onnx").record() == {
         "backend": "onnx",
         "model_file": "onnx/model.onnx",
+        **tokens,
     }
-    assert Variant("bfloat16", scheme="linear") == BF16  # what --dtype gives
-    assert BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "linear"}
-    assert Variant("float16").record() == {"dtype": "float16", "dtype_scheme": "linear"}
-    assert WHOLE_BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "whole"}
+    assert Variant("bfloat16", scheme="linear", batching="tokens") == BF16  # what --dtype gives
+    assert BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "linear", **tokens}
+    assert Variant("float16").record() == {"dtype": "float16", "dtype_scheme": "linear", **tokens}
+    assert WHOLE_BF16.record() == {"dtype": "bfloat16", "dtype_scheme": "whole", **tokens}
     assert (Variant().label, BF16.label, WHOLE_BF16.label) == (
         "float32",
         "bfloat16",
@@ -151,16 +153,24 @@ def test_a_variant_records_its_dtype_scheme_and_is_read_back_from_it() -> None:
     assert WHOLE_BF16.on("cpu").scheme == "whole"
     # each record reads back as the variant that wrote it
     onnx = Variant(backend="onnx", model_file="onnx/model.onnx")
-    for variant in (Variant(), BF16, Variant("float16"), WHOLE_BF16, onnx):
+    by_characters = Variant("bfloat16", batching="characters")
+    for variant in (Variant(), BF16, Variant("float16"), WHOLE_BF16, onnx, by_characters):
         assert result_variant({"task": "reranking", **variant.record()}) == variant.on(None)
-    # a half dtype recorded before the scheme was: the whole cast, which --dtype was then
-    assert result_variant({"dtype": "bfloat16"}) == WHOLE_BF16
-    assert result_variant({"dtype": "float16"}) == Variant("float16", scheme="whole")
-    assert result_variant({}) == Variant()
+    # a half dtype recorded before the scheme was: the whole cast, which --dtype was then; and any variant
+    # recorded before its batching was: by characters, as every variant's texts were then
+    assert result_variant({"dtype": "bfloat16"}) == Variant("bfloat16", scheme="whole", batching="characters")
+    assert result_variant({"dtype": "float16"}) == Variant("float16", scheme="whole", batching="characters")
+    assert result_variant({"backend": "onnx"}) == Variant(backend="onnx", batching="characters")
+    assert result_variant({"dtype": "bfloat16", "dtype_scheme": "linear"}).batching == "characters"
+    assert result_variant({}) == Variant() and Variant().batching is None
     with pytest.raises(InputError, match="applies to bfloat16 and float16, not float32"):
         Variant(scheme="whole").check()
     with pytest.raises(InputError, match="dtype scheme 'half' is not one of linear, whole"):
         Variant("bfloat16", scheme="half").check()
+    with pytest.raises(InputError, match="float32 torch embeds in sentence-transformers' own batches"):
+        Variant(batching="tokens").check()
+    with pytest.raises(InputError, match="batching 'words' is not one of tokens, characters"):
+        Variant("bfloat16", batching="words").check()
 
 
 def test_the_cache_identity_names_the_scheme() -> None:
@@ -266,7 +276,12 @@ def test_a_variant_embeds_in_batches_of_similar_token_count(
 
     batches.clear()
     encode(load_embedder(bi_encoder_path, cache, batch_size=2), texts, "document")  # float32: the library's
-    assert batches != [counts[start : start + 2] for start in range(0, len(counts), 2)]
+    library = list(batches)
+    assert library != [counts[start : start + 2] for start in range(0, len(counts), 2)]
+    batches.clear()  # a bfloat16 result recorded before batching was: re-measured in the library's batches
+    legacy = Variant("bfloat16", batching="characters")
+    encode(load_embedder(bi_encoder_path, None, batch_size=2, precision=legacy), texts, "document")
+    assert batches == library
     settings = {
         model: json.loads(setting)
         for model, setting in cache._db.execute("SELECT model, setting FROM embeddings")
