@@ -81,7 +81,7 @@ def measure(args: argparse.Namespace) -> dict:
         "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "minilm_trained": {"training_steps": args.steps, **minilm},
         "bert_base_random": {"queries": len(base_rows), **base},
-        "embeddings": _embeddings(args.data, args.texts, work / "bi"),
+        "embeddings": _embeddings(args.data, args.texts, work / "bi", records),
     }
 
 
@@ -255,8 +255,9 @@ def _in_domain(folder: Path, records: list[dict], work: Path, variants: list) ->
     return result
 
 
-def _embeddings(data: Path, count: int, folder: Path) -> dict:
-    """``SentenceTransformer.encode`` in float32 against hubrerank's encode() in each variant."""
+def _embeddings(data: Path, count: int, folder: Path, records: list[dict]) -> dict:
+    """``SentenceTransformer.encode`` in float32 against hubrerank's encode() in each variant, then each
+    variant's retrieval metrics over DL19's pooled passages (``records``), as deltas to float32's."""
     import shutil
 
     import numpy as np
@@ -285,7 +286,8 @@ def _embeddings(data: Path, count: int, folder: Path) -> dict:
         vectors = encode(embedder, texts, "document")
         return time.perf_counter() - start, vectors
 
-    for variant in [Variant(), Variant("bfloat16"), *[v for v in written if v.file != "onnx/model.onnx"]]:
+    variants = [Variant(), Variant("bfloat16"), *[v for v in written if v.file != "onnx/model.onnx"]]
+    for variant in variants:
         seconds, vectors = timed(variant)
         cosine = np.sum(vectors * reference, axis=1) / (
             np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference, axis=1)
@@ -300,6 +302,39 @@ def _embeddings(data: Path, count: int, folder: Path) -> dict:
             row["by_characters_speedup_vs_encode_float32"] = round(baseline_s / by_characters, 2)
         result[variant.label] = row
         _stage(f"embeddings {variant.label}", row)
+    result["retrieval"] = _retrieval(folder, records, variants)
+    return result
+
+
+def _retrieval(folder: Path, records: list[dict], variants: list) -> dict:
+    """Each variant's retrieval NDCG@10 / MRR@10 / MAP@100 over every DL19 passage BM25 pooled (no cache),
+    as deltas to float32's: what a variant costs a first stage or a mining run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hubrerank.evaluation import run_evaluations
+
+    dataset = folder.parent / "bi-retrieval.parquet"
+    pq.write_table(pa.Table.from_pylist(records), dataset)
+    plan = {"retrieval": [{"dataset": str(dataset), "split": "test", "at_k": 10}]}
+    measured = {}
+    for variant in variants:
+        [entry] = run_evaluations(folder, None, plan, cache=False, precision=variant)["results"]
+        measured[variant.label] = entry["metrics"]
+        corpus = entry.get("corpus_size")
+    keys = [key for key in ("ndcg@10", "mrr@10", "map@100") if key in measured["float32"]]
+    float32 = measured["float32"]
+    result = {
+        "queries": len(records),
+        "corpus_size": corpus,
+        "metrics_float32": {key: round(float32[key], 4) for key in keys},
+        "delta_vs_float32": {
+            label: {key: round(metrics[key] - float32[key], 4) for key in keys}
+            for label, metrics in measured.items()
+            if label != "float32"
+        },
+    }
+    _stage("embeddings retrieval", result)
     return result
 
 

@@ -123,7 +123,7 @@ def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
             )
     embeddings = r["embeddings"]
     for label, v in embeddings.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict) and label != "retrieval":
             rows.append(
                 (
                     f"embeddings of {embeddings['texts']} DL19 passages (MiniLM): {label}",
@@ -141,6 +141,20 @@ def _backend_rows(r: dict) -> list[tuple[str, str, str, str]]:
                         f"{v['by_characters_speedup_vs_encode_float32']}x",
                     )
                 )
+    if retrieval := embeddings.get("retrieval"):
+        keys = list(retrieval["metrics_float32"])
+        names = " / ".join(key.upper() for key in keys)
+        float32 = " / ".join(str(value) for value in retrieval["metrics_float32"].values())
+        where = f"retrieval, {retrieval['queries']} DL19 queries over {retrieval['corpus_size']} passages"
+        for label, delta in retrieval["delta_vs_float32"].items():
+            rows.append(
+                (
+                    f"{where} (MiniLM bi-encoder): {label}",
+                    f"{names} " + " / ".join(f"{delta[key]:+.4f}" for key in keys),
+                    f"float32 {float32}",
+                    "-",
+                )
+            )
     return rows
 
 
