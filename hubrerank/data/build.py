@@ -505,6 +505,9 @@ def _metadata(
     for key in ("backend", "model_file"):  # torch builds' too
         if parameters[key] is None:
             parameters.pop(key)
+    # how a variant ran beyond the options that chose it: a half dtype's scheme, the texts' batching
+    ran = options.precision.record()
+    parameters.update({key: ran[key] for key in ("dtype_scheme", "batching") if key in ran})
     parameters["split"] = list(options.split)
     return {
         "hubrerank_version": __version__,

@@ -216,7 +216,8 @@ class PipelineResults:
 
     def json_document(self) -> dict[str, Any]:
         """What ``--json`` writes (docs/contracts.md, "Pipeline results"): ``dtype`` and ``dtype_scheme``
-        only when not float32, ``backend`` and ``model_file`` only when not torch."""
+        only when not float32, ``backend`` and ``model_file`` only when not torch, ``batching`` with
+        either."""
         document = asdict(self)
         del document["variant"]
         return {**document, **self.variant.record()}

@@ -477,6 +477,16 @@ def test_the_record_names_the_library_releases_that_built_the_data(tmp_path: Pat
     assert "sentence-transformers " + version("sentence-transformers") in card
 
 
+def test_mining_in_bfloat16_records_how_the_model_ran(tmp_path: Path, qa_csv: Path, local_bi_encoder) -> None:
+    options = ("--negatives", "3", "--test-size", "2", "--eval-size", "0")
+    options += ("--mine-model", str(local_bi_encoder))
+    float32 = build(qa_csv, tmp_path / "float32", *options)["parameters"]
+    half = build(qa_csv, tmp_path / "bf16", *options, "--dtype", "bfloat16")["parameters"]
+
+    assert not {"dtype", "dtype_scheme", "batching"} & set(float32)  # float32 builds read as they always did
+    assert (half["dtype"], half["dtype_scheme"], half["batching"]) == ("bfloat16", "linear", "tokens")
+
+
 @pytest.mark.slow  # exports the mining model to ONNX first
 def test_mining_with_an_onnx_variant_is_recorded_and_rebuilt_so(
     tmp_path: Path, qa_csv: Path, local_bi_encoder: Path
@@ -497,6 +507,7 @@ def test_mining_with_an_onnx_variant_is_recorded_and_rebuilt_so(
         "onnx",
         "onnx/model.onnx",
     )
+    assert onnx_meta["parameters"]["batching"] == "tokens"  # the mining model's texts, by token count
     assert "--backend onnx --model-file onnx/model.onnx" in onnx_meta["command"]
     # float32 in another runtime: the same negatives
     assert tables(tmp_path / "onnx")["train"].to_pylist() == tables(tmp_path / "torch")["train"].to_pylist()
