@@ -61,13 +61,10 @@ def test_a_claim_is_verified_in_the_precision_it_was_made_in(trained, tmp_path):
         (folder / "README.md").write_text(str(card))
 
     sha = publish_copy(trained, "alice/repro-bf16", tmp_path, claim_bfloat16)
-    report_path = tmp_path / "report.json"
 
-    result = run_cli("verify", f"alice/repro-bf16@{sha}", "--json", str(report_path))
+    output, rows = _verify_passes(f"alice/repro-bf16@{sha}", tmp_path)
 
-    assert result.exit_code == 0, result.output
-    assert "precision: claims made in bfloat16, re-measured in bfloat16" in result.output
-    rows = json.loads(report_path.read_text())["rows"]
+    assert "precision: claims made in bfloat16, re-measured in bfloat16" in output
     assert {(row["claimed_dtype"], row["measured_dtype"]) for row in rows} == {("bfloat16", "bfloat16")}
     assert all(row["tolerance"] == 0.001 and row["delta"] == 0 for row in rows)
 
@@ -92,13 +89,10 @@ def test_a_bfloat16_claim_recorded_without_its_scheme_is_re_measured_in_the_whol
         (folder / "README.md").write_text(str(card))
 
     sha = publish_copy(trained, "alice/repro-bf16-whole", tmp_path, claim_whole_cast)
-    report_path = tmp_path / "report.json"
 
-    result = run_cli("verify", f"alice/repro-bf16-whole@{sha}", "--json", str(report_path))
+    output, rows = _verify_passes(f"alice/repro-bf16-whole@{sha}", tmp_path)
 
-    assert result.exit_code == 0, result.output
-    assert "claims made in bfloat16 (whole model), re-measured in bfloat16 (whole model)" in result.output
-    rows = json.loads(report_path.read_text())["rows"]
+    assert "claims made in bfloat16 (whole model), re-measured in bfloat16 (whole model)" in output
     pair = ("bfloat16 (whole model)", "bfloat16 (whole model)")
     assert {(row["claimed_dtype"], row["measured_dtype"]) for row in rows} == {pair}
     assert all(row["tolerance"] == 0.001 and row["delta"] == 0 for row in rows)
@@ -108,6 +102,7 @@ def test_a_bfloat16_claim_recorded_without_its_scheme_is_re_measured_in_the_whol
     assert cache.execute("SELECT COUNT(*) FROM logits WHERE model = ?", (key,)).fetchone()[0] > 0
 
     # --dtype bfloat16 re-measures it in the Linear-layer scheme, another precision than it was made in
+    report_path = tmp_path / "report.json"
     linear = run_cli(
         "verify", f"alice/repro-bf16-whole@{sha}", "--dtype", "bfloat16", "--json", str(report_path)
     )
@@ -117,3 +112,11 @@ def test_a_bfloat16_claim_recorded_without_its_scheme_is_re_measured_in_the_whol
         ("bfloat16 (whole model)", "bfloat16")
     }
     assert all(row["tolerance"] == 0.01 for row in rows)
+
+
+def _verify_passes(ref: str, tmp_path) -> tuple[str, list[dict]]:
+    """``hubrerank verify REF --json``'s output and report rows, after checking it exits 0 (PASS)."""
+    report_path = tmp_path / "report.json"
+    result = run_cli("verify", ref, "--json", str(report_path))
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads(report_path.read_text())["rows"]
